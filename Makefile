@@ -1,0 +1,40 @@
+# The two commands of the quick start, plus a few for developers.
+# Everything runs inside .venv, which the first target that needs it creates.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The project with every optional extra (cli, plot, sklearn, scipy, io).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	touch $@
+
+# The same, plus the test tools.
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/glassnet demo all
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks
+
+# Speed against hand-written NumPy, scikit-learn and PyTorch (see benchmarks/README.md).
+bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch could not be installed: its rows will be skipped"
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,238 @@
+"""Activation functions and their derivatives, side by side, in one registry.
+
+Each activation is a pair of pure functions: ``forward(z) -> a`` and
+``backward(a, da) -> dz``. The derivative is written in terms of the output
+``a``, never the input ``z``, so a layer may compute its activation in place
+and keep a single buffer. Both accept ``out=`` (which may alias an input) so
+the training loop allocates nothing.
+
+Custom activations are :class:`Activation` objects; :func:`register` adds one
+to the registry so that model files, which store names and never code, can
+refer to it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Activation",
+    "get",
+    "register",
+    "names",
+    "identity",
+    "identity_backward",
+    "relu",
+    "relu_backward",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "sigmoid",
+    "sigmoid_backward",
+    "tanh",
+    "tanh_backward",
+    "softmax",
+    "softmax_backward",
+    "exp",
+    "exp_backward",
+    "LEAKY_SLOPE",
+]
+
+#: Slope of leaky_relu for negative inputs.
+LEAKY_SLOPE = 0.01
+
+# exp(-z) overflows below these inputs; sigmoid clips there (its value is 0 to
+# within the dtype's precision anyway).
+_SIGMOID_FLOOR = {np.dtype(np.float32): -87.0, np.dtype(np.float64): -708.0}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function and its derivative.
+
+    Parameters
+    ----------
+    name : str
+        The registry name, also written to model files.
+    forward : callable ``(z, out=None) -> a``
+        Elementwise (or row-wise, for softmax) map of pre-activations ``z`` of
+        shape (n_samples, units).
+    backward : callable ``(a, da, out=None) -> dz``
+        ``dz = da * f'(z)``, computed from the output ``a = f(z)``.
+    init : str
+        The weight initialiser that suits this activation ("he" or "glorot").
+    """
+
+    name: str
+    forward: Callable[..., np.ndarray]
+    backward: Callable[..., np.ndarray]
+    init: str = "glorot"
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
+
+
+# --- identity: a = z,  da/dz = 1 ------------------------------------------------
+
+
+def identity(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None or out is z:
+        return z
+    np.copyto(out, z)
+    return out
+
+
+def identity_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None or out is da:
+        return da
+    np.copyto(out, da)
+    return out
+
+
+# --- relu: a = max(z, 0),  da/dz = [z > 0] = [a > 0] ----------------------------
+
+
+def relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(z, 0.0, out=out)
+
+
+def relu_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.multiply(da, a > 0.0, out=out)
+
+
+# --- leaky_relu: a = max(z, s*z) for 0 < s < 1,  da/dz = 1 if a > 0 else s -------
+
+
+def leaky_relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(z, LEAKY_SLOPE * z, out=out)
+
+
+def leaky_relu_backward(
+    a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    slope = np.where(a > 0.0, 1.0, LEAKY_SLOPE).astype(a.dtype, copy=False)
+    return np.multiply(da, slope, out=out)
+
+
+# --- sigmoid: a = 1 / (1 + exp(-z)),  da/dz = a (1 - a) --------------------------
+
+
+def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # The seeds' formula, so their printed digits come out exactly; z is
+    # clipped from below only where exp(-z) would overflow.
+    out = np.maximum(z, _SIGMOID_FLOOR.get(z.dtype, -708.0), out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
+def sigmoid_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    slope = 1.0 - a
+    slope *= a
+    return np.multiply(da, slope, out=out)
+
+
+# --- tanh: a = tanh(z),  da/dz = 1 - a^2 -----------------------------------------
+
+
+def tanh(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.tanh(z, out=out)
+
+
+def tanh_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    slope = a * a
+    np.subtract(1.0, slope, out=slope)
+    return np.multiply(da, slope, out=out)
+
+
+# --- softmax: a_i = exp(z_i) / sum_j exp(z_j),  dz_i = a_i (da_i - sum_j a_j da_j)
+
+
+def softmax(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # Subtracting the row maximum leaves the result unchanged and keeps exp finite.
+    out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
+
+
+def softmax_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    weighted = np.einsum("ij,ij->i", a, da)[:, np.newaxis]
+    out = np.subtract(da, weighted, out=out)
+    out *= a
+    return out
+
+
+# --- exp: a = exp(z),  da/dz = a  (the log link of Poisson regression) -----------
+
+
+def exp(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.exp(z, out=out)
+
+
+def exp_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.multiply(da, a, out=out)
+
+
+# --- the registry ---------------------------------------------------------------
+
+_REGISTRY: dict[str, Activation] = {}
+_ALIASES = {"linear": "identity", "logistic": "sigmoid"}
+
+
+def register(activation: Activation) -> Activation:
+    """Add an activation to the registry, so layers and model files can name it."""
+    if not isinstance(activation, Activation):
+        raise TypeError(f"register() takes an Activation, got {type(activation).__name__}")
+    if activation.name in _ALIASES:
+        raise ValueError(f"{activation.name!r} is an alias of {_ALIASES[activation.name]!r}")
+    _REGISTRY[activation.name] = activation
+    return activation
+
+
+for _act in (
+    Activation("identity", identity, identity_backward, "glorot"),
+    Activation("relu", relu, relu_backward, "he"),
+    Activation("leaky_relu", leaky_relu, leaky_relu_backward, "he"),
+    Activation("sigmoid", sigmoid, sigmoid_backward, "glorot"),
+    Activation("tanh", tanh, tanh_backward, "glorot"),
+    Activation("softmax", softmax, softmax_backward, "glorot"),
+    Activation("exp", exp, exp_backward, "glorot"),
+):
+    register(_act)
+
+
+def names() -> list[str]:
+    """The registered activation names, aliases included."""
+    return sorted([*_REGISTRY, *_ALIASES])
+
+
+def get(activation: str | Activation | None) -> Activation:
+    """Look up an activation by name (``None`` means identity).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+    """
+    if activation is None:
+        return _REGISTRY["identity"]
+    if isinstance(activation, Activation):
+        return activation
+    if not isinstance(activation, str):
+        raise TypeError(
+            f"activation must be a name or an Activation, got {type(activation).__name__}"
+        )
+    key = _ALIASES.get(activation.lower(), activation.lower())
+    if key not in _REGISTRY:
+        hint = difflib.get_close_matches(activation.lower(), names(), n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ValueError(
+            f"unknown activation {activation!r}{did_you_mean}; "
+            f"valid names are: {', '.join(names())}"
+        )
+    return _REGISTRY[key]

@@ -1,0 +1,371 @@
+"""Layers: ``forward(x)`` caches what backward needs; ``backward(da) -> dx`` writes gradients.
+
+Every layer keeps the same contract. ``forward`` takes a batch ``x`` of shape
+(n, n_in) and returns the layer's output of shape (n, units). ``backward``
+takes dL/d(output) and returns dL/dx, writing the layer's own parameter
+gradients into the network's flat gradient vector. Backward never changes a
+parameter; only the optimizer does. Gradients are overwritten, never
+accumulated, so calling backward twice gives the same answer.
+
+A layer's ``weights`` and ``bias`` are views into its network's flat parameter
+vector: reading gives the live array, assigning copies into it.
+
+The training path reuses one set of buffers per batch size, so the returned
+arrays are only valid until the next step. ``predict`` allocates fresh arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import activations, initializers
+
+__all__ = ["Layer", "Dense", "Dropout"]
+
+
+def _check_units(units: Any) -> int:
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
+        raise TypeError(f"units must be a positive integer, got {units!r}")
+    if units <= 0:
+        raise ValueError(f"units must be a positive integer, got {units}")
+    return int(units)
+
+
+class Layer:
+    """Base class: a layer with no parameters that passes its input through."""
+
+    #: Input and output widths, known once the network is built.
+    n_in: int | None = None
+
+    def __init__(self) -> None:
+        self.n_in = None
+        self.need_dx = True
+        self._n = -1
+
+    # -- sizes, for the network's flat buffers ---------------------------------
+
+    def output_size(self, n_in: int) -> int:
+        return n_in
+
+    def weight_shape(self, n_in: int) -> tuple[int, int] | None:
+        return None
+
+    def bias_size(self) -> int:
+        return 0
+
+    def _bind(self, n_in, W, b, dW, db, rng) -> None:
+        self.n_in = n_in
+        self._rng = rng
+        self._clear_workspace()
+
+    def _clear_workspace(self) -> None:
+        self._n = -1
+
+    # -- the contract -------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return x
+
+    def backward(self, da: np.ndarray) -> np.ndarray:
+        return da
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def config(self) -> dict:
+        """The constructor arguments, as JSON-ready values (for model files)."""
+        return {"type": type(self).__name__}
+
+    # -- pickling: views into the network's buffers are rebuilt by the network --
+
+    _TRANSIENT: tuple[str, ...] = ("_rng",)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for key in self._TRANSIENT:
+            state.pop(key, None)
+        state["_n"] = -1
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for key in self._TRANSIENT:
+            self.__dict__.setdefault(key, None)
+
+
+class Dense(Layer):
+    """A fully connected layer: ``a = f(x @ W + b)``.
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs.
+    activation : str, Activation or None
+        ``"identity"`` (also ``"linear"``, ``None``), ``"relu"``, ``"leaky_relu"``,
+        ``"sigmoid"`` (also ``"logistic"``), ``"tanh"``, ``"softmax"``, ``"exp"``,
+        or a registered custom :class:`~glassnet.activations.Activation`.
+    bias : bool
+        Whether the layer adds a bias vector ``b``.
+    init : str, optional
+        Weight initialiser (see :mod:`glassnet.initializers`). Default: ``"he_normal"``
+        for relu and leaky_relu, ``"glorot_uniform"`` otherwise.
+
+    Attributes
+    ----------
+    weights : ndarray of shape (n_in, units)
+    bias : ndarray of shape (units,), or None when ``bias=False``
+    dW, db : the gradients from the last backward pass, same shapes
+    """
+
+    _TRANSIENT = ("_rng", "_W", "_b", "_dW", "_db", "_x", "_a", "_z", "_dx", "_ws")
+
+    def __init__(self, units: int, activation: Any = "identity", bias: bool = True, init=None):
+        super().__init__()
+        self.units = _check_units(units)
+        self._act = activations.get(activation)
+        if self._act.name == "softmax" and self.units == 1:
+            raise ValueError(
+                "a softmax over 1 unit always outputs 1; use activation='sigmoid' "
+                "for a single probability, or units >= 2"
+            )
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
+        self.has_bias = bool(bias)
+        self.init = initializers.canonical_name(init if init is not None else self._act.init)
+        # Set by the network: keep z apart from a (logit losses need z).
+        self.keep_z = False
+        self._W = self._b = self._dW = self._db = None
+        self._x = self._a = self._z = self._dx = None
+        self._ws: dict[int, tuple] = {}
+
+    @property
+    def activation(self) -> str:
+        """The activation's name."""
+        return self._act.name
+
+    # -- sizes and binding ---------------------------------------------------------
+
+    def output_size(self, n_in: int) -> int:
+        return self.units
+
+    def weight_shape(self, n_in: int) -> tuple[int, int]:
+        return (n_in, self.units)
+
+    def bias_size(self) -> int:
+        return self.units if self.has_bias else 0
+
+    def _bind(self, n_in, W, b, dW, db, rng) -> None:
+        super()._bind(n_in, W, b, dW, db, rng)
+        self._W, self._b, self._dW, self._db = W, b, dW, db
+
+    def _initialize(self, rng: np.random.Generator) -> None:
+        self._W[...] = initializers.get(self.init)(rng, self.n_in, self.units)
+        if self._b is not None:
+            self._b[...] = initializers.initial_bias(rng, self.init, self.units)
+
+    def _clear_workspace(self) -> None:
+        self._n = -1
+        self._ws = {}
+        self._x = self._a = self._z = self._dx = None
+
+    def _prepare(self, n: int, dtype) -> None:
+        """Point the workspace at the buffers for batch size n, allocating them once."""
+        ws = self._ws.get(n)
+        if ws is None:
+            if len(self._ws) >= 4:  # a training run uses at most two batch sizes
+                self._ws.clear()
+            a = np.empty((n, self.units), dtype=dtype)
+            z = np.empty_like(a) if self.keep_z else a
+            dx = np.empty((n, self.n_in), dtype=dtype) if self.need_dx else None
+            ws = self._ws[n] = (a, z, dx)
+        self._a, self._z, self._dx = ws
+        self._n = n
+
+    # -- parameters -----------------------------------------------------------------
+
+    def _check_built(self, what: str) -> None:
+        if self._W is None:
+            raise RuntimeError(
+                f"this layer has no {what} yet: its network is built when it first sees data "
+                "(or pass input_size= to Network)"
+            )
+
+    @property
+    def weights(self) -> np.ndarray:
+        self._check_built("weights")
+        return self._W
+
+    @weights.setter
+    def weights(self, value) -> None:
+        self._check_built("weights")
+        self._W[...] = _checked_values(value, self._W.shape, "weights")
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        if not self.has_bias:
+            return None
+        self._check_built("bias")
+        return self._b
+
+    @bias.setter
+    def bias(self, value) -> None:
+        if not self.has_bias:
+            raise ValueError("this layer was built with bias=False, so it has no bias to set")
+        self._check_built("bias")
+        self._b[...] = _checked_values(value, self._b.shape, "bias")
+
+    @property
+    def dW(self) -> np.ndarray:
+        """dL/dW from the last backward pass, shape (n_in, units)."""
+        self._check_built("gradients")
+        return self._dW
+
+    @property
+    def db(self) -> np.ndarray | None:
+        """dL/db from the last backward pass, shape (units,); None without a bias."""
+        if not self.has_bias:
+            return None
+        self._check_built("gradients")
+        return self._db
+
+    # -- the contract -----------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """z = x @ W + b, a = f(z). Caches x and a (and z, for a logit loss)."""
+        if x.shape[0] != self._n:
+            self._prepare(x.shape[0], self._W.dtype)
+        self._x = x
+        z = self._z
+        np.dot(x, self._W, out=z)
+        if self._b is not None:
+            z += self._b
+        return self._act.forward(z, out=self._a)
+
+    def backward(self, da: np.ndarray) -> np.ndarray | None:
+        """dz = da * f'(z); then dW, db and dx as in :meth:`backward_linear`.
+
+        ``da`` is overwritten (with dz).
+        """
+        return self.backward_linear(self._act.backward(self._a, da, out=da))
+
+    def backward_linear(self, dz: np.ndarray) -> np.ndarray | None:
+        """dW = x.T @ dz, db = sum over rows of dz, dx = dz @ W.T (None for the first layer)."""
+        np.dot(self._x.T, dz, out=self._dW)
+        if self._db is not None:
+            np.sum(dz, axis=0, out=self._db)
+        if self.need_dx:
+            return np.dot(dz, self._W.T, out=self._dx)
+        return None
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The forward pass into fresh arrays, with nothing cached."""
+        z = np.dot(x, self._W)
+        if self._b is not None:
+            z += self._b
+        return self._act.forward(z, out=z)
+
+    def config(self) -> dict:
+        return {
+            "type": "Dense",
+            "units": self.units,
+            "activation": self.activation,
+            "bias": self.has_bias,
+            "init": self.init,
+        }
+
+    def __repr__(self) -> str:
+        args = [str(self.units)]
+        if self.activation != "identity":
+            args.append(repr(self.activation))
+        if not self.has_bias:
+            args.append("bias=False")
+        if self.init != initializers.canonical_name(self._act.init):
+            args.append(f"init={self.init!r}")
+        return f"Dense({', '.join(args)})"
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability ``rate``
+    and scale the rest by 1 / (1 - rate); at prediction, pass inputs through.
+
+    The mask is drawn from the network's random generator.
+    """
+
+    _TRANSIENT = ("_rng", "_mask", "_out", "_ws")
+
+    def __init__(self, rate: float):
+        super().__init__()
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
+            raise TypeError(f"dropout rate must be a number in [0, 1), got {rate!r}")
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+        self.rate = float(rate)
+        self._mask = self._out = None
+        self._ws: dict[int, tuple] = {}
+        self._rng = None
+        #: Set True to reuse the last mask (the gradient check needs a fixed function).
+        self.freeze_mask = False
+
+    def _clear_workspace(self) -> None:
+        self._n = -1
+        self._ws = {}
+        self._mask = self._out = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        n = x.shape[0]
+        if n != self._n:
+            ws = self._ws.get(n)
+            if ws is None:
+                if len(self._ws) >= 4:
+                    self._ws.clear()
+                ws = self._ws[n] = (np.empty_like(x), np.empty_like(x))
+            self._mask, self._out = ws
+            self._n = n
+            self.freeze_mask = False
+        if not self.freeze_mask:
+            mask = self._mask
+            self._rng.random(dtype=mask.dtype, out=mask)
+            np.greater_equal(mask, self.rate, out=mask)
+            mask *= 1.0 / (1.0 - self.rate)
+        return np.multiply(x, self._mask, out=self._out)
+
+    def backward(self, da: np.ndarray) -> np.ndarray:
+        if self._mask is None:
+            return da
+        return np.multiply(da, self._mask, out=da)
+
+    def config(self) -> dict:
+        return {"type": "Dropout", "rate": self.rate}
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate})"
+
+
+def _checked_values(value, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """Validate an array assigned to weights or bias: numeric, finite, the right shape."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numeric, got {type(value).__name__}") from None
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite; the values contain NaN or infinity")
+    return arr
+
+
+def from_config(config: dict) -> Layer:
+    """Rebuild a layer from :meth:`Layer.config` (used by model files)."""
+    kind = config.get("type")
+    if kind == "Dense":
+        return Dense(
+            config["units"], config["activation"], bias=config["bias"], init=config["init"]
+        )
+    if kind == "Dropout":
+        return Dropout(config["rate"])
+    raise ValueError(f"unknown layer type {kind!r}")

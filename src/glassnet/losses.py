@@ -1,0 +1,361 @@
+"""Loss functions: the value, the gradient, and fused gradients for canonical pairs.
+
+Every loss states its reduction (``y`` and ``a`` have shape (n, k)):
+
+========================  ===========================================  ==============
+name                      value                                        output layer
+========================  ===========================================  ==============
+``sse``                   sum over all elements of (a - y)^2           any
+``mse``                   mean over all elements of (a - y)^2          any
+``half_squared_error``    mean over samples of 0.5 * sum_k (a - y)^2   any
+``mae``                   mean over all elements of |a - y|            any
+``huber``                 mean over all elements of huber(a - y)       any
+``bce``                   mean over samples of sum_k bce(a, y)         sigmoid
+``cross_entropy``         mean over samples of -sum_k y log a          softmax
+``poisson``               mean over samples of sum_k (y log(y/a) - y + a)  exp
+========================  ===========================================  ==============
+
+With ``sample_weight`` w, "mean over samples" becomes sum_i w_i l_i / sum_i w_i and
+``sse`` becomes sum_i w_i l_i.
+
+The last three are always paired with their canonical output activation. Their
+value is computed from the logits ``z`` (never ``log(0)``) and their gradient is
+returned with respect to ``z`` directly: ``dL/dz = (a - y) * w_i / sum(w)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+__all__ = [
+    "Loss",
+    "SSE",
+    "MSE",
+    "HalfSquaredError",
+    "MAE",
+    "Huber",
+    "BinaryCrossEntropy",
+    "CrossEntropy",
+    "Poisson",
+    "get",
+    "names",
+]
+
+
+def _weights_sum(w: np.ndarray | None, n: int) -> float:
+    return float(n) if w is None else float(w.sum())
+
+
+class Loss:
+    """Base class. Subclasses set ``name`` and, if they need one, ``output``.
+
+    ``output`` names the output activation the loss requires (``None``: any).
+    A loss with an ``output`` implements :meth:`value_and_delta`; the others
+    implement :meth:`value_and_grad`.
+    """
+
+    name = "loss"
+    output: str | None = None
+
+    # -- the public, allocating form -------------------------------------------
+
+    def __call__(self, y_pred, y, sample_weight=None) -> float:
+        """The loss of predictions ``y_pred`` against targets ``y``, both (n, k)."""
+        y_pred = np.asarray(y_pred, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if y_pred.ndim == 1:
+            y_pred = y_pred[:, np.newaxis]
+        if y.ndim == 1:
+            y = y[:, np.newaxis]
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return self.value(y_pred, y, w)
+
+    def value(self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, z=None) -> float:
+        """The loss of outputs ``a`` (and, for logit losses, pre-activations ``z``)."""
+        return self.value_and_grad(a, y, w, np.empty_like(a))
+
+    def value_and_grad(self, a, y, w, out) -> float:
+        """Return the loss and write dL/da into ``out`` (same shape as ``a``)."""
+        raise NotImplementedError(f"{self.name} is computed from logits; use value_and_delta")
+
+    def value_and_delta(self, z, a, y, w, out) -> float:
+        """Return the loss and write dL/dz into ``out`` (canonical pairs only)."""
+        raise NotImplementedError(f"{self.name} has no fused form")
+
+    def check_target(self, y: np.ndarray, n_outputs: int) -> np.ndarray:
+        """Validate (and if needed reshape) a target for a network with ``n_outputs``.
+
+        ``y`` is a finite float array of shape (n,) or (n, k). Returns (n, n_outputs).
+        """
+        if y.ndim == 1:
+            y = y[:, np.newaxis]
+        if y.shape[1] != n_outputs:
+            raise ValueError(
+                f"y has {y.shape[1]} column{'s' * (y.shape[1] != 1)}, "
+                f"but the output layer has {n_outputs} unit{'s' * (n_outputs != 1)}"
+            )
+        return y
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _Squared(Loss):
+    """factor * sum of squares, divided by a stated denominator."""
+
+    factor = 1.0
+
+    def _denominator(self, n: int, k: int, wsum: float) -> float:
+        raise NotImplementedError
+
+    def value_and_grad(self, a, y, w, out) -> float:
+        n, k = a.shape
+        diff = np.subtract(a, y, out=out)
+        if w is None:
+            denom = self._denominator(n, k, float(n))
+            value = self.factor * float(np.vdot(diff, diff)) / denom
+            out *= 2.0 * self.factor / denom
+        else:
+            denom = self._denominator(n, k, float(w.sum()))
+            per_row = np.einsum("ij,ij->i", diff, diff)
+            value = self.factor * float(np.dot(w, per_row)) / denom
+            out *= (2.0 * self.factor / denom) * w[:, np.newaxis]
+        return value
+
+
+class SSE(_Squared):
+    """Sum of squared errors over all elements (seeds 000-002)."""
+
+    name = "sse"
+
+    def _denominator(self, n, k, wsum):
+        return 1.0
+
+
+class MSE(_Squared):
+    """Mean of squared errors over all elements (seed 003)."""
+
+    name = "mse"
+
+    def _denominator(self, n, k, wsum):
+        return wsum * k
+
+
+class HalfSquaredError(_Squared):
+    """Half the squared error, summed over outputs, averaged over samples.
+
+    The objective scikit-learn's MLPRegressor minimises (``loss="squared_error"``).
+    """
+
+    name = "half_squared_error"
+    factor = 0.5
+
+    def _denominator(self, n, k, wsum):
+        return wsum
+
+
+class MAE(Loss):
+    """Mean absolute error over all elements. dL/da = sign(a - y) / (n k)."""
+
+    name = "mae"
+
+    def value_and_grad(self, a, y, w, out) -> float:
+        n, k = a.shape
+        diff = np.subtract(a, y, out=out)
+        denom = _weights_sum(w, n) * k
+        if w is None:
+            value = float(np.abs(diff).sum()) / denom
+            np.sign(diff, out=out)
+            out *= 1.0 / denom
+        else:
+            value = float(np.dot(w, np.abs(diff).sum(axis=1))) / denom
+            np.sign(diff, out=out)
+            out *= w[:, np.newaxis] / denom
+        return value
+
+
+class Huber(Loss):
+    """Mean over all elements of the Huber function of r = a - y.
+
+    huber(r) = r^2 / 2 where |r| <= delta, else delta (|r| - delta / 2);
+    its derivative is r clipped to [-delta, delta].
+    """
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0):
+        if not delta > 0:
+            raise ValueError(f"huber delta must be positive, got {delta}")
+        self.delta = float(delta)
+
+    def value_and_grad(self, a, y, w, out) -> float:
+        n, k = a.shape
+        d = self.delta
+        r = np.subtract(a, y, out=out)
+        ar = np.abs(r)
+        elementwise = np.where(ar <= d, 0.5 * r * r, d * (ar - 0.5 * d))
+        denom = _weights_sum(w, n) * k
+        if w is None:
+            value = float(elementwise.sum()) / denom
+        else:
+            value = float(np.dot(w, elementwise.sum(axis=1))) / denom
+        np.clip(r, -d, d, out=out)
+        out *= (1.0 / denom) if w is None else w[:, np.newaxis] / denom
+        return value
+
+    def __repr__(self) -> str:
+        return f"Huber(delta={self.delta})"
+
+
+class _LogitLoss(Loss):
+    """A loss fused with its canonical output: dL/dz = (a - y) * w_i / sum(w)."""
+
+    def _rows(self, z, a, y) -> np.ndarray:
+        """The per-sample losses, shape (n,), computed from the logits."""
+        raise NotImplementedError
+
+    def value(self, a, y, w=None, z=None) -> float:
+        if z is None:
+            raise ValueError(f"{self.name} is computed from the output layer's logits z")
+        rows = self._rows(z, a, y)
+        if w is None:
+            return float(rows.mean())
+        return float(np.dot(w, rows)) / float(w.sum())
+
+    def value_and_delta(self, z, a, y, w, out) -> float:
+        n = a.shape[0]
+        value = self.value(a, y, w, z)
+        np.subtract(a, y, out=out)
+        if w is None:
+            out *= 1.0 / n
+        else:
+            out *= w[:, np.newaxis] / float(w.sum())
+        return value
+
+
+class BinaryCrossEntropy(_LogitLoss):
+    """Binary cross-entropy of sigmoid outputs, one independent label per output.
+
+    From the logits: bce(z, y) = max(z, 0) - y z + log(1 + exp(-|z|)).
+    """
+
+    name = "bce"
+    output = "sigmoid"
+
+    def _rows(self, z, a, y):
+        softplus = np.maximum(z, 0.0)
+        softplus += np.log1p(np.exp(-np.abs(z)))
+        softplus -= y * z
+        return softplus.sum(axis=1)
+
+    def check_target(self, y, n_outputs):
+        y = super().check_target(y, n_outputs)
+        if y.size and (y.min() < 0 or y.max() > 1):
+            raise ValueError(
+                f"bce targets must lie in [0, 1]; y holds values from {y.min():g} to {y.max():g}"
+            )
+        return y
+
+
+class CrossEntropy(_LogitLoss):
+    """Categorical cross-entropy of softmax outputs.
+
+    Targets are one-hot rows (or probability rows), or integer class labels
+    0..k-1, which are one-hot encoded at the boundary. From the logits:
+    -sum_k y_k log a_k = logsumexp(z) - sum_k y_k z_k.
+    """
+
+    name = "cross_entropy"
+    output = "softmax"
+
+    def _rows(self, z, a, y):
+        # logsumexp(z) = max(z) - log(max(a)); max(a) >= 1/k, so the log is safe.
+        lse = z.max(axis=1) - np.log(a.max(axis=1))
+        return lse - np.einsum("ij,ij->i", y, z)
+
+    def check_target(self, y, n_outputs):
+        labels = y.ravel() if (y.ndim == 1 or y.shape[1] == 1) else None
+        if labels is not None and n_outputs > 1:
+            if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() >= n_outputs:
+                raise ValueError(
+                    f"cross_entropy takes one-hot rows or integer class labels 0..{n_outputs - 1}; "
+                    f"y holds values from {labels.min():g} to {labels.max():g}"
+                )
+            onehot = np.zeros((labels.size, n_outputs), dtype=y.dtype)
+            onehot[np.arange(labels.size), labels.astype(np.intp)] = 1
+            return onehot
+        y = super().check_target(y, n_outputs)
+        if y.size and (y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0, atol=1e-6)):
+            raise ValueError(
+                "cross_entropy targets must be one-hot rows (or probability rows summing to 1), "
+                "or integer class labels"
+            )
+        return y
+
+
+class Poisson(_LogitLoss):
+    """Half the Poisson deviance, with the log link: a = exp(z).
+
+    Per sample: sum_k (y log(y / a) - y + a), with 0 log 0 = 0, as scikit-learn's
+    MLPRegressor(loss="poisson") reports it.
+    """
+
+    name = "poisson"
+    output = "exp"
+
+    def _rows(self, z, a, y):
+        ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+        return (ylogy - y * z - y + a).sum(axis=1)
+
+    def check_target(self, y, n_outputs):
+        y = super().check_target(y, n_outputs)
+        if y.size and y.min() < 0:
+            raise ValueError(f"poisson targets must be non-negative; y has minimum {y.min():g}")
+        return y
+
+
+_REGISTRY: dict[str, type[Loss]] = {
+    cls.name: cls
+    for cls in (SSE, MSE, HalfSquaredError, MAE, Huber, BinaryCrossEntropy, CrossEntropy, Poisson)
+}
+_ALIASES = {
+    "mean_squared_error": "mse",
+    "squared_error": "half_squared_error",
+    "mean_absolute_error": "mae",
+    "l1": "mae",
+    "binary_crossentropy": "bce",
+    "binary_cross_entropy": "bce",
+    "categorical_crossentropy": "cross_entropy",
+    "ce": "cross_entropy",
+}
+
+
+def names() -> list[str]:
+    """The registered loss names (aliases not included)."""
+    return sorted(_REGISTRY)
+
+
+def get(loss: str | Loss) -> Loss:
+    """Return a Loss instance for a name (or the instance itself).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+    """
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        return loss()
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a name or a Loss, got {type(loss).__name__}")
+    key = _ALIASES.get(loss.lower(), loss.lower())
+    if key not in _REGISTRY:
+        hint = difflib.get_close_matches(loss.lower(), names(), n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ValueError(
+            f"unknown loss {loss!r}{did_you_mean}; valid names are: {', '.join(names())}"
+        )
+    return _REGISTRY[key]()

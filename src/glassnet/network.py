@@ -1,0 +1,491 @@
+"""The Network: a stack of layers over one flat parameter vector and one flat gradient vector.
+
+Every layer's ``W`` and ``b`` are views into ``net.parameters``; their gradients
+are views into ``net.gradients``. The layout is all weights (layer by layer,
+row-major) followed by all biases. Optimizers, L-BFGS, the gradient check and
+model files all see just these two arrays.
+
+The network computes in one dtype: float64 by default, float32 when it is
+trained on float32 data. Training itself lives in :mod:`glassnet.training`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import losses as _losses
+from . import validation as _v
+from .layers import Dense, Layer
+
+__all__ = ["Network"]
+
+
+class Network:
+    """A feed-forward network.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        The layers, first to last. The last must be a :class:`Dense` layer.
+    input_size : int, optional
+        Number of input features. Without it, the network is built (and its
+        weights drawn) when it first sees data.
+    seed : int or numpy.random.Generator, optional
+        Seeds the network's own ``Generator``, which draws the initial weights,
+        the shuffling order and dropout masks. Nothing touches NumPy's global
+        random state.
+
+    Examples
+    --------
+    >>> import numpy as np, glassnet as gn
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    >>> y = np.array([0, 1, 1, 0])
+    >>> net = gn.Network([gn.Dense(8, "tanh"), gn.Dense(1, "sigmoid")], seed=0)
+    >>> history = net.fit(X, y, loss="bce", optimizer=gn.Adam(0.05), epochs=300)
+    >>> net.predict(X).round().ravel()
+    array([0., 1., 1., 0.])
+    """
+
+    def __init__(self, layers: Sequence[Layer], input_size: int | None = None, seed=None):
+        if isinstance(layers, Layer):
+            raise TypeError("Network takes a list of layers, e.g. Network([Dense(3), Dense(1)])")
+        try:
+            layers = list(layers)
+        except TypeError:
+            raise TypeError(
+                f"Network takes a list of layers, got {type(layers).__name__}"
+            ) from None
+        if not layers:
+            raise ValueError("a network needs at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} is a {type(layer).__name__}, not a glassnet Layer")
+        if len({id(layer) for layer in layers}) != len(layers):
+            raise ValueError("the same layer object appears twice; create one object per layer")
+        if not isinstance(layers[-1], Dense):
+            raise ValueError(f"the last layer must be a Dense layer, got {layers[-1]!r}")
+        if seed is not None and not isinstance(seed, np.random.Generator):
+            seed = _v.check_int(seed, "seed", minimum=0)
+        self.layers: list[Layer] = layers
+        self.seed = None if isinstance(seed, np.random.Generator) else seed
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.input_size: int | None = None
+        self.dtype: np.dtype | None = None
+        self.n_weights = 0
+        self._params: np.ndarray | None = None
+        self._grads: np.ndarray | None = None
+        self._grad_buffers: dict[int, np.ndarray] = {}
+        #: Free-form facts about how the network was trained (written to model files).
+        self.training_summary: dict[str, Any] = {}
+        if input_size is not None:
+            self.build(input_size)
+
+    # -- building ---------------------------------------------------------------------
+
+    @property
+    def built(self) -> bool:
+        return self._params is not None
+
+    @property
+    def output_size(self) -> int:
+        return self.layers[-1].units
+
+    def build(self, input_size: int, dtype=np.float64) -> Network:
+        """Allocate the flat buffers and draw initial weights for ``input_size`` inputs."""
+        input_size = _v.check_int(input_size, "input_size")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"a network computes in float32 or float64, not {dtype}")
+        self.input_size = input_size
+        self._allocate(dtype)
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                layer._initialize(self.rng)
+        return self
+
+    def _layout(self) -> list[tuple[int, tuple[int, int] | None, int]]:
+        sizes, n_in = [], self.input_size
+        for layer in self.layers:
+            sizes.append((n_in, layer.weight_shape(n_in), layer.bias_size()))
+            n_in = layer.output_size(n_in)
+        return sizes
+
+    def _allocate(self, dtype: np.dtype, params: np.ndarray | None = None) -> None:
+        layout = self._layout()
+        n_weights = sum(int(np.prod(shape)) for _, shape, _ in layout if shape)
+        n_total = n_weights + sum(nb for _, _, nb in layout)
+        self._params = np.zeros(n_total, dtype=dtype) if params is None else params
+        self._grads = np.zeros(n_total, dtype=dtype)
+        self.n_weights = n_weights
+        self.dtype = np.dtype(dtype)
+        self._grad_buffers = {}
+        self._bind(layout)
+
+    def _bind(self, layout) -> None:
+        """Give every layer its views into the flat vectors."""
+        w_at, b_at = 0, self.n_weights
+        P, G = self._params, self._grads
+        first_param = next(i for i, (_, s, _) in enumerate(layout) if s)
+        for i, (layer, (n_in, shape, nb)) in enumerate(zip(self.layers, layout)):
+            W = b = dW = db = None
+            if shape:
+                size = shape[0] * shape[1]
+                W = P[w_at : w_at + size].reshape(shape)
+                dW = G[w_at : w_at + size].reshape(shape)
+                w_at += size
+            if nb:
+                b, db = P[b_at : b_at + nb], G[b_at : b_at + nb]
+                b_at += nb
+            layer._bind(n_in, W, b, dW, db, self.rng)
+            # No layer before the first weighted one needs a gradient.
+            layer.need_dx = i > first_param
+        self._backward_layers = list(reversed(self.layers[first_param:]))
+
+    def astype(self, dtype) -> Network:
+        """Convert the parameters to float32 or float64, in place; returns self."""
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"a network computes in float32 or float64, not {dtype}")
+        if self.built and dtype != self.dtype:
+            self._allocate(dtype, self._params.astype(dtype))
+        return self
+
+    def _require_built(self, action: str) -> None:
+        if not self.built:
+            raise RuntimeError(
+                f"cannot {action} before the network is built: train it first, "
+                "or pass input_size= to Network"
+            )
+
+    # -- the flat vectors --------------------------------------------------------------
+
+    @property
+    def parameters(self) -> np.ndarray:
+        """All parameters as one 1-D array: every layer's weights, then every bias."""
+        self._require_built("read parameters")
+        return self._params
+
+    @parameters.setter
+    def parameters(self, value) -> None:
+        self._require_built("set parameters")
+        from .layers import _checked_values
+
+        self._params[...] = _checked_values(value, self._params.shape, "parameters")
+
+    @property
+    def gradients(self) -> np.ndarray:
+        """dL/d(parameters) from the last backward pass, laid out like :attr:`parameters`."""
+        self._require_built("read gradients")
+        return self._grads
+
+    def count_params(self) -> int:
+        """The number of trainable parameters (0 before the network is built)."""
+        return 0 if not self.built else int(self._params.size)
+
+    # -- checking user data ----------------------------------------------------------------
+
+    def _check_X(self, X, action: str) -> np.ndarray:
+        """Validate X for predict-like calls, in the network's dtype."""
+        self._require_built(action)
+        X = _v.as_2d_float(X, "X", dtype=self.dtype)
+        _v.check_features(X, self.input_size)
+        return X
+
+    def _prepare_training(self, X, loss: _losses.Loss) -> np.ndarray:
+        """Validate X, build or convert the network to follow the data, and check the loss."""
+        X = _v.as_2d_float(X, "X")
+        if not self.built:
+            self.build(X.shape[1], X.dtype)
+        else:
+            _v.check_features(X, self.input_size)
+            self.astype(X.dtype)
+        last = self.layers[-1]
+        if loss.output is not None and last.activation != loss.output:
+            raise ValueError(
+                f"loss {loss.name!r} needs a {loss.output} output layer, but the last "
+                f"layer's activation is {last.activation!r}"
+            )
+        keep_z = loss.output is not None
+        if last.keep_z != keep_z:
+            last.keep_z = keep_z
+            last._clear_workspace()
+        return X
+
+    def _prepare_target(self, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
+        y = _v.as_rows(y, n_rows, "y", self.dtype)
+        return np.ascontiguousarray(loss.check_target(y, self.output_size), dtype=self.dtype)
+
+    # -- forward and backward ------------------------------------------------------------
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def _backward(self, grad: np.ndarray) -> None:
+        for layer in self._backward_layers:
+            grad = layer.backward(grad)
+
+    def forward(self, X, training: bool = False) -> np.ndarray:
+        """Run the training-path forward pass and cache what :meth:`backward` needs.
+
+        Returns the output layer's activations. The array is a reused buffer:
+        copy it if you keep it past the next forward pass.
+        """
+        X = self._check_X(X, "run forward")
+        return self._forward(X, training)
+
+    def backward(self, grad) -> np.ndarray:
+        """Backpropagate dL/d(output) (shape (n, units)) through the last forward pass.
+
+        Fills :attr:`gradients` (and every layer's ``dW`` and ``db``); returns them.
+        """
+        self._require_built("run backward")
+        last = self.layers[-1]
+        if last._x is None:
+            raise RuntimeError("call forward() before backward()")
+        grad = np.array(grad, dtype=self.dtype)  # a copy: backward writes into it
+        if grad.shape != last._a.shape:
+            raise ValueError(
+                f"grad must have the output's shape {last._a.shape}, got {grad.shape}"
+            )
+        self._backward(grad)
+        return self._grads
+
+    def _grad_buffer(self, n: int) -> np.ndarray:
+        buf = self._grad_buffers.get(n)
+        if buf is None:
+            if len(self._grad_buffers) >= 4:
+                self._grad_buffers.clear()
+            buf = self._grad_buffers[n] = np.empty((n, self.output_size), dtype=self.dtype)
+        return buf
+
+    def _loss_and_grad(self, x, y, w, loss: _losses.Loss, l2: float) -> float:
+        """One forward and backward pass: fills the gradient vector, returns the loss.
+
+        ``x``, ``y`` and ``w`` are already validated and in the network's dtype.
+        """
+        a = self._forward(x, True)
+        last = self.layers[-1]
+        g = self._grad_buffer(x.shape[0])
+        if loss.output is not None:
+            value = loss.value_and_delta(last._z, a, y, w, g)
+            grad = last.backward_linear(g)
+        else:
+            value = loss.value_and_grad(a, y, w, g)
+            grad = last.backward(g)
+        for layer in self._backward_layers[1:]:
+            grad = layer.backward(grad)
+        if l2:
+            # 0.5 * l2 * ||W||^2 / m, with m the batch's total sample weight.
+            m = float(x.shape[0]) if w is None else float(w.sum())
+            W = self._params[: self.n_weights]
+            value += 0.5 * l2 * float(np.dot(W, W)) / m
+            dW = self._grads[: self.n_weights]
+            dW += (l2 / m) * W
+        return value
+
+    # -- prediction and inspection ------------------------------------------------------------
+
+    def predict(self, X) -> np.ndarray:
+        """The network's output for X, shape (n_samples, units), in the network's dtype."""
+        x = self._check_X(X, "predict")
+        for layer in self.layers:
+            x = layer.predict(x)
+        return x
+
+    def activations(self, X) -> list[np.ndarray]:
+        """The output of every layer for X, in order (the last is the prediction).
+
+        For seed 000's network this is ``[h_relu, y_pred]``.
+        """
+        x = self._check_X(X, "compute activations")
+        outputs = []
+        for layer in self.layers:
+            x = layer.predict(x)
+            outputs.append(x)
+        return outputs
+
+    def evaluate(self, X, y, loss="mse", sample_weight=None) -> float:
+        """The loss of the network's predictions for X against targets y."""
+        loss = _losses.get(loss)
+        X = self._check_X(X, "evaluate")
+        last = self.layers[-1]
+        if loss.output is not None and last.activation != loss.output:
+            raise ValueError(
+                f"loss {loss.name!r} needs a {loss.output} output layer, but the last "
+                f"layer's activation is {last.activation!r}"
+            )
+        y = self._prepare_target(y, X.shape[0], loss)
+        w = _v.check_sample_weight(sample_weight, X.shape[0], self.dtype)
+        return self._evaluate(X, y, w, loss)
+
+    def _evaluate(self, X, y, w, loss: _losses.Loss) -> float:
+        x = X
+        for layer in self.layers[:-1]:
+            x = layer.predict(x)
+        last = self.layers[-1]
+        z = np.dot(x, last._W)
+        if last._b is not None:
+            z += last._b
+        a = last._act.forward(z, out=np.empty_like(z))
+        return loss.value(a, y, w, z)
+
+    # -- training -------------------------------------------------------------------------
+
+    def fit(
+        self,
+        X,
+        y,
+        loss="mse",
+        optimizer=None,
+        epochs: int = 1,
+        batch_size: int | None = None,
+        shuffle: bool = True,
+        verbose: int = 0,
+        **options,
+    ):
+        """Train the network; returns a :class:`~glassnet.training.History`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            For ``cross_entropy``, one-hot rows or integer class labels.
+        loss : str or Loss
+            ``"sse"``, ``"mse"``, ``"half_squared_error"``, ``"mae"``, ``"huber"``,
+            ``"bce"``, ``"cross_entropy"`` or ``"poisson"``.
+        optimizer : str or Optimizer, optional
+            ``"sgd"``, ``"adam"`` or an instance; default ``Adam()``.
+        epochs : int
+            Passes over the data.
+        batch_size : int, optional
+            Samples per step; ``None`` is the full batch, 1 is one sample at a time.
+        shuffle : bool
+            Reshuffle the samples every epoch (mini-batches only).
+        verbose : int
+            0 silent, 1 one updating line, 2 one line per epoch.
+        **options
+            ``validation_data=(X_val, y_val)``, ``validation_split``, ``sample_weight``,
+            ``callbacks``, ``l2``: see :func:`glassnet.training.fit`.
+        """
+        from .training import fit
+
+        return fit(
+            self,
+            X,
+            y,
+            loss=loss,
+            optimizer=optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            verbose=verbose,
+            **options,
+        )
+
+    # -- saving, copying, printing --------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the network to a safe model file (safetensors + JSON metadata)."""
+        from . import io
+
+        io.save(self, path)
+
+    _model_file_kind = "network"
+
+    def _model_file_payload(self) -> tuple[Network, dict]:
+        return self, {}
+
+    @classmethod
+    def _from_model_file(cls, net: Network, payload: dict, doc: dict) -> Network:
+        return net
+
+    def config(self) -> dict:
+        """The architecture, as JSON-ready values."""
+        return {
+            "input_size": self.input_size,
+            "dtype": None if self.dtype is None else self.dtype.name,
+            "seed": self.seed,
+            "layers": [layer.config() for layer in self.layers],
+        }
+
+    def copy(self) -> Network:
+        """An independent copy: same architecture, weights and random state."""
+        return copy.deepcopy(self)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_grads"] = None
+        state["_grad_buffers"] = {}
+        state.pop("_backward_layers", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self._params is not None:
+            self._allocate(self._params.dtype, self._params)
+        for layer in self.layers:
+            layer._rng = self.rng
+
+    def __repr__(self) -> str:
+        size = f", input_size={self.input_size}" if self.input_size is not None else ""
+        seed = f", seed={self.seed}" if self.seed is not None else ""
+        return f"Network([{', '.join(map(repr, self.layers))}]{size}{seed})"
+
+    def __str__(self) -> str:
+        return self.summary(print_=False)
+
+    def summary(self, print_: bool = True) -> str | None:
+        """A table of the layers: units, activation and parameter count.
+
+        Prints it (and returns None); with ``print_=False``, returns the text.
+        """
+        rows = [("layer", "type", "units", "activation", "bias", "parameters")]
+        n_in = self.input_size
+        total = 0
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Dense):
+                count = layer.units * (n_in or 0) + layer.bias_size() if n_in else None
+                rows.append(
+                    (
+                        str(i),
+                        "Dense",
+                        str(layer.units),
+                        layer.activation,
+                        "yes" if layer.has_bias else "no",
+                        "?" if count is None else f"{count:,}",
+                    )
+                )
+                total += count or 0
+                n_in = layer.units
+            else:
+                rows.append((str(i), type(layer).__name__, "", repr(layer), "", "0"))
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+        lines = []
+        if self.built:
+            sizes = " -> ".join(
+                [str(self.input_size)] + [str(lay.units) for lay in self.layers if isinstance(
+                    lay, Dense)]
+            )
+            lines.append(f"Network {sizes}: {total:,} parameters, {self.dtype.name}")
+        else:
+            lines.append("Network (not built yet: input size unknown until it sees data)")
+        for r_i, r in enumerate(rows):
+            cells = [
+                r[c].ljust(widths[c]) if c in (1, 3, 4) else r[c].rjust(widths[c])
+                for c in range(len(r))
+            ]
+            lines.append("  ".join(cells).rstrip())
+            if r_i == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        text = "\n".join(lines)
+        if print_:
+            print(text)
+            return None
+        return text

@@ -1,0 +1,190 @@
+"""Optimizers: each updates the network's whole flat parameter vector in one go.
+
+``step(params, grads)`` changes ``params`` in place from ``grads``, both 1-D
+arrays of the same length and dtype. The network lays out all weights first
+and all biases after them, so "the weights" are the prefix ``params[:n_weights]``
+(which weight decay uses).
+
+State (velocities, moments) lives in the optimizer, so passing the same
+instance to a second ``fit`` continues where the first left off.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Adam", "get", "names"]
+
+
+def _check_rate(value, name: str, *, positive: bool = True, below_one: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be positive, got {value:g}")
+    if not positive and value < 0:
+        raise ValueError(f"{name} must be non-negative, got {value:g}")
+    if below_one and value >= 1:
+        raise ValueError(f"{name} must be below 1, got {value:g}")
+    return value
+
+
+class Optimizer:
+    """Base class. Subclasses implement :meth:`step` and keep their state in arrays
+    that :meth:`prepare` allocates to match the parameter vector."""
+
+    lr: float
+
+    def prepare(self, params: np.ndarray, n_weights: int) -> None:
+        """Allocate (or keep) state for a parameter vector; called once per fit."""
+        self._n_weights = n_weights
+        if getattr(self, "_shape", None) != (params.shape, params.dtype):
+            self._shape = (params.shape, params.dtype)
+            self._tmp = np.empty_like(params)
+            self._allocate(params)
+
+    def _allocate(self, params: np.ndarray) -> None:
+        pass
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget all state (velocities, moments, step count)."""
+        self._shape = None
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Without momentum: ``params -= lr * grads``. With momentum mu:
+    ``v = mu * v - lr * grads``, then ``params += v`` (or, with Nesterov,
+    ``params += mu * v - lr * grads``).
+    """
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
+        self.lr = _check_rate(lr, "learning rate")
+        self.momentum = _check_rate(momentum, "momentum", positive=False, below_one=True)
+        self.nesterov = bool(nesterov)
+        self._shape = None
+
+    def _allocate(self, params: np.ndarray) -> None:
+        self.velocity = np.zeros_like(params)
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        tmp = self._tmp
+        np.multiply(grads, self.lr, out=tmp)
+        if self.momentum == 0.0:
+            params -= tmp
+            return
+        v = self.velocity
+        v *= self.momentum
+        v -= tmp
+        if self.nesterov:
+            params -= tmp
+            np.multiply(v, self.momentum, out=tmp)
+        else:
+            np.copyto(tmp, v)
+        params += tmp
+
+    def __repr__(self) -> str:
+        extra = f", momentum={self.momentum:g}" if self.momentum else ""
+        extra += ", nesterov=True" if self.nesterov else ""
+        return f"SGD(lr={self.lr:g}{extra})"
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015), with optional decoupled weight decay.
+
+    With g the gradient and t the step count::
+
+        m = beta1 m + (1 - beta1) g
+        v = beta2 v + (1 - beta2) g^2
+        params -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)
+
+    ``weight_decay`` shrinks the weights (not the biases) by ``lr * weight_decay``
+    of themselves each step, before the update (AdamW).
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        self.lr = _check_rate(lr, "learning rate")
+        self.beta1 = _check_rate(beta1, "beta1", positive=False, below_one=True)
+        self.beta2 = _check_rate(beta2, "beta2", positive=False, below_one=True)
+        self.eps = _check_rate(eps, "eps")
+        self.weight_decay = _check_rate(weight_decay, "weight_decay", positive=False)
+        self._shape = None
+        self.t = 0
+
+    def _allocate(self, params: np.ndarray) -> None:
+        self.m = np.zeros_like(params)
+        self.v = np.zeros_like(params)
+        self._tmp2 = np.empty_like(params)
+        self.t = 0
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        m, v, tmp, tmp2 = self.m, self.v, self._tmp, self._tmp2
+        if self.weight_decay:
+            weights = params[: self._n_weights]
+            weights *= 1.0 - self.lr * self.weight_decay
+        m *= b1
+        np.multiply(grads, 1.0 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(grads, grads, out=tmp)
+        tmp *= 1.0 - b2
+        v += tmp
+        step_size = self.lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp2)
+        tmp2 *= step_size
+        params -= tmp2
+
+    def reset(self) -> None:
+        super().reset()
+        self.t = 0
+
+    def __repr__(self) -> str:
+        wd = f", weight_decay={self.weight_decay:g}" if self.weight_decay else ""
+        return f"Adam(lr={self.lr:g}{wd})"
+
+
+_REGISTRY = {"sgd": SGD, "adam": Adam}
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get(optimizer) -> Optimizer:
+    """An Optimizer for a name ("sgd", "adam"), an instance, or None (Adam())."""
+    if optimizer is None:
+        return Adam()
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise TypeError(
+            f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}"
+        )
+    key = optimizer.lower()
+    if key not in _REGISTRY:
+        hint = difflib.get_close_matches(key, names(), n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}{did_you_mean}; valid names are: {', '.join(names())}"
+        )
+    return _REGISTRY[key]()

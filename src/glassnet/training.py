@@ -1,0 +1,381 @@
+"""The fit loop: batches, shuffling, epochs, History and callbacks.
+
+``fit`` validates everything once, at the boundary. The loop itself only
+slices (or gathers, when shuffling) batches into reused buffers, runs one
+forward/backward pass per batch and asks the optimizer to update the flat
+parameter vector. History records, per epoch, the mean of that epoch's batch
+losses, each computed before its batch's update, so full-batch training
+records exactly the numbers the seeds print.
+
+Callbacks run once per epoch, never per batch.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import losses as _losses
+from . import optimizers as _optimizers
+from . import validation as _v
+
+if TYPE_CHECKING:
+    from .network import Network
+
+__all__ = [
+    "History",
+    "Callback",
+    "EarlyStopping",
+    "NonFiniteLossError",
+    "fit",
+]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training stopped because the loss became NaN or infinite."""
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`.
+
+    Attributes
+    ----------
+    loss : list of float
+        One per epoch: the mean of the epoch's batch losses, each computed in
+        the forward pass before that batch's update.
+    val_loss : list of float
+        One per epoch, when there is validation data: the loss after the epoch.
+    stopped_early : bool
+        Whether a callback stopped training before the last epoch.
+    best_epoch : int or None
+        For early stopping: the (0-based) epoch whose weights were kept.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    stopped_early: bool = False
+    best_epoch: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def __repr__(self) -> str:
+        if not self.loss:
+            return "History(no epochs)"
+        val = f", val_loss {self.val_loss[-1]:.6g}" if self.val_loss else ""
+        early = ", stopped early" if self.stopped_early else ""
+        return f"History({self.epochs} epochs, loss {self.loss[-1]:.6g}{val}{early})"
+
+
+class Callback:
+    """Hooks that run around training, once per epoch.
+
+    ``on_epoch_end`` may return True to stop training.
+    """
+
+    def on_train_begin(self, net: Network, history: History) -> None:
+        pass
+
+    def on_epoch_end(self, net: Network, history: History) -> bool | None:
+        return None
+
+    def on_train_end(self, net: Network, history: History) -> None:
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when a monitored loss has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    monitor : "val_loss" or "loss"
+    patience : int
+        Epochs without an improvement of more than ``min_delta`` before stopping.
+    min_delta : float
+        The smallest decrease that counts as an improvement.
+    restore_best : bool
+        Put back the weights of the best epoch when training ends.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ):
+        if monitor not in ("val_loss", "loss"):
+            raise ValueError(f"monitor must be 'val_loss' or 'loss', got {monitor!r}")
+        self.monitor = monitor
+        self.patience = _v.check_int(patience, "patience", minimum=1)
+        self.min_delta = float(min_delta)
+        self.restore_best = bool(restore_best)
+
+    def on_train_begin(self, net, history):
+        self.best = math.inf
+        self.best_epoch = None
+        self.wait = 0
+        self._best_params = None
+
+    def on_epoch_end(self, net, history):
+        values = getattr(history, self.monitor)
+        if not values:
+            raise ValueError("EarlyStopping(monitor='val_loss') needs validation data")
+        current = values[-1]
+        if current < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = current, history.epochs - 1, 0
+            if self.restore_best:
+                self._best_params = net.parameters.copy()
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def on_train_end(self, net, history):
+        history.best_epoch = self.best_epoch
+        if self.restore_best and self._best_params is not None:
+            net.parameters[...] = self._best_params
+
+
+class _ProgressLine(Callback):
+    """verbose=1: one line on stderr, rewritten at most ten times a second."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+        self._last = 0.0
+
+    def on_epoch_end(self, net, history):
+        now = time.monotonic()
+        if now - self._last >= 0.1 or history.epochs == self.epochs:
+            self._last = now
+            sys.stderr.write("\r" + _epoch_line(history, self.epochs) + " ")
+            sys.stderr.flush()
+
+    def on_train_end(self, net, history):
+        sys.stderr.write("\r" + _epoch_line(history, self.epochs) + "\n")
+        sys.stderr.flush()
+
+
+class _EpochPrinter(Callback):
+    """verbose=2: one line per epoch on stdout, like the seeds' loss prints."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+
+    def on_epoch_end(self, net, history):
+        print(_epoch_line(history, self.epochs))
+
+
+def _epoch_line(history: History, epochs: int) -> str:
+    width = len(str(epochs))
+    line = f"epoch {history.epochs:>{width}}/{epochs}  loss {history.loss[-1]:.12g}"
+    if history.val_loss:
+        line += f"  val_loss {history.val_loss[-1]:.12g}"
+    return line
+
+
+def _learning_rate_hint(optimizer) -> str:
+    lr = getattr(optimizer, "lr", None)
+    return f" (currently {lr:g})" if lr is not None else ""
+
+
+def fit(
+    net: Network,
+    X,
+    y,
+    *,
+    loss="mse",
+    optimizer=None,
+    epochs: int = 1,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    verbose: int = 0,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_split: float = 0.0,
+    sample_weight=None,
+    callbacks: Sequence[Callback] = (),
+    l2: float = 0.0,
+) -> History:
+    """Train ``net`` on (X, y). See :meth:`glassnet.Network.fit` for the main arguments.
+
+    Other Parameters
+    ----------------
+    validation_data : (X_val, y_val), optional
+        Evaluated after every epoch into ``history.val_loss``.
+    validation_split : float
+        Instead of ``validation_data``: hold out this fraction of (X, y), chosen
+        at random with the network's generator.
+    sample_weight : array-like of shape (n_samples,), optional
+        Per-sample weights; the losses become weighted means (see :mod:`glassnet.losses`).
+    callbacks : sequence of Callback
+        For example ``[EarlyStopping(patience=20)]``.
+    l2 : float
+        L2 penalty on the weights (not the biases), scikit-learn's ``alpha``:
+        each batch loss gains 0.5 * l2 * ||W||^2 / m, m the batch's total sample weight.
+
+    Raises
+    ------
+    NonFiniteLossError
+        If the loss becomes NaN or infinite. The parameters are restored to
+        their values at the start of that epoch.
+    """
+    loss_fn = _losses.get(loss)
+    opt = _optimizers.get(optimizer)
+    epochs = _v.check_int(epochs, "epochs", minimum=1)
+    if batch_size is not None:
+        batch_size = _v.check_int(batch_size, "batch_size", minimum=1)
+    if verbose not in (0, 1, 2, False, True):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    l2 = float(l2)
+    if not (l2 >= 0 and math.isfinite(l2)):
+        raise ValueError(f"l2 must be a non-negative number, got {l2}")
+    validation_split = float(validation_split)
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    if validation_split and validation_data is not None:
+        raise ValueError("give validation_data or validation_split, not both")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be Callback objects, got {type(cb).__name__}")
+
+    X = net._prepare_training(X, loss_fn)
+    Y = net._prepare_target(y, X.shape[0], loss_fn)
+    W = _v.check_sample_weight(sample_weight, X.shape[0], net.dtype)
+
+    X_val = Y_val = W_val = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        X_val = _v.as_2d_float(validation_data[0], "X_val", dtype=net.dtype)
+        _v.check_features(X_val, net.input_size)
+        Y_val = net._prepare_target(validation_data[1], X_val.shape[0], loss_fn)
+        if len(validation_data) == 3:
+            W_val = _v.check_sample_weight(validation_data[2], X_val.shape[0], net.dtype)
+    elif validation_split:
+        n_val = int(round(validation_split * X.shape[0]))
+        if n_val < 1 or n_val >= X.shape[0]:
+            raise ValueError(
+                f"validation_split={validation_split} leaves {n_val} of {X.shape[0]} samples "
+                "for validation; it must leave at least one sample on each side"
+            )
+        order = net.rng.permutation(X.shape[0])
+        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        X_val, Y_val = X[val_idx], Y[val_idx]
+        W_val = None if W is None else W[val_idx]
+        X, Y = X[train_idx], Y[train_idx]
+        W = None if W is None else W[train_idx]
+
+    if verbose == 1:
+        callbacks.append(_ProgressLine(epochs))
+    elif verbose == 2:
+        callbacks.append(_EpochPrinter(epochs))
+
+    history = History()
+    opt.prepare(net.parameters, net.n_weights)
+    started = time.perf_counter()
+    for cb in callbacks:
+        cb.on_train_begin(net, history)
+    try:
+        _run_epochs(net, X, Y, W, loss_fn, opt, epochs, batch_size, shuffle, l2,
+                    X_val, Y_val, W_val, callbacks, history)
+    finally:
+        history.seconds = time.perf_counter() - started
+    for cb in callbacks:
+        cb.on_train_end(net, history)
+    net.training_summary = {
+        "samples": int(X.shape[0]),
+        "features": int(X.shape[1]),
+        "epochs": history.epochs,
+        "loss_name": loss_fn.name,
+        "final_loss": history.loss[-1],
+        "optimizer": repr(opt),
+    }
+    return history
+
+
+def _run_epochs(net, X, Y, W, loss, opt, epochs, batch_size, shuffle, l2,
+                X_val, Y_val, W_val, callbacks, history) -> None:
+    n = X.shape[0]
+    bs = n if batch_size is None else min(batch_size, n)
+    params, grads = net._params, net._grads
+    step = net._loss_and_grad
+    update = opt.step
+    snapshot = np.empty_like(params)
+    record = history.loss.append
+    isfinite = math.isfinite
+    per_epoch = bool(callbacks) or X_val is not None
+
+    if bs == n:
+        # One batch per epoch: its order cannot change the gradient, so no shuffling.
+        for epoch in range(epochs):
+            np.copyto(snapshot, params)
+            value = step(X, Y, W, loss, l2)
+            if not isfinite(value):
+                _diverged(net, snapshot, epoch, value, opt)
+            update(params, grads)
+            record(value)
+            if per_epoch and _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss):
+                return
+        return
+
+    starts = range(0, n, bs)
+    n_batches = len(starts)
+    gather = shuffle
+    if gather:
+        sizes = {bs, n - starts[-1]}
+        xbufs = {m: np.empty((m, X.shape[1]), dtype=X.dtype) for m in sizes}
+        ybufs = {m: np.empty((m, Y.shape[1]), dtype=Y.dtype) for m in sizes}
+        wbufs = {m: np.empty(m, dtype=X.dtype) for m in sizes} if W is not None else None
+    for epoch in range(epochs):
+        np.copyto(snapshot, params)
+        total = 0.0
+        if gather:
+            order = net.rng.permutation(n)
+        for s in starts:
+            if gather:
+                idx = order[s : s + bs]
+                m = idx.shape[0]
+                xb = np.take(X, idx, axis=0, out=xbufs[m], mode="clip")
+                yb = np.take(Y, idx, axis=0, out=ybufs[m], mode="clip")
+                wb = None if W is None else np.take(W, idx, out=wbufs[m], mode="clip")
+            else:
+                xb, yb = X[s : s + bs], Y[s : s + bs]
+                wb = None if W is None else W[s : s + bs]
+            value = step(xb, yb, wb, loss, l2)
+            if not isfinite(value):
+                _diverged(net, snapshot, epoch, value, opt)
+            update(params, grads)
+            total += value
+        record(total / n_batches)
+        if per_epoch and _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss):
+            return
+
+
+def _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss) -> bool:
+    if X_val is not None:
+        history.val_loss.append(net._evaluate(X_val, Y_val, W_val, loss))
+    stop = False
+    for cb in callbacks:
+        stop = bool(cb.on_epoch_end(net, history)) or stop
+    if stop:
+        history.stopped_early = True
+    return stop
+
+
+def _diverged(net, snapshot, epoch, value, opt) -> None:
+    net._params[...] = snapshot
+    raise NonFiniteLossError(
+        f"training stopped in epoch {epoch + 1}: the loss became {value}. "
+        f"The weights were restored to their values at the start of that epoch. "
+        f"Try scaling the inputs (for example, standardising each feature) or lowering "
+        f"the learning rate{_learning_rate_hint(opt)}."
+    )

@@ -1,0 +1,143 @@
+"""Checks at the boundary: every array a user hands to glassnet passes through here once.
+
+Each check raises a ``TypeError`` or ``ValueError`` that names the problem
+(which array, which row and column, which shapes), so no NumPy broadcasting
+error ever escapes from inside the engine. Nothing here modifies its input;
+a copy is made only when the dtype or memory layout must change.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_2d_float", "check_features", "as_rows", "check_sample_weight", "float_dtype_of"]
+
+
+def float_dtype_of(arr: np.ndarray) -> np.dtype:
+    """The dtype glassnet computes in for this data: float32 stays float32, the rest float64."""
+    if arr.dtype == np.float32 or arr.dtype == np.float16:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _as_numeric(data, name: str) -> np.ndarray:
+    if hasattr(data, "sparse") or type(data).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a sparse matrix; convert it with .toarray() first")
+    try:
+        arr = np.asarray(data)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{name} is not a rectangular array: {exc}") from None
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            bad = _first_non_numeric(arr)
+            raise TypeError(
+                f"{name} must be numeric, but it holds {type(bad).__name__} values "
+                f"(for example {bad!r})"
+            ) from None
+    if arr.dtype.kind in "USV":
+        example = arr.ravel()[0] if arr.size else ""
+        raise TypeError(f"{name} must be numeric, but it holds text (for example {example!r})")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real-valued, but it holds complex numbers")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, but its dtype is {arr.dtype}")
+    return arr
+
+
+def _first_non_numeric(arr: np.ndarray):
+    for value in arr.ravel():
+        if not isinstance(value, numbers.Real):
+            return value
+    return arr.ravel()[0]
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    if arr.dtype.kind != "f" or np.isfinite(arr).all():
+        return
+    bad = np.argwhere(~np.isfinite(arr))[0]
+    what = "NaN" if np.isnan(arr[tuple(bad)]) else "infinity"
+    where = f"row {bad[0]}" + (f", column {bad[1]}" if arr.ndim == 2 else "")
+    count = int((~np.isfinite(arr)).sum())
+    more = f" and {count - 1} other non-finite value{'s' * (count > 2)}" if count > 1 else ""
+    raise ValueError(
+        f"{name} contains {what} at {where}{more}; "
+        "remove or impute missing values before using the data"
+    )
+
+
+def as_2d_float(data, name: str = "X", dtype=None) -> np.ndarray:
+    """A finite, non-empty, C-contiguous 2-D float array.
+
+    ``dtype=None`` keeps float32 and converts everything else to float64.
+    """
+    arr = _as_numeric(data, name)
+    if arr.ndim != 2:
+        if arr.ndim == 1:
+            raise ValueError(
+                f"{name} must be 2-D (n_samples, n_features), got a 1-D array of shape "
+                f"{arr.shape}; use {name}.reshape(-1, 1) for a single feature or "
+                f"{name}.reshape(1, -1) for a single sample"
+            )
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has 0 rows")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} has no columns (shape {arr.shape})")
+    target = np.dtype(dtype) if dtype is not None else float_dtype_of(arr)
+    if arr.dtype.kind == "f":
+        _check_finite(arr, name)
+    arr = np.ascontiguousarray(arr, dtype=target)
+    _check_finite(arr, name)  # a float64 value may overflow float32
+    return arr
+
+
+def as_rows(data, n_rows: int, name: str = "y", dtype=np.float64) -> np.ndarray:
+    """A finite 1-D or 2-D float array with ``n_rows`` rows."""
+    arr = _as_numeric(data, name)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be an array with one entry per sample, got a scalar")
+    if arr.ndim > 2:
+        raise ValueError(f"{name} must be 1-D or 2-D, got shape {arr.shape}")
+    if arr.shape[0] != n_rows:
+        raise ValueError(f"X has {n_rows} rows but {name} has {arr.shape[0]}")
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"{name} has no columns (shape {arr.shape})")
+    if arr.dtype.kind == "f":
+        _check_finite(arr, name)
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    _check_finite(arr, name)
+    return arr
+
+
+def check_features(X: np.ndarray, expected: int, what: str = "the network") -> None:
+    if X.shape[1] != expected:
+        raise ValueError(
+            f"X has {X.shape[1]} feature{'s' * (X.shape[1] != 1)}, "
+            f"but {what} expects {expected}"
+        )
+
+
+def check_sample_weight(sample_weight, n_rows: int, dtype) -> np.ndarray | None:
+    """Non-negative, finite weights, one per sample, with a positive sum."""
+    if sample_weight is None:
+        return None
+    w = as_rows(sample_weight, n_rows, "sample_weight", dtype)
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
+    if w.min() < 0:
+        raise ValueError("sample_weight must be non-negative")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum")
+    return w
+
+
+def check_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
