@@ -110,9 +110,7 @@ def leaky_relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.maximum(z, LEAKY_SLOPE * z, out=out)
 
 
-def leaky_relu_backward(
-    a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None
-) -> np.ndarray:
+def leaky_relu_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     slope = np.where(a > 0.0, 1.0, LEAKY_SLOPE).astype(a.dtype, copy=False)
     return np.multiply(da, slope, out=out)
 

@@ -276,13 +276,14 @@ def _check_tensors(path, header, expected, dtype_name, data_len) -> None:
             raise _fail(path, f"tensor {name} has an invalid header entry")
         if entry.get("dtype") != tag:
             raise _fail(
-                path, f"tensor {name} has dtype {entry.get('dtype')!r}, expected {tag} "
-                f"({dtype_name})"
+                path,
+                f"tensor {name} has dtype {entry.get('dtype')!r}, expected {tag} ({dtype_name})",
             )
         got = entry.get("shape")
         if not isinstance(got, list) or tuple(got) != shape:
-            raise _fail(path, f"tensor {name} has shape {got}, but the architecture needs "
-                        f"{list(shape)}")
+            raise _fail(
+                path, f"tensor {name} has shape {got}, but the architecture needs {list(shape)}"
+            )
         offsets = entry.get("data_offsets")
         if (
             not isinstance(offsets, list)

@@ -251,9 +251,7 @@ class Network:
             raise RuntimeError("call forward() before backward()")
         grad = np.array(grad, dtype=self.dtype)  # a copy: backward writes into it
         if grad.shape != last._a.shape:
-            raise ValueError(
-                f"grad must have the output's shape {last._a.shape}, got {grad.shape}"
-            )
+            raise ValueError(f"grad must have the output's shape {last._a.shape}, got {grad.shape}")
         self._backward(grad)
         return self._grads
 
@@ -470,8 +468,8 @@ class Network:
         lines = []
         if self.built:
             sizes = " -> ".join(
-                [str(self.input_size)] + [str(lay.units) for lay in self.layers if isinstance(
-                    lay, Dense)]
+                [str(self.input_size)]
+                + [str(lay.units) for lay in self.layers if isinstance(lay, Dense)]
             )
             lines.append(f"Network {sizes}: {total:,} parameters, {self.dtype.name}")
         else:

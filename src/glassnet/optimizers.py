@@ -177,9 +177,7 @@ def get(optimizer) -> Optimizer:
     if isinstance(optimizer, Optimizer):
         return optimizer
     if not isinstance(optimizer, str):
-        raise TypeError(
-            f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}"
-        )
+        raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
     key = optimizer.lower()
     if key not in _REGISTRY:
         hint = difflib.get_close_matches(key, names(), n=1)

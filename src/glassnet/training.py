@@ -285,8 +285,23 @@ def fit(
     for cb in callbacks:
         cb.on_train_begin(net, history)
     try:
-        _run_epochs(net, X, Y, W, loss_fn, opt, epochs, batch_size, shuffle, l2,
-                    X_val, Y_val, W_val, callbacks, history)
+        _run_epochs(
+            net,
+            X,
+            Y,
+            W,
+            loss_fn,
+            opt,
+            epochs,
+            batch_size,
+            shuffle,
+            l2,
+            X_val,
+            Y_val,
+            W_val,
+            callbacks,
+            history,
+        )
     finally:
         history.seconds = time.perf_counter() - started
     for cb in callbacks:
@@ -302,8 +317,23 @@ def fit(
     return history
 
 
-def _run_epochs(net, X, Y, W, loss, opt, epochs, batch_size, shuffle, l2,
-                X_val, Y_val, W_val, callbacks, history) -> None:
+def _run_epochs(
+    net,
+    X,
+    Y,
+    W,
+    loss,
+    opt,
+    epochs,
+    batch_size,
+    shuffle,
+    l2,
+    X_val,
+    Y_val,
+    W_val,
+    callbacks,
+    history,
+) -> None:
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
     params, grads = net._params, net._grads

@@ -90,7 +90,8 @@ def as_2d_float(data, name: str = "X", dtype=None) -> np.ndarray:
     target = np.dtype(dtype) if dtype is not None else float_dtype_of(arr)
     if arr.dtype.kind == "f":
         _check_finite(arr, name)
-    arr = np.ascontiguousarray(arr, dtype=target)
+    with np.errstate(over="ignore"):  # reported just below, by name and position
+        arr = np.ascontiguousarray(arr, dtype=target)
     _check_finite(arr, name)  # a float64 value may overflow float32
     return arr
 
@@ -108,7 +109,8 @@ def as_rows(data, n_rows: int, name: str = "y", dtype=np.float64) -> np.ndarray:
         raise ValueError(f"{name} has no columns (shape {arr.shape})")
     if arr.dtype.kind == "f":
         _check_finite(arr, name)
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):
+        arr = np.ascontiguousarray(arr, dtype=dtype)
     _check_finite(arr, name)
     return arr
 
@@ -116,8 +118,7 @@ def as_rows(data, n_rows: int, name: str = "y", dtype=np.float64) -> np.ndarray:
 def check_features(X: np.ndarray, expected: int, what: str = "the network") -> None:
     if X.shape[1] != expected:
         raise ValueError(
-            f"X has {X.shape[1]} feature{'s' * (X.shape[1] != 1)}, "
-            f"but {what} expects {expected}"
+            f"X has {X.shape[1]} feature{'s' * (X.shape[1] != 1)}, but {what} expects {expected}"
         )
 
 

@@ -1,0 +1,104 @@
+"""Activations: values, derivatives against central differences, in-place safety."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from glassnet import activations as act
+
+ELEMENTWISE = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "exp"]
+
+
+def z_values(seed=0):
+    z = np.random.default_rng(seed).normal(0, 2, size=(5, 4))
+    z[np.abs(z) < 1e-3] = 0.5  # keep away from the relu kink
+    return z
+
+
+@pytest.mark.parametrize("name", [*ELEMENTWISE, "softmax"])
+def test_backward_is_the_chain_rule(name):
+    f = act.get(name)
+    z = z_values()
+    da = np.random.default_rng(1).normal(size=z.shape)
+    a = f.forward(z.copy())
+    dz = f.backward(a, da.copy())
+    # numeric: d/dz_ij of sum(da * f(z))
+    eps = 1e-6
+    numeric = np.empty_like(z)
+    for i, j in np.ndindex(*z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[i, j] += eps
+        zm[i, j] -= eps
+        numeric[i, j] = np.sum(da * (f.forward(zp) - f.forward(zm))) / (2 * eps)
+    np.testing.assert_allclose(dz, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", [*ELEMENTWISE, "softmax"])
+def test_in_place_equals_allocating(name):
+    f = act.get(name)
+    z = z_values()
+    expected = f.forward(z.copy())
+    buf = z.copy()
+    assert f.forward(buf, out=buf) is buf
+    np.testing.assert_array_equal(buf, expected)
+    da = np.ones_like(z) * 0.3
+    expected_dz = f.backward(expected, da.copy())
+    dbuf = da.copy()
+    out = f.backward(expected, dbuf, out=dbuf)
+    np.testing.assert_array_equal(out, expected_dz)
+
+
+def test_values():
+    z = np.array([[-2.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(act.relu(z), [[0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(act.leaky_relu(z), [[-0.02, 0.0, 3.0]])
+    np.testing.assert_allclose(act.sigmoid(z), 1 / (1 + np.exp(-z)), rtol=1e-15)
+    assert act.sigmoid(np.array([[0.0]]))[0, 0] == 0.5
+    np.testing.assert_allclose(act.softmax(z).sum(axis=1), [1.0])
+    np.testing.assert_allclose(act.softmax(z), act.softmax(z + 1000.0), rtol=1e-12)
+
+
+def test_no_overflow_warnings_at_extremes():
+    z = np.array([[-1e4, -800.0, 0.0, 800.0, 1e4]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = act.sigmoid(z)
+        p = act.softmax(z)
+        s32 = act.sigmoid(z.astype(np.float32))
+    assert 0.0 <= s[0, 0] < 1e-300 and s[0, -1] == 1.0
+    assert np.isfinite(p).all() and p[0, -1] == 1.0
+    assert s32.dtype == np.float32 and np.isfinite(s32).all()
+
+
+def test_float32_stays_float32():
+    z = z_values().astype(np.float32)
+    for name in [*ELEMENTWISE, "softmax"]:
+        f = act.get(name)
+        a = f.forward(z.copy())
+        assert a.dtype == np.float32, name
+        assert f.backward(a, np.ones_like(a)).dtype == np.float32, name
+
+
+def test_names_and_aliases():
+    assert act.get("logistic") is act.get("sigmoid")
+    assert act.get("linear") is act.get(None) is act.get("identity")
+    assert act.get("ReLU").name == "relu"
+    assert {"identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"} <= set(act.names())
+
+
+def test_register_a_custom_activation():
+    def softsign(z, out=None):
+        return np.divide(z, 1 + np.abs(z), out=out)
+
+    def softsign_backward(a, da, out=None):
+        # f'(z) = 1 / (1 + |z|)^2 = (1 - |a|)^2
+        return np.multiply(da, (1 - np.abs(a)) ** 2, out=out)
+
+    custom = act.register(act.Activation("softsign", softsign, softsign_backward))
+    assert act.get("softsign") is custom
+    z = z_values()
+    a = custom.forward(z)
+    eps = 1e-6
+    numeric = (softsign(z + eps) - softsign(z - eps)) / (2 * eps)
+    np.testing.assert_allclose(custom.backward(a, np.ones_like(z)), numeric, rtol=1e-6)

@@ -1,0 +1,102 @@
+"""Losses: stated reductions, values by hand, weights, fused gradients, targets."""
+
+import numpy as np
+import pytest
+
+from glassnet import losses
+
+A = np.array([[1.0, 2.0], [3.0, 5.0]])
+Y = np.array([[0.0, 2.0], [4.0, 3.0]])
+# a - y = [[1, 0], [-1, 2]]; squares [[1, 0], [1, 4]], total 6; |.| total 4.
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("sse", 6.0), ("mse", 6.0 / 4), ("half_squared_error", 0.5 * 6.0 / 2), ("mae", 4.0 / 4)],
+)
+def test_reductions(name, value):
+    assert losses.get(name)(A, Y) == pytest.approx(value)
+
+
+def test_huber():
+    # r = [[1, 0], [-1, 2]] with delta 1: [[0.5, 0], [0.5, 1 * (2 - 0.5)]] -> mean 2.5 / 4
+    assert losses.get("huber")(A, Y) == pytest.approx(2.5 / 4)
+    assert losses.Huber(delta=3.0)(A, Y) == pytest.approx((0.5 + 0 + 0.5 + 2.0) / 4)
+
+
+@pytest.mark.parametrize("name", ["sse", "mse", "half_squared_error", "mae", "huber"])
+def test_gradient_is_the_derivative_of_the_value(name):
+    loss = losses.get(name)
+    a = np.random.default_rng(0).normal(size=(4, 3))
+    y = np.random.default_rng(1).normal(size=(4, 3))
+    w = np.array([1.0, 0.5, 2.0, 1.5])
+    for weights in (None, w):
+        g = np.empty_like(a)
+        loss.value_and_grad(a.copy(), y, weights, g)
+        eps = 1e-6
+        numeric = np.empty_like(a)
+        for idx in np.ndindex(*a.shape):
+            ap, am = a.copy(), a.copy()
+            ap[idx] += eps
+            am[idx] -= eps
+            numeric[idx] = (loss.value(ap, y, weights) - loss.value(am, y, weights)) / (2 * eps)
+        np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_weighted_mean_over_samples():
+    w = np.array([3.0, 1.0])
+    # per-row squared sums: 1 and 5; weighted sample mean (3*1 + 1*5) / 4 = 2; per element /2.
+    assert losses.get("mse").value(A, Y, w) == pytest.approx(2.0 / 2)
+    assert losses.get("sse").value(A, Y, w) == pytest.approx(3 * 1 + 5)
+
+
+def test_bce_from_logits_is_stable_and_correct():
+    z = np.array([[-1000.0, 0.0, 2.0, 1000.0]])
+    a = 1 / (1 + np.exp(-np.clip(z, -700, 700)))
+    y = np.array([[1.0, 1.0, 0.0, 0.0]])
+    value = losses.get("bce").value(a, y, z=z)
+    # per element: 1000, log 2, softplus(2) = 2 + log(1 + e^-2), 1000
+    expected = 1000 + np.log(2) + 2 + np.log1p(np.exp(-2)) + 1000
+    assert value == pytest.approx(expected, rel=1e-12)
+
+
+def test_cross_entropy_from_logits_never_takes_log_zero():
+    z = np.array([[0.0, 800.0, -800.0]])
+    a = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    assert a[0, 0] == 0.0  # the probability underflows...
+    value = losses.get("cross_entropy").value(a, np.array([[1.0, 0.0, 0.0]]), z=z)
+    assert value == pytest.approx(800.0)  # ...but the loss is exact
+
+
+def test_fused_delta_is_a_minus_y_over_n():
+    z = np.array([[0.5, -1.0], [2.0, 0.0]])
+    a = 1 / (1 + np.exp(-z))
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    out = np.empty_like(a)
+    losses.get("bce").value_and_delta(z, a, y, None, out)
+    np.testing.assert_allclose(out, (a - y) / 2)
+    w = np.array([1.0, 3.0])
+    losses.get("bce").value_and_delta(z, a, y, w, out)
+    np.testing.assert_allclose(out, (a - y) * w[:, None] / 4)
+
+
+def test_poisson_matches_half_deviance():
+    z = np.array([[0.2], [1.0], [-0.5]])
+    a = np.exp(z)
+    y = np.array([[0.0], [3.0], [1.0]])
+    value = losses.get("poisson").value(a, y, z=z)
+    terms = np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / a), 0) - y + a
+    assert value == pytest.approx(terms.mean(), rel=1e-12)
+
+
+def test_cross_entropy_integer_labels_become_one_hot():
+    y = losses.get("cross_entropy").check_target(np.array([2.0, 0.0, 1.0]), 3)
+    np.testing.assert_array_equal(y, np.eye(3)[[2, 0, 1]])
+
+
+def test_names():
+    assert losses.get("mean_squared_error").name == "mse"
+    assert losses.get("binary_crossentropy").name == "bce"
+    assert set(losses.names()) >= {"sse", "mse", "bce", "cross_entropy", "mae", "huber"}
+    with pytest.raises(ValueError, match="huber delta must be positive"):
+        losses.Huber(0)
