@@ -216,7 +216,9 @@ def test_nan_weights(tmp_path, model_file):
 def test_oversized_header_is_refused_before_reading(tmp_path):
     bad = tmp_path / "huge.glassnet"
     bad.write_bytes(struct.pack("<Q", io.MAX_HEADER_BYTES + 1) + b"{}")
-    with pytest.raises(gn.ModelFileError, match="over the .*-byte limit"):
+    with pytest.raises(
+        gn.ModelFileError, match="not a glassnet model file .*over the .*-byte limit"
+    ):
         gn.load(bad)
 
 

@@ -6,6 +6,7 @@ from .io import ModelFileError, load
 from .layers import Dense, Dropout, Layer
 from .network import Network
 from .optimizers import SGD, Adam
+from .tabular import TabularModel
 from .training import Callback, EarlyStopping, History, NonFiniteLossError
 
 __version__ = "0.1.0"
@@ -20,6 +21,7 @@ __all__ = [
     "History",
     "Callback",
     "EarlyStopping",
+    "TabularModel",
     "NonFiniteLossError",
     "ModelFileError",
     "check_gradients",

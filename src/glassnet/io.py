@@ -158,7 +158,8 @@ def _read_header(path: str, blob: bytes) -> tuple[dict, int]:
     if header_len > MAX_HEADER_BYTES:
         raise _fail(
             path,
-            f"its header claims {header_len:,} bytes, over the {MAX_HEADER_BYTES:,}-byte limit",
+            f"not a glassnet model file (its header would be {header_len:,} bytes, "
+            f"over the {MAX_HEADER_BYTES:,}-byte limit)",
         )
     if 8 + header_len > len(blob):
         raise _fail(

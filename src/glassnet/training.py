@@ -285,23 +285,22 @@ def fit(
     for cb in callbacks:
         cb.on_train_begin(net, history)
     try:
-        _run_epochs(
-            net,
-            X,
-            Y,
-            W,
-            loss_fn,
-            opt,
-            epochs,
-            batch_size,
-            shuffle,
-            l2,
-            X_val,
-            Y_val,
-            W_val,
-            callbacks,
-            history,
-        )
+        # A diverging run overflows on its way to inf/NaN; the guard in the loop reports
+        # that once, clearly, instead of NumPy warning at every step.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            _run_epochs(
+                net,
+                (X, Y, W),
+                (X_val, Y_val, W_val),
+                loss_fn,
+                opt,
+                epochs,
+                batch_size,
+                shuffle,
+                l2,
+                callbacks,
+                history,
+            )
     finally:
         history.seconds = time.perf_counter() - started
     for cb in callbacks:
@@ -318,22 +317,10 @@ def fit(
 
 
 def _run_epochs(
-    net,
-    X,
-    Y,
-    W,
-    loss,
-    opt,
-    epochs,
-    batch_size,
-    shuffle,
-    l2,
-    X_val,
-    Y_val,
-    W_val,
-    callbacks,
-    history,
+    net, data, validation, loss, opt, epochs, batch_size, shuffle, l2, callbacks, history
 ) -> None:
+    X, Y, W = data
+    X_val, Y_val, W_val = validation
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
     params, grads = net._params, net._grads
