@@ -76,7 +76,7 @@ def houses(tmp_path):
     return path, frame
 
 
-# --- help ------------------------------------------------------------------------------------
+# --- help -----------------------------------------------------------------------------------------
 
 
 def test_help():
@@ -93,7 +93,7 @@ def test_every_subcommand_has_help(capsys, command):
     assert out.startswith(f"usage: glassnet {command}")
 
 
-# --- string class labels -------------------------------------------------------------------------
+# --- string class labels --------------------------------------------------------------------------
 
 
 def test_string_class_labels(capsys, animals, tmp_path):
@@ -179,7 +179,7 @@ def test_integer_labels_stay_integers(capsys, tmp_path):
     assert set(out.split()[1:]) <= {"3", "4"}
 
 
-# --- regression and a categorical feature -----------------------------------------------------------
+# --- regression and a categorical feature ---------------------------------------------------------
 
 
 def test_regression_with_a_categorical_feature(capsys, houses, tmp_path):
@@ -263,7 +263,7 @@ def test_missing_values_are_named_and_imputable(capsys, tmp_path):
     assert code == 0
 
 
-# --- errors a new user will make -------------------------------------------------------------------
+# --- errors a new user will make ------------------------------------------------------------------
 
 
 def test_wrong_columns_at_prediction_time(animals, tmp_path):

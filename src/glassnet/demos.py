@@ -254,7 +254,9 @@ def gender(stream: TextIO | None = None, plot_dir: str | None = None, seed: int 
             plot_dir,
             {
                 "gender_loss.png": plot.loss_curve(history, title="seed 003: training loss"),
-                "gender_network.png": plot.network(model, title="seed 003: the trained network"),
+                "gender_network.png": plot.network(
+                    model, title="seed 003: the trained network", input_names=["weight", "height"]
+                ),
                 "gender_boundary.png": plot.decision_boundary(
                     model, GENDER_X, GENDER_Y, title="seed 003: female (1) and male (0)"
                 ),
@@ -348,7 +350,9 @@ def exam(stream: TextIO | None = None, plot_dir: str | None = None, seed: int = 
             plot_dir,
             {
                 "exam_loss.png": plot.loss_curve(history, title="seed 004: loss (sse)", log=True),
-                "exam_network.png": plot.network(model, title="seed 004: the trained network"),
+                "exam_network.png": plot.network(
+                    model, title="seed 004: the trained network", input_names=["study", "sleep"]
+                ),
             },
         )
     return {

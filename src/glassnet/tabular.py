@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -251,7 +250,8 @@ class TabularModel:
             )
         if target.n_outputs != net.output_size:
             raise ValueError(
-                f"the target has {target.n_outputs} outputs, but the network gives {net.output_size}"
+                f"the target has {target.n_outputs} outputs, "
+                f"but the network gives {net.output_size}"
             )
         info = payload.get("info", {})
         if not isinstance(info, dict):
@@ -276,11 +276,3 @@ def _no_such_column(name: str, columns: Sequence[str], what: str) -> str:
     shown = ", ".join(map(str, columns[:20])) + (", ..." if len(columns) > 20 else "")
     return f"no {what} {name!r}{did_you_mean}; the columns are: {shown}"
 
-
-def describe(model: TabularModel) -> dict[str, Any]:
-    """What inspect shows, as data."""
-    return {
-        "features": model.features.describe(),
-        "target": model.target.describe(),
-        "info": model.info,
-    }
