@@ -123,7 +123,9 @@ def test_unknown_loss_lists_the_valid_names():
 
 
 def test_unknown_optimizer_lists_the_valid_names():
-    with pytest.raises(ValueError, match="unknown optimizer 'adma'.*valid names are: adam, sgd"):
+    with pytest.raises(
+        ValueError, match="unknown optimizer .adma.*valid names are: adam, lbfgs, sgd"
+    ):
         net().fit(X, Y, optimizer="adma")
 
 

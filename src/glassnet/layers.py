@@ -238,7 +238,10 @@ class Dense(Layer):
             self._prepare(x.shape[0], self._W.dtype)
         self._x = x
         z = self._z
-        np.dot(x, self._W, out=z)
+        if isinstance(x, np.ndarray):
+            np.dot(x, self._W, out=z)
+        else:  # scipy.sparse input, in the first layer
+            z[...] = x @ self._W
         if self._b is not None:
             z += self._b
         return self._act.forward(z, out=self._a)
@@ -252,7 +255,10 @@ class Dense(Layer):
 
     def backward_linear(self, dz: np.ndarray) -> np.ndarray | None:
         """dW = x.T @ dz, db = sum over rows of dz, dx = dz @ W.T (None for the first layer)."""
-        np.dot(self._x.T, dz, out=self._dW)
+        if isinstance(self._x, np.ndarray):
+            np.dot(self._x.T, dz, out=self._dW)
+        else:  # scipy.sparse input
+            self._dW[...] = self._x.T @ dz
         if self._db is not None:
             np.sum(dz, axis=0, out=self._db)
         if self.need_dx:
@@ -261,7 +267,7 @@ class Dense(Layer):
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The forward pass into fresh arrays, with nothing cached."""
-        z = np.dot(x, self._W)
+        z = np.dot(x, self._W) if isinstance(x, np.ndarray) else np.asarray(x @ self._W)
         if self._b is not None:
             z += self._b
         return self._act.forward(z, out=z)

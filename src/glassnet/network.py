@@ -192,13 +192,15 @@ class Network:
     def _check_X(self, X, action: str) -> np.ndarray:
         """Validate X for predict-like calls, in the network's dtype."""
         self._require_built(action)
-        X = _v.as_2d_float(X, "X", dtype=self.dtype)
+        X = _v.as_2d_float(X, "X", dtype=self.dtype, allow_sparse=True)
         _v.check_features(X, self.input_size)
         return X
 
     def _prepare_training(self, X, loss: _losses.Loss) -> np.ndarray:
         """Validate X, build or convert the network to follow the data, and check the loss."""
-        X = _v.as_2d_float(X, "X")
+        X = _v.as_2d_float(X, "X", allow_sparse=True)
+        if _v.is_sparse(X) and not isinstance(self.layers[0], Dense):
+            raise ValueError("sparse input must go straight into a Dense layer")
         if not self.built:
             self.build(X.shape[1], X.dtype)
         else:
@@ -323,15 +325,19 @@ class Network:
         w = _v.check_sample_weight(sample_weight, X.shape[0], self.dtype)
         return self._evaluate(X, y, w, loss)
 
-    def _evaluate(self, X, y, w, loss: _losses.Loss) -> float:
+    def _logits_and_output(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """The output layer's pre-activations z and activations a, from one pass."""
         x = X
         for layer in self.layers[:-1]:
             x = layer.predict(x)
         last = self.layers[-1]
-        z = np.dot(x, last._W)
+        z = np.dot(x, last._W) if isinstance(x, np.ndarray) else np.asarray(x @ last._W)
         if last._b is not None:
             z += last._b
-        a = last._act.forward(z, out=np.empty_like(z))
+        return z, last._act.forward(z, out=np.empty_like(z))
+
+    def _evaluate(self, X, y, w, loss: _losses.Loss) -> float:
+        z, a = self._logits_and_output(X)
         return loss.value(a, y, w, z)
 
     # -- training -------------------------------------------------------------------------

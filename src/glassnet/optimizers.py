@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adam", "get", "names"]
+__all__ = ["Optimizer", "SGD", "Adam", "LBFGS", "get", "names"]
 
 
 def _check_rate(value, name: str, *, positive: bool = True, below_one: bool = False) -> float:
@@ -163,7 +163,43 @@ class Adam(Optimizer):
         return f"Adam(lr={self.lr:g}{wd})"
 
 
-_REGISTRY = {"sgd": SGD, "adam": Adam}
+class LBFGS(Optimizer):
+    """L-BFGS on the full batch, through ``scipy.optimize.minimize(method="L-BFGS-B")``.
+
+    It is not a per-step optimizer: ``fit`` hands it the whole loss and gradient
+    as functions of the flat parameter vector, and each epoch of ``fit`` is one
+    L-BFGS iteration. Training also ends when the largest gradient component
+    falls below ``tol`` or after ``max_fun`` loss evaluations. Needs scipy
+    (``pip install 'glassnet[scipy]'``).
+
+    After training, ``result`` holds scipy's OptimizeResult (status, message, nit).
+    """
+
+    lr = None
+
+    def __init__(self, tol: float = 1e-4, max_fun: int = 15000, history_size: int = 10):
+        self.tol = _check_rate(tol, "tol", positive=False)
+        if isinstance(max_fun, bool) or not isinstance(max_fun, (int, np.integer)) or max_fun < 1:
+            raise ValueError(f"max_fun must be a positive integer, got {max_fun!r}")
+        self.max_fun = int(max_fun)
+        if (
+            isinstance(history_size, bool)
+            or not isinstance(history_size, (int, np.integer))
+            or history_size < 1
+        ):
+            raise ValueError(f"history_size must be a positive integer, got {history_size!r}")
+        self.history_size = int(history_size)
+        self.result = None
+        self._shape = None
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        raise TypeError("LBFGS optimises the whole batch at once; pass it to fit()")
+
+    def __repr__(self) -> str:
+        return f"LBFGS(tol={self.tol:g})"
+
+
+_REGISTRY = {"sgd": SGD, "adam": Adam, "lbfgs": LBFGS}
 
 
 def names() -> list[str]:
@@ -171,7 +207,7 @@ def names() -> list[str]:
 
 
 def get(optimizer) -> Optimizer:
-    """An Optimizer for a name ("sgd", "adam"), an instance, or None (Adam())."""
+    """An Optimizer for a name ("sgd", "adam", "lbfgs"), an instance, or None (Adam())."""
     if optimizer is None:
         return Adam()
     if isinstance(optimizer, Optimizer):

@@ -275,4 +275,3 @@ def _no_such_column(name: str, columns: Sequence[str], what: str) -> str:
     did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
     shown = ", ".join(map(str, columns[:20])) + (", ..." if len(columns) > 20 else "")
     return f"no {what} {name!r}{did_you_mean}; the columns are: {shown}"
-

@@ -52,6 +52,10 @@ class History:
         the forward pass before that batch's update.
     val_loss : list of float
         One per epoch, when there is validation data: the loss after the epoch.
+    sample_loss : list of float
+        One per epoch: the batch losses averaged with each batch weighted by its
+        number of samples (differs from ``loss`` only when the last batch is
+        smaller; it is what scikit-learn reports as ``loss_curve_``).
     stopped_early : bool
         Whether a callback stopped training before the last epoch.
     best_epoch : int or None
@@ -60,6 +64,7 @@ class History:
 
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+    sample_loss: list[float] = field(default_factory=list)
     stopped_early: bool = False
     best_epoch: int | None = None
     seconds: float = 0.0
@@ -279,6 +284,9 @@ def fit(
     elif verbose == 2:
         callbacks.append(_EpochPrinter(epochs))
 
+    lbfgs = isinstance(opt, _optimizers.LBFGS)
+    if lbfgs and batch_size is not None and batch_size < X.shape[0]:
+        raise ValueError("LBFGS trains on the full batch: leave batch_size=None")
     history = History()
     opt.prepare(net.parameters, net.n_weights)
     started = time.perf_counter()
@@ -288,7 +296,8 @@ def fit(
         # A diverging run overflows on its way to inf/NaN; the guard in the loop reports
         # that once, clearly, instead of NumPy warning at every step.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            _run_epochs(
+            run = _run_lbfgs if lbfgs else _run_epochs
+            run(
                 net,
                 (X, Y, W),
                 (X_val, Y_val, W_val),
@@ -310,7 +319,7 @@ def fit(
         "features": int(X.shape[1]),
         "epochs": history.epochs,
         "loss_name": loss_fn.name,
-        "final_loss": history.loss[-1],
+        "final_loss": history.loss[-1] if history.loss else None,
         "optimizer": repr(opt),
     }
     return history
@@ -328,6 +337,7 @@ def _run_epochs(
     update = opt.step
     snapshot = np.empty_like(params)
     record = history.loss.append
+    record_sample = history.sample_loss.append
     isfinite = math.isfinite
     per_epoch = bool(callbacks) or X_val is not None
 
@@ -340,6 +350,7 @@ def _run_epochs(
                 _diverged(net, snapshot, epoch, value, opt)
             update(params, grads)
             record(value)
+            record_sample(value)
             if per_epoch and _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss):
                 return
         return
@@ -347,18 +358,23 @@ def _run_epochs(
     starts = range(0, n, bs)
     n_batches = len(starts)
     gather = shuffle
-    if gather:
+    sparse = not isinstance(X, np.ndarray)  # a scipy.sparse matrix: gather rows by indexing
+    if gather and not sparse:
         sizes = {bs, n - starts[-1]}
         xbufs = {m: np.empty((m, X.shape[1]), dtype=X.dtype) for m in sizes}
         ybufs = {m: np.empty((m, Y.shape[1]), dtype=Y.dtype) for m in sizes}
         wbufs = {m: np.empty(m, dtype=X.dtype) for m in sizes} if W is not None else None
     for epoch in range(epochs):
         np.copyto(snapshot, params)
-        total = 0.0
+        total = weighted = 0.0
         if gather:
             order = net.rng.permutation(n)
         for s in starts:
-            if gather:
+            if gather and sparse:
+                idx = order[s : s + bs]
+                xb, yb = X[idx], Y[idx]
+                wb = None if W is None else W[idx]
+            elif gather:
                 idx = order[s : s + bs]
                 m = idx.shape[0]
                 xb = np.take(X, idx, axis=0, out=xbufs[m], mode="clip")
@@ -372,9 +388,70 @@ def _run_epochs(
                 _diverged(net, snapshot, epoch, value, opt)
             update(params, grads)
             total += value
+            weighted += value * yb.shape[0]
         record(total / n_batches)
+        record_sample(weighted / n)
         if per_epoch and _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss):
             return
+
+
+class _Diverged(Exception):
+    pass
+
+
+def _run_lbfgs(
+    net, data, validation, loss, opt, epochs, batch_size, shuffle, l2, callbacks, history
+) -> None:
+    """Full-batch L-BFGS: scipy drives, the network supplies loss and gradient."""
+    try:
+        from scipy.optimize import minimize
+    except ImportError:
+        raise ImportError(
+            "the LBFGS optimizer needs scipy: pip install 'glassnet[scipy]'"
+        ) from None
+    X, Y, W = data
+    X_val, Y_val, W_val = validation
+    params = net._params
+    snapshot = params.copy()
+    per_epoch = bool(callbacks) or X_val is not None
+
+    def objective(x):
+        params[...] = x
+        value = net._loss_and_grad(X, Y, W, loss, l2)
+        if not math.isfinite(value):
+            raise _Diverged(value)
+        return value, net._grads.astype(np.float64)
+
+    def on_iteration(intermediate_result):
+        value = float(intermediate_result.fun)
+        history.loss.append(value)
+        history.sample_loss.append(value)
+        params[...] = intermediate_result.x
+        if per_epoch and _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss):
+            raise StopIteration
+
+    options = {
+        "maxiter": epochs,
+        "maxfun": opt.max_fun,
+        "gtol": opt.tol,
+        "maxcor": opt.history_size,
+    }
+    try:
+        result = minimize(
+            objective,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=on_iteration,
+            options=options,
+        )
+    except _Diverged as exc:
+        _diverged(net, snapshot, len(history.loss), exc.args[0], opt)
+    params[...] = result.x
+    opt.result = result
+    if not history.loss:  # converged before the first iteration
+        history.loss.append(float(result.fun))
+        history.sample_loss.append(float(result.fun))
 
 
 def _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss) -> bool:

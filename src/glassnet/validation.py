@@ -9,10 +9,18 @@ a copy is made only when the dtype or memory layout must change.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 
-__all__ = ["as_2d_float", "check_features", "as_rows", "check_sample_weight", "float_dtype_of"]
+__all__ = [
+    "is_sparse",
+    "as_2d_float",
+    "check_features",
+    "as_rows",
+    "check_sample_weight",
+    "float_dtype_of",
+]
 
 
 def float_dtype_of(arr: np.ndarray) -> np.dtype:
@@ -22,9 +30,35 @@ def float_dtype_of(arr: np.ndarray) -> np.dtype:
     return np.dtype(np.float64)
 
 
+def is_sparse(data) -> bool:
+    """A scipy.sparse matrix or array (recognised without importing scipy)."""
+    return type(data).__module__.startswith("scipy.sparse")
+
+
+def _as_sparse_float(data, name: str, dtype) -> Any:
+    """A finite, non-empty CSR matrix of floats (a copy only if the format or dtype changes)."""
+    X = data.tocsr()
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has 0 rows")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no columns (shape {X.shape})")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, but its dtype is {X.dtype}")
+    target = np.dtype(dtype) if dtype is not None else float_dtype_of(X)
+    if X.dtype != target:
+        X = X.astype(target)
+    if not np.isfinite(X.data).all():
+        raise ValueError(f"{name} contains NaN or infinity; remove or impute those values")
+    return X
+
+
 def _as_numeric(data, name: str) -> np.ndarray:
-    if hasattr(data, "sparse") or type(data).__module__.startswith("scipy.sparse"):
-        raise TypeError(f"{name} is a sparse matrix; convert it with .toarray() first")
+    if is_sparse(data) or hasattr(data, "sparse"):
+        raise TypeError(
+            f"{name} is a sparse matrix, which this call does not take; convert it with .toarray()"
+        )
     try:
         arr = np.asarray(data)
     except ValueError as exc:  # ragged nested lists
@@ -69,11 +103,13 @@ def _check_finite(arr: np.ndarray, name: str) -> None:
     )
 
 
-def as_2d_float(data, name: str = "X", dtype=None) -> np.ndarray:
-    """A finite, non-empty, C-contiguous 2-D float array.
+def as_2d_float(data, name: str = "X", dtype=None, allow_sparse: bool = False) -> np.ndarray:
+    """A finite, non-empty, C-contiguous 2-D float array (or, if allowed, a CSR matrix).
 
     ``dtype=None`` keeps float32 and converts everything else to float64.
     """
+    if allow_sparse and is_sparse(data):
+        return _as_sparse_float(data, name, dtype)
     arr = _as_numeric(data, name)
     if arr.ndim != 2:
         if arr.ndim == 1:
