@@ -30,7 +30,7 @@ def blobs():
     return X, y
 
 
-# --- the same parameters, attributes and behaviour ------------------------------------------------
+# --- the same parameters, attributes and behaviour -----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_the_fitted_attributes_match_scikit_learns(blobs, early_stopping):
 
 
 def test_feature_names_are_kept():
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     X, y = load_iris(return_X_y=True, as_frame=True)
     model = MLPClassifier(max_iter=5, random_state=0).fit(X, y)
     np.testing.assert_array_equal(model.feature_names_in_, X.columns)
@@ -216,7 +216,7 @@ def test_sparse_input_gives_the_same_model(blobs):
     )
 
 
-# --- drop-in: swap the import in an existing scikit-learn script ------------------------------------
+# --- drop-in: swap the import in an existing scikit-learn script ---------------------------------
 
 SCRIPT = """
 import numpy as np
@@ -258,7 +258,7 @@ def test_swapping_the_import_in_a_scikit_learn_script():
     assert float(results["glassnet"][-2]) > 0.9
 
 
-# --- the extras do something --------------------------------------------------------------------
+# --- the extras do something ---------------------------------------------------------------------
 
 
 def test_dropout_changes_training_but_not_predict(blobs):
@@ -465,7 +465,7 @@ def test_the_command_line_predicts_with_an_estimator_file(tmp_path, blobs):
     assert [int(v) for v in run.stdout.split()[1:]] == list(model.predict(frame))
 
 
-# --- without scikit-learn -------------------------------------------------------------------------
+# --- without scikit-learn ------------------------------------------------------------------------
 
 
 def test_glassnet_imports_without_scikit_learn_and_names_the_extra():
