@@ -73,11 +73,26 @@ def test_fused_delta_is_a_minus_y_over_n():
     a = 1 / (1 + np.exp(-z))
     y = np.array([[1.0, 0.0], [0.0, 1.0]])
     out = np.empty_like(a)
-    losses.get("bce").value_and_delta(z, a, y, None, out)
+    value = losses.get("bce").fused(z, y, None, out)
     np.testing.assert_allclose(out, (a - y) / 2)
+    assert value == pytest.approx(losses.get("bce").value(a, y, z=z), rel=1e-12)
     w = np.array([1.0, 3.0])
-    losses.get("bce").value_and_delta(z, a, y, w, out)
+    losses.get("bce").fused(z, y, w, out)
     np.testing.assert_allclose(out, (a - y) * w[:, None] / 4)
+
+
+@pytest.mark.parametrize(("name", "f"), [("cross_entropy", "softmax"), ("poisson", "exp")])
+def test_fused_equals_activation_then_value(name, f):
+    from glassnet import activations
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(5, 3)) * 3
+    y = np.eye(3)[[0, 2, 1, 1, 0]] if name == "cross_entropy" else rng.poisson(2, size=(5, 3))
+    a = activations.get(f).forward(z.copy())
+    out = np.empty_like(z)
+    value = losses.get(name).fused(z, y, None, out)
+    np.testing.assert_allclose(out, (a - y) / 5, rtol=1e-12, atol=1e-15)
+    assert value == pytest.approx(losses.get(name).value(a, y, z=z), rel=1e-12)
 
 
 def test_poisson_matches_half_deviance():
@@ -100,3 +115,21 @@ def test_names():
     assert set(losses.names()) >= {"sse", "mse", "bce", "cross_entropy", "mae", "huber"}
     with pytest.raises(ValueError, match="huber delta must be positive"):
         losses.Huber(0)
+
+
+@pytest.mark.parametrize("spread", [1.0, 2000.0])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_softmax_cross_entropy_for_narrow_and_wide_logits(spread, dtype):
+    # Narrow logits share one shift; logits wider than exp's range are shifted per row.
+    rng = np.random.default_rng(0)
+    z = (rng.normal(size=(6, 4)) * spread).astype(dtype)
+    y = np.eye(4, dtype=dtype)[[0, 1, 2, 3, 0, 1]]
+    out = np.empty_like(z)
+    value = losses.get("cross_entropy").fused(z, y, None, out)
+    z64 = z.astype(np.float64)
+    lse = z64.max(axis=1) + np.log(np.exp(z64 - z64.max(axis=1, keepdims=True)).sum(axis=1))
+    softmax = np.exp(z64 - lse[:, None])
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    assert np.isfinite(out).all() and out.dtype == dtype
+    np.testing.assert_allclose(out, (softmax - y) / 6, rtol=tol, atol=tol)
+    assert value == pytest.approx(np.mean(lse - (y * z64).sum(axis=1)), rel=tol)

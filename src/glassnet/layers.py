@@ -119,7 +119,7 @@ class Dense(Layer):
     dW, db : the gradients from the last backward pass, same shapes
     """
 
-    _TRANSIENT = ("_rng", "_W", "_b", "_dW", "_db", "_x", "_a", "_z", "_dx", "_ws")
+    _TRANSIENT = ("_rng", "_W", "_b", "_dW", "_db", "_x", "_a", "_dx", "_ones", "_ws")
 
     def __init__(self, units: int, activation: Any = "identity", bias: bool = True, init=None):
         super().__init__()
@@ -134,10 +134,8 @@ class Dense(Layer):
             raise TypeError(f"bias must be True or False, got {bias!r}")
         self.has_bias = bool(bias)
         self.init = initializers.canonical_name(init if init is not None else self._act.init)
-        # Set by the network: keep z apart from a (logit losses need z).
-        self.keep_z = False
         self._W = self._b = self._dW = self._db = None
-        self._x = self._a = self._z = self._dx = None
+        self._x = self._a = self._dx = self._ones = None
         self._ws: dict[int, tuple] = {}
 
     @property
@@ -168,19 +166,22 @@ class Dense(Layer):
     def _clear_workspace(self) -> None:
         self._n = -1
         self._ws = {}
-        self._x = self._a = self._z = self._dx = None
+        self._x = self._a = self._dx = self._ones = None
 
     def _prepare(self, n: int, dtype) -> None:
-        """Point the workspace at the buffers for batch size n, allocating them once."""
+        """Point the workspace at the buffers for batch size n, allocating them once.
+
+        One (n, units) buffer holds z and then, computed in place, a = f(z).
+        """
         ws = self._ws.get(n)
         if ws is None:
             if len(self._ws) >= 4:  # a training run uses at most two batch sizes
                 self._ws.clear()
             a = np.empty((n, self.units), dtype=dtype)
-            z = np.empty_like(a) if self.keep_z else a
             dx = np.empty((n, self.n_in), dtype=dtype) if self.need_dx else None
-            ws = self._ws[n] = (a, z, dx)
-        self._a, self._z, self._dx = ws
+            ones = np.ones(n, dtype=dtype)  # column sums as a matrix-vector product
+            ws = self._ws[n] = (a, dx, ones)
+        self._a, self._dx, self._ones = ws
         self._n = n
 
     # -- parameters -----------------------------------------------------------------
@@ -233,18 +234,26 @@ class Dense(Layer):
     # -- the contract -----------------------------------------------------------------
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """z = x @ W + b, a = f(z). Caches x and a (and z, for a logit loss)."""
+        """a = f(x @ W + b), computed in place in the layer's buffer. Caches x and a."""
+        return self._act.forward(self.forward_linear(x), out=self._a)
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """z = x @ W + b, into the layer's buffer; caches x.
+
+        The output layer stops here when its loss computes the activation itself
+        (softmax with cross_entropy, sigmoid with bce, exp with poisson).
+        """
         if x.shape[0] != self._n:
             self._prepare(x.shape[0], self._W.dtype)
         self._x = x
-        z = self._z
+        z = self._a
         if isinstance(x, np.ndarray):
             np.dot(x, self._W, out=z)
         else:  # scipy.sparse input, in the first layer
             z[...] = x @ self._W
         if self._b is not None:
             z += self._b
-        return self._act.forward(z, out=self._a)
+        return z
 
     def backward(self, da: np.ndarray) -> np.ndarray | None:
         """dz = da * f'(z); then dW, db and dx as in :meth:`backward_linear`.
@@ -254,13 +263,13 @@ class Dense(Layer):
         return self.backward_linear(self._act.backward(self._a, da, out=da))
 
     def backward_linear(self, dz: np.ndarray) -> np.ndarray | None:
-        """dW = x.T @ dz, db = sum over rows of dz, dx = dz @ W.T (None for the first layer)."""
+        """dW = x.T @ dz, db = ones @ dz (the column sums), dx = dz @ W.T (None in the first layer)."""
         if isinstance(self._x, np.ndarray):
             np.dot(self._x.T, dz, out=self._dW)
         else:  # scipy.sparse input
             self._dW[...] = self._x.T @ dz
         if self._db is not None:
-            np.sum(dz, axis=0, out=self._db)
+            np.dot(self._ones, dz, out=self._db)
         if self.need_dx:
             return np.dot(dz, self._W.T, out=self._dx)
         return None

@@ -18,9 +18,10 @@ name                      value                                        output la
 With ``sample_weight`` w, "mean over samples" becomes sum_i w_i l_i / sum_i w_i and
 ``sse`` becomes sum_i w_i l_i.
 
-The last three are always paired with their canonical output activation. Their
-value is computed from the logits ``z`` (never ``log(0)``) and their gradient is
-returned with respect to ``z`` directly: ``dL/dz = (a - y) * w_i / sum(w)``.
+The last three are always paired with their canonical output activation, and
+fused with it: from the logits ``z`` they compute the activation, the value
+(never ``log(0)``) and the gradient with respect to ``z`` directly:
+``dL/dz = (a - y) * w_i / sum(w)``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from __future__ import annotations
 import difflib
 
 import numpy as np
+
+from . import activations
 
 __all__ = [
     "Loss",
@@ -52,7 +55,7 @@ class Loss:
     """Base class. Subclasses set ``name`` and, if they need one, ``output``.
 
     ``output`` names the output activation the loss requires (``None``: any).
-    A loss with an ``output`` implements :meth:`value_and_delta`; the others
+    A loss with an ``output`` implements :meth:`fused`; the others
     implement :meth:`value_and_grad`.
     """
 
@@ -78,10 +81,10 @@ class Loss:
 
     def value_and_grad(self, a, y, w, out) -> float:
         """Return the loss and write dL/da into ``out`` (same shape as ``a``)."""
-        raise NotImplementedError(f"{self.name} is computed from logits; use value_and_delta")
+        raise NotImplementedError(f"{self.name} is computed from logits; use fused")
 
-    def value_and_delta(self, z, a, y, w, out) -> float:
-        """Return the loss and write dL/dz into ``out`` (canonical pairs only)."""
+    def fused(self, z, y, w, out) -> float:
+        """From the logits z: return the loss and write dL/dz into ``out`` (canonical pairs)."""
         raise NotImplementedError(f"{self.name} has no fused form")
 
     def check_target(self, y: np.ndarray, n_outputs: int) -> np.ndarray:
@@ -210,26 +213,42 @@ class Huber(Loss):
 
 
 class _LogitLoss(Loss):
-    """A loss fused with its canonical output: dL/dz = (a - y) * w_i / sum(w)."""
+    """A loss fused with its canonical output activation f.
 
-    def _rows(self, z, a, y) -> np.ndarray:
+    :meth:`fused` takes the logits z and, in one pass, computes a = f(z), the
+    loss from z (never log(0)), and dL/dz = (a - y) * w_i / sum(w).
+    """
+
+    def _activate(self, z, out) -> np.ndarray:
+        """a = f(z) into out; returns what _rows needs besides z, a and y."""
+        raise NotImplementedError
+
+    def _rows(self, z, a, y, extra=None) -> np.ndarray:
         """The per-sample losses, shape (n,), computed from the logits."""
         raise NotImplementedError
 
     def value(self, a, y, w=None, z=None) -> float:
         if z is None:
             raise ValueError(f"{self.name} is computed from the output layer's logits z")
-        rows = self._rows(z, a, y)
+        return self._reduce(self._rows(z, a, y), w)
+
+    @staticmethod
+    def _reduce(rows, w) -> float:
         if w is None:
-            return float(rows.mean())
+            return float(rows.sum()) / rows.shape[0]
         return float(np.dot(w, rows)) / float(w.sum())
 
-    def value_and_delta(self, z, a, y, w, out) -> float:
-        n = a.shape[0]
-        value = self.value(a, y, w, z)
-        np.subtract(a, y, out=out)
+    def _total(self, z, a, y, extra, w) -> float:
+        """The loss: the (weighted) mean of the per-sample losses."""
+        return self._reduce(self._rows(z, a, y, extra), w)
+
+    def fused(self, z, y, w, out) -> float:
+        """Write dL/dz into ``out`` (via a = f(z)); return the loss. ``z`` is not changed."""
+        extra = self._activate(z, out)
+        value = self._total(z, out, y, extra, w)
+        out -= y
         if w is None:
-            out *= 1.0 / n
+            out *= 1.0 / out.shape[0]
         else:
             out *= w[:, np.newaxis] / float(w.sum())
         return value
@@ -238,17 +257,23 @@ class _LogitLoss(Loss):
 class BinaryCrossEntropy(_LogitLoss):
     """Binary cross-entropy of sigmoid outputs, one independent label per output.
 
-    From the logits: bce(z, y) = max(z, 0) - y z + log(1 + exp(-|z|)).
+    From the logits: bce(z, y) = max(z, 0) - y z + log(1 + exp(-|z|)), and
+    log(1 + exp(-|z|)) = -log(max(a, 1 - a)) for a = sigmoid(z).
     """
 
     name = "bce"
     output = "sigmoid"
 
-    def _rows(self, z, a, y):
-        softplus = np.maximum(z, 0.0)
-        softplus += np.log1p(np.exp(-np.abs(z)))
-        softplus -= y * z
-        return softplus.sum(axis=1)
+    def _activate(self, z, out):
+        return activations.sigmoid(z, out=out)
+
+    def _rows(self, z, a, y, extra=None):
+        t = 1.0 - a
+        np.maximum(t, a, out=t)
+        np.log(t, out=t)
+        np.subtract(np.maximum(z, 0.0), t, out=t)
+        t -= y * z
+        return t.sum(axis=1) if t.shape[1] > 1 else t[:, 0]
 
     def check_target(self, y, n_outputs):
         y = super().check_target(y, n_outputs)
@@ -270,10 +295,46 @@ class CrossEntropy(_LogitLoss):
     name = "cross_entropy"
     output = "softmax"
 
-    def _rows(self, z, a, y):
-        # logsumexp(z) = max(z) - log(max(a)); max(a) >= 1/k, so the log is safe.
-        lse = z.max(axis=1) - np.log(a.max(axis=1))
-        return lse - np.einsum("ij,ij->i", y, z)
+    # exp(z - shift) stays a normal number down to these values of z - shift.
+    _SPAN = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
+
+    def _ones(self, k: int, dtype) -> np.ndarray:
+        cache = self.__dict__.setdefault("_ones_cache", {})
+        ones = cache.get((k, dtype))
+        if ones is None:
+            ones = cache[(k, dtype)] = np.ones(k, dtype=dtype)
+        return ones
+
+    def _activate(self, z, out):
+        """softmax(z) into out; returns logsumexp of each row.
+
+        Any shift m with max(z - m) = 0 per row is exact; one scalar shift (the
+        largest logit) serves every row when the logits span less than exp's range,
+        which spares a row-wise maximum. Otherwise each row is shifted by its own max.
+        """
+        high = z.max()
+        if high - z.min() < self._SPAN.get(z.dtype, 80.0):
+            np.subtract(z, high, out=out)
+            m = high
+        else:
+            m = z.max(axis=1)[:, np.newaxis]
+            np.subtract(z, m, out=out)
+        np.exp(out, out=out)
+        s = np.dot(out, self._ones(out.shape[1], out.dtype))  # row sums
+        out /= s[:, np.newaxis]
+        np.log(s, out=s)
+        s += m if np.ndim(m) == 0 else m[:, 0]
+        return s
+
+    def _rows(self, z, a, y, extra=None):
+        if extra is None:  # logsumexp(z) = max(z) - log(max(a)); max(a) >= 1/k
+            extra = z.max(axis=1) - np.log(a.max(axis=1))
+        return extra - np.einsum("ij,ij->i", y, z)
+
+    def _total(self, z, a, y, extra, w) -> float:
+        if w is None:  # rows of y sum to 1: mean(lse) - sum(y * z) / n
+            return (float(extra.sum()) - float(np.vdot(y, z))) / z.shape[0]
+        return self._reduce(self._rows(z, a, y, extra), w)
 
     def check_target(self, y, n_outputs):
         labels = y.ravel() if (y.ndim == 1 or y.shape[1] == 1) else None
@@ -305,7 +366,10 @@ class Poisson(_LogitLoss):
     name = "poisson"
     output = "exp"
 
-    def _rows(self, z, a, y):
+    def _activate(self, z, out):
+        return np.exp(z, out=out)
+
+    def _rows(self, z, a, y, extra=None):
         ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
         return (ylogy - y * z - y + a).sum(axis=1)
 

@@ -212,10 +212,6 @@ class Network:
                 f"loss {loss.name!r} needs a {loss.output} output layer, but the last "
                 f"layer's activation is {last.activation!r}"
             )
-        keep_z = loss.output is not None
-        if last.keep_z != keep_z:
-            last.keep_z = keep_z
-            last._clear_workspace()
         return X
 
     def _prepare_target(self, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
@@ -269,26 +265,38 @@ class Network:
         """One forward and backward pass: fills the gradient vector, returns the loss.
 
         ``x``, ``y`` and ``w`` are already validated and in the network's dtype.
+        For a loss paired with its canonical output (softmax with cross_entropy,
+        sigmoid with bce, exp with poisson), the output layer stops at z and the
+        loss computes the activation, its value and dL/dz together.
         """
-        a = self._forward(x, True)
+        for layer in self.layers[:-1]:
+            x = layer.forward(x, True)
         last = self.layers[-1]
-        g = self._grad_buffer(x.shape[0])
+        z = last.forward_linear(x)
+        g = self._grad_buffer(z.shape[0])
         if loss.output is not None:
-            value = loss.value_and_delta(last._z, a, y, w, g)
+            value = loss.fused(z, y, w, g)
             grad = last.backward_linear(g)
         else:
+            a = last._act.forward(z, out=z)
             value = loss.value_and_grad(a, y, w, g)
             grad = last.backward(g)
         for layer in self._backward_layers[1:]:
             grad = layer.backward(grad)
         if l2:
             # 0.5 * l2 * ||W||^2 / m, with m the batch's total sample weight.
-            m = float(x.shape[0]) if w is None else float(w.sum())
+            m = float(z.shape[0]) if w is None else float(w.sum())
             W = self._params[: self.n_weights]
             value += 0.5 * l2 * float(np.dot(W, W)) / m
-            dW = self._grads[: self.n_weights]
-            dW += (l2 / m) * W
+            penalty = np.multiply(W, l2 / m, out=self._l2_buffer())
+            self._grads[: self.n_weights] += penalty
         return value
+
+    def _l2_buffer(self) -> np.ndarray:
+        buf = self.__dict__.get("_l2_tmp")
+        if buf is None or buf.shape[0] != self.n_weights or buf.dtype != self.dtype:
+            buf = self._l2_tmp = np.empty(self.n_weights, dtype=self.dtype)
+        return buf
 
     # -- prediction and inspection ------------------------------------------------------------
 
@@ -428,6 +436,7 @@ class Network:
         state["_grads"] = None
         state["_grad_buffers"] = {}
         state.pop("_backward_layers", None)
+        state.pop("_l2_tmp", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
