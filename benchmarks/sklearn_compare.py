@@ -7,9 +7,10 @@ mean test score (accuracy, or R^2 for diabetes) and the fit time of each.
 
 Timing: for every split the two fits run back to back, the order alternating
 between rounds, so both see the same machine state; the speed-up is the median
-of these paired ratios (robust to load that comes and goes on a shared machine). Iteration counts are shown too: both estimators stop
-on the same tolerance rule, so a speed-up is per-epoch speed and (sometimes)
-a different number of epochs; the per-epoch ratio is reported separately.
+of these paired ratios (robust to load that comes and goes on a shared
+machine). Iteration counts are shown too: both estimators stop on the same
+tolerance rule, so a speed-up is per-epoch speed and (sometimes) a different
+number of epochs; the per-epoch ratio is reported separately.
 
 Run:  python benchmarks/sklearn_compare.py [--rounds 3]
 """
@@ -114,8 +115,9 @@ def main(argv=None) -> int:
         metric = "accuracy" if r["task"] == "classification" else "R^2"
         diff = r["score_glassnet"] - r["score_sklearn"]
         print(
-            f"{r['dataset']:<14} {metric:<8} {r['score_sklearn']:>12.4f} {r['score_glassnet']:>9.4f}"
-            f" {diff:>+7.4f}  {1e3 * r['fit_sklearn']:>9.0f}ms {1e3 * r['fit_glassnet']:>10.0f}ms"
+            f"{r['dataset']:<14} {metric:<8} {r['score_sklearn']:>12.4f}"
+            f" {r['score_glassnet']:>9.4f} {diff:>+7.4f}"
+            f"  {1e3 * r['fit_sklearn']:>9.0f}ms {1e3 * r['fit_glassnet']:>10.0f}ms"
             f" {r['speedup']:>7.2f}x  {r['epochs_sklearn']:>6.0f}/{r['epochs_glassnet']:<6.0f}"
             f"  {r['per_epoch_speedup']:>8.2f}x"
         )

@@ -263,7 +263,7 @@ class Dense(Layer):
         return self.backward_linear(self._act.backward(self._a, da, out=da))
 
     def backward_linear(self, dz: np.ndarray) -> np.ndarray | None:
-        """dW = x.T @ dz, db = ones @ dz (the column sums), dx = dz @ W.T (None in the first layer)."""
+        """dW = x.T @ dz, db = ones @ dz (column sums), dx = dz @ W.T (None in the first layer)."""
         if isinstance(self._x, np.ndarray):
             np.dot(self._x.T, dz, out=self._dW)
         else:  # scipy.sparse input
