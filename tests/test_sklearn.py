@@ -323,6 +323,24 @@ def test_per_layer_activations_are_the_ones_in_the_network(blobs):
         MLPClassifier(hidden_layer_sizes=(6, 5), activation=["tanh"]).fit(X, y)
 
 
+def test_a_registered_custom_activation_can_be_named(blobs):
+    def softsign(z, out=None):
+        return np.divide(z, 1 + np.abs(z), out=out)
+
+    def softsign_backward(a, da, out=None):
+        return np.multiply(da, (1 - np.abs(a)) ** 2, out=out)
+
+    gn.activations.register(gn.activations.Activation("softsign", softsign, softsign_backward))
+    X, y = blobs
+    model = MLPClassifier(
+        hidden_layer_sizes=(8,), activation="softsign", max_iter=50, random_state=0
+    ).fit(X, y)
+    assert model.network_.layers[0].activation == "softsign"
+    assert model.score(X, y) > 0.6
+    with pytest.raises(ValueError, match="'activation' parameter"):
+        MLPClassifier(activation="nonesuch").fit(X, y)
+
+
 def test_validation_loss_curve_has_one_entry_per_epoch(blobs):
     X, y = blobs
     model = MLPClassifier(early_stopping=True, max_iter=40, random_state=0).fit(X, y)

@@ -9,7 +9,8 @@ optimizers, and its stopping and learning-rate rules into a callback.
 
 What they add:
 
-* ``activation`` may be a list, one entry per hidden layer, and may be ``"leaky_relu"``;
+* ``activation`` may be a list, one entry per hidden layer, and may be ``"leaky_relu"``
+  or any activation registered with :func:`glassnet.activations.register`;
 * ``dropout``: one rate, or one per hidden layer;
 * ``class_weight`` (classifier): ``"balanced"`` or a dict;
 * ``early_stopping_metric="loss"``: stop on the validation loss instead of the score;
@@ -46,6 +47,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
         "pip install 'glassnet[sklearn]'"
     ) from None
 
+from . import activations as _activations
 from . import losses as _losses
 from .layers import Dense, Dropout
 from .network import Network
@@ -179,19 +181,20 @@ class _BaseMLP(BaseEstimator):
         if any(s <= 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         acts = self.activation
+        known = set(_HIDDEN_ACTIVATIONS) | set(_activations.names())  # registered ones too
+        choices = f"{set(_HIDDEN_ACTIVATIONS)} (or a registered glassnet activation)"
         if isinstance(acts, str):
-            if acts not in _HIDDEN_ACTIVATIONS:
-                bad("activation", f"a str among {set(_HIDDEN_ACTIVATIONS)} or a list of them")
+            if acts not in known:
+                bad("activation", f"a str among {choices}, or a list of them")
         else:
             try:
                 acts = list(acts)
             except TypeError:
-                bad("activation", f"a str among {set(_HIDDEN_ACTIVATIONS)} or a list of them")
-            if len(acts) != len(sizes) or not all(a in _HIDDEN_ACTIVATIONS for a in acts):
+                bad("activation", f"a str among {choices}, or a list of them")
+            if len(acts) != len(sizes) or not all(isinstance(a, str) and a in known for a in acts):
                 bad(
                     "activation",
-                    f"a str, or a list with one of {set(_HIDDEN_ACTIVATIONS)} per "
-                    f"hidden layer ({len(sizes)})",
+                    f"a str, or a list with one of {choices} per hidden layer ({len(sizes)})",
                 )
         if self.solver not in ("lbfgs", "sgd", "adam"):
             bad("solver", "a str among {'lbfgs', 'sgd', 'adam'}")
@@ -281,7 +284,7 @@ class _BaseMLP(BaseEstimator):
         sizes, acts, rates = self._hidden()
         layers = []
         for size, act, rate in zip(sizes, acts, rates):
-            layers.append(Dense(size, "sigmoid" if act == "logistic" else act))
+            layers.append(Dense(size, act))
             if rate > 0:
                 layers.append(Dropout(rate))
         layers.append(Dense(n_outputs, _OUTPUT[self.out_activation_]))
