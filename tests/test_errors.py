@@ -230,7 +230,18 @@ def test_diverging_training_stops_with_a_hint_and_restores_weights():
     assert "loss became" in message
     assert "scaling the inputs" in message
     assert "lowering the learning rate (currently 1)" in message
+    assert "restored to the last ones that gave a finite loss" in message
     assert np.isfinite(model.parameters).all()
+    assert np.isfinite(model.evaluate(Xb, yb))  # the restored weights still work
+
+
+def test_diverging_full_batch_training_restores_finite_weights():
+    X = np.array([[1e3, -2e3], [3e3, 1e3], [-1e3, 5e2]])
+    y = np.array([1.0, -2.0, 3.0])
+    model = gn.Network([gn.Dense(4, "tanh"), gn.Dense(1)], seed=0)
+    with pytest.raises(gn.NonFiniteLossError):
+        model.fit(X, y, loss="sse", optimizer=gn.SGD(10.0), epochs=100)
+    assert np.isfinite(model.evaluate(X, y, loss="sse"))
 
 
 def test_fit_never_modifies_the_callers_arrays():

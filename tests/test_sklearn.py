@@ -333,10 +333,10 @@ def test_a_registered_custom_activation_can_be_named(blobs):
     gn.activations.register(gn.activations.Activation("softsign", softsign, softsign_backward))
     X, y = blobs
     model = MLPClassifier(
-        hidden_layer_sizes=(8,), activation="softsign", max_iter=50, random_state=0
+        hidden_layer_sizes=(8,), activation="softsign", max_iter=200, random_state=0
     ).fit(X, y)
     assert model.network_.layers[0].activation == "softsign"
-    assert model.score(X, y) > 0.6
+    assert model.score(X, y) > 0.7  # about as well as tanh (0.8); chance is 1/3
     with pytest.raises(ValueError, match="'activation' parameter"):
         MLPClassifier(activation="nonesuch").fit(X, y)
 

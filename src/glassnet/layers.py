@@ -277,9 +277,12 @@ class Dense(Layer):
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The forward pass into fresh arrays, with nothing cached."""
         z = np.dot(x, self._W) if isinstance(x, np.ndarray) else np.asarray(x @ self._W)
+        # NumPy's in-place ufuncs are slow on tiny arrays (a single row, say), so those
+        # take fresh arrays; larger ones are computed in place.
+        small = z.size <= 64
         if self._b is not None:
-            z += self._b
-        return self._act.forward(z, out=z)
+            z = z + self._b if small else np.add(z, self._b, out=z)
+        return self._act.forward(z, out=None if small else z)
 
     def config(self) -> dict:
         return {

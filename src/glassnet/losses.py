@@ -238,6 +238,9 @@ class _LogitLoss(Loss):
             return float(rows.sum()) / rows.shape[0]
         return float(np.dot(w, rows)) / float(w.sum())
 
+    def _subtract_target(self, out, y) -> None:
+        out -= y
+
     def _total(self, z, a, y, extra, w) -> float:
         """The loss: the (weighted) mean of the per-sample losses."""
         return self._reduce(self._rows(z, a, y, extra), w)
@@ -246,7 +249,7 @@ class _LogitLoss(Loss):
         """Write dL/dz into ``out`` (via a = f(z)); return the loss. ``z`` is not changed."""
         extra = self._activate(z, out)
         value = self._total(z, out, y, extra, w)
-        out -= y
+        self._subtract_target(out, y)
         if w is None:
             out *= 1.0 / out.shape[0]
         else:
@@ -329,12 +332,55 @@ class CrossEntropy(_LogitLoss):
     def _rows(self, z, a, y, extra=None):
         if extra is None:  # logsumexp(z) = max(z) - log(max(a)); max(a) >= 1/k
             extra = z.max(axis=1) - np.log(a.max(axis=1))
+        if y.ndim == 1:  # class indices: the logit of each row's class
+            return extra - z[self._rows_index(len(y)), y]
         return extra - np.einsum("ij,ij->i", y, z)
 
     def _total(self, z, a, y, extra, w) -> float:
         if w is None:  # rows of y sum to 1: mean(lse) - sum(y * z) / n
-            return (float(extra.sum()) - float(np.vdot(y, z))) / z.shape[0]
+            if y.ndim == 1:
+                picked = float(z[self._rows_index(len(y)), y].sum())
+            else:
+                picked = float(np.vdot(y, z))
+            return (float(extra.sum()) - picked) / z.shape[0]
         return self._reduce(self._rows(z, a, y, extra), w)
+
+    def _subtract_target(self, out, y) -> None:
+        if y.ndim == 1:  # one-hot rows, never built: subtract 1 at each row's class
+            out[self._rows_index(len(y)), y] -= 1
+        else:
+            out -= y
+
+    def _rows_index(self, n: int) -> np.ndarray:
+        index = self.__dict__.get("_arange")
+        if index is None or len(index) != n:
+            index = self._arange = np.arange(n)
+        return index
+
+    def labels(self, y, n_rows: int, n_outputs: int) -> np.ndarray | None:
+        """Integer class labels as an index vector (no copy when y already is one),
+        or None when y holds one-hot or probability rows."""
+        arr = np.asarray(y)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1 or n_outputs < 2 or arr.dtype.kind not in "biuf":
+            return None
+        if arr.shape[0] != n_rows:
+            raise ValueError(f"X has {n_rows} rows but y has {arr.shape[0]}")
+        if arr.dtype.kind == "f" and not (
+            np.isfinite(arr).all() and np.array_equal(arr, np.round(arr))
+        ):
+            raise ValueError(
+                f"cross_entropy takes one-hot rows or integer class labels 0..{n_outputs - 1}; "
+                "y holds non-integer values"
+            )
+        low, high = arr.min(), arr.max()
+        if low < 0 or high >= n_outputs:
+            raise ValueError(
+                f"cross_entropy takes one-hot rows or integer class labels 0..{n_outputs - 1}; "
+                f"y holds values from {low:g} to {high:g}"
+            )
+        return arr.astype(np.intp, copy=False)
 
     def check_target(self, y, n_outputs):
         labels = y.ravel() if (y.ndim == 1 or y.shape[1] == 1) else None

@@ -191,6 +191,16 @@ class Network:
 
     def _check_X(self, X, action: str) -> np.ndarray:
         """Validate X for predict-like calls, in the network's dtype."""
+        if (  # the common case, checked quickly: an array ready to use as it is
+            type(X) is np.ndarray
+            and X.dtype is self.dtype
+            and X.ndim == 2
+            and X.shape[1] == self.input_size
+            and 0 < X.shape[0]
+            and X.flags.c_contiguous
+            and _v.all_finite(X)
+        ):
+            return X
         self._require_built(action)
         X = _v.as_2d_float(X, "X", dtype=self.dtype, allow_sparse=True)
         _v.check_features(X, self.input_size)
@@ -215,6 +225,10 @@ class Network:
         return X
 
     def _prepare_target(self, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
+        if isinstance(loss, _losses.CrossEntropy):  # class labels stay an index vector
+            labels = loss.labels(y, n_rows, self.output_size)
+            if labels is not None:
+                return labels
         y = _v.as_rows(y, n_rows, "y", self.dtype)
         return np.ascontiguousarray(loss.check_target(y, self.output_size), dtype=self.dtype)
 

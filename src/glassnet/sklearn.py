@@ -308,7 +308,9 @@ class _BaseMLP(BaseEstimator):
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         sample_weight = self._sample_weight(sample_weight, X, y)
-        Y = self._encode_target(y).astype(X.dtype, copy=False)
+        Y = self._encode_target(y)
+        if Y.dtype.kind == "f":
+            Y = Y.astype(X.dtype, copy=False)
         rng = self._generator()
         if first_pass:
             self._initialize(Y, X.shape[1], X.dtype, rng)
@@ -329,7 +331,7 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _initialize(self, Y, n_features, dtype, rng) -> None:
-        self.n_outputs_ = Y.shape[1]
+        self.n_outputs_ = Y.shape[1] if Y.ndim == 2 else len(self.classes_)
         self.n_layers_ = len(self._hidden()[0]) + 2
         self.out_activation_ = self._output_activation()
         self.network_ = self._build_network(n_features, self.n_outputs_, dtype, rng)
@@ -742,6 +744,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return X, y
 
     def _encode_target(self, y) -> np.ndarray:
+        if self._label_binarizer.y_type_ == "multiclass":  # class indices, not one-hot rows
+            return np.searchsorted(self._label_binarizer.classes_, y)
         return self._label_binarizer.transform(y).astype(np.float64)
 
     def _output_activation(self) -> str:

@@ -229,8 +229,8 @@ def fit(
     Raises
     ------
     NonFiniteLossError
-        If the loss becomes NaN or infinite. The parameters are restored to
-        their values at the start of that epoch.
+        If the loss becomes NaN or infinite. The parameters are restored to the
+        last ones that gave a finite loss.
     """
     loss_fn = _losses.get(loss)
     opt = _optimizers.get(optimizer)
@@ -335,7 +335,9 @@ def _run_epochs(
     params, grads = net._params, net._grads
     step = net._loss_and_grad
     update = opt.step
-    snapshot = np.empty_like(params)
+    # The weights before each update: they gave a finite loss, so a run that diverges
+    # hands them back instead of NaN.
+    snapshot = params.copy()
     record = history.loss.append
     record_sample = history.sample_loss.append
     isfinite = math.isfinite
@@ -344,10 +346,10 @@ def _run_epochs(
     if bs == n:
         # One batch per epoch: its order cannot change the gradient, so no shuffling.
         for epoch in range(epochs):
-            np.copyto(snapshot, params)
             value = step(X, Y, W, loss, l2)
             if not isfinite(value):
                 _diverged(net, snapshot, epoch, value, opt)
+            np.copyto(snapshot, params)
             update(params, grads)
             record(value)
             record_sample(value)
@@ -359,16 +361,19 @@ def _run_epochs(
     n_batches = len(starts)
     gather = shuffle
     sparse = not isinstance(X, np.ndarray)  # a scipy.sparse matrix: gather rows by indexing
+    if gather:
+        # One order, shuffled in place each epoch: 4 bytes a sample is all that grows
+        # with the data; batches are gathered into buffers reused every step.
+        order = np.arange(n, dtype=np.int32 if n < 2**31 else np.intp)
     if gather and not sparse:
         sizes = {bs, n - starts[-1]}
         xbufs = {m: np.empty((m, X.shape[1]), dtype=X.dtype) for m in sizes}
-        ybufs = {m: np.empty((m, Y.shape[1]), dtype=Y.dtype) for m in sizes}
+        ybufs = {m: np.empty((m, *Y.shape[1:]), dtype=Y.dtype) for m in sizes}
         wbufs = {m: np.empty(m, dtype=X.dtype) for m in sizes} if W is not None else None
     for epoch in range(epochs):
-        np.copyto(snapshot, params)
         total = weighted = 0.0
         if gather:
-            order = net.rng.permutation(n)
+            net.rng.shuffle(order)
         for s in starts:
             if gather and sparse:
                 idx = order[s : s + bs]
@@ -386,6 +391,7 @@ def _run_epochs(
             value = step(xb, yb, wb, loss, l2)
             if not isfinite(value):
                 _diverged(net, snapshot, epoch, value, opt)
+            np.copyto(snapshot, params)
             update(params, grads)
             total += value
             weighted += value * yb.shape[0]
@@ -420,6 +426,7 @@ def _run_lbfgs(
         value = net._loss_and_grad(X, Y, W, loss, l2)
         if not math.isfinite(value):
             raise _Diverged(value)
+        np.copyto(snapshot, params)
         return value, net._grads.astype(np.float64)
 
     def on_iteration(intermediate_result):
@@ -469,7 +476,7 @@ def _diverged(net, snapshot, epoch, value, opt) -> None:
     net._params[...] = snapshot
     raise NonFiniteLossError(
         f"training stopped in epoch {epoch + 1}: the loss became {value}. "
-        f"The weights were restored to their values at the start of that epoch. "
+        f"The weights were restored to the last ones that gave a finite loss. "
         f"Try scaling the inputs (for example, standardising each feature) or lowering "
         f"the learning rate{_learning_rate_hint(opt)}."
     )

@@ -8,6 +8,7 @@ a copy is made only when the dtype or memory layout must change.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -89,13 +90,32 @@ def _first_non_numeric(arr: np.ndarray):
     return arr.ravel()[0]
 
 
+def all_finite(arr: np.ndarray) -> bool:
+    """Whether a float array holds no NaN or infinity.
+
+    Large arrays are checked through their sum, in one pass with no temporary
+    array: the sum is finite only if every value is (an overflowing sum of finite
+    values is rechecked exactly).
+    """
+    if arr.size <= 16:  # a few values (one row, say): plain Python is quicker
+        return all(map(math.isfinite, arr.ravel().tolist()))
+    if arr.size > 4096:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if math.isfinite(np.add.reduce(arr, axis=None)):
+                return True
+    return bool(np.isfinite(arr).all())
+
+
 def _check_finite(arr: np.ndarray, name: str) -> None:
-    if arr.dtype.kind != "f" or np.isfinite(arr).all():
+    if arr.dtype.kind != "f" or all_finite(arr):
         return
-    bad = np.argwhere(~np.isfinite(arr))[0]
+    bad_mask = ~np.isfinite(arr)
+    if not bad_mask.any():
+        return
+    bad = np.argwhere(bad_mask)[0]
     what = "NaN" if np.isnan(arr[tuple(bad)]) else "infinity"
     where = f"row {bad[0]}" + (f", column {bad[1]}" if arr.ndim == 2 else "")
-    count = int((~np.isfinite(arr)).sum())
+    count = int(bad_mask.sum())
     more = f" and {count - 1} other non-finite value{'s' * (count > 2)}" if count > 1 else ""
     raise ValueError(
         f"{name} contains {what} at {where}{more}; "
@@ -124,11 +144,10 @@ def as_2d_float(data, name: str = "X", dtype=None, allow_sparse: bool = False) -
     if arr.shape[1] == 0:
         raise ValueError(f"{name} has no columns (shape {arr.shape})")
     target = np.dtype(dtype) if dtype is not None else float_dtype_of(arr)
-    if arr.dtype.kind == "f":
-        _check_finite(arr, name)
-    with np.errstate(over="ignore"):  # reported just below, by name and position
-        arr = np.ascontiguousarray(arr, dtype=target)
-    _check_finite(arr, name)  # a float64 value may overflow float32
+    if arr.dtype != target or not arr.flags.c_contiguous:
+        with np.errstate(over="ignore"):  # a float64 value may overflow float32: see below
+            arr = np.ascontiguousarray(arr, dtype=target)
+    _check_finite(arr, name)  # NaN and infinity keep their place through the cast
     return arr
 
 
@@ -143,10 +162,9 @@ def as_rows(data, n_rows: int, name: str = "y", dtype=np.float64) -> np.ndarray:
         raise ValueError(f"X has {n_rows} rows but {name} has {arr.shape[0]}")
     if arr.ndim == 2 and arr.shape[1] == 0:
         raise ValueError(f"{name} has no columns (shape {arr.shape})")
-    if arr.dtype.kind == "f":
-        _check_finite(arr, name)
-    with np.errstate(over="ignore"):
-        arr = np.ascontiguousarray(arr, dtype=dtype)
+    if arr.dtype != dtype or not arr.flags.c_contiguous:
+        with np.errstate(over="ignore"):
+            arr = np.ascontiguousarray(arr, dtype=dtype)
     _check_finite(arr, name)
     return arr
 
