@@ -44,7 +44,6 @@ except ImportError:  # pragma: no cover
     torch = None
 try:
     import sklearn
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 except ImportError:  # pragma: no cover
     sklearn = None
