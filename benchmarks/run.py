@@ -54,9 +54,14 @@ if torch is not None:
 NOTES: list[str] = []
 
 
-def interleaved(peers: dict, rounds: int) -> dict[str, float]:
+def interleaved(peers: dict, rounds: int, pause: float = 0.2) -> dict[str, float]:
     """Median seconds per peer. ``peers`` maps a name to make(), which returns the
-    zero-argument workload to time (so set-up stays outside the timer)."""
+    zero-argument workload to time (so set-up stays outside the timer).
+
+    Before each timed run the process idles for ``pause`` seconds: thread pools
+    (PyTorch's OpenMP workers, OpenBLAS's) spin for a while after their last task,
+    and must not compete with the next peer's.
+    """
     times = {name: [] for name in peers}
     names = list(peers)
     for r in range(rounds):
@@ -64,6 +69,7 @@ def interleaved(peers: dict, rounds: int) -> dict[str, float]:
         for name in order:
             work = peers[name]()
             gc.collect()
+            time.sleep(pause)
             start = time.perf_counter()
             work()
             times[name].append(time.perf_counter() - start)
@@ -719,7 +725,7 @@ def main(argv=None) -> int:
         n = 5000 if args.quick else 20000
         flops = training_flops(MEDIUM, n, 2)
         for dtype, peak in ((np.float32, f32), (np.float64, f64)):
-            sec = interleaved(medium_peers(n, dtype), max(3, rounds - 4))
+            sec = interleaved(medium_peers(n, dtype), max(3, rounds - 2))
             name = np.dtype(dtype).name
             results["cases"][f"medium-{name}"] = sec
             gflops = {

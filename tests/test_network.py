@@ -238,3 +238,18 @@ def test_copy_is_independent():
     twin = net.copy()
     twin.parameters = np.zeros(twin.count_params())
     assert net.parameters.any()
+
+
+def test_many_rows_are_predicted_and_evaluated_in_blocks(monkeypatch):
+    X, y = data(n=50)
+    net = small(input_size=3)
+    whole = net.activations(X)[-1]  # every layer over all rows at once
+    loss = net.evaluate(X, y, loss="mse")
+    monkeypatch.setattr(gn.Network, "BLOCK_ROWS", 7)  # 50 rows: 7 blocks and a remainder
+    np.testing.assert_allclose(net.predict(X), whole, rtol=1e-12)
+    assert net.evaluate(X, y, loss="mse") == pytest.approx(loss, rel=1e-12)
+    classifier = gn.Network([gn.Dense(4, "relu"), gn.Dense(3, "softmax")], input_size=3, seed=0)
+    labels = np.arange(50) % 3
+    ce = classifier.evaluate(X, labels, loss="cross_entropy")
+    monkeypatch.setattr(gn.Network, "BLOCK_ROWS", 2048)
+    assert classifier.evaluate(X, labels, loss="cross_entropy") == pytest.approx(ce, rel=1e-12)

@@ -314,12 +314,24 @@ class Network:
 
     # -- prediction and inspection ------------------------------------------------------------
 
+    #: Rows per block when predicting or evaluating many rows: the hidden activations
+    #: of one block stay in cache, and memory does not grow with the number of rows.
+    BLOCK_ROWS = 2048
+
     def predict(self, X) -> np.ndarray:
         """The network's output for X, shape (n_samples, units), in the network's dtype."""
         x = self._check_X(X, "predict")
-        for layer in self.layers:
-            x = layer.predict(x)
-        return x
+        if x.shape[0] <= self.BLOCK_ROWS:
+            for layer in self.layers:
+                x = layer.predict(x)
+            return x
+        out = np.empty((x.shape[0], self.output_size), dtype=self.dtype)
+        for start in range(0, x.shape[0], self.BLOCK_ROWS):
+            h = x[start : start + self.BLOCK_ROWS]
+            for layer in self.layers:
+                h = layer.predict(h)
+            out[start : start + h.shape[0]] = h
+        return out
 
     def activations(self, X) -> list[np.ndarray]:
         """The output of every layer for X, in order (the last is the prediction).
@@ -348,14 +360,21 @@ class Network:
         return self._evaluate(X, y, w, loss)
 
     def _logits_and_output(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """The output layer's pre-activations z and activations a, from one pass."""
-        x = X
-        for layer in self.layers[:-1]:
-            x = layer.predict(x)
+        """The output layer's pre-activations z and activations a, from one pass
+        (in blocks of rows, so only these two arrays span every row)."""
         last = self.layers[-1]
-        z = np.dot(x, last._W) if isinstance(x, np.ndarray) else np.asarray(x @ last._W)
-        if last._b is not None:
-            z += last._b
+        z = np.empty((X.shape[0], self.output_size), dtype=self.dtype)
+        for start in range(0, X.shape[0], self.BLOCK_ROWS):
+            x = X[start : start + self.BLOCK_ROWS]
+            for layer in self.layers[:-1]:
+                x = layer.predict(x)
+            zb = z[start : start + x.shape[0]]
+            if isinstance(x, np.ndarray):
+                np.dot(x, last._W, out=zb)
+            else:
+                zb[...] = x @ last._W
+            if last._b is not None:
+                zb += last._b
         return z, last._act.forward(z, out=np.empty_like(z))
 
     def _evaluate(self, X, y, w, loss: _losses.Loss) -> float:
