@@ -32,9 +32,15 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 
 # Speed against hand-written NumPy, scikit-learn and PyTorch (see benchmarks/README.md).
+# PyTorch is installed only when its CPU wheel lies on this machine (PIP_FIND_LINKS),
+# never downloaded (PyPI's build is several GB); without it, its rows are skipped.
 bench: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch could not be installed: its rows will be skipped"
+	@if $(BIN)/python -m pip download --quiet --no-index --no-deps "torch==2.13.0" \
+		-d $(VENV)/wheels >/dev/null 2>&1; then \
+		$(BIN)/python -m pip install --quiet "torch==2.13.0"; \
+	else echo "no local PyTorch 2.13.0 wheel: its rows will be skipped"; fi
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/sklearn_compare.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

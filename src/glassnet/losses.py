@@ -347,7 +347,8 @@ class CrossEntropy(_LogitLoss):
 
     def _subtract_target(self, out, y) -> None:
         if y.ndim == 1:  # one-hot rows, never built: subtract 1 at each row's class
-            out[self._rows_index(len(y)), y] -= 1
+            flat = out.reshape(-1)  # out is contiguous: row i, class c is element i * k + c
+            flat[self._rows_index(len(y)) * out.shape[1] + y] -= 1
         else:
             out -= y
 
