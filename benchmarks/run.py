@@ -814,7 +814,7 @@ def main(argv=None) -> int:
         data_per_sample = MEDIUM[0] * 4  # float32 features
         out.append(
             f"  each extra sample adds {per_sample:.1f} bytes "
-            f"(its data is {data_per_sample} bytes; the shuffle order takes 4)"
+            f"(its data is {data_per_sample} bytes; the shuffle order takes 8)"
         )
         goals.append(
             (

@@ -333,30 +333,41 @@ class CrossEntropy(_LogitLoss):
         if extra is None:  # logsumexp(z) = max(z) - log(max(a)); max(a) >= 1/k
             extra = z.max(axis=1) - np.log(a.max(axis=1))
         if y.ndim == 1:  # class indices: the logit of each row's class
-            return extra - z[self._rows_index(len(y)), y]
+            return extra - np.take(z.reshape(-1), self._flat_index(y, z.shape[1]))
         return extra - np.einsum("ij,ij->i", y, z)
 
     def _total(self, z, a, y, extra, w) -> float:
-        if w is None:  # rows of y sum to 1: mean(lse) - sum(y * z) / n
-            if y.ndim == 1:
-                picked = float(z[self._rows_index(len(y)), y].sum())
-            else:
-                picked = float(np.vdot(y, z))
-            return (float(extra.sum()) - picked) / z.shape[0]
+        if w is None and y.ndim == 2:  # rows of y sum to 1: mean(lse) - sum(y * z) / n
+            return (float(extra.sum()) - float(np.vdot(y, z))) / z.shape[0]
         return self._reduce(self._rows(z, a, y, extra), w)
 
-    def _subtract_target(self, out, y) -> None:
-        if y.ndim == 1:  # one-hot rows, never built: subtract 1 at each row's class
-            flat = out.reshape(-1)  # out is contiguous: row i, class c is element i * k + c
-            flat[self._rows_index(len(y)) * out.shape[1] + y] -= 1
+    def fused(self, z, y, w, out) -> float:
+        if y.ndim != 1:
+            return super().fused(z, y, w, out)
+        # Class indices: the one-hot rows are never built. Row i's class is element
+        # i * k + y[i] of the row-major (n, k) arrays z and out.
+        n = z.shape[0]
+        lse = self._activate(z, out)
+        index = self._flat_index(y, z.shape[1])
+        picked = np.take(z.reshape(-1), index)
+        if w is None:
+            value = (float(lse.sum()) - float(picked.sum())) / n
         else:
-            out -= y
+            lse -= picked
+            value = float(np.dot(w, lse)) / float(w.sum())
+        out.reshape(-1)[index] -= 1
+        if w is None:
+            out *= 1.0 / n
+        else:
+            out *= w[:, np.newaxis] / float(w.sum())
+        return value
 
-    def _rows_index(self, n: int) -> np.ndarray:
-        index = self.__dict__.get("_arange")
-        if index is None or len(index) != n:
-            index = self._arange = np.arange(n)
-        return index
+    def _flat_index(self, y: np.ndarray, k: int) -> np.ndarray:
+        """The flat positions i * k + y[i] (the row offsets i * k are kept between calls)."""
+        base = self.__dict__.get("_row_offsets")
+        if base is None or base.shape[0] != y.shape[0] or base[1:2].tolist() not in ([], [k]):
+            base = self._row_offsets = np.arange(y.shape[0]) * k
+        return base + y
 
     def labels(self, y, n_rows: int, n_outputs: int) -> np.ndarray | None:
         """Integer class labels as an index vector (no copy when y already is one),

@@ -744,8 +744,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return X, y
 
     def _encode_target(self, y) -> np.ndarray:
-        if self._label_binarizer.y_type_ == "multiclass":  # class indices, not one-hot rows
-            return np.searchsorted(self._label_binarizer.classes_, y)
+        # One-hot rows (for multiclass) train a little faster than class indices, and
+        # scikit-learn holds the same matrix.
         return self._label_binarizer.transform(y).astype(np.float64)
 
     def _output_activation(self) -> str:

@@ -362,9 +362,10 @@ def _run_epochs(
     gather = shuffle
     sparse = not isinstance(X, np.ndarray)  # a scipy.sparse matrix: gather rows by indexing
     if gather:
-        # One order, shuffled in place each epoch: 4 bytes a sample is all that grows
-        # with the data; batches are gathered into buffers reused every step.
-        order = np.arange(n, dtype=np.int32 if n < 2**31 else np.intp)
+        # One order, shuffled in place each epoch: one index a sample is all that grows
+        # with the data; batches are gathered into buffers reused every step. (Indices
+        # are intp, which np.take uses as they are.)
+        order = np.arange(n, dtype=np.intp)
     if gather and not sparse:
         sizes = {bs, n - starts[-1]}
         xbufs = {m: np.empty((m, X.shape[1]), dtype=X.dtype) for m in sizes}
