@@ -260,8 +260,7 @@ class _LogitLoss(Loss):
 class BinaryCrossEntropy(_LogitLoss):
     """Binary cross-entropy of sigmoid outputs, one independent label per output.
 
-    From the logits: bce(z, y) = max(z, 0) - y z + log(1 + exp(-|z|)), and
-    log(1 + exp(-|z|)) = -log(max(a, 1 - a)) for a = sigmoid(z).
+    From the logits: bce(z, y) = max(z, 0) - y z + log(1 + exp(-|z|)).
     """
 
     name = "bce"
@@ -271,10 +270,11 @@ class BinaryCrossEntropy(_LogitLoss):
         return activations.sigmoid(z, out=out)
 
     def _rows(self, z, a, y, extra=None):
-        t = 1.0 - a
-        np.maximum(t, a, out=t)
-        np.log(t, out=t)
-        np.subtract(np.maximum(z, 0.0), t, out=t)
+        t = np.abs(z)
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        np.log1p(t, out=t)  # log(1 + exp(-|z|)), exact even where the sigmoid saturates
+        t += np.maximum(z, 0.0)
         t -= y * z
         return t.sum(axis=1) if t.shape[1] > 1 else t[:, 0]
 
