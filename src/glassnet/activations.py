@@ -13,11 +13,12 @@ refer to it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from .validation import unknown_name
 
 __all__ = [
     "Activation",
@@ -239,10 +240,5 @@ def get(activation: str | Activation | None) -> Activation:
         )
     key = _ALIASES.get(activation.lower(), activation.lower())
     if key not in _REGISTRY:
-        hint = difflib.get_close_matches(activation.lower(), names(), n=1)
-        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ValueError(
-            f"unknown activation {activation!r}{did_you_mean}; "
-            f"valid names are: {', '.join(names())}"
-        )
+        raise unknown_name("activation", activation, names())
     return _REGISTRY[key]

@@ -62,14 +62,20 @@ def _central_differences(work, X, Y, w, loss, l2: float, eps: float) -> np.ndarr
     return numeric
 
 
-def numerical_gradient(net, X, y, loss="mse", *, sample_weight=None, l2=0.0, eps=1e-6):
-    """Return (analytic, numeric, loss): the gradients as flat float64 vectors, and the loss."""
+def _gradients(net, X, y, loss, sample_weight, l2, steps):
+    """The loss, the analytic gradient and central differences at each step size."""
     work, X, Y, w, loss, dropouts = _prepared(net, X, y, loss, sample_weight)
     value = work._loss_and_grad(X, Y, w, loss, float(l2))
-    for layer in dropouts:
+    for layer in dropouts:  # the mask drawn by that pass is the one every difference uses
         layer.freeze_mask = True
     analytic = work.gradients.copy()
-    numeric = _central_differences(work, X, Y, w, loss, float(l2), eps)
+    numeric = [_central_differences(work, X, Y, w, loss, float(l2), eps) for eps in steps]
+    return value, analytic, numeric
+
+
+def numerical_gradient(net, X, y, loss="mse", *, sample_weight=None, l2=0.0, eps=1e-6):
+    """Return (analytic, numeric, loss): the gradients as flat float64 vectors, and the loss."""
+    value, analytic, (numeric,) = _gradients(net, X, y, loss, sample_weight, l2, (eps,))
     return analytic, numeric, value
 
 
@@ -81,24 +87,21 @@ def check_gradients(net, X, y, loss="mse", *, sample_weight=None, l2=0.0, eps=1e
     net : Network
         Built or not; it is copied, converted to float64 and left unchanged.
     X, y : array-like
-        A small batch (every parameter costs two forward passes).
+        A small batch (every parameter costs four forward passes).
     loss : str or Loss
     sample_weight, l2 : as in :func:`glassnet.training.fit`.
     eps : float
-        The central-difference step.
+        The central-difference step (the uncertainty also uses 2 eps).
 
     Returns
     -------
     float
         Below 1e-6 for a correct backward pass.
     """
-    work, X, Y, w, loss, dropouts = _prepared(net, X, y, loss, sample_weight)
-    value = work._loss_and_grad(X, Y, w, loss, float(l2))
-    for layer in dropouts:
-        layer.freeze_mask = True
-    analytic = work.gradients.copy()
-    numeric = _central_differences(work, X, Y, w, loss, float(l2), eps)
-    uncertainty = np.abs(numeric - _central_differences(work, X, Y, w, loss, float(l2), 2 * eps))
+    value, analytic, (numeric, numeric2) = _gradients(
+        net, X, y, loss, sample_weight, l2, (eps, 2 * eps)
+    )
+    uncertainty = np.abs(numeric - numeric2)
     excess = np.maximum(np.abs(analytic - numeric) - 2.0 * uncertainty, 0.0)
     floor = 1e-3 * max(abs(value), 1e-8)
     denominator = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)

@@ -23,10 +23,11 @@ name               distribution                               default for
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 import numpy as np
+
+from .validation import unknown_name
 
 __all__ = ["get", "names", "initial_bias"]
 
@@ -86,11 +87,7 @@ def canonical_name(name: str) -> str:
         raise TypeError(f"init must be a name, got {type(name).__name__}")
     key = _ALIASES.get(name.lower(), name.lower())
     if key not in _REGISTRY:
-        hint = difflib.get_close_matches(name.lower(), names(), n=1)
-        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ValueError(
-            f"unknown initialiser {name!r}{did_you_mean}; valid names are: {', '.join(names())}"
-        )
+        raise unknown_name("initialiser", name, names())
     return key
 
 

@@ -26,11 +26,10 @@ fused with it: from the logits ``z`` they compute the activation, the value
 
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 
 from . import activations
+from .validation import unknown_name
 
 __all__ = [
     "Loss",
@@ -475,9 +474,5 @@ def get(loss: str | Loss) -> Loss:
         raise TypeError(f"loss must be a name or a Loss, got {type(loss).__name__}")
     key = _ALIASES.get(loss.lower(), loss.lower())
     if key not in _REGISTRY:
-        hint = difflib.get_close_matches(loss.lower(), names(), n=1)
-        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ValueError(
-            f"unknown loss {loss!r}{did_you_mean}; valid names are: {', '.join(names())}"
-        )
+        raise unknown_name("loss", loss, names())
     return _REGISTRY[key]()

@@ -11,10 +11,11 @@ instance to a second ``fit`` continues where the first left off.
 
 from __future__ import annotations
 
-import difflib
 import math
 
 import numpy as np
+
+from .validation import unknown_name
 
 __all__ = ["Optimizer", "SGD", "Adam", "LBFGS", "get", "names"]
 
@@ -216,9 +217,5 @@ def get(optimizer) -> Optimizer:
         raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
     key = optimizer.lower()
     if key not in _REGISTRY:
-        hint = difflib.get_close_matches(key, names(), n=1)
-        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ValueError(
-            f"unknown optimizer {optimizer!r}{did_you_mean}; valid names are: {', '.join(names())}"
-        )
+        raise unknown_name("optimizer", optimizer, names())
     return _REGISTRY[key]()

@@ -269,9 +269,7 @@ class TabularModel:
 
 
 def _no_such_column(name: str, columns: Sequence[str], what: str) -> str:
-    import difflib
+    from .validation import did_you_mean
 
-    hint = difflib.get_close_matches(name, [str(c) for c in columns], n=1)
-    did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
     shown = ", ".join(map(str, columns[:20])) + (", ..." if len(columns) > 20 else "")
-    return f"no {what} {name!r}{did_you_mean}; the columns are: {shown}"
+    return f"no {what} {name!r}{did_you_mean(name, columns)}; the columns are: {shown}"

@@ -8,6 +8,7 @@ a copy is made only when the dtype or memory layout must change.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 from typing import Any
@@ -188,6 +189,19 @@ def check_sample_weight(sample_weight, n_rows: int, dtype) -> np.ndarray | None:
     if not w.sum() > 0:
         raise ValueError("sample_weight must have a positive sum")
     return w
+
+
+def did_you_mean(name: str, choices) -> str:
+    """' (did you mean 'relu'?)' for the closest choice, or '' when none is close."""
+    hint = difflib.get_close_matches(str(name).lower(), [str(c) for c in choices], n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+def unknown_name(kind: str, name: str, valid: list[str]) -> ValueError:
+    """The error for a name no registry knows: it suggests the closest and lists them all."""
+    return ValueError(
+        f"unknown {kind} {name!r}{did_you_mean(name, valid)}; valid names are: {', '.join(valid)}"
+    )
 
 
 def check_int(value, name: str, minimum: int = 1) -> int:
