@@ -400,3 +400,26 @@ def test_bad_demo_name_is_one_line_and_no_traceback():
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "invalid choice: 'bogus'" in result.stderr
+
+
+def test_the_readme_walkthrough(capsys, tmp_path):
+    examples = __import__("pathlib").Path(__file__).parent.parent / "examples"
+    model = tmp_path / "model.glassnet"
+    code, out, _ = call(
+        capsys,
+        "train",
+        examples / "iris.csv",
+        "--target",
+        "species",
+        "--early-stopping",
+        "--epochs",
+        "500",
+        "--quiet",
+        "--out",
+        model,
+    )
+    assert code == 0 and "stopped early" in out
+    code, out, _ = call(capsys, "predict", model, examples / "new_flowers.csv", "--proba")
+    rows = out.strip().splitlines()
+    assert rows[0] == "species,proba_setosa,proba_versicolor,proba_virginica"
+    assert [row.split(",")[0] for row in rows[1:]] == ["setosa", "versicolor", "virginica"]
