@@ -104,9 +104,30 @@ def test_poisson_matches_half_deviance():
     assert value == pytest.approx(terms.mean(), rel=1e-12)
 
 
-def test_cross_entropy_integer_labels_become_one_hot():
-    y = losses.get("cross_entropy").check_target(np.array([2.0, 0.0, 1.0]), 3)
-    np.testing.assert_array_equal(y, np.eye(3)[[2, 0, 1]])
+def test_cross_entropy_takes_integer_labels_as_an_index_vector():
+    loss = losses.get("cross_entropy")
+    labels = np.array([2, 0, 1])
+    assert loss.labels(labels, 3, 3) is labels.astype(np.intp, copy=False)
+    np.testing.assert_array_equal(loss.labels(np.array([[2.0], [0.0], [1.0]]), 3, 3), [2, 0, 1])
+    assert loss.labels(np.eye(3), 3, 3) is None  # one-hot rows stay rows
+    with pytest.raises(ValueError, match="non-integer"):
+        loss.labels(np.array([0.5, 1.0, 2.0]), 3, 3)
+    with pytest.raises(ValueError, match="labels 0..2; y holds values from 0 to 3"):
+        loss.labels(np.array([0, 3, 1]), 3, 3)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_labels_and_one_hot_rows_agree(weighted):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 4)) * 3
+    labels = np.array([0, 3, 1, 1, 2, 0])
+    w = rng.uniform(0.5, 2, size=6) if weighted else None
+    loss = losses.get("cross_entropy")
+    g_labels, g_rows = np.empty_like(z), np.empty_like(z)
+    v_labels = loss.fused(z, labels, w, g_labels)
+    v_rows = loss.fused(z, np.eye(4)[labels], w, g_rows)
+    assert v_labels == pytest.approx(v_rows, rel=1e-14)
+    np.testing.assert_allclose(g_labels, g_rows, rtol=1e-14, atol=1e-17)
 
 
 def test_names():

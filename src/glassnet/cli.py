@@ -228,20 +228,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 # --- predict ------------------------------------------------------------------------------------
 
 
-def _load_model(path: str):
-    from . import io
-
-    return io.load(path)
-
-
 def _cmd_predict(args: argparse.Namespace) -> int:
+    from . import io
     from .network import Network
     from .preprocessing import PreprocessingError
     from .tabular import TabularModel
 
     if args.out:
         _check_writable(args.out, "--out")
-    model = _load_model(args.model)
+    model = io.load(args.model)
     frame = read_csv(args.data)
     pd = _pandas()
     keep = _columns(args.keep)
@@ -343,7 +338,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from .network import Network
     from .tabular import TabularModel, format_metrics
 
-    model = _load_model(args.model)
+    model = io.load(args.model)
     doc = io.read_metadata(args.model)
     kinds = {
         "tabular": "a command-line model (preprocessing + network)",
@@ -356,9 +351,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         f"model format {doc['format_version']}, written by glassnet {doc.get('glassnet_version')}"
         f" at {doc.get('saved_at')}"
     )
-    net = model if isinstance(model, Network) else getattr(model, "network", None)
-    if net is None:
-        net = model.network_
+    # a Network, a TabularModel (.network) or a drop-in estimator (.network_)
+    net = model if isinstance(model, Network) else getattr(model, "network", None) or model.network_
     print()
     print(net.summary(print_=False))
     input_names = None

@@ -24,6 +24,23 @@ from . import activations, initializers
 
 __all__ = ["Layer", "Dense", "Dropout"]
 
+# Arrays up to this size are computed into fresh arrays on the inference path.
+_SMALL = 64
+
+
+def buffers_for(cache: dict, n: int, make):
+    """The buffers for batch size n from ``cache``, made by ``make(n)`` the first time.
+
+    A training run uses at most two batch sizes (the batch and the remainder), so
+    the cache is emptied rather than allowed to grow past four.
+    """
+    buffers = cache.get(n)
+    if buffers is None:
+        if len(cache) >= 4:
+            cache.clear()
+        buffers = cache[n] = make(n)
+    return buffers
+
 
 def _check_units(units: Any) -> int:
     if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
@@ -173,15 +190,14 @@ class Dense(Layer):
 
         One (n, units) buffer holds z and then, computed in place, a = f(z).
         """
-        ws = self._ws.get(n)
-        if ws is None:
-            if len(self._ws) >= 4:  # a training run uses at most two batch sizes
-                self._ws.clear()
+
+        def make(n):
             a = np.empty((n, self.units), dtype=dtype)
             dx = np.empty((n, self.n_in), dtype=dtype) if self.need_dx else None
             ones = np.ones(n, dtype=dtype)  # column sums as a matrix-vector product
-            ws = self._ws[n] = (a, dx, ones)
-        self._a, self._dx, self._ones = ws
+            return a, dx, ones
+
+        self._a, self._dx, self._ones = buffers_for(self._ws, n, make)
         self._n = n
 
     # -- parameters -----------------------------------------------------------------
@@ -246,13 +262,24 @@ class Dense(Layer):
         if x.shape[0] != self._n:
             self._prepare(x.shape[0], self._W.dtype)
         self._x = x
-        z = self._a
+        return self.linear(x, out=self._a)
+
+    def linear(self, x, out: np.ndarray | None = None) -> np.ndarray:
+        """z = x @ W + b, into ``out`` or a fresh array, with nothing cached.
+
+        ``x`` may be a scipy.sparse matrix (in the first layer).
+        """
         if isinstance(x, np.ndarray):
-            np.dot(x, self._W, out=z)
-        else:  # scipy.sparse input, in the first layer
+            z = np.dot(x, self._W, out=out)
+        elif out is None:
+            z = np.asarray(x @ self._W)
+        else:
+            z = out
             z[...] = x @ self._W
         if self._b is not None:
-            z += self._b
+            # NumPy's in-place ufuncs are slow on tiny arrays (a single row, say), so a
+            # fresh z that small takes a fresh sum.
+            z = z + self._b if out is None and z.size <= _SMALL else np.add(z, self._b, out=z)
         return z
 
     def backward(self, da: np.ndarray) -> np.ndarray | None:
@@ -275,14 +302,10 @@ class Dense(Layer):
         return None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The forward pass into fresh arrays, with nothing cached."""
-        z = np.dot(x, self._W) if isinstance(x, np.ndarray) else np.asarray(x @ self._W)
-        # NumPy's in-place ufuncs are slow on tiny arrays (a single row, say), so those
-        # take fresh arrays; larger ones are computed in place.
-        small = z.size <= 64
-        if self._b is not None:
-            z = z + self._b if small else np.add(z, self._b, out=z)
-        return self._act.forward(z, out=None if small else z)
+        """The forward pass into fresh arrays, with nothing cached (tiny ones are not
+        computed in place, which NumPy does slowly)."""
+        z = self.linear(x)
+        return self._act.forward(z, out=None if z.size <= _SMALL else z)
 
     def config(self) -> dict:
         return {
@@ -337,12 +360,9 @@ class Dropout(Layer):
             return x
         n = x.shape[0]
         if n != self._n:
-            ws = self._ws.get(n)
-            if ws is None:
-                if len(self._ws) >= 4:
-                    self._ws.clear()
-                ws = self._ws[n] = (np.empty_like(x), np.empty_like(x))
-            self._mask, self._out = ws
+            self._mask, self._out = buffers_for(
+                self._ws, n, lambda n: (np.empty_like(x), np.empty_like(x))
+            )
             self._n = n
             self.freeze_mask = False
         if not self.freeze_mask:

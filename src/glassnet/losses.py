@@ -290,8 +290,8 @@ class CrossEntropy(_LogitLoss):
     """Categorical cross-entropy of softmax outputs.
 
     Targets are one-hot rows (or probability rows), or integer class labels
-    0..k-1, which are one-hot encoded at the boundary. From the logits:
-    -sum_k y_k log a_k = logsumexp(z) - sum_k y_k z_k.
+    0..k-1, which stay an index vector: the one-hot rows are never built. From the
+    logits: -sum_k y_k log a_k = logsumexp(z) - sum_k y_k z_k.
     """
 
     name = "cross_entropy"
@@ -300,12 +300,9 @@ class CrossEntropy(_LogitLoss):
     # exp(z - shift) stays a normal number down to these values of z - shift.
     _SPAN = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
 
-    def _ones(self, k: int, dtype) -> np.ndarray:
-        cache = self.__dict__.setdefault("_ones_cache", {})
-        ones = cache.get((k, dtype))
-        if ones is None:
-            ones = cache[(k, dtype)] = np.ones(k, dtype=dtype)
-        return ones
+    def __init__(self):
+        self._ones = {}  # (k, dtype) -> ones(k), for row sums as a matrix-vector product
+        self._offsets = {}  # (n, k) -> [0, k, 2k, ...], the start of each row in a flat view
 
     def _activate(self, z, out):
         """softmax(z) into out; returns logsumexp of each row.
@@ -322,11 +319,23 @@ class CrossEntropy(_LogitLoss):
             m = z.max(axis=1)[:, np.newaxis]
             np.subtract(z, m, out=out)
         np.exp(out, out=out)
-        s = np.dot(out, self._ones(out.shape[1], out.dtype))  # row sums
+        k = out.shape[1]
+        ones = self._ones.get((k, out.dtype))
+        if ones is None:
+            ones = self._ones[(k, out.dtype)] = np.ones(k, dtype=out.dtype)
+        s = np.dot(out, ones)  # row sums
         out /= s[:, np.newaxis]
         np.log(s, out=s)
         s += m if np.ndim(m) == 0 else m[:, 0]
         return s
+
+    def _flat_index(self, labels: np.ndarray, k: int) -> np.ndarray:
+        """Where row i's class sits in a flat view of an (n, k) array: i * k + labels[i]."""
+        n = labels.shape[0]
+        offsets = self._offsets.get((n, k))
+        if offsets is None:
+            offsets = self._offsets[(n, k)] = np.arange(n) * k
+        return offsets + labels
 
     def _rows(self, z, a, y, extra=None):
         if extra is None:  # logsumexp(z) = max(z) - log(max(a)); max(a) >= 1/k
@@ -340,33 +349,11 @@ class CrossEntropy(_LogitLoss):
             return (float(extra.sum()) - float(np.vdot(y, z))) / z.shape[0]
         return self._reduce(self._rows(z, a, y, extra), w)
 
-    def fused(self, z, y, w, out) -> float:
-        if y.ndim != 1:
-            return super().fused(z, y, w, out)
-        # Class indices: the one-hot rows are never built. Row i's class is element
-        # i * k + y[i] of the row-major (n, k) arrays z and out.
-        n = z.shape[0]
-        lse = self._activate(z, out)
-        index = self._flat_index(y, z.shape[1])
-        picked = np.take(z.reshape(-1), index)
-        if w is None:
-            value = (float(lse.sum()) - float(picked.sum())) / n
+    def _subtract_target(self, out, y) -> None:
+        if y.ndim == 1:  # class indices: subtract 1 at each row's class
+            out.reshape(-1)[self._flat_index(y, out.shape[1])] -= 1
         else:
-            lse -= picked
-            value = float(np.dot(w, lse)) / float(w.sum())
-        out.reshape(-1)[index] -= 1
-        if w is None:
-            out *= 1.0 / n
-        else:
-            out *= w[:, np.newaxis] / float(w.sum())
-        return value
-
-    def _flat_index(self, y: np.ndarray, k: int) -> np.ndarray:
-        """The flat positions i * k + y[i] (the row offsets i * k are kept between calls)."""
-        base = self.__dict__.get("_row_offsets")
-        if base is None or base.shape[0] != y.shape[0] or base[1:2].tolist() not in ([], [k]):
-            base = self._row_offsets = np.arange(y.shape[0]) * k
-        return base + y
+            out -= y
 
     def labels(self, y, n_rows: int, n_outputs: int) -> np.ndarray | None:
         """Integer class labels as an index vector (no copy when y already is one),
@@ -394,16 +381,7 @@ class CrossEntropy(_LogitLoss):
         return arr.astype(np.intp, copy=False)
 
     def check_target(self, y, n_outputs):
-        labels = y.ravel() if (y.ndim == 1 or y.shape[1] == 1) else None
-        if labels is not None and n_outputs > 1:
-            if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() >= n_outputs:
-                raise ValueError(
-                    f"cross_entropy takes one-hot rows or integer class labels 0..{n_outputs - 1}; "
-                    f"y holds values from {labels.min():g} to {labels.max():g}"
-                )
-            onehot = np.zeros((labels.size, n_outputs), dtype=y.dtype)
-            onehot[np.arange(labels.size), labels.astype(np.intp)] = 1
-            return onehot
+        """One-hot or probability rows (integer labels go through :meth:`labels`)."""
         y = super().check_target(y, n_outputs)
         if y.size and (y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0, atol=1e-6)):
             raise ValueError(

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import losses as _losses
 from . import validation as _v
-from .layers import Dense, Layer
+from .layers import Dense, Layer, buffers_for
 
 __all__ = ["Network"]
 
@@ -124,6 +124,7 @@ class Network:
         self.n_weights = n_weights
         self.dtype = np.dtype(dtype)
         self._grad_buffers = {}
+        self._l2_tmp = None  # made when an L2 penalty first needs it
         self._bind(layout)
 
     def _bind(self, layout) -> None:
@@ -145,6 +146,7 @@ class Network:
             # No layer before the first weighted one needs a gradient.
             layer.need_dx = i > first_param
         self._backward_layers = list(reversed(self.layers[first_param:]))
+        self._hidden_layers = self.layers[:-1]
 
     def astype(self, dtype) -> Network:
         """Convert the parameters to float32 or float64, in place; returns self."""
@@ -216,13 +218,17 @@ class Network:
         else:
             _v.check_features(X, self.input_size)
             self.astype(X.dtype)
+        self._check_output_for(loss)
+        return X
+
+    def _check_output_for(self, loss: _losses.Loss) -> None:
+        """A loss fused with an output activation needs that activation in the last layer."""
         last = self.layers[-1]
         if loss.output is not None and last.activation != loss.output:
             raise ValueError(
                 f"loss {loss.name!r} needs a {loss.output} output layer, but the last "
                 f"layer's activation is {last.activation!r}"
             )
-        return X
 
     def _prepare_target(self, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
         if isinstance(loss, _losses.CrossEntropy):  # class labels stay an index vector
@@ -268,12 +274,9 @@ class Network:
         return self._grads
 
     def _grad_buffer(self, n: int) -> np.ndarray:
-        buf = self._grad_buffers.get(n)
-        if buf is None:
-            if len(self._grad_buffers) >= 4:
-                self._grad_buffers.clear()
-            buf = self._grad_buffers[n] = np.empty((n, self.output_size), dtype=self.dtype)
-        return buf
+        return buffers_for(
+            self._grad_buffers, n, lambda n: np.empty((n, self.output_size), dtype=self.dtype)
+        )
 
     def _loss_and_grad(self, x, y, w, loss: _losses.Loss, l2: float) -> float:
         """One forward and backward pass: fills the gradient vector, returns the loss.
@@ -283,7 +286,7 @@ class Network:
         sigmoid with bce, exp with poisson), the output layer stops at z and the
         loss computes the activation, its value and dL/dz together.
         """
-        for layer in self.layers[:-1]:
+        for layer in self._hidden_layers:
             x = layer.forward(x, True)
         last = self.layers[-1]
         z = last.forward_linear(x)
@@ -307,10 +310,9 @@ class Network:
         return value
 
     def _l2_buffer(self) -> np.ndarray:
-        buf = self.__dict__.get("_l2_tmp")
-        if buf is None or buf.shape[0] != self.n_weights or buf.dtype != self.dtype:
-            buf = self._l2_tmp = np.empty(self.n_weights, dtype=self.dtype)
-        return buf
+        if self._l2_tmp is None:
+            self._l2_tmp = np.empty(self.n_weights, dtype=self.dtype)
+        return self._l2_tmp
 
     # -- prediction and inspection ------------------------------------------------------------
 
@@ -349,12 +351,7 @@ class Network:
         """The loss of the network's predictions for X against targets y."""
         loss = _losses.get(loss)
         X = self._check_X(X, "evaluate")
-        last = self.layers[-1]
-        if loss.output is not None and last.activation != loss.output:
-            raise ValueError(
-                f"loss {loss.name!r} needs a {loss.output} output layer, but the last "
-                f"layer's activation is {last.activation!r}"
-            )
+        self._check_output_for(loss)
         y = self._prepare_target(y, X.shape[0], loss)
         w = _v.check_sample_weight(sample_weight, X.shape[0], self.dtype)
         return self._evaluate(X, y, w, loss)
@@ -366,15 +363,9 @@ class Network:
         z = np.empty((X.shape[0], self.output_size), dtype=self.dtype)
         for start in range(0, X.shape[0], self.BLOCK_ROWS):
             x = X[start : start + self.BLOCK_ROWS]
-            for layer in self.layers[:-1]:
+            for layer in self._hidden_layers:
                 x = layer.predict(x)
-            zb = z[start : start + x.shape[0]]
-            if isinstance(x, np.ndarray):
-                np.dot(x, last._W, out=zb)
-            else:
-                zb[...] = x @ last._W
-            if last._b is not None:
-                zb += last._b
+            last.linear(x, out=z[start : start + x.shape[0]])
         return z, last._act.forward(z, out=np.empty_like(z))
 
     def _evaluate(self, X, y, w, loss: _losses.Loss) -> float:
@@ -468,8 +459,9 @@ class Network:
         state = self.__dict__.copy()
         state["_grads"] = None
         state["_grad_buffers"] = {}
-        state.pop("_backward_layers", None)
-        state.pop("_l2_tmp", None)
+        state["_l2_tmp"] = None
+        state.pop("_backward_layers", None)  # _bind rebuilds both
+        state.pop("_hidden_layers", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -497,7 +489,7 @@ class Network:
         total = 0
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense):
-                count = layer.units * (n_in or 0) + layer.bias_size() if n_in else None
+                count = layer.units * n_in + layer.bias_size() if n_in else None
                 rows.append(
                     (
                         str(i),

@@ -308,9 +308,7 @@ class _BaseMLP(BaseEstimator):
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         sample_weight = self._sample_weight(sample_weight, X, y)
-        Y = self._encode_target(y)
-        if Y.dtype.kind == "f":
-            Y = Y.astype(X.dtype, copy=False)
+        Y = self._encode_target(y).astype(X.dtype, copy=False)
         rng = self._generator()
         if first_pass:
             self._initialize(Y, X.shape[1], X.dtype, rng)
@@ -331,7 +329,7 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _initialize(self, Y, n_features, dtype, rng) -> None:
-        self.n_outputs_ = Y.shape[1] if Y.ndim == 2 else len(self.classes_)
+        self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(self._hidden()[0]) + 2
         self.out_activation_ = self._output_activation()
         self.network_ = self._build_network(n_features, self.n_outputs_, dtype, rng)
@@ -614,14 +612,12 @@ class _BaseMLP(BaseEstimator):
         est = cls(**params)
         fitted = payload["fitted"]
         for name in cls._SAVED:
-            value = fitted.get(name)
-            if name in ("best_loss_", "best_validation_score_") and value is None:
-                value = (
-                    -np.inf
-                    if (name == "best_validation_score_" and est.early_stopping)
-                    else (np.inf if name == "best_loss_" and not est.early_stopping else None)
-                )
-            setattr(est, name, value)
+            setattr(est, name, fitted.get(name))
+        # JSON stores infinity as null: put back the starting values that mean "none yet".
+        if est.early_stopping and est.best_validation_score_ is None:
+            est.best_validation_score_ = -np.inf
+        if not est.early_stopping and est.best_loss_ is None:
+            est.best_loss_ = np.inf
         if fitted.get("feature_names_in_") is not None:
             est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
         if net.input_size != est.n_features_in_ or net.output_size != est.n_outputs_:

@@ -359,28 +359,27 @@ def _run_epochs(
 
     starts = range(0, n, bs)
     n_batches = len(starts)
-    gather = shuffle
     sparse = not isinstance(X, np.ndarray)  # a scipy.sparse matrix: gather rows by indexing
-    if gather:
+    if shuffle:
         # One order, shuffled in place each epoch: one index a sample is all that grows
         # with the data; batches are gathered into buffers reused every step. (Indices
         # are intp, which np.take uses as they are.)
         order = np.arange(n, dtype=np.intp)
-    if gather and not sparse:
+    if shuffle and not sparse:
         sizes = {bs, n - starts[-1]}
         xbufs = {m: np.empty((m, X.shape[1]), dtype=X.dtype) for m in sizes}
         ybufs = {m: np.empty((m, *Y.shape[1:]), dtype=Y.dtype) for m in sizes}
         wbufs = {m: np.empty(m, dtype=X.dtype) for m in sizes} if W is not None else None
     for epoch in range(epochs):
         total = weighted = 0.0
-        if gather:
+        if shuffle:
             net.rng.shuffle(order)
         for s in starts:
-            if gather and sparse:
+            if shuffle and sparse:
                 idx = order[s : s + bs]
                 xb, yb = X[idx], Y[idx]
                 wb = None if W is None else W[idx]
-            elif gather:
+            elif shuffle:
                 idx = order[s : s + bs]
                 m = idx.shape[0]
                 xb = np.take(X, idx, axis=0, out=xbufs[m], mode="clip")
