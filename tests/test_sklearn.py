@@ -435,7 +435,7 @@ def test_save_and_load_round_trip(blobs, tmp_path, make):
     if hasattr(model, "classes_"):
         np.testing.assert_array_equal(loaded.classes_, model.classes_)
         np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    assert gn.io.read_metadata(path)["kind"] == type(model).__name__
+    assert gn.modelfile.read_metadata(path)["kind"] == type(model).__name__
 
 
 def test_string_labels_and_multilabel_survive_saving(tmp_path, blobs):

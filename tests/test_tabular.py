@@ -1,12 +1,10 @@
 """TabularModel: training from a table, and its model file round trip."""
 
-import json
-import struct
-
 import numpy as np
 import pytest
 
 import glassnet as gn
+from modelfile_tools import edit_document
 
 pd = pytest.importorskip("pandas")
 
@@ -48,15 +46,7 @@ def test_round_trip_keeps_weights_preprocessing_and_labels(fitted, tmp_path):
 
 
 def tamper(path, change):
-    blob = path.read_bytes()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8 : 8 + n])
-    doc = json.loads(header["__metadata__"]["glassnet"])
-    change(doc)
-    header["__metadata__"]["glassnet"] = json.dumps(doc)
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + blob[8 + n :])
+    path.write_bytes(edit_document(path.read_bytes(), change))
 
 
 @pytest.mark.parametrize(

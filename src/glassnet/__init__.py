@@ -2,8 +2,8 @@
 
 from . import activations, initializers, losses, optimizers
 from .gradcheck import check_gradients
-from .io import ModelFileError, load
 from .layers import Dense, Dropout, Layer
+from .modelfile import ModelFileError, dumps, load, save
 from .network import Network
 from .optimizers import SGD, Adam
 from .tabular import TabularModel
@@ -26,6 +26,8 @@ __all__ = [
     "ModelFileError",
     "check_gradients",
     "load",
+    "save",
+    "dumps",
     "activations",
     "initializers",
     "losses",

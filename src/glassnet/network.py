@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from . import losses as _losses
+from . import modelfile
+from . import training as _training
 from . import validation as _v
 from .layers import Dense, Layer, buffers_for
 
@@ -410,9 +412,7 @@ class Network:
             ``validation_data=(X_val, y_val)``, ``validation_split``, ``sample_weight``,
             ``callbacks``, ``l2``: see :func:`glassnet.training.fit`.
         """
-        from .training import fit
-
-        return fit(
+        return _training.fit(
             self,
             X,
             y,
@@ -427,11 +427,13 @@ class Network:
 
     # -- saving, copying, printing --------------------------------------------------------
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the network to a safe model file (safetensors + JSON metadata)."""
-        from . import io
+    def save(self, dest: str | os.PathLike) -> None:
+        """Write the network to a safe model file (safetensors + JSON metadata).
 
-        io.save(self, path)
+        ``dest`` is a path (written atomically) or a binary file object;
+        :func:`glassnet.dumps` gives the bytes.
+        """
+        modelfile.save(self, dest)
 
     _model_file_kind = "network"
 

@@ -557,9 +557,9 @@ class _BaseMLP(BaseEstimator):
     def save(self, path) -> None:
         """Write the fitted estimator to a safe glassnet model file (see ``glassnet.load``)."""
         check_is_fitted(self)
-        from . import io
+        from . import modelfile
 
-        io.save(self, path)
+        modelfile.save(self, path)
 
     @property
     def _model_file_kind(self) -> str:

@@ -15,42 +15,18 @@ scaling and encoding the training did.
 from __future__ import annotations
 
 import datetime as _dt
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from .layers import Dense
-from .network import Network
-from .optimizers import SGD, Adam
-from .preprocessing import FeatureEncoder, PreprocessingError, TargetEncoder
-from .training import Callback, EarlyStopping, History
+from ..layers import Dense
+from ..network import Network
+from ..optimizers import SGD, Adam
+from ..training import Callback, EarlyStopping, History
+from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
+from .metrics import metrics
 
-__all__ = ["TabularModel", "metrics"]
-
-
-def metrics(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Accuracy for classification; R^2 and RMSE (in the target's units) for regression."""
-    if task == "classification":
-        return {"accuracy": float(np.mean([a == b for a, b in zip(truth, predicted)]))}
-    truth = np.asarray(truth, dtype=np.float64)
-    predicted = np.asarray(predicted, dtype=np.float64)
-    residual = float(np.sum((truth - predicted) ** 2))
-    total = float(np.sum((truth - truth.mean()) ** 2))
-    r2 = 1.0 - residual / total if total > 0 else (1.0 if residual == 0 else 0.0)
-    return {"r2": r2, "rmse": math.sqrt(residual / len(truth))}
-
-
-def format_metrics(values: Mapping[str, float]) -> str:
-    parts = []
-    for key, value in values.items():
-        if key == "accuracy":
-            parts.append(f"accuracy {value:.1%}")
-        elif key == "r2":
-            parts.append(f"R² {value:.4f}")
-        else:
-            parts.append(f"{key.upper()} {value:.6g}")
-    return ", ".join(parts)
+__all__ = ["TabularModel"]
 
 
 class TabularModel:
@@ -228,9 +204,9 @@ class TabularModel:
     # -- the model file ---------------------------------------------------------------------
 
     def save(self, path) -> None:
-        from . import io
+        from .. import modelfile
 
-        io.save(self, path)
+        modelfile.save(self, path)
 
     def _model_file_payload(self) -> tuple[Network, dict]:
         return self.network, {
@@ -269,7 +245,7 @@ class TabularModel:
 
 
 def _no_such_column(name: str, columns: Sequence[str], what: str) -> str:
-    from .validation import did_you_mean
+    from ..validation import did_you_mean
 
     shown = ", ".join(map(str, columns[:20])) + (", ..." if len(columns) > 20 else "")
     return f"no {what} {name!r}{did_you_mean(name, columns)}; the columns are: {shown}"

@@ -1,8 +1,10 @@
 """Model files: exact round trips, atomic saves, and damaged files rejected clearly."""
 
+import io
 import json
 import os
 import pickle
+import stat
 import struct
 import tempfile
 
@@ -12,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import glassnet as gn
-from glassnet import io
+from glassnet import modelfile
+from modelfile_tools import join, reseal, split
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
@@ -40,17 +43,6 @@ def model_file(tmp_path):
     path = tmp_path / "model.glassnet"
     net.save(path)
     return path, net, X
-
-
-def split(blob):
-    (n,) = struct.unpack("<Q", blob[:8])
-    return json.loads(blob[8 : 8 + n]), blob[8 + n :]
-
-
-def join(header, data):
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    return struct.pack("<Q", len(raw)) + raw + data
 
 
 # --- round trips --------------------------------------------------------------------
@@ -81,8 +73,8 @@ def test_loaded_network_keeps_training(model_file):
 
 def test_metadata_can_be_read_without_the_tensors(model_file):
     path, _, _ = model_file
-    doc = io.read_metadata(path)
-    assert doc["format"] == "glassnet" and doc["format_version"] == io.FORMAT_VERSION
+    doc = modelfile.read_metadata(path)
+    assert doc["format"] == "glassnet" and doc["format_version"] == modelfile.FORMAT_VERSION
     assert doc["kind"] == "network"
     assert doc["network"]["layers"][1] == {"type": "Dropout", "rate": 0.2}
 
@@ -152,7 +144,7 @@ def test_truncated_tensor_data_is_named(model_file, tmp_path):
     path, _, _ = model_file
     bad = tmp_path / "cut.glassnet"
     bad.write_bytes(path.read_bytes()[:-4])
-    with pytest.raises(gn.ModelFileError, match="tensor data is .* bytes, but the architecture"):
+    with pytest.raises(gn.ModelFileError, match="data is .* bytes, but its header .*truncated"):
         gn.load(bad)
 
 
@@ -211,14 +203,14 @@ def test_nan_weights(tmp_path, model_file):
                 tensors[f"layers.{i}.bias"] = layer.bias.copy()
     tensors["layers.3.bias"][1] = np.nan
     bad = tmp_path / "nan.glassnet"
-    bad.write_bytes(safetensors_numpy.save(tensors, metadata=header["__metadata__"]))
+    bad.write_bytes(reseal(safetensors_numpy.save(tensors, metadata=header["__metadata__"])))
     with pytest.raises(gn.ModelFileError, match="layers.3.bias contains NaN"):
         gn.load(bad)
 
 
 def test_oversized_header_is_refused_before_reading(tmp_path):
     bad = tmp_path / "huge.glassnet"
-    bad.write_bytes(struct.pack("<Q", io.MAX_HEADER_BYTES + 1) + b"{}")
+    bad.write_bytes(struct.pack("<Q", modelfile.MAX_HEADER_BYTES + 1) + b"{}")
     with pytest.raises(
         gn.ModelFileError, match="not a glassnet model file .*over the .*-byte limit"
     ):
@@ -257,7 +249,7 @@ def test_a_newer_format_asks_for_an_upgrade(model_file, tmp_path):
     path, _, _ = model_file
     header, data = split(path.read_bytes())
     doc = json.loads(header["__metadata__"]["glassnet"])
-    doc["format_version"] = io.FORMAT_VERSION + 1
+    doc["format_version"] = modelfile.FORMAT_VERSION + 1
     header["__metadata__"]["glassnet"] = json.dumps(doc)
     bad = tmp_path / "new.glassnet"
     bad.write_bytes(join(header, data))
@@ -311,3 +303,136 @@ def test_mutated_files_load_finite_or_raise_model_file_error(tmp_path_factory, e
     except gn.ModelFileError:
         return
     assert np.isfinite(net.parameters).all()
+
+
+# --- every byte is covered by the checksum -------------------------------------------------
+
+
+def test_every_single_flipped_byte_is_a_model_file_error():
+    net, _ = trained()
+    blob = gn.dumps(net)
+    for position in range(len(blob)):
+        damaged = bytearray(blob)
+        damaged[position] ^= 0x01
+        with pytest.raises(gn.ModelFileError):
+            gn.load(bytes(damaged))
+
+
+def test_a_flipped_weight_byte_is_reported_as_damage():
+    net, _ = trained()
+    blob = bytearray(gn.dumps(net))
+    blob[-3] ^= 0x40  # inside the last bias: still a finite float
+    with pytest.raises(gn.ModelFileError, match="damaged: its checksum does not match"):
+        gn.load(bytes(blob))
+
+
+# --- models in memory ------------------------------------------------------------------------
+
+
+def test_bytes_file_objects_and_paths_give_the_same_model(model_file):
+    path, net, X = model_file
+    from_path = gn.load(path)
+    from_bytes = gn.load(path.read_bytes())
+    from_memoryview = gn.load(memoryview(path.read_bytes()))
+    with open(path, "rb") as f:
+        from_file = gn.load(f)
+    from_buffer = gn.load(io.BytesIO(path.read_bytes()))
+    for loaded in (from_bytes, from_memoryview, from_file, from_buffer):
+        assert repr(loaded) == repr(from_path)
+        np.testing.assert_array_equal(loaded.parameters, net.parameters)
+        np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+
+
+def test_dumps_and_save_to_a_file_object_round_trip(tmp_path):
+    net, X = trained()
+    buffer = io.BytesIO()
+    net.save(buffer)
+    np.testing.assert_array_equal(gn.load(buffer.getvalue()).predict(X), net.predict(X))
+    gn.save(net, tmp_path / "m.glassnet")
+    np.testing.assert_array_equal(gn.load(gn.dumps(net)).parameters, net.parameters)
+    assert modelfile.read_metadata(gn.dumps(net))["kind"] == "network"
+
+
+def test_text_file_objects_are_refused(tmp_path, model_file):
+    net, _ = trained()
+    with pytest.raises(TypeError, match="binary file object"):
+        net.save(io.StringIO())
+    with pytest.raises(TypeError, match="binary file object"):
+        gn.load(io.StringIO("not a model"))
+    with pytest.raises(TypeError, match="takes a path, bytes or a binary file object"):
+        gn.load(12)
+
+
+def test_trailing_bytes_after_a_model_in_a_stream_are_refused(model_file):
+    path, _, _ = model_file
+    with pytest.raises(gn.ModelFileError, match="bytes after the tensor data"):
+        gn.load(io.BytesIO(path.read_bytes() + b"more"))
+    with pytest.raises(gn.ModelFileError):
+        gn.load(path.read_bytes() + b"more")
+
+
+# --- special files and big files ---------------------------------------------------------
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "model.glassnet"
+    os.mkfifo(fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    with pytest.raises(gn.ModelFileError, match="is a FIFO"):
+        gn.load(fifo)  # opening it would block until a writer came
+
+
+def test_a_device_is_refused():
+    with pytest.raises(gn.ModelFileError, match="is a device"):
+        gn.load("/dev/zero")
+
+
+class CountingReader(io.RawIOBase):
+    """A huge stream of bytes that counts how much of it is read."""
+
+    def __init__(self, prefix: bytes, size: int):
+        self.prefix, self.size, self.taken = prefix, size, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.size - self.taken)
+        chunk = (self.prefix + b"\0" * n)[self.taken : self.taken + n]
+        buffer[: len(chunk)] = chunk
+        self.taken += len(chunk)
+        return len(chunk)
+
+
+def test_a_big_file_that_is_not_a_model_is_refused_after_eight_bytes():
+    stream = CountingReader(b"PK\x03\x04 zip archive, say", 3 * 2**30)
+    with pytest.raises(gn.ModelFileError, match="over the .*-byte limit"):
+        gn.load(io.BufferedReader(stream, buffer_size=8))
+    assert stream.taken <= 16
+
+
+def test_a_big_file_with_a_plausible_header_is_refused_before_its_data_is_read(tmp_path):
+    header = json.dumps({"x": {"dtype": "F64", "shape": [2**27], "data_offsets": [0, 2**30]}})
+    raw = header.encode() + b" " * (-len(header) % 8)
+    path = tmp_path / "big.glassnet"
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)) + raw)
+        f.truncate(8 + len(raw) + 2**20)  # sparse: the data is far shorter than announced
+    with pytest.raises(gn.ModelFileError, match="no glassnet metadata"):
+        gn.load(path)
+
+
+# --- a model that cannot be loaded is never written ------------------------------------------
+
+
+def test_non_finite_weights_are_never_written(tmp_path, model_file):
+    path, net, _ = model_file
+    before = path.read_bytes()
+    broken = net.copy()
+    broken._params[0] = np.nan  # as a diverged optimizer might leave them
+    with pytest.raises(gn.ModelFileError, match="refusing to write a model that would not load"):
+        broken.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.glassnet"]
+    with pytest.raises(gn.ModelFileError):
+        gn.dumps(broken)

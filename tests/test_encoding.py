@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from glassnet.preprocessing import FeatureEncoder, PreprocessingError, TargetEncoder
+from glassnet.tabular.encoding import FeatureEncoder, PreprocessingError, TargetEncoder
 
 FRAME = {
     "size": np.array([1.0, 2.0, 3.0, 4.0]),

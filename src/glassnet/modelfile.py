@@ -1,0 +1,568 @@
+"""Model files: safetensors tensors plus JSON metadata, checksummed, written atomically.
+
+A model file holds no code. Its tensors are the weights and biases of each
+Dense layer (``layers.<i>.weights``, ``layers.<i>.bias``). Its safetensors
+metadata holds a JSON document (``"glassnet"``) with the format version, the kind
+of object saved (a network, a command-line model with its preprocessing, or a
+scikit-learn estimator), the architecture, the dtype and a training summary, and
+a SHA-256 checksum (``"glassnet_sha256"``) of every byte of the file, computed
+with the checksum's own 64 characters set to ``0``.
+
+A model can be saved to a path (atomically: a temporary file in the same folder,
+fsynced, then renamed over the target) or to a binary file object, and
+:func:`dumps` gives the bytes. Before anything is written, the bytes are loaded
+back with every check below, so a model that could not be loaded is never written.
+
+:func:`load` takes a path, the bytes themselves, or a binary file object, and
+applies the same checks to each, in an order that reads no more than it must:
+a path must be a regular file (FIFOs, devices and folders are refused before
+they are opened); the 8-byte header size is checked against a cap and against
+the file's size before the header is read; the header must be JSON describing
+tensors that cover the data exactly; the checksum must match, so any damaged byte
+is reported; then the metadata schema, the tensor names, shapes and dtypes
+against the architecture, and that every value is finite. Only then is anything
+built. Any failure raises :class:`ModelFileError`. Nothing is ever unpickled.
+
+This module does not import :class:`~glassnet.Network`: each kind of model names
+the class that rebuilds it, and that class is imported only when a file of its
+kind is loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import importlib
+import io
+import json
+import math
+import os
+import re
+import stat
+import struct
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from . import activations, initializers
+from .layers import from_config
+
+__all__ = [
+    "ModelFileError",
+    "save",
+    "dumps",
+    "load",
+    "read_metadata",
+    "MAX_HEADER_BYTES",
+    "FORMAT_VERSION",
+]
+
+#: The version of the metadata layout this glassnet writes (and the newest it reads).
+#: Version 2 added the checksum; version 1 files (glassnet 0.1) load without one.
+FORMAT_VERSION = 2
+#: Headers larger than this are refused before they are read.
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+_MAX_LAYERS = 10_000
+_MAX_SIZE = 2**31
+_CHECKSUM_KEY = "glassnet_sha256"
+_BLANK = b"0" * 64
+_CHECKSUM_FIELD = re.compile(rb'"' + _CHECKSUM_KEY.encode() + rb'"\s*:\s*"([0-9a-f]{64})"')
+
+_DTYPES = {"float32": ("F32", np.float32), "float64": ("F64", np.float64)}
+
+# kind -> (module, class). Each class names its kind in _model_file_kind, its instances
+# provide _model_file_payload() -> (network, payload), and the class provides
+# _from_model_file(network, payload, doc).
+_KINDS = {
+    "network": ("glassnet.network", "Network"),
+    "tabular": ("glassnet.tabular.model", "TabularModel"),
+    "MLPClassifier": ("glassnet.sklearn", "MLPClassifier"),
+    "MLPRegressor": ("glassnet.sklearn", "MLPRegressor"),
+}
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, damaged, tampered with, or not a glassnet model."""
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy as st
+    except ImportError:
+        raise ImportError(
+            "glassnet model files need the safetensors package: pip install 'glassnet[io]'"
+        ) from None
+    return st
+
+
+def _kind_class(kind: str):
+    module, name = _KINDS[kind]
+    return getattr(importlib.import_module(module), name)
+
+
+# -- saving ------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values: numpy scalars and arrays become Python ones, non-finite floats None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def dumps(obj) -> bytes:
+    """The model file of a Network (or a model or estimator built on one), as bytes.
+
+    Raises
+    ------
+    ModelFileError
+        If the result would not load (non-finite weights, inconsistent metadata).
+    """
+    from . import __version__
+
+    st = _safetensors()
+    kind = getattr(obj, "_model_file_kind", None)
+    if kind not in _KINDS:
+        raise TypeError(f"cannot save a {type(obj).__name__} as a glassnet model file")
+    network, payload = obj._model_file_payload()
+    if not network.built:
+        raise RuntimeError("cannot save a network that has not been built (trained) yet")
+    tensors = {}
+    for i, layer in enumerate(network.layers):
+        if getattr(layer, "_W", None) is not None:
+            tensors[f"layers.{i}.weights"] = np.ascontiguousarray(layer.weights)
+            if layer.bias is not None:
+                tensors[f"layers.{i}.bias"] = np.ascontiguousarray(layer.bias)
+    document = {
+        "format": "glassnet",
+        "format_version": FORMAT_VERSION,
+        "glassnet_version": __version__,
+        "kind": kind,
+        "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "network": network.config(),
+        "training": network.training_summary,
+        "payload": payload,
+    }
+    text = json.dumps(_jsonable(document), allow_nan=False)
+    blob = _seal(st.save(tensors, metadata={"glassnet": text, _CHECKSUM_KEY: _BLANK.decode()}))
+    try:  # what cannot be loaded is never handed out
+        _parse(blob, "the model being saved")
+    except ModelFileError as exc:
+        raise ModelFileError(f"refusing to write a model that would not load: {exc}") from None
+    return blob
+
+
+def _seal(blob: bytes) -> bytes:
+    """Fill the blank checksum field with the SHA-256 of the whole file (field blank)."""
+    (header_len,) = struct.unpack("<Q", blob[:8])
+    match = _CHECKSUM_FIELD.search(blob, 8, 8 + header_len)
+    start = match.start(1)
+    digest = hashlib.sha256(blob).hexdigest().encode()
+    return blob[:start] + digest + blob[start + 64 :]
+
+
+def save(obj, dest) -> None:
+    """Write a model to a path (atomically) or to a binary file object.
+
+    Parameters
+    ----------
+    obj : Network, TabularModel, MLPClassifier or MLPRegressor
+    dest : str, os.PathLike, or a binary file object with ``write``
+    """
+    data = dumps(obj)
+    if hasattr(dest, "write"):
+        if isinstance(dest, io.TextIOBase):
+            raise TypeError("save() needs a binary file object (opened with 'wb'), not a text one")
+        dest.write(data)
+        return
+    _atomic_write(os.fspath(dest), data)
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    """Write data to path so that path holds either its old content or all of data."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+# -- sources: a path, bytes, or a binary file object --------------------------------------
+
+
+class _Source:
+    """Reads a model from a path, bytes or a file object: ``read(n)`` and, if known, ``size``."""
+
+    def __init__(self, source):
+        self._file = None
+        self._close = False
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self.name = "the model bytes"
+            self._file = io.BytesIO(bytes(source))
+            self.size = len(source)
+        elif hasattr(source, "read"):
+            if isinstance(source, io.TextIOBase):
+                raise TypeError(
+                    "load() needs a binary file object (opened with 'rb'), not a text one"
+                )
+            self.name = str(getattr(source, "name", "the model file object"))
+            self._file = source
+            self.size = None
+        elif isinstance(source, (str, os.PathLike)):
+            path = os.fspath(source)
+            self.name = path
+            self._file = _open_regular_file(path)
+            self._close = True
+            self.size = os.fstat(self._file.fileno()).st_size
+        else:
+            raise TypeError(
+                f"load() takes a path, bytes or a binary file object, not {type(source).__name__}"
+            )
+
+    def fail(self, message: str) -> ModelFileError:
+        return ModelFileError(f"{self.name}: {message}")
+
+    def read(self, n: int) -> bytes:
+        try:
+            data = self._file.read(n)
+        except OSError as exc:
+            raise self.fail(f"cannot be read ({exc.strerror or exc})") from None
+        if not isinstance(data, bytes):
+            raise TypeError("load() needs a binary file object (its read() returned text)")
+        return data
+
+    def close(self) -> None:
+        if self._close:
+            self._file.close()
+
+
+def _open_regular_file(path: str):
+    """Open a regular file for reading; refuse folders, FIFOs and devices before opening."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such model file") from None
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ModelFileError(f"{path}: is a folder, not a model file")
+    if not stat.S_ISREG(info.st_mode):
+        what = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise ModelFileError(f"{path}: is {what}, not a model file")
+    try:
+        return open(path, "rb")  # noqa: SIM115 - closed by _Source.close
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def _read_header(src: _Source) -> tuple[bytes, int]:
+    """The 8-byte size and the header it announces, checked before the header is read."""
+    prefix = src.read(8)
+    if len(prefix) < 8:
+        raise src.fail(f"too short to be a model file ({len(prefix)} bytes)")
+    (header_len,) = struct.unpack("<Q", prefix)
+    if header_len > MAX_HEADER_BYTES:
+        raise src.fail(
+            f"not a glassnet model file (its header would be {header_len:,} bytes, "
+            f"over the {MAX_HEADER_BYTES:,}-byte limit)"
+        )
+    if src.size is not None and 8 + header_len > src.size:
+        raise src.fail(
+            f"the file is truncated: its header needs {header_len:,} bytes "
+            f"but only {src.size - 8:,} follow"
+        )
+    raw = src.read(header_len)
+    if len(raw) < header_len:
+        raise src.fail(
+            f"the file is truncated: its header needs {header_len:,} bytes "
+            f"but only {len(raw):,} follow"
+        )
+    return prefix + raw, header_len
+
+
+def _parse_header(src: _Source, raw: bytes) -> dict:
+    try:
+        header = json.loads(raw[8:].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise src.fail("not a glassnet model file (its header is not valid JSON)") from None
+    if not isinstance(header, dict):
+        raise src.fail("not a glassnet model file (its header is not a JSON object)")
+    return header
+
+
+def _data_length(src: _Source, header: dict) -> int:
+    """How many bytes of tensor data the header's entries describe (their largest end)."""
+    end = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_int(o) and 0 <= o for o in offsets)
+            or offsets[0] > offsets[1]
+        ):
+            raise src.fail(f"tensor {name} has invalid data offsets")
+        end = max(end, offsets[1])
+    return end
+
+
+def _verify_checksum(src: _Source, raw_header: bytes, data: bytes, meta: dict) -> None:
+    stored = meta.get(_CHECKSUM_KEY)
+    matches = list(_CHECKSUM_FIELD.finditer(raw_header, 8))
+    if not isinstance(stored, str) or len(matches) != 1 or matches[0].group(1) != stored.encode():
+        raise src.fail("its checksum is missing or malformed: the file is damaged")
+    start = matches[0].start(1)
+    digest = hashlib.sha256(raw_header[:start])
+    digest.update(_BLANK)
+    digest.update(raw_header[start + 64 :])
+    digest.update(data)
+    if digest.hexdigest() != stored:
+        raise src.fail("the file is damaged: its checksum does not match its contents")
+
+
+def _document(src: _Source, header: dict) -> dict:
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or not isinstance(meta.get("glassnet"), str):
+        raise src.fail("not a glassnet model file (it has no glassnet metadata)")
+    try:
+        doc = json.loads(meta["glassnet"])
+    except (ValueError, RecursionError):
+        raise src.fail("its glassnet metadata is not valid JSON") from None
+    if not isinstance(doc, dict) or doc.get("format") != "glassnet":
+        raise src.fail("not a glassnet model file (unknown metadata format)")
+    version = doc.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise src.fail(f"invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise src.fail(
+            f"written in model format {version} by a newer glassnet; "
+            f"this glassnet reads format {FORMAT_VERSION} — upgrade glassnet"
+        )
+    if doc.get("kind") not in _KINDS:
+        raise src.fail(f"unknown kind of model {doc.get('kind')!r}")
+    if not isinstance(doc.get("payload", {}), dict):
+        raise src.fail("its payload metadata is not a JSON object")
+    if not isinstance(doc.get("training", {}), dict):
+        raise src.fail("its training summary is not a JSON object")
+    return doc
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_architecture(src: _Source, spec: Any) -> dict[str, tuple[int, ...]]:
+    """Validate the network spec; return the tensors it implies, name -> shape."""
+    if not isinstance(spec, dict):
+        raise src.fail("its network description is not a JSON object")
+    n_in = spec.get("input_size")
+    if not _is_int(n_in) or not 0 < n_in < _MAX_SIZE:
+        raise src.fail(f"invalid input_size {n_in!r}")
+    if spec.get("dtype") not in _DTYPES:
+        raise src.fail(f"invalid dtype {spec.get('dtype')!r} (expected float32 or float64)")
+    seed = spec.get("seed")
+    if seed is not None and (not _is_int(seed) or seed < 0):
+        raise src.fail(f"invalid seed {seed!r}")
+    layers = spec.get("layers")
+    if not isinstance(layers, list) or not 0 < len(layers) <= _MAX_LAYERS:
+        raise src.fail("its network has no valid list of layers")
+    expected: dict[str, tuple[int, ...]] = {}
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, dict):
+            raise src.fail(f"layer {i} is not a JSON object")
+        kind = layer.get("type")
+        if kind == "Dense":
+            units, act, bias, init = (layer.get(k) for k in ("units", "activation", "bias", "init"))
+            if not _is_int(units) or not 0 < units < _MAX_SIZE:
+                raise src.fail(f"layer {i} has invalid units {units!r}")
+            if not isinstance(act, str) or act not in activations.names():
+                raise src.fail(
+                    f"layer {i} uses activation {act!r}, which this glassnet does not know "
+                    "(a custom activation must be registered before loading)"
+                )
+            if not isinstance(bias, bool):
+                raise src.fail(f"layer {i} has invalid bias flag {bias!r}")
+            if not isinstance(init, str) or init not in initializers.names():
+                raise src.fail(f"layer {i} has invalid init {init!r}")
+            if act == "softmax" and units == 1:
+                raise src.fail(f"layer {i} is a softmax over a single unit")
+            expected[f"layers.{i}.weights"] = (n_in, units)
+            if bias:
+                expected[f"layers.{i}.bias"] = (units,)
+            n_in = units
+        elif kind == "Dropout":
+            rate = layer.get("rate")
+            if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate < 1:
+                raise src.fail(f"layer {i} has invalid dropout rate {rate!r}")
+        else:
+            raise src.fail(f"layer {i} has unknown type {kind!r}")
+    if layers[-1].get("type") != "Dense":
+        raise src.fail("its last layer is not a Dense layer")
+    return expected
+
+
+def _check_tensors(src: _Source, header, expected, dtype_name, data_len) -> None:
+    tag = _DTYPES[dtype_name][0]
+    found = {k: v for k, v in header.items() if k != "__metadata__"}
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if missing:
+        raise src.fail(f"tensor {missing[0]} is missing (the architecture needs it)")
+    if extra:
+        raise src.fail(f"unexpected tensor {extra[0]} (not part of the architecture)")
+    total = 0
+    for name, shape in expected.items():
+        entry = found[name]
+        if entry.get("dtype") != tag:
+            raise src.fail(
+                f"tensor {name} has dtype {entry.get('dtype')!r}, expected {tag} ({dtype_name})"
+            )
+        got = entry.get("shape")
+        if not isinstance(got, list) or tuple(got) != shape:
+            raise src.fail(
+                f"tensor {name} has shape {got}, but the architecture needs {list(shape)}"
+            )
+        total += math.prod(shape) * np.dtype(_DTYPES[dtype_name][1]).itemsize
+    if total != data_len:
+        raise src.fail(
+            f"its tensor data is {data_len:,} bytes, but the architecture needs {total:,}"
+        )
+
+
+def _read_checked(src: _Source) -> tuple[dict, dict, bytes]:
+    """Read and check everything but the objects: (header, document, whole file bytes)."""
+    raw_header, header_len = _read_header(src)
+    header = _parse_header(src, raw_header)
+    doc = _document(src, header)
+    data_len = _data_length(src, header)
+    if src.size is not None and src.size != 8 + header_len + data_len:
+        available = src.size - 8 - header_len
+        raise src.fail(
+            f"its tensor data is {available:,} bytes, but its header describes {data_len:,}"
+            + (" (the file is truncated)" if available < data_len else "")
+        )
+    data = src.read(data_len)
+    if len(data) < data_len:
+        raise src.fail(
+            f"its tensor data is {len(data):,} bytes, but its header describes {data_len:,} "
+            "(the file is truncated)"
+        )
+    if src.size is None and src.read(1):
+        raise src.fail("there are bytes after the tensor data: this is not one model file")
+    if doc["format_version"] >= 2:
+        _verify_checksum(src, raw_header, data, header["__metadata__"])
+    spec = doc.get("network")
+    expected = _check_architecture(src, spec)
+    _check_tensors(src, header, expected, spec["dtype"], data_len)
+    return header, doc, raw_header + data
+
+
+def _parse(blob: bytes, name: str | None = None):
+    """Every check, then build the object (used by load and, before writing, by dumps)."""
+    src = _Source(blob)
+    if name is not None:
+        src.name = name
+    return _build(src, *_read_checked(src))
+
+
+def _build(src: _Source, header: dict, doc: dict, blob: bytes):
+    st = _safetensors()
+    try:
+        tensors = st.load(blob)
+    except Exception as exc:  # safetensors' own checks: offsets, coverage, alignment
+        raise src.fail(f"its tensor data is damaged ({exc})") from None
+    for name, array in tensors.items():
+        if not np.isfinite(array).all():
+            raise src.fail(f"tensor {name} contains NaN or infinite values")
+
+    # Everything is checked: build.
+    spec = doc["network"]
+    try:
+        layers = [from_config(cfg) for cfg in spec["layers"]]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise src.fail(f"invalid layer description ({exc})") from None
+    net = _kind_class("network")(layers, seed=spec.get("seed"))
+    net.build(spec["input_size"], _DTYPES[spec["dtype"]][1])
+    for i, layer in enumerate(net.layers):
+        if f"layers.{i}.weights" in tensors:
+            layer._W[...] = tensors[f"layers.{i}.weights"]
+            if layer._b is not None:
+                layer._b[...] = tensors[f"layers.{i}.bias"]
+    net.training_summary = doc.get("training", {})
+    cls = _kind_class(doc["kind"])
+    try:
+        return cls._from_model_file(net, doc.get("payload", {}), doc)
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise src.fail(f"invalid {doc['kind']} metadata ({exc})") from None
+
+
+def read_metadata(source) -> dict:
+    """The validated JSON metadata of a model file (a path, bytes or binary file object).
+
+    The header is read and checked; for a path, the tensor data is not read.
+    """
+    src = _Source(source)
+    try:
+        raw_header, _ = _read_header(src)
+        return _document(src, _parse_header(src, raw_header))
+    finally:
+        src.close()
+
+
+def load(source):
+    """Load a model: a Network, a command-line model, or an estimator.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes, or a binary file object with ``read``
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, not a regular file, truncated, damaged (its
+        checksum does not match), tampered with, holds non-finite weights, or is
+        not a glassnet model.
+    """
+    _safetensors()
+    src = _Source(source)
+    try:
+        checked = _read_checked(src)
+    finally:
+        src.close()
+    return _build(src, *checked)
