@@ -244,6 +244,43 @@ def test_diverging_full_batch_training_restores_finite_weights():
     assert np.isfinite(model.evaluate(X, y, loss="sse"))
 
 
+def test_non_finite_loss_error_is_a_value_error_too():
+    assert issubclass(gn.NonFiniteLossError, ValueError)
+    assert issubclass(gn.NonFiniteLossError, FloatingPointError)
+
+
+def test_a_non_finite_validation_loss_stops_training():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([1.0, 2.0, 3.0])
+    X_val = np.array([[1e308, 1e308]])  # finite, but the network's output overflows
+    model = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], seed=0)
+    with pytest.raises(gn.NonFiniteLossError, match="the validation loss became"):
+        model.fit(X, y, optimizer=gn.SGD(0.01), epochs=5, validation_data=(X_val, [1.0]))
+    assert np.isfinite(model.parameters).all()
+
+
+def test_a_last_update_that_makes_weights_non_finite_is_caught():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    y = np.array([1e150, -1e150])
+    model = gn.Network([gn.Dense(1)], seed=0)
+    # One full-batch step: its loss is finite, but the step size 1e300 sends the
+    # weights to infinity, and no later loss would notice.
+    with pytest.raises(gn.NonFiniteLossError, match="last update made the weights non-finite"):
+        model.fit(X, y, loss="sse", optimizer=gn.SGD(1e300), epochs=1)
+    assert np.isfinite(model.parameters).all()
+
+
+def test_divergence_can_be_recorded_instead_of_stopping():
+    X = np.array([[1e3, -2e3], [3e3, 1e3], [-1e3, 5e2]])
+    y = np.array([1.0, -2.0, 3.0])
+    model = gn.Network([gn.Dense(4, "tanh"), gn.Dense(1)], seed=0)
+    history = model.fit(
+        X, y, loss="sse", optimizer=gn.SGD(10.0), epochs=100, stop_on_nonfinite=False
+    )
+    assert history.epochs == 100
+    assert not np.isfinite(history.loss[-1])
+
+
 def test_fit_never_modifies_the_callers_arrays():
     Xc = X.copy()
     yc = Y.copy()

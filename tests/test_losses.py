@@ -154,3 +154,28 @@ def test_fused_softmax_cross_entropy_for_narrow_and_wide_logits(spread, dtype):
     assert np.isfinite(out).all() and out.dtype == dtype
     np.testing.assert_allclose(out, (softmax - y) / 6, rtol=tol, atol=tol)
     assert value == pytest.approx(np.mean(lse - (y * z64).sum(axis=1)), rel=tol)
+
+
+@pytest.mark.parametrize("name", losses.names())
+def test_the_denominator_combines_parts_into_the_whole(name):
+    """loss(all) = sum_p loss(part p) * denominator(p) / denominator(all), for any split."""
+    from glassnet import activations
+
+    loss = losses.get(name)
+    rng = np.random.default_rng(3)
+    n, k = 9, 3
+    z = rng.normal(size=(n, k))
+    y = rng.uniform(0.1, 1, size=(n, k))
+    if name == "cross_entropy":
+        y /= y.sum(axis=1, keepdims=True)
+    w = rng.uniform(0.5, 2, size=n)
+    act = activations.get(loss.output)
+
+    def value(rows):
+        a = act.forward(z[rows].copy())
+        return loss.value(a, y[rows], w[rows], z[rows])
+
+    parts = [np.arange(0, 4), np.arange(4, 9)]
+    combined = sum(value(p) * loss.denominator(len(p), k, w[p]) for p in parts)
+    whole = value(np.arange(n))
+    assert combined / loss.denominator(n, k, w) == pytest.approx(whole, rel=1e-12)

@@ -253,3 +253,13 @@ def test_many_rows_are_predicted_and_evaluated_in_blocks(monkeypatch):
     ce = classifier.evaluate(X, labels, loss="cross_entropy")
     monkeypatch.setattr(gn.Network, "BLOCK_ROWS", 2048)
     assert classifier.evaluate(X, labels, loss="cross_entropy") == pytest.approx(ce, rel=1e-12)
+
+
+def test_html_repr_is_the_layer_table_with_sizes_dtype_and_state():
+    model = gn.Network([gn.Dense(3, "relu"), gn.Dropout(0.1), gn.Dense(1)], seed=1)
+    assert "not built" in model._repr_html_()
+    model.build(2, np.float32)
+    html = model._repr_html_()
+    assert "Network 2 -&gt; 3 -&gt; 1: 13 parameters, float32" in html
+    assert html.count("<tr>") == 4  # the header and three layers
+    assert "<td>relu</td>" in html and "<td>Dropout(0.1)</td>" in html

@@ -97,3 +97,21 @@ def test_get_by_name():
     assert gn.optimizers.get(opt) is opt
     with pytest.raises(TypeError):
         gn.optimizers.get(3)
+
+
+@pytest.mark.parametrize("make", [lambda: gn.Adam(0.01), lambda: gn.SGD(0.01, momentum=0.9)])
+def test_pickles_keep_the_state_but_not_the_scratch_buffers(make):
+    import pickle
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    model = gn.Network([gn.Dense(50, "tanh"), gn.Dense(1)], seed=0)
+    opt = make()
+    model.fit(X, y, optimizer=opt, epochs=3, batch_size=8)
+    twin_model, twin_opt = pickle.loads(pickle.dumps((model, opt)))
+    assert not any(hasattr(twin_opt, name) for name in ("_tmp", "_tmp2"))
+    n = model.parameters.size
+    assert len(pickle.dumps(opt)) < 8 * n * 2 + 2000  # the state, not the scratch
+    model.fit(X, y, optimizer=opt, epochs=2, batch_size=8, shuffle=False)
+    twin_model.fit(X, y, optimizer=twin_opt, epochs=2, batch_size=8, shuffle=False)
+    np.testing.assert_array_equal(twin_model.parameters, model.parameters)

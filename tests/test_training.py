@@ -191,7 +191,20 @@ def test_verbose_two_prints_a_line_per_epoch(capsys):
     assert lines[0].startswith("epoch 1/3  loss ")
 
 
-def test_verbose_one_rewrites_one_line(capsys):
+def test_verbose_one_shows_a_tqdm_bar_with_the_loss(capsys):
+    pytest.importorskip("tqdm")
+    X, y = data()
+    history = net().fit(X, y, epochs=50, verbose=1)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1  # one bar, updated in place
+    assert "50/50" in err and f"loss={history.loss[-1]:.4g}" in err
+
+
+def test_verbose_one_without_tqdm_rewrites_one_plain_line(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.std", None)
     X, y = data()
     net().fit(X, y, epochs=50, verbose=1)
     err = capsys.readouterr().err

@@ -86,6 +86,17 @@ class Loss:
         """From the logits z: return the loss and write dL/dz into ``out`` (canonical pairs)."""
         raise NotImplementedError(f"{self.name} has no fused form")
 
+    def denominator(self, n: int, k: int, w: np.ndarray | None = None) -> float:
+        """What the loss divides its sum over samples by, for ``n`` samples of ``k`` outputs.
+
+        The loss is (sum over samples of a per-sample term) / denominator, so the loss
+        of a batch split into parts is sum_p(loss_p * denominator_p) / denominator of
+        the whole (how data-parallel training combines its workers' losses and
+        gradients). "Mean over samples" divides by the total sample weight, "mean over
+        all elements" by that times k, and ``sse`` by 1.
+        """
+        return _weights_sum(w, n)
+
     def check_target(self, y: np.ndarray, n_outputs: int) -> np.ndarray:
         """Validate (and if needed reshape) a target for a network with ``n_outputs``.
 
@@ -111,6 +122,9 @@ class _Squared(Loss):
 
     def _denominator(self, n: int, k: int, wsum: float) -> float:
         raise NotImplementedError
+
+    def denominator(self, n, k, w=None) -> float:
+        return self._denominator(n, k, _weights_sum(w, n))
 
     def value_and_grad(self, a, y, w, out) -> float:
         n, k = a.shape
@@ -163,6 +177,9 @@ class MAE(Loss):
 
     name = "mae"
 
+    def denominator(self, n, k, w=None) -> float:
+        return _weights_sum(w, n) * k
+
     def value_and_grad(self, a, y, w, out) -> float:
         n, k = a.shape
         diff = np.subtract(a, y, out=out)
@@ -191,6 +208,9 @@ class Huber(Loss):
         if not delta > 0:
             raise ValueError(f"huber delta must be positive, got {delta}")
         self.delta = float(delta)
+
+    def denominator(self, n, k, w=None) -> float:
+        return _weights_sum(w, n) * k
 
     def value_and_grad(self, a, y, w, out) -> float:
         n, k = a.shape

@@ -481,11 +481,8 @@ class Network:
     def __str__(self) -> str:
         return self.summary(print_=False)
 
-    def summary(self, print_: bool = True) -> str | None:
-        """A table of the layers: units, activation and parameter count.
-
-        Prints it (and returns None); with ``print_=False``, returns the text.
-        """
+    def _summary_rows(self) -> tuple[list[tuple[str, ...]], int]:
+        """The layer table (a header row, then one row per layer) and the parameter total."""
         rows = [("layer", "type", "units", "activation", "bias", "parameters")]
         n_in = self.input_size
         total = 0
@@ -506,16 +503,25 @@ class Network:
                 n_in = layer.units
             else:
                 rows.append((str(i), type(layer).__name__, "", repr(layer), "", "0"))
+        return rows, total
+
+    def _title(self, total: int) -> str:
+        if not self.built:
+            return "Network (not built yet: input size unknown until it sees data)"
+        sizes = " -> ".join(
+            [str(self.input_size)]
+            + [str(lay.units) for lay in self.layers if isinstance(lay, Dense)]
+        )
+        return f"Network {sizes}: {total:,} parameters, {self.dtype.name}"
+
+    def summary(self, print_: bool = True) -> str | None:
+        """A table of the layers: units, activation and parameter count.
+
+        Prints it (and returns None); with ``print_=False``, returns the text.
+        """
+        rows, total = self._summary_rows()
         widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-        lines = []
-        if self.built:
-            sizes = " -> ".join(
-                [str(self.input_size)]
-                + [str(lay.units) for lay in self.layers if isinstance(lay, Dense)]
-            )
-            lines.append(f"Network {sizes}: {total:,} parameters, {self.dtype.name}")
-        else:
-            lines.append("Network (not built yet: input size unknown until it sees data)")
+        lines = [self._title(total)]
         for r_i, r in enumerate(rows):
             cells = [
                 r[c].ljust(widths[c]) if c in (1, 3, 4) else r[c].rjust(widths[c])
@@ -529,3 +535,19 @@ class Network:
             print(text)
             return None
         return text
+
+    def _repr_html_(self) -> str:
+        """The layer table as HTML, which Jupyter shows for a Network in a cell's output."""
+        from html import escape
+
+        rows, total = self._summary_rows()
+        head = "".join(f"<th>{escape(c)}</th>" for c in rows[0])
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
+        )
+        state = "built" if self.built else "not built"
+        return (
+            f'<div class="glassnet-network"><p><strong>{escape(self._title(total))}</strong>'
+            f" ({state}; seed {escape(str(self.seed))})</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )

@@ -37,20 +37,35 @@ def _check_rate(value, name: str, *, positive: bool = True, below_one: bool = Fa
 
 class Optimizer:
     """Base class. Subclasses implement :meth:`step` and keep their state in arrays
-    that :meth:`prepare` allocates to match the parameter vector."""
+    that :meth:`prepare` allocates to match the parameter vector.
+
+    State (velocities, moments) is pickled; scratch buffers (``_SCRATCH``) are not,
+    and :meth:`prepare` makes them again.
+    """
 
     lr: float
+    _SCRATCH: tuple[str, ...] = ("_tmp",)
 
     def prepare(self, params: np.ndarray, n_weights: int) -> None:
         """Allocate (or keep) state for a parameter vector; called once per fit."""
         self._n_weights = n_weights
         if getattr(self, "_shape", None) != (params.shape, params.dtype):
             self._shape = (params.shape, params.dtype)
-            self._tmp = np.empty_like(params)
             self._allocate(params)
+            for name in self._SCRATCH:
+                setattr(self, name, None)
+        for name in self._SCRATCH:
+            if getattr(self, name, None) is None:
+                setattr(self, name, np.empty_like(params))
 
     def _allocate(self, params: np.ndarray) -> None:
         pass
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in self._SCRATCH:
+            state.pop(name, None)
+        return state
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         raise NotImplementedError
@@ -128,10 +143,11 @@ class Adam(Optimizer):
         self._shape = None
         self.t = 0
 
+    _SCRATCH = ("_tmp", "_tmp2")
+
     def _allocate(self, params: np.ndarray) -> None:
         self.m = np.zeros_like(params)
         self.v = np.zeros_like(params)
-        self._tmp2 = np.empty_like(params)
         self.t = 0
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,8 +38,9 @@ __all__ = [
 ]
 
 
-class NonFiniteLossError(FloatingPointError):
-    """Training stopped because the loss became NaN or infinite."""
+class NonFiniteLossError(FloatingPointError, ValueError):
+    """Training stopped because the loss, the validation loss or the weights became NaN
+    or infinite. It is a ``ValueError`` too, as scikit-learn's divergence error is."""
 
 
 @dataclass
@@ -150,8 +152,44 @@ class EarlyStopping(Callback):
             net.parameters[...] = self._best_params
 
 
+def _progress(epochs: int) -> Callback:
+    """verbose=1: a tqdm bar (tqdm.auto: a widget in a notebook) when tqdm is installed,
+    otherwise one plain line on stderr."""
+    try:
+        import tqdm.std
+    except ImportError:
+        return _ProgressLine(epochs)
+    with warnings.catch_warnings():
+        # In a notebook kernel without ipywidgets, tqdm.auto warns and falls back to
+        # its plain bar, which a notebook shows well enough: no warning for that.
+        warnings.simplefilter("ignore", tqdm.std.TqdmWarning)
+        from tqdm.auto import tqdm
+    return _ProgressBar(tqdm, epochs)
+
+
+class _ProgressBar(Callback):
+    """A tqdm bar over epochs, showing the loss and the validation loss."""
+
+    def __init__(self, tqdm, epochs: int):
+        self._tqdm, self.epochs, self.bar = tqdm, epochs, None
+
+    def on_train_begin(self, net, history):
+        self.bar = self._tqdm(total=self.epochs, unit="epoch", desc="training", leave=True)
+
+    def on_epoch_end(self, net, history):
+        postfix = {"loss": f"{history.loss[-1]:.4g}"}
+        if history.val_loss:
+            postfix["val_loss"] = f"{history.val_loss[-1]:.4g}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, net, history):
+        if self.bar is not None:
+            self.bar.close()
+
+
 class _ProgressLine(Callback):
-    """verbose=1: one line on stderr, rewritten at most ten times a second."""
+    """verbose=1 without tqdm: one line on stderr, rewritten at most ten times a second."""
 
     def __init__(self, epochs: int):
         self.epochs = epochs
@@ -208,6 +246,7 @@ def fit(
     sample_weight=None,
     callbacks: Sequence[Callback] = (),
     l2: float = 0.0,
+    stop_on_nonfinite: bool = True,
 ) -> History:
     """Train ``net`` on (X, y). See :meth:`glassnet.Network.fit` for the main arguments.
 
@@ -225,12 +264,17 @@ def fit(
     l2 : float
         L2 penalty on the weights (not the biases), scikit-learn's ``alpha``:
         each batch loss gains 0.5 * l2 * ||W||^2 / m, m the batch's total sample weight.
+    stop_on_nonfinite : bool
+        Stop with :class:`NonFiniteLossError` when a loss, a validation loss or the
+        final weights stop being finite (the default). ``False`` records NaN and goes on,
+        as scikit-learn's estimators do.
 
     Raises
     ------
     NonFiniteLossError
-        If the loss becomes NaN or infinite. The parameters are restored to the
-        last ones that gave a finite loss.
+        If a batch loss or a validation loss becomes NaN or infinite, or the last
+        update leaves non-finite weights. The parameters are restored to the last
+        ones that gave a finite loss.
     """
     loss_fn = _losses.get(loss)
     opt = _optimizers.get(optimizer)
@@ -280,7 +324,7 @@ def fit(
         W = None if W is None else W[train_idx]
 
     if verbose == 1:
-        callbacks.append(_ProgressLine(epochs))
+        callbacks.append(_progress(epochs))
     elif verbose == 2:
         callbacks.append(_EpochPrinter(epochs))
 
@@ -289,6 +333,9 @@ def fit(
         raise ValueError("LBFGS trains on the full batch: leave batch_size=None")
     history = History()
     opt.prepare(net.parameters, net.n_weights)
+    # The weights before each update: they gave a finite loss, so a run that diverges
+    # hands them back instead of NaN.
+    guard = _Guard(net, opt, stop_on_nonfinite)
     started = time.perf_counter()
     for cb in callbacks:
         cb.on_train_begin(net, history)
@@ -309,11 +356,14 @@ def fit(
                 l2,
                 callbacks,
                 history,
+                guard,
             )
     finally:
         history.seconds = time.perf_counter() - started
     for cb in callbacks:
         cb.on_train_end(net, history)
+    if guard.active and not _v.all_finite(net._params):
+        guard.diverged(history.epochs - 1, "the last update made the weights non-finite")
     net.training_summary = {
         "samples": int(X.shape[0]),
         "features": int(X.shape[1]),
@@ -326,7 +376,7 @@ def fit(
 
 
 def _run_epochs(
-    net, data, validation, loss, opt, epochs, batch_size, shuffle, l2, callbacks, history
+    net, data, validation, loss, opt, epochs, batch_size, shuffle, l2, callbacks, history, guard
 ) -> None:
     X, Y, W = data
     X_val, Y_val, W_val = validation
@@ -335,9 +385,8 @@ def _run_epochs(
     params, grads = net._params, net._grads
     step = net._loss_and_grad
     update = opt.step
-    # The weights before each update: they gave a finite loss, so a run that diverges
-    # hands them back instead of NaN.
-    snapshot = params.copy()
+    snapshot = guard.snapshot
+    check = guard.active
     record = history.loss.append
     record_sample = history.sample_loss.append
     isfinite = math.isfinite
@@ -347,13 +396,13 @@ def _run_epochs(
         # One batch per epoch: its order cannot change the gradient, so no shuffling.
         for epoch in range(epochs):
             value = step(X, Y, W, loss, l2)
-            if not isfinite(value):
-                _diverged(net, snapshot, epoch, value, opt)
+            if check and not isfinite(value):
+                guard.diverged(epoch, f"the loss became {value}")
             np.copyto(snapshot, params)
             update(params, grads)
             record(value)
             record_sample(value)
-            if per_epoch and _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss):
+            if per_epoch and _end_epoch(net, history, callbacks, validation, loss, guard):
                 return
         return
 
@@ -389,15 +438,15 @@ def _run_epochs(
                 xb, yb = X[s : s + bs], Y[s : s + bs]
                 wb = None if W is None else W[s : s + bs]
             value = step(xb, yb, wb, loss, l2)
-            if not isfinite(value):
-                _diverged(net, snapshot, epoch, value, opt)
+            if check and not isfinite(value):
+                guard.diverged(epoch, f"the loss became {value}")
             np.copyto(snapshot, params)
             update(params, grads)
             total += value
             weighted += value * yb.shape[0]
         record(total / n_batches)
         record_sample(weighted / n)
-        if per_epoch and _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss):
+        if per_epoch and _end_epoch(net, history, callbacks, validation, loss, guard):
             return
 
 
@@ -406,7 +455,7 @@ class _Diverged(Exception):
 
 
 def _run_lbfgs(
-    net, data, validation, loss, opt, epochs, batch_size, shuffle, l2, callbacks, history
+    net, data, validation, loss, opt, epochs, batch_size, shuffle, l2, callbacks, history, guard
 ) -> None:
     """Full-batch L-BFGS: scipy drives, the network supplies loss and gradient."""
     try:
@@ -416,16 +465,18 @@ def _run_lbfgs(
             "the LBFGS optimizer needs scipy: pip install 'glassnet[scipy]'"
         ) from None
     X, Y, W = data
-    X_val, Y_val, W_val = validation
+    X_val = validation[0]
     params = net._params
-    snapshot = params.copy()
+    snapshot = guard.snapshot
     per_epoch = bool(callbacks) or X_val is not None
 
     def objective(x):
         params[...] = x
         value = net._loss_and_grad(X, Y, W, loss, l2)
         if not math.isfinite(value):
-            raise _Diverged(value)
+            if guard.active:
+                raise _Diverged(value)
+            return value, net._grads.astype(np.float64)
         np.copyto(snapshot, params)
         return value, net._grads.astype(np.float64)
 
@@ -434,7 +485,7 @@ def _run_lbfgs(
         history.loss.append(value)
         history.sample_loss.append(value)
         params[...] = intermediate_result.x
-        if per_epoch and _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss):
+        if per_epoch and _end_epoch(net, history, callbacks, validation, loss, guard):
             raise StopIteration
 
     options = {
@@ -453,7 +504,7 @@ def _run_lbfgs(
             options=options,
         )
     except _Diverged as exc:
-        _diverged(net, snapshot, len(history.loss), exc.args[0], opt)
+        guard.diverged(len(history.loss), f"the loss became {exc.args[0]}")
     params[...] = result.x
     opt.result = result
     if not history.loss:  # converged before the first iteration
@@ -461,9 +512,13 @@ def _run_lbfgs(
         history.sample_loss.append(float(result.fun))
 
 
-def _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss) -> bool:
+def _end_epoch(net, history, callbacks, validation, loss, guard) -> bool:
+    X_val, Y_val, W_val = validation
     if X_val is not None:
-        history.val_loss.append(net._evaluate(X_val, Y_val, W_val, loss))
+        value = net._evaluate(X_val, Y_val, W_val, loss)
+        history.val_loss.append(value)
+        if guard.active and not math.isfinite(value):
+            guard.diverged(history.epochs - 1, f"the validation loss became {value}")
     stop = False
     for cb in callbacks:
         stop = bool(cb.on_epoch_end(net, history)) or stop
@@ -472,11 +527,19 @@ def _end_epoch(net, history, callbacks, X_val, Y_val, W_val, loss) -> bool:
     return stop
 
 
-def _diverged(net, snapshot, epoch, value, opt) -> None:
-    net._params[...] = snapshot
-    raise NonFiniteLossError(
-        f"training stopped in epoch {epoch + 1}: the loss became {value}. "
-        f"The weights were restored to the last ones that gave a finite loss. "
-        f"Try scaling the inputs (for example, standardising each feature) or lowering "
-        f"the learning rate{_learning_rate_hint(opt)}."
-    )
+class _Guard:
+    """Stops a diverging run: keeps the weights that last gave a finite loss and, when
+    something stops being finite, puts them back and raises NonFiniteLossError."""
+
+    def __init__(self, net, opt, active: bool):
+        self.net, self.opt, self.active = net, opt, bool(active)
+        self.snapshot = net._params.copy()
+
+    def diverged(self, epoch: int, what: str) -> None:
+        self.net._params[...] = self.snapshot
+        raise NonFiniteLossError(
+            f"training stopped in epoch {epoch + 1}: {what}. "
+            f"The weights were restored to the last ones that gave a finite loss. "
+            f"Try scaling the inputs (for example, standardising each feature) or lowering "
+            f"the learning rate{_learning_rate_hint(self.opt)}."
+        )
