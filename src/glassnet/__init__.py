@@ -1,45 +1,52 @@
-"""glassnet: a NumPy neural-network library in which nothing is hidden."""
+"""glassnet: a NumPy neural-network library in which nothing is hidden.
 
-from . import activations, initializers, losses, optimizers
-from .gradcheck import check_gradients
-from .layers import Dense, Dropout, Layer
-from .modelfile import ModelFileError, dumps, load, save
-from .network import Network
-from .optimizers import SGD, Adam
-from .tabular import TabularModel
-from .training import Callback, EarlyStopping, History, NonFiniteLossError
+The public names are imported on first use, so ``import glassnet`` stays quick (the
+command line starts at once) and an optional extra is needed only by what uses it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Network",
-    "Dense",
-    "Dropout",
-    "Layer",
-    "SGD",
-    "Adam",
-    "History",
-    "Callback",
-    "EarlyStopping",
-    "TabularModel",
-    "NonFiniteLossError",
-    "ModelFileError",
-    "check_gradients",
-    "load",
-    "save",
-    "dumps",
-    "activations",
-    "initializers",
-    "losses",
-    "optimizers",
-    "__version__",
-]
+# public name -> the module that defines it
+_NAMES = {
+    "Network": "network",
+    "Dense": "layers",
+    "Dropout": "layers",
+    "Layer": "layers",
+    "SGD": "optimizers",
+    "Adam": "optimizers",
+    "History": "training",
+    "Callback": "training",
+    "EarlyStopping": "training",
+    "NonFiniteLossError": "training",
+    "TabularModel": "tabular",
+    "ModelFileError": "modelfile",
+    "load": "modelfile",
+    "save": "modelfile",
+    "dumps": "modelfile",
+    "check_gradients": "gradcheck",
+    "MLPClassifier": "sklearn",  # needs the sklearn extra
+    "MLPRegressor": "sklearn",
+}
+_MODULES = ("activations", "initializers", "losses", "optimizers")
+
+__all__ = [*_NAMES, *_MODULES, "__version__"]
 
 
 def __getattr__(name: str):
-    # The drop-in estimators need scikit-learn, an optional extra: import on first use.
-    if name in ("MLPClassifier", "MLPRegressor"):
-        from . import sklearn as _sk
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+        value = importlib.import_module(f".{name}", __name__)  # a submodule: glassnet.plot
+    else:
+        raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return getattr(_sk, name)
-    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
