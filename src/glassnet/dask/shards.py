@@ -254,14 +254,15 @@ class Part:
         self.d = float(d)
 
 
-def _values(obj, name: str, dtype=None, *, i: int):
-    """A pandas object or array as NumPy values (missing values as NaN for floats)."""
+def _values(obj, dtype=None) -> np.ndarray:
+    """A pandas object or an array as NumPy values (missing floats as NaN, when a float
+    dtype is asked for and the values allow it)."""
     if hasattr(obj, "to_numpy"):
         if dtype is not None:
             try:
                 return obj.to_numpy(dtype=dtype, na_value=np.nan)
             except (TypeError, ValueError):
-                pass  # text in a numeric column, say: as_2d_float names it below
+                pass  # text in a numeric column, say: the checks below name it
         return obj.to_numpy()
     return np.asarray(obj)
 
@@ -270,8 +271,8 @@ def prepare(target: Target, i: int, x, y, w) -> Part | None:
     """Partition ``i`` of X, y and the weights as a Part (None when it has no rows)."""
     net, loss = target.net, target.loss
     name = f"X (partition {i})"
-    xv = _values(x, name, net.dtype, i=i)
-    yv = _values(y, "y", None, i=i)
+    xv = _values(x, net.dtype)
+    yv = _values(y)
     n = xv.shape[0] if xv.ndim else 0
     if yv.shape[0] != n:
         raise ValueError(f"partition {i}: X has {n} rows but y has {yv.shape[0]}")
@@ -298,7 +299,7 @@ def prepare(target: Target, i: int, x, y, w) -> Part | None:
         raise type(exc)(f"partition {i}: {exc}") from None
     W = None
     if w is not None:
-        W = _v.as_rows(_values(w, "sample_weight", net.dtype, i=i), n, "sample_weight", net.dtype)
+        W = _v.as_rows(_values(w, net.dtype), n, "sample_weight", net.dtype)
         if W.ndim != 1:
             raise ValueError(f"sample_weight must be 1-D, got shape {W.shape}")
         if W.min() < 0:
@@ -497,7 +498,11 @@ class Shards:
         ]
         futures = client.compute([spec, *parts])
         spec_future, part_futures = futures[0], futures[1:]
-        info = self.gather(client.map(part_info, part_futures, pure=False))
+        try:
+            info = self.gather(client.map(part_info, part_futures, pure=False))
+        except BaseException:
+            client.cancel(futures)  # one bad partition: the others need not finish
+            raise
         self.n_partitions = len(part_futures)
         self.n = sum(n for n, _ in info)
         self.weight = sum(wsum for _, wsum in info)
@@ -528,7 +533,8 @@ class Shards:
                         pure=False,
                     )
                 )
-        distributed.wait(self.futures)
+        with client.as_current():
+            distributed.wait(self.futures)
         self.n_workers = len(on)
         del spec_future, part_futures, futures
 

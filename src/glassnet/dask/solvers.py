@@ -240,6 +240,9 @@ def _average_state(opt, copies: list, weights: np.ndarray, params: np.ndarray) -
             mean = sum(w * v.astype(np.float64) for w, v in zip(weights, values))
             setattr(opt, name, mean.astype(first.dtype))
         elif isinstance(first, (int, float)) and not isinstance(first, bool):
+            if all(v == first for v in values):  # the learning rate, say
+                setattr(opt, name, first)
+                continue
             mean = float(np.dot(weights, values))
             setattr(opt, name, round(mean) if isinstance(first, int) else mean)
 
