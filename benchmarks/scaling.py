@@ -10,13 +10,15 @@ cluster, and how loaded the machine was (load average before, during and after).
 Cases:
   lbfgs      L-BFGS loss-and-gradient evaluations per second, for a small and a large
              data set (20 000 and 200 000 rows of 32 features, 32-64-64-2, 6.4k
-             parameters) and for a wide network (20 000 rows, 32-1024-1024-2, 1.1M)
+             parameters) and for a wide network (5 000 rows, 32-512-512-2, 280k)
   epoch      one epoch of Adam, batch 256 and 4096, 100 000 rows: samples per second
              for "average" (parameter averaging) and "sync" (synchronous gradients)
   accuracy   Adam and SGD with momentum, batch 256, 8 epochs on 50 000 rows (2 workers):
              held-out accuracy and time per epoch, against in-memory training
+  parity     L-BFGS on 2 workers against L-BFGS in memory after 30 to 200 iterations,
+             next to in-memory L-BFGS on the same rows in another order
 
-Run:  python benchmarks/scaling.py [--quick] [--cases lbfgs,epoch,accuracy] [--json out.json]
+Run:  python benchmarks/scaling.py [--quick] [--cases lbfgs,epoch,accuracy,parity] [--json out.json]
 """
 
 from __future__ import annotations
@@ -75,6 +77,23 @@ def round_trip(client, repeat: int = 20) -> float:
     return statistics.median(times)
 
 
+def worker_cpu(client) -> float:
+    """CPU seconds the cluster's worker processes have used so far, together."""
+    return sum(client.run(time.process_time).values())
+
+
+def measured(clusters: Clusters, peers: dict, rounds: int, cpu: dict) -> tuple[dict, dict]:
+    """Interleaved medians, and the cores each cluster's workers got while they ran (CPU
+    seconds over wall seconds): on a shared machine, what the other processes left."""
+    before = {w: worker_cpu(c) for w, c in clusters.clients.items()}
+    medians = interleaved(peers, rounds)
+    cores = {"in memory (1 thread)": cpu["seconds"] / (medians["in memory (1 thread)"] * rounds)}
+    for w, c in clusters.clients.items():
+        wall = sum(t for name, t in medians.items() if f"{w} worker" in name) * rounds
+        cores[w] = (worker_cpu(c) - before[w]) / wall
+    return medians, cores
+
+
 def training_flops(net: gn.Network) -> float:
     """Floating-point operations per sample of one forward and backward pass (the
     matrix products: 2 per weight forward, 4 backward)."""
@@ -120,17 +139,21 @@ def lbfgs_case(clusters: Clusters, n: int, hidden, evals: int, rounds: int) -> d
     net._prepare_training(Xm, loss)
     labels = net._prepare_target(ym, n, loss)
 
+    cpu = {"seconds": 0.0}
+
     def in_memory():
         def run():
+            start = time.process_time()
             with threadpool_limits(1):
                 for _ in range(evals):
                     net._loss_and_grad(Xm, labels, None, loss, 0.0)
+            cpu["seconds"] += time.process_time() - start
 
         return run
 
     peers = {"in memory (1 thread)": in_memory, **peers}
     load(f"lbfgs n={n} start")
-    medians = interleaved(peers, rounds)
+    medians, cores = measured(clusters, peers, rounds, cpu)
     load(f"lbfgs n={n} end")
     for s in sessions.values():
         s.close()
@@ -139,6 +162,7 @@ def lbfgs_case(clusters: Clusters, n: int, hidden, evals: int, rounds: int) -> d
         "parameters": net.count_params(),
         "flops_per_eval": training_flops(net) * n,
         "evals_per_s": {name: evals / t for name, t in medians.items()},
+        "cores": cores,
     }
 
 
@@ -162,27 +186,33 @@ def epoch_case(clusters: Clusters, n: int, batch: int, rounds: int) -> dict:
             peers[f"{strategy}, {workers} worker{'s' * (workers > 1)}"] = make
     Xm, ym = clusters.clients[1].compute([X, y], sync=True)
 
+    cpu = {"seconds": 0.0}
+
     def in_memory():
         net = network()
         net.build(FEATURES)
 
         def run():
+            start = time.process_time()
             with threadpool_limits(1):
                 net.fit(Xm, ym, loss="cross_entropy", optimizer=gn.Adam(1e-3), batch_size=batch)
+            cpu["seconds"] += time.process_time() - start
 
         return run
 
     peers = {"in memory (1 thread)": in_memory, **peers}
     load(f"epoch batch={batch} start")
-    medians = interleaved(peers, rounds)
+    medians, cores = measured(clusters, peers, rounds, cpu)
     load(f"epoch batch={batch} end")
     for s in sessions:
         s.close()
     return {
         "rows": n,
         "batch": batch,
+        "parameters": network().build(FEATURES).count_params(),
         "seconds_per_epoch": medians,
         "samples_per_s": {name: n / t for name, t in medians.items()},
+        "cores": cores,
     }
 
 
@@ -236,54 +266,163 @@ def accuracy_case(clusters: Clusters, n: int, epochs: int) -> dict:
     return {"rows": n, "epochs": epochs, "batch": 256, "accuracy_and_seconds": results}
 
 
-# -- the report -------------------------------------------------------------------------------
+# -- L-BFGS on the cluster against L-BFGS in memory ------------------------------------------
 
 
-def report(results: dict) -> None:
-    print(f"\nmachine: {os.cpu_count()} cores; load average (1, 5, 15 min) over the run:")
-    for when, avg in LOADS:
-        print(f"  {when:<28} {avg[0]:5.2f} {avg[1]:5.2f} {avg[2]:5.2f}")
-    print("round trip (submit one task, gather its result):")
-    for workers, seconds in results["round_trip"].items():
-        print(f"  {workers} worker cluster: {seconds * 1e3:.1f} ms")
-    for case in results.get("lbfgs", []):
-        rates = case["evals_per_s"]
-        one, two = rates["1 worker"], rates["2 workers"]
-        mem = rates["in memory (1 thread)"]
-        gflops = case["flops_per_eval"] * mem / 1e9
-        print(
-            f"\nL-BFGS evaluations, {case['rows']} rows, {case['parameters']} parameters "
-            f"(in memory: {gflops:.1f} GFLOP/s):"
-        )
-        for name, rate in rates.items():
-            print(f"  {name:<22} {rate:8.2f} evals/s  {rate * case['rows'] / 1e6:8.2f} M rows/s")
-        print(f"  2 workers / 1 worker: {two / one:.2f}x;  2 workers / in memory: {two / mem:.2f}x")
-    for case in results.get("epoch", []):
-        print(f"\nAdam epoch, {case['rows']} rows, batch {case['batch']}:")
-        mem = case["seconds_per_epoch"]["in memory (1 thread)"]
-        for name, seconds in case["seconds_per_epoch"].items():
-            rate = case["samples_per_s"][name]
-            print(
-                f"  {name:<22} {seconds:8.3f} s  {rate / 1e3:9.1f} k samples/s  "
-                f"{mem / seconds:6.2f}x in memory"
+def parity_case(clusters: Clusters, iterations=(30, 60, 100, 200)) -> list[dict]:
+    """How far the 2-worker L-BFGS fit is from the in-memory one after so many
+    iterations, next to how far the in-memory fit moves when its rows are permuted."""
+    import glassnet.dask as gd
+
+    client = clusters.clients[2]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 10))
+    y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0)
+    Xd, yd = da.from_array(X, chunks=(700, 10)), da.from_array(y, chunks=700)
+    order = rng.permutation(3000)
+    rows = []
+    for hidden, counts in (((16,), iterations), ((), (500,))):
+        for epochs in counts:
+
+            def make(hidden=hidden):
+                layers = [gn.Dense(h, "tanh") for h in hidden] + [gn.Dense(3, "softmax")]
+                return gn.Network(layers, seed=1)
+
+            here, there, alone, permuted = make(), make(), make(), make()
+            history = here.fit(X, y, loss="cross_entropy", optimizer="lbfgs", epochs=epochs)
+            permuted.fit(X[order], y[order], loss="cross_entropy", optimizer="lbfgs", epochs=epochs)
+            gd.fit(there, Xd, yd, loss="cross_entropy", epochs=epochs, client=client)
+            gd.fit(alone, Xd, yd, loss="cross_entropy", epochs=epochs, client=clusters.clients[1])
+
+            def rel(a, b):
+                return float(np.abs(a.parameters - b.parameters).max() / np.abs(b.parameters).max())
+
+            rows.append(
+                {
+                    "network": "10-16-3 tanh" if hidden else "10-3 (softmax regression)",
+                    "iterations": history.epochs,
+                    "cluster_vs_memory": rel(there, here),
+                    "permuted_vs_memory": rel(permuted, here),
+                    "one_worker_equals_two": bool(
+                        np.array_equal(alone.parameters, there.parameters)
+                    ),
+                }
             )
-    acc = results.get("accuracy")
-    if acc:
+    return rows
+
+
+def print_parity(rows: list[dict]) -> None:
+    print("\nL-BFGS, 3000 rows in 5 chunks: largest parameter difference / largest parameter")
+    for r in rows:
         print(
-            f"\naccuracy on 10 000 held-out rows after {acc['epochs']} epochs of batch "
-            f"{acc['batch']} on {acc['rows']} rows:"
+            f"  {r['network']:<26} {r['iterations']:4d} iterations: cluster vs in memory "
+            f"{r['cluster_vs_memory']:.1e}; in memory with the rows permuted "
+            f"{r['permuted_vs_memory']:.1e}; 1 worker = 2 workers bit for bit: "
+            f"{r['one_worker_equals_two']}",
+            flush=True,
         )
-        for opt, row in acc["accuracy_and_seconds"].items():
-            cells = "  ".join(
-                f"{name}: {a:.4f} ({s / acc['epochs']:.2f} s/epoch)" for name, (a, s) in row.items()
-            )
-            print(f"  {opt:<24} {cells}")
+
+
+# -- the report: each case against the model of benchmarks/README.md -------------------------
+
+
+def bandwidth(client, mb: int = 32) -> float:
+    """Bytes per second of a result gathered from a worker (beyond the round trip)."""
+    data = client.submit(np.ones, mb * 2**17, pure=False)  # mb MiB of float64
+    client.submit(len, data, pure=False).result()  # made, and still on its worker
+    start = time.perf_counter()
+    client.submit(np.copy, data, pure=False).result()
+    seconds = time.perf_counter() - start
+    return mb * 2**20 / max(seconds - round_trip(client, 3), 1e-4)
+
+
+def modelled(compute: float, cores: float, workers: int, trips: int, vectors: float, P: int, net):
+    """Seconds by the model: the in-memory compute (on one core) spread over ``cores``,
+    one round trip per exchange, and ``vectors`` float64 vectors of P values per worker
+    each way."""
+    return compute / cores + trips * (
+        net["latency"][workers] + 16 * vectors * P * workers / net["bandwidth"]
+    )
+
+
+def print_machine(results: dict) -> None:
+    net = results["network"]
+    print(
+        f"machine: {os.cpu_count()} cores, shared; load average (1, 5, 15 min): "
+        f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    for workers in (1, 2):
+        print(f"  {workers}-worker cluster: round trip {net['latency'][workers] * 1e3:.1f} ms")
+    print(f"  worker to client: {net['bandwidth'] / 1e9:.2f} GB/s", flush=True)
+
+
+def print_lbfgs(case: dict, net: dict) -> None:
+    rates = case["evals_per_s"]
+    mem = rates["in memory (1 thread)"]
+    print(
+        f"\nL-BFGS evaluations, {case['rows']} rows, {case['parameters']} parameters "
+        f"(in memory {case['flops_per_eval'] * mem / 1e9:.1f} GFLOP/s on one core):"
+    )
+    for name, rate in rates.items():
+        line = f"  {name:<22} {1e3 / rate:9.1f} ms/eval  {rate * case['rows'] / 1e6:7.3f} M rows/s"
+        if name != "in memory (1 thread)":
+            w = int(name[0])
+            one_core = case["cores"]["in memory (1 thread)"] / mem  # seconds on a whole core
+            free = modelled(one_core, w, w, 1, 1, case["parameters"], net)
+            got = modelled(one_core, case["cores"][w], w, 1, 1, case["parameters"], net)
+            line += f"   model {free * 1e3:7.1f} ms on {w} free cores, {got * 1e3:7.1f} as loaded"
+        print(line)
+    two, one = rates["2 workers"], rates["1 worker"]
+    print(f"  2 workers / 1 worker: {two / one:.2f}x;  2 workers / in memory: {two / mem:.2f}x")
+    print_cores(case["cores"])
+
+
+def print_cores(cores: dict) -> None:
+    print(
+        f"  cores obtained while running: in memory {cores['in memory (1 thread)']:.2f}, "
+        f"1-worker cluster {cores[1]:.2f}, 2-worker cluster {cores[2]:.2f}",
+        flush=True,
+    )
+
+
+def print_epoch(case: dict, net: dict) -> None:
+    print(f"\nAdam epoch, {case['rows']} rows, batch {case['batch']}:")
+    mem = case["seconds_per_epoch"]["in memory (1 thread)"]
+    steps = -(-case["rows"] // case["batch"])
+    for name, seconds in case["seconds_per_epoch"].items():
+        line = (
+            f"  {name:<22} {seconds:8.3f} s  {case['samples_per_s'][name] / 1e3:8.1f} k rows/s"
+            f"  {mem / seconds:5.2f}x in memory"
+        )
+        if name != "in memory (1 thread)":
+            w = int(name.split(", ")[1][0])
+            one_core = mem * case["cores"]["in memory (1 thread)"]
+            # sync: one exchange per step, the parameters out and the gradient back;
+            # average: one per epoch, the parameters and Adam's two moments each way.
+            trips, vectors = (steps, 1) if name.startswith("sync") else (1, 3)
+            free = modelled(one_core, w, w, trips, vectors, case["parameters"], net)
+            got = modelled(one_core, case["cores"][w], w, trips, vectors, case["parameters"], net)
+            line += f"   model {free:6.2f} s on {w} free cores, {got:6.2f} as loaded"
+        print(line, flush=True)
+    print_cores(case["cores"])
+
+
+def print_accuracy(acc: dict) -> None:
+    print(
+        f"\naccuracy on 10 000 held-out rows after {acc['epochs']} epochs of batch "
+        f"{acc['batch']} on {acc['rows']} rows:"
+    )
+    for opt, row in acc["accuracy_and_seconds"].items():
+        print(f"  {opt}")
+        for name, (a, seconds) in row.items():
+            print(f"    {name:<20} accuracy {a:.4f}   {seconds / acc['epochs']:7.3f} s/epoch")
+    print(flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller cases")
-    parser.add_argument("--cases", default="lbfgs,epoch,accuracy")
+    parser.add_argument("--cases", default="lbfgs,epoch,accuracy,parity")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
@@ -295,24 +434,47 @@ def main() -> None:
     results: dict = {}
     try:
         load("clusters started")
-        results["round_trip"] = {w: round_trip(c) for w, c in clusters.clients.items()}
+        net = {
+            "latency": {w: round_trip(c) for w, c in clusters.clients.items()},
+            "bandwidth": bandwidth(clusters.clients[2]),
+        }
+        results["network"] = net
+        print_machine(results)
         if "lbfgs" in cases:
-            sizes = [(20_000, (64, 64), 20), (200_000, (64, 64), 5), (20_000, (1024, 1024), 3)]
+            sizes = [(20_000, (64, 64), 10), (200_000, (64, 64), 3), (5_000, (512, 512), 3)]
             if args.quick:
                 sizes = [(20_000, (64, 64), 10), (100_000, (64, 64), 3)]
-            results["lbfgs"] = [lbfgs_case(clusters, n, h, e, rounds) for n, h, e in sizes]
+            results["lbfgs"] = []
+            for n, hidden, evals in sizes:
+                results["lbfgs"].append(lbfgs_case(clusters, n, hidden, evals, rounds))
+                print_lbfgs(results["lbfgs"][-1], net)
         if "epoch" in cases:
             n = 30_000 if args.quick else 100_000
-            results["epoch"] = [epoch_case(clusters, n, b, rounds) for b in (256, 4096)]
+            results["epoch"] = []
+            for batch in (256, 4096):
+                results["epoch"].append(epoch_case(clusters, n, batch, rounds))
+                print_epoch(results["epoch"][-1], net)
+        if "parity" in cases:
+            results["parity"] = parity_case(clusters)
+            print_parity(results["parity"])
         if "accuracy" in cases:
             n, epochs = (20_000, 3) if args.quick else (50_000, 8)
             results["accuracy"] = accuracy_case(clusters, n, epochs)
-        results["round_trip_after"] = {w: round_trip(c) for w, c in clusters.clients.items()}
+            print_accuracy(results["accuracy"])
+        results["latency_after"] = {w: round_trip(c) for w, c in clusters.clients.items()}
         load("end")
     finally:
         clusters.close()
     results["load"] = LOADS
-    report(results)
+    print("load average (1, 5, 15 min) through the run:")
+    for when, avg in LOADS:
+        print(f"  {when:<34} {avg[0]:5.2f} {avg[1]:5.2f} {avg[2]:5.2f}")
+    after = results.get("latency_after", {})
+    if after:
+        print(
+            "round trip at the end: "
+            + ", ".join(f"{w} worker{'s' * (w > 1)} {t * 1e3:.1f} ms" for w, t in after.items())
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, default=str)

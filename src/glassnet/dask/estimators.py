@@ -41,7 +41,7 @@ class LabelEncoding:
     def __init__(self, binarizer, dtype):
         self.binarizer, self.dtype = binarizer, np.dtype(dtype)
 
-    def __call__(self, y: np.ndarray, i: int) -> np.ndarray:
+    def __call__(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]

@@ -168,7 +168,8 @@ def _validation(net: Network, validation_data, loss: _losses.Loss, client):
         whole = shards.denominator(shards.n, shards.weight)
 
         def distributed_loss() -> float:
-            return sum(r[0] for r in shards.run(_shards.loss_only, net._params)) / whole
+            results = shards.run(_shards.loss_only, net._params)
+            return math.fsum(v for values, _ in results for v in values) / whole
 
         return distributed_loss, shards
     X_val = _v.as_2d_float(X_val, "X_val", dtype=net.dtype)

@@ -292,7 +292,7 @@ def prepare(target: Target, i: int, x, y, w) -> Part | None:
     _v.check_features(xv, net.input_size)
     labels = yv
     if target.encode is not None:
-        yv = target.encode(yv, i)
+        yv = target.encode(yv)
     try:
         Y = net._prepare_target(yv, n, loss)
     except (TypeError, ValueError) as exc:
@@ -364,33 +364,59 @@ class Shard:
 # by its rows' denominator, so the client can divide by the whole batch's.
 
 
-def loss_and_grad(shard: Shard, params) -> tuple[float, np.ndarray | None, int]:
-    """sum_p d_p L_p, sum_p d_p dL_p/dparams, and the number of rows."""
+class Sum:
+    """A sum of float64 vectors kept as hi + lo, each addition exact (Knuth's two-sum),
+    rounded once by :meth:`result`. The result does not depend on the order in which
+    the terms were added nor on how they were grouped, except when the exact sum lies
+    within about 1e-30 (relative) of a rounding boundary: the L-BFGS gradient is the
+    same on one worker or eight, and after a worker's partitions moved elsewhere."""
+
+    __slots__ = ("hi", "lo")
+
+    def __init__(self):
+        self.hi = self.lo = None
+
+    def add(self, x: np.ndarray, lo: np.ndarray | None = None) -> Sum:
+        """Add x (and, for a Sum from elsewhere, its lo part)."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.hi is None:
+            self.hi = x.copy()
+            self.lo = np.zeros_like(self.hi) if lo is None else np.array(lo, dtype=np.float64)
+            return self
+        total = self.hi + x
+        back = total - self.hi
+        self.lo += (self.hi - (total - back)) + (x - back)  # what total lost, exactly
+        self.hi = total
+        if lo is not None:
+            self.lo += lo
+        return self
+
+    def result(self) -> np.ndarray | None:
+        return None if self.hi is None else self.hi + self.lo
+
+
+def loss_and_grad(shard: Shard, params) -> tuple[list[float], Any, Any, int]:
+    """Each part's d_p L_p, the sum of the parts' d_p dL_p/dparams (as hi and lo, lo None
+    for a single part), and the number of rows."""
     net = shard.load(params)
-    total, grad, rows = 0.0, None, 0
+    values, grad, rows = [], Sum(), 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for p in shard.parts:
             rows += p.n
             if p.d == 0:
                 continue
-            value = net._loss_and_grad(p.x, p.y, p.w, shard.loss, 0.0)
-            total += value * p.d
-            if grad is None:
-                grad = net._grads.astype(np.float64) * p.d
-            else:
-                grad += net._grads * p.d
-    return total, grad, rows
+            values.append(net._loss_and_grad(p.x, p.y, p.w, shard.loss, 0.0) * p.d)
+            grad.add(net._grads * p.d)
+    lo = None if grad.lo is None or not grad.lo.any() else grad.lo
+    return values, grad.hi, lo, rows
 
 
-def loss_only(shard: Shard, params) -> tuple[float, int]:
-    """sum_p d_p L_p (for validation data), and the number of rows."""
+def loss_only(shard: Shard, params) -> tuple[list[float], int]:
+    """Each part's d_p L_p (for validation data), and the number of rows."""
     net = shard.load(params)
-    total = 0.0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for p in shard.parts:
-            if p.d:
-                total += net._evaluate(p.x, p.y, p.w, shard.loss) * p.d
-    return total, sum(p.n for p in shard.parts)
+        values = [net._evaluate(p.x, p.y, p.w, shard.loss) * p.d for p in shard.parts if p.d]
+    return values, sum(p.n for p in shard.parts)
 
 
 def batch_loss_and_grad(shard: Shard, params, seed: int, step: int, steps: int, shuffle: bool):

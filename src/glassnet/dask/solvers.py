@@ -115,10 +115,18 @@ def lbfgs(net, shards, opt, epochs, l2, callbacks, validate, history, guard) -> 
 
     def objective(x):
         params[...] = x
-        total, grad, (rows,) = _sum_results(shards.run(_shards.loss_and_grad, params))
+        results = shards.run(_shards.loss_and_grad, params)
+        rows = sum(r[3] for r in results)
         if rows != shards.n:
             raise RuntimeError(f"the shards returned {rows} rows of {shards.n}")
-        value = total / whole
+        # Both sums are exact until rounded once, so they do not depend on which
+        # partitions shared a shard: every placement of the data gives the same fit.
+        value = math.fsum(v for r in results for v in r[0]) / whole
+        grad = _shards.Sum()
+        for _, hi, lo, _ in results:
+            if hi is not None:
+                grad.add(hi, lo)
+        grad = grad.result()
         np.divide(grad, whole, out=grads, casting="same_kind")
         value = _penalise(net, value, grads, l2, shards.weight)
         if not math.isfinite(value):
