@@ -82,12 +82,27 @@ def worker_cpu(client) -> float:
     return sum(client.run(time.process_time).values())
 
 
-def measured(clusters: Clusters, peers: dict, rounds: int, cpu: dict) -> tuple[dict, dict]:
-    """Interleaved medians, and the cores each cluster's workers got while they ran (CPU
-    seconds over wall seconds): on a shared machine, what the other processes left."""
+IN_MEMORY = "in memory (1 thread)"
+
+
+def measured(clusters: Clusters, peers: dict, rounds: int, in_memory) -> tuple[dict, dict]:
+    """Interleaved medians of the cluster ``peers`` and of ``in_memory()`` run in this
+    process on one BLAS thread, and the cores each got while it ran (CPU seconds over
+    wall seconds): on a shared machine, what the other processes left."""
+    cpu = [0.0]
+
+    def make_in_memory():
+        def run():
+            start = time.process_time()
+            with threadpool_limits(1):
+                in_memory()
+            cpu[0] += time.process_time() - start
+
+        return run
+
     before = {w: worker_cpu(c) for w, c in clusters.clients.items()}
-    medians = interleaved(peers, rounds)
-    cores = {"in memory (1 thread)": cpu["seconds"] / (medians["in memory (1 thread)"] * rounds)}
+    medians = interleaved({IN_MEMORY: make_in_memory, **peers}, rounds)
+    cores = {IN_MEMORY: cpu[0] / (medians[IN_MEMORY] * rounds)}
     for w, c in clusters.clients.items():
         wall = sum(t for name, t in medians.items() if f"{w} worker" in name) * rounds
         cores[w] = (worker_cpu(c) - before[w]) / wall
@@ -139,21 +154,12 @@ def lbfgs_case(clusters: Clusters, n: int, hidden, evals: int, rounds: int) -> d
     net._prepare_training(Xm, loss)
     labels = net._prepare_target(ym, n, loss)
 
-    cpu = {"seconds": 0.0}
-
     def in_memory():
-        def run():
-            start = time.process_time()
-            with threadpool_limits(1):
-                for _ in range(evals):
-                    net._loss_and_grad(Xm, labels, None, loss, 0.0)
-            cpu["seconds"] += time.process_time() - start
+        for _ in range(evals):
+            net._loss_and_grad(Xm, labels, None, loss, 0.0)
 
-        return run
-
-    peers = {"in memory (1 thread)": in_memory, **peers}
     load(f"lbfgs n={n} start")
-    medians, cores = measured(clusters, peers, rounds, cpu)
+    medians, cores = measured(clusters, peers, rounds, in_memory)
     load(f"lbfgs n={n} end")
     for s in sessions.values():
         s.close()
@@ -186,30 +192,21 @@ def epoch_case(clusters: Clusters, n: int, batch: int, rounds: int) -> dict:
             peers[f"{strategy}, {workers} worker{'s' * (workers > 1)}"] = make
     Xm, ym = clusters.clients[1].compute([X, y], sync=True)
 
-    cpu = {"seconds": 0.0}
+    net = network()
+    net.build(FEATURES)
 
     def in_memory():
-        net = network()
-        net.build(FEATURES)
+        net.fit(Xm, ym, loss="cross_entropy", optimizer=gn.Adam(1e-3), batch_size=batch)
 
-        def run():
-            start = time.process_time()
-            with threadpool_limits(1):
-                net.fit(Xm, ym, loss="cross_entropy", optimizer=gn.Adam(1e-3), batch_size=batch)
-            cpu["seconds"] += time.process_time() - start
-
-        return run
-
-    peers = {"in memory (1 thread)": in_memory, **peers}
     load(f"epoch batch={batch} start")
-    medians, cores = measured(clusters, peers, rounds, cpu)
+    medians, cores = measured(clusters, peers, rounds, in_memory)
     load(f"epoch batch={batch} end")
     for s in sessions:
         s.close()
     return {
         "rows": n,
         "batch": batch,
-        "parameters": network().build(FEATURES).count_params(),
+        "parameters": net.count_params(),
         "seconds_per_epoch": medians,
         "samples_per_s": {name: n / t for name, t in medians.items()},
         "cores": cores,
@@ -358,16 +355,16 @@ def print_machine(results: dict) -> None:
 
 def print_lbfgs(case: dict, net: dict) -> None:
     rates = case["evals_per_s"]
-    mem = rates["in memory (1 thread)"]
+    mem = rates[IN_MEMORY]
     print(
         f"\nL-BFGS evaluations, {case['rows']} rows, {case['parameters']} parameters "
         f"(in memory {case['flops_per_eval'] * mem / 1e9:.1f} GFLOP/s on one core):"
     )
     for name, rate in rates.items():
         line = f"  {name:<22} {1e3 / rate:9.1f} ms/eval  {rate * case['rows'] / 1e6:7.3f} M rows/s"
-        if name != "in memory (1 thread)":
+        if name != IN_MEMORY:
             w = int(name[0])
-            one_core = case["cores"]["in memory (1 thread)"] / mem  # seconds on a whole core
+            one_core = case["cores"][IN_MEMORY] / mem  # seconds on a whole core
             free = modelled(one_core, w, w, 1, 1, case["parameters"], net)
             got = modelled(one_core, case["cores"][w], w, 1, 1, case["parameters"], net)
             line += f"   model {free * 1e3:7.1f} ms on {w} free cores, {got * 1e3:7.1f} as loaded"
@@ -379,7 +376,7 @@ def print_lbfgs(case: dict, net: dict) -> None:
 
 def print_cores(cores: dict) -> None:
     print(
-        f"  cores obtained while running: in memory {cores['in memory (1 thread)']:.2f}, "
+        f"  cores obtained while running: in memory {cores[IN_MEMORY]:.2f}, "
         f"1-worker cluster {cores[1]:.2f}, 2-worker cluster {cores[2]:.2f}",
         flush=True,
     )
@@ -387,16 +384,16 @@ def print_cores(cores: dict) -> None:
 
 def print_epoch(case: dict, net: dict) -> None:
     print(f"\nAdam epoch, {case['rows']} rows, batch {case['batch']}:")
-    mem = case["seconds_per_epoch"]["in memory (1 thread)"]
+    mem = case["seconds_per_epoch"][IN_MEMORY]
     steps = -(-case["rows"] // case["batch"])
     for name, seconds in case["seconds_per_epoch"].items():
         line = (
             f"  {name:<22} {seconds:8.3f} s  {case['samples_per_s'][name] / 1e3:8.1f} k rows/s"
             f"  {mem / seconds:5.2f}x in memory"
         )
-        if name != "in memory (1 thread)":
+        if name != IN_MEMORY:
             w = int(name.split(", ")[1][0])
-            one_core = mem * case["cores"]["in memory (1 thread)"]
+            one_core = mem * case["cores"][IN_MEMORY]
             # sync: one exchange per step, the parameters out and the gradient back;
             # average: one per epoch, the parameters and Adam's two moments each way.
             trips, vectors = (steps, 1) if name.startswith("sync") else (1, 3)

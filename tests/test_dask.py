@@ -159,6 +159,8 @@ def test_a_dataframe_trains_like_its_array(client):
         client=client,
     )
     assert rel(there.parameters, here.parameters) < 1e-8
+    saved = gn.load(gn.dumps(there))  # the summary of a cluster fit goes into model files
+    assert saved.training_summary["cluster"]["partitions"] == 3
 
 
 # -- SGD and Adam ------------------------------------------------------------------------------
