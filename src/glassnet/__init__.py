@@ -28,6 +28,7 @@ _NAMES = {
     "load": "modelfile",
     "save": "modelfile",
     "dumps": "modelfile",
+    "to_onnx": "onnx",  # needs the onnx extra
     "check_gradients": "gradcheck",
     "MLPClassifier": "sklearn",  # needs the sklearn extra
     "MLPRegressor": "sklearn",

@@ -23,6 +23,8 @@ Needs the ``sklearn`` extra: ``pip install 'glassnet[sklearn]'``.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import inspect
 import math
 import numbers
@@ -1243,3 +1245,54 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """The predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
         output = self._forward(X)
         return output.ravel() if output.shape[1] == 1 else output
+
+
+# -- skl2onnx ------------------------------------------------------------------------------------
+
+
+class _ThenLoader(importlib.abc.Loader):
+    """A module's own loader, which then calls ``then()`` once the module has run."""
+
+    def __init__(self, loader, then):
+        self._loader, self._then = loader, then
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self._loader.exec_module(module)
+        self._then()
+
+    def __getattr__(self, name):  # resources and the like: the real loader's
+        return getattr(self._loader, name)
+
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    """Calls ``then()`` right after the module ``name`` is first imported."""
+
+    def __init__(self, name: str, then):
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once, and out of the way of the real look-up
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenLoader(spec.loader, self.then)
+        return spec
+
+
+def _register_with_skl2onnx() -> None:
+    from .onnx import register_skl2onnx
+
+    register_skl2onnx()
+
+
+# skl2onnx converts a Pipeline that ends in a glassnet estimator once the estimators are
+# registered with it. Importing skl2onnx here would slow every import of the drop-in by
+# a second or two, so the registration waits until skl2onnx itself is imported.
+if "skl2onnx" in sys.modules:
+    _register_with_skl2onnx()
+elif importlib.util.find_spec("skl2onnx") is not None:
+    sys.meta_path.insert(0, _WhenImported("skl2onnx", _register_with_skl2onnx))
