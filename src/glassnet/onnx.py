@@ -20,7 +20,6 @@ ends in a glassnet estimator. Needs the ``onnx`` extra: ``pip install 'glassnet[
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
