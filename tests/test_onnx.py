@@ -290,3 +290,69 @@ def test_unknown_column_kinds_are_named(table):
     model.features.columns[0] = dict(model.features.columns[0], kind="datetime")
     with pytest.raises(ValueError, match="column 'size' is of kind 'datetime'"):
         to_onnx(model)
+
+
+def test_the_column_kinds_of_the_documented_preprocessing_format(table):
+    """Boolean, categorical with an "other" level, and datetime columns, built from the
+    preprocessing's JSON as its format documents them (the reference below computes each
+    block from that description, with pandas for the calendar)."""
+    from types import SimpleNamespace
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(5)
+    n = 300
+    seconds = rng.integers(-3 * 10**9, 4 * 10**9, n).astype(float)  # 1874 to 2096
+    seconds[:4] = [0.0, 951782400.0, 951868799.0, -86400.0]  # 1970, 2000-02-29 (leap), ...
+    when = pd.to_datetime(seconds, unit="s")
+    flags = rng.choice([0.0, 1.0], n)
+    towns = rng.choice(["north", "south", "west", ""], n).astype(object)
+    seconds[7], flags[8] = np.nan, np.nan
+    parts = {
+        "year": when.year,
+        "month": when.month,
+        "dayofweek": when.dayofweek,
+        "dayofyear": when.dayofyear,
+        "hour": when.hour,
+    }
+    columns = [
+        {"name": "flag", "kind": "boolean", "mean": 0.4, "std": 0.5},
+        {
+            "name": "town",
+            "kind": "categorical",
+            "categories": ["north", "south"],
+            "other": True,
+            "fill": "north",
+        },
+        {
+            "name": "when",
+            "kind": "datetime",
+            "parts": [{"part": p, "mean": 3.0 + j, "std": 2.0 + j} for j, p in enumerate(parts)],
+        },
+    ]
+    blocks = [np.where(np.isnan(flags), 0.4, flags)[:, None] - 0.4]
+    blocks[0] = blocks[0] / 0.5
+    filled = np.where(towns == "", "north", towns)
+    levels = np.c_[filled == "north", filled == "south"].astype(float)
+    blocks.append(np.c_[levels, 1 - levels.max(axis=1)])
+    for j, part in enumerate(parts):
+        x = np.asarray(parts[part], dtype=float)
+        x[7] = 3.0 + j  # the missing time: the part's mean
+        blocks.append(((x - (3.0 + j)) / (2.0 + j))[:, None])
+    X = np.concatenate(blocks, axis=1)
+    net = gn.Network([gn.Dense(4, "tanh"), gn.Dense(1)], input_size=X.shape[1], seed=0)
+    model = SimpleNamespace(
+        _model_file_kind="tabular",
+        network=net,
+        features=SimpleNamespace(to_json=lambda: {"impute": True, "columns": columns}),
+        target=SimpleNamespace(
+            to_json=lambda: {"name": "y", "task": "regression", "mean": 10.0, "std": 3.0}
+        ),
+    )
+    proto = to_onnx(model)
+    feeds = {
+        "flag": flags.reshape(-1, 1),
+        "town": towns.reshape(-1, 1),
+        "when": seconds.reshape(-1, 1),
+    }
+    out = run(proto, feeds)["variable"]
+    assert_parity(out, net.predict(X) * 3.0 + 10.0, np.float64)

@@ -290,20 +290,112 @@ def _numeric_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
 
 def _categorical_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
     """Text: missing (empty or blank) filled with the most frequent level, then one-hot
-    over the training levels; a level never seen in training is all zeros."""
+    over the training levels, and one more output for the "other" level when the column
+    has one (1 where the text is none of the levels); without it, a level never seen in
+    training is all zeros."""
     x = spec["name"]
     g.opset = max(g.opset, 20)  # Equal on strings (19), RegexFullMatch (20)
     if impute:
         blank = g.op("RegexFullMatch", [x], "blank", pattern=r"\s*")
         x = g.op("Where", [blank, g.const([[spec["fill"]]], "fill"), x], "filled")
     hits = g.op("Equal", [x, g.const([spec["categories"]], "levels")], "hits")
-    return g.op("Cast", [hits], "onehot", to=g.element), TensorProto.STRING
+    onehot = g.op("Cast", [hits], "onehot", to=g.element)
+    if not spec.get("other"):
+        return onehot, TensorProto.STRING
+    matched = g.op("ReduceMax", [onehot, g.const([1], "axis", np.int64)], "matched", keepdims=1)
+    other = g.op("Sub", [g.const([[1.0]], "one"), matched], "other")
+    return g.op("Concat", [onehot, other], "levels_and_other", axis=1), TensorProto.STRING
+
+
+def _boolean_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
+    """True or false as a number (1 or 0; NaN for missing, filled with the training
+    mean), standardised."""
+    return _numeric_column(g, dict(spec, fill=spec["mean"]), impute)
+
+
+def _datetime_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
+    """A time as seconds since 1970-01-01 00:00 UTC (a double, NaN for missing), split
+    into its parts (year, month, dayofweek, dayofyear, hour) by the civil-calendar
+    arithmetic of the proleptic Gregorian calendar, each standardised; a missing time's
+    parts are the training means."""
+    t = spec["name"]
+    f64 = np.float64
+
+    def c(value, hint="k"):
+        return g.const(np.asarray(value, dtype=f64), hint, f64)
+
+    def floordiv(a, b):
+        return g.op("Floor", [g.op("Div", [a, c(b)])])
+
+    def lin(a, times, plus=0.0):  # a * times + plus
+        return g.op("Add", [g.op("Mul", [a, c(times)]), c(plus)])
+
+    def minus(a, b):
+        return g.op("Sub", [a, b])
+
+    days = floordiv(t, 86400.0)
+    hour = floordiv(minus(t, lin(days, 86400.0)), 3600.0)
+    shifted = lin(days, 1.0, 3.0)  # 1970-01-01 was a Thursday; Monday is 0
+    dayofweek = minus(shifted, lin(floordiv(shifted, 7.0), 7.0))
+    z = lin(days, 1.0, 719468.0)  # days since 0000-03-01
+    era = floordiv(z, 146097.0)
+    doe = minus(z, lin(era, 146097.0))
+    yoe = floordiv(
+        g.op(
+            "Sub",
+            [
+                g.op("Add", [minus(doe, floordiv(doe, 1460.0)), floordiv(doe, 36524.0)]),
+                floordiv(doe, 146096.0),
+            ],
+        ),
+        365.0,
+    )
+    doy = minus(
+        doe, minus(g.op("Add", [lin(yoe, 365.0), floordiv(yoe, 4.0)]), floordiv(yoe, 100.0))
+    )
+    mp = floordiv(lin(doy, 5.0, 2.0), 153.0)
+    late = g.op("Cast", [g.op("GreaterOrEqual", [mp, c(10.0)])], to=TensorProto.DOUBLE)
+    month = minus(lin(mp, 1.0, 3.0), lin(late, 12.0))
+    early = g.op("Cast", [g.op("LessOrEqual", [month, c(2.0)])], to=TensorProto.DOUBLE)
+    year = g.op("Add", [g.op("Add", [yoe, lin(era, 400.0)]), early])
+    # 1 January of that year, in days since 1970: the same arithmetic, backwards
+    y = lin(year, 1.0, -1.0)
+    era1 = floordiv(y, 400.0)
+    yoe1 = minus(y, lin(era1, 400.0))
+    doe1 = g.op(
+        "Add",
+        [
+            minus(g.op("Add", [lin(yoe1, 365.0), floordiv(yoe1, 4.0)]), floordiv(yoe1, 100.0)),
+            c(306.0),
+        ],
+    )
+    jan1 = g.op("Add", [lin(era1, 146097.0), lin(doe1, 1.0, -719468.0)])
+    dayofyear = lin(minus(days, jan1), 1.0, 1.0)
+    parts = {
+        "year": year,
+        "month": month,
+        "dayofweek": dayofweek,
+        "dayofyear": dayofyear,
+        "hour": hour,
+    }
+    missing = g.op("IsNaN", [t], "missing") if impute else None
+    blocks = []
+    for p in spec["parts"]:
+        x = parts[p["part"]]
+        if missing is not None:
+            x = g.op("Where", [missing, c([[p["mean"]]]), x])
+        scaled = g.op("Div", [minus(x, c([[p["mean"]]])), c([[p["std"]]])], p["part"])
+        blocks.append(g.op("Cast", [scaled], p["part"], to=g.element))
+    out = g.op("Concat", blocks, "dateparts", axis=1) if len(blocks) > 1 else blocks[0]
+    return out, TensorProto.DOUBLE
 
 
 #: Column kind (``kind`` in the feature preprocessing's JSON) -> its graph.
 COLUMN_KINDS: dict[str, Callable[[_Graph, dict, bool], tuple[str, int]]] = {
     "numeric": _numeric_column,
+    "boolean": _boolean_column,
     "categorical": _categorical_column,
+    "datetime": _datetime_column,
 }
 
 
