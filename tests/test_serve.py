@@ -95,6 +95,7 @@ def test_a_network_refuses_rows_that_do_not_fit(network_server):
     assert_error(post_json(client, [[1, 2, "x"]]), 422, "row 0, value 2 is 'x'")
     assert_error(post_json(client, [[1, 2, None]]), 422, "value 2 is null")
     assert_error(post_json(client, [[1, 2, True]]), 422, "value 2 is true")
+    assert_error(post_json(client, [[1, 2, 10**400]]), 422, "not a finite number")
     assert_error(post_json(client, [{"a": 1}]), 422, "row 0 is an object", "rows of numbers")
     assert_error(post_csv(client, "a,b\n1,2\n"), 422, "2 columns", "takes 3")
     assert_error(post_csv(client, "a,b,c\n1,2,x\n"), 422, "column 'c' holds text")

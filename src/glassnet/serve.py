@@ -114,6 +114,13 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _finite(v) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer with hundreds of digits
+        return False
+
+
 class _TabularAdapter(_Adapter):
     """A command-line model: named columns of numbers and text."""
 
@@ -192,7 +199,7 @@ class _TabularAdapter(_Adapter):
                 raise BadRequest(
                     422, f"record {i}: column {name!r} takes a number, not {_describe(v)}"
                 )
-            if not math.isfinite(float(v)):
+            if not _finite(v):
                 raise BadRequest(422, f"record {i}: column {name!r} holds {v}, not a finite number")
             return float(v)
         if kind == "categorical" and not isinstance(v, str):
@@ -248,7 +255,7 @@ class _ArrayAdapter(_Adapter):
                     422, f"row {i} has {len(row)} values, but the model takes {self.n_features}"
                 )
             for j, v in enumerate(row):
-                if not _is_number(v) or not math.isfinite(v):
+                if not _is_number(v) or not _finite(v):
                     raise BadRequest(
                         422, f"row {i}, value {j} is {_describe(v)}, not a finite number"
                     )
