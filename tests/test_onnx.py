@@ -182,6 +182,7 @@ def test_a_pipeline_converts_with_skl2onnx(data):
     X = X * 10 + 3
     for model, target in (
         (gn.MLPClassifier(activation="leaky_relu", max_iter=30, random_state=0), y),
+        (gn.MLPClassifier(max_iter=30, random_state=0), np.c_[y == 0, y == 2].astype(int)),
         (gn.MLPRegressor(loss="poisson", max_iter=30, random_state=0), y + 1.0),
     ):
         pipe = fit_quietly(make_pipeline(StandardScaler(), model), X, target)

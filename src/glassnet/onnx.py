@@ -504,12 +504,21 @@ def register_skl2onnx() -> None:
         calculate_linear_regressor_output_shapes,
     )
 
+    from skl2onnx.common.data_types import Int64TensorType
+
     from .sklearn import MLPClassifier, MLPRegressor
+
+    def classifier_shapes(operator) -> None:
+        calculate_linear_classifier_output_shapes(operator)
+        est = operator.raw_operator
+        if est._label_binarizer.y_type_ == "multilabel-indicator":  # a label matrix
+            n = operator.inputs[0].get_first_dimension()
+            operator.outputs[0].type = Int64TensorType([n, len(est.classes_)])
 
     update_registered_converter(
         MLPClassifier,
         "GlassnetMLPClassifier",
-        calculate_linear_classifier_output_shapes,
+        classifier_shapes,
         _skl2onnx_converter,
         options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
     )
