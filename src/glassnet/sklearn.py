@@ -1284,9 +1284,14 @@ class _WhenImported(importlib.abc.MetaPathFinder):
 
 
 def _register_with_skl2onnx() -> None:
-    from .onnx import register_skl2onnx
+    try:
+        from .onnx import register_skl2onnx
 
-    register_skl2onnx()
+        register_skl2onnx()
+    except Exception as exc:  # never break the user's import of skl2onnx
+        warnings.warn(
+            f"glassnet could not register its estimators with skl2onnx: {exc}", stacklevel=2
+        )
 
 
 # skl2onnx converts a Pipeline that ends in a glassnet estimator once the estimators are
