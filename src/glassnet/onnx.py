@@ -499,12 +499,11 @@ def register_skl2onnx() -> None:
     alone or at the end of a ``Pipeline``. Classifiers take skl2onnx's usual options
     (``zipmap``)."""
     from skl2onnx import update_registered_converter
+    from skl2onnx.common.data_types import Int64TensorType
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
         calculate_linear_regressor_output_shapes,
     )
-
-    from skl2onnx.common.data_types import Int64TensorType
 
     from .sklearn import MLPClassifier, MLPRegressor
 
