@@ -1,5 +1,6 @@
 """glassnet export: every kind of model file to ONNX, run in onnxruntime; what it refuses."""
 
+import os
 import subprocess
 import sys
 import warnings
@@ -109,6 +110,9 @@ def test_it_never_overwrites_the_model_or_a_file_that_is_not_onnx(iris, tmp_path
     notes.write_text("my notes\n")
     assert_one_line_error(command("export", model, notes), "is not an ONNX file")
     assert notes.read_text() == "my notes\n" and model.read_bytes() == before
+    fifo = tmp_path / "pipe.onnx"
+    os.mkfifo(fifo)
+    assert_one_line_error(command("export", model, fifo), "is not a regular file")
     assert_one_line_error(
         command("export", tmp_path / "none.glassnet", tmp_path / "x.onnx"), "none.glassnet"
     )

@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     if os.path.exists(out) and os.path.exists(args.model) and os.path.samefile(out, args.model):
         raise UserError(f"{out} is the model file itself; give another name for the ONNX file")
     check_writable(out, "OUT.onnx")
+    if os.path.exists(out) and not os.path.isfile(out):  # a FIFO or a device, say
+        raise UserError(f"{out} exists and is not a regular file; refusing to write to it")
     if os.path.exists(out) and not _looks_like_onnx(out):
         raise UserError(f"{out} exists and is not an ONNX file; refusing to overwrite it")
     try:
