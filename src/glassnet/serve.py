@@ -121,6 +121,10 @@ def _finite(v) -> bool:
         return False
 
 
+#: What a request gives for each kind of column.
+_TYPES = {"numeric": "number", "categorical": "text", "boolean": "boolean", "datetime": "datetime"}
+
+
 class _TabularAdapter(_Adapter):
     """A command-line model: named columns of numbers and text."""
 
@@ -135,11 +139,10 @@ class _TabularAdapter(_Adapter):
         target = self.model.target.to_json()
         features = []
         for spec in self.columns:
-            entry = {"name": spec["name"], "kind": spec.get("kind")}
-            if spec.get("kind") == "numeric":
-                entry["type"] = "number"
-            elif spec.get("kind") == "categorical":
-                entry.update(type="text", categories=spec.get("categories"))
+            kind = spec.get("kind")
+            entry = {"name": spec["name"], "kind": kind, "type": _TYPES.get(kind, kind)}
+            if kind == "categorical":
+                entry["categories"] = spec.get("categories")
             features.append(entry)
         return {
             "kind": self.kind,
@@ -202,9 +205,7 @@ class _TabularAdapter(_Adapter):
             if not _finite(v):
                 raise BadRequest(422, f"record {i}: column {name!r} holds {v}, not a finite number")
             return float(v)
-        if kind == "categorical" and not isinstance(v, str):
-            return str(v)  # a code such as 7 is the text "7", as in training
-        return v
+        return v  # text, a code such as 7, true/false, a date: the encoder reads them
 
     def from_frame(self, frame):
         return frame
