@@ -155,8 +155,6 @@ class _TabularAdapter(_Adapter):
         }
 
     def from_json(self, rows: list):
-        import pandas as pd
-
         if not all(isinstance(r, dict) for r in rows):
             bad = next(i for i, r in enumerate(rows) if not isinstance(r, dict))
             raise BadRequest(
@@ -179,12 +177,12 @@ class _TabularAdapter(_Adapter):
                     )
                 values.append(self._check_value(record[name], i, name, kind))
             data[name] = values
-        return pd.DataFrame(
-            {
-                name: np.array(values, dtype=float if spec.get("kind") == "numeric" else object)
-                for spec, (name, values) in zip(self.columns, data.items())
-            }
-        )
+        # Columns as arrays: the encoder reads a mapping several times faster than a
+        # DataFrame of a few rows.
+        return {
+            name: np.array(values, dtype=float if spec.get("kind") == "numeric" else object)
+            for spec, (name, values) in zip(self.columns, data.items())
+        }
 
     def _check_value(self, v, i: int, name: str, kind):
         if v is None:
@@ -208,7 +206,7 @@ class _TabularAdapter(_Adapter):
         return v  # text, a code such as 7, true/false, a date: the encoder reads them
 
     def from_frame(self, frame):
-        return frame
+        return {name: frame[name].to_numpy() for name in frame.columns}
 
     def predict(self, frame) -> dict[str, Any]:
         from .tabular import PreprocessingError
@@ -520,7 +518,7 @@ def create_app(
                 data = adapter.from_json(_json_rows(body, max_rows))
             else:
                 data = adapter.from_frame(_csv_frame(body, max_rows))
-            if len(data) <= _INLINE_ROWS:
+            if _rows(data) <= _INLINE_ROWS:
                 answer = _predict(adapter, data)
             else:
                 answer = await run_in_threadpool(_predict, adapter, data)
@@ -552,6 +550,13 @@ def create_app(
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
+
+
+def _rows(data) -> int:
+    """The number of rows of an array, or of a mapping of columns."""
+    if isinstance(data, dict):
+        return len(next(iter(data.values()))) if data else 0
+    return len(data)
 
 
 def _predict(adapter: _Adapter, data) -> dict[str, Any]:
