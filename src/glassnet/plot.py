@@ -250,31 +250,28 @@ REGION_ALPHA = 0.35
 
 
 def _regions(ax, gx, gy, out, probabilities: bool, fig):
-    """Shade the plane: P(class 1), the winning class, or the predicted value."""
+    """Shade the plane: P(class 1), the winning class, or the predicted value (as one
+    image, which renders far faster than filled contours)."""
+    extent = (gx[0, 0], gx[0, -1], gy[0, 0], gy[-1, 0])
+
+    def shade(values, **style):
+        return ax.imshow(
+            values, origin="lower", extent=extent, aspect="auto", interpolation="nearest", **style
+        )
+
     if out.shape[1] == 1 and probabilities:
         p = out[:, 0].reshape(gx.shape)
-        mesh = ax.contourf(
-            gx, gy, p, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=REGION_ALPHA
-        )
-        ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.2)
-        fig.colorbar(mesh, ax=ax, label="P(class 1)")
+        image = shade(p, cmap="RdBu_r", vmin=0.0, vmax=1.0, alpha=REGION_ALPHA)
+        if p.min() < 0.5 < p.max():
+            ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.2)
+        fig.colorbar(image, ax=ax, label="P(class 1)")
         return lambda i: "#0b2e66" if i == 0 else "#6b0d12"
     if out.shape[1] > 1:
         regions = out.argmax(axis=1).reshape(gx.shape)
-        ax.contourf(
-            gx,
-            gy,
-            regions,
-            levels=np.arange(out.shape[1] + 1) - 0.5,
-            cmap="tab10",
-            alpha=REGION_ALPHA,
-            vmin=0,
-            vmax=9,
-        )
+        shade(regions, cmap="tab10", vmin=-0.5, vmax=9.5, alpha=REGION_ALPHA)
         return lambda i: _dark(colormaps["tab10"](i % 10))
-    value = out[:, 0].reshape(gx.shape)
-    mesh = ax.contourf(gx, gy, value, levels=20, cmap="viridis", alpha=REGION_ALPHA + 0.2)
-    fig.colorbar(mesh, ax=ax, label="prediction")
+    image = shade(out[:, 0].reshape(gx.shape), cmap="viridis", alpha=REGION_ALPHA + 0.2)
+    fig.colorbar(image, ax=ax, label="prediction")
     return None
 
 
