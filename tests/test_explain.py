@@ -341,3 +341,16 @@ def test_errors_are_clear():
         gn.Network([gn.Dense(1)]).explain([1, 2], 1)
     with pytest.raises(ValueError, match="rows"):
         net.explain([[1, 2], [3, 4]], [1, 0, 1])
+
+
+def test_without_a_target_the_forward_pass_alone():
+    p = np.random.RandomState(4).normal(size=9)
+    net = seed003_net(p)
+    ex = net.explain([-7, -3], None)
+    np.testing.assert_array_equal(ex.y_pred, net.predict([[-7, -3]]))
+    text = str(ex)
+    assert "y_pred = sigmoid(z_o1)" in text and "forward pass alone" in text
+    assert "Backward pass" not in text and ex.loss is None and ex.gradients is None
+    assert ex.to_dict()["gradients"] is None
+    with pytest.raises(ValueError, match="no target"):
+        ex.chain("w1")

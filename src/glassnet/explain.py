@@ -115,7 +115,9 @@ class LayerStep:
     @property
     def gradient_W(self) -> np.ndarray:
         """dL/dW as the optimizer receives it (with the L2 penalty, when there is one)."""
-        return self.dW if self.penalty_W is None else self.dW + self.penalty_W
+        if self.dW is None or self.penalty_W is None:
+            return self.dW
+        return self.dW + self.penalty_W
 
     def to_dict(self) -> dict[str, Any]:
         def plain(a):
@@ -252,6 +254,7 @@ class Explanation:
     def gradient(self, which) -> float:
         """dL/d(parameter) as the optimizer receives it: ``ex.gradient("w1")``."""
         number, kind, i, j = self._parameter(which)
+        self._require_backward()
         step = self.layers[number - 1]
         return float(step.gradient_W[i, j] if kind == "W" else step.db[j])
 
@@ -275,7 +278,12 @@ class Explanation:
         if layer is not None:
             which = (layer, i, j)
         number, kind, i, j = self._parameter(which)
+        self._require_backward()
         return _chain(self, number, kind, i, j)
+
+    def _require_backward(self) -> None:
+        if self.y is None:
+            raise ValueError("no target was given: the backward pass (and the chain rule) need y")
 
     # -- as data ------------------------------------------------------------------------------
 
@@ -286,12 +294,12 @@ class Explanation:
             "loss": self.loss,
             "data_loss": self.data_loss,
             "x": self.x.tolist(),
-            "y": self.y.tolist(),
+            "y": None if self.y is None else self.y.tolist(),
             "y_pred": self.y_pred.tolist(),
             "input_names": self.input_names,
             "output_names": self.output_names,
             "layers": [step.to_dict() for step in self.layers],
-            "gradients": self.gradients.tolist(),
+            "gradients": None if self.gradients is None else self.gradients.tolist(),
             "updates": None if self.updates is None else self.updates.tolist(),
             "optimizer": self.optimizer,
         }
@@ -315,7 +323,9 @@ class Explanation:
     def _row(self, step: LayerStep, kind: str, i: int, j: int, source: str) -> dict[str, Any]:
         name = self._glassnet_name(step.number, kind, i, j)
         value = step.W[i, j] if kind == "W" else step.b[j]
-        grad = step.gradient_W[i, j] if kind == "W" else step.db[j]
+        grad = None
+        if step.dW is not None:
+            grad = float(step.gradient_W[i, j] if kind == "W" else step.db[j])
         update = None
         if step.update_W is not None:
             update = float(step.update_W[i, j] if kind == "W" else step.update_b[j])
@@ -326,7 +336,7 @@ class Explanation:
             "from": source,
             "to": step.unit_names[j],
             "value": float(value),
-            "gradient": float(grad),
+            "gradient": grad,
             "update": update,
         }
 
@@ -345,7 +355,7 @@ class Explanation:
                             "a": float(step.a[s, j]),
                             "dL/da": None if step.da is None else float(step.da[s, j]),
                             "da/dz": None if step.da_dz is None else float(step.da_dz[s, j]),
-                            "dL/dz": float(step.dz[s, j]),
+                            "dL/dz": None if step.dz is None else float(step.dz[s, j]),
                         }
                     )
         return rows
@@ -378,10 +388,8 @@ class Explanation:
 
     def __repr__(self) -> str:
         n = self.x.shape[0]
-        return (
-            f"Explanation({n} sample{'s' * (n != 1)}, {self.architecture}, "
-            f"{self.loss_name} loss {self.loss:.6g})"
-        )
+        loss = "forward only" if self.loss is None else f"{self.loss_name} loss {self.loss:.6g}"
+        return f"Explanation({n} sample{'s' * (n != 1)}, {self.architecture}, {loss})"
 
     def _repr_html_(self) -> str:
         from html import escape
@@ -520,13 +528,15 @@ def explain(
     Explanation
     """
     net._require_built("explain a pass")
-    loss_fn = _losses.get(loss)
     work = net.copy()
     X = _as_rows(x, work.input_size, work.dtype)
     n = X.shape[0]
-    work._check_output_for(loss_fn)
-    Y = work._prepare_target(_target_rows(y, n, work.output_size), n, loss_fn)
-    w = _v.check_sample_weight(sample_weight, n, work.dtype)
+    loss_fn = _losses.get(loss)
+    Y = w = None
+    if y is not None:
+        work._check_output_for(loss_fn)
+        Y = work._prepare_target(_target_rows(y, n, work.output_size), n, loss_fn)
+        w = _v.check_sample_weight(sample_weight, n, work.dtype)
     l2 = float(l2)
     if not (l2 >= 0 and np.isfinite(l2)):
         raise ValueError(f"l2 must be a non-negative number, got {l2}")
@@ -541,12 +551,52 @@ def explain(
         for layer in work.layers:
             if isinstance(layer, Dropout):
                 layer.rate = 0.0
+    fused = y is not None and loss_fn.output is not None
+    steps = _forward(work, X, fused, symbols)
+    data_loss = total_loss = gradients = updates = None
+    if y is not None:
+        data_loss, total_loss, gradients = _backward(work, steps, X, Y, w, loss_fn, l2, fused)
+        if opt is not None:
+            updates = _update(work, steps, opt, gradients)
 
-    # Forward: the engine's forward, layer by layer, keeping z and a.
+    y_true = Y
+    if Y is not None and Y.ndim == 1:  # class labels: shown as one-hot rows
+        y_true = np.zeros((n, work.output_size), dtype=work.dtype)
+        y_true[np.arange(n), Y] = 1.0
     dense = [layer for layer in work.layers if isinstance(layer, Dense)]
+    sizes = [str(work.input_size)] + [str(layer.units) for layer in dense]
+    acts = ", ".join(layer.activation for layer in dense)
+    seed_names, seed_index = _seed_names(steps)
+    return Explanation(
+        x=X,
+        y=y_true,
+        labels=None if Y is None or Y.ndim != 1 else Y.copy(),
+        y_pred=steps[-1].a,
+        loss=None if total_loss is None else float(total_loss),
+        data_loss=None if data_loss is None else float(data_loss),
+        loss_name=None if y is None else loss_fn.name,
+        loss_object=loss_fn,
+        fused=fused,
+        sample_weight=None if w is None else w.copy(),
+        l2=l2,
+        layers=steps,
+        gradients=gradients,
+        updates=updates,
+        optimizer=None if opt is None else repr(opt),
+        optimizer_object=opt,
+        input_names=labels,
+        output_names=outputs,
+        architecture=" -> ".join(sizes) + f" ({acts})",
+        has_dropout=any(isinstance(layer, Dropout) and layer.rate for layer in work.layers),
+        _seed_names=seed_names,
+        _seed_index=seed_index,
+    )
+
+
+def _forward(work, X: np.ndarray, fused: bool, symbols) -> list[LayerStep]:
+    """The engine's forward, layer by layer, keeping each Dense layer's x, z and a."""
     steps: list[LayerStep] = []
     last = work.layers[-1]
-    fused = loss_fn.output is not None
     h, mask = X, None
     for layer in work.layers:
         if not isinstance(layer, Dense):
@@ -570,16 +620,20 @@ def explain(
             step.a = buffer.copy()
         steps.append(step)
         h = buffer
+    return steps
 
-    # The loss, and dL/da (or dL/dz, for a loss fused with its output activation).
-    grad = np.empty((n, work.output_size), dtype=work.dtype)
-    if fused:
+
+def _backward(work, steps, X, Y, w, loss_fn, l2: float, fused: bool):
+    """The loss and the engine's backward, layer by layer, keeping dL/da and dL/dz;
+    then the gradient the training step itself hands the optimizer."""
+    last = work.layers[-1]
+    grad = np.empty((X.shape[0], work.output_size), dtype=work.dtype)
+    if fused:  # dL/dz straight from the logits
         data_loss = loss_fn.fused(last._a, Y, w, grad)
-    else:
+    else:  # dL/da
         data_loss = loss_fn.value_and_grad(last._a, Y, w, grad)
-
-    # Backward: the engine's backward, layer by layer, keeping dL/da and dL/dz.
-    first_param = next(i for i, layer in enumerate(work.layers) if isinstance(layer, Dense))
+    dense = [layer for layer in work.layers if isinstance(layer, Dense)]
+    first_param = work.layers.index(dense[0])
     by_layer = {id(layer): step for layer, step in zip(dense, steps)}
     for layer in reversed(work.layers[first_param:]):
         if not isinstance(layer, Dense):
@@ -598,64 +652,36 @@ def explain(
         step.db = None if layer.db is None else layer.db.copy()
     data_grads = work.gradients.copy()
 
-    # What training would hand the optimizer: the same pass through the training step
-    # itself (dropout masks frozen), which adds the L2 penalty when there is one.
+    # The same pass through the training step itself (dropout masks frozen), which
+    # adds the L2 penalty when there is one: exactly what the optimizer would receive.
     for layer in work.layers:
         if isinstance(layer, Dropout):
             layer.freeze_mask = True
     total_loss = work._loss_and_grad(X, Y, w, loss_fn, l2)
     gradients = work.gradients.copy()
-    if l2:
-        work._grads[...] = gradients - data_grads
-        for layer, step in zip(dense, steps):
-            step.penalty_W = layer.dW.copy()
-    else:
-        total_loss = data_loss
+    if not l2:
+        return data_loss, data_loss, gradients
+    work._grads[...] = gradients - data_grads
+    for layer, step in zip(dense, steps):
+        step.penalty_W = layer.dW.copy()
+    return data_loss, total_loss, gradients
 
-    updates = None
-    if opt is not None:
-        stepper = copy.deepcopy(opt)
-        params = work.parameters.copy()
-        stepper.prepare(params, work.n_weights)
-        before = params.copy()
-        stepper.step(params, gradients.copy())
-        updates = params - before
-        work._params[...] = updates  # read each layer's share through its views
-        for layer, step in zip(dense, steps):
-            step.update_W = layer.weights.copy()
-            step.update_b = None if layer.bias is None else layer.bias.copy()
 
-    y_true = Y
-    if Y.ndim == 1:  # class labels: shown as one-hot rows
-        y_true = np.zeros((n, work.output_size), dtype=work.dtype)
-        y_true[np.arange(n), Y] = 1.0
-    sizes = [str(work.input_size)] + [str(layer.units) for layer in dense]
-    acts = ", ".join(layer.activation for layer in dense)
-    seed_names, seed_index = _seed_names(steps)
-    return Explanation(
-        x=X,
-        y=y_true,
-        labels=None if Y.ndim != 1 else Y.copy(),
-        y_pred=steps[-1].a,
-        loss=float(total_loss),
-        data_loss=float(data_loss),
-        loss_name=loss_fn.name,
-        loss_object=loss_fn,
-        fused=fused,
-        sample_weight=None if w is None else w.copy(),
-        l2=l2,
-        layers=steps,
-        gradients=gradients,
-        updates=updates,
-        optimizer=None if opt is None else repr(opt),
-        optimizer_object=opt,
-        input_names=labels,
-        output_names=outputs,
-        architecture=" -> ".join(sizes) + f" ({acts})",
-        has_dropout=any(isinstance(layer, Dropout) and layer.rate for layer in work.layers),
-        _seed_names=seed_names,
-        _seed_index=seed_index,
-    )
+def _update(work, steps, opt, gradients: np.ndarray) -> np.ndarray:
+    """What the optimizer's next step would add to every parameter: a copy of it steps
+    on a copy of the parameters."""
+    stepper = copy.deepcopy(opt)
+    params = work.parameters.copy()
+    stepper.prepare(params, work.n_weights)
+    before = params.copy()
+    stepper.step(params, gradients.copy())
+    updates = params - before
+    work._params[...] = updates  # read each layer's share through its views
+    dense = [layer for layer in work.layers if isinstance(layer, Dense)]
+    for layer, step in zip(dense, steps):
+        step.update_W = layer.weights.copy()
+        step.update_b = None if layer.bias is None else layer.bias.copy()
+    return updates
 
 
 # --- the text ------------------------------------------------------------------------------
@@ -876,20 +902,25 @@ def _update_lines(ex: Explanation) -> list[str]:
 def _text(ex: Explanation, which) -> str:
     n = ex.x.shape[0]
     what = "one sample" if n == 1 else f"a batch of {n} samples"
-    lines = [f"Explanation of {what}: a {ex.architecture} network, loss {ex.loss_name}"]
+    loss = f", loss {ex.loss_name}" if ex.loss_name else ""
+    lines = [f"Explanation of {what}: a {ex.architecture} network{loss}"]
     if ex.has_dropout:
         lines.append("(dropout as in training: the masks are drawn from a copy of the generator)")
-    value_text, _ = _loss_formula(ex)
     shown = range(min(n, _SHOWN_SAMPLES))
     for s in shown:
         lines.append("")
         lines.append("Forward pass" + ("" if n == 1 else f", sample {s + 1}"))
         lines += _forward_lines(ex, s)
-        y_true = ", ".join(_full(v) for v in ex.y[s])
-        lines.append(f"  y_true = {y_true}")
+        if ex.y is not None:
+            lines.append(f"  y_true = {', '.join(_full(v) for v in ex.y[s])}")
     if n > len(shown):
         lines.append(f"(samples {len(shown) + 1} to {n} are in to_dict() and to_frame())")
     lines.append("")
+    if ex.y is None:
+        lines.append("No target was given, so this is the forward pass alone: the loss and")
+        lines.append("the backward pass need y.")
+        return "\n".join(lines)
+    value_text, _ = _loss_formula(ex)
     lines.append(f"Loss: {ex.loss_name} = {value_text} = {_full(ex.data_loss)}")
     if ex.l2:
         lines.append(f"  with the L2 penalty: {_full(ex.loss)}")
