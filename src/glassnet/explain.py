@@ -66,8 +66,16 @@ def _paren(value: float, digits: int = 4) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _array(a: np.ndarray) -> str:
-    return np.array2string(np.asarray(a, dtype=np.float64), precision=6, suppress_small=True)
+def _array(a: np.ndarray, prefix: str = "") -> str:
+    """``prefix`` followed by the array, wrapped lines aligned under its first number."""
+    text = np.array2string(
+        np.asarray(a, dtype=np.float64),
+        precision=6,
+        suppress_small=True,
+        max_line_width=96,
+        prefix=prefix,
+    )
+    return prefix + text
 
 
 class LayerStep:
@@ -779,10 +787,10 @@ def _forward_lines(ex: Explanation, s: int) -> list[str]:
             f"z = x @ W{step.number}{bias}, a = {step.activation}(z)"
         )
         if step.input_mask is not None:
-            lines.append(f"    dropout scaled its inputs by {_array(step.input_mask[s])}")
+            lines.append(_array(step.input_mask[s], "    dropout scaled its inputs by "))
         if step.units > _SCALAR_UNITS or step.W.shape[0] > 4 * _SCALAR_UNITS:
-            lines.append(f"    z = {_array(step.z[s])}")
-            lines.append(f"    a = {_array(step.a[s])}")
+            lines.append(_array(step.z[s], "    z = "))
+            lines.append(_array(step.a[s], "    a = "))
             continue
         for j, unit in enumerate(step.unit_names):
             z = _zname(unit)
@@ -814,15 +822,15 @@ def _backward_lines(ex: Explanation, s: int) -> list[str]:
         if step.units > _SCALAR_UNITS or step.jacobian is not None:
             if step.da is not None:
                 what = f" = {grad_text}" if output else ""
-                lines.append(f"    dL/da{what} = {_array(step.da[s])}")
+                lines.append(_array(step.da[s], f"    dL/da{what} = "))
             if step.da_dz is not None:
-                lines.append(f"    da/dz = f'(z) = {_array(step.da_dz[s])}")
+                lines.append(_array(step.da_dz[s], "    da/dz = f'(z) = "))
             elif step.jacobian is not None:
                 lines.append(
                     f"    da/dz: the {step.activation} mixes its units, so dL/dz is its "
                     "Jacobian times dL/da (the activation's backward)"
                 )
-            lines.append(f"    dL/dz = {_array(step.dz[s])}")
+            lines.append(_array(step.dz[s], "    dL/dz = "))
             continue
         derivative = _DERIVATIVE_TEXT.get(step.activation, "f'(z)")
         upper = None if output else ex.layers[step.number]
@@ -878,7 +886,7 @@ def _gradient_lines(ex: Explanation) -> list[str]:
         lines.append(f"  dL/dW{step.number} =")
         lines += ["    " + row for row in _array(step.gradient_W).splitlines()]
         if step.db is not None:
-            lines.append(f"  dL/db{step.number} = {_array(step.db)}")
+            lines.append(_array(step.db, f"  dL/db{step.number} = "))
     if ex.l2:
         lines.append(f"  (dL/dW includes the L2 penalty's l2 * W / n, l2 = {ex.l2:g})")
     return lines
@@ -895,7 +903,7 @@ def _update_lines(ex: Explanation) -> list[str]:
         lines.append(f"  W{step.number} update =")
         lines += ["    " + row for row in _array(step.update_W).splitlines()]
         if step.update_b is not None:
-            lines.append(f"  b{step.number} update = {_array(step.update_b)}")
+            lines.append(_array(step.update_b, f"  b{step.number} update = "))
     return lines
 
 
@@ -1066,7 +1074,7 @@ def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
             terms_up = _shortened(terms_up)
             drop = "" if upper.input_mask is None else f", times {_g(m)} (dropout)"
             say(f"  dL/d{unit} = {' + '.join(terms_up)}{drop} = {_g(d_unit)}")
-            say(f"      (dL/dz of layer {number + 1}: {_array(upper.dz[s])})")
+            say(_array(upper.dz[s], f"        (dL/dz of layer {number + 1}: ")[2:] + ")")
             fprime = float(step.da_dz[s, j])
             local = x_in * fprime
             rhs = f" = {_paren(x_in)} * {_g(fprime)}" if kind == "W" else ""
