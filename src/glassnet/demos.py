@@ -162,10 +162,10 @@ def xor(stream: TextIO | None = None, plot_dir: str | None = None) -> dict:
         figures += plot.save_figures(
             plot_dir,
             {
-                "xor_loss.png": plot.loss_curve(loss2, title="seed 002: loss (sse)", log=True),
+                "xor_loss.png": plot.loss_curve(loss2, title="seed 002: loss (sse)"),
                 "xor_network.png": plot.network(net, title="seed 002: the trained network"),
                 "xor_boundary.png": plot.decision_boundary(
-                    real, XOR_X, XOR_Y, title="the real XOR"
+                    real, XOR_X, XOR_Y, title="the real XOR", feature_names=["a", "b"]
                 ),
             },
         )
@@ -270,10 +270,18 @@ def gender(stream: TextIO | None = None, plot_dir: str | None = None, seed: int 
             {
                 "gender_loss.png": plot.loss_curve(history, title="seed 003: training loss"),
                 "gender_network.png": plot.network(
-                    model, title="seed 003: the trained network", input_names=["weight", "height"]
+                    model,
+                    title="seed 003: the trained network",
+                    input_names=["weight", "height"],
+                    output_names=["female"],
                 ),
                 "gender_boundary.png": plot.decision_boundary(
-                    model, GENDER_X, GENDER_Y, title="seed 003: female (1) and male (0)"
+                    model,
+                    GENDER_X,
+                    GENDER_Y,
+                    title="seed 003: female (1) and male (0)",
+                    feature_names=["weight - 135 lb", "height - 66 in"],
+                    class_names=["male", "female"],
                 ),
             },
         )
@@ -371,9 +379,12 @@ def exam(stream: TextIO | None = None, plot_dir: str | None = None, seed: int = 
         figures += plot.save_figures(
             plot_dir,
             {
-                "exam_loss.png": plot.loss_curve(history, title="seed 004: loss (sse)", log=True),
+                "exam_loss.png": plot.loss_curve(history, title="seed 004: loss (sse)"),
                 "exam_network.png": plot.network(
-                    model, title="seed 004: the trained network", input_names=["study", "sleep"]
+                    model,
+                    title="seed 004: the trained network",
+                    input_names=["study", "sleep"],
+                    output_names=["score"],
                 ),
             },
         )
