@@ -8,29 +8,10 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import cli
+from test_cli import assert_one_line_error, call
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("safetensors")
-
-
-def call(capsys, *args):
-    """Run in-process; returns (exit code, stdout, stderr)."""
-    try:
-        code = cli.main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(result, *fragments):
-    code, _, err = result
-    assert code == 2
-    lines = [line for line in err.strip().splitlines() if line]
-    assert len(lines) == 1 and lines[0].startswith("glassnet: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -110,21 +91,21 @@ def test_a_bare_network_file_uses_numeric_columns(capsys, tmp_path):
     assert "x1 = 25 (w)" in out and "dL/dw1 = dL/dy_pred * dy_pred/dh1 * dh1/dw1" in out
     expected = net.explain([25, 6], 0).gradient("w1")
     assert f"dL/dw1 = {expected:.10g}" in out
-    one_line_error(call(capsys, "explain", path, data), "2 inputs", "3 numeric columns")
+    assert_one_line_error(call(capsys, "explain", path, data), "2 inputs", "3 numeric columns")
 
 
 def test_errors_are_one_line(capsys, shop, tmp_path):
     path, data, frame, _ = shop
-    one_line_error(call(capsys, "explain", path, data, "--row", 90), "--row 90", "0 to 89")
-    one_line_error(call(capsys, "explain", path, data, "--row", -1), "--row -1")
+    assert_one_line_error(call(capsys, "explain", path, data, "--row", 90), "--row 90", "0 to 89")
+    assert_one_line_error(call(capsys, "explain", path, data, "--row", -1), "--row -1")
     other = tmp_path / "other.csv"
     frame.drop(columns=["colour"]).to_csv(other, index=False)
-    one_line_error(call(capsys, "explain", path, other), "no column 'colour'")
-    one_line_error(
+    assert_one_line_error(call(capsys, "explain", path, other), "no column 'colour'")
+    assert_one_line_error(
         call(capsys, "explain", path, data, "--target-value", "maybe"), "not one of the model's"
     )
-    one_line_error(call(capsys, "explain", path, data, "--weight", "W9[0,0]"), "no layer 9")
-    one_line_error(call(capsys, "explain", tmp_path / "none.glassnet", data))
+    assert_one_line_error(call(capsys, "explain", path, data, "--weight", "W9[0,0]"), "no layer 9")
+    assert_one_line_error(call(capsys, "explain", tmp_path / "none.glassnet", data))
 
 
 def test_the_real_command_prints_no_traceback(shop):

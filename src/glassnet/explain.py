@@ -883,10 +883,7 @@ def _gradient_lines(ex: Explanation) -> list[str]:
     summed = "" if n == 1 else f" (summed over the {n} samples)"
     lines = [f"Gradients{summed}: dL/dW = x.T @ dL/dz, dL/db = sum of dL/dz"]
     for step in ex.layers:
-        lines.append(f"  dL/dW{step.number} =")
-        lines += ["    " + row for row in _array(step.gradient_W).splitlines()]
-        if step.db is not None:
-            lines.append(_array(step.db, f"  dL/db{step.number} = "))
+        lines += _parameter_lines(step, step.gradient_W, step.db, "dL/dW{}", "dL/db{}")
     if ex.l2:
         lines.append(f"  (dL/dW includes the L2 penalty's l2 * W / n, l2 = {ex.l2:g})")
     return lines
@@ -900,10 +897,16 @@ def _update_lines(ex: Explanation) -> list[str]:
     rule = f"w <- w - {opt.lr:g} * dL/dw" if plain_sgd else "w <- w + (the optimizer's step)"
     lines = [f"The update {ex.optimizer} would make ({rule}; nothing is applied):"]
     for step in ex.layers:
-        lines.append(f"  W{step.number} update =")
-        lines += ["    " + row for row in _array(step.update_W).splitlines()]
-        if step.update_b is not None:
-            lines.append(_array(step.update_b, f"  b{step.number} update = "))
+        lines += _parameter_lines(step, step.update_W, step.update_b, "W{} update", "b{} update")
+    return lines
+
+
+def _parameter_lines(step: LayerStep, W, b, w_label: str, b_label: str) -> list[str]:
+    """A layer's matrix (one row per input) and vector of gradients or updates."""
+    lines = [f"  {w_label.format(step.number)} ="]
+    lines += ["    " + row for row in _array(W).splitlines()]
+    if b is not None:
+        lines.append(_array(b, f"  {b_label.format(step.number)} = "))
     return lines
 
 
@@ -1006,6 +1009,15 @@ def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
         if n > 1:
             say(f"sample {s + 1}:")
         x_in = float(step.x[s, i]) if kind == "W" else 1.0
+
+        def local(_s=s, _x=x_in, _say=say):
+            """d(unit)/d(parameter) = input * f'(z): seed 003's d_h1_d_w1."""
+            fprime = float(step.da_dz[_s, j])
+            rhs = f" = {_paren(_x)} * {_g(fprime)}" if kind == "W" else ""
+            _say(f"  {dinput[0]} = {dinput[1]}{rhs} = {_g(_x * fprime)}")
+            _say(f"      (f'({z_unit}) = {derivative} = {_g(fprime)})")
+            return dinput[0], _x * fprime
+
         z = float(step.z[s, j])
         a = float(step.a[s, j])
         say(f"where {z_unit} = {_g(z)}, {unit} = {step.activation}({z_unit}) = {_g(a)}")
@@ -1013,13 +1025,8 @@ def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
         if output:
             if elementwise:
                 d_out = float(step.da[s, j])
-                fprime = float(step.da_dz[s, j])
                 say(f"  dL/d{unit} = {_with_numbers(ex, grad_text, s, j)} = {_g(d_out)}")
-                rhs = f" = {_paren(x_in)} * {_g(fprime)}" if kind == "W" else ""
-                local = x_in * fprime
-                say(f"  d{unit}/d{seed} = {dinput[1]}{rhs} = {_g(local)}")
-                say(f"      (f'({z_unit}) = {derivative} = {_g(fprime)})")
-                factors = [(f"dL/d{unit}", d_out), (f"d{unit}/d{seed}", local)]
+                factors = [(f"dL/d{unit}", d_out), local()]
             else:
                 dz = float(step.dz[s, j])
                 if ex.fused:
@@ -1027,9 +1034,8 @@ def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
                 else:
                     how = "dL/da through the activation's backward"
                 say(f"  dL/d{z_unit} = {how} = {_g(dz)}")
-                local = x_in
-                say(f"  d{z_unit}/d{seed} = {source if kind == 'W' else '1'} = {_g(local)}")
-                factors = [(f"dL/d{z_unit}", dz), (f"d{z_unit}/d{seed}", local)]
+                say(f"  d{z_unit}/d{seed} = {source if kind == 'W' else '1'} = {_g(x_in)}")
+                factors = [(f"dL/d{z_unit}", dz), (f"d{z_unit}/d{seed}", x_in)]
         elif last_hidden and elementwise:
             top = out_step.unit_names[0]
             w_up = float(out_step.W[j, 0])
@@ -1057,12 +1063,7 @@ def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
                 up = w_up * m
                 say(f"  d{_zname(top)}/d{unit} = {w_name}{drop} = {_g(up)}")
                 factors = [(f"dL/d{_zname(top)}", d_top), (f"d{_zname(top)}/d{unit}", up)]
-            fprime = float(step.da_dz[s, j])
-            local = x_in * fprime
-            rhs = f" = {_paren(x_in)} * {_g(fprime)}" if kind == "W" else ""
-            say(f"  {dinput[0]} = {dinput[1]}{rhs} = {_g(local)}")
-            say(f"      (f'({z_unit}) = {derivative} = {_g(fprime)})")
-            factors.append((dinput[0], local))
+            factors.append(local())
         elif elementwise:
             upper = ex.layers[number]
             d_unit = float(step.da[s, j])
@@ -1075,12 +1076,7 @@ def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
             drop = "" if upper.input_mask is None else f", times {_g(m)} (dropout)"
             say(f"  dL/d{unit} = {' + '.join(terms_up)}{drop} = {_g(d_unit)}")
             say(_array(upper.dz[s], f"        (dL/dz of layer {number + 1}: ")[2:] + ")")
-            fprime = float(step.da_dz[s, j])
-            local = x_in * fprime
-            rhs = f" = {_paren(x_in)} * {_g(fprime)}" if kind == "W" else ""
-            say(f"  {dinput[0]} = {dinput[1]}{rhs} = {_g(local)}")
-            say(f"      (f'({z_unit}) = {derivative} = {_g(fprime)})")
-            factors = [(f"dL/d{unit}", d_unit), (dinput[0], local)]
+            factors = [(f"dL/d{unit}", d_unit), local()]
         else:
             dz = float(step.dz[s, j])
             say(f"  dL/d{z_unit} = {_g(dz)} (the {step.activation}'s backward of dL/da)")

@@ -87,6 +87,16 @@ def _unwrap(model) -> tuple[Network, list[str] | None, list[str] | None]:
     )
 
 
+def _named(model, input_names, output_names, what: str):
+    """The built network, and input and output names: the given ones, else the model's."""
+    net, known_inputs, known_outputs = _unwrap(model)
+    if not net.built:
+        raise ValueError(f"{what}() draws a built network: train it first")
+    inputs = _checked_names(input_names, net.input_size, "input_names") or known_inputs
+    outputs = _checked_names(output_names, net.output_size, "output_names") or known_outputs
+    return net, inputs, outputs
+
+
 def _checked_names(names, n: int, what: str) -> list[str] | None:
     if names is None:
         return None
@@ -465,11 +475,7 @@ def network(
     TabularModel or estimator, or given). Layers wider than ``max_units`` show their
     first and last units with the middle elided.
     """
-    net, known_inputs, known_outputs = _unwrap(model)
-    if not net.built:
-        raise ValueError("network() draws a built network: train it first")
-    input_names = _checked_names(input_names, net.input_size, "input_names") or known_inputs
-    output_names = _checked_names(output_names, net.output_size, "output_names") or known_outputs
+    net, input_names, output_names = _named(model, input_names, output_names, "network")
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     sizes = [net.input_size] + [layer.units for layer in dense]
     shown = [_shown_units(n, max_units) for n in sizes]
@@ -563,11 +569,7 @@ def weights(
     ``annotate`` writes the numbers into the cells (default: for matrices of at most
     10 x 10). Rows of the first layer carry the feature names.
     """
-    net, known_inputs, known_outputs = _unwrap(model)
-    if not net.built:
-        raise ValueError("weights() draws a built network: train it first")
-    input_names = _checked_names(input_names, net.input_size, "input_names") or known_inputs
-    output_names = _checked_names(output_names, net.output_size, "output_names") or known_outputs
+    net, input_names, output_names = _named(model, input_names, output_names, "weights")
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     n_hidden = len(dense) - 1
     row_names = [input_names or [f"x{i + 1}" for i in range(net.input_size)]]
