@@ -241,3 +241,21 @@ def test_glassnet_report_is_callable_however_it_was_imported():
 
     assert callable(gn.report) and callable(module)
     assert module.report.__name__ == "report"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_report_for_an_estimator(browser, tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(size=(60, 2)), columns=["left", "right"])
+    labels = np.where(frame["left"] + frame["right"] > 0, "yes", "no")
+    clf = gn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=40, random_state=0).fit(frame, labels)
+    path = Path(gn.report(clf, None, frame, labels, tmp_path / "clf.html"))
+    seen = open_in(browser, path)
+    check_self_contained(seen, path)
+    assert {"loss-curve", "decision-boundary", "network-drawing"} <= set(seen["images"])
+    text = path.read_text()
+    assert "<td>left</td><td>numeric</td>" in text
+    accuracy = float(np.mean(clf.predict(frame) == labels))
+    assert f"<td>accuracy</td><td>{accuracy:.6g}</td>" in text

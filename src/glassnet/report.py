@@ -193,6 +193,7 @@ class _Data:
             raise ValueError("report() needs the data: report(model, history, X, y, path)")
         if hasattr(X, "columns") and known is None:
             known = [str(c) for c in X.columns]
+        given = X
         X = _v.as_2d_float(X, "X", dtype=np.float64)
         _v.check_features(X, net.input_size)
         self.X_model = X
@@ -209,7 +210,16 @@ class _Data:
             if net.layers[-1].activation in ("sigmoid", "softmax")
             else "regression"
         )
-        if self.task == "classification":
+        if not isinstance(model, Network):  # an estimator predicts its own labels
+            self.task = "classification" if hasattr(model, "classes_") else "regression"
+            self.predicted = np.asarray(model.predict(given))
+            self.truth = y if y.ndim == 1 or self.task == "classification" else y[:, 0]
+            if self.predicted.ndim > 1:
+                self.predicted = self.predicted[:, 0]
+            self.classes = (
+                [str(c) for c in model.classes_] if self.task == "classification" else None
+            )
+        elif self.task == "classification":
             if output.shape[1] > 1:
                 truth = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)
                 self.predicted = output.argmax(axis=1)
@@ -362,13 +372,16 @@ def _sections(model, history, data: _Data, snapshots, class_names) -> list[tuple
             ),
         )
     )
-    if history is not None and history.loss:
+    curves = history
+    if curves is None and getattr(model, "loss_curve_", None):
+        curves = model  # a fitted estimator keeps its own loss curve
+    if curves is not None and plot._curves(curves)[0]:
         parts.append(
             (
                 "loss",
                 "Loss curves",
                 _image(
-                    plot.loss_curve(history),
+                    plot.loss_curve(curves),
                     "loss-curve",
                     "loss curves: training and validation loss per epoch",
                     "The loss per epoch; the dashed line marks the epoch whose weights were kept.",
