@@ -184,28 +184,30 @@ def test_a_report_without_two_features_has_no_boundary(tmp_path):
     assert "rmse" in text and "r2" in text
 
 
-def test_the_report_never_replaces_data_or_other_files(xor_report, tabular, tmp_path):
-    model, history, frame, csv, _ = tabular
-    before = csv.read_bytes()
+def test_the_report_never_replaces_data_or_other_files(tmp_path):
+    net = gn.Network([gn.Dense(2, "tanh"), gn.Dense(1)], input_size=3, seed=0)
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8.0)
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c,y\n1,2,3,4\n")
+    before = data.read_bytes()
     with pytest.raises(ReportError, match="overwrite the training data"):
-        training_report(model, history, frame, csv, data_path=csv)
-    assert csv.read_bytes() == before
+        gn.report(net, None, X, y, data, data_path=data)
+    assert data.read_bytes() == before
     other = tmp_path / "notes.html"
     other.write_text("<html>my notes</html>")
     with pytest.raises(ReportError, match="not a glassnet report"):
-        training_report(model, history, frame, other)
+        gn.report(net, None, X, y, other)
     assert other.read_text() == "<html>my notes</html>"
     with pytest.raises(ReportError, match="folder"):
-        training_report(model, history, frame, tmp_path)
+        gn.report(net, None, X, y, tmp_path)
     with pytest.raises(ReportError, match="does not exist"):
-        training_report(model, history, frame, tmp_path / "nowhere" / "r.html")
+        gn.report(net, None, X, y, tmp_path / "nowhere" / "r.html")
     # an earlier report is replaced, atomically: no temporary file is left behind
     path = tmp_path / "again.html"
-    training_report(model, history, frame, path)
-    first = path.read_text()
-    training_report(model, history, frame, path)
-    assert path.read_text() != "" and 'name="generator"' in first
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.html", "notes.html"]
+    gn.report(net, None, X, y, path, title="first")
+    gn.report(net, None, X, y, path, title="second")
+    assert "<title>second</title>" in path.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.html", "data.csv", "notes.html"]
 
 
 def test_report_input_errors(tmp_path):
