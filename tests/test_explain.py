@@ -354,3 +354,33 @@ def test_without_a_target_the_forward_pass_alone():
     assert ex.to_dict()["gradients"] is None
     with pytest.raises(ValueError, match="no target"):
         ex.chain("w1")
+
+
+def test_explain_needs_numpy_alone():
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        for name in ["scipy", "sklearn", "pandas", "matplotlib", "tqdm", "safetensors"]:
+            sys.modules[name] = None
+        import glassnet as gn
+        net = gn.Network([gn.Dense(2, "sigmoid"), gn.Dense(1, "sigmoid")], input_size=2, seed=0)
+        ex = net.explain([-2, -1], 1, optimizer="sgd")
+        print("The chain rule for w1" in str(ex))
+        try:
+            ex.to_frame()
+        except ImportError as exc:
+            print(exc)
+        try:
+            gn.report(net, None, [[0, 1]], [1], "never-written.html")
+        except ImportError as exc:
+            print(exc)
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "True"
+    assert "pip install 'glassnet[cli]'" in lines[1]
+    assert "pip install 'glassnet[plot]'" in lines[2]

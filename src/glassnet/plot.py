@@ -348,6 +348,7 @@ def decision_boundary(
     probability, with the 0.5 contour; a regression network's output is shaded as a
     surface. Axes carry the model's feature names (or ``feature_names``); classes
     differ by marker shape, and dark markers stand out on every pale region.
+    ``padding`` is the margin around the data, as a fraction of each axis's span.
     """
     X, names = _xy(model, X, feature_names)
     labels = _labels(model, y, X.shape[0])
