@@ -49,6 +49,8 @@ _DERIVATIVE_TEXT = {
 _SCALAR_UNITS = 8
 _SHOWN_SAMPLES = 5
 _SHOWN_TERMS = 6
+# A row-wise activation's Jacobian is kept for layers up to this width.
+_JACOBIAN_UNITS = 64
 
 
 def _g(value: float, digits: int = 4) -> str:
@@ -485,6 +487,8 @@ def _local_derivative(layer: Dense, a: np.ndarray) -> tuple[np.ndarray | None, n
     if act.name in _DERIVATIVE_TEXT:
         return act.backward(a, np.ones_like(a)), None
     n, k = a.shape
+    if k > _JACOBIAN_UNITS:  # n k^2 numbers: kept only for layers a reader could look at
+        return None, None
     jac = np.empty((n, k, k), dtype=a.dtype)
     for unit in range(k):
         basis = np.zeros_like(a)
@@ -819,13 +823,13 @@ def _backward_lines(ex: Explanation, s: int) -> list[str]:
                 f"    the {ex.loss_name} loss is fused with the {step.activation}, so it gives "
                 f"dL/dz directly: dL/dz = {grad_text}"
             )
-        if step.units > _SCALAR_UNITS or step.jacobian is not None:
+        if step.units > _SCALAR_UNITS or step.da_dz is None:
             if step.da is not None:
                 what = f" = {grad_text}" if output else ""
                 lines.append(_array(step.da[s], f"    dL/da{what} = "))
             if step.da_dz is not None:
                 lines.append(_array(step.da_dz[s], "    da/dz = f'(z) = "))
-            elif step.jacobian is not None:
+            elif not (output and ex.fused):
                 lines.append(
                     f"    da/dz: the {step.activation} mixes its units, so dL/dz is its "
                     "Jacobian times dL/da (the activation's backward)"

@@ -255,6 +255,9 @@ def _dark(color, factor: float = 0.55) -> tuple[float, float, float]:
     return tuple(factor * c for c in to_rgb(color))
 
 
+#: At most this many data points are drawn on a decision boundary.
+MAX_POINTS = 2000
+
 #: Background regions are this opaque over white: pale enough for dark markers on any of them.
 REGION_ALPHA = 0.35
 
@@ -296,6 +299,9 @@ def _panel(ax, fig, predict, probabilities, X, labels, names, class_names, resol
     if out.ndim == 1:
         out = out[:, np.newaxis]
     color_of = _regions(ax, gx, gy, out, probabilities, fig)
+    if X.shape[0] > MAX_POINTS:  # an even sample of the points: the regions show the rest
+        keep = np.random.default_rng(0).choice(X.shape[0], MAX_POINTS, replace=False)
+        X, labels = X[np.sort(keep)], labels[np.sort(keep)]
     if color_of is None:  # regression: points coloured by their target on the same scale
         ax.scatter(
             X[:, 0],
@@ -586,7 +592,7 @@ def weights(
             units = [f"h{number}.{j + 1}" for j in range(layer.units)]
         col_names.append(units)
         row_names.append(units)
-    widths = [max(2.4, 0.42 * layer.units + 1.6) for layer in dense]
+    widths = [min(max(2.4, 0.42 * layer.units + 1.6), 8.0) for layer in dense]
     tallest = max(layer.weights.shape[0] + 1 for layer in dense)
     fig = Figure(figsize=(sum(widths) + 0.8, min(0.32 * tallest + 2.0, 12.0)), layout="constrained")
     axes = fig.subplots(1, len(dense), squeeze=False, width_ratios=widths)[0]
