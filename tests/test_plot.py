@@ -216,3 +216,13 @@ def test_boundary_evolution_draws_each_snapshot_and_leaves_the_model(xor, tmp_pa
         plot.boundary_evolution(net, X, y, [])
     with pytest.raises(ValueError, match="parameters"):
         plot.boundary_evolution(net, X, y, [(1, np.zeros(3))])
+
+
+def test_many_points_are_sampled_not_all_drawn(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5000, 2))
+    y = (X[:, 0] > 0).astype(int)
+    net = gn.Network([gn.Dense(2, "tanh"), gn.Dense(1, "sigmoid")], input_size=2, seed=0)
+    fig = render(plot.decision_boundary(net, X, y, resolution=40), tmp_path)
+    drawn = sum(len(c.get_offsets()) for c in fig.axes[0].collections if c.get_zorder() == 3)
+    assert drawn == plot.MAX_POINTS

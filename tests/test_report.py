@@ -68,6 +68,7 @@ def open_in(browser, path: Path) -> dict:
         " width: i.naturalWidth, height: i.naturalHeight}))"
     )
     headings = page.evaluate("Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+    ids = page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
     tables = page.evaluate("Array.from(document.querySelectorAll('table')).map(t => t.id)")
     page.close()
     return {
@@ -76,11 +77,13 @@ def open_in(browser, path: Path) -> dict:
         "images": {i["id"]: i for i in images},
         "headings": headings,
         "tables": tables,
+        "ids": ids,
     }
 
 
 def check_self_contained(seen: dict, path: Path) -> None:
     assert seen["errors"] == []
+    assert len(seen["ids"]) == len(set(seen["ids"]))  # every anchor and image id is unique
     others = [u for u in seen["requests"] if u != path.as_uri() and not u.startswith("data:")]
     assert others == []
     for image in seen["images"].values():
@@ -123,7 +126,7 @@ def test_a_network_report_opens_self_contained_with_every_drawing(browser, xor_r
         "Weights",
         "Decision boundary",
     ]
-    assert {"data-summary", "target-summary", "metrics", "confusion"} <= set(seen["tables"])
+    assert {"data-summary", "target-summary", "metrics-table", "confusion"} <= set(seen["tables"])
 
 
 def test_the_report_holds_the_numbers(xor_report):

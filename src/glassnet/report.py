@@ -273,7 +273,7 @@ def _metrics_section(model, data: _Data) -> str:
         measured["mae"] = float(np.mean(np.abs(t - np.asarray(data.predicted, dtype=np.float64))))
     for name, value in measured.items():
         rows.append([f"these {data.n} rows", name, value])
-    parts = [_table(["rows", "metric", "value"], rows, "metrics")]
+    parts = [_table(["rows", "metric", "value"], rows, "metrics-table")]
     if data.task == "classification" and len(data.classes or []) <= 20:
         truth = np.asarray(data.truth).astype(str)
         predicted = np.asarray(data.predicted).astype(str)
