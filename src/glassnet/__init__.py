@@ -30,6 +30,9 @@ _NAMES = {
     "dumps": "modelfile",
     "to_onnx": "onnx",  # needs the onnx extra
     "check_gradients": "gradcheck",
+    "Explanation": "explain",
+    "report": "report",  # needs the plot extra
+    "Snapshots": "report",
     "MLPClassifier": "sklearn",  # needs the sklearn extra
     "MLPRegressor": "sklearn",
 }
