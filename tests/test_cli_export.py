@@ -1,10 +1,7 @@
 """glassnet export: every kind of model file to ONNX, run in onnxruntime; what it refuses."""
 
 import os
-import subprocess
-import sys
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,38 +11,7 @@ ort = pytest.importorskip("onnxruntime")
 pd = pytest.importorskip("pandas")
 
 import glassnet as gn  # noqa: E402
-from glassnet import cli  # noqa: E402
-
-
-def glassnet(*args):
-    """The real command, in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "glassnet.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-@pytest.fixture
-def command(capsys):
-    """The command in-process (quicker): returns a result like subprocess.run's."""
-
-    def call(*args):
-        try:
-            code = cli.main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
-
-    return call
-
-
-def assert_one_line_error(run, fragment):
-    lines = run.stderr.strip().splitlines()
-    assert run.returncode == 2 and len(lines) == 1, run.stderr
-    assert lines[0].startswith("glassnet: error: ") and fragment in lines[0]
+from test_cli import assert_one_line_error, call, glassnet  # noqa: E402
 
 
 def session(path):
@@ -74,16 +40,16 @@ def test_a_command_line_model_exports_with_its_preprocessing(iris):
     np.testing.assert_allclose(proba, model.predict_proba(frame), rtol=1e-12, atol=1e-15)
 
 
-def test_float32_on_request_and_an_existing_onnx_file_is_replaced(iris, command):
+def test_float32_on_request_and_an_existing_onnx_file_is_replaced(iris, capsys):
     folder, frame, _ = iris
     out = folder / "small.onnx"
-    assert command("export", folder / "iris.glassnet", out).returncode == 0
-    run = command("export", folder / "iris.glassnet", out, "--dtype", "float32")
-    assert run.returncode == 0, run.stderr
+    assert call(capsys, "export", folder / "iris.glassnet", out)[0] == 0
+    code, _, err = call(capsys, "export", folder / "iris.glassnet", out, "--dtype", "float32")
+    assert code == 0, err
     assert {i.type for i in session(out).get_inputs()} == {"tensor(float)"}
 
 
-def test_networks_and_estimator_files_export_too(tmp_path, command):
+def test_networks_and_estimator_files_export_too(tmp_path, capsys):
     pytest.importorskip("sklearn")
     X = np.random.default_rng(0).normal(size=(40, 3))
     net = gn.Network([gn.Dense(4, "leaky_relu"), gn.Dense(2, "softmax")], input_size=3)
@@ -95,26 +61,30 @@ def test_networks_and_estimator_files_export_too(tmp_path, command):
         )
     est.save(tmp_path / "est.glassnet")
     for name, expected in (("net", net.predict(X)), ("est", est.predict(X)[:, None])):
-        run = command("export", tmp_path / f"{name}.glassnet", tmp_path / f"{name}.onnx")
-        assert run.returncode == 0, run.stderr
+        code, _, err = call(
+            capsys, "export", tmp_path / f"{name}.glassnet", tmp_path / f"{name}.onnx"
+        )
+        assert code == 0, err
         (out,) = session(tmp_path / f"{name}.onnx").run(None, {"X": X})
         np.testing.assert_allclose(out, expected, rtol=1e-12)
 
 
-def test_it_never_overwrites_the_model_or_a_file_that_is_not_onnx(iris, tmp_path, command):
+def test_it_never_overwrites_the_model_or_a_file_that_is_not_onnx(iris, tmp_path, capsys):
     folder, _, _ = iris
     model = folder / "iris.glassnet"
     before = model.read_bytes()
-    assert_one_line_error(command("export", model, model), "is the model file itself")
+    assert_one_line_error(call(capsys, "export", model, model), "is the model file itself")
     notes = tmp_path / "notes.onnx"
     notes.write_text("my notes\n")
-    assert_one_line_error(command("export", model, notes), "is not an ONNX file")
+    assert_one_line_error(call(capsys, "export", model, notes), "is not an ONNX file")
     assert notes.read_text() == "my notes\n" and model.read_bytes() == before
     fifo = tmp_path / "pipe.onnx"
     os.mkfifo(fifo)
-    assert_one_line_error(command("export", model, fifo), "is not a regular file")
+    assert_one_line_error(call(capsys, "export", model, fifo), "is not a regular file")
     assert_one_line_error(
-        command("export", tmp_path / "none.glassnet", tmp_path / "x.onnx"), "none.glassnet"
+        call(capsys, "export", tmp_path / "none.glassnet", tmp_path / "x.onnx"), "none.glassnet"
     )
-    assert_one_line_error(command("export", model, tmp_path / "no" / "x.onnx"), "does not exist")
+    assert_one_line_error(
+        call(capsys, "export", model, tmp_path / "no" / "x.onnx"), "does not exist"
+    )
     assert not (tmp_path / "x.onnx").exists()

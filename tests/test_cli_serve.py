@@ -17,6 +17,7 @@ httpx = pytest.importorskip("httpx")
 pd = pytest.importorskip("pandas")
 
 import glassnet as gn  # noqa: E402
+from test_cli import assert_one_line_error, call  # noqa: E402
 
 
 def start(*args, timeout=120):
@@ -245,8 +246,6 @@ def test_a_bare_network_file_is_served_as_rows_of_numbers(tmp_path):
 
 
 def test_start_up_problems_are_one_line_errors(tmp_path, capsys):
-    from glassnet import cli
-
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
@@ -261,15 +260,9 @@ def test_start_up_problems_are_one_line_errors(tmp_path, capsys):
             (["--max-body", "-5"], "--max-body must be"),
             (["--host", "no such host"], "cannot listen on no such host"),
         ):
-            with pytest.raises(SystemExit) as exit_:
-                cli.main(["serve", str(tmp_path / "net.glassnet"), *map(str, args)])
-            lines = capsys.readouterr().err.strip().splitlines()
-            assert exit_.value.code == 2 and len(lines) == 1, lines
-            assert lines[0].startswith("glassnet: error: ") and fragment in lines[0]
+            result = call(capsys, "serve", tmp_path / "net.glassnet", *args)
+            assert_one_line_error(result, fragment)
         for path in (tmp_path / "missing.glassnet", tmp_path / "notes.txt"):
-            with pytest.raises(SystemExit) as exit_:
-                cli.main(["serve", str(path)])
-            err = capsys.readouterr().err
-            assert exit_.value.code == 2 and path.name in err and "Traceback" not in err
+            assert_one_line_error(call(capsys, "serve", path), path.name)
     finally:
         busy.close()
