@@ -621,9 +621,10 @@ def test_starting_weights_can_be_assigned_before_the_first_fit():
 @pytest.mark.parametrize(
     ("ours", "theirs"), [(MLPClassifier, sk.MLPClassifier), (MLPRegressor, sk.MLPRegressor)]
 )
-def test_initial_weights_and_split_are_scikit_learns_draw_for_draw(ours, theirs, blobs):
+@pytest.mark.parametrize("sizes", [(7, 4), ()])  # () : no hidden layer at all
+def test_initial_weights_and_split_are_scikit_learns_draw_for_draw(ours, theirs, blobs, sizes):
     X, y = blobs
-    kwargs = dict(hidden_layer_sizes=(7, 4), solver="lbfgs", max_iter=1, random_state=3)
+    kwargs = dict(hidden_layer_sizes=sizes, solver="lbfgs", max_iter=1, random_state=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mine, ref = ours(**kwargs).fit(X, y), theirs(**kwargs).fit(X, y)

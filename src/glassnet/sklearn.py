@@ -495,7 +495,7 @@ class _BaseMLP(BaseEstimator):
         # scikit-learn's initialisation, draw for draw: per layer, weights and then biases
         # ~ U(-r, r) with r = sqrt(6 / (fan_in + fan_out)), or sqrt(2 / ...) for logistic.
         for i, layer in enumerate(_dense(net)):
-            act = acts[min(i, len(acts) - 1)]
+            act = acts[min(i, len(acts) - 1)] if acts else self.activation  # no hidden layer
             factor = 2.0 if act == "logistic" else 6.0
             bound = math.sqrt(factor / (layer.n_in + layer.units))
             layer.weights = state.uniform(-bound, bound, (layer.n_in, layer.units))
