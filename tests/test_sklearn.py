@@ -622,7 +622,7 @@ def test_starting_weights_can_be_assigned_before_the_first_fit():
     ("ours", "theirs"), [(MLPClassifier, sk.MLPClassifier), (MLPRegressor, sk.MLPRegressor)]
 )
 @pytest.mark.parametrize("sizes", [(7, 4), ()])  # () : no hidden layer at all
-def test_initial_weights_and_split_are_scikit_learns_draw_for_draw(ours, theirs, blobs, sizes):
+def test_initial_weights_are_scikit_learns_draw_for_draw(ours, theirs, blobs, sizes):
     X, y = blobs
     kwargs = dict(hidden_layer_sizes=sizes, solver="lbfgs", max_iter=1, random_state=3)
     with warnings.catch_warnings():
@@ -630,6 +630,25 @@ def test_initial_weights_and_split_are_scikit_learns_draw_for_draw(ours, theirs,
         mine, ref = ours(**kwargs).fit(X, y), theirs(**kwargs).fit(X, y)
     for a, b in zip(mine.coefs_ + mine.intercepts_, ref.coefs_ + ref.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_the_early_stopping_split_is_scikit_learns(blobs):
+    X, y = blobs
+    # Full-batch SGD does not shuffle, so both train alike, on the same split.
+    kwargs = dict(
+        hidden_layer_sizes=(6,),
+        solver="sgd",
+        batch_size=len(X),
+        early_stopping=True,
+        max_iter=5,
+        random_state=7,
+        n_iter_no_change=100,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine, ref = MLPRegressor(**kwargs).fit(X, y), sk.MLPRegressor(**kwargs).fit(X, y)
+    np.testing.assert_allclose(mine.validation_scores_, ref.validation_scores_, rtol=1e-9)
+    np.testing.assert_allclose(mine.loss_curve_, ref.loss_curve_, rtol=1e-9)
 
 
 def test_html_repr_has_a_tooltip_for_every_parameter_and_a_documentation_link():
