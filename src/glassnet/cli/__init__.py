@@ -18,14 +18,34 @@ command runs, inside the handlers above.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib
-import signal
-import sys
+import _signal  # the C module: installing the handler must not wait for signal's imports
 
-from .. import __version__
-from .common import STATE, UserError, end_progress_line, printable
+
+class _Interrupts:
+    """Ctrl-C is noted at once; while this package is being imported it is acted on as
+    soon as main() starts (a KeyboardInterrupt in the middle of an import can surface as
+    any error, so main() also asks whether one was noted)."""
+
+    seen = False
+    defer = True
+
+
+def _on_sigint(signum, frame):
+    _Interrupts.seen = True
+    if not _Interrupts.defer:
+        raise KeyboardInterrupt
+
+
+_signal.signal(_signal.SIGINT, _on_sigint)
+
+import argparse  # noqa: E402 - after the handler, so Ctrl-C during imports is caught
+import contextlib  # noqa: E402
+import importlib  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from .. import __version__  # noqa: E402
+from .common import STATE, UserError, end_progress_line, printable  # noqa: E402
 
 __all__ = ["main", "build_parser", "UserError", "COMMANDS"]
 
@@ -60,6 +80,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _fail(status: int, message: str) -> int:
+    if _Interrupts.seen and status != 130:  # the error is the interrupt's doing
+        return _interrupted()
     end_progress_line()
     with contextlib.suppress(OSError):
         sys.stderr.write(message + "\n")
@@ -69,6 +91,7 @@ def _fail(status: int, message: str) -> int:
 
 def _interrupted() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the message
+    _Interrupts.seen = False
     return _fail(130, "glassnet: interrupted")
 
 
@@ -82,15 +105,27 @@ def _pipe_closed() -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns its exit status (0 ok, 2 user error, 130 interrupted)."""
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    if signal.getsignal(signal.SIGINT) is not _on_sigint:
+        signal.signal(signal.SIGINT, _on_sigint)
+    _Interrupts.defer = False
     try:
-        return _run(argv)
+        if _Interrupts.seen:
+            raise KeyboardInterrupt
+        status = _run(argv)
+        if _Interrupts.seen:
+            return _interrupted()
+        return status
     except KeyboardInterrupt:
         return _interrupted()
     except BrokenPipeError:
         return _pipe_closed()
     except SystemExit:
+        if _Interrupts.seen:
+            return _interrupted()
         raise
     except BaseException as exc:  # a bug in glassnet, not the user's doing
+        if _Interrupts.seen:
+            return _interrupted()
         if debug:
             raise
         return _fail(
@@ -112,6 +147,8 @@ def _run(argv: list[str] | None) -> int:
         try:
             return args.run(args)
         except errors as exc:
+            if _Interrupts.seen:
+                raise KeyboardInterrupt from None
             if args.debug and not isinstance(exc, (UserError, ModelFileError)):
                 raise
             return _fail(2, f"glassnet: error: {_one_line(exc)}")

@@ -21,7 +21,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 
 __all__ = [
@@ -220,6 +219,8 @@ def check_distinct(outputs: Sequence[tuple[str | None, str]]) -> None:
 def atomic_path(path: str) -> Iterator[str]:
     """A temporary path beside ``path``; renamed over it when the block ends without an
     error (fsynced first), removed otherwise. The old file, if any, keeps its mode."""
+    import tempfile
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     os.close(fd)

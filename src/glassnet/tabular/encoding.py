@@ -704,8 +704,8 @@ def _date_parts(t: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "year": index.year.to_numpy(dtype=np.float64, na_value=np.nan),
         "month": index.month.to_numpy(dtype=np.float64, na_value=np.nan),
-        "dayofweek": index.dayofweek.to_numpy(dtype=np.float64, na_value=np.nan),
-        "dayofyear": index.dayofyear.to_numpy(dtype=np.float64, na_value=np.nan),
+        "dayofweek": index.day_of_week.to_numpy(dtype=np.float64, na_value=np.nan),
+        "dayofyear": index.day_of_year.to_numpy(dtype=np.float64, na_value=np.nan),
         "hour": index.hour.to_numpy(dtype=np.float64, na_value=np.nan),
         "_clock": np.asarray(clock, dtype=bool),
     }
