@@ -12,13 +12,15 @@ from glassnet import cli
 pd = pytest.importorskip("pandas")
 
 
-def glassnet(*args):
+def glassnet(*args, input=None, cwd=None):
     """Run the real command in a subprocess (to see exactly what a user sees)."""
     return subprocess.run(
         [sys.executable, "-m", "glassnet.cli", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=600,
+        input=input,
+        cwd=cwd,
     )
 
 
@@ -82,11 +84,11 @@ def houses(tmp_path):
 def test_help():
     result = glassnet("--help")
     assert result.returncode == 0
-    for command in ("train", "predict", "inspect", "demo"):
+    for command in ("train", "predict", "evaluate", "inspect", "demo"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["train", "predict", "inspect", "demo"])
+@pytest.mark.parametrize("command", ["train", "predict", "evaluate", "inspect", "demo"])
 def test_every_subcommand_has_help(capsys, command):
     code, out, _ = call(capsys, command, "--help")
     assert code == 0
@@ -246,7 +248,9 @@ def test_missing_values_are_named_and_imputable(capsys, tmp_path):
     )
     frame.to_csv(tmp_path / "m.csv", index=False)
     result = call(capsys, "train", tmp_path / "m.csv", "--target", "t", "--quiet")
-    assert_one_line_error(result, "column 'a' has 1 missing value (line 3)", "--impute")
+    assert_one_line_error(
+        result, "2 columns have missing values: 'a' (1: line 3); 'b' (1: line 4)", "--impute"
+    )
     code, out, _ = call(
         capsys,
         "train",

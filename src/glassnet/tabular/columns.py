@@ -172,8 +172,14 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
         return np.zeros(values.shape, dtype=bool)
     pd = _pandas()
     mask = np.asarray(pd.isna(values), dtype=bool)
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred != "string" and not inferred.startswith("mixed"):
+        return mask  # no text at all, so no blank text
     series = pd.Series(values, dtype=object)
-    blank = series.str.strip().eq("").to_numpy(dtype=bool, na_value=False)
+    try:
+        blank = series.str.strip().eq("").to_numpy(dtype=bool, na_value=False)
+    except AttributeError:  # pandas found no text after all
+        return mask
     return mask | blank
 
 
