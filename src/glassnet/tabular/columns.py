@@ -162,7 +162,7 @@ def _from_records(records: Sequence[Mapping]) -> Columns:
 
 
 def missing_mask(values: np.ndarray) -> np.ndarray:
-    """Which entries are missing: NaN, None, NaT, pandas' NA, or an empty (blank) string."""
+    """Which entries are missing: NaN, None, NaT, pandas' NA, or an empty string."""
     kind = values.dtype.kind
     if kind == "f":
         return np.isnan(values)
@@ -172,15 +172,11 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
         return np.zeros(values.shape, dtype=bool)
     pd = _pandas()
     mask = np.asarray(pd.isna(values), dtype=bool)
-    inferred = pd.api.types.infer_dtype(values, skipna=True)
-    if inferred != "string" and not inferred.startswith("mixed"):
-        return mask  # no text at all, so no blank text
-    series = pd.Series(values, dtype=object)
-    try:
-        blank = series.str.strip().eq("").to_numpy(dtype=bool, na_value=False)
-    except AttributeError:  # pandas found no text after all
-        return mask
-    return mask | blank
+    with np.errstate(all="ignore"):
+        empty = values == ""  # an empty string is an empty cell (text with spaces is data)
+    if isinstance(empty, np.ndarray):
+        mask |= empty.astype(bool, copy=False)
+    return mask
 
 
 def _is_number(v: Any) -> bool:
@@ -292,19 +288,21 @@ def infer_kind(values: np.ndarray, missing: np.ndarray) -> str:
     present = values[~missing]
     if len(present) == 0:
         return "numeric"
-    sample = present[:200]
+    sample = present[:1000]
     if all(isinstance(v, (bool, np.bool_)) for v in sample) or all(
         isinstance(v, str) and v.strip().lower() in ("true", "false") for v in sample
     ):
         _, failed = parse_booleans(present, np.zeros(len(present), dtype=bool))
         if not failed.any():
             return "boolean"
-    _, failed = parse_numbers(present, np.zeros(len(present), dtype=bool))
-    if not failed.any():
-        return "numeric"
-    n_bad = int(failed.sum())
-    if n_bad <= 0.1 * len(present) and n_bad < len(present):
-        raise _MixedColumn(present[failed])
+    _, failed = parse_numbers(sample, np.zeros(len(sample), dtype=bool))
+    if failed.mean() <= 0.5:  # perhaps numbers: look at every value
+        _, failed = parse_numbers(present, np.zeros(len(present), dtype=bool))
+        if not failed.any():
+            return "numeric"
+        n_bad = int(failed.sum())
+        if n_bad <= 0.1 * len(present) and n_bad < len(present):
+            raise _MixedColumn(present[failed])
     if all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample) or all(
         isinstance(v, (np.datetime64,)) or type(v).__name__ in ("Timestamp", "datetime", "date")
         for v in sample
@@ -337,6 +335,9 @@ def label_text(values: np.ndarray) -> np.ndarray:
         out = values.astype(str).astype(object)
         out[whole] = values[whole].astype(np.int64).astype(str)
         return out
+    pd = _pandas()
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values  # text already: kept as written
     out = np.empty(len(values), dtype=object)
     out[:] = [_label(v) for v in values]
     return out

@@ -216,6 +216,14 @@ class FeatureEncoder:
         self._fitting = None
         return self.partial_fit(table, names, where=where).finish()
 
+    def fit_transform(
+        self, table, names: Sequence[str] | None = None, dtype=np.float64, *, where=("row", 1)
+    ) -> tuple[np.ndarray, list[str]]:
+        """``fit`` then ``transform`` of the same table, reading its columns once."""
+        cols = as_columns(table)
+        self.fit(cols, names, where=where)
+        return self.transform(cols, dtype, where=where)
+
     def partial_fit(
         self, table, names: Sequence[str] | None = None, *, where: tuple[str, int] = ("row", 1)
     ) -> FeatureEncoder:
@@ -493,24 +501,23 @@ class FeatureEncoder:
                     _missing_message(with_missing, None) + ", and the model was trained "
                     "without --impute"
                 )
-        X = np.empty((n, self.n_outputs), dtype=dtype)
         warnings: list[str] = []
+        dense: list[tuple[int, np.ndarray]] = []  # (output column, its values)
+        hot: list[tuple[int, np.ndarray]] = []  # (first output column, level codes; -1: none)
         start = 0
         for c in self.columns:
-            width = _width(c)
-            block = X[:, start : start + width]
             values, miss = cols[c["name"]], missing[c["name"]]
             kind = c["kind"]
             if kind == "numeric":
                 x, failed = parse_numbers(values, miss)
                 self._refuse_wrong(c, values, failed, where, "numeric")
                 x[miss] = c["fill"]
-                self._scaled_into(block[:, 0], x, c["mean"], c["std"], c, where)
+                dense.append((start, self._scaled(x, c["mean"], c["std"], c, where)))
             elif kind == "boolean":
                 x, failed = parse_booleans(values, miss)
                 self._refuse_wrong(c, values, failed, where, "true/false")
                 x[miss] = c["mean"]
-                self._scaled_into(block[:, 0], x, c["mean"], c["std"], c, where)
+                dense.append((start, self._scaled(x, c["mean"], c["std"], c, where)))
             elif kind == "datetime":
                 t, failed = parse_datetimes(values, miss)
                 self._refuse_wrong(c, values, failed, where, "dates")
@@ -518,13 +525,14 @@ class FeatureEncoder:
                 for j, p in enumerate(c["parts"]):
                     x = parts[p["part"]].astype(np.float64)
                     x[miss] = p["mean"]
-                    self._scaled_into(block[:, j], x, p["mean"], p["std"], c, where)
+                    dense.append((start + j, self._scaled(x, p["mean"], p["std"], c, where)))
             else:
-                message = self._one_hot_into(block, c, values, miss)
+                codes, message = self._one_hot_codes(c, values, miss)
+                hot.append((start, codes))
                 if message:
                     warnings.append(message)
-            start += width
-        return X, warnings
+            start += _width(c)
+        return _assemble(n, start, dtype, dense, hot), warnings
 
     @staticmethod
     def _refuse_wrong(c, values, failed, where, what: str) -> None:
@@ -537,11 +545,10 @@ class FeatureEncoder:
             )
 
     @staticmethod
-    def _scaled_into(out, x, mean, std, c, where) -> None:
+    def _scaled(x, mean, std, c, where) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
-            np.subtract(x, mean, out=out, casting="unsafe")
-            out /= std
-        bad = ~np.isfinite(out)
+            z = (x - mean) / std
+        bad = ~np.isfinite(z)
         if bad.any():
             rows = np.flatnonzero(bad)
             infinite = np.isinf(x[rows[0]])
@@ -550,15 +557,17 @@ class FeatureEncoder:
                 + ("an infinite value" if infinite else "a value too large to scale")
                 + f" ({_lines(rows, where)})"
             )
+        return z
 
     @staticmethod
-    def _one_hot_into(block, c, values, miss) -> str | None:
+    def _one_hot_codes(c, values, miss) -> tuple[np.ndarray, str | None]:
         pd = _pandas()
         labels = label_text(values)
         if miss.any():
+            labels = labels.copy()
             labels[miss] = c["fill"]
-        codes = pd.Index(c["categories"], dtype=object).get_indexer(labels)
-        block[...] = 0
+        levels = pd.Index(c["categories"], dtype=object)
+        codes = levels.get_indexer(pd.Index(labels, dtype=object, copy=False))
         unseen = codes < 0
         message = None
         if unseen.any():
@@ -572,9 +581,7 @@ class FeatureEncoder:
                     f"in training ({shown}{', ...' if len(values_unseen) > 3 else ''}) in "
                     f"{int(unseen.sum())} row{'s' * int(unseen.sum() > 1)}; encoded as all zeros"
                 )
-        rows = np.flatnonzero(codes >= 0)
-        block[rows, codes[rows]] = 1
-        return message
+        return codes, message
 
     # -- the model file -----------------------------------------------------------------------
 
@@ -690,6 +697,22 @@ def refuse_missing(table, names: Sequence[str], where=("row", 1), flag: str = "-
     with_missing = _missing_columns({n: missing_mask(cols[n]) for n in names}, where)
     if with_missing:
         raise PreprocessingError(_missing_message(with_missing, flag))
+
+
+def _assemble(n: int, width: int, dtype, dense, hot) -> np.ndarray:
+    """The encoded matrix, filled a block of rows at a time so that every write stays in
+    cache (column by column, each write would touch a new line of memory)."""
+    X = (np.zeros if hot else np.empty)((n, width), dtype=dtype)  # zeros: pages come zeroed
+    step = max(1, (1 << 18) // max(width, 1))  # about 2 MB of float64 a block
+    for s in range(0, n, step):
+        block = X[s : s + step]
+        for j, z in dense:
+            block[:, j] = z[s : s + step]
+        for offset, codes in hot:
+            part = codes[s : s + step]
+            rows = np.flatnonzero(part >= 0)
+            block[rows, offset + part[rows]] = 1
+    return X
 
 
 def _not_numbers(values, missing) -> np.ndarray:
