@@ -169,9 +169,9 @@ def test_european_csv_latin1_semicolons_decimal_commas(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("labels", "spelled"),
     [
-        (["001", "002"], {"001", "002"}),
-        (["0.0", "1.0"], {"0.0", "1.0"}),
-        (["TRUE", "FALSE"], {"TRUE", "FALSE"}),
+        (["001", "002"], ["001", "002"]),
+        (["0.0", "1.0"], ["0.0", "1.0"]),
+        (["TRUE", "FALSE"], ["FALSE", "TRUE"]),
     ],
 )
 def test_labels_come_back_as_the_file_spells_them(capsys, tmp_path, labels, spelled):
