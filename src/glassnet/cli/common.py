@@ -31,6 +31,7 @@ __all__ = [
     "stdout_closed",
     "add_read_options",
     "read_options",
+    "read_table",
     "check_input",
     "check_output",
     "check_distinct",
@@ -151,6 +152,17 @@ def read_options(args):
             decimal=args.decimal,
             na_values=tuple(columns(args.na_values, keep_blank=False)),
         )
+    except DataFileError as exc:
+        raise UserError(str(exc)) from None
+
+
+def read_table(path: str, options=None):
+    """The whole table in a data file (any format, cells as written), or a UserError."""
+    from ..tabular.reading import DataFileError
+    from ..tabular.reading import read_table as _read
+
+    try:
+        return _read(path, options)
     except DataFileError as exc:
         raise UserError(str(exc)) from None
 
