@@ -157,14 +157,30 @@ def read_options(args):
 
 
 def read_table(path: str, options=None):
-    """The whole table in a data file (any format, cells as written), or a UserError."""
+    """The whole table in a data file, or a UserError; text columns that hold only numbers
+    become numeric columns (pandas' usual reading, for commands that select columns by
+    type). train, predict and evaluate read the cells as written instead."""
+    import numpy as np
+
+    from ..tabular.columns import missing_mask, parse_numbers
     from ..tabular.reading import DataFileError
     from ..tabular.reading import read_table as _read
 
     try:
-        return _read(path, options)
+        frame = _read(path, options)
     except DataFileError as exc:
         raise UserError(str(exc)) from None
+    for name in frame.columns:
+        values = frame[name].to_numpy(dtype=object)
+        missing = missing_mask(values)
+        if missing.all():
+            continue
+        numbers, failed = parse_numbers(values, missing)
+        if not failed.any():
+            whole = not missing.any() and bool((numbers == numbers.round()).all())
+            whole = whole and float(np.abs(numbers).max()) < 2.0**53
+            frame[name] = numbers.astype("int64") if whole else numbers
+    return frame
 
 
 def check_input(path: str, what: str) -> None:

@@ -86,6 +86,7 @@ __all__ = [
     "PreprocessingError",
     "Accumulator",
     "refuse_missing",
+    "is_missing",
 ]
 
 #: Without ``max_categories``, a column with more levels than this, most of them rare
@@ -675,6 +676,12 @@ class FeatureEncoder:
                     f"{c['name']}: text, one-hot over {len(cats)} values{other} ({shown}){fill}"
                 )
         return lines
+
+
+def is_missing(values) -> np.ndarray:
+    """Which entries of a column are missing (see :func:`~.columns.missing_mask`)."""
+    array = np.asarray(values)
+    return missing_mask(array if array.dtype.kind in "biufmMO" else array.astype(object))
 
 
 def _missing_columns(missing: dict[str, np.ndarray], where) -> list[_Column]:
