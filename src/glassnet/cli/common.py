@@ -32,6 +32,8 @@ __all__ = [
     "add_read_options",
     "read_options",
     "read_table",
+    "add_chunk_rows",
+    "check_model_and_data",
     "check_input",
     "check_output",
     "check_distinct",
@@ -139,6 +141,24 @@ def add_read_options(parser) -> None:
         help="cell texts that mean missing, comma-separated (only empty cells by default; "
         "NA, None, null are text unless listed here)",
     )
+
+
+def add_chunk_rows(parser, what: str) -> None:
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=65_536,
+        metavar="N",
+        help=f"rows {what} at a time (default: 65536)",
+    )
+
+
+def check_model_and_data(args) -> list[tuple[str, str]]:
+    """The checks predict and evaluate start with; returns the inputs an output must not be."""
+    if args.chunk_rows < 1:
+        raise UserError(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
+    check_input(args.data, "the data")
+    return [(args.model, "the model"), (args.data, "the data")]
 
 
 def read_options(args):

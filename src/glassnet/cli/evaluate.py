@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
 from .common import (
     UserError,
+    add_chunk_rows,
     add_read_options,
-    check_input,
+    check_model_and_data,
     printable,
     read_options,
     say,
@@ -44,13 +44,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="skip rows whose target is missing (otherwise they are an error)",
     )
-    p.add_argument(
-        "--chunk-rows",
-        type=int,
-        default=65_536,
-        metavar="N",
-        help="rows read and predicted at a time (default: 65536)",
-    )
+    add_chunk_rows(p, "read and predicted")
     add_read_options(p)
     p.set_defaults(run=run)
 
@@ -146,24 +140,11 @@ def report_lines(result: dict, source: str) -> list[str]:
     return lines
 
 
-def _jsonable(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     from .. import modelfile
     from .train import check_plot_path, save_figure
 
-    if args.chunk_rows < 1:
-        raise UserError(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
-    check_input(args.data, "the data")
-    inputs = [(args.model, "the model"), (args.data, "the data")]
+    inputs = check_model_and_data(args)
     if args.plot:
         check_plot_path(args.plot, "--plot", inputs)
     options = read_options(args)
@@ -215,6 +196,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no rows with a target to measure against")
     result["skipped_missing_target"] = skipped
     if args.json:
+        from ..modelfile import _jsonable  # NaN and infinity become null
+
         say(json.dumps(_jsonable(result), ensure_ascii=True))
     else:
         lines = report_lines(result, args.data)

@@ -8,9 +8,10 @@ import sys
 
 from .common import (
     UserError,
+    add_chunk_rows,
     add_read_options,
     atomic_path,
-    check_input,
+    check_model_and_data,
     check_output,
     columns,
     printable,
@@ -44,13 +45,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--keep", metavar="COLS", help="copy these input columns (an id, say) into the output"
     )
-    p.add_argument(
-        "--chunk-rows",
-        type=int,
-        default=65_536,
-        metavar="N",
-        help="rows read, predicted and written at a time (default: 65536)",
-    )
+    add_chunk_rows(p, "read, predicted and written")
     add_read_options(p)
     p.set_defaults(run=run)
 
@@ -205,10 +200,7 @@ def predictions(model, chunk, proba: bool, keep: list[str], where, seen_warnings
 def run(args: argparse.Namespace) -> int:
     from .. import modelfile
 
-    if args.chunk_rows < 1:
-        raise UserError(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
-    check_input(args.data, "the data")
-    inputs = [(args.model, "the model"), (args.data, "the data")]
+    inputs = check_model_and_data(args)
     if args.out:
         output_format(args.out)
         check_output(args.out, "--out", inputs)

@@ -169,43 +169,28 @@ def _batch_size(text: str) -> int | None:
 
 
 def _progress(epochs: int, disable: bool):
-    """A tqdm bar over epochs showing the loss and validation loss."""
-    from ..training import Callback
-
+    """The engine's tqdm bar over epochs, on stderr, with the loss and validation loss."""
     try:
         from tqdm import tqdm
     except ImportError:
         raise UserError(
             "the command line needs tqdm for its progress bar: pip install 'glassnet[cli]'"
         ) from None
+    from ..training import _ProgressBar
 
-    class Update(Callback):
-        bar = None
+    def bar(**kwargs):
+        return tqdm(**kwargs, file=sys.stderr, disable=disable, dynamic_ncols=True)
 
+    class Update(_ProgressBar):
         def on_train_begin(self, net, history):
-            self.bar = tqdm(
-                total=epochs,
-                unit="epoch",
-                desc="training",
-                file=sys.stderr,
-                disable=disable,
-                dynamic_ncols=True,
-                leave=True,
-            )
-            progress_line(not disable)
-
-        def on_epoch_end(self, net, history):
-            postfix = {"loss": f"{history.loss[-1]:.4g}"}
-            if history.val_loss:
-                postfix["val_loss"] = f"{history.val_loss[-1]:.4g}"
-            self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(1)
+            super().on_train_begin(net, history)
+            progress_line(not disable)  # a Ctrl-C message must start on a fresh line
 
         def on_train_end(self, net, history):
-            self.bar.close()
+            super().on_train_end(net, history)
             progress_line(False)
 
-    return Update()
+    return Update(bar, epochs)
 
 
 def check_plot_path(path: str, flag: str, inputs) -> None:
