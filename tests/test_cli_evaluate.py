@@ -33,8 +33,15 @@ def species(tmp_path_factory):
     frame.iloc[400:].to_csv(folder / "test.csv", index=False)
     model = folder / "m.glassnet"
     result = glassnet(
-        "train", folder / "train.csv", "--target", "label", "--quiet", "--epochs", "20",
-        "--out", model,
+        "train",
+        folder / "train.csv",
+        "--target",
+        "label",
+        "--quiet",
+        "--epochs",
+        "20",
+        "--out",
+        model,
     )
     assert result.returncode == 0, result.stderr
     return folder, model
@@ -68,9 +75,10 @@ def test_classification_metrics_agree_with_scikit_learn(species):
             (p[j], r[j], f[j]), abs=1e-9
         )
         assert row["support"] == s[j]
-    assert report["confusion_matrix"]["counts"] == skm.confusion_matrix(
-        truth, predicted, labels=loaded.classes
-    ).tolist()
+    assert (
+        report["confusion_matrix"]["counts"]
+        == skm.confusion_matrix(truth, predicted, labels=loaded.classes).tolist()
+    )
 
 
 def test_the_text_report_shows_the_tables(species):
@@ -90,15 +98,22 @@ def test_regression_metrics_agree_with_scikit_learn(tmp_path):
     rng = np.random.default_rng(1)
     n = 500
     frame = pd.DataFrame({"area": rng.uniform(50, 200, n), "town": rng.choice(["n", "s"], n)})
-    frame["price"] = 1000 * frame["area"] + np.where(frame["town"] == "n", 5e4, 0) + rng.normal(
-        0, 5e3, n
+    frame["price"] = (
+        1000 * frame["area"] + np.where(frame["town"] == "n", 5e4, 0) + rng.normal(0, 5e3, n)
     )
     frame.iloc[:350].to_csv(tmp_path / "train.csv", index=False)
     frame.iloc[350:].to_csv(tmp_path / "test.csv", index=False)
     model = tmp_path / "m.glassnet"
     result = glassnet(
-        "train", tmp_path / "train.csv", "--target", "price", "--quiet", "--epochs", "30",
-        "--out", model,
+        "train",
+        tmp_path / "train.csv",
+        "--target",
+        "price",
+        "--quiet",
+        "--epochs",
+        "30",
+        "--out",
+        model,
     )
     assert result.returncode == 0, result.stderr
     result = glassnet("evaluate", model, tmp_path / "test.csv", "--json", "--chunk-rows", "64")
@@ -124,8 +139,9 @@ def test_plot_writes_the_figure(species, tmp_path, kind):
         frame = pd.DataFrame({"x": np.arange(50.0), "y": np.arange(50.0) * 2.5 + 0.1})
         frame.to_csv(tmp_path / "r.csv", index=False)
         model = tmp_path / "r.glassnet"
-        glassnet("train", tmp_path / "r.csv", "--target", "y", "--quiet", "--epochs", "3",
-                 "--out", model)
+        glassnet(
+            "train", tmp_path / "r.csv", "--target", "y", "--quiet", "--epochs", "3", "--out", model
+        )
         data = tmp_path / "r.csv"
     else:
         data = folder / "test.csv"

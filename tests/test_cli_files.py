@@ -358,3 +358,36 @@ def test_ctrl_c_while_predicting_leaves_no_half_written_output(work, tmp_path, d
     assert process.returncode == 130 and err.splitlines()[-1] == "glassnet: interrupted", err
     assert out.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_predictions_to_a_terminal_are_escaped(tmp_path):
+    """On a terminal (a pseudo-terminal here), labels cannot carry escape sequences."""
+    import pty
+
+    evil = "\x1b[2Jgone"
+    frame = pd.DataFrame({"a": np.arange(40.0), "y": ["ok", evil] * 20})
+    frame.to_csv(tmp_path / "evil.csv", index=False)
+    model = tmp_path / "m.glassnet"
+    result = glassnet(
+        "train", tmp_path / "evil.csv", "--target", "y", "--quiet", "--epochs", "1", "--out", model
+    )
+    assert result.returncode == 0, result.stderr
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        _command("predict", model, tmp_path / "evil.csv"), stdout=follower, stderr=subprocess.PIPE
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert process.wait(timeout=120) == 0
+    shown = b"".join(chunks)
+    assert b"\x1b" not in shown and b"\\x1b[2Jgone" in shown
+    piped = glassnet("predict", model, tmp_path / "evil.csv")  # a pipe: the data as it is
+    assert evil in piped.stdout

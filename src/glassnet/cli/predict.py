@@ -73,6 +73,13 @@ def check_not_a_model(path: str, flag: str) -> None:
         )
 
 
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 class _Writer:
     """Chunks of a table to CSV (stdout or a file) or Parquet, atomically for a file."""
 
@@ -106,6 +113,13 @@ class _Writer:
                 table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
             self._parquet.write_table(table)
         else:
+            if self.path is None and _isatty(self._file):  # labels must not drive a terminal
+                import pandas as pd
+
+                for name in frame.columns:
+                    column = frame[name]
+                    if column.dtype == object or pd.api.types.is_string_dtype(column):
+                        frame[name] = column.map(printable, na_action="ignore")
             frame.to_csv(
                 self._file,
                 index=False,
