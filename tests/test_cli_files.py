@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from test_cli import assert_one_line_error, glassnet
+from test_cli import assert_one_line_error, call, glassnet
 
 pd = pytest.importorskip("pandas")
 
@@ -239,14 +239,17 @@ def test_a_large_file_that_is_not_a_model_is_refused_by_its_header(tmp_path):
         ["train", "d.csv", "--target"],
         ["train", "d.csv", "--target", "y", "--epochs", "many"],
         ["predict", "m.glassnet"],
+        ["predict", "m.glassnet", "d.csv", "--quiet"],
         ["evaluate"],
         ["bogus"],
         [],
     ],
 )
-def test_a_usage_error_is_one_line_pointing_at_help(args):
-    result = glassnet(*args)
-    assert_one_line_error(result, "--help')")
+def test_a_usage_error_is_one_line_pointing_at_help(capsys, args):
+    code, _, err = call(capsys, *args)  # in-process: argparse's exits are the command's own
+    assert_one_line_error((code, "", err), "--help')")
+    if args and args[0] in ("train", "predict", "evaluate"):
+        assert f"(see 'glassnet {args[0]} --help')" in err
 
 
 def test_names_from_files_are_escaped_before_the_terminal(tmp_path):

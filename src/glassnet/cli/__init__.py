@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+    parser.commands = dict(sub.choices)  # for usage errors that name the subcommand's --help
     return parser
 
 
@@ -138,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     STATE.stdout_closed = False
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = parser.commands.get(getattr(args, "command", None), parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         from ..modelfile import ModelFileError
         from ..training import NonFiniteLossError
