@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from test_cli import assert_one_line_error, call, glassnet
+from test_cli import assert_one_line_error, call, glassnet, inproc
 
 pd = pytest.importorskip("pandas")
 
@@ -107,11 +107,11 @@ def test_an_identifier_column_is_refused_at_once(tmp_path):
         }
     )
     frame.to_csv(tmp_path / "ids.csv", index=False)
-    result = glassnet(
+    result = inproc(
         "train", tmp_path / "ids.csv", "--target", "y", "--quiet", "--out", tmp_path / "m.glassnet"
     )
     assert_one_line_error(result, "'id' has", "looks like an identifier", "--ignore id")
-    result = glassnet(
+    result = inproc(
         "train",
         tmp_path / "ids.csv",
         "--target",

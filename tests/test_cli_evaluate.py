@@ -8,7 +8,7 @@ import pytest
 
 import glassnet as gn
 from glassnet.tabular import read_table
-from test_cli import assert_one_line_error, glassnet
+from test_cli import assert_one_line_error, inproc
 
 pd = pytest.importorskip("pandas")
 skm = pytest.importorskip("sklearn.metrics")
@@ -32,7 +32,7 @@ def species(tmp_path_factory):
     frame.iloc[:400].to_csv(folder / "train.csv", index=False)
     frame.iloc[400:].to_csv(folder / "test.csv", index=False)
     model = folder / "m.glassnet"
-    result = glassnet(
+    result = inproc(
         "train",
         folder / "train.csv",
         "--target",
@@ -49,7 +49,7 @@ def species(tmp_path_factory):
 
 def test_classification_metrics_agree_with_scikit_learn(species):
     folder, model = species
-    result = glassnet("evaluate", model, folder / "test.csv", "--json", "--chunk-rows", "37")
+    result = inproc("evaluate", model, folder / "test.csv", "--json", "--chunk-rows", "37")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     test = read_table(str(folder / "test.csv"))
@@ -83,7 +83,7 @@ def test_classification_metrics_agree_with_scikit_learn(species):
 
 def test_the_text_report_shows_the_tables(species):
     folder, model = species
-    result = glassnet("evaluate", model, folder / "test.csv")
+    result = inproc("evaluate", model, folder / "test.csv")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "evaluated on 200 rows" in out and "balanced accuracy" in out and "log loss" in out
@@ -104,7 +104,7 @@ def test_regression_metrics_agree_with_scikit_learn(tmp_path):
     frame.iloc[:350].to_csv(tmp_path / "train.csv", index=False)
     frame.iloc[350:].to_csv(tmp_path / "test.csv", index=False)
     model = tmp_path / "m.glassnet"
-    result = glassnet(
+    result = inproc(
         "train",
         tmp_path / "train.csv",
         "--target",
@@ -116,7 +116,7 @@ def test_regression_metrics_agree_with_scikit_learn(tmp_path):
         model,
     )
     assert result.returncode == 0, result.stderr
-    result = glassnet("evaluate", model, tmp_path / "test.csv", "--json", "--chunk-rows", "64")
+    result = inproc("evaluate", model, tmp_path / "test.csv", "--json", "--chunk-rows", "64")
     report = json.loads(result.stdout)
     test = pd.read_csv(tmp_path / "test.csv")
     predicted = gn.load(model).predict(test)
@@ -127,7 +127,7 @@ def test_regression_metrics_agree_with_scikit_learn(tmp_path):
     assert report["mae"] == pytest.approx(
         skm.mean_absolute_error(test["price"], predicted), rel=1e-9
     )
-    text = glassnet("evaluate", model, tmp_path / "test.csv").stdout
+    text = inproc("evaluate", model, tmp_path / "test.csv").stdout
     assert "R²" in text and "RMSE" in text and "MAE" in text
 
 
@@ -139,14 +139,14 @@ def test_plot_writes_the_figure(species, tmp_path, kind):
         frame = pd.DataFrame({"x": np.arange(50.0), "y": np.arange(50.0) * 2.5 + 0.1})
         frame.to_csv(tmp_path / "r.csv", index=False)
         model = tmp_path / "r.glassnet"
-        glassnet(
+        inproc(
             "train", tmp_path / "r.csv", "--target", "y", "--quiet", "--epochs", "3", "--out", model
         )
         data = tmp_path / "r.csv"
     else:
         data = folder / "test.csv"
     png = tmp_path / "fig.png"
-    result = glassnet("evaluate", model, data, "--plot", png)
+    result = inproc("evaluate", model, data, "--plot", png)
     assert result.returncode == 0, result.stderr
     assert png.read_bytes()[:4] == b"\x89PNG" and "figure written to" in result.stdout
 
@@ -156,16 +156,16 @@ def test_evaluate_errors_are_one_line(species, tmp_path):
     test = read_table(str(folder / "test.csv"))
     test.drop(columns="label").to_csv(tmp_path / "nolabel.csv", index=False)
     assert_one_line_error(
-        glassnet("evaluate", model, tmp_path / "nolabel.csv"), "no target column 'label'"
+        inproc("evaluate", model, tmp_path / "nolabel.csv"), "no target column 'label'"
     )
     assert_one_line_error(
-        glassnet("evaluate", model, folder / "test.csv", "--plot", tmp_path / "x.txt"),
+        inproc("evaluate", model, folder / "test.csv", "--plot", tmp_path / "x.txt"),
         "cannot draw a .txt",
     )
     net = gn.Network([gn.Dense(1)], input_size=2)
     net.save(tmp_path / "bare.glassnet")
     assert_one_line_error(
-        glassnet("evaluate", tmp_path / "bare.glassnet", folder / "test.csv"),
+        inproc("evaluate", tmp_path / "bare.glassnet", folder / "test.csv"),
         "not a command-line model",
     )
 
@@ -176,9 +176,9 @@ def test_missing_targets_are_named_or_skipped(species, tmp_path):
     test.loc[[3, 7], "label"] = None
     test.to_csv(tmp_path / "holes.csv", index=False)
     assert_one_line_error(
-        glassnet("evaluate", model, tmp_path / "holes.csv"), "missing values (lines 5, 9)"
+        inproc("evaluate", model, tmp_path / "holes.csv"), "missing values (lines 5, 9)"
     )
-    result = glassnet("evaluate", model, tmp_path / "holes.csv", "--drop-missing-target", "--json")
+    result = inproc("evaluate", model, tmp_path / "holes.csv", "--drop-missing-target", "--json")
     report = json.loads(result.stdout)
     assert report["rows"] == 198 and report["skipped_missing_target"] == 2
 
@@ -188,10 +188,10 @@ def test_a_class_the_model_never_saw_is_reported(species, tmp_path):
     test = read_table(str(folder / "test.csv"))
     test.loc[0, "label"] = "999"
     test.to_csv(tmp_path / "new_class.csv", index=False)
-    result = glassnet("evaluate", model, tmp_path / "new_class.csv", "--json")
+    result = inproc("evaluate", model, tmp_path / "new_class.csv", "--json")
     report = json.loads(result.stdout)
     assert report["unknown_classes"] == ["999"] and report["log_loss"] is None
-    text = glassnet("evaluate", model, tmp_path / "new_class.csv").stdout
+    text = inproc("evaluate", model, tmp_path / "new_class.csv").stdout
     assert "classes in the data that the model never saw: 999" in text
     df = pd.read_csv(StringIO(text.split("\n\n")[1]), sep=r"\s+")
     assert "999" in df["class"].astype(str).tolist()
