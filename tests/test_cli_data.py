@@ -300,38 +300,14 @@ def test_the_summary_reports_the_restored_epoch(capsys, tmp_path):
     frame["y"] = rng.choice(["a", "b"], 80)
     frame.to_csv(tmp_path / "noise.csv", index=False)
     model = tmp_path / "m.glassnet"
-    code, out, err = train(
-        capsys,
-        tmp_path / "noise.csv",
-        "--target",
-        "y",
-        "--hidden",
-        "64,64",
-        "--lr",
-        "0.01",
-        "--out",
-        model,
-    )
+    noise = (tmp_path / "noise.csv", "--target", "y", "--hidden", "64,64", "--lr", "0.01")
+    code, out, err = train(capsys, *noise, "--out", model)
     assert code == 0, err
     assert "stopped early" in out
     info = gn.load(model).info
     assert f"kept the weights of epoch {info['restored_epoch']}: loss " in out
     assert f"validation loss {info['epoch_val_loss']:.6g}" in out
-    code, out, err = train(
-        capsys,
-        tmp_path / "noise.csv",
-        "--target",
-        "y",
-        "--hidden",
-        "64,64",
-        "--lr",
-        "0.01",
-        "--epochs",
-        "300",
-        "--no-early-stopping",
-        "--out",
-        model,
-    )
+    code, out, err = train(capsys, *noise, "--epochs", "300", "--no-early-stopping", "--out", model)
     assert code == 0
     assert "glassnet: warning: the validation loss rose from" in err and "overfits" in err
 

@@ -32,6 +32,15 @@ def work(tmp_path_factory):
     return folder, data, model
 
 
+@pytest.fixture(scope="module")
+def many_rows(work):
+    """The data 3000 times over: 360 000 rows, long enough to interrupt."""
+    folder, data, _ = work
+    big = folder / "big.csv"
+    pd.concat([pd.read_csv(data)] * 3000).to_csv(big, index=False)
+    return big
+
+
 def snapshot(*paths):
     return {p: p.read_bytes() for p in paths}
 
@@ -332,12 +341,11 @@ def test_a_closed_pipe_exits_quietly_and_the_files_are_still_written(work, tmp_p
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.4, 1.5])
-def test_ctrl_c_at_any_moment_is_a_clean_interruption(work, tmp_path, delay):
+def test_ctrl_c_at_any_moment_is_a_clean_interruption(work, many_rows, tmp_path, delay):
     """0: as numpy is being imported (the libraries load after the command has started);
     later: while pandas loads, the data is read, the network trains."""
     _, data, model = work
-    big = tmp_path / "big.csv"
-    pd.concat([pd.read_csv(data)] * 3000).to_csv(big, index=False)
+    big = many_rows
     out = tmp_path / "m.glassnet"
     out.write_bytes(model.read_bytes())
     before = out.read_bytes()
@@ -361,10 +369,9 @@ def test_ctrl_c_at_any_moment_is_a_clean_interruption(work, tmp_path, delay):
 
 
 @pytest.mark.parametrize("delay", [0.2, 1.0, 2.5])
-def test_ctrl_c_while_predicting_leaves_no_half_written_output(work, tmp_path, delay):
+def test_ctrl_c_while_predicting_leaves_no_half_written_output(work, many_rows, tmp_path, delay):
     _, data, model = work
-    big = tmp_path / "big.csv"
-    pd.concat([pd.read_csv(data)] * 3000).to_csv(big, index=False)
+    big = many_rows
     out = tmp_path / "preds.csv"
     out.write_text("old\n")
     process = subprocess.Popen(
