@@ -73,7 +73,9 @@ def test_it_never_overwrites_the_model_or_a_file_that_is_not_onnx(iris, tmp_path
     folder, _, _ = iris
     model = folder / "iris.glassnet"
     before = model.read_bytes()
-    assert_one_line_error(call(capsys, "export", model, model), "is the model file itself")
+    assert_one_line_error(
+        call(capsys, "export", model, model), "is the same file as the model file"
+    )
     notes = tmp_path / "notes.onnx"
     notes.write_text("my notes\n")
     assert_one_line_error(call(capsys, "export", model, notes), "is not an ONNX file")

@@ -166,7 +166,7 @@ BAD_REQUESTS = [
     ),
     ("one bad record of two", JSON, f"[{GOOD}, 7]".encode(), 422, "record 1 is 7"),
     ("deep nesting", JSON, b"[" * 100000 + b"]" * 100000, 400, "malformed JSON"),
-    ("CSV without the columns", CSV, b"a,b\n1,2\n", 422, "no column 'size'"),
+    ("CSV without the columns", CSV, b"a,b\n1,2\n", 422, "'size', 'town' and 'age'"),
     (
         "CSV with text for a number",
         CSV,

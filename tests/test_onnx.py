@@ -357,3 +357,49 @@ def test_the_column_kinds_of_the_documented_preprocessing_format(table):
     }
     out = run(proto, feeds)["variable"]
     assert_parity(out, net.predict(X) * 3.0 + 10.0, np.float64)
+
+
+def test_a_model_with_every_column_kind_runs_on_raw_columns():
+    """Numbers, true/false, dates, text with its rare levels grouped as "other", and
+    integer codes read as categories: the real command-line model, exported."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 300
+    towns = ["north", "south", "east", "west", "up", "down"]
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(10, 3, n),
+            "town": rng.choice(towns, n, p=[0.4, 0.3, 0.2, 0.06, 0.02, 0.02]),
+            "member": rng.choice([True, False], n),
+            "when": pd.to_datetime(rng.integers(1.2e9, 1.7e9, n), unit="s"),
+            "code": rng.choice([101, 202, 303], n),
+        }
+    )
+    frame["label"] = np.where(frame["size"] + 3 * (frame["town"] == "north") > 11, "big", "tiny")
+    model, _ = gn.TabularModel.fit(
+        frame, "label", epochs=5, max_categories=3, categorical=["code"], impute=True
+    )
+    kinds = {c["name"]: c["kind"] for c in model.features.to_json()["columns"]}
+    assert kinds == {
+        "size": "numeric",
+        "town": "categorical",
+        "member": "boolean",
+        "when": "datetime",
+        "code": "categorical",
+    }
+    test = frame.drop(columns=["label"]).head(60).copy()
+    test.loc[3, "size"] = np.nan
+    test.loc[4, "town"] = ""
+    test.loc[6, "when"] = pd.NaT
+    test.loc[7, "town"] = "nowhere"  # no level: the "other" column
+    seconds = (test["when"] - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
+    feeds = {
+        "size": test[["size"]].to_numpy(dtype=float),
+        "town": test[["town"]].to_numpy(dtype=object),
+        "member": test["member"].map({True: 1.0, False: 0.0}).astype(float).to_numpy()[:, None],
+        "when": seconds.to_numpy(dtype=float)[:, None],
+        "code": test["code"].astype(str).to_numpy(dtype=object)[:, None],
+    }
+    out = run(to_onnx(model), feeds)
+    np.testing.assert_array_equal(out["label"], model.predict(test))
+    assert_parity(out["probabilities"], model.predict_proba(test), np.float64)

@@ -35,8 +35,8 @@ from .network import Network
 
 __all__ = ["to_onnx", "register_skl2onnx", "OPSET"]
 
-#: The opset of the graphs (20 for a command-line model with text columns, which needs
-#: Equal on strings and RegexFullMatch).
+#: The opset of the graphs (19 for a command-line model with text columns, which needs
+#: Equal on strings).
 OPSET = 17
 
 _ELEMENT = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
@@ -289,15 +289,15 @@ def _numeric_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
 
 
 def _categorical_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
-    """Text: missing (empty or blank) filled with the most frequent level, then one-hot
+    """Text: missing (the empty string) filled with the most frequent level, then one-hot
     over the training levels, and one more output for the "other" level when the column
     has one (1 where the text is none of the levels); without it, a level never seen in
     training is all zeros."""
     x = spec["name"]
-    g.opset = max(g.opset, 20)  # Equal on strings (19), RegexFullMatch (20)
-    if impute:
-        blank = g.op("RegexFullMatch", [x], "blank", pattern=r"\s*")
-        x = g.op("Where", [blank, g.const([[spec["fill"]]], "fill"), x], "filled")
+    g.opset = max(g.opset, 19)  # Equal on strings
+    if impute:  # text with spaces is data; only the empty string is a missing cell
+        empty = g.op("Equal", [x, g.const([[""]], "empty")], "empty")
+        x = g.op("Where", [empty, g.const([[spec["fill"]]], "fill"), x], "filled")
     hits = g.op("Equal", [x, g.const([spec["categories"]], "levels")], "hits")
     onehot = g.op("Cast", [hits], "onehot", to=g.element)
     if not spec.get("other"):

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .common import UserError, check_writable
+from .common import UserError, atomic_path, check_output, printable
 
 __all__ = ["add_parser", "run"]
 
@@ -48,13 +48,11 @@ def run(args: argparse.Namespace) -> int:
     from .. import modelfile
 
     out = args.out
-    if os.path.exists(out) and os.path.exists(args.model) and os.path.samefile(out, args.model):
-        raise UserError(f"{out} is the model file itself; give another name for the ONNX file")
-    check_writable(out, "OUT.onnx")
-    if os.path.exists(out) and not os.path.isfile(out):  # a FIFO or a device, say
-        raise UserError(f"{out} exists and is not a regular file; refusing to write to it")
+    check_output(out, "OUT.onnx", [(args.model, "the model file")])
     if os.path.exists(out) and not _looks_like_onnx(out):
-        raise UserError(f"{out} exists and is not an ONNX file; refusing to overwrite it")
+        raise UserError(
+            f"OUT.onnx {printable(out)} exists and is not an ONNX file; refusing to overwrite it"
+        )
     try:
         from ..onnx import to_onnx
     except ImportError as exc:
@@ -63,21 +61,15 @@ def run(args: argparse.Namespace) -> int:
 
     proto = to_onnx(modelfile.load(args.model), dtype=args.dtype)
     data = proto.SerializeToString()
-    tmp = f"{out}.{os.getpid()}.tmp"
-    try:
+    with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         onnx.checker.check_model(tmp)  # what is written loads back
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    inputs = ", ".join(f"{v.name}" for v in proto.graph.input)
+    inputs = ", ".join(printable(v.name) for v in proto.graph.input)
     outputs = ", ".join(v.name for v in proto.graph.output)
     print(
-        f"ONNX graph written to {out} ({len(data):,} bytes; inputs: {inputs}; outputs: {outputs})",
+        f"ONNX graph written to {printable(out)} ({len(data):,} bytes; inputs: {inputs}; "
+        f"outputs: {outputs})",
         file=sys.stderr,
     )
     return 0
