@@ -179,3 +179,34 @@ def test_bodies_and_row_counts_over_the_limits_are_413(network_server):
         )
         assert_error(streamed, 413, "larger than the limit of 200 bytes")
         assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_a_command_line_model_with_every_column_kind_takes_json_values():
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(10, 3, n),
+            "member": rng.choice([True, False], n),
+            "when": pd.to_datetime(rng.integers(1.2e9, 1.7e9, n), unit="s"),
+            "code": rng.choice([101, 202], n),
+        }
+    )
+    frame["label"] = np.where(frame["size"] + frame["member"] > 10.5, "big", "small")
+    model, _ = gn.TabularModel.fit(frame, "label", epochs=3, categorical=["code"], impute=True)
+    records = [
+        {"size": 9.5, "member": True, "when": "2021-03-04T05:06:07", "code": 101},
+        {"size": None, "member": False, "when": None, "code": "202"},
+    ]
+    expected = pd.DataFrame(
+        {
+            "size": [9.5, np.nan],
+            "member": ["true", "false"],
+            "when": ["2021-03-04T05:06:07", None],
+            "code": ["101", "202"],
+        }
+    )
+    with running(model) as client:
+        got = post_json(client, records)
+    assert got.status_code == 200, got.text
+    np.testing.assert_allclose(got.json()["probabilities"], model.predict_proba(expected))

@@ -203,7 +203,9 @@ class _TabularAdapter(_Adapter):
             if not _finite(v):
                 raise BadRequest(422, f"record {i}: column {name!r} holds {v}, not a finite number")
             return float(v)
-        return v  # text, a code such as 7, true/false, a date: the encoder reads them
+        if kind == "boolean" and isinstance(v, bool):
+            return "true" if v else "false"  # as text, which the encoder reads beside nulls
+        return v  # text, a code such as 7, a date: the encoder reads them
 
     def from_frame(self, frame):
         return {name: frame[name].to_numpy() for name in frame.columns}
