@@ -29,8 +29,8 @@ _NAMES = {
     "dumps": "modelfile",
     "check_gradients": "gradcheck",
     "Explanation": "explain",
-    "report": "report",  # needs the plot extra
-    "Snapshots": "report",
+    "report": "reporting",  # needs the plot extra
+    "Snapshots": "reporting",
     "MLPClassifier": "sklearn",  # needs the sklearn extra
     "MLPRegressor": "sklearn",
 }
