@@ -30,8 +30,8 @@ _NAMES = {
     "to_onnx": "onnx",  # needs the onnx extra
     "check_gradients": "gradcheck",
     "Explanation": "explain",
-    "report": "report",  # needs the plot extra
-    "Snapshots": "report",
+    "report": "reporting",  # needs the plot extra
+    "Snapshots": "reporting",
     "MLPClassifier": "sklearn",  # needs the sklearn extra
     "MLPRegressor": "sklearn",
 }

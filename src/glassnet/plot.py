@@ -388,7 +388,7 @@ def boundary_evolution(
 ) -> Figure:
     """The decision boundary at several moments of training, one panel each.
 
-    ``snapshots`` is a :class:`glassnet.report.Snapshots` callback that was passed to
+    ``snapshots`` is a :class:`glassnet.Snapshots` callback that was passed to
     ``fit``, or a sequence of ``(epoch, parameters)`` pairs (the flat parameter vector).
     The model itself is not changed: each panel uses a copy holding that epoch's weights.
     """

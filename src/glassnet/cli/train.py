@@ -138,6 +138,12 @@ def add_parser(sub) -> None:
     out.add_argument(
         "--plot", metavar="FILE", help="also draw the loss curve (.png, .pdf, .svg, ...)"
     )
+    out.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write a self-contained HTML report: the data, the network, loss curves, "
+        "metrics, weights and, for two features, the decision boundary as training went on",
+    )
     out.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -209,6 +215,25 @@ def check_plot_path(path: str, flag: str, inputs) -> None:
         )
 
 
+def check_report_path(path: str, inputs) -> None:
+    """The report: an .html file, writable, not an input, and not a file that is no report."""
+    check_output(path, "--report", inputs)
+    if os.path.splitext(path)[1].lower() not in (".html", ".htm"):
+        raise UserError(f"--report {printable(path)}: the report is an HTML file; name it .html")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UserError("--report needs matplotlib: pip install 'glassnet[plot]'") from None
+    if os.path.exists(path):
+        from ..reporting import is_report
+
+        if not is_report(path):
+            raise UserError(
+                f"--report {printable(path)} exists and is not a glassnet report; refusing to "
+                "replace it (remove it, or choose another name)"
+            )
+
+
 def save_figure(fig, path: str) -> None:
     """Write a figure atomically, in the format its extension names."""
     ext = os.path.splitext(path)[1].lower().lstrip(".")
@@ -249,7 +274,9 @@ def run(args: argparse.Namespace) -> int:
     check_model_out(args.out, inputs)
     if args.plot:
         check_plot_path(args.plot, "--plot", inputs)
-    check_distinct([(args.out, "--out"), (args.plot, "--plot")])
+    if args.report:
+        check_report_path(args.report, inputs)
+    check_distinct([(args.out, "--out"), (args.plot, "--plot"), (args.report, "--report")])
     options = read_options(args)
 
     import warnings
@@ -263,6 +290,12 @@ def run(args: argparse.Namespace) -> int:
     except DataFileError as exc:
         raise UserError(str(exc)) from None
     progress = _progress(args.epochs, disable=args.quiet)
+    callbacks = [progress]
+    if args.report:
+        from ..reporting import Snapshots
+
+        snapshots = Snapshots()  # the decision boundary as training went on
+        callbacks.append(snapshots)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OverfittingWarning)  # printed below, our way
@@ -288,7 +321,7 @@ def run(args: argparse.Namespace) -> int:
                 numeric=columns(args.numeric),
                 max_categories=args.max_categories,
                 drop_missing_target=args.drop_missing_target,
-                callbacks=[progress],
+                callbacks=callbacks,
                 source=os.path.basename(args.data) if args.data != "-" else "stdin",
                 where=row_numbering(args.data),
             )
@@ -296,7 +329,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     finally:
         progress_line(False)
-    del frame
+    if not args.report:
+        del frame  # the report needs the data; nothing else does
     info = model.info
     net = model.network
     sizes = " -> ".join([str(net.input_size)] + [str(layer.units) for layer in net.layers])
@@ -338,7 +372,14 @@ def run(args: argparse.Namespace) -> int:
         from .. import plot
 
         save_figure(
-            plot.loss_curve(history, title=f"training loss: {printable(args.target)}"), args.plot
+            plot.loss_curve(history, title=f"{printable(args.target)}: loss per epoch"), args.plot
         )
         say(f"loss curve written to {printable(args.plot)}")
+    if args.report:
+        from ..reporting import training_report
+
+        training_report(
+            model, history, frame, args.report, data_path=args.data, snapshots=snapshots
+        )
+        say(f"report written to {printable(args.report)}")
     return 0
