@@ -98,7 +98,7 @@ def test_a_network_refuses_rows_that_do_not_fit(network_server):
     assert_error(post_json(client, [[1, 2, 10**400]]), 422, "not a finite number")
     assert_error(post_json(client, [{"a": 1}]), 422, "row 0 is an object", "rows of numbers")
     assert_error(post_csv(client, "a,b\n1,2\n"), 422, "2 columns", "takes 3")
-    assert_error(post_csv(client, "a,b,c\n1,2,x\n"), 422, "column 'c' holds text")
+    assert_error(post_csv(client, "a,b,c\n1,2,x\n"), 422, "column 'c' holds 'x' on line 2")
     assert_error(post_csv(client, "a,b,c\n1,,3\n"), 422, "column 'b' is empty", "line 2")
 
 
@@ -210,3 +210,17 @@ def test_a_command_line_model_with_every_column_kind_takes_json_values():
         got = post_json(client, records)
     assert got.status_code == 200, got.text
     np.testing.assert_allclose(got.json()["probabilities"], model.predict_proba(expected))
+
+
+def test_csv_cells_are_kept_as_written():
+    rng = np.random.default_rng(2)
+    n = 120
+    frame = pd.DataFrame({"size": rng.normal(size=n), "region": rng.choice(["NA", "EU", "001"], n)})
+    frame["label"] = np.where(frame["region"] == "NA", "yes", "no")
+    model, _ = gn.TabularModel.fit(frame, "label", epochs=20, seed=0)
+    assert model.features.to_json()["columns"][1]["categories"] == ["001", "EU", "NA"]
+    with running(model) as client:
+        got = post_csv(client, "size,region\n0.5,NA\n0.5,001\n").json()
+    assert "warnings" not in got  # "NA" and "001" are the levels, not missing or 1
+    expected = model.predict_proba(pd.DataFrame({"size": [0.5, 0.5], "region": ["NA", "001"]}))
+    np.testing.assert_allclose(got["probabilities"], expected)

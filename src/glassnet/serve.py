@@ -287,10 +287,20 @@ class _ArrayAdapter(_Adapter):
             raise BadRequest(
                 422, f"the CSV has {frame.shape[1]} columns, but the model takes {self.n_features}"
             )
-        for name in frame.columns:
-            if frame[name].dtype.kind not in "biuf":
-                raise BadRequest(422, f"column {name!r} holds text, but the model takes numbers")
-        X = frame.to_numpy(dtype=float)
+        import pandas as pd
+
+        X = np.empty(frame.shape)
+        for j, name in enumerate(frame.columns):
+            cells = frame[name]
+            X[:, j] = pd.to_numeric(cells, errors="coerce")
+            text = np.isnan(X[:, j]) & cells.notna().to_numpy()
+            if text.any():
+                row = int(np.flatnonzero(text)[0])
+                raise BadRequest(
+                    422,
+                    f"column {name!r} holds {cells.iloc[row]!r} on line {row + 2}, but the "
+                    "model takes numbers",
+                )
         if not np.isfinite(X).all():
             row, col = np.argwhere(~np.isfinite(X))[0]
             raise BadRequest(
@@ -463,7 +473,9 @@ def _csv_frame(body: bytes, max_rows: int):
         raise BadRequest(400, "the CSV is not UTF-8 text") from None
     try:
         _check_widths(text)
-        frame = pd.read_csv(io.StringIO(text))
+        # Cells as written, as the command line reads them: "NA" and "001" stay text,
+        # only an empty cell is missing; the model's encoder decides what is a number.
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except csv.Error as exc:
         raise BadRequest(400, f"malformed CSV: {exc}") from None
     except pd.errors.EmptyDataError:
