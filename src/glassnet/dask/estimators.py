@@ -107,17 +107,10 @@ def _prepare_classifier(est, y, client, first_pass: bool, dtype):
     if est.class_weight is not None:
         if counts is None:
             raise ValueError("class_weight is not supported for multilabel targets")
-        if est.class_weight == "balanced":
+        if est.class_weight == "balanced":  # from the counts over all of y
             weights = counts.sum() / (len(classes) * counts.astype(np.float64))
-        elif isinstance(est.class_weight, dict):
-            from sklearn.utils.class_weight import compute_class_weight
-
-            weights = compute_class_weight(est.class_weight, classes=classes, y=classes)
-        else:
-            raise ValueError(
-                "The 'class_weight' parameter of MLPClassifier must be 'balanced', a dict or "
-                f"None. Got {est.class_weight!r} instead."
-            )
+        else:  # a dict, checked by the estimator itself: one weight per class
+            weights = est._apply_class_weight(None, binarizer.classes_)
         class_weight = (binarizer.classes_, np.asarray(weights, dtype=np.float64))
     return outputs, LabelEncoding(binarizer, dtype), class_weight
 
@@ -135,10 +128,8 @@ def fit_estimator(
     est, X, y, *, sample_weight=None, strategy="average", stop_on_nonfinite=True, client=None
 ):
     """Fit a glassnet MLPClassifier or MLPRegressor on Dask collections; returns it."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    from ..optimizers import LBFGS, SGD, Adam
-    from ..sklearn import _Schedule
+    from ..sklearn import _NON_FINITE
+    from ..training import NonFiniteLossError
 
     est._check_params()
     if est.early_stopping:
@@ -149,15 +140,19 @@ def fit_estimator(
         )
     client = _shards.get_client(client)
     _, n_features, dtype, columns = _shards.features_of(X)
-    first_pass = not hasattr(est, "network_") or not est.warm_start
+    first_pass = not est._has_weights() or not est.warm_start
     encode = class_weight = None
     if est._is_classifier:
         outputs, encode, class_weight = _prepare_classifier(est, y, client, first_pass, dtype)
     else:
         outputs = _outputs_of(y)
-    rng = est._generator()
+    # The drop-in's own start: the same random states, the same initial weights.
+    state, rng = est._random_states()
+    shape = np.empty((0, outputs))
     if first_pass:
-        est._initialize(np.empty((0, outputs)), n_features, dtype, rng)
+        est._initialize(shape, n_features, dtype, state, rng)
+    elif "network_" not in est.__dict__:  # coefs_ and intercepts_ given before fitting
+        est._adopt_weights(shape, n_features, dtype, rng)
     elif n_features != est.network_.input_size:
         raise ValueError(
             f"X has {n_features} features, but {type(est).__name__} is expecting "
@@ -168,6 +163,22 @@ def fit_estimator(
         est.feature_names_in_ = np.asarray(columns, dtype=object)
     elif hasattr(est, "feature_names_in_"):
         del est.feature_names_in_
+    try:
+        _train(est, X, y, sample_weight, encode, class_weight, strategy, stop_on_nonfinite, client)
+    except NonFiniteLossError:
+        raise NonFiniteLossError(_NON_FINITE) from None
+    if not np.isfinite(est.network_.parameters).all():
+        raise NonFiniteLossError(_NON_FINITE)
+    return est
+
+
+def _train(est, X, y, sample_weight, encode, class_weight, strategy, stop_on_nonfinite, client):
+    """The estimator's solver on the cluster, and the fitted attributes it sets."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ..optimizers import LBFGS
+    from ..sklearn import _SGD, _Adam, _Schedule
+
     with Session(
         est.network_,
         X,
@@ -199,11 +210,11 @@ def fit_estimator(
                 )
         else:
             if est.solver == "sgd":
-                opt = SGD(
+                opt = _SGD(
                     est.learning_rate_init, momentum=est.momentum, nesterov=est.nesterovs_momentum
                 )
             else:
-                opt = Adam(
+                opt = _Adam(
                     est.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2, eps=est.epsilon
                 )
             est._optimizer = opt
@@ -228,9 +239,3 @@ def fit_estimator(
                     ConvergenceWarning,
                     stacklevel=3,
                 )
-    if not np.isfinite(est.network_.parameters).all():
-        raise ValueError(
-            "Solver produced non-finite parameter weights. The input data may contain "
-            "large values and need to be preprocessed."
-        )
-    return est
