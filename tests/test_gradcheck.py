@@ -23,6 +23,19 @@ COMBINATIONS = [
 ]
 
 
+@pytest.fixture(autouse=True, params=["numpy", "compiled", "compiled-layered"])
+def engine_path(request, monkeypatch):
+    """Every test here runs on the NumPy path, on the compiled path (glassnet.fast: for
+    these small networks, the whole-step kernels) and on the compiled path's
+    layer-by-layer kernels (the ones wider networks use)."""
+    if request.param != "numpy" and not gn.fast.available():
+        pytest.skip("the fast extra (numba) is not installed")
+    if request.param == "compiled-layered":
+        monkeypatch.setattr("glassnet.fast.plan.SMALL_WORK", 0)
+    with gn.fast.use(request.param != "numpy"):
+        yield request.param
+
+
 def problem(output, loss, n=6, n_in=3, n_out=3, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, n_in))

@@ -220,8 +220,8 @@ class Plan:
         Y, labels = self._targets(y)
         code = self.codes[id(last)]
         db = self.empty if last._db is None else last._db
-        if not self.fused:
-            kernels.bias_activation(code, z, self._bias(last), C)
+        # z = x @ W + b; a = f(z) too, unless the loss computes it from z
+        kernels.bias_activation(kernels.IDENTITY if self.fused else code, z, self._bias(last), C)
         value = self.loss_kernel(
             self.loss_code,
             z,

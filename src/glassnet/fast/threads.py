@@ -6,15 +6,21 @@ batch of one row) waking the second thread costs more than it saves, and on a bu
 machine it can turn a step of microseconds into milliseconds. While ``fit`` trains a
 network whose largest product per step is below ``SMALL_PRODUCT`` multiply-adds,
 BLAS is limited to one thread, through threadpoolctl, and given back its previous
-setting when ``fit`` returns (or raises). Results do not change: OpenBLAS divides a
-product among threads by blocks of rows and columns, each summed in the same order.
+setting when ``fit`` returns (or raises).
 
-Without threadpoolctl, or with the compiled path off, nothing is changed.
+Only float64 networks: there, OpenBLAS gives the same bits on one thread as on two
+(it divides a product among threads by blocks of rows and columns, each summed in the
+same order), so the policy changes no result. Its float32 products do not (on one
+thread it sums them differently), and a policy must not change what a fit computes, so
+float32 networks keep BLAS's own choice. Without threadpoolctl, or with the compiled
+path off, nothing is changed.
 """
 
 from __future__ import annotations
 
 from contextlib import nullcontext
+
+import numpy as np
 
 __all__ = ["SMALL_PRODUCT", "limited"]
 
@@ -43,8 +49,8 @@ def largest_product(net, batch: int) -> int:
 
 
 def limited(net, batch: int):
-    """A context in which BLAS runs on one thread, if this network's step is small."""
-    if largest_product(net, batch) >= SMALL_PRODUCT:
+    """A context in which BLAS runs on one thread, if this float64 network's step is small."""
+    if net.dtype != np.float64 or largest_product(net, batch) >= SMALL_PRODUCT:
         return nullcontext()
     controller = _blas_controller()
     if not controller:
