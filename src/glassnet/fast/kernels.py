@@ -706,57 +706,70 @@ def _forward(P, xb, meta, C, ws, at, fused_last):
 
 
 @jit
-def _outputs(meta, m, end):
-    """The last layer's output (z or a) and the gradient buffer after it, as offsets."""
-    k = meta[1 + 5 * (meta[0] - 1) + 1]
-    return end - m * k, end, end + m * k
+def _views(P, G, ws, meta, m, k_y, weighted):
+    """The 2-D views one step works on, for batches of m rows, made once per batch size
+    (a reshape costs more than a small layer's arithmetic): the gathered batch (xb, yb,
+    wb), each layer's W, b, dW, db and output A, and each output's gradient DZ."""
+    L = meta[0]
+    n_in = meta[1]
+    xb = ws[: m * n_in].reshape((m, n_in))
+    at = m * n_in
+    yb = ws[at : at + m * k_y].reshape((m, k_y))
+    at += m * k_y
+    wb = ws[at : at + (m if weighted else 0)]
+    at += m
+    widest = n_in
+    Ws, bs, dWs, dbs, As = [xb], [wb], [xb], [wb], [xb]
+    for li in range(L):
+        n, u, code, w_off, b_off = _layer(meta, li)
+        Ws.append(P[w_off : w_off + n * u].reshape((n, u)))
+        dWs.append(G[w_off : w_off + n * u].reshape((n, u)))
+        bs.append(P[b_off : b_off + u] if b_off >= 0 else P[:0])
+        dbs.append(G[b_off : b_off + u] if b_off >= 0 else G[:0])
+        As.append(ws[at : at + m * u].reshape((m, u)))
+        at += m * u
+        widest = max(widest, u)
+    # the gradients of consecutive layers' outputs alternate between two buffers
+    DZ = [xb]
+    for li in range(L):
+        u = meta[1 + 5 * li + 1]
+        first = at if (L - 1 - li) % 2 == 0 else at + m * widest
+        DZ.append(ws[first : first + m * u].reshape((m, u)))
+    return xb, yb, wb, Ws[1:], bs[1:], dWs[1:], dbs[1:], As[1:], DZ[1:]
 
 
 @jit
-def _backward(P, G, xb, wb, meta, fused, l2, n_weights, C, S, ws, end):
-    """Network._loss_and_grad after the loss: the gradient buffer after ``end`` holds
-    dL/da (dL/dz when ``fused``); backpropagates it into G; returns the L2 penalty."""
-    m = xb.shape[0]
+def _step(views, lb, rows, meta, loss_code, fused, l2, n_weights, P, G, C, S):
+    """Network._loss_and_grad on the gathered batch in ``views``: the forward pass, the
+    loss, the backward pass into G (through the dW and db views); returns the loss."""
+    xb, yb, wb, Ws, bs, dWs, dbs, As, DZ = views
     L = meta[0]
-    n_in, k, code, w_off, b_off = _layer(meta, L - 1)
-    widest = meta[1]
+    h = xb
     for li in range(L):
-        widest = max(widest, meta[1 + 5 * li + 1])
-    out = ws[end - m * k : end].reshape((m, k))
-    g = ws[end : end + m * k].reshape((m, k))
-    other = end + m * widest
-    empty = P[:0]
+        _matmul(h, Ws[li], As[li])
+        code = meta[1 + 5 * li + 2]
+        bias_activation(IDENTITY if (fused and li == L - 1) else code, As[li], bs[li], C)
+        h = As[li]
+    value = loss(loss_code, As[L - 1], yb, lb, wb, DZ[L - 1], rows, C, S)
     if not fused:
-        activation_backward(code, out, g, empty, C)
+        activation_backward(meta[1 + 5 * (L - 1) + 2], As[L - 1], DZ[L - 1], P[:0], C)
     # last layer first: dW = x.T @ dz, db = column sums, dx = dz @ W.T, dz below
-    dz = g
-    a_end = end - m * k
     for li in range(L - 1, -1, -1):
-        n_in, u, code, w_off, b_off = _layer(meta, li)
+        _matmul_tn(As[li - 1] if li > 0 else xb, DZ[li], dWs[li])
+        if dbs[li].shape[0] > 0:
+            column_sums(DZ[li], dbs[li])
         if li > 0:
-            h = ws[a_end - m * n_in : a_end].reshape((m, n_in))
-        else:
-            h = xb
-        _matmul_tn(h, dz, G[w_off : w_off + n_in * u].reshape((n_in, u)))
-        if b_off >= 0:
-            column_sums(dz, G[b_off : b_off + u])
-        if li > 0:
-            below = _layer(meta, li - 1)[2]
-            dx = ws[other : other + m * n_in].reshape((m, n_in))
-            _matmul_nt(dz, P[w_off : w_off + n_in * u].reshape((n_in, u)), dx)
-            activation_backward(below, h, dx, empty, C)
-            other = end if other != end else end + m * widest
-            dz = dx
-            a_end -= m * n_in
+            _matmul_nt(DZ[li], Ws[li], DZ[li - 1])
+            activation_backward(meta[1 + 5 * (li - 1) + 2], As[li - 1], DZ[li - 1], P[:0], C)
     if l2 > 0.0:
-        mass = float(m)
+        mass = float(xb.shape[0])
         if wb.shape[0] > 0:
             total = wb[0]
-            for i in range(1, m):
+            for i in range(1, wb.shape[0]):
                 total += wb[i]
             mass = float(total)
-        return l2_penalty(P, G, n_weights, l2, mass, C, S)
-    return 0.0
+        value += l2_penalty(P, G, n_weights, l2, mass, C, S)
+    return value
 
 
 @jit
@@ -781,40 +794,15 @@ def _gather(X, Y, labels, w, order, start, m, xb, yb, lb, wb):
 
 
 @jit
-def _batch(X, Y, labels, w, order, start, m, ws, lb):
-    n_in = X.shape[1]
-    k = Y.shape[1]
-    xb = ws[: m * n_in].reshape((m, n_in))
-    yb = ws[m * n_in : m * (n_in + k)].reshape((m, k))
-    wb = ws[m * (n_in + k) : m * (n_in + k + 1)]
-    if w.shape[0] == 0:
-        wb = wb[:0]
-    _gather(X, Y, labels, w, order, start, m, xb, yb, lb, wb)
-    return xb, yb, lb[:m] if labels.shape[0] > 0 else lb[:0], wb, m * (n_in + k + 1)
-
-
-@jit
 def loss_and_grad(P, G, X, Y, labels, w, meta, loss_code, l2, n_weights, C, S, ws, lb, rows):
     """One forward and backward pass over all of X: fills G, returns the loss
     (Network._loss_and_grad)."""
     m = X.shape[0]
+    views = _views(P, G, ws, meta, m, Y.shape[1], w.shape[0] > 0)
+    _gather(X, Y, labels, w, lb[:0], 0, m, views[0], views[1], lb, views[2])
+    lbm = lb[:m] if labels.shape[0] > 0 else lb[:0]
     fused = _is_fused(loss_code)
-    xb, yb, lbm, wb, at = _batch(X, Y, labels, w, lb[:0], 0, m, ws, lb)
-    end = _forward(P, xb, meta, C, ws, at, fused)
-    z, g, g_end = _outputs(meta, m, end)
-    k = (g_end - g) // m
-    value = loss(
-        loss_code,
-        ws[z:end].reshape((m, k)),
-        yb,
-        lbm,
-        wb,
-        ws[g:g_end].reshape((m, k)),
-        rows[:m],
-        C,
-        S,
-    )
-    return value + _backward(P, G, xb, wb, meta, fused, l2, n_weights, C, S, ws, end)
+    return _step(views, lbm, rows[:m], meta, loss_code, fused, l2, n_weights, P, G, C, S)
 
 
 @jit
@@ -873,28 +861,21 @@ def train(
     keep = saved if check else saved[:0]
     natural = np.empty(0, dtype=np.intp)
     fused = _is_fused(loss_code)
+    has_w = w.shape[0] > 0
+    full = _views(P, G, ws, meta, min(batch, n), Y.shape[1], has_w)
+    last = full
+    if n > batch and n % batch:
+        last = _views(P, G, ws, meta, n % batch, Y.shape[1], has_w)
     for e in range(n_epochs):
         order = orders[e] if orders.shape[0] > 0 else natural
         total = 0.0
         weighted = 0.0
         for s in range(0, n, batch):
             m = min(batch, n - s)
-            xb, yb, lbm, wb, at = _batch(X, Y, labels, w, order, s, m, ws, lb)
-            end = _forward(P, xb, meta, C, ws, at, fused)
-            z, g, g_end = _outputs(meta, m, end)
-            k = (g_end - g) // m
-            value = loss(
-                loss_code,
-                ws[z:end].reshape((m, k)),
-                yb,
-                lbm,
-                wb,
-                ws[g:g_end].reshape((m, k)),
-                rows[:m],
-                C,
-                S,
-            )
-            value += _backward(P, G, xb, wb, meta, fused, l2, n_weights, C, S, ws, end)
+            views = full if m == batch else last
+            _gather(X, Y, labels, w, order, s, m, views[0], views[1], lb, views[2])
+            lbm = lb[:m] if labels.shape[0] > 0 else lb[:0]
+            value = _step(views, lbm, rows[:m], meta, loss_code, fused, l2, n_weights, P, G, C, S)
             if check and not math.isfinite(value):
                 record[e, 0] = value
                 return e, t, e
@@ -920,12 +901,7 @@ def train(
 
 
 @jit
-def predict(P, X, meta, C, ws, out):
-    """Network.predict: every layer's forward pass, activations included; the last
-    layer's output into out (and all of them into ws)."""
-    end = _forward(P, X, meta, C, ws, 0, False)
-    m, k = out.shape
-    src = ws[end - m * k : end]
-    for i in range(m):
-        for j in range(k):
-            out[i, j] = src[i * k + j]
+def predict(P, X, meta, C, ws):
+    """Network.predict: every layer's forward pass, activations included, one after
+    the other in ws (the last layer's output at its end)."""
+    _forward(P, X, meta, C, ws, 0, False)

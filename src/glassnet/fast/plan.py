@@ -86,6 +86,9 @@ class Plan:
         if self.small_predict:
             codes = [self.codes[id(layer)] for layer in dense]
             self.meta = kernels.describe(net._params, dense, net.input_size, codes)
+            self.units = [layer.units for layer in dense]
+            self.units_total = sum(self.units)
+            self.k = self.units[-1]
 
         self._scratch: dict[tuple[int, int], tuple] = {}
 
@@ -175,34 +178,30 @@ class Plan:
             opt.t = int(t)
         return int(done), int(bad)
 
-    def _few(self, rows: int) -> bool:
-        return self.small_predict and rows * self.n_params <= SMALL_WORK
-
     def predict(self, x) -> np.ndarray | None:
-        """Network.predict for a few rows through a small network; None otherwise."""
-        if not self._few(x.shape[0]):
-            return None
+        """Network.predict for a few rows through a small network; None otherwise.
+
+        The kernel leaves every layer's output in one fresh array; the last is returned.
+        """
         m = x.shape[0]
-        out = np.empty((m, self.net.output_size), dtype=self.net.dtype)
-        ws = np.empty(m * int(self.meta[2::5].sum()), dtype=self.net.dtype)
-        kernels.predict(self.net._params, x, self.meta, self.C, ws, out)
-        return out
+        if not (self.small_predict and m * self.n_params <= SMALL_WORK):
+            return None
+        ws = np.empty(m * self.units_total, dtype=self.net.dtype)
+        kernels.predict(self.net._params, x, self.meta, self.C, ws)
+        return ws[m * (self.units_total - self.k) :].reshape(m, self.k)
 
     def activations(self, x) -> list[np.ndarray] | None:
-        """Network.activations for a few rows through a small network; None otherwise.
-
-        With Dropout layers, the NumPy path lists their outputs too: None then."""
-        if not (self.small and self._few(x.shape[0])) or len(self.meta) != 1 + 5 * len(
+        """Network.activations for a few rows through a small network; None otherwise
+        (and with Dropout layers, whose outputs the NumPy path lists too)."""
+        m = x.shape[0]
+        if not (self.small and m * self.n_params <= SMALL_WORK) or len(self.units) != len(
             self.net.layers
         ):
             return None
-        m = x.shape[0]
-        units = [int(u) for u in self.meta[2::5]]
-        ws = np.empty(m * sum(units), dtype=self.net.dtype)
-        out = np.empty((m, units[-1]), dtype=self.net.dtype)
-        kernels.predict(self.net._params, x, self.meta, self.C, ws, out)
+        ws = np.empty(m * self.units_total, dtype=self.net.dtype)
+        kernels.predict(self.net._params, x, self.meta, self.C, ws)
         outputs, at = [], 0
-        for u in units:
+        for u in self.units:
             outputs.append(ws[at : at + m * u].reshape(m, u))
             at += m * u
         return outputs
