@@ -26,7 +26,7 @@ demo: $(VENV)/.installed
 	$(BIN)/glassnet demo all
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

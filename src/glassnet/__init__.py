@@ -29,6 +29,9 @@ _NAMES = {
     "save": "modelfile",
     "dumps": "modelfile",
     "check_gradients": "gradcheck",
+    "Explanation": "explain",
+    "report": "report",  # needs the plot extra
+    "Snapshots": "report",
     "MLPClassifier": "sklearn",  # needs the sklearn extra
     "MLPRegressor": "sklearn",
 }

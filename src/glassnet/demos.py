@@ -162,10 +162,10 @@ def xor(stream: TextIO | None = None, plot_dir: str | None = None) -> dict:
         figures += plot.save_figures(
             plot_dir,
             {
-                "xor_loss.png": plot.loss_curve(loss2, title="seed 002: loss (sse)", log=True),
+                "xor_loss.png": plot.loss_curve(loss2, title="seed 002: loss (sse)"),
                 "xor_network.png": plot.network(net, title="seed 002: the trained network"),
                 "xor_boundary.png": plot.decision_boundary(
-                    real, XOR_X, XOR_Y, title="the real XOR"
+                    real, XOR_X, XOR_Y, title="the real XOR", feature_names=["a", "b"]
                 ),
             },
         )
@@ -210,9 +210,24 @@ def gender(stream: TextIO | None = None, plot_dir: str | None = None, seed: int 
     for name, x_row, t in zip(GENDER_PEOPLE, GENDER_X, GENDER_Y):
         story.block(f"{name:<8} {_array(x_row):<9} {t}")
     model = Network(
-        [Dense(2, "sigmoid", init="normal"), Dense(1, "sigmoid", init="normal")], seed=seed
+        [Dense(2, "sigmoid", init="normal"), Dense(1, "sigmoid", init="normal")],
+        input_size=2,
+        seed=seed,
     )
     story(f"The network: {model!r}; every weight and bias starts N(0, 1), as in the seed.")
+
+    story()
+    story("Backpropagation, as the seed writes it out, from the network itself: Alice is the")
+    story("first sample of the first epoch. net.explain runs glassnet's own forward and backward")
+    story("pass on her and shows the chain rule for w1 (W1[0,0], from weight to h1) and the")
+    story("update SGD(0.1) makes, without changing the network:")
+    first = model.explain(
+        GENDER_X[0], GENDER_Y[0], loss="mse", optimizer=SGD(0.1), input_names=["weight", "height"]
+    )
+    story.block(str(first.chain("w1")), indent=2)
+    story("And for w5 (W2[0,0], from h1 to the output), which needs no hidden layer's slope:")
+    story.block(str(first.chain("w5")), indent=2)
+    story()
     story("Training as the seed does: one sample at a time, loss 'mse', SGD(0.1), 1000 epochs.")
     story("(each line: epoch, then the mean squared error over all four people after it)")
     every_100 = _EveryN(
@@ -255,10 +270,18 @@ def gender(stream: TextIO | None = None, plot_dir: str | None = None, seed: int 
             {
                 "gender_loss.png": plot.loss_curve(history, title="seed 003: training loss"),
                 "gender_network.png": plot.network(
-                    model, title="seed 003: the trained network", input_names=["weight", "height"]
+                    model,
+                    title="seed 003: the trained network",
+                    input_names=["weight", "height"],
+                    output_names=["female"],
                 ),
                 "gender_boundary.png": plot.decision_boundary(
-                    model, GENDER_X, GENDER_Y, title="seed 003: female (1) and male (0)"
+                    model,
+                    GENDER_X,
+                    GENDER_Y,
+                    title="seed 003: female (1) and male (0)",
+                    feature_names=["weight - 135 lb", "height - 66 in"],
+                    class_names=["male", "female"],
                 ),
             },
         )
@@ -269,6 +292,8 @@ def gender(stream: TextIO | None = None, plot_dir: str | None = None, seed: int 
         "losses": history.loss,
         "emily": float(emily),
         "frank": float(frank),
+        "first_gradient_w1": first.gradient("w1"),
+        "first_update_w1": first.update("w1"),
         "figures": figures,
     }
 
@@ -287,17 +312,22 @@ def exam(stream: TextIO | None = None, plot_dir: str | None = None, seed: int = 
     example = Network([Dense(3, "sigmoid", bias=False), Dense(1, "sigmoid", bias=False)], 2)
     example.layers[0].weights = [[0.2, 0.6, 0.1], [0.8, 0.3, 0.7]]
     example.layers[1].weights = [[0.4], [0.5], [0.9]]
-    sums = np.array([2.0, 9.0]) @ example.layers[0].weights
-    hidden, out = example.activations([[2, 9]])
+    story("net.explain writes the forward pass out (S is the sigmoid; seed 003 names the")
+    story("weights w1, w2 into h1, w3, w4 into h2, ...):")
+    worked = example.explain([2, 9], 0.92, loss="sse", input_names=["study", "sleep"])
+    story.block(worked.text().split("\n\n")[1], indent=2)
+    hidden, out = worked.layers[0].a, worked.y_pred
     example_hidden = hidden[0].copy()
-    for s, h in zip(sums, hidden[0]):
-        story.block(f"S({s:.1f}) = {h:.9f}")
-    story.block(
-        f"output S({float(hidden[0] @ example.layers[1].weights[:, 0]):.5f}) = {out[0, 0]:.10f}"
-    )
+    story("In the seed's notation:")
+    for z, h in zip(worked.layers[0].z[0], hidden[0]):
+        story.block(f"S({z:.1f}) = {h:.9f}")
+    story.block(f"output S({float(worked.layers[1].z[0, 0]):.5f}) = {out[0, 0]:.10f}")
     story("The seed prints S(7.5) = 1.000553084 for the second unit. Its sum is")
     story(f"2*.6 + 9*.3 = 3.9, and a sigmoid never exceeds 1: S(3.9) = {hidden[0, 1]:.9f}.")
     story(f"So the output is {out[0, 0]:.7f}, not the seed's .8579443067.")
+    story("Against the target .92, the sum of squares and its gradient give the first step of")
+    story("the seed's backpropagation; for the weight from study to the first hidden unit:")
+    story.block(str(worked.chain("w1")), indent=2)
 
     story()
     story("Scaling, as the seed does for training: X by each column's maximum, y by 100.")
@@ -349,15 +379,19 @@ def exam(stream: TextIO | None = None, plot_dir: str | None = None, seed: int = 
         figures += plot.save_figures(
             plot_dir,
             {
-                "exam_loss.png": plot.loss_curve(history, title="seed 004: loss (sse)", log=True),
+                "exam_loss.png": plot.loss_curve(history, title="seed 004: loss (sse)"),
                 "exam_network.png": plot.network(
-                    model, title="seed 004: the trained network", input_names=["study", "sleep"]
+                    model,
+                    title="seed 004: the trained network",
+                    input_names=["study", "sleep"],
+                    output_names=["score"],
                 ),
             },
         )
     return {
         "example_hidden": example_hidden,
         "example_output": float(out[0, 0]),
+        "example_gradient_w1": worked.gradient("w1"),
         "losses": history.loss,
         "new_input_scaled": right,
         "prediction": right_score,

@@ -371,6 +371,21 @@ class Network:
             outputs.append(x)
         return outputs
 
+    def explain(self, x, y, loss="mse", optimizer=None, **options):
+        """One sample's (or a small batch's) forward and backward pass, with every number.
+
+        Returns a :class:`~glassnet.explain.Explanation`: per layer ``z = x @ W + b``,
+        ``a = f(z)``, then ``dL/da``, ``f'(z)``, ``dL/dz``, ``dL/dW``, ``dL/db`` and, with
+        an ``optimizer``, the update each parameter would receive. ``print`` it for
+        seed 003's chain rule, ``dL/dw1 = dL/dy_pred * dy_pred/dh1 * dh1/dw1``, with the
+        numbers; ``.chain("w5")`` for another parameter. The network is not changed.
+        Options: ``sample_weight``, ``l2``, ``training``, ``input_names``, ``output_names``
+        (see :func:`glassnet.explain.explain`).
+        """
+        from .explain import explain
+
+        return explain(self, x, y, loss=loss, optimizer=optimizer, **options)
+
     def evaluate(self, X, y, loss="mse", sample_weight=None) -> float:
         """The loss of the network's predictions for X against targets y."""
         loss = _losses.get(loss)

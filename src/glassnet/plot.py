@@ -1,12 +1,18 @@
-"""Figures: the training loss, a decision boundary, and the network itself.
+"""Figures: loss curves, decision boundaries, the network drawn, weights as heat maps.
 
 Each function returns a ``matplotlib.figure.Figure`` built without pyplot (no
-global figure state, no GUI needed); save it with ``fig.savefig("x.png")``.
+global figure state, no GUI needed); save it with ``fig.savefig("x.png")``. In a
+notebook, a figure that is a cell's last value shows as a picture, without
+``%matplotlib inline``. The functions take a glassnet ``Network``, a
+``TabularModel`` or a fitted ``MLPClassifier``/``MLPRegressor``, and label inputs
+and outputs with the feature and class names the model knows.
 Needs the ``plot`` extra: ``pip install 'glassnet[plot]'``.
 """
 
 from __future__ import annotations
 
+import io
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,36 +23,124 @@ try:
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
     from matplotlib.collections import LineCollection
-    from matplotlib.colors import Normalize
-    from matplotlib.figure import Figure
+    from matplotlib.colors import Normalize, TwoSlopeNorm, to_rgb
+    from matplotlib.figure import Figure as _MatplotlibFigure
 except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError("glassnet.plot needs matplotlib: pip install 'glassnet[plot]'") from None
 
 from .layers import Dense
 from .network import Network
 
-__all__ = ["loss_curve", "decision_boundary", "network", "save_figures"]
+__all__ = [
+    "Figure",
+    "loss_curve",
+    "decision_boundary",
+    "boundary_evolution",
+    "network",
+    "weights",
+    "save_figures",
+]
+
+#: Marker shapes, one per class, so classes differ by shape as well as colour.
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
 
 
-def _curves(source: Any) -> tuple[list[float], list[float]]:
-    """Training and validation losses from a History, an estimator, or a list."""
+class Figure(_MatplotlibFigure):
+    """A matplotlib Figure that Jupyter shows as a PNG when it is a cell's result."""
+
+    def _repr_png_(self) -> bytes:
+        return self.to_png()
+
+    def to_png(self, dpi: int = 100) -> bytes:
+        """The figure as PNG bytes."""
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=dpi)
+        return buffer.getvalue()
+
+
+# --- what a model knows about itself ----------------------------------------------------
+
+
+def _unwrap(model) -> tuple[Network, list[str] | None, list[str] | None]:
+    """(network, input names, output names) for a Network, TabularModel or estimator."""
+    if isinstance(model, Network):
+        return model, None, None
+    net = getattr(model, "network", None)
+    features = getattr(model, "features", None)
+    if isinstance(net, Network) and features is not None:  # a TabularModel
+        target = model.target
+        outputs = [str(c) for c in target.classes] if target.classes else [target.name]
+        return net, list(features.output_names), outputs
+    net = getattr(model, "network_", None)
+    if isinstance(net, Network):  # a fitted scikit-learn drop-in
+        names = getattr(model, "feature_names_in_", None)
+        classes = getattr(model, "classes_", None)
+        outputs = None
+        if classes is not None and len(classes) == net.output_size:
+            outputs = [str(c) for c in classes]
+        elif classes is not None and len(classes) == 2 and net.output_size == 1:
+            outputs = [str(classes[1])]
+        return net, None if names is None else [str(n) for n in names], outputs
+    raise TypeError(
+        "expected a glassnet Network, TabularModel or fitted MLPClassifier/MLPRegressor, "
+        f"got {type(model).__name__}"
+    )
+
+
+def _named(model, input_names, output_names, what: str):
+    """The built network, and input and output names: the given ones, else the model's."""
+    net, known_inputs, known_outputs = _unwrap(model)
+    if not net.built:
+        raise ValueError(f"{what}() draws a built network: train it first")
+    inputs = _checked_names(input_names, net.input_size, "input_names") or known_inputs
+    outputs = _checked_names(output_names, net.output_size, "output_names") or known_outputs
+    return net, inputs, outputs
+
+
+def _checked_names(names, n: int, what: str) -> list[str] | None:
+    if names is None:
+        return None
+    names = [str(v) for v in names]
+    if len(names) != n:
+        raise ValueError(f"{what} has {len(names)} names, but the model has {n}")
+    return names
+
+
+# --- the loss curve ---------------------------------------------------------------------
+
+
+def _curves(source: Any) -> tuple[list[float], list[float], int | None]:
+    """Training and validation losses, and the restored epoch, from a History, an
+    estimator, or a list."""
     if hasattr(source, "loss") and isinstance(source.loss, list):  # History
-        return list(source.loss), list(getattr(source, "val_loss", []) or [])
+        val = list(getattr(source, "val_loss", []) or [])
+        return list(source.loss), val, getattr(source, "best_epoch", None)
     if hasattr(source, "loss_curve_"):  # a fitted MLPClassifier / MLPRegressor
-        return list(source.loss_curve_), list(getattr(source, "validation_loss_curve_", []) or [])
-    return [float(v) for v in source], []
+        return (
+            list(source.loss_curve_),
+            list(getattr(source, "validation_loss_curve_", []) or []),
+            None,
+        )
+    return [float(v) for v in source], [], None
 
 
-def loss_curve(history, *, title: str | None = None, log: bool = False) -> Figure:
-    """The training loss per epoch, and the validation loss when there is one.
+def _spans_decades(values: Sequence[float]) -> bool:
+    finite = [v for v in values if math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) >= 100
+
+
+def loss_curve(history, *, title: str | None = None, log: bool | str = "auto") -> Figure:
+    """The training loss per epoch, the validation loss when there is one, and the
+    epoch whose weights early stopping restored.
 
     Parameters
     ----------
     history : History, fitted MLPClassifier/MLPRegressor, or sequence of floats
-    log : bool
-        A logarithmic loss axis (useful when the loss spans decades, as in the seeds).
+    log : bool or "auto"
+        A logarithmic loss axis; ``"auto"`` uses one when the loss spans two decades
+        or more (as in the seeds, where it falls from 10 to 1e-8).
     """
-    train, val = _curves(history)
+    train, val, best = _curves(history)
     if not train:
         raise ValueError("there is no loss to plot: the history is empty")
     fig = Figure(figsize=(6, 4), layout="constrained")
@@ -55,73 +149,313 @@ def loss_curve(history, *, title: str | None = None, log: bool = False) -> Figur
     ax.plot(epochs, train, label="training loss", color="#1f5fa8", lw=1.8)
     if val:
         ax.plot(np.arange(1, len(val) + 1), val, label="validation loss", color="#d1495b", lw=1.8)
+    if best is not None and 0 <= best < len(train):
+        curve = val if val else train
+        ax.axvline(best + 1, color="#444444", ls="--", lw=1.0, zorder=0)
+        ax.plot(
+            [best + 1],
+            [curve[best]],
+            marker="o",
+            ms=8,
+            mfc="none",
+            mec="#222222",
+            mew=1.5,
+            ls="none",
+            label=f"restored: epoch {best + 1}",
+        )
+    if log == "auto":
+        log = _spans_decades(train + val)
     if log and min(train + val) > 0:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title(title or "training loss")
-    ax.grid(alpha=0.3)
+    ax.set_ylabel("loss" + (" (log scale)" if log else ""))
+    ax.set_title(title or ("training and validation loss" if val else "training loss"))
+    ax.grid(alpha=0.3, which="both" if log else "major")
     ax.legend(frameon=False)
     return fig
 
 
-def decision_boundary(
-    net, X, y, *, resolution: int = 200, title: str | None = None, padding: float = 0.5
-) -> Figure:
-    """The regions a classifier assigns to each class, over a 2-D input space.
+# --- decision boundaries ------------------------------------------------------------------
 
-    ``net`` is a Network (or anything with ``predict`` returning probabilities);
-    ``y`` holds class labels (or one-hot rows). A single sigmoid output is shaded
-    by its probability, with the 0.5 contour drawn.
-    """
+
+def _predictor(model, names: list[str] | None):
+    """A function from grid points (m, 2) to outputs (m, k), and whether they are
+    probabilities. A TabularModel is fed a table with its own two feature columns."""
+    net, _, _ = _unwrap(model)
+    probabilities = net.layers[-1].activation in ("sigmoid", "softmax")
+    if isinstance(model, Network):
+        return (lambda grid: model.predict(grid.astype(model.dtype))), probabilities
+    if hasattr(model, "features"):  # a TabularModel: the grid is in the file's units
+        columns = model.features.columns
+        if len(columns) != 2 or any(c["kind"] != "numeric" for c in columns):
+            raise ValueError(
+                "a decision boundary needs a model of two numeric feature columns; "
+                f"this one has {', '.join(c['name'] for c in columns)}"
+            )
+
+        def tabular(grid):
+            frame = {columns[0]["name"]: grid[:, 0], columns[1]["name"]: grid[:, 1]}
+            X, _ = model.transform(frame)
+            return net.predict(X)
+
+        return tabular, probabilities
+
+    def estimator(grid):
+        data = grid
+        if names is not None and getattr(model, "feature_names_in_", None) is not None:
+            import pandas as pd
+
+            data = pd.DataFrame(grid, columns=list(model.feature_names_in_))
+        if hasattr(model, "predict_proba"):
+            return np.asarray(model.predict_proba(data))
+        return np.asarray(model.predict(data)).reshape(len(grid), -1)
+
+    return estimator, hasattr(model, "predict_proba") or probabilities
+
+
+def _xy(model, X, feature_names):
+    """The two columns to plot, as floats, and their names."""
+    names = None
+    if hasattr(X, "columns"):  # a data frame
+        if hasattr(model, "features"):
+            names = [c["name"] for c in model.features.columns]
+        else:
+            names = [str(c) for c in X.columns]
+        X = np.column_stack([np.asarray(X[c], dtype=np.float64) for c in names])
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"decision_boundary needs 2-D inputs (n, 2), got shape {X.shape}")
+    if feature_names is None:
+        if names is None:
+            _, names, _ = _unwrap(model)
+    else:
+        names = _checked_names(feature_names, 2, "feature_names")
+    return X, names or ["input 1", "input 2"]
+
+
+def _labels(model, y, n: int):
     y = np.asarray(y)
-    labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.ravel()
-    low, high = X.min(axis=0) - padding, X.max(axis=0) + padding
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    target = getattr(model, "target", None)
+    if getattr(target, "classes", None):  # a TabularModel's labels: their class index
+        return np.asarray(target.encode(y.reshape(n)))
+    if y.dtype.kind == "f" and y.ndim == 2 and y.shape[1] == 1 and not hasattr(model, "features"):
+        return y.ravel()
+    return y.reshape(n)
+
+
+def _luminance(rgb) -> float:
+    """Relative luminance (WCAG), for choosing markers that stand out."""
+    channels = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def _dark(color, factor: float = 0.55) -> tuple[float, float, float]:
+    return tuple(factor * c for c in to_rgb(color))
+
+
+#: At most this many data points are drawn on a decision boundary.
+MAX_POINTS = 2000
+
+#: Background regions are this opaque over white: pale enough for dark markers on any of them.
+REGION_ALPHA = 0.35
+
+
+def _regions(ax, gx, gy, out, probabilities: bool, fig):
+    """Shade the plane: P(class 1), the winning class, or the predicted value (as one
+    image, which renders far faster than filled contours)."""
+    extent = (gx[0, 0], gx[0, -1], gy[0, 0], gy[-1, 0])
+
+    def shade(values, **style):
+        return ax.imshow(
+            values, origin="lower", extent=extent, aspect="auto", interpolation="nearest", **style
+        )
+
+    if out.shape[1] == 1 and probabilities:
+        p = out[:, 0].reshape(gx.shape)
+        image = shade(p, cmap="RdBu_r", vmin=0.0, vmax=1.0, alpha=REGION_ALPHA)
+        if p.min() < 0.5 < p.max():
+            ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.2)
+        fig.colorbar(image, ax=ax, label="P(class 1)")
+        return lambda i: "#0b2e66" if i == 0 else "#6b0d12"
+    if out.shape[1] > 1:
+        regions = out.argmax(axis=1).reshape(gx.shape)
+        shade(regions, cmap="tab10", vmin=-0.5, vmax=9.5, alpha=REGION_ALPHA)
+        return lambda i: _dark(colormaps["tab10"](i % 10))
+    image = shade(out[:, 0].reshape(gx.shape), cmap="viridis", alpha=REGION_ALPHA + 0.2)
+    fig.colorbar(image, ax=ax, label="prediction")
+    return None
+
+
+def _panel(ax, fig, predict, probabilities, X, labels, names, class_names, resolution, padding):
+    span = X.max(axis=0) - X.min(axis=0)
+    pad = padding * np.where(span > 0, span, 1.0)
+    low, high = X.min(axis=0) - pad, X.max(axis=0) + pad
     gx, gy = np.meshgrid(
         np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
     )
-    grid = np.c_[gx.ravel(), gy.ravel()]
-    probs = np.asarray(net.predict(grid.astype(getattr(net, "dtype", None) or np.float64)))
-    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
-    ax = fig.add_subplot()
-    if probs.ndim == 1 or probs.shape[1] == 1:
-        p = probs.reshape(gx.shape)
-        mesh = ax.contourf(gx, gy, p, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.75)
-        ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.2)
-        fig.colorbar(mesh, ax=ax, label="P(class 1)")
-    else:
-        regions = probs.argmax(axis=1).reshape(gx.shape)
-        ax.contourf(
-            gx,
-            gy,
-            regions,
-            levels=np.arange(probs.shape[1] + 1) - 0.5,
-            cmap="tab10",
-            alpha=0.35,
-            vmin=0,
-            vmax=9,
-        )
-    classes = np.unique(labels)
-    for i, c in enumerate(classes):
-        mask = labels == c
+    out = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()]), dtype=np.float64)
+    if out.ndim == 1:
+        out = out[:, np.newaxis]
+    color_of = _regions(ax, gx, gy, out, probabilities, fig)
+    if X.shape[0] > MAX_POINTS:  # an even sample of the points: the regions show the rest
+        keep = np.random.default_rng(0).choice(X.shape[0], MAX_POINTS, replace=False)
+        X, labels = X[np.sort(keep)], labels[np.sort(keep)]
+    if color_of is None:  # regression: points coloured by their target on the same scale
         ax.scatter(
-            X[mask, 0],
-            X[mask, 1],
-            s=45,
-            edgecolor="k",
-            linewidth=0.8,
-            color=f"C{i % 10}",
-            label=str(c),
+            X[:, 0],
+            X[:, 1],
+            c=labels.astype(float),
+            cmap="viridis",
+            s=40,
+            edgecolor="white",
+            linewidth=1.0,
             zorder=3,
         )
-    ax.set_xlabel("input 1")
-    ax.set_ylabel("input 2")
-    ax.set_title(title or "decision boundary")
-    ax.legend(title="class", frameon=False, loc="best")
+    else:
+        classes = np.unique(labels)
+        for i, c in enumerate(classes):
+            index = int(c) if np.issubdtype(classes.dtype, np.integer) else i
+            mask = labels == c
+            label = class_names[index] if class_names and index < len(class_names) else str(c)
+            ax.scatter(
+                X[mask, 0],
+                X[mask, 1],
+                s=48,
+                marker=_MARKERS[i % len(_MARKERS)],
+                color=color_of(index),
+                edgecolor="white",
+                linewidth=1.1,
+                label=label,
+                zorder=3,
+            )
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    return color_of is not None
+
+
+def decision_boundary(
+    model,
+    X,
+    y,
+    *,
+    resolution: int = 200,
+    title: str | None = None,
+    padding: float = 0.15,
+    feature_names: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Figure:
+    """The regions a classifier assigns to each class over its two inputs, with the data.
+
+    ``model`` is a Network, a TabularModel with two numeric feature columns (``X`` is
+    then its data frame, plotted in the file's units) or a fitted estimator. ``y``
+    holds class labels (or one-hot rows). A single sigmoid output is shaded by its
+    probability, with the 0.5 contour; a regression network's output is shaded as a
+    surface. Axes carry the model's feature names (or ``feature_names``); classes
+    differ by marker shape, and dark markers stand out on every pale region.
+    ``padding`` is the margin around the data, as a fraction of each axis's span.
+    """
+    X, names = _xy(model, X, feature_names)
+    labels = _labels(model, y, X.shape[0])
+    _, _, outputs = _unwrap(model)
+    class_names = (
+        _checked_names(class_names, len(class_names), "class_names") if class_names else outputs
+    )
+    predict, probabilities = _predictor(model, names)
+    fig = Figure(figsize=(5.8, 4.6), layout="constrained")
+    ax = fig.add_subplot()
+    classes = _panel(
+        ax, fig, predict, probabilities, X, labels, names, class_names, resolution, padding
+    )
+    ax.set_title(title or ("decision boundary" if classes else "predictions"))
+    if classes:
+        ax.legend(title="class", frameon=True, framealpha=0.85, loc="best")
     return fig
+
+
+def boundary_evolution(
+    model,
+    X,
+    y,
+    snapshots,
+    *,
+    columns: int = 3,
+    resolution: int = 80,
+    title: str | None = None,
+    feature_names: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Figure:
+    """The decision boundary at several moments of training, one panel each.
+
+    ``snapshots`` is a :class:`glassnet.report.Snapshots` callback that was passed to
+    ``fit``, or a sequence of ``(epoch, parameters)`` pairs (the flat parameter vector).
+    The model itself is not changed: each panel uses a copy holding that epoch's weights.
+    """
+    pairs = list(getattr(snapshots, "snapshots", snapshots))
+    if not pairs:
+        raise ValueError("there are no snapshots: pass Snapshots() in fit's callbacks")
+    X, names = _xy(model, X, feature_names)
+    labels = _labels(model, y, X.shape[0])
+    net, _, outputs = _unwrap(model)
+    class_names = list(class_names) if class_names else outputs
+    columns = max(1, min(columns, len(pairs)))
+    rows = math.ceil(len(pairs) / columns)
+    fig = Figure(figsize=(3.6 * columns, 3.1 * rows), layout="constrained")
+    work = net.copy()
+    stand_in = _with_network(model, work)
+    for k, (epoch, params) in enumerate(pairs):
+        params = np.asarray(params)
+        if params.shape != work.parameters.shape:
+            raise ValueError(
+                f"snapshot {k} has {params.size} parameters, but the network has "
+                f"{work.parameters.size}"
+            )
+        work.parameters = params
+        predict, probabilities = _predictor(stand_in, names)
+        ax = fig.add_subplot(rows, columns, k + 1)
+        # one colour bar for the whole figure, not one per panel
+        _panel(
+            ax,
+            _NoColorbar(),
+            predict,
+            probabilities,
+            X,
+            labels,
+            names,
+            class_names,
+            resolution,
+            0.15,
+        )
+        ax.set_title("before training" if epoch == 0 else f"after epoch {epoch}", fontsize=10)
+        if k % columns:
+            ax.set_ylabel("")
+        if k < len(pairs) - columns:
+            ax.set_xlabel("")
+    fig.suptitle(title or "the decision boundary as training went on")
+    return fig
+
+
+class _NoColorbar:
+    def colorbar(self, *args, **kwargs):
+        return None
+
+
+def _with_network(model, net: Network):
+    """The model with ``net`` in place of its network (a shallow copy; model unchanged)."""
+    if isinstance(model, Network):
+        return net
+    import copy as _copy
+
+    other = _copy.copy(model)
+    if hasattr(model, "features"):
+        other.network = net
+    else:
+        other.network_ = net
+    return other
+
+
+# --- the network drawn -------------------------------------------------------------------
 
 
 def _shown_units(n: int, limit: int) -> list[int | None]:
@@ -133,20 +467,22 @@ def _shown_units(n: int, limit: int) -> list[int | None]:
 
 
 def network(
-    net: Network,
+    model,
     *,
     title: str | None = None,
     input_names: Sequence[str] | None = None,
-    max_units: int = 16,
+    output_names: Sequence[str] | None = None,
+    max_units: int = 20,
 ) -> Figure:
     """The layers as columns of nodes, with edges coloured by sign and sized by |weight|.
 
-    Blue edges are positive weights, red negative; thicker is larger. Each unit is
-    shaded by its bias on the same scale. Layers wider than ``max_units`` show
-    their first and last units with the middle elided.
+    Blue edges are positive weights, red negative; thicker and more opaque is larger,
+    so weak edges fade into the background. Each unit is shaded by its bias on the same
+    scale. Input nodes carry the feature names, output nodes the class names (from a
+    TabularModel or estimator, or given). Layers wider than ``max_units`` show their
+    first and last units with the middle elided.
     """
-    if not isinstance(net, Network) or not net.built:
-        raise ValueError("network() draws a built glassnet Network")
+    net, input_names, output_names = _named(model, input_names, output_names, "network")
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     sizes = [net.input_size] + [layer.units for layer in dense]
     shown = [_shown_units(n, max_units) for n in sizes]
@@ -162,7 +498,14 @@ def network(
 
     scale = max(float(np.abs(net.parameters).max()), 1e-12)
     norm = Normalize(-scale, scale)
-    fig = Figure(figsize=(2.2 * len(sizes) + 1.5, 0.45 * height + 2.0), layout="constrained")
+    label_room = 0.0
+    if input_names:
+        label_room += 0.09 * max(len(n) for n in input_names)
+    if output_names:
+        label_room += 0.09 * max(len(n) for n in output_names)
+    fig = Figure(
+        figsize=(2.2 * len(sizes) + 1.8 + label_room, 0.42 * height + 2.0), layout="constrained"
+    )
     ax = fig.add_subplot()
     cmap = colormaps["RdBu"]
     segments, colors, widths = [], [], []
@@ -175,12 +518,21 @@ def network(
                 if j is None:
                     continue
                 w = float(W[i, j])
+                strength = abs(w) / scale
+                r, g, b, _ = cmap(norm(w))
                 segments.append([pi, pj])
-                colors.append(cmap(norm(w)))
-                widths.append(0.3 + 3.2 * abs(w) / scale)
+                colors.append((r, g, b, 0.08 + 0.87 * strength))
+                widths.append(0.3 + 3.2 * strength)
+    order = np.argsort(widths)  # strong edges drawn last, on top of weak ones
     ax.add_collection(
-        LineCollection(segments, colors=colors, linewidths=widths, zorder=1, alpha=0.85)
+        LineCollection(
+            [segments[i] for i in order],
+            colors=[colors[i] for i in order],
+            linewidths=[widths[i] for i in order],
+            zorder=1,
+        )
     )
+    node_size = 420 if height <= 12 else 260
     for col, units in enumerate(positions):
         layer = dense[col - 1] if col else None
         for u, (x, yv) in units.items():
@@ -189,20 +541,95 @@ def network(
                 continue
             bias = layer.bias[u] if layer is not None and layer.bias is not None else None
             face = cmap(norm(float(bias))) if bias is not None else "#f2f2f2"
-            ax.scatter([x], [yv], s=420, color=face, edgecolor="k", linewidth=1.0, zorder=2)
+            ax.scatter([x], [yv], s=node_size, color=face, edgecolor="k", linewidth=1.0, zorder=2)
             if col == 0:
                 name = input_names[u] if input_names is not None else f"x{u + 1}"
-                ax.text(x - 0.18, yv, name, ha="right", va="center", fontsize=9)
+                ax.text(x - 0.16, yv, name, ha="right", va="center", fontsize=9)
+            elif col == len(sizes) - 1 and output_names is not None:
+                ax.text(x + 0.16, yv, output_names[u], ha="left", va="center", fontsize=9)
     for col in range(len(sizes)):
         label = "input" if col == 0 else f"{dense[col - 1].activation}\n({sizes[col]})"
-        ax.text(col, height - 0.2 + 0.6, label, ha="center", va="bottom", fontsize=9)
+        ax.text(col, height - 0.5, label, ha="center", va="bottom", fontsize=9)
     fig.colorbar(
         ScalarMappable(norm, cmap), ax=ax, label="weight (edges) / bias (nodes)", shrink=0.7
     )
-    ax.set_xlim(-0.9, len(sizes) - 0.4)
-    ax.set_ylim(-0.8, height + 0.9)
+    left = 0.3 + 0.09 * max((len(n) for n in input_names or ["x10"]), default=3)
+    right = 0.4 + (0.09 * max(len(n) for n in output_names) if output_names else 0.0)
+    ax.set_xlim(-left, len(sizes) - 1 + right)
+    ax.set_ylim(-0.8, height + 1.0)
     ax.set_axis_off()
     ax.set_title(title or "network")
+    return fig
+
+
+def weights(
+    model,
+    *,
+    title: str | None = None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    annotate: bool | None = None,
+) -> Figure:
+    """Every Dense layer's weight matrix as a heat map (rows: inputs, columns: units),
+    with its bias as an extra row; blue positive, red negative, white zero.
+
+    ``annotate`` writes the numbers into the cells (default: for matrices of at most
+    10 x 10). Rows of the first layer carry the feature names.
+    """
+    net, input_names, output_names = _named(model, input_names, output_names, "weights")
+    dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+    n_hidden = len(dense) - 1
+    row_names = [input_names or [f"x{i + 1}" for i in range(net.input_size)]]
+    col_names = []
+    for number, layer in enumerate(dense, start=1):
+        if number == len(dense):
+            units = output_names or (
+                ["y_pred"] if layer.units == 1 else [f"o{j + 1}" for j in range(layer.units)]
+            )
+        elif n_hidden == 1:
+            units = [f"h{j + 1}" for j in range(layer.units)]
+        else:
+            units = [f"h{number}.{j + 1}" for j in range(layer.units)]
+        col_names.append(units)
+        row_names.append(units)
+    widths = [min(max(2.4, 0.42 * layer.units + 1.6), 8.0) for layer in dense]
+    tallest = max(layer.weights.shape[0] + 1 for layer in dense)
+    fig = Figure(figsize=(sum(widths) + 0.8, min(0.32 * tallest + 2.0, 12.0)), layout="constrained")
+    axes = fig.subplots(1, len(dense), squeeze=False, width_ratios=widths)[0]
+    scale = max(float(np.abs(net.parameters).max()), 1e-12)
+    norm = TwoSlopeNorm(0.0, -scale, scale)
+    cmap = colormaps["RdBu"]
+    for number, (ax, layer) in enumerate(zip(axes, dense), start=1):
+        matrix = layer.weights
+        rows = list(row_names[number - 1])
+        if layer.bias is not None:
+            matrix = np.vstack([matrix, layer.bias[np.newaxis, :]])
+            rows.append("bias")
+        image = ax.imshow(matrix, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+        small = matrix.shape[0] <= 11 and matrix.shape[1] <= 10
+        if annotate if annotate is not None else small:
+            for (r, c), v in np.ndenumerate(matrix):
+                shade = "white" if abs(v) > 0.6 * scale else "black"
+                ax.text(c, r, f"{v:.2g}", ha="center", va="center", fontsize=7, color=shade)
+        if matrix.shape[0] <= 40:
+            ax.set_yticks(range(matrix.shape[0]), rows, fontsize=8)
+        if matrix.shape[1] <= 30:
+            ax.set_xticks(
+                range(matrix.shape[1]),
+                col_names[number - 1],
+                fontsize=8,
+                rotation=90 if matrix.shape[1] > 6 else 0,
+            )
+        if layer.bias is not None:
+            ax.axhline(matrix.shape[0] - 1.5, color="k", lw=0.8)
+        ax.set_title(
+            f"W{number}"
+            + (f", b{number}" if layer.bias is not None else "")
+            + f" ({layer.activation})",
+            fontsize=10,
+        )
+    fig.colorbar(image, ax=list(axes), label="weight", shrink=0.8)
+    fig.suptitle(title or "weights (rows: inputs, columns: units)")
     return fig
 
 

@@ -22,7 +22,7 @@ from .common import UserError
 __all__ = ["main", "build_parser", "UserError", "COMMANDS"]
 
 #: The subcommands, in the order ``glassnet --help`` lists them; each names a module here.
-COMMANDS = ("train", "predict", "inspect", "demo")
+COMMANDS = ("train", "predict", "inspect", "demo", "explain")
 
 
 def build_parser() -> argparse.ArgumentParser:

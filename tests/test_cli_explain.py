@@ -1,0 +1,126 @@
+"""glassnet explain: one row of a data file through a model file, every number shown."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from test_cli import assert_one_line_error, call
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("safetensors")
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    """A classification file with a number and a text column, and its trained model."""
+    rng = np.random.default_rng(0)
+    n = 90
+    frame = pd.DataFrame(
+        {
+            "price": rng.uniform(1, 20, n).round(2),
+            "colour": rng.choice(["red", "green"], n),
+        }
+    )
+    frame["bought"] = np.where((frame["price"] < 10) ^ (frame["colour"] == "red"), "yes", "no")
+    folder = tmp_path_factory.mktemp("shop")
+    data = folder / "shop.csv"
+    frame.to_csv(data, index=False)
+    model, _ = gn.TabularModel.fit(frame, "bought", hidden=[3], epochs=5, seed=0)
+    path = folder / "shop.glassnet"
+    model.save(path)
+    return path, data, frame, model
+
+
+def test_a_row_with_its_target_shows_features_forward_backward_and_chain(capsys, shop):
+    path, data, frame, model = shop
+    code, out, err = call(capsys, "explain", path, data, "--row", 4)
+    assert code == 0, err
+    X, _ = model.transform(frame.iloc[[4]])
+    first = out.splitlines()[0]
+    for name, value in zip(model.features.output_names, X[0]):
+        assert f"{name} = {value:.6g}" in first
+    assert "colour=green" in out and "colour=red" in out
+    assert f"target: {frame['bought'].iloc[4]}" in out
+    assert "Backward pass" in out and "The chain rule for w1" in out
+    ex = model.network.explain(X, model.target.encode([frame["bought"].iloc[4]]), "cross_entropy")
+    assert f"dL/dw1 = {ex.gradient('w1'):.10g} (the engine's dW1[0,0])" in out
+
+
+def test_a_target_value_and_another_weight_and_an_update(capsys, shop, tmp_path):
+    path, data, frame, _ = shop
+    unlabelled = tmp_path / "new.csv"
+    frame.drop(columns=["bought"]).head(3).to_csv(unlabelled, index=False)
+    code, out, _ = call(capsys, "explain", path, unlabelled, "--row", 2)
+    assert code == 0
+    assert "forward pass alone" in out and "Backward pass" not in out
+    code, out, _ = call(
+        capsys,
+        "explain",
+        path,
+        unlabelled,
+        "--row",
+        "2",
+        "--target-value",
+        "yes",
+        "--weight",
+        "b2[1]",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.5",
+    )
+    assert code == 0
+    assert "target: yes" in out and "The chain rule for b" in out and "(b2[1]" in out
+    assert "SGD(lr=0.5) would move" in out
+
+
+def test_a_bare_network_file_uses_numeric_columns(capsys, tmp_path):
+    net = gn.Network([gn.Dense(2, "sigmoid"), gn.Dense(1, "sigmoid")], input_size=2, seed=0)
+    path = tmp_path / "net.glassnet"
+    net.save(path)
+    data = tmp_path / "people.csv"
+    pd.DataFrame({"name": ["Alice", "Bob"], "w": [-2, 25], "h": [-1, 6], "f": [1, 0]}).to_csv(
+        data, index=False
+    )
+    code, out, err = call(capsys, "explain", path, data, "--row", 1, "--target", "f")
+    assert code == 0, err
+    assert "x1 = 25 (w)" in out and "dL/dw1 = dL/dy_pred * dy_pred/dh1 * dh1/dw1" in out
+    expected = net.explain([25, 6], 0).gradient("w1")
+    assert f"dL/dw1 = {expected:.10g}" in out
+    assert_one_line_error(call(capsys, "explain", path, data), "2 inputs", "3 numeric columns")
+
+
+def test_errors_are_one_line(capsys, shop, tmp_path):
+    path, data, frame, _ = shop
+    assert_one_line_error(call(capsys, "explain", path, data, "--row", 90), "--row 90", "0 to 89")
+    assert_one_line_error(call(capsys, "explain", path, data, "--row", -1), "--row -1")
+    other = tmp_path / "other.csv"
+    frame.drop(columns=["colour"]).to_csv(other, index=False)
+    assert_one_line_error(call(capsys, "explain", path, other), "no column 'colour'")
+    assert_one_line_error(
+        call(capsys, "explain", path, data, "--target-value", "maybe"), "not one of the model's"
+    )
+    assert_one_line_error(call(capsys, "explain", path, data, "--weight", "W9[0,0]"), "no layer 9")
+    assert_one_line_error(call(capsys, "explain", tmp_path / "none.glassnet", data))
+
+
+def test_the_real_command_prints_no_traceback(shop):
+    path, data, _, _ = shop
+    result = subprocess.run(
+        [sys.executable, "-m", "glassnet.cli", "explain", str(path), str(data), "--row", "999"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert re.match(r"glassnet: error: --row 999", result.stderr)
+    assert (
+        "explain"
+        in subprocess.run(
+            [sys.executable, "-m", "glassnet.cli", "--help"], capture_output=True, text=True
+        ).stdout
+    )

@@ -1,0 +1,266 @@
+"""The training report: one self-contained HTML file, opened in real headless Chromium."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+pytest.importorskip("matplotlib")
+from glassnet.report import ReportError, Snapshots, training_report  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def install_chromium() -> str | None:
+    """Debian's chromium, installed when missing; the reason it could not be, if not."""
+    if os.path.exists(CHROMIUM):
+        return None
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        return "chromium is missing and apt-get (as root) is not available to install it"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True)
+        result = subprocess.run(install, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            return f"apt-get install chromium failed: {result.stderr.strip()[-300:]}"
+    return None if os.path.exists(CHROMIUM) else "apt-get ran but /usr/bin/chromium is missing"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = install_chromium()
+    if reason:
+        pytest.skip(f"NO BROWSER CHECK OF THE REPORT: {reason}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def open_in(browser, path: Path) -> dict:
+    """Load the file; return console errors, requested URLs and every image's state."""
+    page = browser.new_page()
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url[:80]}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri(), wait_until="load")
+    images = page.evaluate(
+        "Array.from(document.images).map(i => ({id: i.id, alt: i.alt, complete: i.complete,"
+        " width: i.naturalWidth, height: i.naturalHeight}))"
+    )
+    headings = page.evaluate("Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+    ids = page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
+    tables = page.evaluate("Array.from(document.querySelectorAll('table')).map(t => t.id)")
+    page.close()
+    return {
+        "errors": errors,
+        "requests": requests,
+        "images": {i["id"]: i for i in images},
+        "headings": headings,
+        "tables": tables,
+        "ids": ids,
+    }
+
+
+def check_self_contained(seen: dict, path: Path) -> None:
+    assert seen["errors"] == []
+    assert len(seen["ids"]) == len(set(seen["ids"]))  # every anchor and image id is unique
+    others = [u for u in seen["requests"] if u != path.as_uri() and not u.startswith("data:")]
+    assert others == []
+    for image in seen["images"].values():
+        assert image["complete"] and image["width"] > 100 and image["height"] > 100, image
+        assert image["alt"]
+    text = path.read_text()
+    assert "<script" not in text.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", text)
+    assert "default-src 'none'" in text
+
+
+@pytest.fixture(scope="module")
+def xor_report(tmp_path_factory):
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    y = np.array([0, 1, 1, 0])
+    net = gn.Network([gn.Dense(4, "tanh"), gn.Dense(1, "sigmoid")], seed=0)
+    snapshots = Snapshots()
+    history = net.fit(X, y, loss="bce", optimizer=gn.Adam(0.05), epochs=200, callbacks=[snapshots])
+    path = tmp_path_factory.mktemp("report") / "xor.html"
+    written = gn.report(net, history, X, y, path, snapshots=snapshots, feature_names=["a", "b"])
+    return Path(written), snapshots
+
+
+def test_a_network_report_opens_self_contained_with_every_drawing(browser, xor_report):
+    path, _ = xor_report
+    seen = open_in(browser, path)
+    check_self_contained(seen, path)
+    assert set(seen["images"]) == {
+        "network-drawing",
+        "loss-curve",
+        "weights-heatmap",
+        "boundary-evolution",
+        "decision-boundary",
+    }
+    assert seen["headings"] == [
+        "The data",
+        "The network",
+        "Loss curves",
+        "Metrics",
+        "Weights",
+        "Decision boundary",
+    ]
+    assert {"data-summary", "target-summary", "metrics-table", "confusion"} <= set(seen["tables"])
+
+
+def test_the_report_holds_the_numbers(xor_report):
+    path, _ = xor_report
+    text = path.read_text()
+    assert "2 -&gt; 4 tanh -&gt; 1 sigmoid" in text
+    assert "<td>accuracy</td><td>1</td>" in text
+    assert "<td>a</td><td>numeric</td><td>0.5</td>" in text
+
+
+@pytest.fixture(scope="module")
+def tabular(tmp_path_factory):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"weight": rng.normal(150, 20, 120), "height": rng.normal(66, 4, 120)})
+    frame["sex"] = np.where(frame["weight"] + 3 * frame["height"] > 350, "M", "F")
+    folder = tmp_path_factory.mktemp("tabular")
+    csv = folder / "people.csv"
+    frame.to_csv(csv, index=False)
+    snapshots = Snapshots(epochs=[1, 5, 20])
+    model, history = gn.TabularModel.fit(
+        frame, "sex", hidden=[6], epochs=40, seed=0, early_stopping=True, callbacks=[snapshots]
+    )
+    return model, history, frame, csv, snapshots
+
+
+def test_a_tabular_report_as_the_command_line_writes_it(browser, tabular):
+    model, history, frame, csv, snapshots = tabular
+    path = csv.parent / "report.html"
+    training_report(model, history, frame, path, data_path=csv, snapshots=snapshots)
+    seen = open_in(browser, path)
+    check_self_contained(seen, path)
+    assert {"network-drawing", "loss-curve", "weights-heatmap", "boundary-evolution"} <= set(
+        seen["images"]
+    )
+    text = path.read_text()
+    assert "<td>weight</td><td>numeric</td>" in text
+    assert "validation rows" in text  # the model's own metrics
+    assert "<td>F</td>" in text and "<td>M</td>" in text
+
+
+def test_a_report_without_two_features_has_no_boundary(tmp_path):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=60),
+            "b": rng.normal(size=60),
+            "town": rng.choice(["north", "south"], 60),
+        }
+    )
+    frame["price"] = frame["a"] * 3 + (frame["town"] == "north") + rng.normal(0, 0.1, 60)
+    model, history = gn.TabularModel.fit(frame, "price", hidden=[4], epochs=10, seed=0)
+    path = gn.report(model, history, frame, "price", tmp_path / "r.html")
+    text = Path(path).read_text()
+    assert 'id="weights-heatmap"' in text and 'id="decision-boundary"' not in text
+    assert "<td>town</td><td>text: 2 values</td>" in text
+    assert "rmse" in text and "r2" in text
+
+
+def test_the_report_never_replaces_data_or_other_files(tmp_path):
+    net = gn.Network([gn.Dense(2, "tanh"), gn.Dense(1)], input_size=3, seed=0)
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8.0)
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c,y\n1,2,3,4\n")
+    before = data.read_bytes()
+    with pytest.raises(ReportError, match="overwrite the training data"):
+        gn.report(net, None, X, y, data, data_path=data)
+    assert data.read_bytes() == before
+    other = tmp_path / "notes.html"
+    other.write_text("<html>my notes</html>")
+    with pytest.raises(ReportError, match="not a glassnet report"):
+        gn.report(net, None, X, y, other)
+    assert other.read_text() == "<html>my notes</html>"
+    with pytest.raises(ReportError, match="folder"):
+        gn.report(net, None, X, y, tmp_path)
+    with pytest.raises(ReportError, match="does not exist"):
+        gn.report(net, None, X, y, tmp_path / "nowhere" / "r.html")
+    # an earlier report is replaced, atomically: no temporary file is left behind
+    path = tmp_path / "again.html"
+    gn.report(net, None, X, y, path, title="first")
+    gn.report(net, None, X, y, path, title="second")
+    assert "<title>second</title>" in path.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.html", "data.csv", "notes.html"]
+
+
+def test_report_input_errors(tmp_path):
+    net = gn.Network([gn.Dense(2, "tanh"), gn.Dense(1)], input_size=3, seed=0)
+    with pytest.raises(ValueError, match="needs the data"):
+        gn.report(net, None, None, None, tmp_path / "r.html")
+    with pytest.raises(ValueError, match="expects 3"):
+        gn.report(net, None, np.zeros((4, 2)), np.zeros(4), tmp_path / "r.html")
+    with pytest.raises(ValueError, match="rows"):
+        gn.report(net, None, np.zeros((4, 3)), np.zeros(5), tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_snapshots_record_the_chosen_epochs():
+    X = np.array([[0.0, 1.0], [1.0, 0.0]])
+    y = np.array([1.0, 0.0])
+    net = gn.Network([gn.Dense(2, "tanh"), gn.Dense(1)], seed=0)
+    default = Snapshots()
+    net.fit(X, y, optimizer=gn.SGD(0.1), epochs=25, callbacks=[default])
+    assert [e for e, _ in default.snapshots] == [0, 1, 2, 5, 10, 20, 25]
+    chosen = Snapshots(epochs=[3, 4], before=False)
+    start = net.parameters.copy()
+    net.fit(X, y, optimizer=gn.SGD(0.1), epochs=6, callbacks=[chosen])
+    assert [e for e, _ in chosen.snapshots] == [3, 4, 6]
+    np.testing.assert_array_equal(chosen.snapshots[-1][1], net.parameters)
+    assert not np.array_equal(chosen.snapshots[0][1], start)
+    with pytest.raises(ValueError, match="counted from 1"):
+        Snapshots(epochs=[0, 2])
+
+
+def test_glassnet_report_is_callable_however_it_was_imported():
+    import glassnet.report as module
+
+    assert callable(gn.report) and callable(module)
+    assert module.report.__name__ == "report"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_report_for_an_estimator(browser, tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(size=(60, 2)), columns=["left", "right"])
+    labels = np.where(frame["left"] + frame["right"] > 0, "yes", "no")
+    clf = gn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=40, random_state=0).fit(frame, labels)
+    path = Path(gn.report(clf, None, frame, labels, tmp_path / "clf.html"))
+    seen = open_in(browser, path)
+    check_self_contained(seen, path)
+    assert {"loss-curve", "decision-boundary", "network-drawing"} <= set(seen["images"])
+    text = path.read_text()
+    assert "<td>left</td><td>numeric</td>" in text
+    accuracy = float(np.mean(clf.predict(frame) == labels))
+    assert f"<td>accuracy</td><td>{accuracy:.6g}</td>" in text
