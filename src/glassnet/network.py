@@ -27,9 +27,9 @@ from .layers import Dense, Layer, buffers_for
 
 __all__ = ["Network"]
 
-# Predictions for up to this many rows may go through the compiled path's small-network
-# kernel (glassnet.fast), which decides by rows x parameters.
-_FEW_ROWS = 64
+# A prediction of this many rows may go through the compiled path's small-network kernel
+# (glassnet.fast), which decides by rows x parameters; more rows go through BLAS.
+_FEW_ROWS = 1
 
 
 class Network:
@@ -295,11 +295,9 @@ class Network:
         sigmoid with bce, exp with poisson), the output layer stops at z and the
         loss computes the activation, its value and dL/dz together.
 
-        With the compiled path on (glassnet.fast), the same pass runs through its kernels.
+        This is the NumPy reference pass, layer by layer; training runs the same pass
+        through the compiled path when it applies (:meth:`_step_function`).
         """
-        plan = _fast.plan_for(self, loss)
-        if plan is not None and type(x) is np.ndarray:
-            return plan.loss_and_grad(x, y, w, l2)
         for layer in self._hidden_layers:
             x = layer.forward(x, True)
         last = self.layers[-1]
@@ -322,6 +320,16 @@ class Network:
             penalty = np.multiply(W, l2 / m, out=self._l2_buffer())
             self._grads[: self.n_weights] += penalty
         return value
+
+    def _step_function(self, loss: _losses.Loss, x):
+        """What training calls for one forward and backward pass on data like ``x``:
+        ``f(x, y, w, loss, l2) -> loss value``, filling the gradient vector. The compiled
+        path's (glassnet.fast) when it covers this network, loss and data, else
+        :meth:`_loss_and_grad`."""
+        plan = _fast.plan_for(self, loss) if type(x) is np.ndarray else None
+        if plan is None:
+            return self._loss_and_grad
+        return lambda x, y, w, loss, l2: plan.loss_and_grad(x, y, w, l2)
 
     def _l2_buffer(self) -> np.ndarray:
         if self._l2_tmp is None:

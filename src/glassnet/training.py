@@ -403,7 +403,7 @@ def _run_epochs(
             guard,
         )
     params, grads = net._params, net._grads
-    step = net._loss_and_grad
+    step = net._step_function(loss, X)
     # The update keeps the weights it overwrites (they gave a finite loss) for the guard.
     update = opt._update
     saved = guard.snapshot
@@ -541,13 +541,14 @@ def _run_lbfgs(
     X, Y, W = data
     X_val = validation[0]
     params = net._params
+    step = net._step_function(loss, X)
     snapshot = guard.snapshot
     keep = guard.active
     per_epoch = bool(callbacks) or X_val is not None
 
     def objective(x):
         params[...] = x
-        value = net._loss_and_grad(X, Y, W, loss, l2)
+        value = step(X, Y, W, loss, l2)
         if not math.isfinite(value):
             if guard.active:
                 raise _Diverged(value)

@@ -23,6 +23,7 @@ import numpy as np
 from .. import losses as _losses
 from ..activations import BUILTIN
 from ..layers import Dense, Dropout
+from ..optimizers import SGD
 from . import kernels
 
 __all__ = ["Plan", "make_plan"]
@@ -289,8 +290,6 @@ class Plan:
 
 def _optimizer_arrays(opt, net):
     """The small kernels' view of an optimizer: (kind, m, v, hyper)."""
-    from ..optimizers import SGD
-
     empty = np.empty(0, dtype=net.dtype)
     if isinstance(opt, SGD):
         kind = kernels.SGD if opt.momentum == 0.0 else kernels.MOMENTUM

@@ -18,6 +18,7 @@ path off, nothing is changed.
 
 from __future__ import annotations
 
+import sys
 from contextlib import nullcontext
 
 import numpy as np
@@ -27,18 +28,22 @@ __all__ = ["SMALL_PRODUCT", "limited"]
 #: Largest multiply-adds of one matrix product per step that runs on one thread.
 SMALL_PRODUCT = 1 << 22
 
-_controller = None  # threadpoolctl's view of the loaded BLAS libraries, made once
+_controller = None  # threadpoolctl's view of the loaded BLAS libraries
+_modules = -1  # how many modules were imported when it was made
 
 
 def _blas_controller():
-    global _controller
-    if _controller is None:
+    """threadpoolctl's controller (False without threadpoolctl), made again whenever
+    modules have been imported since (a package may have loaded another BLAS)."""
+    global _controller, _modules
+    if _controller is None or (_controller and len(sys.modules) != _modules):
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
             _controller = False
         else:
             _controller = ThreadpoolController()
+            _modules = len(sys.modules)
     return _controller
 
 
