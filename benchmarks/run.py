@@ -222,55 +222,13 @@ GENDER_Y = np.array([1, 0, 0, 1], dtype=float)
 def per_sample_peers(epochs: int) -> dict:
     p0 = np.random.RandomState(0).normal(size=9)
 
-    def seed_loop():
+    def scalar_loop(exp, rows):
+        """Seed 003's training loop, one scalar at a time, with ``exp`` on ``rows``."""
+
         def sigmoid(v):
-            return 1 / (1 + np.exp(-v))
+            return 1 / (1 + exp(-v))
 
-        def run():  # seed 003's scalar loop
-            w1, w2, w3, w4, w5, w6, b1, b2, b3 = (float(v) for v in p0)
-            for _ in range(epochs):
-                for (x0, x1), t in zip(GENDER_X, GENDER_Y):
-                    h1 = sigmoid(w1 * x0 + w2 * x1 + b1)
-                    h2 = sigmoid(w3 * x0 + w4 * x1 + b2)
-                    o1 = sigmoid(w5 * h1 + w6 * h2 + b3)
-                    d = -2 * (t - o1)
-                    do = o1 * (1 - o1)
-                    g1, g2 = d * do * w5 * h1 * (1 - h1), d * do * w6 * h2 * (1 - h2)
-                    w1 -= 0.1 * g1 * x0
-                    w2 -= 0.1 * g1 * x1
-                    b1 -= 0.1 * g1
-                    w3 -= 0.1 * g2 * x0
-                    w4 -= 0.1 * g2 * x1
-                    b2 -= 0.1 * g2
-                    w5 -= 0.1 * d * do * h1
-                    w6 -= 0.1 * d * do * h2
-                    b3 -= 0.1 * d * do
-
-        return run
-
-    def glassnet():
-        net = gn.Network([gn.Dense(2, "sigmoid"), gn.Dense(1, "sigmoid")], input_size=2)
-        net.layers[0].weights = [[p0[0], p0[2]], [p0[1], p0[3]]]
-        net.layers[0].bias = p0[6:8]
-        net.layers[1].weights = [[p0[4]], [p0[5]]]
-        net.layers[1].bias = p0[8:9]
-        return lambda: net.fit(
-            GENDER_X,
-            GENDER_Y,
-            loss="mse",
-            optimizer=gn.SGD(0.1),
-            epochs=epochs,
-            batch_size=1,
-            shuffle=False,
-        )
-
-    def plain_floats():
-        def sigmoid(v):
-            return 1 / (1 + math.exp(-v))
-
-        rows = [(float(a), float(b), float(t)) for (a, b), t in zip(GENDER_X, GENDER_Y)]
-
-        def run():  # the same loop on Python floats and math.exp
+        def run():
             w1, w2, w3, w4, w5, w6, b1, b2, b3 = (float(v) for v in p0)
             for _ in range(epochs):
                 for x0, x1, t in rows:
@@ -291,6 +249,33 @@ def per_sample_peers(epochs: int) -> dict:
                     b3 -= 0.1 * d * do
 
         return run
+
+    # The seed's own loop reads its rows from NumPy arrays and calls np.exp; the same
+    # loop on Python floats calls math.exp.
+    numpy_rows = [(x0, x1, t) for (x0, x1), t in zip(GENDER_X, GENDER_Y)]
+    float_rows = [(float(x0), float(x1), float(t)) for x0, x1, t in numpy_rows]
+
+    def seed_loop():
+        return scalar_loop(np.exp, numpy_rows)
+
+    def plain_floats():
+        return scalar_loop(math.exp, float_rows)
+
+    def glassnet():
+        net = gn.Network([gn.Dense(2, "sigmoid"), gn.Dense(1, "sigmoid")], input_size=2)
+        net.layers[0].weights = [[p0[0], p0[2]], [p0[1], p0[3]]]
+        net.layers[0].bias = p0[6:8]
+        net.layers[1].weights = [[p0[4]], [p0[5]]]
+        net.layers[1].bias = p0[8:9]
+        return lambda: net.fit(
+            GENDER_X,
+            GENDER_Y,
+            loss="mse",
+            optimizer=gn.SGD(0.1),
+            epochs=epochs,
+            batch_size=1,
+            shuffle=False,
+        )
 
     peers = {
         "glassnet": glassnet,
