@@ -33,13 +33,14 @@ import numpy as np
 def jit(func):
     """``numba.njit(cache=True)``, or uncached where no cache folder can be written.
 
-    No ``fastmath``: every kernel does the NumPy reference path's IEEE operations, in
+    ``error_model="numpy"``: a division by zero gives inf or NaN, as in NumPy, instead
+    of raising (and the loops, with no such check inside, vectorise). No ``fastmath``: every kernel does the NumPy reference path's IEEE operations, in
     its order, so the two agree to the last bit wherever they do the same operations.
     """
     try:
-        return numba.njit(cache=True, nogil=True)(func)
+        return numba.njit(cache=True, nogil=True, error_model="numpy")(func)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(cache=False, nogil=True)(func)
+        return numba.njit(cache=False, nogil=True, error_model="numpy")(func)
 
 
 # --- activations and losses -------------------------------------------------------
@@ -571,27 +572,74 @@ def sgd_momentum(P, G, V, lr, mu, nesterov, saved):
 
 
 @jit
+def _adam_decayed(P, G, M, V, decay, b1, one_minus_b1, b2, one_minus_b2, eps, step):
+    """Adam's update of P, under weight decay (the factor first). Slices come in whole
+    and the loop starts at 0: numba then needs no negative-index check, and it vectorises."""
+    for i in range(P.shape[0]):
+        g = G[i]
+        m = M[i] * b1 + g * one_minus_b1
+        v = V[i] * b2 + (g * g) * one_minus_b2
+        M[i] = m
+        V[i] = v
+        P[i] = P[i] * decay - (m / (np.sqrt(v) + eps)) * step
+
+
+@jit
+def _adam_plain(P, G, M, V, b1, one_minus_b1, b2, one_minus_b2, eps, step):
+    """Adam's update of P without weight decay."""
+    for i in range(P.shape[0]):
+        g = G[i]
+        m = M[i] * b1 + g * one_minus_b1
+        v = V[i] * b2 + (g * g) * one_minus_b2
+        M[i] = m
+        V[i] = v
+        P[i] = P[i] - (m / (np.sqrt(v) + eps)) * step
+
+
+@jit
 def adam(P, G, M, V, n_decayed, decay, b1, one_minus_b1, b2, one_minus_b2, eps, step, saved):
     """Adam.step in one pass: for the first ``n_decayed`` entries (the weights, under
     weight decay) P *= decay first; then
 
         m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,  P -= step * m / (sqrt(v) + eps)
 
-    with the scalars already in the parameters' dtype, as NumPy casts them.
+    with the scalars already in the parameters' dtype, as NumPy casts them. The loops
+    have no branch inside, so they vectorise; with ``saved`` the old parameters are
+    copied out block by block, each block while it is still in cache.
     """
-    keep = saved.shape[0] > 0
-    for i in range(P.shape[0]):
-        p = P[i]
-        if keep:
-            saved[i] = p
-        if i < n_decayed:
-            p = p * decay
-        g = G[i]
-        m = M[i] * b1 + g * one_minus_b1
-        v = V[i] * b2 + (g * g) * one_minus_b2
-        M[i] = m
-        V[i] = v
-        P[i] = p - (m / (np.sqrt(v) + eps)) * step
+    n = P.shape[0]
+    block = 4096
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        if saved.shape[0] > 0:
+            saved[lo:hi] = P[lo:hi]
+        cut = min(max(n_decayed, lo), hi)
+        if cut > lo:
+            _adam_decayed(
+                P[lo:cut],
+                G[lo:cut],
+                M[lo:cut],
+                V[lo:cut],
+                decay,
+                b1,
+                one_minus_b1,
+                b2,
+                one_minus_b2,
+                eps,
+                step,
+            )
+        _adam_plain(
+            P[cut:hi],
+            G[cut:hi],
+            M[cut:hi],
+            V[cut:hi],
+            b1,
+            one_minus_b1,
+            b2,
+            one_minus_b2,
+            eps,
+            step,
+        )
 
 
 # --- small networks: the whole step in one call -----------------------------------------
