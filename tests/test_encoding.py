@@ -1,15 +1,28 @@
-"""Feature and target encoders: standardising, one-hot, missing values, JSON state."""
+"""Feature and target encoders: kinds, scaling, one-hot, chunks, missing values, JSON state."""
+
+import math
 
 import numpy as np
 import pytest
 
-from glassnet.tabular.encoding import FeatureEncoder, PreprocessingError, TargetEncoder
+from glassnet.tabular.encoding import (
+    Accumulator,
+    FeatureEncoder,
+    PreprocessingError,
+    TargetEncoder,
+)
+
+pd = pytest.importorskip("pandas")
 
 FRAME = {
     "size": np.array([1.0, 2.0, 3.0, 4.0]),
     "color": np.array(["red", "blue", "red", "green"], dtype=object),
     "flag": np.array([True, False, True, True]),
 }
+
+
+def text(*values):
+    return np.array(values, dtype=object)
 
 
 def test_numeric_columns_are_standardised_and_text_one_hot():
@@ -21,34 +34,199 @@ def test_numeric_columns_are_standardised_and_text_one_hot():
     assert warnings == []
 
 
-def test_booleans_are_numbers():
-    enc = FeatureEncoder().fit(FRAME, ["flag"])
-    assert enc.columns[0]["kind"] == "numeric"
+def test_numbers_written_as_text_are_numbers():
+    enc = FeatureEncoder().fit({"x": text("1", "2.5", " 4", "1e1")})
+    assert enc.kinds == {"x": "numeric"}
+    X, _ = enc.transform({"x": text("1", "2.5", " 4", "1e1")})
+    values = np.array([1, 2.5, 4, 10])
+    np.testing.assert_allclose(X[:, 0], (values - values.mean()) / values.std())
+
+
+def test_booleans_are_their_own_kind_in_any_spelling():
+    enc = FeatureEncoder().fit({"b": text("TRUE", "false", "True", "FALSE")})
+    assert enc.kinds == {"b": "boolean"}
+    X, _ = enc.transform({"b": np.array([True, False, True, False])})
+    np.testing.assert_allclose(X[:, 0], [1, -1, 1, -1])  # mean 0.5, std 0.5
+    with pytest.raises(PreprocessingError, match="'b' was true/false in training, but row 2"):
+        enc.transform({"b": text("true", "maybe")})
+
+
+def test_dates_become_standardised_parts():
+    dates = text("2012-01-01", "2012-06-15", "2013-12-31", "2014-03-09")
+    enc = FeatureEncoder().fit({"d": dates})
+    assert enc.output_names == ["d.year", "d.month", "d.dayofweek", "d.dayofyear"]
+    X, _ = enc.transform({"d": dates})
+    index = pd.DatetimeIndex(dates.astype(str))
+    for j, part in enumerate([index.year, index.month, index.day_of_week, index.day_of_year]):
+        v = np.asarray(part, dtype=float)
+        np.testing.assert_allclose(X[:, j], (v - v.mean()) / v.std())
+
+
+def test_hours_appear_only_when_the_times_have_them():
+    times = text("2012-01-01 00:00", "2012-01-01 13:30", "2012-01-02T23:00:00Z")
+    enc = FeatureEncoder().fit({"t": times})
+    assert enc.output_names[-1] == "t.hour"
+    X, _ = enc.transform({"t": times})
+    hours = np.array([0, 13, 23.0])
+    np.testing.assert_allclose(X[:, -1], (hours - hours.mean()) / hours.std())
+    typed = {"t": np.array(["2012-01-01", "2013-01-01"], dtype="datetime64[ns]")}
+    assert "t.hour" not in FeatureEncoder().fit(typed).output_names
+
+
+def test_forced_kinds_override_inference():
+    codes = {"code": np.array([1, 2, 3, 1, 2, 3]), "n": text("1", "2", "3", "4", "5", "6")}
+    enc = FeatureEncoder(categorical=["code"], numeric=["n"]).fit(codes)
+    assert enc.kinds == {"code": "categorical", "n": "numeric"}
+    assert enc.output_names[:3] == ["code=1", "code=2", "code=3"]
+    with pytest.raises(ValueError, match="both categorical and numeric"):
+        FeatureEncoder(categorical=["a"], numeric=["a"])
 
 
 def test_a_constant_column_does_not_divide_by_zero():
-    enc = FeatureEncoder().fit({"c": np.ones(5)}, ["c"])
+    enc = FeatureEncoder().fit({"c": np.ones(5)})
     X, _ = enc.transform({"c": np.ones(5)})
     np.testing.assert_array_equal(X, 0.0)
 
 
 def test_unseen_categories_are_zeros_with_a_warning():
     enc = FeatureEncoder().fit(FRAME, ["color"])
-    X, warnings = enc.transform({"color": np.array(["purple", "red"], dtype=object)})
+    X, warnings = enc.transform({"color": text("purple", "red")})
     np.testing.assert_array_equal(X, [[0, 0, 0], [0, 0, 1]])
     assert warnings == [
-        "column 'color' has value never seen in training ('purple'); encoded as all zeros"
+        "column 'color' has value never seen in training ('purple') in 1 row; encoded as all zeros"
     ]
 
 
-def test_missing_values_refused_or_imputed():
-    frame = {"a": np.array([1.0, np.nan, 3.0]), "b": np.array(["x", None, "x"], dtype=object)}
-    with pytest.raises(PreprocessingError, match=r"column 'a' has 1 missing value \(line 3\)"):
-        FeatureEncoder().fit(frame, ["a", "b"])
-    enc = FeatureEncoder(impute=True).fit(frame, ["a", "b"])
+def test_max_categories_keeps_the_most_frequent_and_an_other_level():
+    values = text(*("a" * 5 + "b" * 4 + "c" * 3 + "d" * 2 + "e"))
+    enc = FeatureEncoder(max_categories=3).fit({"v": values})
+    assert enc.output_names == ["v=a", "v=b", "v=(other)"]
+    X, warnings = enc.transform({"v": text("a", "c", "zzz", "b")})
+    np.testing.assert_array_equal(X, [[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 1, 0]])
+    assert warnings == []  # unseen values go to "other" when it exists
+    few = FeatureEncoder(max_categories=10).fit({"v": values})
+    assert few.output_names == ["v=a", "v=b", "v=c", "v=d", "v=e"]  # no "other" needed
+
+
+def test_identifier_like_text_is_refused_quickly():
+    ids = text(*[f"id{i // 2}" for i in range(400)])
+    with pytest.raises(PreprocessingError, match="'ids' has 200 distinct.*--ignore ids"):
+        FeatureEncoder().fit({"ids": ids})
+    enc = FeatureEncoder(max_categories=20).fit({"ids": ids})
+    assert enc.n_outputs == 20
+
+
+def test_every_column_with_missing_values_is_named_in_one_message():
+    frame = {
+        "a": np.array([1.0, np.nan, 3.0, np.nan]),
+        "b": text("x", None, "", "x"),
+        "c": text("1", "2", "3", "4"),
+    }
+    with pytest.raises(PreprocessingError) as info:
+        FeatureEncoder().fit(frame, where=("line", 2))
+    message = str(info.value)
+    assert "2 columns have missing values" in message
+    assert "'a' (2: lines 3, 5)" in message and "'b' (2: lines 3, 4)" in message
+    assert "'c'" not in message and "--impute" in message
+
+
+def test_missing_values_imputed_from_the_training_rows():
+    frame = {"a": np.array([1.0, np.nan, 3.0]), "b": text("x", None, "x")}
+    enc = FeatureEncoder(impute=True).fit(frame)
     X, _ = enc.transform(frame)
     assert X[1, 0] == 0.0  # the training mean, standardised
     np.testing.assert_array_equal(X[:, 1], [1, 1, 1])  # the most frequent text
+
+
+def test_na_none_and_null_are_text_not_missing():
+    frame = {"country": text("NA", "None", "null", "DE", "NA")}
+    enc = FeatureEncoder().fit(frame)
+    assert enc.columns[0]["categories"] == ["DE", "NA", "None", "null"]
+
+
+def test_numbers_with_a_few_text_cells_ask_what_they_mean():
+    column = text(*[str(i) for i in range(40)], "NA", "NA")
+    with pytest.raises(PreprocessingError) as info:
+        FeatureEncoder().fit({"bill": column}, where=("line", 2))
+    message = str(info.value)
+    assert "'bill' holds numbers, but also the text 'NA' (lines 42, 43)" in message
+    assert "--na-values NA" in message and "--categorical bill" in message
+
+
+def test_infinite_values_name_column_and_line():
+    with pytest.raises(PreprocessingError, match=r"'x' holds an infinite value \(line 4\)"):
+        FeatureEncoder().fit({"x": text("1", "2", "inf")}, where=("line", 2))
+    enc = FeatureEncoder().fit({"x": np.array([1.0, 2.0])})
+    with pytest.raises(PreprocessingError, match=r"'x' holds an infinite value \(row 2\)"):
+        enc.transform({"x": np.array([1.0, -np.inf])})
+
+
+def test_huge_values_are_scaled_without_overflow():
+    x = np.array([1e200, 3e200, 2e200, 5e307, -4e307])
+    enc = FeatureEncoder().fit({"x": x})
+    c = enc.columns[0]
+    assert math.isfinite(c["mean"]) and math.isfinite(c["std"]) and c["std"] > 0
+    np.testing.assert_allclose(c["mean"], np.mean(x / 1e300) * 1e300, rtol=1e-12)
+    np.testing.assert_allclose(c["std"], np.std(x / 1e300) * 1e300, rtol=1e-12)
+    X, _ = enc.transform({"x": x})
+    assert np.isfinite(X).all()
+
+
+def test_partial_fit_over_chunks_equals_one_fit():
+    rng = np.random.default_rng(0)
+    n = 1000
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(1e8, 3.0, n),
+            "k": rng.choice(["a", "b", "c"], n),
+            "d": pd.date_range("2020-01-01", periods=n, freq="7h").astype(str),
+        }
+    )
+    whole = FeatureEncoder(max_categories=2).fit(frame)
+    chunked = FeatureEncoder(max_categories=2)
+    for start in range(0, n, 137):
+        chunked.partial_fit(frame.iloc[start : start + 137])
+    chunked.finish()
+    for a, b in zip(whole.columns, chunked.columns):
+        assert a.keys() == b.keys()
+        for key in a:
+            if isinstance(a[key], float):
+                assert a[key] == pytest.approx(b[key], rel=1e-9)
+            elif key == "parts":
+                for pa, pb in zip(a[key], b[key]):
+                    assert pa["mean"] == pytest.approx(pb["mean"], rel=1e-12)
+                    assert pa["std"] == pytest.approx(pb["std"], rel=1e-12)
+            else:
+                assert a[key] == b[key]
+
+
+def test_chan_accumulator_matches_numpy():
+    rng = np.random.default_rng(1)
+    x = rng.normal(5, 2, 10_000) * 10.0 ** rng.integers(-3, 3, 10_000)
+    acc = Accumulator()
+    for part in np.array_split(x, 17):
+        acc.add(part)
+    assert acc.n == len(x)
+    assert acc.value_mean == pytest.approx(x.mean(), rel=1e-12)
+    assert acc.std == pytest.approx(x.std(), rel=1e-12)
+
+
+def test_a_later_chunk_that_contradicts_the_kind_names_its_line():
+    enc = FeatureEncoder().partial_fit({"x": text("1", "2")}, where=("line", 2))
+    with pytest.raises(PreprocessingError, match=r"'x' holds numbers, but line 4 holds 'abc'"):
+        enc.partial_fit({"x": text("abc", "3")}, where=("line", 4))
+
+
+def test_text_in_a_numeric_column_at_prediction():
+    enc = FeatureEncoder().fit(FRAME, ["size"])
+    with pytest.raises(PreprocessingError, match="numeric in training, but row 2 holds 'big'"):
+        enc.transform({"size": text(1, "big")})
+
+
+def test_absent_columns_are_all_named():
+    enc = FeatureEncoder().fit(FRAME)
+    with pytest.raises(PreprocessingError, match="no columns 'size', 'color' and 'flag'"):
+        enc.transform({"other": np.arange(3)})
 
 
 def test_missing_at_prediction_without_impute():
@@ -57,32 +235,53 @@ def test_missing_at_prediction_without_impute():
         enc.transform({"size": np.array([1.0, np.nan])})
 
 
-def test_identifier_like_text_is_refused():
-    ids = np.array([f"id{i}" for i in range(300)], dtype=object)
-    with pytest.raises(PreprocessingError, match="looks like an identifier.*--ignore ids"):
-        FeatureEncoder().fit({"ids": ids}, ["ids"])
+def test_memory_refusal_before_allocating():
+    enc = FeatureEncoder(max_categories=1000).fit({"c": text(*[f"v{i}" for i in range(2000)])})
+    enc.check_memory(1000)  # small: fine
+    with pytest.raises(PreprocessingError, match="'c' makes 1000 columns.*--max-categories"):
+        enc.check_memory(10**12)
 
 
-def test_text_in_a_numeric_column_at_prediction():
-    enc = FeatureEncoder().fit(FRAME, ["size"])
-    with pytest.raises(PreprocessingError, match="numeric in training, but line 3 holds 'big'"):
-        enc.transform({"size": np.array([1, "big"], dtype=object)})
-
-
-def test_json_round_trip():
-    enc = FeatureEncoder(impute=True).fit(FRAME, ["size", "color"])
+def test_json_round_trip_of_every_kind():
+    frame = {
+        "n": np.array([1.0, 2.0, np.nan]),
+        "b": text("true", "false", "true"),
+        "d": text("2020-01-01 10:00", "2021-05-01", None),
+        "c": text("x", "y", "z"),
+    }
+    enc = FeatureEncoder(impute=True, max_categories=2).fit(frame)
     again = FeatureEncoder.from_json(enc.to_json())
-    np.testing.assert_array_equal(again.transform(FRAME)[0], enc.transform(FRAME)[0])
+    np.testing.assert_array_equal(again.transform(frame)[0], enc.transform(frame)[0])
+    assert again.to_json() == enc.to_json()
+
+
+def test_model_files_of_glassnet_0_1_still_load():
+    old = {
+        "impute": False,
+        "columns": [
+            {"name": "a", "kind": "numeric", "mean": 1.0, "std": 2.0, "fill": 1.0},
+            {"name": "t", "kind": "categorical", "categories": ["x", "y"], "fill": "x"},
+        ],
+    }
+    enc = FeatureEncoder.from_json(old)
+    X, _ = enc.transform({"a": np.array([3.0]), "t": text("y")})
+    np.testing.assert_array_equal(X, [[1.0, 0.0, 1.0]])
 
 
 @pytest.mark.parametrize(
     "bad",
     [
         {"columns": [{"name": "a", "kind": "numeric", "mean": 0, "std": 0, "fill": 0}]},
+        {"columns": [{"name": "a", "kind": "numeric", "mean": 0, "std": 1}]},
         {"columns": [{"name": "a", "kind": "categorical", "categories": [], "fill": "x"}]},
+        {"columns": [{"name": "a", "kind": "categorical", "categories": ["x", "x"], "fill": "x"}]},
+        {"columns": [{"name": "a", "kind": "datetime", "parts": [{"part": "minute"}]}]},
+        {"columns": [{"name": "a", "kind": "boolean", "mean": 0.5, "std": -1}]},
         {"columns": [{"name": "a", "kind": "weird"}]},
+        {"columns": [{"name": "a", "kind": "boolean", "mean": 0.5, "std": 1}] * 2},
         {"columns": []},
         {"columns": "nope"},
+        {"columns": [], "impute": "yes"},
     ],
 )
 def test_invalid_json_is_refused(bad):
@@ -90,14 +289,20 @@ def test_invalid_json_is_refused(bad):
         FeatureEncoder.from_json(bad)
 
 
+# -- the target ----------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
     ("values", "task"),
     [
-        (np.array(["a", "b", "a"], dtype=object), "classification"),
+        (text("a", "b", "a"), "classification"),
         (np.array([0, 1, 1, 0]), "classification"),
         (np.array([1, 2, 3, 1, 2, 3, 1, 2]), "classification"),
+        (text("001", "002", "001", "002"), "classification"),
+        (text("0.0", "1.0", "1.0"), "classification"),
         (np.array([92, 86, 89]), "regression"),  # seed 004's scores: distinct integers
         (np.array([0.5, 1.25, 3.0, 0.5]), "regression"),
+        (text("0.5", "1.25", "3.0", "7"), "regression"),
         (np.array([True, False, True]), "classification"),
     ],
 )
@@ -105,26 +310,45 @@ def test_task_inference(values, task):
     assert TargetEncoder.infer_task(values) == task
 
 
-def test_classes_are_kept_as_they_appear():
-    target = TargetEncoder.fit("y", np.array(["no", "yes", "no"], dtype=object))
-    assert target.classes == ["no", "yes"]
-    np.testing.assert_array_equal(target.encode(np.array(["yes", "no"], dtype=object)), [1, 0])
-    labels = target.decode(np.array([[0.9, 0.1], [0.2, 0.8]]))
-    assert list(labels) == ["no", "yes"]
+@pytest.mark.parametrize(
+    ("values", "classes"),
+    [
+        (text("001", "002", "001"), ["001", "002"]),
+        (text("0.0", "1.0", "0.0"), [0.0, 1.0]),
+        (text("TRUE", "FALSE"), ["FALSE", "TRUE"]),
+        (text("3", "4", "3"), [3, 4]),
+        (text("no", "yes", "no"), ["no", "yes"]),
+    ],
+)
+def test_classes_keep_their_spelling(values, classes):
+    target = TargetEncoder.fit("y", values)
+    assert target.classes == classes
+    decoded = target.decode(np.eye(len(classes)))
+    assert [str(label) for label in decoded] == [str(c) for c in classes]
+    spelled = [str(c) for c in classes]
+    np.testing.assert_array_equal(target.encode(values), [spelled.index(v) for v in values])
 
 
-def test_regression_target_is_scaled_and_unscaled():
-    values = np.array([10.0, 20.0, 30.0])
-    target = TargetEncoder.fit("y", values, task="regression")
-    encoded = target.encode(values)
-    assert encoded.mean() == pytest.approx(0) and encoded.std() == pytest.approx(1)
-    np.testing.assert_allclose(target.decode(encoded), values)
+def test_classes_match_values_of_another_type():
+    target = TargetEncoder.fit("y", text("0.0", "1.0"))
+    np.testing.assert_array_equal(target.class_indices(np.array([1.0, 0.0, 2.0])), [1, 0, -1])
+    flags = TargetEncoder.fit("y", text("TRUE", "FALSE"))
+    np.testing.assert_array_equal(flags.class_indices(np.array([True, False])), [1, 0])
+
+
+def test_regression_target_is_scaled_on_the_given_rows_only():
+    values = np.array([10.0, 20.0, 30.0, 1000.0])
+    target = TargetEncoder.fit("y", values, task="regression", scale_rows=np.array([0, 1, 2]))
+    assert target.mean == pytest.approx(20.0) and target.std == pytest.approx(np.std([10, 20, 30]))
+    np.testing.assert_allclose(target.decode(target.encode(values)), values)
 
 
 def test_target_errors():
     with pytest.raises(PreprocessingError, match="single class"):
-        TargetEncoder.fit("y", np.array(["a", "a"], dtype=object))
+        TargetEncoder.fit("y", text("a", "a"))
     with pytest.raises(PreprocessingError, match="target column 'y' has 1 missing value"):
         TargetEncoder.fit("y", np.array([1.0, np.nan, 2.0]))
     with pytest.raises(PreprocessingError, match="holds text"):
-        TargetEncoder.fit("y", np.array(["a", "b"], dtype=object), task="regression")
+        TargetEncoder.fit("y", text("a", "b"), task="regression")
+    with pytest.raises(PreprocessingError, match=r"infinite value \(line 3\)"):
+        TargetEncoder.fit("y", text("1.5", "inf", "2.5"), task="regression", where=("line", 2))

@@ -12,7 +12,7 @@ import pytest
 import glassnet as gn
 
 pytest.importorskip("matplotlib")
-from glassnet.report import ReportError, Snapshots, training_report  # noqa: E402
+from glassnet.reporting import ReportError, Snapshots, training_report  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -241,14 +241,12 @@ def test_snapshots_record_the_chosen_epochs():
         Snapshots(epochs=[0, 2])
 
 
-def test_glassnet_report_is_callable_however_it_was_imported():
-    import glassnet.report as module
+def test_glassnet_report_is_the_function_whatever_was_imported():
+    import glassnet.reporting as module
 
-    assert callable(gn.report) and callable(module)
-    assert module.report.__name__ == "report"
+    assert gn.report is module.report and gn.Snapshots is module.Snapshots
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_a_report_for_an_estimator(browser, tmp_path):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")

@@ -1,39 +1,199 @@
-"""TabularModel: training from a table, and its model file round trip."""
+"""TabularModel: honest training from any table, predictions and errors, the model file."""
+
+import warnings
 
 import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet.tabular import OverfittingWarning, PreprocessingError
 from modelfile_tools import edit_document
 
 pd = pytest.importorskip("pandas")
 
 
 @pytest.fixture(scope="module")
-def fitted():
+def frame():
     rng = np.random.default_rng(0)
     n = 120
-    frame = pd.DataFrame(
-        {
-            "x": rng.normal(size=n),
-            "kind": rng.choice(["a", "b"], n),
-        }
-    )
-    frame["label"] = np.where(frame["x"] + (frame["kind"] == "a") > 0.5, "high", "low")
+    data = pd.DataFrame({"x": rng.normal(size=n), "kind": rng.choice(["a", "b"], n)})
+    data["label"] = np.where(data["x"] + (data["kind"] == "a") > 0.5, "high", "low")
+    return data
+
+
+@pytest.fixture(scope="module")
+def fitted(frame):
     model, history = gn.TabularModel.fit(frame, "label", hidden=(8,), epochs=40, seed=1)
-    return model, history, frame
+    return model, history
 
 
 def test_fit_records_its_training(fitted):
-    model, history, _ = fitted
+    model, history = fitted
     assert model.info["epochs"] == 40 == history.epochs
     assert model.info["task"] == "classification"
-    assert model.info["validation_rows"] == 24
+    assert model.info["validation_rows"] == 24 and model.info["stratified"]
+    assert model.info["kinds"] == {"x": "numeric", "kind": "categorical"}
     assert 0.8 < model.info["train_metrics"]["accuracy"] <= 1
 
 
-def test_round_trip_keeps_weights_preprocessing_and_labels(fitted, tmp_path):
-    model, _, frame = fitted
+def test_preprocessing_is_fitted_on_the_training_rows_only():
+    rng = np.random.default_rng(3)
+    n = 200
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"x": x, "y": 3 * x + rng.normal(size=n)})
+    model, _ = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=2, seed=5)
+    # the same split, drawn the same way, gives the training rows
+    order = np.random.default_rng(5).permutation(n)
+    train = np.sort(order[40:])
+    assert model.features.columns[0]["mean"] == pytest.approx(x[train].mean(), rel=1e-12)
+    assert model.features.columns[0]["std"] == pytest.approx(x[train].std(), rel=1e-12)
+    assert model.target.mean == pytest.approx(frame["y"].to_numpy()[train].mean(), rel=1e-12)
+    assert model.features.columns[0]["mean"] != pytest.approx(x.mean(), rel=1e-6)
+
+
+def test_the_validation_split_is_stratified():
+    labels = np.array(["rare"] * 10 + ["common"] * 90)
+    frame = pd.DataFrame({"x": np.arange(100.0), "y": labels})
+    model, _ = gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, val_split=0.2)
+    from glassnet.tabular.model import _split
+
+    classes = model.target.class_indices(labels)
+    train, val = _split(100, 0.2, np.random.default_rng(0), classes)
+    assert len(val) == 20 and sorted(np.bincount(classes[val])) == [2, 18]
+    assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 100
+
+
+def test_early_stopping_restores_the_best_epoch_and_reports_it(frame):
+    model, history = gn.TabularModel.fit(
+        frame, "label", hidden=(8,), epochs=500, lr=0.05, early_stopping=True, patience=5
+    )
+    assert history.stopped_early
+    best = history.best_epoch
+    assert model.info["restored_epoch"] == best + 1
+    assert model.info["epoch_val_loss"] == min(history.val_loss)
+    assert model.info["epoch_loss"] == history.loss[best]
+    X, _ = model.transform(frame)
+    y = model.target.encode(frame["label"].to_numpy())
+    from glassnet.tabular.model import _split
+
+    _, val = _split(len(frame), 0.2, np.random.default_rng(0), y)
+    assert model.network.evaluate(X[val], y[val], loss="cross_entropy") == pytest.approx(
+        min(history.val_loss), rel=1e-9
+    )
+
+
+def test_overfitting_without_early_stopping_is_warned():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 10))
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(10)])
+    frame["y"] = rng.choice(["a", "b"], 60)  # noise: nothing to learn but the rows
+    with pytest.warns(OverfittingWarning, match="validation loss rose from .* the model overfits"):
+        model, _ = gn.TabularModel.fit(frame, "y", hidden=(64, 64), epochs=300, lr=0.01)
+    assert model.info["warnings"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OverfittingWarning)
+        gn.TabularModel.fit(frame, "y", hidden=(64, 64), epochs=300, lr=0.01, early_stopping=True)
+
+
+def test_labels_come_back_exactly_as_written():
+    frame = {
+        "x": np.arange(8.0),
+        "code": np.array(["001", "002"] * 4, dtype=object),
+        "float": np.array(["0.0", "1.0"] * 4, dtype=object),
+        "flag": np.array(["TRUE", "FALSE"] * 4, dtype=object),
+    }
+    for target in ("code", "float", "flag"):
+        features = ["x"]
+        model, _ = gn.TabularModel.fit(frame, target, features=features, hidden=(2,), epochs=1)
+        spelled = {str(v) for v in model.predict(frame)}
+        assert spelled <= set(frame[target]), target
+        assert {str(c) for c in model.classes} == set(frame[target])
+
+
+@pytest.mark.parametrize("library", ["polars", "pyarrow", "records"])
+def test_any_table_library(frame, fitted, library):
+    model, _ = fitted
+    if library == "polars":
+        pl = pytest.importorskip("polars")
+        table = pl.from_pandas(frame)
+    elif library == "pyarrow":
+        pa = pytest.importorskip("pyarrow")
+        table = pa.Table.from_pandas(frame)
+    else:
+        table = frame.to_dict("records")
+    np.testing.assert_array_equal(model.predict(table), model.predict(frame))
+    np.testing.assert_allclose(model.predict_proba(table), model.predict_proba(frame))
+
+
+def test_training_from_polars_equals_training_from_pandas(frame):
+    pl = pytest.importorskip("polars")
+    a, _ = gn.TabularModel.fit(frame, "label", hidden=(4,), epochs=3)
+    b, _ = gn.TabularModel.fit(pl.from_pandas(frame), "label", hidden=(4,), epochs=3)
+    np.testing.assert_array_equal(a.network.parameters, b.network.parameters)
+
+
+@pytest.mark.parametrize(
+    ("records", "fragment"),
+    [
+        ([{"x": 1.0}], "no column 'kind'"),
+        ([{"x": "big", "kind": "a"}], "'x' was numeric in training, but row 1 holds 'big'"),
+        ([{"x": None, "kind": "a"}], "'x' (1: row 1)"),
+        ([{"x": float("inf"), "kind": "a"}], "'x' holds an infinite value (row 1)"),
+    ],
+)
+def test_prediction_errors_name_the_column(fitted, records, fragment):
+    model, _ = fitted
+    with pytest.raises(PreprocessingError) as info:
+        model.predict(records)
+    assert fragment in str(info.value)
+
+
+def test_a_missing_target_is_refused_or_dropped():
+    frame = {"x": np.arange(10.0), "y": np.array([1.5, None, 2.5] + [3.0, 4.5] * 3 + [None])}
+    with pytest.raises(
+        PreprocessingError, match=r"2 missing values \(rows 2, 10\).*--drop-missing"
+    ):
+        gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1)
+    model, _ = gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, drop_missing_target=True)
+    assert model.info["rows"] == 8 and model.info["dropped_missing_target"] == 2
+
+
+def test_imputation_never_touches_the_target():
+    frame = {"x": np.array([1.0, None, 3.0, 4.0]), "y": np.array([1.0, 2.0, None, 4.0])}
+    with pytest.raises(PreprocessingError, match="target column 'y' has 1 missing value"):
+        gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, impute=True)
+
+
+def test_a_feature_listed_twice_is_refused(frame):
+    with pytest.raises(PreprocessingError, match="names column 'x' twice"):
+        gn.TabularModel.fit(frame, "label", features=["x", "x"], epochs=1)
+
+
+def test_a_huge_step_size_stops_with_non_finite_loss(frame):
+    with pytest.raises(gn.NonFiniteLossError):
+        gn.TabularModel.fit(frame, "label", optimizer="sgd", lr=1e300, epochs=5)
+
+
+def test_huge_values_train_a_model_that_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100) * 1e200
+    frame = {"x": x, "y": (x > 0).astype(int)}
+    model, _ = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=5)
+    model.save(tmp_path / "huge.glassnet")
+    assert gn.load(tmp_path / "huge.glassnet").predict(frame).shape == (100,)
+
+
+def test_evaluate_from_python(fitted, frame):
+    model, _ = fitted
+    result = model.evaluate(frame)
+    assert result["rows"] == 120
+    assert result["accuracy"] == pytest.approx(
+        np.mean(model.predict(frame) == frame["label"].to_numpy())
+    )
+
+
+def test_round_trip_keeps_weights_preprocessing_and_labels(fitted, frame, tmp_path):
+    model, _ = fitted
     model.save(tmp_path / "t.glassnet")
     loaded = gn.load(tmp_path / "t.glassnet")
     assert isinstance(loaded, gn.TabularModel)
@@ -45,6 +205,15 @@ def test_round_trip_keeps_weights_preprocessing_and_labels(fitted, tmp_path):
     assert loaded.info["saved_at"] and loaded.info["glassnet_version"] == gn.__version__
 
 
+def test_repr_html_shows_features_layers_and_target(fitted):
+    model, _ = fitted
+    page = model._repr_html_()
+    assert "<td>x</td><td>numeric</td>" in page and "<td>kind</td><td>categorical</td>" in page
+    assert "classification over 2 classes (high, low)" in page
+    assert "trained for 40 epochs on 120 rows" in page
+    assert model.network._repr_html_() in page
+
+
 def tamper(path, change):
     path.write_bytes(edit_document(path.read_bytes(), change))
 
@@ -53,13 +222,16 @@ def tamper(path, change):
     ("change", "fragment"),
     [
         (lambda d: d["payload"]["target"].update(classes=["only"]), "classes are invalid"),
+        (lambda d: d["payload"]["target"].update(classes=["a", "a"]), "classes are invalid"),
         (lambda d: d["payload"]["features"]["columns"].pop(), "preprocessing makes"),
         (lambda d: d["payload"]["features"]["columns"][0].update(std=-1), "non-positive std"),
+        (lambda d: d["payload"]["features"]["columns"][0].update(name="label"), "also a feature"),
         (lambda d: d["payload"].update(target="x"), "target description"),
+        (lambda d: d["payload"].update(info=[]), "training summary"),
     ],
 )
 def test_tampered_preprocessing_is_a_model_file_error(fitted, tmp_path, change, fragment):
-    model, _, _ = fitted
+    model, _ = fitted
     path = tmp_path / "t.glassnet"
     model.save(path)
     tamper(path, change)

@@ -7,7 +7,6 @@ command line starts at once) and an optional extra is needed only by what uses i
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 __version__ = "0.1.0"
 
@@ -30,8 +29,8 @@ _NAMES = {
     "dumps": "modelfile",
     "check_gradients": "gradcheck",
     "Explanation": "explain",
-    "report": "report",  # needs the plot extra
-    "Snapshots": "report",
+    "report": "reporting",  # needs the plot extra
+    "Snapshots": "reporting",
     "MLPClassifier": "sklearn",  # needs the sklearn extra
     "MLPRegressor": "sklearn",
 }
@@ -43,10 +42,15 @@ __all__ = [*_NAMES, *_MODULES, "__version__"]
 def __getattr__(name: str):
     if name in _NAMES:
         value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
-    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
-        value = importlib.import_module(f".{name}", __name__)  # a submodule: glassnet.plot
-    else:
+    elif name.startswith("_"):
         raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+    else:
+        try:
+            value = importlib.import_module(f".{name}", __name__)  # a submodule: glassnet.plot
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise  # the submodule exists but needs something missing
+            raise AttributeError(f"module 'glassnet' has no attribute {name!r}") from None
     globals()[name] = value  # later look-ups skip this function
     return value
 

@@ -388,7 +388,7 @@ def boundary_evolution(
 ) -> Figure:
     """The decision boundary at several moments of training, one panel each.
 
-    ``snapshots`` is a :class:`glassnet.report.Snapshots` callback that was passed to
+    ``snapshots`` is a :class:`glassnet.Snapshots` callback that was passed to
     ``fit``, or a sequence of ``(epoch, parameters)`` pairs (the flat parameter vector).
     The model itself is not changed: each panel uses a copy holding that epoch's weights.
     """
@@ -642,3 +642,72 @@ def save_figures(folder: str, figures: Mapping[str, Figure], dpi: int = 120) -> 
         fig.savefig(path, dpi=dpi)
         paths.append(path)
     return paths
+
+
+# --- evaluation figures
+
+
+def confusion_matrix(
+    counts, labels: Sequence, predicted: Sequence | None = None, *, title: str | None = None
+) -> Figure:
+    """The confusion matrix as a heat map, rows the true class and columns the predicted one,
+    each cell with its count and its share of the row (the recall on the diagonal)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    predicted = list(labels if predicted is None else predicted)
+    if counts.ndim != 2 or counts.shape != (len(labels), len(predicted)):
+        raise ValueError(
+            f"counts of shape {counts.shape} do not match {len(labels)} true and "
+            f"{len(predicted)} predicted labels"
+        )
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    size = max(3.5, 0.6 * max(counts.shape) + 2.0)
+    fig = Figure(figsize=(size + 1.0, size), layout="constrained")
+    ax = fig.add_subplot()
+    mesh = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    if counts.size <= 400:
+        for i in range(counts.shape[0]):
+            for j in range(counts.shape[1]):
+                ax.text(
+                    j,
+                    i,
+                    f"{counts[i, j]}\n{share[i, j]:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if share[i, j] > 0.6 else "black",
+                )
+    ax.set_xticks(range(len(predicted)), [str(p) for p in predicted], rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), [str(label) for label in labels])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title or "confusion matrix")
+    fig.colorbar(mesh, ax=ax, label="share of the true class", shrink=0.8)
+    return fig
+
+
+def predicted_vs_true(
+    truth, predicted, *, name: str = "target", r2: float | None = None, title: str | None = None
+) -> Figure:
+    """Predicted against true values, with the diagonal where they would be equal."""
+    truth = np.asarray(truth, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    if truth.shape != predicted.shape or truth.ndim != 1:
+        raise ValueError("truth and predicted must be 1-D arrays of the same length")
+    fig = Figure(figsize=(5, 5), layout="constrained")
+    ax = fig.add_subplot()
+    alpha = 0.6 if len(truth) < 2000 else 0.25
+    ax.scatter(truth, predicted, s=10, alpha=alpha, color="#1f5fa8", edgecolor="none")
+    if len(truth):
+        low = float(min(truth.min(), predicted.min()))
+        high = float(max(truth.max(), predicted.max()))
+        ax.plot([low, high], [low, high], color="#d1495b", lw=1.2, label="predicted = true")
+        ax.legend(frameon=False, loc="upper left")
+    ax.set_xlabel(f"true {name}")
+    ax.set_ylabel(f"predicted {name}")
+    ax.set_title(
+        title
+        or (f"predicted against true (R² {r2:.4f})" if r2 is not None else "predicted against true")
+    )
+    ax.grid(alpha=0.3)
+    return fig

@@ -72,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
     from .. import modelfile
     from ..network import Network
     from ..tabular import TabularModel, format_metrics
+    from .common import printable, say
+
+    lines: list[str] = []
+
+    def print(*parts) -> None:  # every line goes through say(), escaped, at the end
+        lines.extend(" ".join(map(str, parts)).split("\n"))
 
     model = modelfile.load(args.model)
     doc = modelfile.read_metadata(args.model)
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         "MLPClassifier": "a glassnet MLPClassifier (scikit-learn drop-in)",
         "MLPRegressor": "a glassnet MLPRegressor (scikit-learn drop-in)",
     }
-    print(f"{args.model}: {kinds.get(doc['kind'], doc['kind'])}")
+    print(f"{printable(args.model)}: {kinds.get(doc['kind'], doc['kind'])}")
     print(
         f"model format {doc['format_version']}, written by glassnet {doc.get('glassnet_version')}"
         f" at {doc.get('saved_at')}"
@@ -113,10 +119,13 @@ def run(args: argparse.Namespace) -> int:
             f"{info.get('optimizer')}"
         )
         early = " (stopped early)" if info.get("stopped_early") else ""
-        val_loss = info.get("final_val_loss")
+        restored = info.get("restored_epoch")
+        loss = info.get("epoch_loss", info.get("final_loss"))
+        val_loss = info.get("epoch_val_loss", info.get("final_val_loss"))
+        kept = f"; kept epoch {restored}: loss" if restored else "; final loss"
         print(
-            f"  epochs: {info.get('epochs')}{early}; final loss {info.get('final_loss'):.6g}"
-            + (f", validation loss {val_loss:.6g}" if val_loss is not None else "")
+            f"  epochs: {info.get('epochs')}{early}{kept} {_number(loss)}"
+            + (f", validation loss {_number(val_loss)}" if val_loss is not None else "")
         )
         if info.get("train_metrics"):
             print(f"  training:   {format_metrics(info['train_metrics'])}")
@@ -133,4 +142,9 @@ def run(args: argparse.Namespace) -> int:
     if args.weights:
         for line in _weights_text(net, input_names):
             print(line)
+    say(*(printable(line) for line in lines))
     return 0
+
+
+def _number(value) -> str:
+    return f"{value:.6g}" if isinstance(value, (int, float)) else str(value)

@@ -1,86 +1,253 @@
-"""glassnet predict: apply a model file to the rows of a data file."""
+"""glassnet predict: apply a model file to the rows of a data file, chunk by chunk."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from .common import UserError, check_writable, columns, pandas, read_table, write_csv
+from .common import (
+    UserError,
+    add_chunk_rows,
+    add_read_options,
+    atomic_path,
+    check_model_and_data,
+    check_output,
+    columns,
+    printable,
+    read_options,
+    warn,
+)
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "OUTPUT_FORMATS"]
+
+#: What --out can write, by extension.
+OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def add_parser(sub) -> None:
     """Add this command to the glassnet parser's subcommands."""
     p = sub.add_parser(
         "predict",
-        help="predict from a CSV file with a model file",
-        description="Predict for every row of a CSV file. Columns are matched to the model's by "
-        "name (a target column in the file is ignored), the stored preprocessing is applied, "
-        "and a CSV with a column named after the target is written.",
+        help="predict for every row of a data file with a model file",
+        description="Predict for every row of a data file. Columns are matched to the model's "
+        "by name (a target column in the file is ignored), the stored preprocessing is applied, "
+        "and a table with a column named after the target is written: CSV to stdout, or CSV or "
+        "Parquet to --out (chosen by its extension, written atomically). The data is read and "
+        "written in chunks, so memory does not grow with the number of rows.",
     )
     p.add_argument("model", metavar="MODEL", help="a model file from 'glassnet train'")
-    p.add_argument("data", metavar="DATA.csv", help="the rows to predict ('-' for stdin)")
-    p.add_argument("--out", metavar="PREDS.csv", help="write here instead of stdout")
+    p.add_argument("data", metavar="DATA", help="the rows to predict ('-' for CSV on stdin)")
+    p.add_argument(
+        "--out", metavar="FILE", help="write here (.csv, .tsv, .parquet) instead of stdout"
+    )
     p.add_argument("--proba", action="store_true", help="add a probability column per class")
     p.add_argument(
         "--keep", metavar="COLS", help="copy these input columns (an id, say) into the output"
     )
+    add_chunk_rows(p, "read, predicted and written")
+    add_read_options(p)
     p.set_defaults(run=run)
+
+
+def output_format(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in OUTPUT_FORMATS:
+        raise UserError(
+            f"--out {printable(path)}: cannot write "
+            f"{printable(ext) or 'files without an extension'}; give a name ending in .csv, "
+            ".tsv or .parquet"
+        )
+    return OUTPUT_FORMATS[ext]
+
+
+def check_not_a_model(path: str, flag: str) -> None:
+    """Refuse to replace a glassnet model file with a table."""
+    if not os.path.isfile(path):
+        return
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if b'"glassnet"' in head or b"glassnet_sha256" in head:
+        raise UserError(
+            f"{flag} {printable(path)} is a glassnet model file; refusing to replace it"
+        )
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Writer:
+    """Chunks of a table to CSV (stdout or a file) or Parquet, atomically for a file."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.fmt = output_format(path) if path else "csv"
+        self.rows = 0
+        self._parquet = None
+        self._file = None
+
+    def __enter__(self):
+        if self.path is None:
+            self._file = sys.stdout
+            return self
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        if self.fmt != "parquet":
+            self._file = open(self._tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        return self
+
+    def write(self, frame) -> None:
+        if self.fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(self._tmp, self._schema)
+            else:
+                table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+            self._parquet.write_table(table)
+        else:
+            if self.path is None and _isatty(self._file):  # labels must not drive a terminal
+                import pandas as pd
+
+                for name in frame.columns:
+                    column = frame[name]
+                    if column.dtype == object or pd.api.types.is_string_dtype(column):
+                        frame[name] = column.map(printable, na_action="ignore")
+            frame.to_csv(
+                self._file,
+                index=False,
+                header=self.rows == 0,
+                sep="\t" if self.fmt == "tsv" else ",",
+                lineterminator="\n",
+            )
+            if self.path is None:
+                self._file.flush()
+        self.rows += len(frame)
+
+    def __exit__(self, kind, exc, tb):
+        if self.path is None:
+            return False
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            if self._file is not None:
+                self._file.close()
+        finally:
+            self._atomic.__exit__(kind, exc, tb)
+        return False
+
+
+def _bare_inputs(model, chunk, where):
+    """The numeric columns of a chunk for a network without column names."""
+    import numpy as np
+
+    from ..tabular.columns import as_columns, missing_mask, parse_numbers
+
+    cols = as_columns(chunk)
+    blocks = []
+    for name in cols.names:
+        values = cols[name]
+        numbers, failed = parse_numbers(values, missing_mask(values))
+        if not failed.any():
+            blocks.append(numbers)
+    if len(blocks) != model.input_size:
+        raise UserError(
+            f"the model is a bare network with {model.input_size} inputs and no column "
+            f"names; the data has {len(blocks)} numeric columns"
+        )
+    X = np.column_stack(blocks) if blocks else np.empty((cols.n_rows, 0))
+    if np.isnan(X).any():
+        raise UserError("the data has missing values, which a bare network cannot take")
+    return X
+
+
+def predictions(model, chunk, proba: bool, keep: list[str], where, seen_warnings: set):
+    """The output table of one chunk: the kept columns, the prediction, probabilities."""
+    import pandas as pd
+
+    from ..network import Network
+    from ..tabular import TabularModel
+
+    out = pd.DataFrame({name: chunk[name].to_numpy() for name in keep})
+    if isinstance(model, TabularModel):
+        X, warnings = model.transform(chunk, where=where)
+        for message in warnings:
+            column = message.split("'")[1] if "'" in message else message
+            if column not in seen_warnings:
+                seen_warnings.add(column)
+                warn(message + " (warned once per column)")
+        output = model.network.predict(X)
+        name = model.target.name
+        if name in out.columns:
+            name = f"{name}_predicted"
+        out[name] = model.target.decode(output)
+        if proba:
+            for j, label in enumerate(model.target.classes):
+                out[f"proba_{label}"] = output[:, j]
+    elif isinstance(model, Network):
+        output = model.predict(_bare_inputs(model, chunk, where))
+        for j in range(output.shape[1]):
+            out[f"output_{j}" if output.shape[1] > 1 else "output"] = output[:, j]
+    else:  # a scikit-learn drop-in estimator
+        names = getattr(model, "feature_names_in_", None)
+        if names is not None:
+            absent = [n for n in names if n not in chunk.columns]
+            if absent:
+                raise UserError(f"the data has no column {printable(absent[0])!r}")
+            data = chunk[list(names)].apply(pd.to_numeric, errors="raise")
+        else:
+            data = _bare_inputs(model.network_, chunk, where)
+        out["prediction"] = model.predict(data)
+        if proba and hasattr(model, "predict_proba"):
+            for j, label in enumerate(model.classes_):
+                out[f"proba_{label}"] = model.predict_proba(data)[:, j]
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import modelfile
-    from ..network import Network
-    from ..tabular import PreprocessingError, TabularModel
 
+    inputs = check_model_and_data(args)
     if args.out:
-        check_writable(args.out, "--out")
+        output_format(args.out)
+        check_output(args.out, "--out", inputs)
+        check_not_a_model(args.out, "--out")
+    options = read_options(args)
     model = modelfile.load(args.model)
-    frame = read_table(args.data)
-    pd = pandas()
+    if not hasattr(model, "predict"):
+        raise UserError(f"{printable(args.model)} holds nothing that can predict")
+    from ..network import Network
+    from ..tabular import DataFileError, PreprocessingError, TabularModel
+    from ..tabular.reading import iter_chunks, row_numbering
+
     keep = columns(args.keep)
-    for name in keep:
-        if name not in frame.columns:
-            raise UserError(f"--keep names column {name!r}, which {args.data} does not have")
-    out = pd.DataFrame({name: frame[name] for name in keep})
+    if args.proba and isinstance(model, TabularModel) and model.target.task != "classification":
+        raise UserError("--proba needs a classification model; this one is a regression")
+    if args.proba and isinstance(model, Network):
+        raise UserError("--proba needs a classification model; this is a bare network")
+    unit, first = row_numbering(args.data)
+    seen: set = set()
     try:
-        if isinstance(model, TabularModel):
-            X, warnings = model.transform(frame)
-            for message in warnings:
-                print(f"glassnet: warning: {message}", file=sys.stderr)
-            output = model.network.predict(X)
-            out[model.target.name] = model.target.decode(output)
-            if args.proba:
-                if model.target.task != "classification":
-                    raise UserError("--proba needs a classification model; this one is regression")
-                for j, label in enumerate(model.target.classes):
-                    out[f"proba_{label}"] = output[:, j]
-        elif isinstance(model, Network):
-            numeric = frame.select_dtypes("number")
-            if numeric.shape[1] != model.input_size:
-                raise UserError(
-                    f"{args.model} is a bare network with {model.input_size} inputs and no column "
-                    f"names; {args.data} has {numeric.shape[1]} numeric columns"
-                )
-            output = model.predict(numeric.to_numpy())
-            for j in range(output.shape[1]):
-                out[f"output_{j}" if output.shape[1] > 1 else "output"] = output[:, j]
-        elif hasattr(model, "predict"):  # a scikit-learn drop-in estimator
-            names = getattr(model, "feature_names_in_", None)
-            data = frame[list(names)] if names is not None else frame.select_dtypes("number")
-            out["prediction"] = model.predict(data.to_numpy() if names is None else data)
-            if args.proba and hasattr(model, "predict_proba"):
-                proba = model.predict_proba(data.to_numpy() if names is None else data)
-                for j, label in enumerate(model.classes_):
-                    out[f"proba_{label}"] = proba[:, j]
-        else:
-            raise UserError(f"{args.model} holds nothing that can predict")
-    except PreprocessingError as exc:
+        with _Writer(args.out) as writer:
+            for chunk in iter_chunks(args.data, options, chunk_rows=args.chunk_rows):
+                if writer.rows == 0:
+                    for name in keep:
+                        if name not in chunk.columns:
+                            raise UserError(
+                                f"--keep names column {printable(name)!r}, which the data "
+                                "does not have"
+                            )
+                where = (unit, first + int(chunk.index[0]))
+                writer.write(predictions(model, chunk, args.proba, keep, where, seen))
+    except (PreprocessingError, DataFileError) as exc:
         raise UserError(str(exc)) from None
-    except KeyError as exc:
-        raise UserError(f"{args.data} has no column {exc.args[0]!r}") from None
-    write_csv(out, args.out)
     if args.out:
-        print(f"{len(out)} predictions written to {args.out}", file=sys.stderr)
+        print(f"{writer.rows} predictions written to {printable(args.out)}", file=sys.stderr)
     return 0

@@ -6,7 +6,20 @@ import argparse
 import os
 import sys
 
-from .common import UserError, check_writable, columns, read_table
+from .common import (
+    UserError,
+    add_read_options,
+    atomic_path,
+    check_distinct,
+    check_input,
+    check_output,
+    columns,
+    printable,
+    progress_line,
+    read_options,
+    say,
+    warn,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -15,86 +28,123 @@ def add_parser(sub) -> None:
     """Add this command to the glassnet parser's subcommands."""
     p = sub.add_parser(
         "train",
-        help="train a network on a CSV file and write a model file",
-        description="Train a network on a CSV file with a header row. Numeric feature columns "
-        "are standardised and text columns one-hot encoded; the model file stores that "
+        help="train a network on a data file and write a model file",
+        description="Train a network on a data file (CSV, TSV, Parquet, Feather, JSON Lines) "
+        "with a header row. Numbers, booleans and date parts are standardised and categories "
+        "one-hot encoded, all fitted on the training rows only; the model file stores that "
         "preprocessing, so predictions are made the same way. A text target, or one with a "
         "few distinct integers, is a classification (softmax and cross-entropy); a real-valued "
-        "target is a regression, scaled for training and unscaled for prediction.",
+        "target is a regression, scaled for training and unscaled for prediction. By default "
+        "20%% of the rows (stratified by class) are held out, training stops when their loss "
+        "stops improving, and the best epoch's weights are kept.",
     )
-    p.add_argument("data", metavar="DATA.csv", help="the training data ('-' for stdin)")
+    p.add_argument("data", metavar="DATA", help="the training data ('-' for CSV on stdin)")
     p.add_argument("--target", required=True, metavar="COL", help="the column to predict")
-    p.add_argument(
+    model = p.add_argument_group("the network and its training")
+    model.add_argument(
         "--hidden",
         default="16,16",
         metavar="SIZES",
         help="hidden layer sizes, comma-separated (default: 16,16; 'none' for no hidden layer)",
     )
-    p.add_argument(
+    model.add_argument(
         "--activation",
         default="relu",
         choices=["relu", "leaky_relu", "tanh", "sigmoid", "identity"],
         help="hidden activation (default: relu)",
     )
-    p.add_argument(
+    model.add_argument(
         "--loss",
         default="auto",
         choices=["auto", "mse", "mae", "huber", "cross_entropy"],
         help="default: cross_entropy for classification, mse for regression",
     )
-    p.add_argument(
+    model.add_argument(
         "--optimizer",
         default="adam",
         choices=["adam", "sgd"],
         help="default: adam (sgd uses momentum 0.9)",
     )
-    p.add_argument("--lr", type=float, help="learning rate (default: 1e-3 adam, 0.01 sgd)")
-    p.add_argument("--epochs", type=int, default=200, help="default: 200")
-    p.add_argument(
+    model.add_argument("--lr", type=float, help="learning rate (default: 1e-3 adam, 0.01 sgd)")
+    model.add_argument("--epochs", type=int, default=200, help="at most this many (default: 200)")
+    model.add_argument(
         "--batch-size", default="32", metavar="N", help="samples per step, or 'full' (default: 32)"
     )
-    p.add_argument(
+    model.add_argument(
         "--val-split",
         type=float,
         default=0.2,
         metavar="F",
-        help="fraction held out for validation (default: 0.2; 0 for none)",
+        help="fraction held out for validation, stratified by class (default: 0.2; 0 for none)",
     )
-    p.add_argument(
+    model.add_argument(
         "--early-stopping",
-        action="store_true",
-        help="stop when the validation loss stops improving; keep the best weights",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stop when the validation loss stops improving and keep the best epoch's "
+        "weights (default: on; --no-early-stopping trains every epoch)",
     )
-    p.add_argument(
+    model.add_argument(
         "--patience",
         type=int,
         default=10,
         help="epochs without improvement before early stopping (default: 10)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument(
+    model.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    model.add_argument(
         "--task",
         default="auto",
         choices=["auto", "classification", "regression"],
         help="override the automatic choice",
     )
-    p.add_argument(
-        "--impute",
-        action="store_true",
-        help="fill missing feature values (mean, or most frequent text)",
-    )
-    p.add_argument("--ignore", metavar="COLS", help="columns to leave out, comma-separated")
-    p.add_argument(
+    cols = p.add_argument_group("the columns")
+    cols.add_argument("--ignore", metavar="COLS", help="columns to leave out, comma-separated")
+    cols.add_argument(
         "--features", metavar="COLS", help="use only these feature columns, comma-separated"
     )
-    p.add_argument(
+    cols.add_argument(
+        "--categorical",
+        metavar="COLS",
+        help="treat these columns as categories (integer codes, say), comma-separated",
+    )
+    cols.add_argument(
+        "--numeric", metavar="COLS", help="treat these columns as numbers, comma-separated"
+    )
+    cols.add_argument(
+        "--max-categories",
+        type=int,
+        metavar="N",
+        help="at most N one-hot columns per categorical column: the N-1 most frequent "
+        "values and one for all others",
+    )
+    cols.add_argument(
+        "--impute",
+        action="store_true",
+        help="fill missing feature values (the training mean, or the most frequent value)",
+    )
+    cols.add_argument(
+        "--drop-missing-target",
+        action="store_true",
+        help="drop rows whose target is missing (otherwise they are an error)",
+    )
+    add_read_options(p)
+    out = p.add_argument_group("outputs")
+    out.add_argument(
         "--out",
         default="model.glassnet",
         metavar="MODEL",
         help="the model file to write (default: model.glassnet)",
     )
-    p.add_argument("--plot", metavar="PNG", help="also draw the loss curve into this PNG")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    out.add_argument(
+        "--plot", metavar="FILE", help="also draw the loss curve (.png, .pdf, .svg, ...)"
+    )
+    out.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write a self-contained HTML report: the data, the network, loss curves, "
+        "metrics, weights and, for two features, the decision boundary as training went on",
+    )
+    out.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
 
@@ -124,112 +174,212 @@ def _batch_size(text: str) -> int | None:
     return value
 
 
-class _ProgressBar:
-    """A tqdm bar over epochs showing the loss and validation loss, opened when training starts."""
+def _progress(epochs: int, disable: bool):
+    """The engine's tqdm bar over epochs, on stderr, with the loss and validation loss."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        raise UserError(
+            "the command line needs tqdm for its progress bar: pip install 'glassnet[cli]'"
+        ) from None
+    from ..training import _ProgressBar
 
-    def __init__(self, epochs: int, disable: bool):
-        from ..training import Callback
+    def bar(**kwargs):
+        return tqdm(**kwargs, file=sys.stderr, disable=disable, dynamic_ncols=True)
+
+    class Update(_ProgressBar):
+        def on_train_begin(self, net, history):
+            super().on_train_begin(net, history)
+            progress_line(not disable)  # a Ctrl-C message must start on a fresh line
+
+        def on_train_end(self, net, history):
+            super().on_train_end(net, history)
+            progress_line(False)
+
+    return Update(bar, epochs)
+
+
+def check_plot_path(path: str, flag: str, inputs) -> None:
+    """A figure path must have an extension matplotlib writes, and matplotlib must be there."""
+    check_output(path, flag, inputs)
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UserError(f"{flag} needs matplotlib: pip install 'glassnet[plot]'") from None
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    supported = Figure().canvas.get_supported_filetypes()
+    if ext not in supported:
+        raise UserError(
+            f"{flag} {printable(path)}: cannot draw a .{printable(ext) or '(no extension)'} "
+            f"file; use one of {', '.join('.' + e for e in sorted(supported))}"
+        )
+
+
+def check_report_path(path: str, inputs) -> None:
+    """The report: an .html file, writable, not an input, and not a file that is no report."""
+    check_output(path, "--report", inputs)
+    if os.path.splitext(path)[1].lower() not in (".html", ".htm"):
+        raise UserError(f"--report {printable(path)}: the report is an HTML file; name it .html")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UserError("--report needs matplotlib: pip install 'glassnet[plot]'") from None
+    if os.path.exists(path):
+        from ..reporting import is_report
+
+        if not is_report(path):
+            raise UserError(
+                f"--report {printable(path)} exists and is not a glassnet report; refusing to "
+                "replace it (remove it, or choose another name)"
+            )
+
+
+def save_figure(fig, path: str) -> None:
+    """Write a figure atomically, in the format its extension names."""
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=ext, dpi=120)
+
+
+def check_model_out(path: str, inputs) -> None:
+    """The model path: writable, not an input, and not a file that is not a model."""
+    check_output(path, "--out", inputs)
+    if os.path.exists(path):
+        from .. import modelfile
 
         try:
-            from tqdm.auto import tqdm
-        except ImportError:
+            modelfile.read_metadata(path)
+        except (modelfile.ModelFileError, ValueError, OSError):
             raise UserError(
-                "the command line needs tqdm for its progress bar: pip install 'glassnet[cli]'"
+                f"--out {printable(path)} exists and is not a glassnet model file; refusing "
+                "to replace it (remove it, or choose another name)"
             ) from None
-
-        class Update(Callback):
-            def on_train_begin(self, net, history):
-                self.bar = tqdm(
-                    total=epochs,
-                    unit="epoch",
-                    desc="training",
-                    file=sys.stderr,
-                    disable=disable,
-                    dynamic_ncols=True,
-                    leave=True,
-                )
-
-            def on_epoch_end(self, net, history):
-                postfix = {"loss": f"{history.loss[-1]:.4g}"}
-                if history.val_loss:
-                    postfix["val_loss"] = f"{history.val_loss[-1]:.4g}"
-                self.bar.set_postfix(postfix, refresh=False)
-                self.bar.update(1)
-
-            def on_train_end(self, net, history):
-                self.bar.close()
-
-        self.callback = Update()
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tabular import PreprocessingError, TabularModel, format_metrics
-
-    check_writable(args.out, "--out")
-    if args.plot:
-        check_writable(args.plot, "--plot")
-    frame = read_table(args.data)
     if args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")
     if args.lr is not None and not args.lr > 0:
         raise UserError(f"--lr must be positive, got {args.lr}")
     if not 0 <= args.val_split < 1:
         raise UserError(f"--val-split must be in [0, 1), got {args.val_split}")
-    progress = _ProgressBar(args.epochs, disable=args.quiet)
+    if args.patience < 1:
+        raise UserError(f"--patience must be at least 1, got {args.patience}")
+    if args.max_categories is not None and args.max_categories < 2:
+        raise UserError(f"--max-categories must be at least 2, got {args.max_categories}")
+    hidden = _hidden_sizes(args.hidden)
+    batch_size = _batch_size(args.batch_size)
+    check_input(args.data, "the training data")
+    inputs = [(args.data, "the training data")]
+    check_model_out(args.out, inputs)
+    if args.plot:
+        check_plot_path(args.plot, "--plot", inputs)
+    if args.report:
+        check_report_path(args.report, inputs)
+    check_distinct([(args.out, "--out"), (args.plot, "--plot"), (args.report, "--report")])
+    options = read_options(args)
+
+    import warnings
+
+    from ..tabular import DataFileError, OverfittingWarning, PreprocessingError, TabularModel
+    from ..tabular import format_metrics as fmt
+    from ..tabular.reading import read_table, row_numbering
+
     try:
-        model, history = TabularModel.fit(
-            frame,
-            args.target,
-            hidden=_hidden_sizes(args.hidden),
-            activation=args.activation,
-            loss=args.loss,
-            optimizer=args.optimizer,
-            lr=args.lr,
-            epochs=args.epochs,
-            batch_size=_batch_size(args.batch_size),
-            val_split=args.val_split,
-            early_stopping=args.early_stopping,
-            patience=args.patience,
-            seed=args.seed,
-            impute=args.impute,
-            task=args.task,
-            ignore=columns(args.ignore),
-            features=columns(args.features) or None,
-            callbacks=[progress.callback],
-            source=os.path.basename(args.data),
-        )
+        frame = read_table(args.data, options)
+    except DataFileError as exc:
+        raise UserError(str(exc)) from None
+    progress = _progress(args.epochs, disable=args.quiet)
+    callbacks = [progress]
+    if args.report:
+        from ..reporting import Snapshots
+
+        snapshots = Snapshots()  # the decision boundary as training went on
+        callbacks.append(snapshots)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OverfittingWarning)  # printed below, our way
+            model, history = TabularModel.fit(
+                frame,
+                args.target,
+                hidden=hidden,
+                activation=args.activation,
+                loss=args.loss,
+                optimizer=args.optimizer,
+                lr=args.lr,
+                epochs=args.epochs,
+                batch_size=batch_size,
+                val_split=args.val_split,
+                early_stopping=args.early_stopping,
+                patience=args.patience,
+                seed=args.seed,
+                impute=args.impute,
+                task=args.task,
+                ignore=columns(args.ignore),
+                features=columns(args.features) or None,
+                categorical=columns(args.categorical),
+                numeric=columns(args.numeric),
+                max_categories=args.max_categories,
+                drop_missing_target=args.drop_missing_target,
+                callbacks=callbacks,
+                source=os.path.basename(args.data) if args.data != "-" else "stdin",
+                where=row_numbering(args.data),
+            )
     except PreprocessingError as exc:
         raise UserError(str(exc)) from None
+    finally:
+        progress_line(False)
+    if not args.report:
+        del frame  # the report needs the data; nothing else does
     info = model.info
     net = model.network
     sizes = " -> ".join([str(net.input_size)] + [str(layer.units) for layer in net.layers])
-    held = (
-        f" ({info['validation_rows']} held out for validation)" if info["validation_rows"] else ""
+    rows = f"{info['rows']} rows"
+    if info["dropped_missing_target"]:
+        rows += f" ({info['dropped_missing_target']} without a target dropped)"
+    if info["validation_rows"]:
+        strat = ", stratified" if info["stratified"] else ""
+        rows += (
+            f": {info['training_rows']} for training, {info['validation_rows']} held out "
+            f"for validation{strat}"
+        )
+    lines = [f"trained {sizes} ({info['task']}) on {rows}"]
+    stop = f", stopped early (no improvement in {args.patience})" if history.stopped_early else ""
+    val = (
+        f", validation loss {info['epoch_val_loss']:.6g}"
+        if info["epoch_val_loss"] is not None
+        else ""
     )
-    print(f"trained {sizes} ({info['task']}) on {info['rows']} rows{held}")
-    stop = ", stopped early" if history.stopped_early else ""
-    print(
-        f"epochs: {history.epochs}{stop}; final loss {history.loss[-1]:.6g}"
-        + (f", validation loss {history.val_loss[-1]:.6g}" if history.val_loss else "")
-    )
-    print(f"training:   {format_metrics(info['train_metrics'])}")
+    if info["restored_epoch"]:
+        lines.append(
+            f"epochs: {history.epochs}{stop}; kept the weights of epoch {info['restored_epoch']}: "
+            f"loss {info['epoch_loss']:.6g}{val}"
+        )
+    else:
+        lines.append(f"epochs: {history.epochs}; final loss {info['epoch_loss']:.6g}{val}")
+    lines.append(f"training:   {fmt(info['train_metrics'])}")
     if info["validation_metrics"]:
-        print(f"validation: {format_metrics(info['validation_metrics'])}")
+        lines.append(f"validation: {fmt(info['validation_metrics'])}")
+    say(*lines)
+    for note in info["warnings"]:
+        warn(note + " (the default; drop --no-early-stopping)")
     try:
         model.save(args.out)
     except OSError as exc:
-        raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    print(f"model written to {args.out}")
+        raise UserError(f"cannot write {printable(args.out)}: {exc.strerror or exc}") from None
+    say(f"model written to {printable(args.out)}")
     if args.plot:
         from .. import plot
 
-        plot.save_figures(
-            os.path.dirname(os.path.abspath(args.plot)),
-            {
-                os.path.basename(args.plot): plot.loss_curve(
-                    history, title=f"training loss: {args.target}"
-                )
-            },
+        save_figure(
+            plot.loss_curve(history, title=f"{printable(args.target)}: loss per epoch"), args.plot
         )
-        print(f"loss curve written to {args.plot}")
+        say(f"loss curve written to {printable(args.plot)}")
+    if args.report:
+        from ..reporting import training_report
+
+        training_report(
+            model, history, frame, args.report, data_path=args.data, snapshots=snapshots
+        )
+        say(f"report written to {printable(args.report)}")
     return 0

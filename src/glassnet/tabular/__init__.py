@@ -1,21 +1,33 @@
-"""Tables in, predictions out: reading data files, encoding columns, the TabularModel, metrics.
+"""Tables in, predictions out: reading data files, column kinds, encoding, TabularModel, metrics.
 
 This package is what the command line stands on, and what ``glassnet.TabularModel``
-offers from Python. It needs pandas (the ``cli`` extra) only where a file is read.
+offers from Python. It needs the ``cli`` extra (pandas, pyarrow, narwhals).
+
+- :mod:`.reading`: data files (CSV/TSV, compressed, Parquet, Arrow, JSON Lines), whole
+  or in chunks, as written.
+- :mod:`.columns`: any dataframe as NumPy columns; what kind each column is.
+- :mod:`.encoding`: FeatureEncoder and TargetEncoder, fitted by accumulation, as JSON.
+- :mod:`.model`: TabularModel.
+- :mod:`.metrics`: classification and regression metrics, chunk by chunk.
 """
 
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
-from .metrics import format_metrics, metrics
-from .model import TabularModel
-from .reading import DataFileError, read_table
+from .metrics import ClassificationMetrics, RegressionMetrics, format_metrics, metrics
+from .model import OverfittingWarning, TabularModel
+from .reading import DataFileError, ReadOptions, iter_chunks, read_table
 
 __all__ = [
     "TabularModel",
     "FeatureEncoder",
     "TargetEncoder",
     "PreprocessingError",
+    "OverfittingWarning",
     "DataFileError",
+    "ReadOptions",
     "read_table",
+    "iter_chunks",
     "metrics",
     "format_metrics",
+    "ClassificationMetrics",
+    "RegressionMetrics",
 ]

@@ -1,266 +1,635 @@
-"""The scaling and encoding a command-line model carries in its file.
+"""The preprocessing a tabular model carries in its file: feature columns in, a matrix out.
 
-A :class:`FeatureEncoder` turns named columns into the network's input matrix:
-numeric columns are standardised, text (and other non-numeric) columns are
-one-hot encoded, and missing values are either an error that names the column
-or, when asked for, imputed (numeric: the training mean; text: the most
-frequent value). A :class:`TargetEncoder` turns the target column into what the
-network learns (class indices, or a standardised number) and back.
+A :class:`FeatureEncoder` turns named columns into the network's input matrix, one
+block of columns per feature, vectorised (no loop over rows in Python). It is
+fitted by accumulation, so the same encoder learns from one table or from a stream
+of chunks, with the same result up to rounding::
 
-Both are fitted once, on the training data, and their state is plain JSON, so a
-prediction is always made the way the training was. Columns are given as a
-mapping from name to a 1-D array (a pandas DataFrame works as is).
+    enc = FeatureEncoder(max_categories=20)
+    for chunk in chunks:                 # DataFrames, Arrow tables, mappings, records
+        enc.partial_fit(chunk, names)    # counts, means and variances accumulate
+    enc.finish()                         # decide levels, scales; refuse what is wrong
+    X, warnings = enc.transform(table)   # (n_rows, enc.n_outputs)
+
+``fit(table, names)`` is ``partial_fit`` then ``finish``. Means and variances are
+combined across chunks with Chan's parallel update on values divided by a power of
+two at least as large as the largest magnitude seen, so values near 1e300 neither
+overflow the variance nor lose precision. A :class:`TargetEncoder` does the same for
+the target (class labels, or a standardised number) and back.
+
+Kinds of column (inferred from the values, see :func:`~.columns.infer_kind`, or
+forced with ``categorical=`` / ``numeric=``): numeric, categorical, datetime and
+boolean. Missing cells are refused, every such column named in one message, unless
+``impute=True``. Infinite values are refused, naming column and line.
+
+The JSON of the preprocessing (``FeatureEncoder.to_json``), stored in the model
+file. It is stable: an exporter rebuilds the same transform from it. The matrix
+has one block of columns per entry of ``columns``, in order::
+
+    {"impute": bool, "max_categories": int | null, "columns": [COLUMN, ...]}
+
+    numeric      {"name": str, "kind": "numeric", "mean": float, "std": float (> 0),
+                  "fill": float}
+                 one output: (x - mean) / std; a missing x (when impute) is ``fill``
+                 (the training mean, so 0 after scaling).
+    boolean      {"name": str, "kind": "boolean", "mean": float, "std": float (> 0)}
+                 one output: (b - mean) / std with b = 1 for true (a boolean true, the
+                 text true in any case, or the number 1) and 0 for false; missing -> 0.
+    categorical  {"name": str, "kind": "categorical", "categories": [str, ...],
+                  "other": bool, "fill": str}
+                 one output per category, in order, then one more for the "other"
+                 level when ``other`` is true: 1 where the value's text equals the
+                 category, else 0. The text of a value: a string as written; a whole
+                 number without ".0" (3.0 -> "3"); True/False for booleans. A value
+                 that is no category goes to "other" when it exists, else the row is
+                 all zeros (with a warning). A missing value (when impute) is ``fill``.
+    datetime     {"name": str, "kind": "datetime", "parts": [{"part": P, "mean": float,
+                  "std": float (> 0)}, ...]}
+                 one output per part, in order: (part(t) - mean) / std, where P is
+                 "year", "month" (1-12), "dayofweek" (Monday 0 - Sunday 6),
+                 "dayofyear" (1-366) or "hour" (0-23, only when the training times
+                 have one). t is the value as a datetime, or ISO 8601 text; a time
+                 with a zone is first converted to UTC. Missing (when impute) -> 0.
+
+Model files of glassnet 0.1 (numeric and categorical columns without ``other``) load
+as they are.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FeatureEncoder", "TargetEncoder", "PreprocessingError", "is_missing"]
+from .columns import (
+    KINDS,
+    _MixedColumn,
+    _pandas,
+    as_columns,
+    infer_kind,
+    label_text,
+    line_of,
+    missing_mask,
+    parse_booleans,
+    parse_datetimes,
+    parse_numbers,
+    rows_text,
+)
 
-#: A text column with more distinct values than this (and than half the rows) is refused.
-MAX_CATEGORIES = 100
+__all__ = [
+    "FeatureEncoder",
+    "TargetEncoder",
+    "PreprocessingError",
+    "Accumulator",
+    "refuse_missing",
+    "is_missing",
+]
+
+#: Without ``max_categories``, a column with more levels than this, most of them rare
+#: (fewer than ten rows each on average), is refused as an identifier.
+IDENTIFIER_LEVELS = 100
+DATE_PARTS = ("year", "month", "dayofweek", "dayofyear", "hour")
+_OTHER = "(other)"
 
 
 class PreprocessingError(ValueError):
     """The data does not fit what the model was trained on (or cannot be encoded)."""
 
 
-def is_missing(values: np.ndarray) -> np.ndarray:
-    """Which entries are missing: NaN, None, pandas' NA, or an empty string."""
-    values = np.asarray(values)
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    if values.dtype.kind in "biu":
-        return np.zeros(values.shape, dtype=bool)
-    return np.fromiter((_is_missing_value(v) for v in values), dtype=bool, count=len(values))
+# -- numerically stable accumulation -------------------------------------------------------
 
 
-def _is_missing_value(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float):
-        return math.isnan(v)
-    if isinstance(v, str):
-        return v.strip() == ""
-    return type(v).__name__ in ("NAType", "NaTType")  # pandas' missing markers
+@dataclass
+class Accumulator:
+    """Count, mean and variance of a stream of values, combined chunk by chunk (Chan et
+    al.'s parallel update) on values divided by a power of two ``scale`` no smaller than
+    the largest magnitude seen, so nothing overflows."""
+
+    n: int = 0
+    mean: float = 0.0  # of x / scale
+    m2: float = 0.0  # sum of squared deviations of x / scale
+    scale: float = 1.0
+
+    def add(self, x: np.ndarray) -> None:
+        x = np.asarray(x, dtype=np.float64)
+        if x.size == 0:
+            return
+        top = float(np.max(np.abs(x)))
+        if top > self.scale:
+            new = 2.0 ** math.ceil(math.log2(top)) if top < 2.0**1023 else 2.0**1023
+            if new > self.scale:
+                ratio = self.scale / new
+                self.mean *= ratio
+                self.m2 *= ratio * ratio
+                self.scale = new
+        xs = x / self.scale
+        n_b = xs.size
+        mean_b = float(xs.mean())
+        m2_b = float(np.sum((xs - mean_b) ** 2))
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean += delta * n_b / n
+        self.m2 += m2_b + delta * delta * self.n * n_b / n
+        self.n = n
+
+    @property
+    def value_mean(self) -> float:
+        return self.mean * self.scale
+
+    @property
+    def std(self) -> float:
+        """The population standard deviation (as scikit-learn's StandardScaler)."""
+        if self.n == 0:
+            return 0.0
+        return math.sqrt(max(self.m2, 0.0) / self.n) * self.scale
 
 
-def _numeric(values: np.ndarray) -> np.ndarray | None:
-    """The column as float64 if it is numeric (bool counts), else None."""
-    values = np.asarray(values)
-    if values.dtype.kind in "biuf":
-        return values.astype(np.float64)
-    return None
+@dataclass
+class _Column:
+    """What is learnt about one feature column while fitting."""
+
+    name: str
+    kind: str | None  # None until a chunk with values decides it
+    forced: bool = False
+    n: int = 0
+    missing: int = 0
+    missing_lines: list[tuple[str, int]] = field(default_factory=list)
+    stats: Accumulator = field(default_factory=Accumulator)
+    counts: dict[str, int] = field(default_factory=dict)
+    parts: dict[str, Accumulator] = field(default_factory=dict)
+    has_time: bool = False
 
 
-def _row_list(mask: np.ndarray, like: np.ndarray | None = None, limit: int = 5) -> str:
-    """'line 4' or 'lines 4, 9 and 3 more': CSV line numbers of the rows a mask selects
-    (or, given ``like``, of the row indices in ``mask``)."""
-    rows = np.flatnonzero(mask) if like is None else np.asarray(mask)
-    shown = ", ".join(str(r + 2) for r in rows[:limit])  # +2: the header is line 1
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"line{'s' * int(len(rows) > 1)} {shown}{more}"
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-ready scalar: numpy scalars become Python ones."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def _lines(positions: np.ndarray, where: tuple[str, int]) -> str:
+    return rows_text(positions, where)
 
 
 class FeatureEncoder:
-    """Standardise numeric columns, one-hot encode the others.
+    """Standardise numbers, booleans and date parts; one-hot encode categories.
 
     Parameters
     ----------
     impute : bool
-        Fill missing values (numeric: the training mean; text: the most frequent
-        value) instead of refusing them.
+        Fill missing values (numbers, booleans, date parts: the training mean;
+        categories: the most frequent level) instead of refusing them.
+    max_categories : int, optional
+        At most this many one-hot columns per categorical feature: the
+        ``max_categories - 1`` most frequent levels, and one "other" level for the
+        rest (and for levels never seen in training). Without it, a column with
+        more than 100 levels that looks like an identifier is refused.
+    categorical, numeric : sequence of str
+        Columns to treat as categories (integer codes, say) or as numbers,
+        whatever their values look like.
     """
 
-    def __init__(self, impute: bool = False):
+    def __init__(
+        self,
+        impute: bool = False,
+        *,
+        max_categories: int | None = None,
+        categorical: Sequence[str] = (),
+        numeric: Sequence[str] = (),
+    ):
+        if max_categories is not None and (
+            not isinstance(max_categories, (int, np.integer)) or max_categories < 2
+        ):
+            raise ValueError(
+                f"max_categories must be an integer of at least 2, got {max_categories!r}"
+            )
+        both = set(categorical) & set(numeric)
+        if both:
+            raise ValueError(f"column {sorted(both)[0]!r} cannot be both categorical and numeric")
         self.impute = bool(impute)
+        self.max_categories = None if max_categories is None else int(max_categories)
+        self.categorical = list(categorical)
+        self.numeric = list(numeric)
         self.columns: list[dict[str, Any]] = []
+        self._fitting: list[_Column] | None = None
 
     # -- fitting ------------------------------------------------------------------------
 
-    def fit(self, frame: Mapping[str, Any], names: Sequence[str]) -> FeatureEncoder:
-        if not names:
-            raise PreprocessingError("there are no feature columns left to learn from")
-        self.columns = [self._fit_column(name, np.asarray(frame[name])) for name in names]
+    def fit(self, table, names: Sequence[str] | None = None, *, where=("row", 1)) -> FeatureEncoder:
+        """Learn from one table: ``partial_fit`` then ``finish``."""
+        self._fitting = None
+        return self.partial_fit(table, names, where=where).finish()
+
+    def fit_transform(
+        self, table, names: Sequence[str] | None = None, dtype=np.float64, *, where=("row", 1)
+    ) -> tuple[np.ndarray, list[str]]:
+        """``fit`` then ``transform`` of the same table, reading its columns once."""
+        cols = as_columns(table)
+        self.fit(cols, names, where=where)
+        return self.transform(cols, dtype, where=where)
+
+    def partial_fit(
+        self, table, names: Sequence[str] | None = None, *, where: tuple[str, int] = ("row", 1)
+    ) -> FeatureEncoder:
+        """Accumulate what one chunk says about each column.
+
+        Parameters
+        ----------
+        table : a dataframe, a mapping of columns, or a list of records
+        names : the feature columns (the first chunk decides; default: all of them)
+        where : how messages number this chunk's rows, (unit, number of its first row):
+            ``("line", 2)`` for the first chunk of a CSV file with a header.
+        """
+        cols = as_columns(table)
+        if self._fitting is None:
+            names = list(cols.names if names is None else names)
+            if not names:
+                raise PreprocessingError("there are no feature columns left to learn from")
+            for name in [*self.categorical, *self.numeric]:
+                if name not in names:
+                    raise PreprocessingError(
+                        f"column {name!r} is given a kind, but it is not a feature column"
+                    )
+            self._fitting = [
+                _Column(
+                    n,
+                    "categorical"
+                    if n in self.categorical
+                    else "numeric"
+                    if n in self.numeric
+                    else None,
+                    forced=n in self.categorical or n in self.numeric,
+                )
+                for n in names
+            ]
+            self.columns = []
+        absent = [c.name for c in self._fitting if c.name not in cols]
+        if absent:
+            raise PreprocessingError(_absent_message(absent, cols.names, "the data"))
+        for c in self._fitting:
+            self._accumulate(c, cols[c.name], where)
         return self
 
-    def _fit_column(self, name: str, values: np.ndarray) -> dict[str, Any]:
-        missing = is_missing(values)
-        if missing.all():
-            raise PreprocessingError(f"column {name!r} has no values at all")
-        if missing.any() and not self.impute:
-            raise PreprocessingError(
-                f"column {name!r} has {int(missing.sum())} missing value"
-                f"{'s' * int(missing.sum() > 1)} ({_row_list(missing)}); "
-                "remove those rows or pass --impute"
-            )
-        present = values[~missing]
-        numbers = _numeric(present)
-        if numbers is not None:
-            infinite = ~np.isfinite(numbers)
-            if infinite.any():
+    def _accumulate(self, c: _Column, values: np.ndarray, where) -> None:
+        missing = missing_mask(values)
+        n_missing = int(missing.sum())
+        if n_missing:
+            c.missing += n_missing
+            if len(c.missing_lines) < 5:
+                first = np.flatnonzero(missing)[: 5 - len(c.missing_lines)]
+                c.missing_lines.extend((where[0], line_of(where, p)) for p in first)
+        present = ~missing
+        c.n += int(present.sum())
+        if not present.any():
+            return
+        if c.kind is None:
+            try:
+                c.kind = infer_kind(values, missing)
+            except _MixedColumn as exc:
+                bad = np.flatnonzero(present & _not_numbers(values, missing))
+                shown = ", ".join(repr(t) for t in exc.tokens[:3])
+                tokens = ",".join(exc.tokens[:3])
                 raise PreprocessingError(
-                    f"column {name!r} holds an infinite value "
-                    f"({_row_list(np.flatnonzero(~missing)[infinite], values)})"
+                    f"column {c.name!r} holds numbers, but also the text {shown} "
+                    f"({_lines(bad, where)}); if that marks missing values, give "
+                    f"--na-values {tokens}; to treat the column as categories, give "
+                    f"--categorical {c.name}"
+                ) from None
+            except TypeError as exc:
+                raise PreprocessingError(f"column {c.name!r} {exc}") from None
+        if c.kind == "numeric":
+            numbers, failed = parse_numbers(values, missing)
+            self._check_parsed(c, values, failed, where, "numbers")
+            x = numbers[present]
+            infinite = np.isinf(x)
+            if infinite.any():
+                rows = np.flatnonzero(present)[infinite]
+                raise PreprocessingError(
+                    f"column {c.name!r} holds an infinite value ({_lines(rows, where)}); "
+                    "remove or fix those rows"
                 )
-            mean = float(numbers.mean())
-            std = float(numbers.std())
-            return {
-                "name": name,
-                "kind": "numeric",
-                "mean": mean,
-                "std": std if std > 0 else 1.0,
-                "fill": mean,
-            }
-        labels = np.array([str(v) for v in present], dtype=object)
-        categories, counts = np.unique(labels, return_counts=True)
-        if len(categories) > MAX_CATEGORIES and len(categories) > len(values) / 2:
-            raise PreprocessingError(
-                f"column {name!r} has {len(categories)} distinct text values, which looks like an "
-                f"identifier or free text; leave it out with --ignore {name}"
-            )
-        return {
-            "name": name,
-            "kind": "categorical",
-            "categories": [str(c) for c in categories],
-            "fill": str(categories[int(np.argmax(counts))]),
-        }
+            c.stats.add(x)
+        elif c.kind == "boolean":
+            flags, failed = parse_booleans(values, missing)
+            self._check_parsed(c, values, failed, where, "true/false")
+            c.stats.add(flags[present])
+        elif c.kind == "datetime":
+            times, failed = parse_datetimes(values, missing)
+            self._check_parsed(c, values, failed, where, "dates")
+            parts = _date_parts(times[present])
+            if parts.pop("_clock").any():
+                c.has_time = True
+            for part in DATE_PARTS:
+                c.parts.setdefault(part, Accumulator()).add(parts[part])
+        else:
+            labels = label_text(values[present])
+            pd = _pandas()
+            counts = pd.Series(labels, dtype=object).value_counts(sort=False)
+            for label, count in zip(counts.index.tolist(), counts.to_numpy().tolist()):
+                c.counts[label] = c.counts.get(label, 0) + count
 
-    # -- transforming ------------------------------------------------------------------------
+    @staticmethod
+    def _check_parsed(c: _Column, values, failed, where, what: str) -> None:
+        if failed.any():
+            rows = np.flatnonzero(failed)
+            example = values[rows[0]]
+            hint = (
+                f"; give --categorical {c.name} to treat it as categories"
+                if what != "numbers" or not c.forced
+                else ""
+            )
+            raise PreprocessingError(
+                f"column {c.name!r} holds {what}, but {_lines(rows[:1], where)} holds "
+                f"{str(example)!r}{' (and more)' if len(rows) > 1 else ''}{hint}"
+            )
+
+    def finish(self) -> FeatureEncoder:
+        """Decide every column's scale or levels from what was accumulated.
+
+        Raises
+        ------
+        PreprocessingError
+            Missing values without ``impute`` (every such column named at once),
+            columns with no values, identifier-like categorical columns.
+        """
+        if self._fitting is None:
+            raise PreprocessingError("nothing to finish: call partial_fit first")
+        fitting, self._fitting = self._fitting, None
+        empty = [c.name for c in fitting if c.n == 0]
+        if empty:
+            raise PreprocessingError(
+                f"{_names(empty)} {'has' if len(empty) == 1 else 'have'} no values at all; "
+                f"leave {'it' if len(empty) == 1 else 'them'} out with --ignore {','.join(empty)}"
+            )
+        with_missing = [c for c in fitting if c.missing]
+        if with_missing and not self.impute:
+            raise PreprocessingError(_missing_message(with_missing, "--impute"))
+        ids = []
+        columns = []
+        for c in fitting:
+            if c.kind == "numeric":
+                mean, std = c.stats.value_mean, c.stats.std
+                std = std if std > 0 and math.isfinite(std) else 1.0
+                columns.append(
+                    {"name": c.name, "kind": "numeric", "mean": mean, "std": std, "fill": mean}
+                )
+            elif c.kind == "boolean":
+                std = c.stats.std
+                columns.append(
+                    {
+                        "name": c.name,
+                        "kind": "boolean",
+                        "mean": c.stats.value_mean,
+                        "std": std if std > 0 else 1.0,
+                    }
+                )
+            elif c.kind == "datetime":
+                parts = [p for p in DATE_PARTS if p != "hour" or c.has_time]
+                columns.append(
+                    {
+                        "name": c.name,
+                        "kind": "datetime",
+                        "parts": [
+                            {
+                                "part": p,
+                                "mean": c.parts[p].value_mean,
+                                "std": c.parts[p].std if c.parts[p].std > 0 else 1.0,
+                            }
+                            for p in parts
+                        ],
+                    }
+                )
+            else:
+                by_count = sorted(c.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                levels = len(by_count)
+                if self.max_categories is None and levels > IDENTIFIER_LEVELS and levels > c.n / 10:
+                    ids.append((c.name, levels, c.n))
+                    continue
+                other = self.max_categories is not None and levels > self.max_categories
+                kept = by_count[: self.max_categories - 1] if other else by_count
+                columns.append(
+                    {
+                        "name": c.name,
+                        "kind": "categorical",
+                        "categories": sorted(label for label, _ in kept),
+                        "other": bool(other),
+                        "fill": by_count[0][0],
+                    }
+                )
+        if ids:
+            shown = "; ".join(
+                f"{name!r} has {levels} distinct values in {n} rows" for name, levels, n in ids
+            )
+            raise PreprocessingError(
+                f"{shown}: that looks like an identifier, which a model cannot learn from; "
+                f"leave it out with --ignore {','.join(n for n, _, _ in ids)}, or keep its most "
+                "frequent values with --max-categories N"
+            )
+        self.columns = columns
+        return self
+
+    def check_memory(self, n_rows: int, dtype=np.float64, copies: float = 2.0) -> None:
+        """Refuse, before allocating, an encoded matrix that would not fit in memory.
+
+        ``copies`` counts the matrix and what training makes of it (the training and
+        validation rows are gathered into their own arrays).
+        """
+        itemsize = np.dtype(dtype).itemsize
+        needed = n_rows * self.n_outputs * itemsize * copies
+        available = available_memory()
+        if available is None or needed <= available:
+            return
+        widths = sorted(((len(_output_names(c)), c["name"]) for c in self.columns), reverse=True)[
+            :2
+        ]
+        widest = ", ".join(f"{name!r} makes {w} columns" for w, name in widths)
+        raise PreprocessingError(
+            f"the encoded data would be {n_rows} rows x {self.n_outputs} columns "
+            f"({_bytes(n_rows * self.n_outputs * itemsize)}, and training needs about "
+            f"{_bytes(needed)}), more than the {_bytes(available)} of memory available "
+            f"({widest}); bound the categories with --max-categories N, or leave columns "
+            "out with --ignore"
+        )
+
+    # -- what it makes ----------------------------------------------------------------------
 
     @property
     def names(self) -> list[str]:
+        """The feature columns, in order."""
         return [c["name"] for c in self.columns]
 
     @property
+    def kinds(self) -> dict[str, str]:
+        return {c["name"]: c["kind"] for c in self.columns}
+
+    @property
     def output_names(self) -> list[str]:
-        """The name of every column of the encoded matrix (``color=red`` for one-hot)."""
-        out = []
+        """The name of every column of the encoded matrix (``color=red``, ``date.month``)."""
+        out: list[str] = []
         for c in self.columns:
-            if c["kind"] == "numeric":
-                out.append(c["name"])
-            else:
-                out.extend(f"{c['name']}={cat}" for cat in c["categories"])
+            out.extend(_output_names(c))
         return out
 
     @property
     def n_outputs(self) -> int:
-        return len(self.output_names)
+        return sum(_width(c) for c in self.columns)
 
-    def transform(self, frame: Mapping[str, Any], dtype=np.float64) -> tuple[np.ndarray, list[str]]:
-        """The encoded matrix, and warnings about values never seen in training."""
-        available = list(frame.keys()) if hasattr(frame, "keys") else list(frame)
-        absent = [c["name"] for c in self.columns if c["name"] not in available]
+    def transform(
+        self, table, dtype=np.float64, *, where: tuple[str, int] = ("row", 1)
+    ) -> tuple[np.ndarray, list[str]]:
+        """The encoded matrix (n_rows, n_outputs), and warnings about values never seen
+        in training.
+
+        Raises
+        ------
+        PreprocessingError
+            A feature column is absent, holds missing values (without impute; every
+            such column named at once), or holds values of the wrong kind (text in a
+            numeric column, say), or an infinite value; each names column and line.
+        """
+        if not self.columns:
+            raise PreprocessingError("the encoder has not been fitted")
+        cols = as_columns(table)
+        absent = [c["name"] for c in self.columns if c["name"] not in cols]
         if absent:
             raise PreprocessingError(
-                f"the data has no column {absent[0]!r}"
-                + (f" (nor {', '.join(map(repr, absent[1:]))})" if len(absent) > 1 else "")
+                _absent_message(absent, cols.names, "the data")
                 + f"; the model was trained on: {', '.join(self.names)}"
             )
-        n = len(np.asarray(frame[self.columns[0]["name"]]))
-        blocks, warnings = [], []
-        for c in self.columns:
-            values = np.asarray(frame[c["name"]])
-            missing = is_missing(values)
-            if missing.any() and not self.impute:
+        n = cols.n_rows
+        missing = {c["name"]: missing_mask(cols[c["name"]]) for c in self.columns}
+        if not self.impute:
+            with_missing = _missing_columns(missing, where)
+            if with_missing:
                 raise PreprocessingError(
-                    f"column {c['name']!r} has {int(missing.sum())} missing value"
-                    f"{'s' * int(missing.sum() > 1)} ({_row_list(missing)}), and the model was "
-                    "trained without --impute"
+                    _missing_message(with_missing, None) + ", and the model was trained "
+                    "without --impute"
                 )
-            if c["kind"] == "numeric":
-                blocks.append(self._numeric_block(c, values, missing))
+        warnings: list[str] = []
+        dense: list[tuple[int, np.ndarray]] = []  # (output column, its values)
+        hot: list[tuple[int, np.ndarray]] = []  # (first output column, level codes; -1: none)
+        start = 0
+        for c in self.columns:
+            values, miss = cols[c["name"]], missing[c["name"]]
+            kind = c["kind"]
+            if kind == "numeric":
+                x, failed = parse_numbers(values, miss)
+                self._refuse_wrong(c, values, failed, where, "numeric")
+                x[miss] = c["fill"]
+                dense.append((start, self._scaled(x, c["mean"], c["std"], c, where)))
+            elif kind == "boolean":
+                x, failed = parse_booleans(values, miss)
+                self._refuse_wrong(c, values, failed, where, "true/false")
+                x[miss] = c["mean"]
+                dense.append((start, self._scaled(x, c["mean"], c["std"], c, where)))
+            elif kind == "datetime":
+                t, failed = parse_datetimes(values, miss)
+                self._refuse_wrong(c, values, failed, where, "dates")
+                parts = _date_parts(t)
+                for j, p in enumerate(c["parts"]):
+                    x = parts[p["part"]].astype(np.float64)
+                    x[miss] = p["mean"]
+                    dense.append((start + j, self._scaled(x, p["mean"], p["std"], c, where)))
             else:
-                block, unseen = self._onehot_block(c, values, missing)
-                blocks.append(block)
-                if unseen:
-                    shown = ", ".join(repr(u) for u in unseen[:3])
-                    warnings.append(
-                        f"column {c['name']!r} has value{'s' * (len(unseen) > 1)} never seen in "
-                        f"training ({shown}{', ...' if len(unseen) > 3 else ''}); "
-                        "encoded as all zeros"
-                    )
-        X = np.concatenate(blocks, axis=1) if blocks else np.empty((n, 0))
-        return np.ascontiguousarray(X, dtype=dtype), warnings
+                codes, message = self._one_hot_codes(c, values, miss)
+                hot.append((start, codes))
+                if message:
+                    warnings.append(message)
+            start += _width(c)
+        return _assemble(n, start, dtype, dense, hot), warnings
 
-    def _numeric_block(self, c, values, missing) -> np.ndarray:
-        numbers = _numeric(values)
-        if numbers is None:
-            numbers = np.empty(len(values))
-            for i, v in enumerate(values):
-                if missing[i]:
-                    numbers[i] = np.nan
-                    continue
-                try:
-                    numbers[i] = float(v)
-                except (TypeError, ValueError):
-                    raise PreprocessingError(
-                        f"column {c['name']!r} was numeric in training, but line {i + 2} "
-                        f"holds {v!r}"
-                    ) from None
-        numbers = np.where(missing, c["fill"], numbers)
-        infinite = ~np.isfinite(numbers)
-        if infinite.any():
+    @staticmethod
+    def _refuse_wrong(c, values, failed, where, what: str) -> None:
+        if failed.any():
+            rows = np.flatnonzero(failed)
             raise PreprocessingError(
-                f"column {c['name']!r} holds an infinite value ({_row_list(infinite)})"
+                f"column {c['name']!r} was {what} in training, but {_lines(rows[:1], where)} "
+                f"holds {str(values[rows[0]])!r}"
+                + (f" ({len(rows) - 1} more such rows)" if len(rows) > 1 else "")
             )
-        return ((numbers - c["mean"]) / c["std"])[:, np.newaxis]
 
-    def _onehot_block(self, c, values, missing) -> tuple[np.ndarray, list[str]]:
-        index = {cat: j for j, cat in enumerate(c["categories"])}
-        block = np.zeros((len(values), len(index)))
-        unseen: list[str] = []
-        for i, v in enumerate(values):
-            label = c["fill"] if missing[i] else str(v)
-            j = index.get(label)
-            if j is None:
-                if label not in unseen:
-                    unseen.append(label)
-                continue
-            block[i, j] = 1.0
-        return block, unseen
+    @staticmethod
+    def _scaled(x, mean, std, c, where) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (x - mean) / std
+        bad = ~np.isfinite(z)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            infinite = np.isinf(x[rows[0]])
+            raise PreprocessingError(
+                f"column {c['name']!r} holds "
+                + ("an infinite value" if infinite else "a value too large to scale")
+                + f" ({_lines(rows, where)})"
+            )
+        return z
+
+    @staticmethod
+    def _one_hot_codes(c, values, miss) -> tuple[np.ndarray, str | None]:
+        pd = _pandas()
+        labels = label_text(values)
+        if miss.any():
+            labels = labels.copy()
+            labels[miss] = c["fill"]
+        levels = pd.Index(c["categories"], dtype=object)
+        codes = levels.get_indexer(pd.Index(labels, dtype=object, copy=False))
+        unseen = codes < 0
+        message = None
+        if unseen.any():
+            if c.get("other"):
+                codes[unseen] = len(c["categories"])
+            else:
+                values_unseen = list(dict.fromkeys(labels[unseen][:1000].tolist()))
+                shown = ", ".join(repr(u) for u in values_unseen[:3])
+                message = (
+                    f"column {c['name']!r} has value{'s' * (len(values_unseen) > 1)} never seen "
+                    f"in training ({shown}{', ...' if len(values_unseen) > 3 else ''}) in "
+                    f"{int(unseen.sum())} row{'s' * int(unseen.sum() > 1)}; encoded as all zeros"
+                )
+        return codes, message
 
     # -- the model file -----------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        return {"impute": self.impute, "columns": [dict(c) for c in self.columns]}
+        return {
+            "impute": self.impute,
+            "max_categories": self.max_categories,
+            "columns": [dict(c) for c in self.columns],
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> FeatureEncoder:
+        """Rebuild from :meth:`to_json`, checking every field (ValueError if invalid)."""
         if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
             raise ValueError("feature preprocessing is not a JSON object with columns")
-        enc = cls(impute=bool(data.get("impute", False)))
+        max_categories = data.get("max_categories")
+        if max_categories is not None and (not _is_int(max_categories) or max_categories < 2):
+            raise ValueError(f"invalid max_categories {max_categories!r}")
+        impute = data.get("impute", False)
+        if not isinstance(impute, bool):
+            raise ValueError("the preprocessing's impute flag is not true or false")
+        enc = cls(impute=impute, max_categories=max_categories)
         seen = set()
         for c in data["columns"]:
             if not isinstance(c, dict) or not isinstance(c.get("name"), str):
                 raise ValueError("a feature column has no name")
-            if c["name"] in seen:
-                raise ValueError(f"feature column {c['name']!r} appears twice")
-            seen.add(c["name"])
-            if c.get("kind") == "numeric":
-                for key in ("mean", "std", "fill"):
-                    v = c.get(key)
-                    if (
-                        not isinstance(v, (int, float))
-                        or isinstance(v, bool)
-                        or not math.isfinite(v)
-                    ):
-                        raise ValueError(f"feature column {c['name']!r} has an invalid {key}")
-                if c["std"] <= 0:
-                    raise ValueError(f"feature column {c['name']!r} has a non-positive std")
-            elif c.get("kind") == "categorical":
+            name = c["name"]
+            if name in seen:
+                raise ValueError(f"feature column {name!r} appears twice")
+            seen.add(name)
+            kind = c.get("kind")
+            if kind not in KINDS:
+                raise ValueError(f"feature column {name!r} has unknown kind {kind!r}")
+            if kind in ("numeric", "boolean"):
+                _check_scale(
+                    name, c, ("mean", "std", "fill") if kind == "numeric" else ("mean", "std")
+                )
+            elif kind == "datetime":
+                parts = c.get("parts")
+                if not isinstance(parts, list) or not parts:
+                    raise ValueError(f"feature column {name!r} has no date parts")
+                names = [p.get("part") if isinstance(p, dict) else None for p in parts]
+                if any(p not in DATE_PARTS for p in names) or len(set(names)) != len(names):
+                    raise ValueError(f"feature column {name!r} has invalid date parts")
+                for p in parts:
+                    _check_scale(name, p, ("mean", "std"))
+            else:
                 cats = c.get("categories")
                 if (
                     not isinstance(cats, list)
@@ -268,35 +637,251 @@ class FeatureEncoder:
                     or not all(isinstance(x, str) for x in cats)
                     or len(set(cats)) != len(cats)
                     or not isinstance(c.get("fill"), str)
+                    or not isinstance(c.get("other", False), bool)
                 ):
-                    raise ValueError(f"feature column {c['name']!r} has invalid categories")
-            else:
-                raise ValueError(f"feature column {c['name']!r} has unknown kind {c.get('kind')!r}")
+                    raise ValueError(f"feature column {name!r} has invalid categories")
+                c = {**c, "other": c.get("other", False)}
             enc.columns.append(dict(c))
         if not enc.columns:
             raise ValueError("the model has no feature columns")
         return enc
 
     def describe(self) -> list[str]:
+        """One line per feature column: its kind and how it is encoded."""
         lines = []
         for c in self.columns:
+            fill = ""
             if c["kind"] == "numeric":
+                if self.impute:
+                    fill = f", missing -> {c['fill']:.6g}"
                 lines.append(
-                    f"{c['name']}: numeric, standardised (mean {c['mean']:.6g}, std {c['std']:.6g})"
-                    + (f", missing -> {c['fill']:.6g}" if self.impute else "")
+                    f"{c['name']}: numeric, standardised (mean {c['mean']:.6g}, "
+                    f"std {c['std']:.6g}){fill}"
                 )
+            elif c["kind"] == "boolean":
+                lines.append(
+                    f"{c['name']}: boolean, 1 for true, standardised (mean {c['mean']:.6g}, "
+                    f"std {c['std']:.6g})"
+                )
+            elif c["kind"] == "datetime":
+                parts = ", ".join(p["part"] for p in c["parts"])
+                lines.append(f"{c['name']}: date/time -> {parts}, each standardised")
             else:
                 cats = c["categories"]
                 shown = ", ".join(cats[:8]) + (", ..." if len(cats) > 8 else "")
+                other = " + other" if c.get("other") else ""
+                if self.impute:
+                    fill = f", missing -> {c['fill']}"
                 lines.append(
-                    f"{c['name']}: text, one-hot over {len(cats)} values ({shown})"
-                    + (f", missing -> {c['fill']}" if self.impute else "")
+                    f"{c['name']}: text, one-hot over {len(cats)} values{other} ({shown}){fill}"
                 )
         return lines
 
 
+def is_missing(values) -> np.ndarray:
+    """Which entries of a column are missing (see :func:`~.columns.missing_mask`)."""
+    array = np.asarray(values)
+    return missing_mask(array if array.dtype.kind in "biufmMO" else array.astype(object))
+
+
+def _missing_columns(missing: dict[str, np.ndarray], where) -> list[_Column]:
+    return [
+        _Column(
+            name,
+            None,
+            missing=int(m.sum()),
+            missing_lines=[(where[0], line_of(where, p)) for p in np.flatnonzero(m)[:5]],
+        )
+        for name, m in missing.items()
+        if m.any()
+    ]
+
+
+def refuse_missing(table, names: Sequence[str], where=("row", 1), flag: str = "--impute") -> None:
+    """Raise one PreprocessingError naming every one of these columns that has missing
+    values (with their count and first lines)."""
+    cols = as_columns(table)
+    with_missing = _missing_columns({n: missing_mask(cols[n]) for n in names}, where)
+    if with_missing:
+        raise PreprocessingError(_missing_message(with_missing, flag))
+
+
+def _assemble(n: int, width: int, dtype, dense, hot) -> np.ndarray:
+    """The encoded matrix, filled a block of rows at a time so that every write stays in
+    cache (column by column, each write would touch a new line of memory)."""
+    X = (np.zeros if hot else np.empty)((n, width), dtype=dtype)  # zeros: pages come zeroed
+    step = max(1, (1 << 18) // max(width, 1))  # about 2 MB of float64 a block
+    for s in range(0, n, step):
+        block = X[s : s + step]
+        for j, z in dense:
+            block[:, j] = z[s : s + step]
+        for offset, codes in hot:
+            part = codes[s : s + step]
+            rows = np.flatnonzero(part >= 0)
+            block[rows, offset + part[rows]] = 1
+    return X
+
+
+def _not_numbers(values, missing) -> np.ndarray:
+    _, failed = parse_numbers(values, missing)
+    return failed
+
+
+def _date_parts(t: np.ndarray) -> dict[str, np.ndarray]:
+    pd = _pandas()
+    index = pd.DatetimeIndex(t)
+    clock = (index.minute != 0) | (index.second != 0) | (index.hour != 0)
+    return {
+        "year": index.year.to_numpy(dtype=np.float64, na_value=np.nan),
+        "month": index.month.to_numpy(dtype=np.float64, na_value=np.nan),
+        "dayofweek": index.day_of_week.to_numpy(dtype=np.float64, na_value=np.nan),
+        "dayofyear": index.day_of_year.to_numpy(dtype=np.float64, na_value=np.nan),
+        "hour": index.hour.to_numpy(dtype=np.float64, na_value=np.nan),
+        "_clock": np.asarray(clock, dtype=bool),
+    }
+
+
+def _width(c: dict) -> int:
+    if c["kind"] == "categorical":
+        return len(c["categories"]) + int(bool(c.get("other")))
+    if c["kind"] == "datetime":
+        return len(c["parts"])
+    return 1
+
+
+def _output_names(c: dict) -> list[str]:
+    if c["kind"] == "categorical":
+        names = [f"{c['name']}={cat}" for cat in c["categories"]]
+        return names + [f"{c['name']}={_OTHER}"] if c.get("other") else names
+    if c["kind"] == "datetime":
+        return [f"{c['name']}.{p['part']}" for p in c["parts"]]
+    return [c["name"]]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_scale(name: str, c: dict, keys: Sequence[str]) -> None:
+    for key in keys:
+        v = c.get(key)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+            raise ValueError(f"feature column {name!r} has an invalid {key}")
+    if c["std"] <= 0:
+        raise ValueError(f"feature column {name!r} has a non-positive std")
+
+
+def _names(names: Sequence[str]) -> str:
+    quoted = [repr(n) for n in names]
+    if len(quoted) == 1:
+        return f"column {quoted[0]}"
+    return f"columns {', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _missing_message(columns: Sequence[_Column], flag: str | None) -> str:
+    parts = []
+    for c in columns:
+        unit = c.missing_lines[0][0] if c.missing_lines else "row"
+        shown = ", ".join(str(line) for _, line in c.missing_lines[:5])
+        more = " ..." if c.missing > len(c.missing_lines[:5]) else ""
+        parts.append(f"{c.name!r} ({c.missing}: {unit}{'s' * (c.missing > 1)} {shown}{more})")
+    head = (
+        f"{'a column has' if len(parts) == 1 else f'{len(parts)} columns have'} missing values: "
+        + "; ".join(parts)
+    )
+    if flag:
+        head += f"; fill them with {flag} or remove those rows"
+    return head
+
+
+def _absent_message(absent: Sequence[str], available: Sequence[str], what: str) -> str:
+    from ..validation import did_you_mean
+
+    hint = did_you_mean(absent[0], list(available)) if len(absent) == 1 else ""
+    return f"{what} has no {_names(absent)}{hint}"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process (Linux's MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+# -- the target ----------------------------------------------------------------------------
+
+
+def _class_value(text: str) -> Any:
+    """A label read as text, as the value it spells when the spelling round-trips exactly
+    (``3`` -> 3, ``0.5`` -> 0.5, ``True`` -> True); otherwise the text (``001``, ``TRUE``)."""
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        if str(int(text)) == text:
+            return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+        if repr(number) == text and math.isfinite(number):
+            return number
+    except ValueError:
+        pass
+    return text
+
+
+def _match_key(value: Any) -> Any:
+    """What a class and a value must share to match: numbers by value, true/false in any
+    case or type alike, other text exactly."""
+    if isinstance(value, (bool, np.bool_)):
+        return ("b", bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return ("n", float(value))
+    text = str(value)
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return ("b", lowered == "true")
+    try:
+        number = float(text)
+        if math.isfinite(number):
+            return ("n", number)
+    except ValueError:
+        pass
+    return ("s", text)
+
+
+def _sort_key(value: Any):
+    if isinstance(value, bool):
+        return (0, float(value), "")
+    if isinstance(value, (int, float)):
+        return (1, float(value), "")
+    return (2, 0.0, str(value))
+
+
 class TargetEncoder:
-    """The target: class labels (classification) or a standardised number (regression)."""
+    """The target: class labels (classification) or a standardised number (regression).
+
+    JSON (``to_json``): ``{"name": str, "task": "classification", "classes": [label, ...]}``
+    with labels str, int, float or bool in output order (the network's output ``j`` is
+    ``classes[j]``), or ``{"name": str, "task": "regression", "mean": float, "std": float}``
+    with the prediction ``output * std + mean``.
+    """
 
     def __init__(self, name: str, task: str, classes=None, mean=0.0, std=1.0):
         self.name = name
@@ -304,91 +889,166 @@ class TargetEncoder:
         self.classes = list(classes) if classes is not None else None
         self.mean = float(mean)
         self.std = float(std)
+        self._index = None
 
     @staticmethod
-    def infer_task(values: np.ndarray) -> str:
-        """Classification for non-numeric targets or a few distinct integers; else regression."""
-        numbers = _numeric(values)
-        if numbers is None or np.asarray(values).dtype.kind == "b":
+    def infer_task(values) -> str:
+        """Classification for text, booleans, or a few distinct integers; else regression."""
+        values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+        missing = missing_mask(values)
+        present = values[~missing]
+        if values.dtype.kind == "b":
+            return "classification"
+        numbers, failed = parse_numbers(present, np.zeros(len(present), dtype=bool))
+        if failed.any() or len(numbers) == 0:
             return "classification"
         distinct = np.unique(numbers)
-        integral = bool(np.all(distinct == np.round(distinct)))
+        integral = bool(np.all(np.isfinite(distinct) & (distinct == np.round(distinct))))
         if integral and (
             len(distinct) <= 2 or (len(distinct) <= 20 and len(distinct) <= len(numbers) / 2)
         ):
             return "classification"
+        if len(distinct) <= 2 and not integral:
+            return "classification"  # two values such as 0.0 / 0.5: a binary label
         return "regression"
 
     @classmethod
-    def fit(cls, name: str, values, task: str = "auto") -> TargetEncoder:
-        values = np.asarray(values)
-        missing = is_missing(values)
+    def fit(
+        cls, name: str, values, task: str = "auto", *, scale_rows=None, where=("row", 1)
+    ) -> TargetEncoder:
+        """Classes from all ``values``; for a regression, mean and std from the rows
+        ``scale_rows`` (the training rows) only."""
+        values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+        if values.dtype.kind not in "biufcMmO":
+            values = values.astype(object)
+        missing = missing_mask(values)
         if missing.any():
+            rows = np.flatnonzero(missing)
             raise PreprocessingError(
-                f"the target column {name!r} has {int(missing.sum())} missing value"
-                f"{'s' * int(missing.sum() > 1)} ({_row_list(missing)}); remove those rows"
+                f"the target column {name!r} has {len(rows)} missing value"
+                f"{'s' * int(len(rows) > 1)} ({rows_text(rows, where)}); remove those rows "
+                "or give --drop-missing-target"
             )
         if task == "auto":
             task = cls.infer_task(values)
         if task == "classification":
-            numbers = _numeric(values)
-            if numbers is not None and values.dtype.kind != "b":
-                integral = np.all(numbers == np.round(numbers))
-                classes = np.unique(numbers.astype(np.int64) if integral else numbers)
-            else:
-                classes = np.unique(np.array([_plain(v) for v in values], dtype=object))
-            classes = [_plain(c) for c in classes]
+            classes = cls._classes(values)
             if len(classes) < 2:
                 raise PreprocessingError(
                     f"the target column {name!r} has a single class ({classes[0]!r}); "
                     "there is nothing to learn"
                 )
-            return cls(name, "classification", classes=classes)
+            return cls(name, task, classes=classes)
         if task != "regression":
-            raise PreprocessingError(f"unknown task {task!r}")
-        numbers = _numeric(values)
-        if numbers is None:
+            raise PreprocessingError(f"unknown task {task!r}; choose classification or regression")
+        numbers, failed = parse_numbers(values, missing)
+        if failed.any():
+            rows = np.flatnonzero(failed)
             raise PreprocessingError(
-                f"the target column {name!r} holds text, so it cannot be a regression target"
+                f"the target column {name!r} holds text ({str(values[rows[0]])!r} on "
+                f"{rows_text(rows, where)}), so it cannot be a regression target"
             )
-        std = float(numbers.std())
-        return cls(name, "regression", mean=float(numbers.mean()), std=std if std > 0 else 1.0)
+        infinite = np.isinf(numbers)
+        if infinite.any():
+            raise PreprocessingError(
+                f"the target column {name!r} holds an infinite value "
+                f"({rows_text(np.flatnonzero(infinite), where)})"
+            )
+        stats = Accumulator()
+        stats.add(numbers if scale_rows is None else numbers[scale_rows])
+        std = stats.std
+        return cls(
+            name,
+            "regression",
+            mean=stats.value_mean,
+            std=std if std > 0 and math.isfinite(std) else 1.0,
+        )
+
+    @staticmethod
+    def _classes(values: np.ndarray) -> list:
+        if values.dtype.kind == "b":
+            return sorted({bool(v) for v in values})
+        if values.dtype.kind in "iu":
+            return [int(v) for v in np.unique(values)]
+        if values.dtype.kind == "f":
+            return [int(v) if v == int(v) else float(v) for v in np.unique(values)]
+        pd = _pandas()
+        uniques = pd.unique(values)
+        found = []
+        for v in uniques:
+            if isinstance(v, str):
+                found.append(_class_value(v))
+            elif isinstance(v, (np.bool_, bool)):
+                found.append(bool(v))
+            elif isinstance(v, (np.integer, int)):
+                found.append(int(v))
+            elif isinstance(v, (np.floating, float)):
+                found.append(int(v) if v == int(v) else float(v))
+            else:
+                found.append(str(v))
+        unique: dict = {}
+        for v in found:
+            unique.setdefault((type(v) is str, str(v) if type(v) is str else v), v)
+        return sorted(unique.values(), key=_sort_key)
 
     @property
     def n_outputs(self) -> int:
         return len(self.classes) if self.task == "classification" else 1
 
-    def encode(self, values) -> np.ndarray:
-        """Class indices (n,) or the standardised target (n, 1)."""
-        values = np.asarray(values)
-        if self.task == "classification":
-            index = {self._key(c): i for i, c in enumerate(self.classes)}
-            out = np.empty(len(values), dtype=np.int64)
-            for i, v in enumerate(values):
-                j = index.get(self._key(_plain(v)))
-                if j is None:
-                    raise PreprocessingError(
-                        f"the target column {self.name!r} holds {v!r}, which is not one of the "
-                        f"model's classes"
-                    )
-                out[i] = j
-            return out
-        numbers = _numeric(values)
-        if numbers is None:
-            raise PreprocessingError(f"the target column {self.name!r} must be numeric")
-        return ((numbers - self.mean) / self.std)[:, np.newaxis]
+    def _lookup(self):
+        """Class index by match key (numbers by value, ...), or by exact text when two
+        classes would share a key (``1`` and ``01``)."""
+        if self._index is None:
+            keys = [_match_key(c) for c in self.classes]
+            if len(set(keys)) == len(keys):
+                self._index = ("key", {k: i for i, k in enumerate(keys)})
+            else:
+                self._index = ("text", {str(c): i for i, c in enumerate(self.classes)})
+        return self._index
 
-    @staticmethod
-    def _key(value):
-        if isinstance(value, float) and value == int(value):
-            return int(value)
-        return value if not isinstance(value, str) else ("s", value)
+    def class_indices(self, values) -> np.ndarray:
+        """The class index of each value, -1 for a value that is no class."""
+        pd = _pandas()
+        values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+        mode, index = self._lookup()
+        inverse, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+        if mode == "key":
+            codes = np.array([index.get(_match_key(u), -1) for u in uniques], dtype=np.int64)
+        else:
+            codes = np.array([index.get(str(u), -1) for u in uniques], dtype=np.int64)
+        return codes[inverse] if len(codes) else np.full(len(values), -1, dtype=np.int64)
+
+    def encode(self, values, *, where=("row", 1)) -> np.ndarray:
+        """Class indices (n,) or the standardised target (n, 1)."""
+        values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+        if self.task == "classification":
+            codes = self.class_indices(values)
+            bad = codes < 0
+            if bad.any():
+                rows = np.flatnonzero(bad)
+                raise PreprocessingError(
+                    f"the target column {self.name!r} holds {str(values[rows[0]])!r} "
+                    f"({rows_text(rows, where)}), which is not one of the model's classes "
+                    f"({', '.join(map(str, self.classes[:10]))})"
+                )
+            return codes
+        missing = missing_mask(values)
+        numbers, failed = parse_numbers(values, missing)
+        if failed.any() or missing.any():
+            rows = np.flatnonzero(failed | missing)
+            raise PreprocessingError(
+                f"the target column {self.name!r} must hold numbers "
+                f"({rows_text(rows, where)} does not)"
+            )
+        return ((numbers - self.mean) / self.std)[:, np.newaxis]
 
     def decode(self, output: np.ndarray) -> np.ndarray:
         """Labels (object array) from probabilities, or numbers in the target's units."""
         if self.task == "classification":
             labels = np.empty(len(output), dtype=object)
-            labels[:] = [self.classes[i] for i in np.argmax(output, axis=1)]
+            classes = np.empty(len(self.classes), dtype=object)
+            classes[:] = self.classes
+            labels[:] = classes[np.argmax(output, axis=1)]
             return labels
         return output[:, 0].astype(np.float64) * self.std + self.mean
 
@@ -411,6 +1071,8 @@ class TargetEncoder:
                 not isinstance(classes, list)
                 or len(classes) < 2
                 or not all(isinstance(c, (str, int, float, bool)) for c in classes)
+                or any(isinstance(c, float) and not math.isfinite(c) for c in classes)
+                or len({(type(c) is str, str(c)) for c in classes}) != len(classes)
             ):
                 raise ValueError("the target's classes are invalid")
             return cls(data["name"], task, classes=classes)

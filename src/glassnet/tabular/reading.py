@@ -1,18 +1,101 @@
-"""Reading data files into a pandas DataFrame, with errors that name the file and the problem.
+"""Reading data files into pandas DataFrames, whole or in chunks, as the user wrote them.
 
-This module reads; it does not decide what a column means (see :mod:`.encoding`).
+The format follows the extension: ``.csv`` and ``.tsv`` (also compressed: ``.gz``,
+``.bz2``, ``.xz``, ``.zst``, ``.zip``), ``.parquet``, ``.feather`` / ``.arrow`` /
+``.ipc`` (Arrow IPC), and ``.jsonl`` / ``.ndjson`` (JSON Lines). Any other name is
+read as CSV; ``-`` is CSV on standard input.
+
+Text files are read as text: every CSV cell stays the string the file holds
+(``001``, ``0.0`` and ``TRUE`` keep their spelling), and only an empty cell is
+missing unless ``na_values`` adds more. What a column means is decided later
+(:mod:`.columns`, :mod:`.encoding`). The separator is sniffed (comma, semicolon,
+tab, or ``|``) unless given; ``decimal`` and ``thousands`` rewrite numbers written
+the local way (``1.234,5``) into the usual spelling (``1234.5``), leaving every
+other cell as it is.
+
+:func:`iter_chunks` yields DataFrames of at most ``chunk_rows`` rows for every
+format (Parquet and Arrow through pyarrow's record batches), each indexed by its
+rows' 0-based positions in the file, so memory stays flat however long the file
+is; :func:`read_table` is all the chunks at once. :func:`row_numbering` says how
+messages should number a format's rows (CSV line 2 is the first row).
+Folders, FIFOs and devices are refused before they are opened.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
+import stat
 import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
-__all__ = ["DataFileError", "read_table"]
+__all__ = [
+    "DataFileError",
+    "ReadOptions",
+    "read_table",
+    "iter_chunks",
+    "data_format",
+    "row_numbering",
+    "check_data_path",
+    "FORMATS",
+]
+
+#: Formats by extension (after any compression suffix).
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".feather": "arrow",
+    ".arrow": "arrow",
+    ".ipc": "arrow",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
+_SNIFFED = (",", ";", "\t", "|")
+DEFAULT_CHUNK_ROWS = 65_536
 
 
 class DataFileError(ValueError):
     """A data file is missing, unreadable, or not a table."""
+
+
+@dataclass
+class ReadOptions:
+    """How to read text files. ``sep=None`` sniffs; ``encoding=None`` is UTF-8 (with or
+    without a byte-order mark); ``na_values`` are cell texts that mean missing, besides
+    the empty cell."""
+
+    sep: str | None = None
+    encoding: str | None = None
+    thousands: str | None = None
+    decimal: str = "."
+    na_values: Sequence[str] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if self.sep is not None:
+            self.sep = {"\\t": "\t", "tab": "\t"}.get(self.sep, self.sep)
+            if len(self.sep) != 1:
+                raise DataFileError(f"the separator must be one character, got {self.sep!r}")
+        for name in ("thousands", "decimal"):
+            value = getattr(self, name)
+            if value is not None and len(value) != 1:
+                raise DataFileError(f"--{name} must be one character, got {value!r}")
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise DataFileError("--thousands and --decimal must differ")
+        if self.encoding is not None:
+            import codecs
+
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise DataFileError(f"unknown encoding {self.encoding!r}") from None
 
 
 def _pandas():
@@ -23,22 +106,393 @@ def _pandas():
     return pd
 
 
-def read_table(path: str):
-    """Read a CSV file with a header row ('-' reads standard input)."""
-    pd = _pandas()
-    if path != "-" and not os.path.exists(path):
-        raise DataFileError(f"no such file: {path}")
-    if path != "-" and os.path.isdir(path):
-        raise DataFileError(f"{path} is a folder, not a CSV file")
+def data_format(path: str) -> tuple[str, str | None]:
+    """(format, compression) from a file name: ``("csv", "gzip")`` for ``x.csv.gz``."""
+    if path == "-":
+        return "csv", None
+    name = os.path.basename(os.fspath(path)).lower()
+    root, ext = os.path.splitext(name)
+    compression = _COMPRESSION.get(ext)
+    if compression:
+        root, ext = os.path.splitext(root)
+    fmt = FORMATS.get(ext, "csv")
+    if compression and fmt not in ("csv", "tsv", "jsonl"):
+        raise DataFileError(f"{path}: a compressed {fmt} file is not supported; decompress it")
+    return fmt, compression
+
+
+def row_numbering(path: str) -> tuple[str, int]:
+    """How messages number the rows of this file: ``("line", 2)`` for CSV (the header is
+    line 1), ``("line", 1)`` for JSON Lines, ``("row", 1)`` for Parquet and Arrow."""
+    fmt, _ = data_format(path)
+    if fmt in ("csv", "tsv"):
+        return ("line", 2)
+    if fmt == "jsonl":
+        return ("line", 1)
+    return ("row", 1)
+
+
+def check_data_path(path: str) -> None:
+    """Refuse, before opening, what is not a regular file: missing paths, folders, FIFOs,
+    devices."""
+    if path == "-":
+        return
     try:
-        frame = pd.read_csv(sys.stdin if path == "-" else path)
-    except pd.errors.EmptyDataError:
-        raise DataFileError(f"{path} is empty") from None
-    except pd.errors.ParserError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise DataFileError(f"cannot parse {path} as CSV: {first}") from None
-    except UnicodeDecodeError:
-        raise DataFileError(f"{path} is not a UTF-8 text file") from None
-    if len(frame) == 0:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DataFileError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise DataFileError(f"cannot read {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataFileError(f"{path} is a folder, not a data file")
+    if stat.S_ISFIFO(info.st_mode):
+        raise DataFileError(
+            f"{path} is a FIFO (a pipe), not a data file; to read a stream, give '-' and "
+            "send it to standard input"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise DataFileError(f"{path} is a device or socket, not a data file")
+    if not os.access(path, os.R_OK):
+        raise DataFileError(f"cannot read {path}: permission denied")
+
+
+def read_table(path: str, options: ReadOptions | None = None):
+    """The whole table in a data file, as one pandas DataFrame (see :func:`iter_chunks`)."""
+    pd = _pandas()
+    chunks = list(iter_chunks(path, options, chunk_rows=1 << 20))
+    if len(chunks) == 1:
+        return chunks[0]
+    return pd.concat(chunks, copy=False)
+
+
+def iter_chunks(
+    path: str, options: ReadOptions | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator:
+    """DataFrames of at most ``chunk_rows`` rows, in file order, indexed by row position.
+
+    Raises
+    ------
+    DataFileError
+        Missing or special files, unknown encodings, unparsable contents, duplicate
+        column names, a file with a header but no rows. (Raised from the iterator, so
+        also for a problem met halfway through the file.)
+    """
+    options = options or ReadOptions()
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    check_data_path(path)
+    fmt, compression = data_format(path)
+    if fmt in ("csv", "tsv"):
+        chunks = _csv_chunks(path, fmt, compression, options, chunk_rows)
+    elif fmt == "jsonl":
+        chunks = _jsonl_chunks(path, compression, options, chunk_rows)
+    elif fmt == "parquet":
+        chunks = _parquet_chunks(path, options, chunk_rows)
+    else:
+        chunks = _arrow_chunks(path, options, chunk_rows)
+    return _checked(path, chunks)
+
+
+def _checked(path: str, chunks: Iterator) -> Iterator:
+    """Every chunk, and DataFileError for a file that has a header but no rows."""
+    any_rows = False
+    for chunk in chunks:
+        if len(chunk):
+            any_rows = True
+            yield chunk
+    if not any_rows:
         raise DataFileError(f"{path} has a header but no rows")
-    return frame
+
+
+# -- CSV and TSV ---------------------------------------------------------------------------
+
+
+def _open_binary(path: str, compression: str | None):
+    """A binary stream of the file's (decompressed) bytes."""
+    if path == "-":
+        return sys.stdin.buffer
+    if compression == "zstd":
+        import pyarrow as pa
+
+        return pa.input_stream(path, compression="zstd")
+    if compression == "gzip":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if compression == "bz2":
+        import bz2
+
+        return bz2.open(path, "rb")
+    if compression == "xz":
+        import lzma
+
+        return lzma.open(path, "rb")
+    if compression == "zip":
+        import zipfile
+
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            raise DataFileError(f"{path}: a zip archive must hold exactly one file")
+        return archive.open(members[0])
+    return open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+
+def _decode_error(path: str, encoding: str | None, exc: UnicodeDecodeError) -> DataFileError:
+    if encoding:
+        return DataFileError(f"{path} is not {encoding} text ({exc.reason} at byte {exc.start})")
+    return DataFileError(
+        f"{path} is not UTF-8 text; give its encoding, for example --encoding latin-1 (or cp1252)"
+    )
+
+
+def _sniff(path: str, head: bytes, fmt: str, options: ReadOptions) -> tuple[str, list[str]]:
+    """The separator and the header's column names, from the first bytes of the file."""
+    encoding = options.encoding or "utf-8-sig"
+    if b"\x00" in head[:4096] and not encoding.lower().startswith("utf-16"):
+        raise DataFileError(f"{path} is not a text file (it holds NUL bytes)")
+    try:
+        text = head.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            raise _decode_error(path, options.encoding, exc) from None
+        text = head[: exc.start].decode(encoding)
+    lines = [line for line in re.split(r"\r\n|\n|\r", text) if line.strip()]
+    if not lines:
+        raise DataFileError(f"{path} is empty")
+    if options.sep is not None:
+        sep = options.sep
+    elif fmt == "tsv":
+        sep = "\t"
+    else:
+        sample = lines[: min(len(lines), 21)]
+        if len(lines) > 1 and len(head) >= 65536:
+            sample = sample[:-1]  # the last line may be cut short
+        sep = _best_separator(sample, options.decimal)
+    header = next(csv.reader([lines[0]], delimiter=sep))
+    return sep, header
+
+
+def _best_separator(lines: list[str], decimal: str) -> str:
+    """The candidate that splits every sampled line into the same number (> 1) of fields;
+    of those, the one giving the most fields. A comma is the fallback."""
+    best, best_fields = ",", 1
+    for sep in _SNIFFED:
+        if sep == decimal:
+            continue
+        counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        if len(counts) == 1:
+            (n,) = counts
+            if n > best_fields:
+                best, best_fields = sep, n
+    return best
+
+
+def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -> Iterator:
+    pd = _pandas()
+    stream = _open_binary(path, compression)
+    try:
+        try:
+            if path == "-":
+                head = stream.peek(65536)[:65536] if hasattr(stream, "peek") else b""
+            else:
+                head = stream.read(65536)
+                stream.close()
+                stream = _open_binary(path, compression)
+        except OSError as exc:
+            raise DataFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except EOFError:
+            raise DataFileError(f"{path} is truncated (its compressed data ends early)") from None
+        if not head.strip():
+            raise DataFileError(f"{path} is empty")
+        sep, header = _sniff(path, head, fmt, options)
+        _check_header(path, header)
+        if options.decimal == sep or options.thousands == sep:
+            raise DataFileError(
+                f"the separator {sep!r} is also the decimal or thousands mark; give --sep"
+            )
+        reader = pd.read_csv(
+            stream,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=["", *options.na_values],
+            encoding=options.encoding or "utf-8-sig",
+            chunksize=chunk_rows,
+            engine="c",
+            skipinitialspace=False,
+            skip_blank_lines=True,
+        )
+        offset = 0
+        while True:
+            try:
+                chunk = next(reader)
+            except StopIteration:
+                break
+            except pd.errors.EmptyDataError:
+                raise DataFileError(f"{path} is empty") from None
+            except pd.errors.ParserError as exc:
+                first = " ".join(str(exc).split())
+                raise DataFileError(f"cannot read {path} as CSV: {first}") from None
+            except UnicodeDecodeError as exc:
+                raise _decode_error(path, options.encoding, exc) from None
+            except (EOFError, OSError) as exc:
+                raise DataFileError(f"cannot read {path}: {exc}") from None
+            chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+            offset += len(chunk)
+            if options.decimal != "." or options.thousands:
+                _normalise_numbers(chunk, options)
+            yield chunk
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _check_header(path: str, header: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name in seen and name != "":
+            raise DataFileError(
+                f"{path}: the column name {name!r} appears twice (columns {seen[name] + 1} "
+                f"and {i + 1}); column names must be unique"
+            )
+        seen[name] = i
+
+
+def _normalise_numbers(chunk, options: ReadOptions) -> None:
+    """Rewrite cells that are numbers written with these marks into the usual spelling."""
+    dec = re.escape(options.decimal)
+    if options.thousands:
+        th = re.escape(options.thousands)
+        whole = rf"(?:\d{{1,3}}(?:{th}\d{{3}})+|\d+)"
+    else:
+        whole = r"\d+"
+    pattern = rf"\s*[+-]?(?:{whole}(?:{dec}\d*)?|{dec}\d+)(?:[eE][+-]?\d+)?\s*"
+    for name in chunk.columns:
+        column = chunk[name]
+        matches = column.str.fullmatch(pattern).fillna(False).astype(bool)
+        if not matches.any():
+            continue
+        cells = column[matches]
+        if options.thousands:
+            cells = cells.str.replace(options.thousands, "", regex=False)
+        if options.decimal != ".":
+            cells = cells.str.replace(options.decimal, ".", regex=False)
+        chunk.loc[matches, name] = cells
+
+
+# -- JSON Lines, Parquet, Arrow ------------------------------------------------------------
+
+
+def _mark_missing(chunk, options: ReadOptions):
+    """Empty strings, and any ``na_values``, become missing in text columns."""
+    pd = _pandas()
+    tokens = {"", *options.na_values}
+    for name in chunk.columns:
+        column = chunk[name]
+        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            hit = column.isin(tokens).to_numpy(dtype=bool)
+            if hit.any():
+                column = column.astype(object)
+                column[hit] = None
+                chunk[name] = column
+    return chunk
+
+
+def _jsonl_chunks(path, compression, options: ReadOptions, chunk_rows: int) -> Iterator:
+    pd = _pandas()
+    stream = _open_binary(path, compression)
+    try:
+        text = io.TextIOWrapper(stream, encoding=options.encoding or "utf-8-sig")
+        reader = pd.read_json(
+            text, lines=True, chunksize=chunk_rows, dtype=False, convert_dates=False
+        )
+        offset = 0
+        names: list[str] | None = None
+        while True:
+            try:
+                chunk = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as exc:
+                raise _decode_error(path, options.encoding, exc) from None
+            except ValueError as exc:
+                raise DataFileError(
+                    f"cannot read {path} as JSON Lines: {' '.join(str(exc).split())}"
+                ) from None
+            chunk.columns = [str(c) for c in chunk.columns]
+            if names is None:
+                names = list(chunk.columns)
+            else:
+                for name in names:  # a key missing from every record of this chunk
+                    if name not in chunk.columns:
+                        chunk[name] = None
+                chunk = chunk[names + [c for c in chunk.columns if c not in names]]
+                names = list(chunk.columns)
+            chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+            offset += len(chunk)
+            yield _mark_missing(chunk, options)
+    finally:
+        stream.close()
+
+
+def _arrow_error(path: str, what: str, exc: Exception) -> DataFileError:
+    return DataFileError(f"cannot read {path} as {what}: {' '.join(str(exc).split())}")
+
+
+def _batches_to_frames(batches, options: ReadOptions, chunk_rows: int) -> Iterator:
+    pd = _pandas()
+    offset = 0
+    for batch in batches:
+        for start in range(0, max(batch.num_rows, 1), chunk_rows):
+            piece = batch.slice(start, chunk_rows)
+            frame = piece.to_pandas()
+            frame.columns = [str(c) for c in frame.columns]
+            frame.index = pd.RangeIndex(offset, offset + len(frame))
+            offset += len(frame)
+            yield _mark_missing(frame, options)
+
+
+def _parquet_chunks(path, options: ReadOptions, chunk_rows: int) -> Iterator:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _arrow_error(path, "Parquet", exc) from None
+    names = parquet.schema_arrow.names
+    _check_header(path, names)
+    try:
+        yield from _batches_to_frames(
+            parquet.iter_batches(batch_size=chunk_rows), options, chunk_rows
+        )
+    except (pa.ArrowException, OSError) as exc:
+        raise _arrow_error(path, "Parquet", exc) from None
+    finally:
+        parquet.close()
+
+
+def _arrow_chunks(path, options: ReadOptions, chunk_rows: int) -> Iterator:
+    import pyarrow as pa
+
+    source = pa.memory_map(path, "r")
+    try:
+        try:
+            reader = pa.ipc.open_file(source)
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            schema = reader.schema
+        except pa.ArrowInvalid:
+            source.seek(0)
+            try:
+                reader = pa.ipc.open_stream(source)
+            except pa.ArrowInvalid as exc:
+                raise _arrow_error(path, "Arrow IPC (Feather)", exc) from None
+            batches, schema = iter(reader), reader.schema
+        _check_header(path, schema.names)
+        try:
+            yield from _batches_to_frames(batches, options, chunk_rows)
+        except (pa.ArrowException, OSError) as exc:
+            raise _arrow_error(path, "Arrow IPC (Feather)", exc) from None
+    finally:
+        source.close()

@@ -19,8 +19,6 @@ import datetime as _dt
 import html
 import math
 import os
-import sys
-import types
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -32,7 +30,7 @@ from .modelfile import _atomic_write
 from .network import Network
 from .training import Callback, History
 
-__all__ = ["report", "training_report", "Snapshots", "ReportError"]
+__all__ = ["report", "training_report", "is_report", "Snapshots", "ReportError"]
 
 #: Every report carries this marker; a file without it is never overwritten.
 GENERATOR = f"glassnet {__version__} training report"
@@ -448,6 +446,19 @@ def _html(title: str, sections) -> str:
     )
 
 
+def is_report(path) -> bool:
+    """Whether a regular file at ``path`` is a glassnet report (its first bytes say so)."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as f:
+            return _MARKER.encode() in f.read(4096)
+    except OSError:
+        return False
+
+
 def _check_destination(path, data_path) -> str:
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -462,13 +473,10 @@ def _check_destination(path, data_path) -> str:
             same = os.path.samefile(path, source)
         if same:
             raise ReportError(f"the report {path} would overwrite the training data {source}")
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            head = f.read(4096)
-        if _MARKER.encode() not in head:
-            raise ReportError(
-                f"{path} exists and is not a glassnet report; choose another name or remove it"
-            )
+    if os.path.lexists(path) and not is_report(path):
+        raise ReportError(
+            f"{path} exists and is not a glassnet report; choose another name or remove it"
+        )
     return path
 
 
@@ -520,14 +528,3 @@ def training_report(model, history, frame, path, *, data_path=None, snapshots=No
     TabularModel, its History, the training frame (with the target column) and the
     path; ``data_path`` is the training file, which is never overwritten."""
     return report(model, history, frame, None, path, snapshots=snapshots, data_path=data_path)
-
-
-class _CallableModule(types.ModuleType):
-    """``glassnet.report(...)`` works whether ``glassnet.report`` is this function or,
-    once anything imports ``glassnet.report`` as a module, the module itself."""
-
-    def __call__(self, *args, **kwargs):
-        return report(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,370 @@
+"""Columns of any dataframe as NumPy arrays, what kind each column is, and text made into values.
+
+A table arrives as a pandas, polars or pyarrow table (through narwhals, so no library
+gets its own branch), a mapping of column name to values, or a list of records (dicts,
+as a JSON body holds them). :func:`as_columns` turns any of them into a
+:class:`Columns`: names in order, and one 1-D NumPy array per column.
+
+What a column *means* is decided here, from its values: numbers, booleans
+(``true``/``false`` in any case), dates and times (ISO 8601 text or datetime
+values), or categories (everything else). Text read from a file is kept as it was
+written; only the encoder turns it into numbers, with :func:`parse_numbers`.
+Only empty cells are missing: ``NA``, ``None`` or ``null`` written in a file are text.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Columns",
+    "as_columns",
+    "missing_mask",
+    "parse_numbers",
+    "parse_booleans",
+    "parse_datetimes",
+    "infer_kind",
+    "label_text",
+    "rows_text",
+    "line_of",
+    "KINDS",
+]
+
+#: The kinds of feature column, as the model file names them.
+KINDS = ("numeric", "categorical", "datetime", "boolean")
+
+_ISO_DATE = re.compile(
+    r"^\s*\d{4}-\d{2}-\d{2}"  # the date, then an optional time and zone
+    r"([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+
+
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError(
+            "glassnet's tabular models need pandas: pip install 'glassnet[cli]'"
+        ) from None
+    return pd
+
+
+@dataclass
+class Columns:
+    """A table as NumPy arrays: ``names`` in order, ``data[name]`` of shape (n_rows,)."""
+
+    names: list[str]
+    data: dict[str, np.ndarray]
+    n_rows: int
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.data[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.data
+
+    def take(self, rows: np.ndarray) -> Columns:
+        """The rows at these positions (or a boolean mask), as a new Columns."""
+        data = {k: v[rows] for k, v in self.data.items()}
+        n = int(np.count_nonzero(rows)) if rows.dtype == bool else len(rows)
+        return Columns(list(self.names), data, n)
+
+
+def as_columns(table: Any) -> Columns:
+    """Any supported table as :class:`Columns`.
+
+    Parameters
+    ----------
+    table : pandas / polars / pyarrow table (any dataframe narwhals knows), a mapping
+        of column name to a 1-D sequence, a list of records (dicts), or a Columns.
+    """
+    if isinstance(table, Columns):
+        return table
+    if isinstance(table, Mapping):
+        return _from_mapping(table)
+    if isinstance(table, Sequence) and not isinstance(table, (str, bytes)):
+        if all(isinstance(r, Mapping) for r in table):
+            return _from_records(table)
+    try:
+        import narwhals as nw
+    except ImportError:
+        raise ImportError(
+            "glassnet's tabular models read dataframes through narwhals: "
+            "pip install 'glassnet[cli]'"
+        ) from None
+    try:
+        frame = nw.from_native(table, eager_only=True)
+    except TypeError:
+        raise TypeError(
+            "expected a table (a pandas, polars or pyarrow table, a mapping of columns "
+            f"or a list of records), got {type(table).__name__}"
+        ) from None
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):
+        raise ValueError(f"the table has a column name twice: {_first_duplicate(names)!r}")
+    data = {str(c): _plain_array(frame[c].to_numpy()) for c in frame.columns}
+    return Columns(names, data, len(frame))
+
+
+def _first_duplicate(names: Sequence[str]) -> str:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            return n
+        seen.add(n)
+    return ""
+
+
+def _plain_array(values: Any) -> np.ndarray:
+    """A 1-D NumPy array; pandas' nullable and string arrays become object arrays."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        array = np.asarray(list(values), dtype=object)
+        if array.ndim != 1:
+            raise ValueError("every column must be one-dimensional")
+    if array.dtype.kind in "OSU" or array.dtype.kind not in "biufcMmO":
+        array = array.astype(object)
+    return array
+
+
+def _from_mapping(table: Mapping) -> Columns:
+    names = [str(k) for k in table]
+    data = {str(k): _plain_array(v) for k, v in table.items()}
+    lengths = {len(v) for v in data.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"the columns have different lengths: {sorted(lengths)}")
+    return Columns(names, data, lengths.pop() if lengths else 0)
+
+
+def _from_records(records: Sequence[Mapping]) -> Columns:
+    names: list[str] = []
+    seen: set[str] = set()
+    for r in records:
+        for k in r:
+            if k not in seen:
+                seen.add(k)
+                names.append(k)
+    data = {}
+    for name in names:
+        column = np.empty(len(records), dtype=object)
+        column[:] = [r.get(name) for r in records]
+        data[str(name)] = column
+    return Columns([str(n) for n in names], data, len(records))
+
+
+# -- missing values and kinds --------------------------------------------------------------
+
+
+def missing_mask(values: np.ndarray) -> np.ndarray:
+    """Which entries are missing: NaN, None, NaT, pandas' NA, or an empty string."""
+    kind = values.dtype.kind
+    if kind == "f":
+        return np.isnan(values)
+    if kind in "mM":
+        return np.isnat(values)
+    if kind != "O":
+        return np.zeros(values.shape, dtype=bool)
+    pd = _pandas()
+    mask = np.asarray(pd.isna(values), dtype=bool)
+    with np.errstate(all="ignore"):
+        empty = values == ""  # an empty string is an empty cell (text with spaces is data)
+    if isinstance(empty, np.ndarray):
+        mask |= empty.astype(bool, copy=False)
+    return mask
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_))
+
+
+def parse_numbers(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers from a column: float64 values (NaN where missing) and a mask of the cells
+    that are present but not numbers (text such as ``NA``, ``abc``, or ``nan`` spelled out)."""
+    kind = values.dtype.kind
+    if kind in "biuf":
+        return values.astype(np.float64), np.zeros(values.shape, dtype=bool)
+    if kind != "O":
+        return np.full(values.shape, np.nan), ~missing
+    pd = _pandas()
+    out = np.full(values.shape, np.nan)
+    present = ~missing
+    cells = values[present]
+    inferred = pd.api.types.infer_dtype(cells, skipna=True)
+    if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
+        parsed = cells.astype(np.float64)
+    elif inferred == "string" or len(cells) == 0:
+        parsed = pd.to_numeric(cells, errors="coerce").astype(np.float64, copy=False)
+    else:  # a mix of types: numbers as they are, text parsed, the rest not numbers
+        typed = np.fromiter((_is_number(v) for v in cells), dtype=bool, count=len(cells))
+        parsed = np.full(len(cells), np.nan)
+        parsed[typed] = np.array([float(v) for v in cells[typed]])
+        strings = pd.Series(cells[~typed], dtype=object)
+        is_str = strings.map(type).eq(str)
+        parsed[~typed] = pd.to_numeric(strings.where(is_str), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    bad = np.isnan(parsed)  # present, yet not a number ("nan" written out counts as text)
+    out[present] = parsed
+    failed = np.zeros(values.shape, dtype=bool)
+    failed[present] = bad
+    return out, failed
+
+
+def parse_booleans(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1.0 / 0.0 from booleans, ``true``/``false`` in any case, or the numbers 1 and 0;
+    returns (values with NaN where missing, mask of cells that are none of these)."""
+    out = np.full(values.shape, np.nan)
+    if values.dtype.kind == "b":
+        return values.astype(np.float64), np.zeros(values.shape, dtype=bool)
+    present = ~missing
+    if values.dtype.kind in "iuf":
+        v = values[present].astype(np.float64)
+        out[present] = v
+        failed = np.zeros(values.shape, dtype=bool)
+        failed[present] = ~np.isin(v, (0.0, 1.0))
+        return out, failed
+    pd = _pandas()
+    cells = pd.Series(values[present], dtype=object)
+    text = cells.str.strip().str.lower().map({"true": 1.0, "false": 0.0})
+    typed = cells.map({True: 1.0, False: 0.0})  # also the numbers 1 and 0, which hash alike
+    v = text.fillna(typed).to_numpy(dtype=np.float64, na_value=np.nan)
+    out[present] = v
+    failed = np.zeros(values.shape, dtype=bool)
+    failed[present] = np.isnan(v)
+    return out, failed
+
+
+def parse_datetimes(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """datetime64[ns] values (NaT where missing) from datetimes or ISO 8601 text, and a
+    mask of cells that are present but not dates. Times with a zone are taken in UTC."""
+    pd = _pandas()
+    if values.dtype.kind == "M":
+        return values.astype("datetime64[ns]"), np.zeros(values.shape, dtype=bool)
+    out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    present = ~missing
+    cells = pd.Series(values[present], dtype=object)
+    try:
+        parsed = pd.to_datetime(cells, format="ISO8601", errors="coerce", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        parsed = pd.Series([_one_datetime(v) for v in cells], dtype="datetime64[ns, UTC]")
+    plain = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    out[present] = plain
+    failed = np.zeros(values.shape, dtype=bool)
+    failed[present] = np.isnat(plain)
+    return out, failed
+
+
+def _one_datetime(v: Any):
+    pd = _pandas()
+    try:
+        return pd.to_datetime(v, format="ISO8601", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+
+
+def infer_kind(values: np.ndarray, missing: np.ndarray) -> str:
+    """The kind of a column from its present values.
+
+    Booleans (or only ``true``/``false`` text) are boolean; numbers (or text that is
+    all numbers) are numeric; datetimes (or ISO 8601 text) are datetime; anything else
+    is categorical. Raises ValueError (naming nothing; the caller names the column)
+    when text mostly holds numbers but some cells do not.
+    """
+    kind = values.dtype.kind
+    if kind == "b":
+        return "boolean"
+    if kind in "iuf":
+        return "numeric"
+    if kind == "M":
+        return "datetime"
+    if kind == "m":
+        return "numeric"
+    present = values[~missing]
+    if len(present) == 0:
+        return "numeric"
+    sample = present[:1000]
+    if all(isinstance(v, (bool, np.bool_)) for v in sample) or all(
+        isinstance(v, str) and v.strip().lower() in ("true", "false") for v in sample
+    ):
+        _, failed = parse_booleans(present, np.zeros(len(present), dtype=bool))
+        if not failed.any():
+            return "boolean"
+    _, failed = parse_numbers(sample, np.zeros(len(sample), dtype=bool))
+    if failed.mean() <= 0.5:  # perhaps numbers: look at every value
+        _, failed = parse_numbers(present, np.zeros(len(present), dtype=bool))
+        if not failed.any():
+            return "numeric"
+        n_bad = int(failed.sum())
+        if n_bad <= 0.1 * len(present) and n_bad < len(present):
+            raise _MixedColumn(present[failed])
+    if all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample) or all(
+        isinstance(v, (np.datetime64,)) or type(v).__name__ in ("Timestamp", "datetime", "date")
+        for v in sample
+    ):
+        _, failed = parse_datetimes(present, np.zeros(len(present), dtype=bool))
+        if not failed.any():
+            return "datetime"
+    for v in sample:
+        if isinstance(v, (list, dict, tuple, set, np.ndarray)):
+            raise TypeError("holds nested values (lists or objects), not single values")
+    return "categorical"
+
+
+class _MixedColumn(ValueError):
+    """Text that is mostly numbers, with a few cells that are not."""
+
+    def __init__(self, bad: np.ndarray):
+        shown = list(dict.fromkeys(str(v) for v in bad[:1000]))
+        self.tokens = shown
+        super().__init__(shown)
+
+
+def label_text(values: np.ndarray) -> np.ndarray:
+    """Category labels as text: strings as written, whole numbers without '.0', bools as
+    True/False. Returns an object array of str."""
+    if values.dtype.kind in "iub":
+        return values.astype(str).astype(object)
+    if values.dtype.kind == "f":
+        whole = np.isfinite(values) & (values == np.round(values))
+        out = values.astype(str).astype(object)
+        out[whole] = values[whole].astype(np.int64).astype(str)
+        return out
+    pd = _pandas()
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values  # text already: kept as written
+    out = np.empty(len(values), dtype=object)
+    out[:] = [_label(v) for v in values]
+    return out
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (float, np.floating)) and np.isfinite(v) and v == round(v):
+        return str(int(v))
+    return str(v)
+
+
+def line_of(where: tuple[str, Any], position: int) -> int:
+    """The number a message gives the row at this position of the table."""
+    first = where[1]
+    if isinstance(first, np.ndarray):
+        return int(first[position])
+    return int(position) + int(first)
+
+
+def rows_text(positions: np.ndarray, where: tuple[str, Any] = ("row", 1), limit: int = 5) -> str:
+    """'line 4' or 'rows 4, 9, 12 and 3 more': how a message names rows, given how the
+    table numbers them. ``where`` is (unit, the number of the table's first row), or
+    (unit, an array of every row's number) for a table whose rows were picked from a file."""
+    unit = where[0]
+    positions = np.asarray(positions)
+    shown = ", ".join(str(line_of(where, p)) for p in positions[:limit])
+    more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
+    return f"{unit}{'s' * int(len(positions) > 1)} {shown}{more}"
