@@ -146,20 +146,33 @@ def _count_everything():
     from glassnet.fast import kernels, plan
 
     plan.np = proxy
+    # The kernels stay as they are (other kernels call them); plan.py and the optimizers
+    # reach them through a stand-in for the module that counts each call.
+    counted = _CountingKernels(kernels)
+    plan.kernels = counted
+    real = fast.optimizer_kernels
+    fast.optimizer_kernels = lambda: counted if real() is not None else None
 
-    def counting(kernel, name):
+
+class _CountingKernels:
+    """Stands in for glassnet.fast.kernels: counts each kernel called from Python."""
+
+    def __init__(self, module):
+        self._module = module
+        self.LOSS_KERNELS = {c: self._counting(k) for c, k in module.LOSS_KERNELS.items()}
+
+    def _counting(self, kernel):
         def call(*args):
-            COUNT[f"kernel {name}"] += 1
+            COUNT[f"kernel {kernel.__name__}"] += 1
             return kernel(*_plain(args))
 
         return call
 
-    for name in dir(kernels):
-        kernel = getattr(kernels, name)
-        if type(kernel).__name__ == "CPUDispatcher" and not name.startswith("_"):
-            setattr(kernels, name, counting(kernel, name))
-    for code, kernel in list(kernels.LOSS_KERNELS.items()):
-        kernels.LOSS_KERNELS[code] = counting(kernel, kernel.__name__)
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        if type(value).__name__ == "CPUDispatcher":
+            return self._counting(value)
+        return value
 
 
 def _counted_fit(make, X, y, epochs, **fit):
@@ -267,7 +280,10 @@ def count_all(detail: bool = False) -> dict:
 
 
 def report(results, detail: bool = False) -> list[str]:
-    lines = ["NumPy calls per step (kernel calls of the compiled path in brackets)"]
+    lines = [
+        "NumPy calls per step (kernel calls of the compiled path in brackets; small networks"
+        " train whole runs of epochs in one kernel call, hence 0 a step)"
+    ]
     names = list(dict.fromkeys(name for name, _ in results))
     for name in names:
         cells = []

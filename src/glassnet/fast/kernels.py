@@ -34,8 +34,9 @@ def jit(func):
     """``numba.njit(cache=True)``, or uncached where no cache folder can be written.
 
     ``error_model="numpy"``: a division by zero gives inf or NaN, as in NumPy, instead
-    of raising (and the loops, with no such check inside, vectorise). No ``fastmath``: every kernel does the NumPy reference path's IEEE operations, in
-    its order, so the two agree to the last bit wherever they do the same operations.
+    of raising (and the loops, with no such check inside, vectorise). No ``fastmath``:
+    every kernel does the NumPy reference path's IEEE operations, in its order, so the
+    two agree to the last bit wherever they do the same operations.
     """
     try:
         return numba.njit(cache=True, nogil=True, error_model="numpy")(func)
