@@ -573,9 +573,10 @@ def sgd_momentum(P, G, V, lr, mu, nesterov, saved):
 
 
 @jit
-def _adam_decayed(P, G, M, V, decay, b1, one_minus_b1, b2, one_minus_b2, eps, step):
-    """Adam's update of P, under weight decay (the factor first). Slices come in whole
-    and the loop starts at 0: numba then needs no negative-index check, and it vectorises."""
+def _adam_block(P, G, M, V, decay, b1, one_minus_b1, b2, one_minus_b2, eps, step):
+    """Adam's update of P, each weight first multiplied by ``decay`` (1, exactly the
+    same bits, where there is no weight decay). Slices come in whole and the loop starts
+    at 0: numba then needs no negative-index check, and the loop vectorises."""
     for i in range(P.shape[0]):
         g = G[i]
         m = M[i] * b1 + g * one_minus_b1
@@ -583,18 +584,6 @@ def _adam_decayed(P, G, M, V, decay, b1, one_minus_b1, b2, one_minus_b2, eps, st
         M[i] = m
         V[i] = v
         P[i] = P[i] * decay - (m / (np.sqrt(v) + eps)) * step
-
-
-@jit
-def _adam_plain(P, G, M, V, b1, one_minus_b1, b2, one_minus_b2, eps, step):
-    """Adam's update of P without weight decay."""
-    for i in range(P.shape[0]):
-        g = G[i]
-        m = M[i] * b1 + g * one_minus_b1
-        v = V[i] * b2 + (g * g) * one_minus_b2
-        M[i] = m
-        V[i] = v
-        P[i] = P[i] - (m / (np.sqrt(v) + eps)) * step
 
 
 @jit
@@ -610,37 +599,27 @@ def adam(P, G, M, V, n_decayed, decay, b1, one_minus_b1, b2, one_minus_b2, eps, 
     """
     n = P.shape[0]
     block = 4096
+    one = np.ones(1, dtype=P.dtype)[0]
     for lo in range(0, n, block):
         hi = min(lo + block, n)
         if saved.shape[0] > 0:
             saved[lo:hi] = P[lo:hi]
         cut = min(max(n_decayed, lo), hi)
-        if cut > lo:
-            _adam_decayed(
-                P[lo:cut],
-                G[lo:cut],
-                M[lo:cut],
-                V[lo:cut],
-                decay,
-                b1,
-                one_minus_b1,
-                b2,
-                one_minus_b2,
-                eps,
-                step,
-            )
-        _adam_plain(
-            P[cut:hi],
-            G[cut:hi],
-            M[cut:hi],
-            V[cut:hi],
-            b1,
-            one_minus_b1,
-            b2,
-            one_minus_b2,
-            eps,
-            step,
-        )
+        for a, b, factor in ((lo, cut, decay), (cut, hi, one)):
+            if b > a:
+                _adam_block(
+                    P[a:b],
+                    G[a:b],
+                    M[a:b],
+                    V[a:b],
+                    factor,
+                    b1,
+                    one_minus_b1,
+                    b2,
+                    one_minus_b2,
+                    eps,
+                    step,
+                )
 
 
 # --- small networks: the whole step in one call -----------------------------------------
