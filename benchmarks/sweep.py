@@ -40,6 +40,7 @@ def steps_for(width: int, batch: int, depth: int) -> int:
 
 
 def cell_peers(width: int, batch: int, depth: int, dtype) -> tuple[dict, int]:
+    dtype = np.dtype(dtype)
     steps = max(steps_for(width, batch, depth), -(-N_OUT // batch))  # every class seen
     n = steps * batch
     rng = np.random.default_rng(0)
