@@ -3,7 +3,8 @@
 For each of scikit-learn's bundled datasets (digits, breast_cancer, wine, iris,
 diabetes), both estimators are fitted inside a StandardScaler pipeline with the
 same random_state, on five stratified train/test splits. The script prints the
-mean test score (accuracy, or R^2 for diabetes) and the fit time of each.
+mean test score (accuracy, or R^2 for diabetes), the fit time of each, and the
+size of each fitted estimator's pickle.
 
 Timing: for every split the two fits run back to back, the order alternating
 between rounds, so both see the same machine state; the speed-up is the median
@@ -18,6 +19,7 @@ Run:  python benchmarks/sklearn_compare.py [--rounds 3]
 from __future__ import annotations
 
 import argparse
+import pickle
 import statistics
 import sys
 import time
@@ -66,6 +68,7 @@ def run(name: str, rounds: int) -> dict:
     scores = {k: [] for k in peers}
     times = {k: [] for k in peers}
     epochs = {k: [] for k in peers}
+    pickles = {k: [] for k in peers}
     ratios = []
     for split, (train, test) in enumerate(splitter.split(X, y)):
         for r in range(rounds):
@@ -78,6 +81,7 @@ def run(name: str, rounds: int) -> dict:
                 if r == 0:
                     scores[key].append(pipe.score(X[test], y[test]))
                     epochs[key].append(pipe[-1].n_iter_)
+                    pickles[key].append(len(pickle.dumps(pipe[-1])))
             ratios.append(pair["scikit-learn"] / pair["glassnet"])
     sk_t, gn_t = statistics.median(times["scikit-learn"]), statistics.median(times["glassnet"])
     sk_e, gn_e = np.mean(epochs["scikit-learn"]), np.mean(epochs["glassnet"])
@@ -92,6 +96,7 @@ def run(name: str, rounds: int) -> dict:
         "epochs_sklearn": sk_e,
         "epochs_glassnet": gn_e,
         "per_epoch_speedup": (sk_t / sk_e) / (gn_t / gn_e),
+        "pickle_ratio": float(np.mean(pickles["glassnet"]) / np.mean(pickles["scikit-learn"])),
     }
 
 
@@ -106,7 +111,7 @@ def main(argv=None) -> int:
     header = (
         f"{'dataset':<14} {'metric':<8} {'scikit-learn':>12} {'glassnet':>9} {'diff':>7}  "
         f"{'fit sklearn':>11} {'fit glassnet':>12} {'speed-up':>8}  {'epochs sk/gn':>13}  "
-        f"{'per-epoch':>9}"
+        f"{'per-epoch':>9}  {'pickle gn/sk':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -119,8 +124,10 @@ def main(argv=None) -> int:
             f" {r['score_glassnet']:>9.4f} {diff:>+7.4f}"
             f"  {1e3 * r['fit_sklearn']:>9.0f}ms {1e3 * r['fit_glassnet']:>10.0f}ms"
             f" {r['speedup']:>7.2f}x  {r['epochs_sklearn']:>6.0f}/{r['epochs_glassnet']:<6.0f}"
-            f"  {r['per_epoch_speedup']:>8.2f}x"
+            f"  {r['per_epoch_speedup']:>8.2f}x  {r['pickle_ratio']:>11.2f}x"
         )
+        if r["pickle_ratio"] > 1:
+            failures.append(f"{r['dataset']}: the pickle is {r['pickle_ratio']:.2f}x larger")
         if r["task"] == "classification" and diff < -SCORE_GOAL:
             failures.append(f"{r['dataset']}: glassnet's accuracy is {-diff:.4f} below")
         goal = SPEED_GOALS.get(r["dataset"])
@@ -138,7 +145,7 @@ def main(argv=None) -> int:
         return 1
     print(
         "goals met: classification scores within 1 point, at least 2x faster on digits and "
-        "breast_cancer"
+        "breast_cancer, pickles no larger than scikit-learn's"
     )
     return 0
 

@@ -51,6 +51,17 @@ def test_booleans_are_their_own_kind_in_any_spelling():
         enc.transform({"b": text("true", "maybe")})
 
 
+def test_python_bools_in_an_object_column_are_booleans():
+    """JSON records give a column of Python bools (with None where missing)."""
+    enc = FeatureEncoder().fit({"b": text(True, False, True, False)})
+    assert enc.kinds == {"b": "boolean"}
+    X, _ = enc.transform({"b": text(True, True, False, False)})
+    np.testing.assert_allclose(X[:, 0], [1, 1, -1, -1])
+    imputed = FeatureEncoder(impute=True).fit({"b": text(True, None, True, False)})
+    X, _ = imputed.transform({"b": text(None, False)})
+    assert np.isfinite(X).all() and X[1, 0] < X[0, 0]
+
+
 def test_dates_become_standardised_parts():
     dates = text("2012-01-01", "2012-06-15", "2013-12-31", "2014-03-09")
     enc = FeatureEncoder().fit({"d": dates})

@@ -192,7 +192,10 @@ def test_partial_fit_continues(blobs):
     t = model._optimizer.t
     model.partial_fit(X[100:], y[100:])
     assert model._optimizer.t > t
-    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
+    # n_iter_ counts the epochs of the last call, as in scikit-learn 1.9; the curve and
+    # t_ count them all.
+    assert model.n_iter_ == 1 and len(model.loss_curve_) == 2
+    assert model.t_ == len(X)
 
 
 def test_warm_start_keeps_weights(blobs):
@@ -459,6 +462,24 @@ def test_pickling_still_works(blobs):
     again.partial_fit(X, y)  # and it keeps training
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam"),
+        dict(solver="adam", early_stopping=True),
+        dict(solver="sgd", early_stopping=True),
+        dict(solver="sgd", momentum=0.0),
+        dict(solver="lbfgs"),
+    ],
+)
+def test_a_pickle_is_no_larger_than_scikit_learns(blobs, params):
+    X, y = blobs
+    shared = dict(hidden_layer_sizes=(64, 32), max_iter=3, random_state=0, **params)
+    ours = MLPClassifier(**shared).fit(X, y)
+    theirs = sk.MLPClassifier(**shared).fit(X, y)
+    assert len(pickle.dumps(ours)) <= len(pickle.dumps(theirs))
+
+
 def test_the_command_line_predicts_with_an_estimator_file(tmp_path, blobs):
     pd = pytest.importorskip("pandas")
     X, y = blobs
@@ -514,3 +535,128 @@ def test_bad_parameters_are_reported_at_fit(blobs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         MLPClassifier(max_iter=1000, tol=1e-1).fit(X, y)  # converges: no warning
+
+
+@pytest.mark.parametrize("name", ["tol", "power_t", "alpha"])
+@pytest.mark.parametrize("value", [np.nan, -1.0])
+def test_nan_and_negative_parameters_get_scikit_learns_message(blobs, name, value):
+    X, y = blobs
+    for Estimator, theirs in ((MLPClassifier, sk.MLPClassifier), (MLPRegressor, sk.MLPRegressor)):
+        target = y if Estimator is MLPClassifier else y.astype(float)
+        with pytest.raises(ValueError) as expected:
+            theirs(**{name: value}).fit(X, target)
+        with pytest.raises(ValueError) as got:
+            Estimator(**{name: value}).fit(X, target)
+        assert str(got.value) == str(expected.value)
+
+
+def test_bad_class_weight_and_sample_weight_name_the_problem(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match=r"class_weight gives class 0 the weight -1"):
+        MLPClassifier(class_weight={0: -1}, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"sample_weight must hold numbers.*'a'"):
+        MLPClassifier(max_iter=1).fit(X, y, sample_weight=["a"] * len(y))
+
+
+def test_divergence_is_scikit_learns_value_error():
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(10)
+    with pytest.raises(ValueError, match="^Solver produced non-finite parameter weights") as info:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            MLPRegressor(max_iter=5).fit(X, y)
+    assert isinstance(info.value, gn.NonFiniteLossError)  # still glassnet's error too
+
+
+def test_early_stopping_survives_divergence_and_restores_the_best_weights():
+    X, y = load_iris(return_X_y=True)
+    model = MLPRegressor(
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1.0,
+        max_iter=20,
+        early_stopping=True,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    assert model.n_iter_ == 20  # it went on
+    assert np.isnan(model.validation_scores_[-1])
+    assert np.isfinite(model.network_.parameters).all()
+    best = model.best_validation_score_
+    assert best == np.nanmax(model.validation_scores_) and np.isfinite(best)
+
+
+def test_starting_weights_can_be_assigned_before_the_first_fit():
+    X = np.array([[0.6, 0.8, 0.7]])
+    model = MLPClassifier(
+        hidden_layer_sizes=2,
+        activation="logistic",
+        solver="sgd",
+        learning_rate_init=0.1,
+        alpha=0.0,
+        momentum=0.0,
+        max_iter=1,
+    )
+    W0, W1 = np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0.0]]), np.array([[0.1], [0.2]])
+    model.coefs_ = [W0, W1]
+    model.intercepts_ = [np.array([0.1, 0.1]), np.array([1.0])]
+    assert model.coefs_[1] is W1  # kept as given until a fit takes them
+    model.partial_fit(X, [0], classes=[0, 1])
+    # One step by hand: h = sigmoid(x W0 + b0), p = sigmoid(h W1 + b1), and for the
+    # log loss dL/dz = p - y, so W1 moves by -0.1 * h (p - 0).
+    h = 1 / (1 + np.exp(-(X @ W0 + 0.1)))
+    p = 1 / (1 + np.exp(-(h @ W1 + 1.0)))
+    np.testing.assert_allclose(model.coefs_[1], W1 - 0.1 * h.T * p, rtol=1e-12)
+    model.coefs_[1] = np.zeros((2, 1))  # item assignment reaches the network
+    np.testing.assert_array_equal(model.network_.layers[-1].weights, 0.0)
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(2, 2\)"):
+        fresh = MLPClassifier(hidden_layer_sizes=2, warm_start=True)
+        fresh.coefs_, fresh.intercepts_ = [np.zeros((2, 2)), W1], [np.zeros(2), np.zeros(1)]
+        fresh.fit(np.zeros((4, 3)), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"), [(MLPClassifier, sk.MLPClassifier), (MLPRegressor, sk.MLPRegressor)]
+)
+@pytest.mark.parametrize("sizes", [(7, 4), ()])  # () : no hidden layer at all
+def test_initial_weights_are_scikit_learns_draw_for_draw(ours, theirs, blobs, sizes):
+    X, y = blobs
+    kwargs = dict(hidden_layer_sizes=sizes, solver="lbfgs", max_iter=1, random_state=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine, ref = ours(**kwargs).fit(X, y), theirs(**kwargs).fit(X, y)
+    for a, b in zip(mine.coefs_ + mine.intercepts_, ref.coefs_ + ref.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_the_early_stopping_split_is_scikit_learns(blobs):
+    X, y = blobs
+    # Full-batch SGD does not shuffle, so both train alike, on the same split.
+    kwargs = dict(
+        hidden_layer_sizes=(6,),
+        solver="sgd",
+        batch_size=len(X),
+        early_stopping=True,
+        max_iter=5,
+        random_state=7,
+        n_iter_no_change=100,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine, ref = MLPRegressor(**kwargs).fit(X, y), sk.MLPRegressor(**kwargs).fit(X, y)
+    np.testing.assert_allclose(mine.validation_scores_, ref.validation_scores_, rtol=1e-9)
+    np.testing.assert_allclose(mine.loss_curve_, ref.loss_curve_, rtol=1e-9)
+
+
+def test_html_repr_has_a_tooltip_for_every_parameter_and_a_documentation_link():
+    for model in (MLPClassifier(), MLPRegressor()):
+        html = model._repr_html_()
+        link = model._get_doc_link()
+        assert link.startswith("https://") and type(model).__name__ in link
+        assert f'href="{link}"' in html
+        for name in model.get_params():
+            assert f"--doc-link-{name};" in html, name  # the tooltip's anchor
+        assert html.count('class="param-doc-description"') == len(model.get_params())

@@ -27,6 +27,7 @@ _NAMES = {
     "load": "modelfile",
     "save": "modelfile",
     "dumps": "modelfile",
+    "to_onnx": "onnx",  # needs the onnx extra
     "check_gradients": "gradcheck",
     "Explanation": "explain",
     "report": "reporting",  # needs the plot extra

@@ -23,6 +23,9 @@ Needs the ``sklearn`` extra: ``pip install 'glassnet[sklearn]'``.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
+import inspect
 import math
 import numbers
 import sys
@@ -31,6 +34,7 @@ import warnings
 import numpy as np
 
 try:
+    import sklearn
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score, r2_score
@@ -52,9 +56,11 @@ from . import losses as _losses
 from .layers import Dense, Dropout
 from .network import Network
 from .optimizers import LBFGS, SGD, Adam
-from .training import Callback
+from .training import Callback, NonFiniteLossError
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+_SKLEARN_DOCS = ".".join(sklearn.__version__.split(".")[:2])
 
 _HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
 _OUTPUT = {"softmax": "softmax", "logistic": "sigmoid", "identity": "identity", "exp": "exp"}
@@ -68,8 +74,184 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+# -- the NumPy-style docstrings: help(), IDEs and the HTML repr's tooltips read them ------------
+
+_PARAMETER_DOCS = {
+    "loss": """{'squared_error', 'poisson'}, default='squared_error'
+    The loss to minimise. 'squared_error' is half the mean squared error; 'poisson' is
+    the Poisson deviance, with an exp output so predictions are positive.""",
+    "hidden_layer_sizes": """array-like of shape (n_layers - 2,), default=(100,)
+    The number of units in each hidden layer: (100,) is one layer of 100, (64, 32) two.""",
+    "activation": """str or list of str, default='relu'
+    The hidden layers' activation: 'identity', 'logistic', 'tanh', 'relu', 'leaky_relu' or
+    any name registered with glassnet.activations.register; a list gives one per layer.""",
+    "solver": """{'lbfgs', 'sgd', 'adam'}, default='adam'
+    The optimiser: full-batch L-BFGS (through scipy), stochastic gradient descent, or Adam.""",
+    "alpha": """float, default=0.0001
+    Strength of the L2 penalty on the weights (not the biases), divided by the batch's
+    total sample weight.""",
+    "batch_size": """int or 'auto', default='auto'
+    Samples per mini-batch for 'sgd' and 'adam'; 'auto' is min(200, n_samples).""",
+    "learning_rate": """{'constant', 'invscaling', 'adaptive'}, default='constant'
+    The step-size schedule of 'sgd': fixed, learning_rate_init / (t + 1) ** power_t, or
+    divided by 5 whenever the loss stops improving.""",
+    "learning_rate_init": """float, default=0.001
+    The initial step size of 'sgd' and 'adam'.""",
+    "power_t": """float, default=0.5
+    The exponent of the 'invscaling' schedule.""",
+    "max_iter": """int, default=200
+    The most epochs (passes over the data) for 'sgd' and 'adam', or iterations for
+    'lbfgs'.""",
+    "shuffle": """bool, default=True
+    Reshuffle the samples before every epoch ('sgd' and 'adam').""",
+    "random_state": """int, RandomState or Generator, default=None
+    Seeds the initial weights and the validation split (drawn as scikit-learn draws
+    them) and the network's own generator (shuffling, dropout). None draws fresh entropy.""",
+    "tol": """float, default=1e-4
+    The improvement in loss (or validation score) that counts: after n_iter_no_change
+    epochs without it, training stops.""",
+    "verbose": """bool or int, default=False
+    True shows a progress bar; 2 prints the loss of every epoch.""",
+    "warm_start": """bool, default=False
+    Continue from the current weights (or from coefs_ and intercepts_ set by hand) instead
+    of drawing new ones.""",
+    "momentum": """float, default=0.9
+    Momentum of 'sgd', between 0 and 1.""",
+    "nesterovs_momentum": """bool, default=True
+    Use Nesterov's momentum ('sgd' with momentum > 0).""",
+    "early_stopping": """bool, default=False
+    Hold out validation_fraction of the data, stop when its score stops improving, and
+    keep the weights that scored best ('sgd' and 'adam').""",
+    "validation_fraction": """float, default=0.1
+    The share of the data held out when early_stopping is on.""",
+    "beta_1": """float, default=0.9
+    Adam's decay rate for the mean of the gradients, in [0, 1).""",
+    "beta_2": """float, default=0.999
+    Adam's decay rate for the mean of the squared gradients, in [0, 1).""",
+    "epsilon": """float, default=1e-8
+    Adam's term for numerical stability.""",
+    "n_iter_no_change": """int, default=10
+    Epochs without an improvement of at least tol before training stops.""",
+    "max_fun": """int, default=15000
+    The most loss evaluations for 'lbfgs'.""",
+    "dropout": """float or list of float, default=0.0
+    glassnet's extra: the dropout rate after each hidden layer (one rate, or one per
+    layer), in [0, 1). Dropout acts in training only.""",
+    "class_weight": """dict, 'balanced' or None, default=None
+    glassnet's extra: a weight per class ({label: weight}), or 'balanced' for weights
+    inversely proportional to the class frequencies; multiplies sample_weight.""",
+    "early_stopping_metric": """{'score', 'loss'}, default='score'
+    glassnet's extra: what early stopping watches, the validation score (accuracy or R²)
+    or the validation loss.""",
+}
+
+_ATTRIBUTE_DOCS = """
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        The weight matrix of each layer, (n_in, n_out): live views into network_.
+    intercepts_ : list of ndarray
+        The bias vector of each layer: live views into network_.
+    loss_ : float
+        The loss of the last epoch, penalty included.
+    best_loss_ : float or None
+        The lowest training loss (None with early stopping).
+    loss_curve_ : list of float
+        The loss of every epoch.
+    validation_scores_ : list of float or None
+        The validation score of every epoch, with early stopping.
+    validation_loss_curve_ : list of float or None
+        glassnet's extra: the validation loss of every epoch, with early stopping.
+    best_validation_score_ : float or None
+        The best validation score, with early stopping.
+    t_ : int
+        The number of training samples seen.
+    n_iter_ : int
+        The epochs (or L-BFGS iterations) the last call to fit or partial_fit ran.
+    n_features_in_ : int
+        The number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        The feature names, when X had them.
+    n_layers_ : int
+        The number of layers, input and output included.
+    n_outputs_ : int
+        The number of outputs.
+    out_activation_ : str
+        The output activation.
+    network_ : glassnet.Network
+        The network underneath.
+"""
+
+
+def _document(extra_attributes: str = ""):
+    """A class decorator: complete an estimator's docstring (its summary) with every
+    parameter of its constructor, in order, and the fitted attributes."""
+
+    def document(cls):
+        names = list(inspect.signature(cls.__init__).parameters)[1:]
+        params = "\n".join(
+            f"    {name} : " + _PARAMETER_DOCS[name].replace("\n", "\n    ") for name in names
+        )
+        cls.__doc__ = (
+            f"{cls.__doc__.rstrip()}\n\n    Parameters\n    ----------\n{params}\n"
+            + _ATTRIBUTE_DOCS
+            + extra_attributes
+        )
+        return cls
+
+    return document
+
+
 class _Invalid(ValueError, TypeError):
     """A constructor parameter with a bad value (raised by fit, never by __init__)."""
+
+
+_NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed."
+)
+
+
+def _dense(net: Network) -> list[Dense]:
+    return [layer for layer in net.layers if isinstance(layer, Dense)]
+
+
+class _LayerArrays(list):
+    """``coefs_`` or ``intercepts_``: one live view per Dense layer. Assigning an item
+    copies the new values into that layer, as a list of scikit-learn's arrays would
+    take them."""
+
+    def __init__(self, layers: list[Dense], attr: str):
+        super().__init__(getattr(layer, attr) for layer in layers)
+        self._layers, self._attr = layers, attr
+
+    def __setitem__(self, index, value) -> None:
+        if isinstance(index, slice):
+            raise TypeError("assign the arrays one at a time, or the whole list")
+        setattr(self._layers[index], self._attr, value)
+
+    def assign(self, values, name: str) -> None:
+        values = list(values)
+        if len(values) != len(self._layers):
+            raise ValueError(f"{name} needs {len(self._layers)} arrays, got {len(values)}")
+        for i, value in enumerate(values):
+            self[i] = value
+
+
+class _SGD(SGD):
+    """SGD, with scikit-learn's name for its current step size."""
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr
+
+
+class _Adam(Adam):
+    """Adam, with scikit-learn's name for its step size."""
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr
 
 
 class _Schedule(Callback):
@@ -165,6 +347,15 @@ class _BaseMLP(BaseEstimator):
 
     _loss_param = None  # MLPRegressor sets "loss"
 
+    # The HTML repr's "?" link (and each parameter's): scikit-learn's page for the
+    # estimator this one replaces, whose parameters it shares; glassnet's own are
+    # explained in the tooltips, which come from the docstring.
+    _doc_link_module = "glassnet"
+    _doc_link_template = (
+        f"https://scikit-learn.org/{_SKLEARN_DOCS}/modules/generated/"
+        "sklearn.neural_network.{estimator_name}.html"
+    )
+
     # -- parameters -------------------------------------------------------------------------
 
     def _check_params(self) -> None:
@@ -198,7 +389,8 @@ class _BaseMLP(BaseEstimator):
                 )
         if self.solver not in ("lbfgs", "sgd", "adam"):
             bad("solver", "a str among {'lbfgs', 'sgd', 'adam'}")
-        if not _is_real(self.alpha) or self.alpha < 0:
+        # "not x >= 0" also refuses NaN, which every comparison calls False.
+        if not _is_real(self.alpha) or not 0 <= self.alpha < math.inf:
             bad("alpha", "a float in the range [0.0, inf)")
         if not (self.batch_size == "auto" or (_is_int(self.batch_size) and self.batch_size >= 1)):
             bad("batch_size", "'auto' or an int in the range [1, inf)")
@@ -206,7 +398,7 @@ class _BaseMLP(BaseEstimator):
             bad("learning_rate", "a str among {'constant', 'invscaling', 'adaptive'}")
         if not _is_real(self.learning_rate_init) or not self.learning_rate_init > 0:
             bad("learning_rate_init", "a float in the range (0.0, inf)")
-        if not _is_real(self.power_t) or self.power_t < 0:
+        if not _is_real(self.power_t) or not self.power_t >= 0:
             bad("power_t", "a float in the range [0.0, inf)")
         if not _is_int(self.max_iter) or self.max_iter < 1:
             bad("max_iter", "an int in the range [1, inf)")
@@ -219,7 +411,7 @@ class _BaseMLP(BaseEstimator):
             or isinstance(rs, (np.random.RandomState, np.random.Generator))
         ):
             bad("random_state", "an int, a numpy RandomState or Generator, or None")
-        if not _is_real(self.tol) or self.tol < 0:
+        if not _is_real(self.tol) or not self.tol >= 0:
             bad("tol", "a float in the range [0.0, inf)")
         if not (isinstance(self.verbose, (bool, np.bool_)) or _is_int(self.verbose)):
             bad("verbose", "a bool or an int")
@@ -268,19 +460,27 @@ class _BaseMLP(BaseEstimator):
         rates = [float(rates)] * len(sizes) if _is_real(rates) else [float(r) for r in rates]
         return sizes, acts, rates
 
-    def _generator(self) -> np.random.Generator:
+    def _random_states(self) -> tuple[np.random.RandomState, np.random.Generator]:
+        """scikit-learn's RandomState, which draws the initial weights and the validation
+        split exactly as scikit-learn does, and the network's Generator (shuffling, dropout).
+
+        ``random_state=None`` draws fresh entropy; NumPy's global state is never used.
+        """
         rs = self.random_state
-        if rs is None:
-            return np.random.default_rng()
         if isinstance(rs, np.random.Generator):
-            return rs
-        if isinstance(rs, np.random.RandomState):
-            return np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
-        return np.random.default_rng(int(rs))
+            return np.random.RandomState(int(rs.integers(2**32))), rs
+        if rs is None:
+            rng = np.random.default_rng()
+            return np.random.RandomState(int(rng.integers(2**32))), rng
+        state = rs if isinstance(rs, np.random.RandomState) else np.random.RandomState(int(rs))
+        # Seeded from the RandomState's key without drawing from it, so the weights and
+        # the split come out as scikit-learn's would.
+        _, key, pos, *_ = state.get_state()
+        return state, np.random.default_rng([*key.tolist(), int(pos)])
 
     # -- building ---------------------------------------------------------------------------
 
-    def _build_network(self, n_features: int, n_outputs: int, dtype, rng) -> Network:
+    def _build_network(self, n_features: int, n_outputs: int, dtype, rng, state=None) -> Network:
         sizes, acts, rates = self._hidden()
         layers = []
         for size, act, rate in zip(sizes, acts, rates):
@@ -290,67 +490,118 @@ class _BaseMLP(BaseEstimator):
         layers.append(Dense(n_outputs, _OUTPUT[self.out_activation_]))
         net = Network(layers, seed=rng)
         net.build(n_features, dtype)
-        # scikit-learn's initialisation: weights and biases ~ U(-r, r) with
-        # r = sqrt(6 / (fan_in + fan_out)), or sqrt(2 / ...) for logistic layers.
-        dense = [layer for layer in net.layers if isinstance(layer, Dense)]
-        for i, layer in enumerate(dense):
-            act = acts[min(i, len(acts) - 1)] if acts else "relu"
+        if state is None:
+            return net
+        # scikit-learn's initialisation, draw for draw: per layer, weights and then biases
+        # ~ U(-r, r) with r = sqrt(6 / (fan_in + fan_out)), or sqrt(2 / ...) for logistic.
+        for i, layer in enumerate(_dense(net)):
+            act = acts[min(i, len(acts) - 1)] if acts else self.activation  # no hidden layer
             factor = 2.0 if act == "logistic" else 6.0
             bound = math.sqrt(factor / (layer.n_in + layer.units))
-            layer.weights = rng.uniform(-bound, bound, (layer.n_in, layer.units))
-            layer.bias = rng.uniform(-bound, bound, layer.units)
+            layer.weights = state.uniform(-bound, bound, (layer.n_in, layer.units))
+            layer.bias = state.uniform(-bound, bound, layer.units)
         return net
+
+    def _has_weights(self) -> bool:
+        return "network_" in self.__dict__ or "_coefs" in self.__dict__
 
     # -- fitting ----------------------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         self._check_params()
-        first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        first_pass = not self._has_weights() or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         sample_weight = self._sample_weight(sample_weight, X, y)
         Y = self._encode_target(y).astype(X.dtype, copy=False)
-        rng = self._generator()
+        state, rng = self._random_states()
         if first_pass:
-            self._initialize(Y, X.shape[1], X.dtype, rng)
+            self._initialize(Y, X.shape[1], X.dtype, state, rng)
+        elif "network_" not in self.__dict__:
+            self._adopt_weights(Y, X.shape[1], X.dtype, rng)
         elif X.shape[1] != self.network_.input_size:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.network_.input_size} features as input."
             )
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, sample_weight)
-        else:
-            self._fit_stochastic(X, y, Y, sample_weight, incremental, rng)
+        try:
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, Y, sample_weight)
+            else:
+                self._fit_stochastic(X, y, Y, sample_weight, incremental, state)
+        except NonFiniteLossError:
+            raise NonFiniteLossError(_NON_FINITE) from None
         if not np.isfinite(self.network_.parameters).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain "
-                "large values and need to be preprocessed."
-            )
+            raise NonFiniteLossError(_NON_FINITE)
         return self
 
-    def _initialize(self, Y, n_features, dtype, rng) -> None:
+    def _initialize(self, Y, n_features, dtype, state, rng) -> None:
+        self.__dict__.pop("_coefs", None)
+        self.__dict__.pop("_intercepts", None)
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(self._hidden()[0]) + 2
         self.out_activation_ = self._output_activation()
-        self.network_ = self._build_network(n_features, self.n_outputs_, dtype, rng)
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self._no_improvement_count = 0
+        self.network_ = self._build_network(n_features, self.n_outputs_, dtype, rng, state)
+        self._start_bookkeeping()
+
+    def _start_bookkeeping(self, keep: bool = False) -> None:
+        """The curves and stopping state of a first fit (``keep``: only the missing ones)."""
+        start = {"loss_curve_": [], "_no_improvement_count": 0, "n_iter_": 0, "t_": 0}
         if self.early_stopping:
-            self.validation_scores_ = []
-            self.validation_loss_curve_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
+            start.update(
+                validation_scores_=[],
+                validation_loss_curve_=[],
+                best_validation_score_=-np.inf,
+                best_loss_=None,
+            )
         else:
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.validation_loss_curve_ = None
+            start.update(
+                best_loss_=np.inf,
+                validation_scores_=None,
+                best_validation_score_=None,
+                validation_loss_curve_=None,
+            )
+        for name, value in start.items():
+            if not keep or getattr(self, name, None) is None:
+                setattr(self, name, value)
+
+    def _adopt_weights(self, Y, n_features, dtype, rng) -> None:
+        """Start from ``coefs_`` and ``intercepts_`` set by hand before the first fit
+        (scikit-learn's way of giving starting weights)."""
+        coefs, intercepts = self.__dict__.get("_coefs"), self.__dict__.get("_intercepts")
+        if coefs is None or intercepts is None:
+            raise ValueError("set both coefs_ and intercepts_ before fitting from them")
+        sizes = self._hidden()[0]
+        units = [n_features, *sizes, Y.shape[1]]
+        if len(coefs) != len(units) - 1 or len(intercepts) != len(units) - 1:
+            raise ValueError(
+                f"coefs_ and intercepts_ need {len(units) - 1} arrays each for "
+                f"hidden_layer_sizes={self.hidden_layer_sizes}; got {len(coefs)} and "
+                f"{len(intercepts)}"
+            )
+        for i, (W, b) in enumerate(zip(coefs, intercepts)):
+            want = (units[i], units[i + 1])
+            if np.shape(W) != want or np.shape(b) != want[1:]:
+                raise ValueError(
+                    f"coefs_[{i}] has shape {np.shape(W)} and intercepts_[{i}] {np.shape(b)}, "
+                    f"but the data and hidden_layer_sizes make them {want} and {want[1:]}"
+                )
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(units)
+        if getattr(self, "out_activation_", None) not in _OUTPUT:
+            self.out_activation_ = self._output_activation()
+        net = self._build_network(n_features, self.n_outputs_, dtype, rng)
+        for layer, W, b in zip(_dense(net), coefs, intercepts):
+            layer.weights, layer.bias = W, b
+        self.network_ = net
+        del self._coefs, self._intercepts
+        self._start_bookkeeping(keep=True)
 
     def _sample_weight(self, sample_weight, X, y):
         if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=X.dtype)
+            try:
+                sw = np.array(sample_weight, dtype=X.dtype)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"sample_weight must hold numbers: {exc}") from None
             if sw.ndim == 0:
                 sw = np.full(X.shape[0], float(sw), dtype=X.dtype)
             if sw.ndim != 1 or sw.shape[0] != X.shape[0]:
@@ -359,7 +610,6 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError("sample_weight contains NaN or infinity.")
             if (sw < 0).any():
                 raise ValueError("Negative values in data passed to sample_weight")
-            sw = sw.copy()
         else:
             sw = None
         sw = self._apply_class_weight(sw, y)
@@ -386,17 +636,17 @@ class _BaseMLP(BaseEstimator):
             )
         return int(np.clip(self.batch_size, 1, n))
 
-    def _fit_stochastic(self, X, y, Y, sample_weight, incremental, rng):
+    def _fit_stochastic(self, X, y, Y, sample_weight, incremental, state):
         net = self.network_
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
-                self._optimizer = SGD(
+                self._optimizer = _SGD(
                     self.learning_rate_init,
                     momentum=self.momentum,
                     nesterov=self.nesterovs_momentum,
                 )
             else:
-                self._optimizer = Adam(
+                self._optimizer = _Adam(
                     self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon
                 )
         if self.early_stopping and incremental:
@@ -404,11 +654,13 @@ class _BaseMLP(BaseEstimator):
         validation = None
         X_train, Y_train, sw_train = X, Y, sample_weight
         if self.early_stopping:
-            stratify = y if (self._is_classifier and self.n_outputs_ == 1 and y.ndim == 1) else None
+            # scikit-learn stratifies on the binarised target, and only for one output.
+            one = self._is_classifier and self.n_outputs_ == 1
+            stratify = Y.astype(bool) if one else None
             arrays = [X, Y, y] + ([sample_weight] if sample_weight is not None else [])
             split = train_test_split(
                 *arrays,
-                random_state=int(rng.integers(np.iinfo(np.int32).max)),
+                random_state=state,
                 test_size=self.validation_fraction,
                 stratify=stratify,
             )
@@ -426,7 +678,7 @@ class _BaseMLP(BaseEstimator):
         batch = self._batch_size(n)
         bar = self._progress_bar(1 if incremental else self.max_iter)
         schedule = _Schedule(self, n, validation, bar)
-        self.n_iter_ = 0 if not incremental else self.n_iter_
+        self.n_iter_ = 0  # the epochs of this call (t_ counts every sample ever seen)
         self._converged = False
         try:
             net.fit(
@@ -440,6 +692,9 @@ class _BaseMLP(BaseEstimator):
                 sample_weight=sw_train,
                 callbacks=[schedule],
                 l2=float(self.alpha),
+                # scikit-learn goes on after a divergence when early stopping can hand
+                # back the best weights; otherwise there is nothing to go on for.
+                stop_on_nonfinite=not self.early_stopping,
             )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=3)
@@ -455,6 +710,7 @@ class _BaseMLP(BaseEstimator):
             )
         if self.early_stopping:
             net.parameters = self._best_params
+            del self._best_params  # a second copy of the weights, needed no longer
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         opt = LBFGS(tol=float(self.tol), max_fun=int(self.max_fun))
@@ -514,33 +770,54 @@ class _BaseMLP(BaseEstimator):
 
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """The weight matrices, (n_in, n_out) each: live views into ``network_``."""
+        """The weight matrices, (n_in, n_out) each: live views into ``network_``.
+
+        Assignable, also before the first fit (``partial_fit``, or ``fit`` with
+        ``warm_start=True``, then starts from them), and item by item:
+        ``est.coefs_[0] = W`` copies W into the first layer.
+        """
+        if "network_" in self.__dict__:
+            return _LayerArrays(_dense(self.network_), "weights")
+        if "_coefs" in self.__dict__:
+            return self._coefs
         check_is_fitted(self, "network_")
-        return [layer.weights for layer in self.network_.layers if isinstance(layer, Dense)]
 
     @coefs_.setter
     def coefs_(self, values) -> None:
-        check_is_fitted(self, "network_")
-        dense = [layer for layer in self.network_.layers if isinstance(layer, Dense)]
-        if len(values) != len(dense):
-            raise ValueError(f"coefs_ needs {len(dense)} matrices, got {len(values)}")
-        for layer, value in zip(dense, values):
-            layer.weights = value
+        if "network_" not in self.__dict__:
+            self._coefs = values if isinstance(values, list) else list(values)
+            return
+        _LayerArrays(_dense(self.network_), "weights").assign(values, "coefs_")
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """The bias vectors: live views into ``network_``."""
+        """The bias vectors: live views into ``network_``; assignable like ``coefs_``."""
+        if "network_" in self.__dict__:
+            return _LayerArrays(_dense(self.network_), "bias")
+        if "_intercepts" in self.__dict__:
+            return self._intercepts
         check_is_fitted(self, "network_")
-        return [layer.bias for layer in self.network_.layers if isinstance(layer, Dense)]
 
     @intercepts_.setter
     def intercepts_(self, values) -> None:
-        check_is_fitted(self, "network_")
-        dense = [layer for layer in self.network_.layers if isinstance(layer, Dense)]
-        if len(values) != len(dense):
-            raise ValueError(f"intercepts_ needs {len(dense)} vectors, got {len(values)}")
-        for layer, value in zip(dense, values):
-            layer.bias = value
+        if "network_" not in self.__dict__:
+            self._intercepts = values if isinstance(values, list) else list(values)
+            return
+        _LayerArrays(_dense(self.network_), "bias").assign(values, "intercepts_")
+
+    def _loss_grad_lbfgs(self, packed, X, y, sample_weight, *buffers):
+        """The loss and its gradient at the packed parameters (every weight, then every
+        bias, which is the network's own flat layout): scikit-learn's private name for
+        it, which its own test suite checks against central differences. ``y`` is the
+        encoded target; ``buffers`` (scikit-learn's work arrays) are not needed."""
+        net = self.network_
+        net.parameters = packed
+        X = np.ascontiguousarray(X, dtype=net.dtype)
+        loss = self._loss()
+        Y = net._prepare_target(np.asarray(y, dtype=net.dtype), X.shape[0], loss)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=net.dtype)
+        value = net._loss_and_grad(X, Y, w, loss, float(self.alpha))
+        return value, net.gradients.copy()
 
     # -- partial_fit is for the stochastic solvers only --------------------------------------
 
@@ -631,6 +908,11 @@ class _BaseMLP(BaseEstimator):
         pass
 
 
+@_document(
+    """    classes_ : ndarray or list of ndarray
+        The class labels (or, for a label matrix, the column indices).
+"""
+)
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multi-layer perceptron classifier: scikit-learn's MLPClassifier, on glassnet.
 
@@ -758,6 +1040,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 "The 'class_weight' parameter of MLPClassifier must be 'balanced', a dict or "
                 f"None. Got {self.class_weight!r} instead."
             )
+        if isinstance(self.class_weight, dict):
+            for label, weight in self.class_weight.items():
+                if not _is_real(weight) or not 0 <= weight < math.inf:
+                    raise _Invalid(
+                        f"class_weight gives class {label!r} the weight {weight!r}; class "
+                        "weights must be non-negative finite numbers"
+                    )
         weights = compute_sample_weight(self.class_weight, y).astype(
             sw.dtype if sw is not None else np.float64
         )
@@ -836,6 +1125,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.classes_ = binarizer.classes_
 
 
+@_document()
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor: scikit-learn's MLPRegressor, on glassnet.
 
@@ -936,6 +1226,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return _losses.get("poisson" if self.loss == "poisson" else "half_squared_error")
 
     def _score_output(self, output, y_val, w_val) -> float:
+        if not np.isfinite(output).all():  # a diverged network: scikit-learn scores it NaN
+            return math.nan
         return float(
             r2_score(y_val, output.ravel() if output.shape[1] == 1 else output, sample_weight=w_val)
         )
@@ -953,3 +1245,59 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """The predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
         output = self._forward(X)
         return output.ravel() if output.shape[1] == 1 else output
+
+
+# -- skl2onnx ------------------------------------------------------------------------------------
+
+
+class _ThenLoader(importlib.abc.Loader):
+    """A module's own loader, which then calls ``then()`` once the module has run."""
+
+    def __init__(self, loader, then):
+        self._loader, self._then = loader, then
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self._loader.exec_module(module)
+        self._then()
+
+    def __getattr__(self, name):  # resources and the like: the real loader's
+        return getattr(self._loader, name)
+
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    """Calls ``then()`` right after the module ``name`` is first imported."""
+
+    def __init__(self, name: str, then):
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once, and out of the way of the real look-up
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenLoader(spec.loader, self.then)
+        return spec
+
+
+def _register_with_skl2onnx() -> None:
+    try:
+        from .onnx import register_skl2onnx
+
+        register_skl2onnx()
+    except Exception as exc:  # never break the user's import of skl2onnx
+        warnings.warn(
+            f"glassnet could not register its estimators with skl2onnx: {exc}", stacklevel=2
+        )
+
+
+# skl2onnx converts a Pipeline that ends in a glassnet estimator once the estimators are
+# registered with it. Importing skl2onnx here would slow every import of the drop-in by
+# a second or two, so the registration waits until skl2onnx itself is imported.
+if "skl2onnx" in sys.modules:
+    _register_with_skl2onnx()
+elif importlib.util.find_spec("skl2onnx") is not None:
+    sys.meta_path.insert(0, _WhenImported("skl2onnx", _register_with_skl2onnx))

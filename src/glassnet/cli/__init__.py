@@ -50,7 +50,7 @@ from .common import STATE, UserError, end_progress_line, printable  # noqa: E402
 __all__ = ["main", "build_parser", "UserError", "COMMANDS"]
 
 #: The subcommands, in the order ``glassnet --help`` lists them; each names a module here.
-COMMANDS = ("train", "predict", "evaluate", "inspect", "explain", "demo")
+COMMANDS = ("train", "predict", "evaluate", "inspect", "explain", "demo", "export", "serve")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -231,7 +231,8 @@ def parse_booleans(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray,
         return out, failed
     pd = _pandas()
     cells = pd.Series(values[present], dtype=object)
-    text = cells.str.strip().str.lower().map({"true": 1.0, "false": 0.0})
+    # astype(str): the cells may be Python bools alone (JSON records), which .str refuses
+    text = cells.astype(str).str.strip().str.lower().map({"true": 1.0, "false": 0.0})
     typed = cells.map({True: 1.0, False: 0.0})  # also the numbers 1 and 0, which hash alike
     v = text.fillna(typed).to_numpy(dtype=np.float64, na_value=np.nan)
     out[present] = v

@@ -1,0 +1,529 @@
+"""ONNX export: a Network, a drop-in estimator or a command-line model as an ONNX graph.
+
+:func:`to_onnx` builds the graph with ``onnx.helper`` and returns an ``onnx.ModelProto``
+that onnxruntime (or any ONNX runtime) runs without Python or glassnet:
+
+* a :class:`~glassnet.Network`: input ``X`` (n, n_in), output ``output`` (n, units);
+* an ``MLPClassifier``: input ``X``, outputs ``label`` and ``probabilities`` (the names
+  skl2onnx uses); an ``MLPRegressor``: output ``variable``;
+* a :class:`~glassnet.TabularModel`: one input per raw column, by name (numbers as
+  float or double, text as strings, each of shape (n, 1)), with the imputation,
+  standardisation and one-hot encoding inside the graph, and outputs ``label`` and
+  ``probabilities`` (classification) or ``variable`` in the target's units.
+
+Every built-in activation is exported; Dropout is the identity. With skl2onnx
+installed, :func:`register_skl2onnx` (run by :mod:`glassnet.sklearn` as soon as
+skl2onnx is imported) lets ``skl2onnx.to_onnx`` convert a scikit-learn ``Pipeline`` that
+ends in a glassnet estimator. Needs the ``onnx`` extra: ``pip install 'glassnet[onnx]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+try:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError:  # pragma: no cover - exercised only without the extra
+    raise ImportError("ONNX export needs onnx: pip install 'glassnet[onnx]'") from None
+
+from . import __version__
+from .layers import Dense, Dropout
+from .network import Network
+
+__all__ = ["to_onnx", "register_skl2onnx", "OPSET"]
+
+#: The opset of the graphs (19 for a command-line model with text columns, which needs
+#: Equal on strings).
+OPSET = 17
+
+_ELEMENT = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
+
+# Activations as ONNX operators. Sigmoid and leaky_relu are spelled out as glassnet
+# computes them: onnxruntime's float32 Sigmoid is accurate only to about 1e-7 absolute
+# (far off in relative terms for small probabilities), and LeakyRelu's slope attribute
+# is a float32 (off by 2e-7 in a float64 graph).
+_OPERATORS = {"relu": "Relu", "tanh": "Tanh", "exp": "Exp"}
+_EXPORTABLE = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exp")
+
+
+class _Graph:
+    """Nodes and initializers under construction, with unique value names."""
+
+    def __init__(self, dtype, prefix: str = "glassnet_"):
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in _ELEMENT:
+            raise TypeError(f"ONNX export computes in float32 or float64, not {self.dtype}")
+        self.prefix = prefix
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.opset = OPSET
+        self._count = 0
+
+    @property
+    def element(self) -> int:
+        return _ELEMENT[self.dtype]
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"{self.prefix}{hint}_{self._count}"
+
+    def const(self, value, hint: str, dtype=None) -> str:
+        name = self.name(hint)
+        array = np.asarray(value)
+        if array.dtype.kind in "OUS":
+            self.initializers.append(
+                helper.make_tensor(
+                    name, TensorProto.STRING, array.shape, [str(v).encode() for v in array.flat]
+                )
+            )
+        else:
+            array = array.astype(dtype or self.dtype)
+            self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, out=None, **attrs):
+        out = out or self.name(hint or op_type.lower())
+        self.nodes.append(
+            helper.make_node(op_type, inputs, [out], name=self.name(op_type), **attrs)
+        )
+        return out
+
+    def model(self, inputs, outputs, doc: str, metadata: dict[str, str]) -> onnx.ModelProto:
+        graph = helper.make_graph(
+            self.nodes, "glassnet", inputs, outputs, initializer=self.initializers, doc_string=doc
+        )
+        opsets = [helper.make_opsetid("", self.opset)]
+        model = helper.make_model(
+            graph,
+            opset_imports=opsets,
+            producer_name="glassnet",
+            producer_version=__version__,
+            ir_version=helper.find_min_ir_version_for(opsets),
+        )
+        helper.set_model_props(model, metadata)
+        onnx.checker.check_model(model, full_check=True)
+        return model
+
+
+# -- the network ----------------------------------------------------------------------------
+
+
+def _check_exportable(net: Network) -> None:
+    if not net.built:
+        raise ValueError("the network is not built yet: train it (or give input_size) first")
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, Dense):
+            if layer.activation not in _EXPORTABLE:
+                raise ValueError(
+                    f"layer {i} uses the custom activation {layer.activation!r}, which has no "
+                    "ONNX operator; ONNX export covers identity, relu, leaky_relu, sigmoid, "
+                    "tanh, softmax and exp"
+                )
+        elif not isinstance(layer, Dropout):
+            raise ValueError(f"layer {i} ({type(layer).__name__}) has no ONNX export")
+
+
+def _network(g: _Graph, net: Network, x: str, *, last_linear: bool = False) -> str:
+    """The network's forward pass from value ``x``; returns the output's name (the last
+    layer's pre-activation z with ``last_linear``)."""
+    dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+    for layer in dense:  # Dropout is the identity at prediction
+        W = g.const(layer.weights, "W")
+        if layer.has_bias:
+            x = g.op("Gemm", [x, W, g.const(layer.bias, "b")], "z")
+        else:
+            x = g.op("MatMul", [x, W], "z")
+        if layer is dense[-1] and last_linear:
+            return x
+        x = _activation(g, layer.activation, x)
+    return x
+
+
+def _activation(g: _Graph, name: str, z: str) -> str:
+    from .activations import _SIGMOID_FLOOR, LEAKY_SLOPE
+
+    if name == "identity":
+        return z
+    if name in _OPERATORS:
+        return g.op(_OPERATORS[name], [z], name)
+    if name == "softmax":
+        return g.op("Softmax", [z], name, axis=-1)
+    if name == "leaky_relu":  # max(z, s z)
+        return g.op("Max", [z, g.op("Mul", [z, g.const(LEAKY_SLOPE, "slope")])], name)
+    # sigmoid: 1 / (1 + exp(-max(z, floor))), the floor where exp(-z) would overflow
+    clipped = g.op("Max", [z, g.const(_SIGMOID_FLOOR[g.dtype], "floor")])
+    e = g.op("Exp", [g.op("Neg", [clipped])])
+    return g.op("Reciprocal", [g.op("Add", [e, g.const(1.0, "one")])], name)
+
+
+def _tensor(name: str, element: int, shape) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, element, shape)
+
+
+def _network_model(net: Network, dtype) -> onnx.ModelProto:
+    _check_exportable(net)
+    g = _Graph(dtype or net.dtype)
+    out = _network(g, net, "X")
+    g.op("Identity", [out], out="output")
+    return g.model(
+        [_tensor("X", g.element, ["N", net.input_size])],
+        [_tensor("output", g.element, ["N", net.output_size])],
+        f"glassnet {net!r}",
+        {"glassnet_kind": "network"},
+    )
+
+
+# -- labels -----------------------------------------------------------------------------------
+
+
+def _label_values(classes) -> tuple[np.ndarray, int]:
+    """The class labels as an ONNX-ready array and its element type: integers as int64,
+    booleans as bool, other numbers as double, anything else as text."""
+    values = list(classes)
+    if all(isinstance(c, (bool, np.bool_)) for c in values):
+        return np.array(values, dtype=bool), TensorProto.BOOL
+    if all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in values):
+        return np.array(values, dtype=np.int64), TensorProto.INT64
+    if all(isinstance(c, (float, np.floating, int, np.integer)) for c in values):
+        return np.array(values, dtype=np.float64), TensorProto.DOUBLE
+    return np.array([str(c) for c in values], dtype=object), TensorProto.STRING
+
+
+def _decode_labels(g: _Graph, index: str, classes, out: str) -> int:
+    values, element = _label_values(classes)
+    dtype = {TensorProto.BOOL: bool, TensorProto.INT64: np.int64, TensorProto.DOUBLE: np.float64}
+    table = g.const(values, "classes", dtype.get(element))
+    g.op("Gather", [table, index], out=out, axis=0)
+    return element
+
+
+def _classifier_outputs(
+    g: _Graph,
+    net: Network,
+    x: str,
+    output: str,
+    classes,
+    label="label",
+    probabilities="probabilities",
+    multilabel=False,
+) -> int:
+    """``label`` and ``probabilities`` from a softmax (several classes) or sigmoid
+    (two classes, or a label matrix) output; returns the label's element type."""
+    p = _network(g, net, x)
+    if output == "softmax":
+        g.op("Identity", [p], out=probabilities)
+        index = g.op("ArgMax", [p], "index", axis=1, keepdims=0)
+        return _decode_labels(g, index, classes, label)
+    positive = g.op("Greater", [p, g.const([0.5], "half")], "positive")
+    if multilabel:
+        g.op("Identity", [p], out=probabilities)
+        g.op("Cast", [positive], out=label, to=TensorProto.INT64)
+        return TensorProto.INT64
+    g.op(
+        "Concat",
+        [g.op("Sub", [g.const([1.0], "one"), p], "negative"), p],
+        out=probabilities,
+        axis=1,
+    )
+    flat = g.op("Reshape", [positive, g.const([-1], "flat", np.int64)], "positive_flat")
+    index = g.op("Cast", [flat], "index", to=TensorProto.INT64)
+    return _decode_labels(g, index, classes, label)
+
+
+# -- the scikit-learn drop-in -----------------------------------------------------------------
+
+
+def _estimator_graph(g: _Graph, est, x: str, outputs: list[str]) -> int | None:
+    """The estimator's graph from value ``x`` into ``outputs``; returns the label's
+    element type (None for a regressor)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(est)
+    net = est.network_
+    _check_exportable(net)
+    if not getattr(est, "_is_classifier", False):
+        g.op("Identity", [_network(g, net, x)], out=outputs[0])
+        return None
+    multilabel = est._label_binarizer.y_type_ == "multilabel-indicator"
+    return _classifier_outputs(
+        g, net, x, est.out_activation_, est.classes_, *outputs, multilabel=multilabel
+    )
+
+
+def _estimator_model(est, dtype) -> onnx.ModelProto:
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(est)
+    g = _Graph(dtype or est.network_.dtype)
+    n_out = est.network_.output_size
+    if getattr(est, "_is_classifier", False):
+        names = ["label", "probabilities"]
+        element = _estimator_graph(g, est, "X", names)
+        width = len(est.classes_) if est.out_activation_ == "logistic" and n_out > 1 else None
+        shapes = [["N", width] if width else ["N"], ["N", max(n_out, 2)]]
+        outputs = [_tensor(names[0], element, shapes[0]), _tensor(names[1], g.element, shapes[1])]
+    else:
+        _estimator_graph(g, est, "X", ["variable"])
+        outputs = [_tensor("variable", g.element, ["N", n_out])]
+    return g.model(
+        [_tensor("X", g.element, ["N", est.n_features_in_])],
+        outputs,
+        f"glassnet {type(est).__name__}",
+        {"glassnet_kind": type(est).__name__},
+    )
+
+
+# -- the command-line model: one small function per column kind -------------------------------
+
+
+def _numeric_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
+    """A number: the missing (NaN) filled with the training fill value, then standardised."""
+    x = spec["name"]
+    if impute:
+        x = g.op("Where", [g.op("IsNaN", [x], "missing"), g.const([[spec["fill"]]], "fill"), x])
+    centred = g.op("Sub", [x, g.const([[spec["mean"]]], "mean")], "centred")
+    return g.op("Div", [centred, g.const([[spec["std"]]], "std")], "scaled"), g.element
+
+
+def _categorical_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
+    """Text: missing (the empty string) filled with the most frequent level, then one-hot
+    over the training levels, and one more output for the "other" level when the column
+    has one (1 where the text is none of the levels); without it, a level never seen in
+    training is all zeros."""
+    x = spec["name"]
+    g.opset = max(g.opset, 19)  # Equal on strings
+    if impute:  # text with spaces is data; only the empty string is a missing cell
+        empty = g.op("Equal", [x, g.const([[""]], "empty")], "empty")
+        x = g.op("Where", [empty, g.const([[spec["fill"]]], "fill"), x], "filled")
+    hits = g.op("Equal", [x, g.const([spec["categories"]], "levels")], "hits")
+    onehot = g.op("Cast", [hits], "onehot", to=g.element)
+    if not spec.get("other"):
+        return onehot, TensorProto.STRING
+    matched = g.op("ReduceMax", [onehot, g.const([1], "axis", np.int64)], "matched", keepdims=1)
+    other = g.op("Sub", [g.const([[1.0]], "one"), matched], "other")
+    return g.op("Concat", [onehot, other], "levels_and_other", axis=1), TensorProto.STRING
+
+
+def _boolean_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
+    """True or false as a number (1 or 0; NaN for missing, filled with the training
+    mean), standardised."""
+    return _numeric_column(g, dict(spec, fill=spec["mean"]), impute)
+
+
+def _datetime_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
+    """A time as seconds since 1970-01-01 00:00 UTC (a double, NaN for missing), split
+    into its parts (year, month, dayofweek, dayofyear, hour) by the civil-calendar
+    arithmetic of the proleptic Gregorian calendar, each standardised; a missing time's
+    parts are the training means."""
+    t = spec["name"]
+    f64 = np.float64
+
+    def c(value, hint="k"):
+        return g.const(np.asarray(value, dtype=f64), hint, f64)
+
+    def floordiv(a, b):
+        return g.op("Floor", [g.op("Div", [a, c(b)])])
+
+    def lin(a, times, plus=0.0):  # a * times + plus
+        return g.op("Add", [g.op("Mul", [a, c(times)]), c(plus)])
+
+    def minus(a, b):
+        return g.op("Sub", [a, b])
+
+    days = floordiv(t, 86400.0)
+    hour = floordiv(minus(t, lin(days, 86400.0)), 3600.0)
+    shifted = lin(days, 1.0, 3.0)  # 1970-01-01 was a Thursday; Monday is 0
+    dayofweek = minus(shifted, lin(floordiv(shifted, 7.0), 7.0))
+    z = lin(days, 1.0, 719468.0)  # days since 0000-03-01
+    era = floordiv(z, 146097.0)
+    doe = minus(z, lin(era, 146097.0))
+    yoe = floordiv(
+        g.op(
+            "Sub",
+            [
+                g.op("Add", [minus(doe, floordiv(doe, 1460.0)), floordiv(doe, 36524.0)]),
+                floordiv(doe, 146096.0),
+            ],
+        ),
+        365.0,
+    )
+    doy = minus(
+        doe, minus(g.op("Add", [lin(yoe, 365.0), floordiv(yoe, 4.0)]), floordiv(yoe, 100.0))
+    )
+    mp = floordiv(lin(doy, 5.0, 2.0), 153.0)
+    late = g.op("Cast", [g.op("GreaterOrEqual", [mp, c(10.0)])], to=TensorProto.DOUBLE)
+    month = minus(lin(mp, 1.0, 3.0), lin(late, 12.0))
+    early = g.op("Cast", [g.op("LessOrEqual", [month, c(2.0)])], to=TensorProto.DOUBLE)
+    year = g.op("Add", [g.op("Add", [yoe, lin(era, 400.0)]), early])
+    # 1 January of that year, in days since 1970: the same arithmetic, backwards
+    y = lin(year, 1.0, -1.0)
+    era1 = floordiv(y, 400.0)
+    yoe1 = minus(y, lin(era1, 400.0))
+    doe1 = g.op(
+        "Add",
+        [
+            minus(g.op("Add", [lin(yoe1, 365.0), floordiv(yoe1, 4.0)]), floordiv(yoe1, 100.0)),
+            c(306.0),
+        ],
+    )
+    jan1 = g.op("Add", [lin(era1, 146097.0), lin(doe1, 1.0, -719468.0)])
+    dayofyear = lin(minus(days, jan1), 1.0, 1.0)
+    parts = {
+        "year": year,
+        "month": month,
+        "dayofweek": dayofweek,
+        "dayofyear": dayofyear,
+        "hour": hour,
+    }
+    missing = g.op("IsNaN", [t], "missing") if impute else None
+    blocks = []
+    for p in spec["parts"]:
+        x = parts[p["part"]]
+        if missing is not None:
+            x = g.op("Where", [missing, c([[p["mean"]]]), x])
+        scaled = g.op("Div", [minus(x, c([[p["mean"]]])), c([[p["std"]]])], p["part"])
+        blocks.append(g.op("Cast", [scaled], p["part"], to=g.element))
+    out = g.op("Concat", blocks, "dateparts", axis=1) if len(blocks) > 1 else blocks[0]
+    return out, TensorProto.DOUBLE
+
+
+#: Column kind (``kind`` in the feature preprocessing's JSON) -> its graph.
+COLUMN_KINDS: dict[str, Callable[[_Graph, dict, bool], tuple[str, int]]] = {
+    "numeric": _numeric_column,
+    "boolean": _boolean_column,
+    "categorical": _categorical_column,
+    "datetime": _datetime_column,
+}
+
+
+def _tabular_model(model, dtype) -> onnx.ModelProto:
+    net = model.network
+    _check_exportable(net)
+    g = _Graph(dtype or net.dtype)
+    features = model.features.to_json()
+    inputs, blocks = [], []
+    for spec in features["columns"]:
+        build = COLUMN_KINDS.get(spec.get("kind"))
+        if build is None:
+            raise ValueError(
+                f"column {spec['name']!r} is of kind {spec.get('kind')!r}, which ONNX export "
+                f"does not cover yet (it covers: {', '.join(COLUMN_KINDS)})"
+            )
+        block, element = build(g, spec, bool(features.get("impute")))
+        blocks.append(block)
+        inputs.append(_tensor(spec["name"], element, ["N", 1]))
+    x = g.op("Concat", blocks, "features", axis=1) if len(blocks) > 1 else blocks[0]
+    target = model.target.to_json()
+    if target["task"] == "classification":
+        element = _classifier_outputs(g, net, x, "softmax", target["classes"])
+        outputs = [
+            _tensor("label", element, ["N"]),
+            _tensor("probabilities", g.element, ["N", len(target["classes"])]),
+        ]
+    else:
+        scaled = g.op("Mul", [_network(g, net, x), g.const([[target["std"]]], "std")])
+        g.op("Add", [scaled, g.const([[target["mean"]]], "mean")], out="variable")
+        outputs = [_tensor("variable", g.element, ["N", 1])]
+    return g.model(
+        inputs,
+        outputs,
+        f"glassnet TabularModel predicting {target['name']!r}",
+        {"glassnet_kind": "tabular", "target": target["name"], "task": target["task"]},
+    )
+
+
+# -- the entry point --------------------------------------------------------------------------
+
+
+def to_onnx(model, dtype=None) -> onnx.ModelProto:
+    """An ONNX graph that computes what ``model.predict`` (and ``predict_proba``) do.
+
+    Parameters
+    ----------
+    model : Network, MLPClassifier, MLPRegressor or TabularModel
+    dtype : {None, "float32", "float64"}
+        The graph's float type; default the model's own.
+
+    Returns
+    -------
+    onnx.ModelProto
+        Checked with ``onnx.checker``; save it with ``onnx.save(proto, "model.onnx")``.
+    """
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype not in _ELEMENT:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    if isinstance(model, Network):
+        return _network_model(model, dtype)
+    kind = getattr(model, "_model_file_kind", None)
+    if kind == "tabular":
+        return _tabular_model(model, dtype)
+    if kind in ("MLPClassifier", "MLPRegressor"):
+        return _estimator_model(model, dtype)
+    raise TypeError(
+        "to_onnx exports a glassnet Network, MLPClassifier, MLPRegressor or TabularModel, "
+        f"not {type(model).__name__}"
+    )
+
+
+# -- skl2onnx ---------------------------------------------------------------------------------
+
+
+def _skl2onnx_converter(scope, operator, container) -> None:
+    """Put the estimator's graph into skl2onnx's container, under unique names."""
+    from skl2onnx.common.data_types import guess_numpy_type
+
+    est = operator.raw_operator
+    dtype = guess_numpy_type(operator.inputs[0].type)
+    g = _Graph(
+        dtype if dtype in (np.float32, np.float64) else np.float32,
+        prefix=scope.get_unique_variable_name("glassnet") + "_",
+    )
+    x = operator.inputs[0].full_name
+    if np.dtype(dtype) != g.dtype:
+        x = g.op("Cast", [x], "input", to=g.element)
+    _estimator_graph(g, est, x, [v.full_name for v in operator.outputs])
+    container.initializers.extend(g.initializers)
+    for node in g.nodes:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        container.add_node(
+            node.op_type, list(node.input), list(node.output), name=node.name, **attrs
+        )
+
+
+def register_skl2onnx() -> None:
+    """Register glassnet's estimators with skl2onnx, so ``skl2onnx.to_onnx`` converts them,
+    alone or at the end of a ``Pipeline``. Classifiers take skl2onnx's usual options
+    (``zipmap``)."""
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.data_types import Int64TensorType
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    from .sklearn import MLPClassifier, MLPRegressor
+
+    def classifier_shapes(operator) -> None:
+        calculate_linear_classifier_output_shapes(operator)
+        est = operator.raw_operator
+        if est._label_binarizer.y_type_ == "multilabel-indicator":  # a label matrix
+            n = operator.inputs[0].get_first_dimension()
+            operator.outputs[0].type = Int64TensorType([n, len(est.classes_)])
+
+    update_registered_converter(
+        MLPClassifier,
+        "GlassnetMLPClassifier",
+        classifier_shapes,
+        _skl2onnx_converter,
+        options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+    )
+    update_registered_converter(
+        MLPRegressor,
+        "GlassnetMLPRegressor",
+        calculate_linear_regressor_output_shapes,
+        _skl2onnx_converter,
+    )

@@ -1,0 +1,268 @@
+"""glassnet serve: the real command in a subprocess, a real HTTP client, bad requests and load."""
+
+import asyncio
+import re
+import selectors
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+pd = pytest.importorskip("pandas")
+
+import glassnet as gn  # noqa: E402
+from test_cli import assert_one_line_error, call  # noqa: E402
+
+
+def start(*args, timeout=120):
+    """Start ``glassnet serve`` on a free port; returns (process, base URL)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glassnet.cli", "serve", *map(str, args), "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    chosen = selectors.DefaultSelector()
+    chosen.register(proc.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        if chosen.select(timeout=1):
+            line = proc.stderr.readline()
+            seen += line
+            found = re.search(r"serving on (http://\S+)", line)
+            if found:
+                return proc, found.group(1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"glassnet serve did not start: {seen}{proc.stderr.read()}")
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(1)
+    n = 150
+    data = pd.DataFrame(
+        {
+            "size": rng.normal(10, 3, n),
+            "town": rng.choice(["north", "south", "east"], n),
+            "age": rng.integers(1, 80, n).astype(float),
+        }
+    )
+    data["label"] = np.where(data["size"] + 3 * (data["town"] == "north") > 11, "big", "small")
+    data.loc[4, "age"] = np.nan
+    return data
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, frame):
+    """A command-line model with text and numeric columns, served by the real command."""
+    folder = tmp_path_factory.mktemp("serve")
+    model, _ = gn.TabularModel.fit(frame, "label", epochs=10, impute=True)
+    model.save(folder / "model.glassnet")
+    proc, url = start(folder / "model.glassnet")
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            yield model, client, url
+    finally:
+        stop(proc)
+    assert "Traceback" not in proc.stderr.read()
+
+
+def records(frame, n=8):
+    rows = frame.drop(columns=["label"]).head(n).to_dict("records")
+    return [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+        for r in rows
+    ]
+
+
+def test_it_answers_the_predictions_python_gives(service, frame):
+    model, client, _ = service
+    got = client.post("/predict", json=records(frame)).json()
+    expected = model.predict(frame.head(8))
+    assert got["predictions"] == list(expected)
+    assert got["classes"] == ["big", "small"]
+    np.testing.assert_allclose(got["probabilities"], model.predict_proba(frame.head(8)))
+    csv = frame.head(8).to_csv(index=False)  # the target column is ignored, as in predict
+    by_csv = client.post("/predict", content=csv, headers={"content-type": "text/csv"}).json()
+    assert by_csv["predictions"] == list(expected)
+    one = client.post("/predict", json=records(frame, 1)[0]).json()  # one object: one row
+    assert one["predictions"] == [expected[0]]
+
+
+def test_unseen_levels_come_back_as_warnings(service, frame):
+    _, client, _ = service
+    rows = records(frame, 2)
+    rows[1]["town"] = "west"
+    got = client.post("/predict", json=rows).json()
+    assert len(got["predictions"]) == 2
+    assert "west" in got["warnings"][0] and "never seen in training" in got["warnings"][0]
+
+
+def test_health_and_metadata(service):
+    model, client, _ = service
+    assert client.get("/health").json() == {"status": "ok"}
+    about = client.get("/metadata").json()
+    assert about["kind"] == "tabular" and about["target"] == "label"
+    kinds = {f["name"]: f["type"] for f in about["features"]}
+    assert kinds == {"size": "number", "town": "text", "age": "number"}
+    assert about["classes"] == ["big", "small"]
+    assert about["training"]["epochs"] == model.info["epochs"]
+    assert about["model_file"].endswith("model.glassnet")
+
+
+JSON = {"content-type": "application/json"}
+CSV = {"content-type": "text/csv"}
+GOOD = '{"size": 1, "town": "north", "age": 3}'
+
+BAD_REQUESTS = [
+    ("malformed JSON", JSON, b'[{"size": 1,', 400, "malformed JSON"),
+    ("not UTF-8", JSON, b"\xff\xfe[1]", 400, "not UTF-8"),
+    ("empty body", JSON, b"", 400, "empty"),
+    ("blank body", JSON, b"   \n", 400, "empty"),
+    ("NaN literal", JSON, b'[{"size": NaN, "town": "a", "age": 1}]', 400, "NaN is not valid"),
+    ("a number, not records", JSON, b"42", 422, "the JSON is 42"),
+    ("an empty list", JSON, b"[]", 422, "empty"),
+    ("a list of lists", JSON, b"[[1, 2, 3]]", 422, "record 0 is a list of 3, not an object"),
+    ("a missing column", JSON, b'[{"size": 1, "town": "a"}]', 422, "record 0 has no column 'age'"),
+    (
+        "text in a number",
+        JSON,
+        b'[{"size": "big", "town": "a", "age": 1}]',
+        422,
+        "column 'size' takes a number, not 'big'",
+    ),
+    ("a list in a cell", JSON, b'[{"size": [1], "town": "a", "age": 1}]', 422, "holds a list"),
+    (
+        "an overflowing number",
+        JSON,
+        b'[{"size": 1e999, "town": "a", "age": 1}]',
+        422,
+        "not a finite number",
+    ),
+    (
+        "an integer too large for a float",
+        JSON,
+        b'[{"size": 1' + b"0" * 400 + b', "town": "a", "age": 1}]',
+        422,
+        "not a finite number",
+    ),
+    ("one bad record of two", JSON, f"[{GOOD}, 7]".encode(), 422, "record 1 is 7"),
+    ("deep nesting", JSON, b"[" * 100000 + b"]" * 100000, 400, "malformed JSON"),
+    ("CSV without the columns", CSV, b"a,b\n1,2\n", 422, "'size', 'town' and 'age'"),
+    (
+        "CSV with text for a number",
+        CSV,
+        b"size,town,age\nbig,north,3\n",
+        422,
+        "column 'size' was numeric in training",
+    ),
+    ("CSV with a header only", CSV, b"size,town,age\n", 422, "no rows"),
+    ("CSV with ragged rows", CSV, b"size,town,age\n1,2,3,4,5\n1\n", 400, "malformed CSV"),
+    ("another content type", {"content-type": "text/plain"}, b"hello", 415, "'text/plain'"),
+    ("no content type", {}, b"[]", 415, "no Content-Type"),
+    ("too large a body", JSON, b"[" + b"1," * (6 * 2**20) + b"1]", 413, "the limit is"),
+]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "fragment"),
+    [case[1:] for case in BAD_REQUESTS],
+    ids=[case[0] for case in BAD_REQUESTS],
+)
+def test_every_bad_request_is_a_4xx_that_names_the_problem(
+    service, headers, body, status, fragment
+):
+    _, client, _ = service
+    got = client.post("/predict", content=body, headers=headers)
+    assert got.status_code == status, got.text
+    assert set(got.json()) == {"error"}
+    assert fragment in got.json()["error"]
+    assert "Traceback" not in got.text
+
+
+def test_wrong_routes_and_methods_are_json_too(service):
+    _, client, _ = service
+    assert client.get("/nowhere").status_code == 404
+    assert "no route /nowhere" in client.get("/nowhere").json()["error"]
+    assert client.get("/predict").status_code == 405
+    assert client.delete("/health").json() == {"error": "DELETE is not allowed on /health"}
+
+
+def test_it_keeps_serving_a_burst_of_concurrent_requests(service, frame):
+    model, _, url = service
+    good = records(frame, 4)
+    expected = list(model.predict(frame.head(4)))
+
+    async def burst():
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+            gate = asyncio.Semaphore(64)
+
+            async def one(i):
+                async with gate:
+                    if i % 5 == 4:  # a malformed request now and then
+                        r = await client.post("/predict", content=b"[{", headers=JSON)
+                        return r.status_code, None
+                    r = await client.post("/predict", json=good)
+                    return r.status_code, r.json()["predictions"]
+
+            return await asyncio.gather(*(one(i) for i in range(250)))
+
+    answers = asyncio.run(burst())
+    assert sum(status == 200 for status, _ in answers) == 200
+    assert all(p == expected for status, p in answers if status == 200)
+    assert all(status == 400 for status, p in answers if p is None)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        assert client.get("/health").status_code == 200
+
+
+def test_a_bare_network_file_is_served_as_rows_of_numbers(tmp_path):
+    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], input_size=2, seed=0)
+    net.save(tmp_path / "net.glassnet")
+    proc, url = start(tmp_path / "net.glassnet")
+    try:
+        got = httpx.post(f"{url}/predict", json=[[1.0, 2.0], [0.5, -1.0]], timeout=30).json()
+    finally:
+        stop(proc)
+    np.testing.assert_allclose(got["predictions"], net.predict([[1.0, 2.0], [0.5, -1.0]]))
+
+
+def test_start_up_problems_are_one_line_errors(tmp_path, capsys):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    net = gn.Network([gn.Dense(1)], input_size=2)
+    net.save(tmp_path / "net.glassnet")
+    (tmp_path / "notes.txt").write_text("not a model\n")
+    try:
+        for args, fragment in (
+            (["--port", busy.getsockname()[1]], "cannot listen on 127.0.0.1:"),
+            (["--port", "70000"], "--port must be"),
+            (["--max-rows", "0"], "--max-rows must be"),
+            (["--max-body", "-5"], "--max-body must be"),
+            (["--host", "no such host"], "cannot listen on no such host"),
+        ):
+            result = call(capsys, "serve", tmp_path / "net.glassnet", *args)
+            assert_one_line_error(result, fragment)
+        for path in (tmp_path / "missing.glassnet", tmp_path / "notes.txt"):
+            assert_one_line_error(call(capsys, "serve", path), path.name)
+    finally:
+        busy.close()
