@@ -35,7 +35,8 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 
-# Speed against hand-written NumPy, scikit-learn and PyTorch (see benchmarks/README.md).
+# Speed against hand-written NumPy, scikit-learn and PyTorch, at 1 and 2 BLAS threads,
+# cold start and NumPy calls per step (see benchmarks/README.md). Every table in README.md.
 # PyTorch is installed only when its CPU wheel lies on this machine (PIP_FIND_LINKS),
 # never downloaded (PyPI's build is several GB); without it, its rows are skipped.
 bench: $(VENV)/.installed
@@ -43,7 +44,12 @@ bench: $(VENV)/.installed
 		-d $(VENV)/wheels >/dev/null 2>&1; then \
 		$(BIN)/python -m pip install --quiet "torch==2.13.0"; \
 	else echo "no local PyTorch 2.13.0 wheel: its rows will be skipped"; fi
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --threads 1,2
+	$(BIN)/python benchmarks/optimizer.py --threads 1,2
+	$(BIN)/python benchmarks/sweep.py --threads 1,2
+	$(BIN)/python benchmarks/lbfgs.py --threads 1,2
+	$(BIN)/python benchmarks/cold_start.py
+	$(BIN)/python benchmarks/calls.py
 	$(BIN)/python benchmarks/sklearn_compare.py
 
 clean:

@@ -24,6 +24,7 @@ Run:  python benchmarks/run.py [--quick] [--cases tiny,medium] [--json results.j
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import math
@@ -54,6 +55,28 @@ if torch is not None:
 NOTES: list[str] = []
 
 
+@contextlib.contextmanager
+def blas_threads(n: int):
+    """BLAS (every library threadpoolctl finds) and PyTorch's intra-op pool on n threads,
+    put back afterwards."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        limiter = contextlib.nullcontext()
+        NOTES.append("threadpoolctl is not installed: BLAS keeps its own thread count")
+    else:
+        limiter = threadpool_limits(limits=n, user_api="blas")
+    before = torch.get_num_threads() if torch is not None else None
+    with limiter:
+        if torch is not None:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(before)
+
+
 def interleaved(peers: dict, rounds: int, pause: float = 0.2) -> dict[str, float]:
     """Median seconds per peer. ``peers`` maps a name to make(), which returns the
     zero-argument workload to time (so set-up stays outside the timer).
@@ -74,6 +97,23 @@ def interleaved(peers: dict, rounds: int, pause: float = 0.2) -> dict[str, float
             work()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def numpy_path(make):
+    """The same glassnet workload with the compiled path off (what glassnet does
+    without the fast extra)."""
+
+    def make_numpy():
+        with gn.fast.use(False):
+            work = make()
+
+        def run():
+            with gn.fast.use(False):
+                work()
+
+        return run
+
+    return make_numpy
 
 
 # --- tiny: seed 001 ----------------------------------------------------------------------
@@ -119,7 +159,11 @@ def tiny_peers(steps: int) -> dict:
         net.layers[0].weights, net.layers[1].weights = W1, W2
         return lambda: net.fit(x, y, loss="sse", optimizer=gn.SGD(lr), epochs=steps, shuffle=False)
 
-    peers = {"glassnet": glassnet, "hand-written (seed 001)": seed_loop}
+    peers = {
+        "glassnet": glassnet,
+        "glassnet, NumPy path": numpy_path(glassnet),
+        "hand-written (seed 001)": seed_loop,
+    }
     if sklearn is not None:
 
         def scikit():
@@ -178,14 +222,16 @@ GENDER_Y = np.array([1, 0, 0, 1], dtype=float)
 def per_sample_peers(epochs: int) -> dict:
     p0 = np.random.RandomState(0).normal(size=9)
 
-    def seed_loop():
-        def sigmoid(v):
-            return 1 / (1 + np.exp(-v))
+    def scalar_loop(exp, rows):
+        """Seed 003's training loop, one scalar at a time, with ``exp`` on ``rows``."""
 
-        def run():  # seed 003's scalar loop
+        def sigmoid(v):
+            return 1 / (1 + exp(-v))
+
+        def run():
             w1, w2, w3, w4, w5, w6, b1, b2, b3 = (float(v) for v in p0)
             for _ in range(epochs):
-                for (x0, x1), t in zip(GENDER_X, GENDER_Y):
+                for x0, x1, t in rows:
                     h1 = sigmoid(w1 * x0 + w2 * x1 + b1)
                     h2 = sigmoid(w3 * x0 + w4 * x1 + b2)
                     o1 = sigmoid(w5 * h1 + w6 * h2 + b3)
@@ -204,6 +250,17 @@ def per_sample_peers(epochs: int) -> dict:
 
         return run
 
+    # The seed's own loop reads its rows from NumPy arrays and calls np.exp; the same
+    # loop on Python floats calls math.exp.
+    numpy_rows = [(x0, x1, t) for (x0, x1), t in zip(GENDER_X, GENDER_Y)]
+    float_rows = [(float(x0), float(x1), float(t)) for x0, x1, t in numpy_rows]
+
+    def seed_loop():
+        return scalar_loop(np.exp, numpy_rows)
+
+    def plain_floats():
+        return scalar_loop(math.exp, float_rows)
+
     def glassnet():
         net = gn.Network([gn.Dense(2, "sigmoid"), gn.Dense(1, "sigmoid")], input_size=2)
         net.layers[0].weights = [[p0[0], p0[2]], [p0[1], p0[3]]]
@@ -220,7 +277,12 @@ def per_sample_peers(epochs: int) -> dict:
             shuffle=False,
         )
 
-    peers = {"glassnet": glassnet, "hand-written (seed 003)": seed_loop}
+    peers = {
+        "glassnet": glassnet,
+        "glassnet, NumPy path": numpy_path(glassnet),
+        "hand-written (seed 003)": seed_loop,
+        "plain Python floats": plain_floats,
+    }
     if sklearn is not None:
 
         def scikit():
@@ -347,6 +409,7 @@ def medium_peers(n: int, dtype, batch: int = 128, epochs: int = 2) -> dict:
 
     peers = {
         "glassnet": glassnet,
+        "glassnet, NumPy path": numpy_path(glassnet),
         "hand-written NumPy": lambda: handwritten_medium(X, labels, batch, epochs),
     }
     if sklearn is not None:
@@ -512,7 +575,10 @@ def inference_latency() -> dict[str, dict[str, float]]:
     }
     out = {}
     for name, (net, x, by_hand) in rows.items():
-        peers = {"glassnet": lambda net=net, x=x: net.predict(x)}
+        peers = {
+            "glassnet": lambda net=net, x=x: net.predict(x),
+            "glassnet, NumPy path": lambda net=net, x=x: net.predict(x),
+        }
         if by_hand is not None:
             peers["hand-written"] = lambda x=x, f=by_hand: f(x)
         if torch is not None:
@@ -540,7 +606,10 @@ def inference_latency() -> dict[str, dict[str, float]]:
                 warnings.simplefilter("ignore")
                 est.fit(np.tile(x, (4, 1)), np.arange(4.0))
             peers["scikit-learn"] = lambda est=est, x=x: est.predict(x)
-        out[name] = {peer: latency(fn) for peer, fn in peers.items()}
+        out[name] = {}
+        for peer, fn in peers.items():
+            with gn.fast.use(peer != "glassnet, NumPy path"):
+                out[name][peer] = latency(fn)
     return out
 
 
@@ -649,13 +718,146 @@ def table(
     return lines
 
 
+def _cases(args, cases, rounds, results, out, goals, ratio, f32, f64, threads) -> None:
+    """Every selected case, once, at the current thread count; appends to out and goals."""
+    tag = f"{threads} thread{'s' * (threads > 1)}"
+
+    def goal(text, ok):
+        goals.append((f"{text} ({tag})", bool(ok)))
+
+    def keep(name, value):
+        results["cases"][f"{name}, {tag}"] = value
+
+    if "tiny" in cases:
+        steps = 1000 if args.quick else 3000
+        sec = interleaved(tiny_peers(steps), rounds)
+        keep("tiny", sec)
+        out += table(
+            f"tiny: seed 001's network, {steps} full-batch SGD steps (time per step)",
+            {k: v / steps for k, v in sec.items()},
+            "us",
+            1e6,
+        )
+        goal(
+            "tiny: no slower than the seed's hand-written NumPy loop",
+            ratio(sec, "hand-written (seed 001)") >= 1.0,
+        )
+        out.append("")
+
+    if "per-sample" in cases:
+        epochs = 300 if args.quick else 1000
+        sec = interleaved(per_sample_peers(epochs), rounds)
+        keep("per-sample", sec)
+        out += table(
+            f"per-sample: seed 003's network, batch_size=1, {epochs} epochs (time per sample)",
+            {k: v / (4 * epochs) for k, v in sec.items()},
+            "us",
+            1e6,
+        )
+        goal(
+            "per-sample: at least 3x faster than the seed's own loop",
+            ratio(sec, "hand-written (seed 003)") >= 3,
+        )
+        goal("per-sample: faster than plain Python floats", ratio(sec, "plain Python floats") > 1)
+        out.append("")
+
+    if "medium" in cases:
+        n = 5000 if args.quick else 20000
+        flops = training_flops(MEDIUM, n, 2)
+        for dtype, peak in ((np.float32, f32), (np.float64, f64)):
+            sec = interleaved(medium_peers(n, dtype), max(3, rounds - 2))
+            name = np.dtype(dtype).name
+            keep(f"medium {name}", sec)
+            gflops = {
+                p: f"{flops / s / 1e9:5.1f} GFLOP/s ({flops / s / 1e9 / peak:.0%} of matmul)"
+                for p, s in sec.items()
+            }
+            out += table(
+                f"medium, {name}: {n} x 64 -> 256 -> 128 -> 10, Adam, batch 128, 2 epochs",
+                sec,
+                extra=gflops,
+            )
+            if dtype == np.float32:
+                if "scikit-learn" in sec:
+                    goal(
+                        "medium float32: at least 2.5x faster than scikit-learn",
+                        ratio(sec, "scikit-learn") >= 2.5,
+                    )
+                if "PyTorch" in sec:
+                    goal(
+                        "medium float32: at least 2x faster than PyTorch",
+                        ratio(sec, "PyTorch") >= 2.0,
+                    )
+            out.append("")
+
+    if "large" in cases:
+        n, epochs = (2048, 1) if args.quick else (4096, 2)
+        for optimizer in ("sgd", "adam"):
+            sec = interleaved(large_peers(n, 1024, epochs, optimizer), max(3, rounds - 4))
+            keep(f"large {optimizer}", sec)
+            share = sec["matrix products alone"] / sec["glassnet"]
+            flops = training_flops(LARGE, n, epochs)
+            out += table(
+                f"large batch, float32, {optimizer.upper() if optimizer == 'sgd' else 'Adam'}:"
+                f" batch 1024, 1024 -> 1024 -> 1024 -> 10, {n * epochs // 1024} steps",
+                sec,
+                extra={
+                    "glassnet": f"{flops / sec['glassnet'] / 1e9:.0f} GFLOP/s, "
+                    f"{share:.0%} of the matrix-product bound"
+                },
+            )
+            if optimizer == "sgd":
+                goal("large batch: at least 95% of the matrix-product bound (SGD)", share >= 0.95)
+            out.append("")
+
+    if "inference" in cases:
+        lat = inference_latency()
+        keep("latency", lat)
+        for name, sec in lat.items():
+            out += table(f"inference latency, 1 row, {name}", sec, "us", 1e6)
+        goal(
+            "inference: predicting 1 row of seed 003's network takes under 5 us",
+            lat["seed 003 network"]["glassnet"] < 5e-6,
+        )
+        thr = inference_throughput()
+        keep("throughput", thr)
+        out.append("inference throughput, 100 000 rows, medium network, float32")
+        for peer, rows_per_s in thr.items():
+            out.append(
+                f"  {peer:<26} {rows_per_s / 1e6:>10.2f} M rows/s"
+                f"   glassnet is {thr['glassnet'] / rows_per_s:.2f}x as fast"
+            )
+        out.append("")
+
+    if "memory" in cases and threads == 1:
+        sizes = [(20000, 128), (80000, 128), (20000, 512)]
+        mem = {f"n={n}, batch={b}": peak_memory(n, b) for n, b in sizes}
+        keep("memory", mem)
+        out.append("memory: peak allocated during a medium float32 fit, beyond the data")
+        for key, value in mem.items():
+            out.append(f"  {key:<26} {value / 2**20:>10.2f} MiB")
+        per_sample = (mem["n=80000, batch=128"] - mem["n=20000, batch=128"]) / 60000
+        data_per_sample = MEDIUM[0] * 4  # float32 features
+        out.append(
+            f"  each extra sample adds {per_sample:.1f} bytes "
+            f"(its data is {data_per_sample} bytes; the shuffle order takes 8)"
+        )
+        goal(
+            "memory: grows with batch x width, not with the number of samples",
+            per_sample <= 8 and mem["n=20000, batch=512"] > mem["n=20000, batch=128"],
+        )
+        out.append("")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller workloads")
     parser.add_argument("--cases", default="tiny,per-sample,medium,large,inference,memory")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--threads", default="1,2", help="BLAS/PyTorch thread counts to run")
     args = parser.parse_args(argv)
     cases = args.cases.split(",")
+    thread_counts = [int(t) for t in args.threads.split(",")]
     rounds = 3 if args.quick else 7
     warnings.simplefilter("ignore")
     if torch is None:
@@ -685,144 +887,11 @@ def main(argv=None) -> int:
     def ratio(sec, peer):
         return sec[peer] / sec["glassnet"] if peer in sec else None
 
-    if "tiny" in cases:
-        steps = 1000 if args.quick else 3000
-        sec = interleaved(tiny_peers(steps), rounds)
-        results["cases"]["tiny"] = sec
-        out += table(
-            f"tiny: seed 001's network, {steps} full-batch SGD steps (time per step)",
-            {k: v / steps for k, v in sec.items()},
-            "us",
-            1e6,
-        )
-        goals.append(
-            (
-                "tiny: at most 1.3x the seed's hand-written loop",
-                sec["glassnet"] <= 1.3 * sec["hand-written (seed 001)"],
-            )
-        )
-        if "scikit-learn" in sec:
-            goals.append(
-                ("tiny: at least 3x faster than scikit-learn", ratio(sec, "scikit-learn") >= 3)
-            )
-        if "PyTorch" in sec:
-            goals.append(("tiny: at least 8x faster than PyTorch", ratio(sec, "PyTorch") >= 8))
+    for threads in thread_counts:
+        out.append(f"=== {threads} BLAS thread{'s' * (threads > 1)} (PyTorch: as many) ===")
         out.append("")
-
-    if "per-sample" in cases:
-        epochs = 300 if args.quick else 1000
-        sec = interleaved(per_sample_peers(epochs), rounds)
-        results["cases"]["per-sample"] = sec
-        out += table(
-            f"per-sample: seed 003's network, batch_size=1, {epochs} epochs (time per sample)",
-            {k: v / (4 * epochs) for k, v in sec.items()},
-            "us",
-            1e6,
-        )
-        out.append("")
-
-    if "medium" in cases:
-        n = 5000 if args.quick else 20000
-        flops = training_flops(MEDIUM, n, 2)
-        for dtype, peak in ((np.float32, f32), (np.float64, f64)):
-            sec = interleaved(medium_peers(n, dtype), max(3, rounds - 2))
-            name = np.dtype(dtype).name
-            results["cases"][f"medium-{name}"] = sec
-            gflops = {
-                p: f"{flops / s / 1e9:5.1f} GFLOP/s ({flops / s / 1e9 / peak:.0%} of matmul)"
-                for p, s in sec.items()
-            }
-            out += table(
-                f"medium, {name}: {n} x 64 -> 256 -> 128 -> 10, Adam, batch 128, 2 epochs",
-                sec,
-                extra=gflops,
-            )
-            if dtype == np.float32:
-                if "scikit-learn" in sec:
-                    goals.append(
-                        (
-                            "medium float32: at least 1.6x faster than scikit-learn",
-                            ratio(sec, "scikit-learn") >= 1.6,
-                        )
-                    )
-                if "PyTorch" in sec:
-                    goals.append(
-                        (
-                            "medium float32: at least 1.4x faster than PyTorch",
-                            ratio(sec, "PyTorch") >= 1.4,
-                        )
-                    )
-                goals.append(
-                    (
-                        "medium float32: at least as fast as the hand-written loop",
-                        ratio(sec, "hand-written NumPy") >= 1.0,
-                    )
-                )
-            out.append("")
-
-    if "large" in cases:
-        n, epochs = (2048, 1) if args.quick else (4096, 2)
-        for optimizer in ("sgd", "adam"):
-            sec = interleaved(large_peers(n, 1024, epochs, optimizer), max(3, rounds - 4))
-            results["cases"][f"large-{optimizer}"] = sec
-            share = sec["matrix products alone"] / sec["glassnet"]
-            flops = training_flops(LARGE, n, epochs)
-            out += table(
-                f"large batch, float32, {optimizer.upper() if optimizer == 'sgd' else 'Adam'}:"
-                f" batch 1024, 1024 -> 1024 -> 1024 -> 10, {n * epochs // 1024} steps",
-                sec,
-                extra={
-                    "glassnet": f"{flops / sec['glassnet'] / 1e9:.0f} GFLOP/s, "
-                    f"{share:.0%} of the matrix-product bound"
-                },
-            )
-            if optimizer == "sgd":
-                goals.append(
-                    ("large batch: at least 75% of the matrix-product bound (SGD)", share >= 0.75)
-                )
-            out.append("")
-
-    if "inference" in cases:
-        lat = inference_latency()
-        results["cases"]["latency"] = lat
-        for name, sec in lat.items():
-            out += table(f"inference latency, 1 row, {name}", sec, "us", 1e6)
-            goals.append(
-                (
-                    f"inference: predicting 1 row with the {name} takes at most 15 us",
-                    sec["glassnet"] <= 15e-6,
-                )
-            )
-        thr = inference_throughput()
-        results["cases"]["throughput"] = thr
-        out.append("inference throughput, 100 000 rows, medium network, float32")
-        for peer, rows_per_s in thr.items():
-            out.append(
-                f"  {peer:<26} {rows_per_s / 1e6:>10.2f} M rows/s"
-                f"   glassnet is {thr['glassnet'] / rows_per_s:.2f}x as fast"
-            )
-        out.append("")
-
-    if "memory" in cases:
-        sizes = [(20000, 128), (80000, 128), (20000, 512)]
-        mem = {f"n={n}, batch={b}": peak_memory(n, b) for n, b in sizes}
-        results["cases"]["memory"] = mem
-        out.append("memory: peak allocated during a medium float32 fit, beyond the data")
-        for key, value in mem.items():
-            out.append(f"  {key:<26} {value / 2**20:>10.2f} MiB")
-        per_sample = (mem["n=80000, batch=128"] - mem["n=20000, batch=128"]) / 60000
-        data_per_sample = MEDIUM[0] * 4  # float32 features
-        out.append(
-            f"  each extra sample adds {per_sample:.1f} bytes "
-            f"(its data is {data_per_sample} bytes; the shuffle order takes 8)"
-        )
-        goals.append(
-            (
-                "memory: grows with batch x width, not with the number of samples",
-                per_sample <= 8 and mem["n=20000, batch=512"] > mem["n=20000, batch=128"],
-            )
-        )
-        out.append("")
+        with blas_threads(threads):
+            _cases(args, cases, rounds, results, out, goals, ratio, f32, f64, threads)
 
     print("\n".join(out))
     for note in NOTES:

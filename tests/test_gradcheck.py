@@ -23,6 +23,31 @@ COMBINATIONS = [
 ]
 
 
+@pytest.fixture(autouse=True, params=["numpy", "compiled", "compiled-layered"])
+def engine_path(request, monkeypatch):
+    """Every test here runs on the NumPy path, on the compiled path (glassnet.fast: for
+    these small networks, the whole-step kernels) and on the compiled path's
+    layer-by-layer kernels (the ones wider networks use)."""
+    if request.param != "numpy" and not gn.fast.available():
+        pytest.skip("the fast extra (numba) is not installed")
+    if request.param == "compiled-layered":
+        monkeypatch.setattr("glassnet.fast.plan.SMALL_WORK", 0)
+    if request.param != "numpy":
+        # The check differentiates Network._loss_and_grad, the reference pass; here it
+        # differentiates the pass training runs instead, through the compiled kernels.
+        reference = gn.Network._loss_and_grad
+
+        def compiled(net, x, y, w, loss, l2):
+            plan = gn.fast.plan_for(net, loss) if type(x) is np.ndarray else None
+            if plan is None:
+                return reference(net, x, y, w, loss, l2)
+            return plan.loss_and_grad(x, y, w, l2)
+
+        monkeypatch.setattr(gn.Network, "_loss_and_grad", compiled)
+    with gn.fast.use(request.param != "numpy"):
+        yield request.param
+
+
 def problem(output, loss, n=6, n_in=3, n_out=3, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, n_in))

@@ -18,6 +18,19 @@ X = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0]])
 Y = np.array([[0, 1, 1, 0]]).T
 
 
+@pytest.fixture(autouse=True, params=["numpy", "compiled", "compiled-layered"])
+def engine_path(request, monkeypatch):
+    """Every test here runs on the NumPy path, on the compiled path (glassnet.fast: for
+    these small networks, the whole-step kernels) and on the compiled path's
+    layer-by-layer kernels (the ones wider networks use)."""
+    if request.param != "numpy" and not gn.fast.available():
+        pytest.skip("the fast extra (numba) is not installed")
+    if request.param == "compiled-layered":
+        monkeypatch.setattr("glassnet.fast.plan.SMALL_WORK", 0)
+    with gn.fast.use(request.param != "numpy"):
+        yield request.param
+
+
 def printed_losses(name):
     rows = [line.split() for line in (DATA / name).read_text().splitlines()]
     return [(int(t), text) for t, text in rows]

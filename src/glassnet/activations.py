@@ -40,6 +40,7 @@ __all__ = [
     "exp",
     "exp_backward",
     "LEAKY_SLOPE",
+    "BUILTIN",
 ]
 
 #: Slope of leaky_relu for negative inputs.
@@ -215,6 +216,9 @@ for _act in (
     Activation("exp", exp, exp_backward, "glorot"),
 ):
     register(_act)
+
+#: The activations glassnet ships (the compiled path knows exactly these).
+BUILTIN: tuple[Activation, ...] = tuple(_REGISTRY.values())
 
 
 def names() -> list[str]:

@@ -269,11 +269,16 @@ class _LogitLoss(Loss):
         extra = self._activate(z, out)
         value = self._total(z, out, y, extra, w)
         self._subtract_target(out, y)
+        self._scale(out, w)
+        return value
+
+    @staticmethod
+    def _scale(out, w) -> None:
+        """dL/dz = (a - y) * w_i / sum(w): the last factor, in place."""
         if w is None:
             out *= 1.0 / out.shape[0]
         else:
             out *= w[:, np.newaxis] / float(w.sum())
-        return value
 
 
 class BinaryCrossEntropy(_LogitLoss):
@@ -346,8 +351,20 @@ class CrossEntropy(_LogitLoss):
         s = np.dot(out, ones)  # row sums
         out /= s[:, np.newaxis]
         np.log(s, out=s)
-        s += m if np.ndim(m) == 0 else m[:, 0]
+        s += m if m.ndim == 0 else m[:, 0]
         return s
+
+    def fused(self, z, y, w, out) -> float:
+        if y.ndim == 2:
+            return super().fused(z, y, w, out)
+        # Class indices: the flat position of each row's class, found once for both the
+        # loss (the logit there) and the gradient (1 off the probability there).
+        lse = self._activate(z, out)
+        at = self._flat_index(y, z.shape[1])
+        value = self._reduce(lse - np.take(z.reshape(-1), at), w)
+        out.reshape(-1)[at] -= 1
+        self._scale(out, w)
+        return value
 
     def _flat_index(self, labels: np.ndarray, k: int) -> np.ndarray:
         """Where row i's class sits in a flat view of an (n, k) array: i * k + labels[i]."""

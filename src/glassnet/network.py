@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fast as _fast
 from . import losses as _losses
 from . import modelfile
 from . import training as _training
@@ -25,6 +26,10 @@ from . import validation as _v
 from .layers import Dense, Layer, buffers_for
 
 __all__ = ["Network"]
+
+# A prediction of this many rows may go through the compiled path's small-network kernel
+# (glassnet.fast), which decides by rows x parameters; more rows go through BLAS.
+_FEW_ROWS = 1
 
 
 class Network:
@@ -82,6 +87,7 @@ class Network:
         self._params: np.ndarray | None = None
         self._grads: np.ndarray | None = None
         self._grad_buffers: dict[int, np.ndarray] = {}
+        self._plans: dict = {}  # the compiled path's plans (glassnet.fast), per loss
         #: Free-form facts about how the network was trained (written to model files).
         self.training_summary: dict[str, Any] = {}
         if input_size is not None:
@@ -127,6 +133,7 @@ class Network:
         self.dtype = np.dtype(dtype)
         self._grad_buffers = {}
         self._l2_tmp = None  # made when an L2 penalty first needs it
+        self._plans = {}
         self._bind(layout)
 
     def _bind(self, layout) -> None:
@@ -287,6 +294,9 @@ class Network:
         For a loss paired with its canonical output (softmax with cross_entropy,
         sigmoid with bce, exp with poisson), the output layer stops at z and the
         loss computes the activation, its value and dL/dz together.
+
+        This is the NumPy reference pass, layer by layer; training runs the same pass
+        through the compiled path when it applies (:meth:`_step_function`).
         """
         for layer in self._hidden_layers:
             x = layer.forward(x, True)
@@ -311,6 +321,16 @@ class Network:
             self._grads[: self.n_weights] += penalty
         return value
 
+    def _step_function(self, loss: _losses.Loss, x):
+        """What training calls for one forward and backward pass on data like ``x``:
+        ``f(x, y, w, loss, l2) -> loss value``, filling the gradient vector. The compiled
+        path's (glassnet.fast) when it covers this network, loss and data, else
+        :meth:`_loss_and_grad`."""
+        plan = _fast.plan_for(self, loss) if type(x) is np.ndarray else None
+        if plan is None:
+            return self._loss_and_grad
+        return lambda x, y, w, loss, l2: plan.loss_and_grad(x, y, w, l2)
+
     def _l2_buffer(self) -> np.ndarray:
         if self._l2_tmp is None:
             self._l2_tmp = np.empty(self.n_weights, dtype=self.dtype)
@@ -325,6 +345,11 @@ class Network:
     def predict(self, X) -> np.ndarray:
         """The network's output for X, shape (n_samples, units), in the network's dtype."""
         x = self._check_X(X, "predict")
+        if x.shape[0] <= _FEW_ROWS and type(x) is np.ndarray:
+            plan = _fast.plan_for(self, None)
+            out = None if plan is None else plan.predict(x)
+            if out is not None:
+                return out
         if x.shape[0] <= self.BLOCK_ROWS:
             for layer in self.layers:
                 x = layer.predict(x)
@@ -343,6 +368,11 @@ class Network:
         For seed 000's network this is ``[h_relu, y_pred]``.
         """
         x = self._check_X(X, "compute activations")
+        if x.shape[0] <= _FEW_ROWS and type(x) is np.ndarray:
+            plan = _fast.plan_for(self, None)
+            outputs = None if plan is None else plan.activations(x)
+            if outputs is not None:
+                return outputs
         outputs = []
         for layer in self.layers:
             x = layer.predict(x)
@@ -477,6 +507,7 @@ class Network:
         state["_grads"] = None
         state["_grad_buffers"] = {}
         state["_l2_tmp"] = None
+        state["_plans"] = {}
         state.pop("_backward_layers", None)  # _bind rebuilds both
         state.pop("_hidden_layers", None)
         return state

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from . import fast as _fast
 from .validation import unknown_name
 
 __all__ = ["Optimizer", "SGD", "Adam", "LBFGS", "get", "names"]
@@ -70,6 +71,14 @@ class Optimizer:
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         raise NotImplementedError
 
+    def _update(self, params: np.ndarray, grads: np.ndarray, saved: np.ndarray | None) -> None:
+        """``step``, first keeping the parameters it overwrites in ``saved`` (unless None):
+        the training loop's divergence guard hands them back if the next loss is not
+        finite. The compiled path does both in the update's one pass."""
+        if saved is not None:
+            np.copyto(saved, params)
+        self.step(params, grads)
+
     def reset(self) -> None:
         """Forget all state (velocities, moments, step count)."""
         self._shape = None
@@ -93,6 +102,9 @@ class SGD(Optimizer):
         self.velocity = np.zeros_like(params)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        kernels = _fast.optimizer_kernels()
+        if kernels is not None:
+            return self._fused(kernels, params, grads, _no_saving(params))
         tmp = self._tmp
         np.multiply(grads, self.lr, out=tmp)
         if self.momentum == 0.0:
@@ -107,6 +119,28 @@ class SGD(Optimizer):
         else:
             np.copyto(tmp, v)
         params += tmp
+
+    def _update(self, params, grads, saved) -> None:
+        kernels = _fast.optimizer_kernels()
+        if kernels is None or type(self).step is not SGD.step:
+            return super()._update(params, grads, saved)
+        self._fused(kernels, params, grads, _no_saving(params) if saved is None else saved)
+
+    def _fused(self, kernels, params, grads, saved) -> None:
+        """The same update as step, in one compiled pass (glassnet.fast.kernels)."""
+        cast = params.dtype.type
+        if self.momentum == 0.0:
+            kernels.sgd(params, grads, cast(self.lr), saved)
+        else:
+            kernels.sgd_momentum(
+                params,
+                grads,
+                self.velocity,
+                cast(self.lr),
+                cast(self.momentum),
+                self.nesterov,
+                saved,
+            )
 
     def __repr__(self) -> str:
         extra = f", momentum={self.momentum:g}" if self.momentum else ""
@@ -151,6 +185,9 @@ class Adam(Optimizer):
         self.t = 0
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        kernels = _fast.optimizer_kernels()
+        if kernels is not None:
+            return self._fused(kernels, params, grads, _no_saving(params))
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         m, v, tmp, tmp2 = self.m, self.v, self._tmp, self._tmp2
@@ -170,6 +207,34 @@ class Adam(Optimizer):
         np.divide(m, tmp, out=tmp2)
         tmp2 *= step_size
         params -= tmp2
+
+    def _update(self, params, grads, saved) -> None:
+        kernels = _fast.optimizer_kernels()
+        if kernels is None or type(self).step is not Adam.step:
+            return super()._update(params, grads, saved)
+        self._fused(kernels, params, grads, _no_saving(params) if saved is None else saved)
+
+    def _fused(self, kernels, params, grads, saved) -> None:
+        """The same update as step, in one compiled pass (glassnet.fast.kernels)."""
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step_size = self.lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        cast = params.dtype.type
+        kernels.adam(
+            params,
+            grads,
+            self.m,
+            self.v,
+            self._n_weights if self.weight_decay else 0,
+            cast(1.0 - self.lr * self.weight_decay),
+            cast(b1),
+            cast(1.0 - b1),
+            cast(b2),
+            cast(1.0 - b2),
+            cast(self.eps),
+            cast(step_size),
+            saved,
+        )
 
     def reset(self) -> None:
         super().reset()
@@ -217,6 +282,12 @@ class LBFGS(Optimizer):
 
 
 _REGISTRY = {"sgd": SGD, "adam": Adam, "lbfgs": LBFGS}
+_EMPTY = {np.dtype(np.float32): np.empty(0, np.float32), np.dtype(np.float64): np.empty(0)}
+
+
+def _no_saving(params: np.ndarray) -> np.ndarray:
+    """The empty array that tells a compiled update to keep nothing."""
+    return _EMPTY.get(params.dtype, params[:0])
 
 
 def names() -> list[str]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import fast as _fast
 from . import losses as _losses
 from . import optimizers as _optimizers
 from . import validation as _v
@@ -333,16 +334,18 @@ def fit(
         raise ValueError("LBFGS trains on the full batch: leave batch_size=None")
     history = History()
     opt.prepare(net.parameters, net.n_weights)
-    # The weights before each update: they gave a finite loss, so a run that diverges
-    # hands them back instead of NaN.
     guard = _Guard(net, opt, stop_on_nonfinite)
     started = time.perf_counter()
     for cb in callbacks:
         cb.on_train_begin(net, history)
     try:
         # A diverging run overflows on its way to inf/NaN; the guard in the loop reports
-        # that once, clearly, instead of NumPy warning at every step.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # that once, clearly, instead of NumPy warning at every step. Small matrix
+        # products run on one BLAS thread (with the fast extra; see glassnet.fast.threads).
+        with (
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+            _fast.blas_threads(net, X.shape[0] if batch_size is None else batch_size),
+        ):
             run = _run_lbfgs if lbfgs else _run_epochs
             run(
                 net,
@@ -382,10 +385,28 @@ def _run_epochs(
     X_val, Y_val, W_val = validation
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
+    plan = _fast.plan_for(net, loss) if isinstance(X, np.ndarray) else None
+    if plan is not None and plan.small_for(bs) and _fast.small_optimizer(opt):
+        return _run_compiled_epochs(
+            plan,
+            net,
+            data,
+            validation,
+            loss,
+            opt,
+            epochs,
+            bs,
+            shuffle,
+            l2,
+            callbacks,
+            history,
+            guard,
+        )
     params, grads = net._params, net._grads
-    step = net._loss_and_grad
-    update = opt.step
-    snapshot = guard.snapshot
+    step = net._step_function(loss, X)
+    # The update keeps the weights it overwrites (they gave a finite loss) for the guard.
+    update = opt._update
+    saved = guard.snapshot
     check = guard.active
     record = history.loss.append
     record_sample = history.sample_loss.append
@@ -398,8 +419,7 @@ def _run_epochs(
             value = step(X, Y, W, loss, l2)
             if check and not isfinite(value):
                 guard.diverged(epoch, f"the loss became {value}")
-            np.copyto(snapshot, params)
-            update(params, grads)
+            update(params, grads, saved)
             record(value)
             record_sample(value)
             if per_epoch and _end_epoch(net, history, callbacks, validation, loss, guard):
@@ -440,14 +460,68 @@ def _run_epochs(
             value = step(xb, yb, wb, loss, l2)
             if check and not isfinite(value):
                 guard.diverged(epoch, f"the loss became {value}")
-            np.copyto(snapshot, params)
-            update(params, grads)
+            update(params, grads, saved)
             total += value
             weighted += value * yb.shape[0]
         record(total / n_batches)
         record_sample(weighted / n)
         if per_epoch and _end_epoch(net, history, callbacks, validation, loss, guard):
             return
+
+
+def _run_compiled_epochs(
+    plan, net, data, validation, loss, opt, epochs, bs, shuffle, l2, callbacks, history, guard
+) -> None:
+    """_run_epochs for a small network on the compiled path (glassnet.fast.kernels): the
+    same epochs, batches, shuffles (drawn here, from the network's generator, in the same
+    order), losses and updates, a whole run of epochs per call when no callback or
+    validation needs to see each one."""
+    X, Y, W = data
+    n = X.shape[0]
+    shuffling = shuffle and bs < n
+    per_epoch = bool(callbacks) or validation[0] is not None
+    # Epochs per call: their shuffle orders are drawn first, so they are bounded.
+    chunk = 1 if per_epoch else min(epochs, max(1, _ORDERS // n) if shuffling else epochs)
+    Y = np.ascontiguousarray(Y)
+    W = None if W is None else np.ascontiguousarray(W)
+    if shuffling:
+        order = np.arange(n, dtype=np.intp)
+        orders = np.empty((chunk, n), dtype=np.intp)
+    else:
+        orders = np.empty((0, 0), dtype=np.intp)
+    record = np.empty((chunk, 2))
+    saved = guard.snapshot if guard.active else net._params[:0]
+    epoch = 0
+    while epoch < epochs:
+        count = min(chunk, epochs - epoch)
+        if shuffling:
+            for e in range(count):
+                net.rng.shuffle(order)
+                orders[e] = order
+        done, bad = plan.train(
+            X,
+            Y,
+            W,
+            orders[:count] if shuffling else orders,
+            count,
+            bs,
+            opt,
+            l2,
+            saved,
+            guard.active,
+            record,
+        )
+        history.loss.extend(record[:done, 0].tolist())
+        history.sample_loss.extend(record[:done, 1].tolist())
+        if bad >= 0:
+            guard.diverged(epoch + bad, f"the loss became {record[bad, 0]}")
+        epoch += done
+        if per_epoch and _end_epoch(net, history, callbacks, validation, loss, guard):
+            return
+
+
+# Shuffle orders drawn ahead for the compiled path's runs of epochs, at most.
+_ORDERS = 1 << 16
 
 
 class _Diverged(Exception):
@@ -467,17 +541,20 @@ def _run_lbfgs(
     X, Y, W = data
     X_val = validation[0]
     params = net._params
+    step = net._step_function(loss, X)
     snapshot = guard.snapshot
+    keep = guard.active
     per_epoch = bool(callbacks) or X_val is not None
 
     def objective(x):
         params[...] = x
-        value = net._loss_and_grad(X, Y, W, loss, l2)
+        value = step(X, Y, W, loss, l2)
         if not math.isfinite(value):
             if guard.active:
                 raise _Diverged(value)
             return value, net._grads.astype(np.float64)
-        np.copyto(snapshot, params)
+        if keep:
+            np.copyto(snapshot, params)
         return value, net._grads.astype(np.float64)
 
     def on_iteration(intermediate_result):
@@ -529,11 +606,23 @@ def _end_epoch(net, history, callbacks, validation, loss, guard) -> bool:
 
 class _Guard:
     """Stops a diverging run: keeps the weights that last gave a finite loss and, when
-    something stops being finite, puts them back and raises NonFiniteLossError."""
+    something stops being finite, puts them back and raises NonFiniteLossError.
+
+    The weights are checked in this order, so what is put back is exactly the last
+    weights that gave a finite loss: each step computes the loss of the current
+    weights before updating them; a non-finite loss stops training before its update,
+    and the weights that gave it are replaced by ``snapshot``, the weights before the
+    update that produced them (the last ones whose loss was finite; at the first step,
+    the starting weights). The update itself writes ``snapshot`` as it overwrites each
+    weight (``Optimizer._update``; on the compiled path, in the update's own pass, so
+    there is no separate copy). The same holds after the last update, whose weights no
+    loss checks: if they are not finite, ``snapshot`` goes back. With
+    ``stop_on_nonfinite=False`` nothing is kept or checked.
+    """
 
     def __init__(self, net, opt, active: bool):
         self.net, self.opt, self.active = net, opt, bool(active)
-        self.snapshot = net._params.copy()
+        self.snapshot = net._params.copy() if self.active else None
 
     def diverged(self, epoch: int, what: str) -> None:
         self.net._params[...] = self.snapshot

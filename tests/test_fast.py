@@ -1,0 +1,387 @@
+"""The compiled path (glassnet.fast) against the NumPy reference: the same numbers.
+
+The optimizer updates and the element-wise kernels do the reference's operations in
+its order, so they give the same bits; the small-network kernels compute the matrix
+products as loops where NumPy calls BLAS, so whole fits agree to 1e-12 in float64.
+The seeds and the gradient checks run on both paths in test_seeds.py and
+test_gradcheck.py.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import fast
+
+pytest.importorskip("numba", reason="the fast extra (numba) is not installed")
+
+SRC = Path(gn.__file__).resolve().parent.parent
+
+
+def on_both_paths(run):
+    """run() on the NumPy path, then on the compiled path."""
+    with fast.use(False):
+        reference = run()
+    with fast.use(True):
+        compiled = run()
+    return reference, compiled
+
+
+# --- the switch -------------------------------------------------------------------------
+
+
+def test_use_switches_and_restores():
+    assert fast.enabled()
+    with fast.use(False):
+        assert not fast.enabled()
+        assert fast.optimizer_kernels() is None
+    assert fast.enabled()
+    previous = fast.set_enabled(False)
+    assert previous is True and not fast.enabled()
+    fast.set_enabled(True)
+    assert fast.enabled()
+
+
+def test_the_environment_variable_turns_it_off_and_numba_is_never_imported():
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        import glassnet as gn
+        net = gn.Network([gn.Dense(3, "tanh"), gn.Dense(1)], seed=0)
+        net.fit(np.eye(3), [1.0, 2.0, 3.0], epochs=3, batch_size=1)
+        net.predict(np.eye(3))
+        print(gn.fast.enabled(), "numba" in sys.modules, "threadpoolctl" in sys.modules)
+    """)
+    env = {**os.environ, "GLASSNET_FAST": "0"}
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "False", "False"]
+
+
+# --- optimizer updates: the same bits -----------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gn.SGD(0.05),
+        lambda: gn.SGD(0.05, momentum=0.9),
+        lambda: gn.SGD(0.05, momentum=0.9, nesterov=True),
+        lambda: gn.Adam(0.01),
+        lambda: gn.Adam(0.01, weight_decay=0.1),
+    ],
+    ids=["sgd", "momentum", "nesterov", "adam", "adamw"],
+)
+def test_fused_updates_give_the_numpy_bits(make, dtype):
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=1001).astype(dtype)
+    grads = [rng.normal(size=1001).astype(dtype) for _ in range(5)]
+
+    def run():
+        params, opt = start.copy(), make()
+        opt.prepare(params, 700)
+        for g in grads:
+            opt.step(params, g)
+        return params
+
+    reference, compiled = on_both_paths(run)
+    np.testing.assert_array_equal(compiled, reference)
+
+
+def test_the_update_keeps_the_weights_it_overwrites():
+    rng = np.random.default_rng(1)
+    params, grads = rng.normal(size=50), rng.normal(size=50)
+    before = params.copy()
+    saved = np.empty_like(params)
+    opt = gn.Adam(0.1)
+    opt.prepare(params, 50)
+    opt._update(params, grads, saved)
+    np.testing.assert_array_equal(saved, before)
+    assert not np.array_equal(params, before)
+
+
+# --- whole fits agree ---------------------------------------------------------------------
+
+ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exp"]
+LOSSES = {
+    "sse": "identity",
+    "mse": "sigmoid",
+    "half_squared_error": "tanh",
+    "mae": "identity",
+    "huber": "leaky_relu",
+    "bce": "sigmoid",
+    "cross_entropy": "softmax",
+    "poisson": "exp",
+}
+
+
+def problem(loss, n=24, n_in=3, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_in))
+    if loss == "bce":
+        y = rng.integers(0, 2, size=(n, k)).astype(float)
+    elif loss == "cross_entropy":
+        y = rng.integers(0, k, size=n)
+    elif loss == "poisson":
+        y = rng.poisson(1.0, size=(n, k)).astype(float)
+    else:
+        y = rng.normal(size=(n, k))
+    return X, y
+
+
+def agree(make, X, y, **fit):
+    def run():
+        net, opt = make()
+        history = net.fit(X, y, optimizer=opt, **fit)
+        return history, net
+
+    (h0, n0), (h1, n1) = on_both_paths(run)
+    np.testing.assert_allclose(h1.loss, h0.loss, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h1.sample_loss, h0.sample_loss, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(n1.parameters, n0.parameters, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(n1.predict(X), n0.predict(X), rtol=1e-12, atol=1e-14)
+    return n0, n1
+
+
+@pytest.mark.parametrize("hidden", ACTIVATIONS)
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_small_network_fits_agree(hidden, loss):
+    X, y = problem(loss)
+
+    def make():
+        net = gn.Network([gn.Dense(5, hidden), gn.Dense(3, LOSSES[loss])], seed=1)
+        return net, gn.Adam(0.01)
+
+    agree(make, X, y, loss=loss, epochs=4, batch_size=5)
+
+
+@pytest.mark.parametrize(
+    "make_opt",
+    [lambda: gn.SGD(0.05), lambda: gn.SGD(0.05, momentum=0.8, nesterov=True), gn.Adam],
+    ids=["sgd", "nesterov", "adam"],
+)
+@pytest.mark.parametrize("batch_size", [1, 7, None])
+def test_weights_l2_and_shuffling_agree(make_opt, batch_size):
+    X, y = problem("mse", n=20)
+    w = np.random.default_rng(3).uniform(0.2, 2.0, size=20)
+
+    def make():
+        net = gn.Network([gn.Dense(6, "tanh"), gn.Dense(4, "relu"), gn.Dense(3)], seed=2)
+        return net, make_opt()
+
+    agree(make, X, y, loss="mse", epochs=5, batch_size=batch_size, sample_weight=w, l2=0.1)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "bce", "mse"])
+def test_wider_networks_agree_layer_by_layer(loss):
+    X, y = problem(loss, n=300, n_in=20, k=4)
+
+    def make():
+        layers = [gn.Dense(80, "relu"), gn.Dropout(0.0), gn.Dense(70, "tanh"), gn.Dense(4)]
+        layers[-1] = gn.Dense(4, LOSSES[loss] if loss != "mse" else "identity")
+        return gn.Network(layers, seed=4), gn.Adam(1e-3)
+
+    agree(make, X, y, loss=loss, epochs=2, batch_size=32)
+
+
+def test_dropout_and_a_batch_of_one_agree_layer_by_layer():
+    X, y = problem("mse", n=40, n_in=10, k=2)
+
+    def make():
+        net = gn.Network([gn.Dense(100, "relu"), gn.Dropout(0.3), gn.Dense(2)], seed=5)
+        return net, gn.SGD(1e-3, momentum=0.9)
+
+    agree(make, X, y, loss="mse", epochs=2, batch_size=1)
+
+
+def test_float32_fits_stay_float32_and_agree_to_float32_rounding():
+    X, y = problem("cross_entropy", n=64, n_in=8)
+
+    def run():
+        net = gn.Network([gn.Dense(16, "relu"), gn.Dense(3, "softmax")], seed=0)
+        history = net.fit(X.astype(np.float32), y, loss="cross_entropy", epochs=5, batch_size=8)
+        return history, net
+
+    (h0, n0), (h1, n1) = on_both_paths(run)
+    assert n1.dtype == np.float32 and n1.predict(X.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(h1.loss, h0.loss, rtol=1e-5)
+    np.testing.assert_allclose(n1.parameters, n0.parameters, rtol=1e-4, atol=1e-5)
+
+
+def test_predictions_and_activations_of_one_row_agree():
+    X, _ = problem("mse", n=1)
+    net = gn.Network([gn.Dense(4, "sigmoid"), gn.Dense(2, "tanh")], seed=0).build(3)
+    reference, compiled = on_both_paths(lambda: (net.predict(X), net.activations(X)))
+    np.testing.assert_allclose(compiled[0], reference[0], rtol=1e-14, atol=1e-15)
+    for a, b in zip(compiled[1], reference[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
+    np.testing.assert_array_equal(compiled[1][-1], compiled[0])
+
+
+# --- the divergence guard ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [4, 200], ids=["whole-step kernel", "layer by layer"])
+def test_divergence_restores_exactly_the_last_weights_with_a_finite_loss(width):
+    X = np.array([[1e3, -2e3], [3e3, 1e3], [-1e3, 5e2]])
+    y = np.array([1.0, -2.0, 3.0])
+
+    def make():
+        return gn.Network([gn.Dense(width, "tanh"), gn.Dense(1)], seed=0)
+
+    diverging = make()
+    with pytest.raises(gn.NonFiniteLossError) as info:
+        diverging.fit(X, y, loss="sse", optimizer=gn.SGD(10.0), epochs=100)
+    # Epoch e (1-based) saw the first non-finite loss, from the weights that e - 1
+    # updates made; the last finite loss came from the weights of e - 2 updates.
+    epoch = int(str(info.value).split("epoch ")[1].split(":")[0])
+    assert epoch >= 3
+    finite = make()
+    history = finite.fit(X, y, loss="sse", optimizer=gn.SGD(10.0), epochs=epoch - 2)
+    assert np.isfinite(history.loss[-1])
+    np.testing.assert_array_equal(diverging.parameters, finite.parameters)
+
+
+# --- BLAS threads ---------------------------------------------------------------------------
+
+
+def _blas_threads():
+    """The thread count of NumPy's BLAS (numba may load scipy's too, which the step
+    does not use)."""
+    from threadpoolctl import threadpool_info
+
+    return [
+        lib["num_threads"]
+        for lib in threadpool_info()
+        if lib["user_api"] == "blas" and "numpy" in lib["filepath"]
+    ]
+
+
+class RecordThreads(gn.Callback):
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, net, history):
+        self.seen.append(_blas_threads())
+
+
+@pytest.fixture
+def two_blas_threads():
+    """BLAS on two threads (make test starts each test process on one), so that the
+    policy's one thread shows."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        yield
+
+
+def test_small_steps_run_blas_on_one_thread_and_give_it_back(two_blas_threads):
+    before = _blas_threads()
+    assert before == [2]
+    X, y = problem("mse", n=50)
+    record = RecordThreads()
+    gn.Network([gn.Dense(8, "tanh"), gn.Dense(3)], seed=0).fit(
+        X, y, epochs=2, batch_size=10, callbacks=[record]
+    )
+    assert all(threads == [1] for threads in record.seen)
+    assert _blas_threads() == before
+    with pytest.raises(gn.NonFiniteLossError):  # given back when fit raises, too
+        gn.Network([gn.Dense(4, "tanh"), gn.Dense(1)], seed=0).fit(
+            X * 1e3, y[:, 0] * 1e3, loss="sse", optimizer=gn.SGD(10.0), epochs=50
+        )
+    assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_thread_policy_does_not_change_results(monkeypatch, dtype, two_blas_threads):
+    rng = np.random.default_rng(0)
+    X, labels = rng.normal(size=(512, 128)).astype(dtype), rng.integers(0, 10, size=512)
+
+    def run():
+        net = gn.Network([gn.Dense(128, "relu"), gn.Dense(10, "softmax")], seed=0)
+        record = RecordThreads()
+        net.fit(X, labels, loss="cross_entropy", epochs=1, batch_size=128, callbacks=[record])
+        return net.parameters.copy(), record.seen[0]
+
+    policy, threads = run()
+    # float64 products give the same bits on one BLAS thread and two, float32 ones not:
+    # so the policy limits float64 networks only.
+    assert (threads == [1]) == (dtype == np.float64)
+    monkeypatch.setattr("glassnet.fast.threads.SMALL_PRODUCT", 0)  # never limit
+    unlimited, threads = run()
+    assert threads == _blas_threads()
+    np.testing.assert_array_equal(unlimited, policy)
+
+
+def test_without_threadpoolctl_nothing_is_limited(monkeypatch):
+    from glassnet.fast import threads
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    monkeypatch.setattr(threads, "_controller", None)
+    net = gn.Network([gn.Dense(3)], input_size=2)
+    context = threads.limited(net, 1)
+    assert type(context).__name__ == "nullcontext"
+
+
+# --- the on-disk cache ----------------------------------------------------------------------
+
+
+def _copy_package(tmp_path) -> Path:
+    """A copy of the package where the kernels' own cache folder cannot be made (a file
+    stands where __pycache__ would go; even root cannot make a folder there)."""
+    dest = tmp_path / "src"
+    shutil.copytree(
+        SRC / "glassnet", dest / "glassnet", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (dest / "glassnet" / "fast" / "__pycache__").write_text("not a folder")
+    return dest
+
+
+CACHED_KERNEL = textwrap.dedent("""
+    import numpy as np
+    from glassnet.fast import kernels
+    db = np.empty(3)
+    kernels.column_sums(np.ones((2, 3)), db)
+    print(db.tolist(), kernels.column_sums.stats.cache_path)
+""")
+
+
+def test_a_read_only_package_caches_in_the_users_cache_folder(tmp_path):
+    src = _copy_package(tmp_path)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(src), "XDG_CACHE_HOME": str(cache)}
+    env.pop("NUMBA_CACHE_DIR", None)
+    run = subprocess.run(
+        [sys.executable, "-c", CACHED_KERNEL], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("[2.0, 2.0, 2.0]")
+    assert str(cache) in run.stdout
+    assert list(cache.rglob("*.nbi"))
+
+
+def test_without_any_writable_cache_folder_kernels_still_run(tmp_path):
+    src = _copy_package(tmp_path)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder either")
+    env = {**os.environ, "PYTHONPATH": str(src), "XDG_CACHE_HOME": str(blocked)}
+    env["HOME"] = str(blocked)
+    env.pop("NUMBA_CACHE_DIR", None)
+    run = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", CACHED_KERNEL],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("[2.0, 2.0, 2.0]")
