@@ -57,6 +57,7 @@ as they are.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Sequence
@@ -135,6 +136,22 @@ class Accumulator:
         self.mean += delta * n_b / n
         self.m2 += m2_b + delta * delta * self.n * n_b / n
         self.n = n
+
+    def merge(self, other: Accumulator) -> Accumulator:
+        """Add what ``other`` accumulated, as if its values had been added here (Chan et
+        al.'s update for two parts; the scales are powers of two, so rescaling is exact)."""
+        if other.n == 0:
+            return self
+        scale = max(self.scale, other.scale)
+        mine, theirs = self.scale / scale, other.scale / scale
+        mean_a, m2_a = self.mean * mine, self.m2 * mine * mine
+        mean_b, m2_b = other.mean * theirs, other.m2 * theirs * theirs
+        n = self.n + other.n
+        delta = mean_b - mean_a
+        self.mean = mean_a + delta * other.n / n
+        self.m2 = m2_a + m2_b + delta * delta * self.n * other.n / n
+        self.n, self.scale = n, scale
+        return self
 
     @property
     def value_mean(self) -> float:
@@ -226,7 +243,12 @@ class FeatureEncoder:
         return self.transform(cols, dtype, where=where)
 
     def partial_fit(
-        self, table, names: Sequence[str] | None = None, *, where: tuple[str, int] = ("row", 1)
+        self,
+        table,
+        names: Sequence[str] | None = None,
+        *,
+        where: tuple[str, int] = ("row", 1),
+        kinds: dict[str, str | None] | None = None,
     ) -> FeatureEncoder:
         """Accumulate what one chunk says about each column.
 
@@ -236,6 +258,9 @@ class FeatureEncoder:
         names : the feature columns (the first chunk decides; default: all of them)
         where : how messages number this chunk's rows, (unit, number of its first row):
             ``("line", 2)`` for the first chunk of a CSV file with a header.
+        kinds : for the first chunk of an encoder that continues others (to be joined
+            with :meth:`merge`): the kinds those chunks decided (their
+            ``fitting_kinds``), so that this chunk is read as a single pass would read it.
         """
         cols = as_columns(table)
         if self._fitting is None:
@@ -259,6 +284,9 @@ class FeatureEncoder:
                 )
                 for n in names
             ]
+            for c in self._fitting:
+                if c.kind is None and kinds:
+                    c.kind = kinds.get(c.name)
             self.columns = []
         absent = [c.name for c in self._fitting if c.name not in cols]
         if absent:
@@ -339,6 +367,56 @@ class FeatureEncoder:
                 f"column {c.name!r} holds {what}, but {_lines(rows[:1], where)} holds "
                 f"{str(example)!r}{' (and more)' if len(rows) > 1 else ''}{hint}"
             )
+
+    @property
+    def fitting_kinds(self) -> dict[str, str | None]:
+        """While fitting: each column's kind as decided so far (None: no values yet)."""
+        return {c.name: c.kind for c in self._fitting or ()}
+
+    def merge(self, other: FeatureEncoder, *, where: tuple[str, int] | None = None):
+        """Add what ``other`` accumulated (``partial_fit`` on other rows of the same
+        columns) as if its chunks had followed this encoder's: counts, means and
+        variances combine exactly as one pass over all the chunks would, up to rounding.
+        This is how partitions fitted apart (on a cluster's workers) are joined, in order.
+
+        ``where`` renumbers the rows ``other`` recorded (for the messages about missing
+        values): when ``other`` was fitted with ``where=("row", 0)`` (positions), they
+        become ``(unit, first + position)``.
+
+        Raises
+        ------
+        PreprocessingError
+            When a column has a different kind in ``other`` (fit it again with
+            ``partial_fit(kinds=self.fitting_kinds)``, which reads it as this encoder
+            does and names what does not fit).
+        """
+        if other._fitting is None:
+            raise PreprocessingError("nothing to merge: call partial_fit on the other first")
+        theirs = copy.deepcopy(other._fitting)
+        if where is not None:
+            for c in theirs:
+                c.missing_lines = [(where[0], where[1] + p) for _, p in c.missing_lines]
+        if self._fitting is None:
+            self._fitting, self.columns = theirs, []
+            return self
+        if [c.name for c in self._fitting] != [c.name for c in theirs]:
+            raise PreprocessingError("cannot merge encoders fitted on different columns")
+        for a, b in zip(self._fitting, theirs):
+            if a.kind is not None and b.kind is not None and a.kind != b.kind:
+                raise PreprocessingError(
+                    f"column {a.name!r} was read as {a.kind} in one part and {b.kind} in another"
+                )
+            a.kind = a.kind or b.kind
+            a.n += b.n
+            a.missing += b.missing
+            a.missing_lines.extend(b.missing_lines[: max(0, 5 - len(a.missing_lines))])
+            a.stats.merge(b.stats)
+            for label, count in b.counts.items():
+                a.counts[label] = a.counts.get(label, 0) + count
+            for part, acc in b.parts.items():
+                a.parts.setdefault(part, Accumulator()).merge(acc)
+            a.has_time = a.has_time or b.has_time
+        return self
 
     def finish(self) -> FeatureEncoder:
         """Decide every column's scale or levels from what was accumulated.
