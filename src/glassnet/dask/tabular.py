@@ -313,9 +313,22 @@ def read_files(
 # -- on the workers --------------------------------------------------------------------------
 
 
+def _table(part):
+    """A partition as Columns, its text as the in-memory reading has it: Dask's Arrow
+    strings mark a missing cell with pandas' NA, the reading of a file with NaN."""
+    import pandas as pd
+
+    text = {
+        name: pd.StringDtype(dtype.storage, na_value=np.nan)
+        for name, dtype in part.dtypes.items()
+        if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
+    }
+    return as_columns(part.astype(text) if text else part)
+
+
 def _survey(part, target: str, keep_path: bool) -> dict:
     """What the target column of one partition says: rows, missing cells, distinct values."""
-    cols = as_columns(part)
+    cols = _table(part)
     values = cols[target]
     missing = missing_mask(values)
     present = values[~missing]
@@ -389,7 +402,7 @@ def _statistics(part, i: int, plan: _Plan, where=None, kinds=None):
     mean and variance, and its numbers of training and validation rows. Without ``where``
     the rows are counted from 0 and a PreprocessingError becomes ``None`` in place of the
     encoder (the client fits the partition again, numbered, to name the problem)."""
-    cols, positions, train, val = plan.rows(as_columns(part), i)
+    cols, positions, train, val = plan.rows(_table(part), i)
     acc = Accumulator()
     if plan.target_enc.task == "regression" and len(train):
         numbers, _ = parse_numbers(cols[plan.target], missing_mask(cols[plan.target]))
@@ -411,7 +424,7 @@ def _statistics(part, i: int, plan: _Plan, where=None, kinds=None):
 def _encode(part, i: int, plan: _Plan, where) -> tuple:
     """Partition ``i`` as the network's arrays: X and y of its training rows, then of its
     validation rows."""
-    cols, positions, train, val = plan.rows(as_columns(part), i)
+    cols, positions, train, val = plan.rows(_table(part), i)
     out = []
     for rows in (train, val):
         sub = cols.take(rows)

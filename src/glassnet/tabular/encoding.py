@@ -860,8 +860,12 @@ def _missing_message(columns: Sequence[_Column], flag: str | None) -> str:
     parts = []
     for c in columns:
         unit = c.missing_lines[0][0] if c.missing_lines else "row"
-        shown = ", ".join(str(line) for _, line in c.missing_lines[:5])
         more = " ..." if c.missing > len(c.missing_lines[:5]) else ""
+        if len({u for u, _ in c.missing_lines}) > 1:  # rows of several files
+            shown = ", ".join(f"{u} {line}" for u, line in c.missing_lines[:5])
+            parts.append(f"{c.name!r} ({c.missing}: {shown}{more})")
+            continue
+        shown = ", ".join(str(line) for _, line in c.missing_lines[:5])
         parts.append(f"{c.name!r} ({c.missing}: {unit}{'s' * (c.missing > 1)} {shown}{more})")
     head = (
         f"{'a column has' if len(parts) == 1 else f'{len(parts)} columns have'} missing values: "
