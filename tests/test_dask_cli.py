@@ -5,6 +5,8 @@ address, in this process. One test runs ``--dask local:2`` in a subprocess, whic
 and closes a cluster of its own.
 """
 
+import contextlib
+import io
 import subprocess
 import sys
 import time
@@ -320,3 +322,44 @@ def test_data_errors_name_the_column_the_file_and_its_line(capsys, client, addre
     model, _ = fit_table(read_files(pattern), "label", impute=True, drop_missing_target=True,
                          val_split=0, epochs=1, client=client)  # fmt: skip
     assert model.info["rows"] == 238 and model.info["dropped_missing_target"] == 2
+
+
+# -- the README -------------------------------------------------------------------------------
+
+
+def test_the_readme_commands_and_python_run_as_printed(
+    capsys, client, address, tmp_path, monkeypatch
+):
+    """The README's --dask commands, with the module's cluster (by its address) in place of
+    local:2, and its Python block on that cluster."""
+    import re
+    import shlex
+    import shutil
+
+    import glassnet.dask
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### From files, on the command line\n")[1].split("\n## ")[0]
+    commands = re.findall(r"```sh\n(.*?)```", section, flags=re.S)[0].strip().splitlines()
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    (tmp_path / "examples").mkdir()
+    for name in ("iris.csv", "new_flowers.csv"):
+        shutil.copy(IRIS.parent / name, tmp_path / "examples" / name)
+    monkeypatch.chdir(tmp_path)
+    make, train, predict = (shlex.split(c) for c in commands)
+    assert make[:2] == ["python", "-c"]
+    exec(make[2], {})
+    assert train[:2] == ["glassnet", "train"] and "local:2" in train
+    train = [address if a == "local:2" else a for a in train]
+    code_, out, err = run(capsys, *train[1:], "--quiet")
+    assert code_ == 0, err
+    assert "on a Dask cluster: 2 workers, 3 partitions" in out
+    code_, out, err = run(capsys, *predict[1:])
+    assert code_ == 0, err
+    assert out.splitlines() == ["species", "setosa", "versicolor", "virginica"]
+    printed = io.StringIO()
+    with client.as_current(), contextlib.redirect_stdout(printed):
+        exec(compile(code, "README.md", "exec"), {"glassnet": glassnet})
+    expected = re.findall(r"^print\(.*\)\s+# (.*)$", code, flags=re.M)
+    assert printed.getvalue().splitlines() == expected
+    assert gn.load("flowers.glassnet").info["cluster"]["partitions"] == 3
