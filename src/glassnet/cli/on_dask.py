@@ -14,7 +14,7 @@ import logging
 import os
 import re
 
-from .common import UserError, columns, printable, read_options
+from .common import UserError, printable, read_options
 
 __all__ = ["add_options", "check", "check_without", "fit", "describe"]
 
@@ -193,32 +193,16 @@ def fit(args: argparse.Namespace, data, hidden: list[int], batch_size, callbacks
     from ..dask import WorkerLostError
     from ..dask.tabular import fit_table
     from ..tabular import DataFileError, PreprocessingError
+    from .train import fit_options
 
+    options = fit_options(args, hidden, None if args.optimizer == "lbfgs" else batch_size)
     with cluster(args.dask) as client:
         try:
             return fit_table(
                 data,
                 args.target,
-                hidden=hidden,
-                activation=args.activation,
-                loss=args.loss,
-                optimizer=args.optimizer,
-                lr=args.lr,
-                epochs=args.epochs,
-                batch_size=None if args.optimizer == "lbfgs" else batch_size,
+                **options,
                 strategy=args.strategy or "average",
-                val_split=args.val_split,
-                early_stopping=args.early_stopping,
-                patience=args.patience,
-                seed=args.seed,
-                impute=args.impute,
-                task=args.task,
-                ignore=columns(args.ignore),
-                features=columns(args.features) or None,
-                categorical=columns(args.categorical),
-                numeric=columns(args.numeric),
-                max_categories=args.max_categories,
-                drop_missing_target=args.drop_missing_target,
                 callbacks=callbacks,
                 source=os.path.basename(args.data),
                 client=client,

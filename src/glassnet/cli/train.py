@@ -257,6 +257,31 @@ def check_model_out(path: str, inputs) -> None:
             ) from None
 
 
+def fit_options(args: argparse.Namespace, hidden: list[int], batch_size: int | None) -> dict:
+    """The options of the network, its training and the columns, as the fits take them."""
+    return {
+        "hidden": hidden,
+        "activation": args.activation,
+        "loss": args.loss,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "epochs": args.epochs,
+        "batch_size": batch_size,
+        "val_split": args.val_split,
+        "early_stopping": args.early_stopping,
+        "patience": args.patience,
+        "seed": args.seed,
+        "impute": args.impute,
+        "task": args.task,
+        "ignore": columns(args.ignore),
+        "features": columns(args.features) or None,
+        "categorical": columns(args.categorical),
+        "numeric": columns(args.numeric),
+        "max_categories": args.max_categories,
+        "drop_missing_target": args.drop_missing_target,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")
@@ -314,25 +339,7 @@ def run(args: argparse.Namespace) -> int:
             model, history = TabularModel.fit(
                 frame,
                 args.target,
-                hidden=hidden,
-                activation=args.activation,
-                loss=args.loss,
-                optimizer=args.optimizer,
-                lr=args.lr,
-                epochs=args.epochs,
-                batch_size=batch_size,
-                val_split=args.val_split,
-                early_stopping=args.early_stopping,
-                patience=args.patience,
-                seed=args.seed,
-                impute=args.impute,
-                task=args.task,
-                ignore=columns(args.ignore),
-                features=columns(args.features) or None,
-                categorical=columns(args.categorical),
-                numeric=columns(args.numeric),
-                max_categories=args.max_categories,
-                drop_missing_target=args.drop_missing_target,
+                **fit_options(args, hidden, batch_size),
                 callbacks=callbacks,
                 source=os.path.basename(args.data) if args.data != "-" else "stdin",
                 where=row_numbering(args.data),

@@ -49,6 +49,7 @@ from ..tabular.model import (
     _choose_loss,
     _overfitting,
     _split,
+    history_summary,
 )
 from ..tabular.reading import (
     DataFileError,
@@ -752,7 +753,6 @@ def fit_table(
     train_metrics, val_metrics = (
         _metrics(target_enc.task, [m[j] for m in measured]) for j in (0, 1)
     )
-    kept = history.best_epoch if history.best_epoch is not None else history.epochs - 1
     model = TabularModel(net, feature_enc, target_enc)
     model.info = {
         "data": source,
@@ -768,13 +768,7 @@ def fit_table(
         "optimizer": repr(opt),
         "hidden": list(hidden),
         "activation": activation,
-        "epochs": history.epochs,
-        "stopped_early": history.stopped_early,
-        "restored_epoch": kept + 1 if history.best_epoch is not None else None,
-        "epoch_loss": history.loss[kept],
-        "epoch_val_loss": history.val_loss[kept] if history.val_loss else None,
-        "final_loss": history.loss[-1],
-        "final_val_loss": history.val_loss[-1] if history.val_loss else None,
+        **history_summary(history),
         "train_metrics": train_metrics,
         "validation_metrics": val_metrics,
         "warnings": _overfitting(history, early_stopping),
