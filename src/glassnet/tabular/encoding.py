@@ -60,6 +60,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -440,6 +441,7 @@ class FeatureEncoder:
         if with_missing and not self.impute:
             raise PreprocessingError(_missing_message(with_missing, "--impute"))
         ids = []
+        commas = []  # text columns whose levels are numbers written with a decimal comma
         columns = []
         for c in fitting:
             if c.kind == "numeric":
@@ -477,8 +479,11 @@ class FeatureEncoder:
             else:
                 by_count = sorted(c.counts.items(), key=lambda kv: (-kv[1], kv[0]))
                 levels = len(by_count)
+                comma = _comma_decimals(c.counts)
+                if comma:
+                    commas.append((c.name, comma))
                 if self.max_categories is None and levels > IDENTIFIER_LEVELS and levels > c.n / 10:
-                    ids.append((c.name, levels, c.n))
+                    ids.append((c.name, levels, c.n, comma))
                     continue
                 other = self.max_categories is not None and levels > self.max_categories
                 kept = by_count[: self.max_categories - 1] if other else by_count
@@ -492,12 +497,20 @@ class FeatureEncoder:
                     }
                 )
         if ids:
+            if any(comma for *_, comma in ids):
+                names = ", ".join(repr(name) for name, _ in commas)
+                verb = "holds" if len(commas) == 1 else "hold"
+                raise PreprocessingError(
+                    f"{names} {verb} numbers written with a decimal comma (such as "
+                    f"{commas[0][1]!r}), read as text; give --decimal , (and --thousands . if "
+                    "thousands are marked with points)"
+                )
             shown = "; ".join(
-                f"{name!r} has {levels} distinct values in {n} rows" for name, levels, n in ids
+                f"{name!r} has {levels} distinct values in {n} rows" for name, levels, n, _ in ids
             )
             raise PreprocessingError(
                 f"{shown}: that looks like an identifier, which a model cannot learn from; "
-                f"leave it out with --ignore {','.join(n for n, _, _ in ids)}, or keep its most "
+                f"leave it out with --ignore {','.join(n for n, *_ in ids)}, or keep its most "
                 "frequent values with --max-categories N"
             )
         self.columns = columns
@@ -881,6 +894,17 @@ def _absent_message(absent: Sequence[str], available: Sequence[str], what: str) 
 
     hint = did_you_mean(absent[0], list(available)) if len(absent) == 1 else ""
     return f"{what} has no {_names(absent)}{hint}"
+
+
+_COMMA_DECIMAL = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})*,\d+\s*|\s*[+-]?\d+,\d+\s*")
+
+
+def _comma_decimals(counts: dict) -> str | None:
+    """An example level, when nearly every level of a text column is a number written with a
+    decimal comma (``39,1``): the sign of a file that needs ``--decimal ,``."""
+    labels = [label for label in counts if isinstance(label, str)]
+    hits = [label for label in labels if _COMMA_DECIMAL.fullmatch(label)]
+    return hits[0] if labels and len(hits) >= 0.9 * len(labels) else None
 
 
 def available_memory() -> int | None:
