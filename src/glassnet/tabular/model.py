@@ -285,7 +285,7 @@ class TabularModel:
             raise PreprocessingError(
                 f"the target column {self.target.name!r} has missing values "
                 f"({rows_text(np.flatnonzero(missing), where)}); there is nothing to "
-                "measure those rows against"
+                "measure those rows against (--drop-missing-target leaves them out)"
             )
         if output is None:
             X, _ = self.transform(cols, where=where)
