@@ -900,6 +900,14 @@ def _class_label(v: Any) -> Any:
     return str(v)
 
 
+def class_identity(v: Any) -> tuple[Any, tuple]:
+    """(the class a raw target value stands for, the key the values of one class share):
+    1, 1.0 and True are one class, as in a Python set; the text ``"01"``, kept as
+    written, is another."""
+    label = _class_label(v)
+    return label, (type(label) is str, str(label) if type(label) is str else label)
+
+
 @dataclass
 class _TargetStats:
     """What a target's chunks have said so far: enough to choose the task, the classes
@@ -927,9 +935,7 @@ class _TargetStats:
         good = numbers[~failed]
         if len(self.distinct) <= 20:
             self.distinct.update(np.unique(good)[:21].tolist())
-        self.integral = self.integral and bool(
-            np.all(np.isfinite(good) & (good == np.round(good)))
-        )
+        self.integral = self.integral and bool(np.all(np.isfinite(good) & (good == np.round(good))))
         if self.text is None and self.infinite is None:
             self.scale.add(numbers if scale is None else numbers[scale])
 
@@ -938,9 +944,7 @@ class _TargetStats:
             return
         pd = _pandas()
         for v in pd.unique(values):
-            label = _class_label(v)
-            # 1, 1.0 and True are one class, as in a Python set; "1" (text kept) is another
-            key = (type(label) is str, str(label) if type(label) is str else label)
+            label, key = class_identity(v)
             self.labels.setdefault(key, label)
         if len(self.labels) > MAX_STREAMED_CLASSES:
             self.labels = None
