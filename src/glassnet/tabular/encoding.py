@@ -107,12 +107,14 @@ class PreprocessingError(ValueError):
 class Accumulator:
     """Count, mean and variance of a stream of values, combined chunk by chunk (Chan et
     al.'s parallel update) on values divided by a power of two ``scale`` no smaller than
-    the largest magnitude seen, so nothing overflows."""
+    the largest magnitude seen, so nothing overflows, and shifted by the first value
+    seen, so values far from zero (1e9 + a few) keep their digits whatever the chunks."""
 
     n: int = 0
-    mean: float = 0.0  # of x / scale
+    mean: float = 0.0  # of x / scale - shift
     m2: float = 0.0  # sum of squared deviations of x / scale
     scale: float = 1.0
+    shift: float = 0.0  # the first value seen, over scale
 
     def add(self, x: np.ndarray) -> None:
         x = np.asarray(x, dtype=np.float64)
@@ -124,9 +126,12 @@ class Accumulator:
             if new > self.scale:
                 ratio = self.scale / new
                 self.mean *= ratio
+                self.shift *= ratio
                 self.m2 *= ratio * ratio
                 self.scale = new
-        xs = x / self.scale
+        if self.n == 0:
+            self.shift = float(x.flat[0]) / self.scale
+        xs = x / self.scale - self.shift
         n_b = xs.size
         mean_b = float(xs.mean())
         m2_b = float(np.sum((xs - mean_b) ** 2))
@@ -138,7 +143,7 @@ class Accumulator:
 
     @property
     def value_mean(self) -> float:
-        return self.mean * self.scale
+        return (self.mean + self.shift) * self.scale
 
     @property
     def std(self) -> float:

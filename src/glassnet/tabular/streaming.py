@@ -89,8 +89,10 @@ class RowSplit:
     """Which rows of a file are held out for validation, decided from each row's place in
     the file alone, so that any chunk size gives the same split.
 
-    The rows of each class (each distinct target value, up to ``SPLIT_STRATA`` of them;
-    later values share one stratum) are taken in file order in blocks of 100: block ``k``
+    The rows of each class (each distinct target value that is text or a whole number,
+    up to ``SPLIT_STRATA`` of them; numbers with a fraction and later values share one
+    stratum, as do all rows when ``stratify`` is false) are taken in file order in
+    blocks of 100: block ``k``
     holds out ``round((k + 1) 100 f) - round(k 100 f)`` of its rows, chosen by a seeded
     hash of (class, block, place in block). So every class gives the fraction ``f`` to
     within one row in a hundred (stratified, in one pass), and the first row of a class is
@@ -98,21 +100,27 @@ class RowSplit:
     :meth:`held_out`.
     """
 
-    def __init__(self, fraction: float, seed: int | None = 0):
+    def __init__(self, fraction: float, seed: int | None = 0, stratify: bool = True):
         if not 0 <= fraction < 1:
             raise ValueError(f"the validation fraction must be in [0, 1), got {fraction}")
         self.fraction = float(fraction)
         self.seed = 0 if seed is None else int(seed)
+        self.stratify = bool(stratify)
         self._strata: dict[Any, int] = {}
         self._seen = np.zeros(SPLIT_STRATA + 1, dtype=np.int64)
 
     def strata(self, target_values: np.ndarray) -> np.ndarray:
         """Each row's stratum: its class's place in the order of first appearance."""
+        if not self.stratify:
+            return np.full(len(target_values), SPLIT_STRATA, dtype=np.int64)
         pd = _pandas()
         codes, uniques = pd.factorize(pd.Series(target_values, dtype=object), sort=False)
         ids = np.empty(len(uniques), dtype=np.int64)
         for i, value in enumerate(uniques):
-            _, key = class_identity(value)
+            label, key = class_identity(value)
+            if isinstance(label, float):  # a measurement, not a class
+                ids[i] = SPLIT_STRATA
+                continue
             found = self._strata.get(key)
             if found is None:
                 found = len(self._strata) if len(self._strata) < SPLIT_STRATA else SPLIT_STRATA
@@ -276,7 +284,7 @@ def gather_statistics(
     the smallest seeded hash of their position measure the validation loss (all of them
     when there are fewer); held-out rows beyond those are trained on in the epochs.
     """
-    split = RowSplit(val_split, seed)
+    split = RowSplit(val_split, seed, stratify=task != "regression")
     features = FeatureEncoder(
         impute=impute, max_categories=max_categories, categorical=categorical, numeric=numeric
     )
