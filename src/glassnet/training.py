@@ -500,39 +500,40 @@ def fit_stream(
 
 def _stream_epoch(net, pairs, step, loss, opt, bs, l2, guard, history, epoch) -> int:
     """One epoch of :func:`fit_stream`: mini-batches cut from the blocks in order, a
-    remainder carried into the next block. Returns the number of rows."""
+    batch begun at the end of one block completed from the next. Returns the rows."""
     params, grads, update, saved = net._params, net._grads, opt._update, guard.snapshot
     check, isfinite = guard.active, math.isfinite
-    total = weighted = 0.0
-    n_batches = n = 0
-    carry_X = carry_Y = None
-    for X, Y in pairs:
-        if carry_X is not None:
-            X, Y = np.concatenate([carry_X, X]), np.concatenate([carry_Y, Y])
-            carry_X = carry_Y = None
-        m = X.shape[0]
-        full = m - m % bs
-        for s in range(0, full, bs):
-            xb, yb = X[s : s + bs], Y[s : s + bs]
-            value = step(xb, yb, None, loss, l2)
-            if check and not isfinite(value):
-                guard.diverged(epoch, f"the loss became {value}")
-            update(params, grads, saved)
-            total += value
-            weighted += value * bs
-            n_batches += 1
-        n += full
-        if full < m:
-            carry_X, carry_Y = X[full:].copy(), Y[full:].copy()
-    if carry_X is not None:  # the last, smaller batch
-        value = step(carry_X, carry_Y, None, loss, l2)
+    sums = [0.0, 0.0, 0, 0]  # batch losses, sample-weighted batch losses, batches, rows
+
+    def train_on(xb, yb):
+        value = step(xb, yb, None, loss, l2)
         if check and not isfinite(value):
             guard.diverged(epoch, f"the loss became {value}")
         update(params, grads, saved)
-        total += value
-        weighted += value * carry_X.shape[0]
-        n_batches += 1
-        n += carry_X.shape[0]
+        m = yb.shape[0]
+        sums[0] += value
+        sums[1] += value * m
+        sums[2] += 1
+        sums[3] += m
+
+    carry = None
+    for X, Y in pairs:
+        start = 0
+        if carry is not None:
+            start = min(bs - carry[0].shape[0], X.shape[0])
+            carry = (np.concatenate([carry[0], X[:start]]), np.concatenate([carry[1], Y[:start]]))
+            if carry[0].shape[0] < bs:
+                continue
+            train_on(*carry)
+            carry = None
+        stop = X.shape[0] - (X.shape[0] - start) % bs
+        for s in range(start, stop, bs):
+            train_on(X[s : s + bs], Y[s : s + bs])
+        if stop < X.shape[0]:
+            carry = (X[stop:].copy(), Y[stop:].copy())
+    if carry is not None:  # the last, smaller batch
+        train_on(*carry)
+    total, weighted, n_batches, n = sums
     if not n_batches:
         raise ValueError(f"epoch {epoch + 1} had no rows to train on")
     history.loss.append(total / n_batches)

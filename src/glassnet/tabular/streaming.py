@@ -16,10 +16,10 @@ The file is read several times, always in file order:
    epoch, as the in-memory path does;
 4. **metrics**: one last pass measures the kept weights on the training rows.
 
-Peak memory, with ``w`` the encoded width and 8-byte floats, is about
-``chunk_rows x (the raw chunk's cells + 3 w x 8)`` (the chunk as read, encoded, and the
-rows the buffer lets out) ``+ (buffer_rows + chunk_rows) x w x 8`` (the buffer's pool)
-``+ max_validation_rows x w x 8``; :func:`memory_bound` computes it. None of it grows
+Peak memory, with ``w`` the encoded width and ``k`` the file's columns, is about
+``chunk_rows x (250 k + 32 w)`` bytes (the chunk as read and parsed, and encoded)
+``+ (buffer_rows + chunk_rows) x 8 w`` (the buffer's pool) ``+ max_validation_rows x 8 w``
+on top of the process itself; :func:`memory_bound` computes it. None of it grows
 with the file.
 
 It does not read several files, or train across processes (see :mod:`glassnet.dask`).
@@ -185,14 +185,21 @@ class ShuffleBuffer:
             Y_pool[: self.fill] = self.Y[: self.fill]
         self.X, self.Y = X_pool, Y_pool
 
-    def push(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """Add rows; return the rows that leave (None while the buffer fills)."""
-        m = X.shape[0]
+    def push(
+        self, X: np.ndarray, Y: np.ndarray, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Add rows (those where the mask ``rows`` is true, without a copy of them);
+        return the rows that leave (None while the buffer fills)."""
+        m = X.shape[0] if rows is None else int(np.count_nonzero(rows))
         if not m:
             return None
-        self._room(X, Y)
-        self.X[self.fill : self.fill + m] = X
-        self.Y[self.fill : self.fill + m] = Y
+        self._room(X[:m], Y[:m])
+        if rows is None:
+            self.X[self.fill : self.fill + m] = X
+            self.Y[self.fill : self.fill + m] = Y
+        else:
+            np.compress(rows, X, axis=0, out=self.X[self.fill : self.fill + m])
+            np.compress(rows, Y, axis=0, out=self.Y[self.fill : self.fill + m])
         self.fill += m
         if self.fill <= self.capacity:
             return None
@@ -364,14 +371,18 @@ def encoded_chunks(
 def memory_bound(
     width: int, raw_columns: int, chunk_rows: int, buffer_rows: int, validation_rows: int
 ) -> int:
-    """Bytes the streamed data takes at its peak, at most (float64): the raw chunk
-    (about 100 bytes a cell as pandas holds text), the encoded chunk, the rows leaving
-    the buffer and the batches cut from them, the buffer's pool, and the validation rows.
-    The network, the optimizer and Python itself come on top."""
-    raw = chunk_rows * raw_columns * 100
-    encoded = 3 * chunk_rows * width * 8
+    """Bytes the streamed data takes at its peak, at most, beyond the process itself.
+
+    Per row of a chunk: 250 bytes a raw cell (the text pandas parses and holds, and the
+    columns parsed from it) and four encoded rows (the encoded chunk, the rows the
+    buffer lets out, and what encoding and batching make on the way), 8 bytes a value;
+    the buffer's pool, ``(buffer_rows + chunk_rows)`` encoded rows; the validation rows,
+    encoded. The constants are measured upper bounds (``benchmarks/streaming.py``); the
+    network and the optimizer come on top (a few copies of the parameter vector).
+    """
+    per_chunk_row = raw_columns * 250 + 4 * width * 8
     pool = (buffer_rows + chunk_rows) * width * 8
-    return int(raw + encoded + pool + validation_rows * width * 8)
+    return int(chunk_rows * per_chunk_row + pool + validation_rows * width * 8)
 
 
 def estimate_in_memory(path: str, options: ReadOptions | None = None, sample_rows: int = 10_000):
@@ -520,9 +531,7 @@ def fit_file(
     def blocks():
         buffer = ShuffleBuffer(buffer_rows, net.rng)
         for X, y, is_val in encoded_chunks(path, stats, **reading):
-            if is_val.any():
-                X, y = X[~is_val], y[~is_val]
-            out = buffer.push(X, y)
+            out = buffer.push(X, y, ~is_val if is_val.any() else None)
             if out is not None:
                 yield out
         rest = buffer.drain()
