@@ -368,3 +368,28 @@ def test_partial_fit_after_a_first_pass_and_its_errors(files):
             {"a": [1.0, 2, 3, 4], "y": [1, 2, 3, 5.5]}, "y", epochs=1
         )[0]
         model_from_file.partial_fit({"a": [1.0], "y": [2.0]})
+
+
+def test_the_readme_commands_run_as_printed(capsys, tmp_path, monkeypatch):
+    import re
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text()
+    section = readme.split("### Data larger than memory\n")[1].split("\n### ")[0]
+    (commands,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    (tmp_path / "examples").mkdir()
+    shutil.copy(root / "examples" / "iris.csv", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for line in commands.strip().splitlines():
+        words = shlex.split(line)
+        assert words[0] == ".venv/bin/glassnet"
+        code, out, err = call(capsys, *words[1:])
+        assert code == 0, (line, err)
+        outputs.append((out, err))
+    assert "streamed from the file in chunks of 40 rows" in outputs[0][0]
+    assert "streamed" not in outputs[1][0] and "streaming" not in outputs[1][1]
+    assert "accuracy" in outputs[2][0]
