@@ -30,7 +30,6 @@ kind is loaded.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import importlib
@@ -41,12 +40,12 @@ import os
 import re
 import stat
 import struct
-import tempfile
 from typing import Any
 
 import numpy as np
 
 from . import activations, initializers
+from .atomic import write_atomically
 from .layers import from_config
 
 __all__ = [
@@ -189,31 +188,7 @@ def save(obj, dest) -> None:
             raise TypeError("save() needs a binary file object (opened with 'wb'), not a text one")
         dest.write(data)
         return
-    _atomic_write(os.fspath(dest), data)
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write data to path so that path holds either its old content or all of data."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_atomically(os.fspath(dest), data)
 
 
 # -- sources: a path, bytes, or a binary file object --------------------------------------
