@@ -252,11 +252,11 @@ class TabularModel:
         return fit_file(
             path,
             target,
+            options,
             chunk_rows=chunk_rows,
             buffer_rows=buffer_rows,
             max_validation_rows=max_validation_rows,
             read_options=read_options,
-            **options,
         )
 
     @classmethod

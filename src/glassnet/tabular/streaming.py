@@ -440,35 +440,18 @@ def _estimate_rows(path: str, sampled: int) -> int:
 def fit_file(
     path: str,
     target: str,
+    options: dict,
     *,
-    hidden: Sequence[int] = (16, 16),
-    activation: str = "relu",
-    loss: str = "auto",
-    optimizer: str = "adam",
-    lr: float | None = None,
-    epochs: int = 200,
-    batch_size: int | None = 32,
-    val_split: float = 0.2,
-    early_stopping: bool = False,
-    patience: int = 10,
-    seed: int | None = 0,
-    impute: bool = False,
-    task: str = "auto",
-    features: Sequence[str] | None = None,
-    ignore: Sequence[str] = (),
-    categorical: Sequence[str] = (),
-    numeric: Sequence[str] = (),
-    max_categories: int | None = None,
-    drop_missing_target: bool = False,
-    callbacks: Sequence = (),
-    source: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     buffer_rows: int = DEFAULT_BUFFER_ROWS,
     max_validation_rows: int = DEFAULT_VALIDATION_ROWS,
     read_options: ReadOptions | None = None,
 ):
     """:meth:`TabularModel.fit_stream`: train on a data file read in chunks (see the
-    module's docstring). Returns (model, history)."""
+    module's docstring). ``options`` are :meth:`TabularModel.fit`'s keyword arguments
+    (its defaults for those not given). Returns (model, history)."""
+    import inspect
+
     from ..training import fit_stream
     from .model import (
         TabularModel,
@@ -481,6 +464,23 @@ def fit_file(
         _training_info,
     )
 
+    accepted = inspect.signature(TabularModel.fit).parameters
+    unknown = sorted(set(options) - set(accepted) | {"frame", "target", "where"} & set(options))
+    if unknown:
+        raise TypeError(f"fit_stream() got an unexpected keyword argument {unknown[0]!r}")
+    given = {
+        name: options.get(name, p.default)
+        for name, p in accepted.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    hidden, activation, epochs = given["hidden"], given["activation"], given["epochs"]
+    val_split, patience, lr, seed = (
+        given["val_split"], given["patience"], given["lr"], given["seed"]
+    )  # fmt: skip
+    features, ignore = given["features"], given["ignore"]
+    categorical, numeric = given["categorical"], given["numeric"]
+    batch_size, task, early_stopping = given["batch_size"], given["task"], given["early_stopping"]
+    drop_missing_target = given["drop_missing_target"]
     _check_options(hidden, epochs, val_split, patience, lr)
     for value, name in (
         (chunk_rows, "chunk_rows"),
@@ -507,8 +507,8 @@ def fit_file(
         task=task,
         val_split=val_split,
         seed=seed,
-        impute=impute,
-        max_categories=max_categories,
+        impute=given["impute"],
+        max_categories=given["max_categories"],
         categorical=categorical,
         numeric=numeric,
         drop_missing_target=drop_missing_target,
@@ -517,7 +517,7 @@ def fit_file(
         options=read_options,
     )
     classification = stats.target.task == "classification"
-    loss = _choose_loss(loss, classification)
+    loss = _choose_loss(given["loss"], classification)
     reading = dict(
         chunk_rows=chunk_rows, options=read_options, drop_missing_target=drop_missing_target
     )
@@ -526,7 +526,7 @@ def fit_file(
 
     net = _network(hidden, activation, stats.target, seed)
     net.build(stats.features.n_outputs)
-    opt = _optimizer(optimizer, lr)
+    opt = _optimizer(given["optimizer"], lr)
 
     def blocks():
         buffer = ShuffleBuffer(buffer_rows, net.rng)
@@ -538,7 +538,7 @@ def fit_file(
         if rest is not None:
             yield rest
 
-    callbacks = list(callbacks)
+    callbacks = list(given["callbacks"])
     if early_stopping:
         callbacks.append(_early_stopping(n_val, patience))
     history = fit_stream(
@@ -557,7 +557,7 @@ def fit_file(
     if n_val:
         val_metrics = _metrics_of(model, net.predict(X_val), y_val)
     model.info = _training_info(
-        source=source,
+        source=given["source"],
         rows=stats.rows,
         dropped=stats.dropped,
         training_rows=training_rows,
