@@ -393,3 +393,15 @@ def test_the_readme_commands_run_as_printed(capsys, tmp_path, monkeypatch):
     assert "streamed from the file in chunks of 40 rows" in outputs[0][0]
     assert "streamed" not in outputs[1][0] and "streaming" not in outputs[1][1]
     assert "accuracy" in outputs[2][0]
+
+
+def test_rows_without_a_target_are_dropped_or_named(tmp_path):
+    path = _with_bad_cell(tmp_path, 700, None, column="label", n=800)
+    with pytest.raises(PreprocessingError, match=r"'label' has 1 missing value \(line 702\)"):
+        TabularModel.fit_stream(str(path), "label", chunk_rows=64, epochs=1)
+    model, _ = TabularModel.fit_stream(
+        str(path), "label", chunk_rows=64, epochs=1, drop_missing_target=True
+    )
+    assert model.info["dropped_missing_target"] == 1 and model.info["rows"] == 799
+    with pytest.raises(TypeError, match="'where'"):
+        TabularModel.fit_stream(str(path), "label", where=("line", 2))

@@ -129,17 +129,12 @@ class TabularModel:
         names = cols.names
         feature_names = _choose_features(names, target, features, ignore, categorical, numeric)
         numbers = _row_numbers(where, cols.n_rows)
-        y_raw = cols[target]
         dropped = 0
         if drop_missing_target:
-            from .columns import missing_mask
-
-            keep = ~missing_mask(y_raw)
-            dropped = int((~keep).sum())
-            if dropped:
-                cols = cols.take(keep)
-                numbers = numbers[keep]
-                y_raw = cols[target]
+            cols, keep = _without_missing_target(cols, target)
+            if keep is not None:
+                numbers, dropped = numbers[keep], int((~keep).sum())
+        y_raw = cols[target]
         n_rows = cols.n_rows
         where_all = (where[0], numbers)
         if n_rows < 2:
@@ -582,6 +577,16 @@ def _choose_features(names, target, features, ignore, categorical, numeric) -> l
     if not chosen:
         raise PreprocessingError("there are no feature columns left to learn from")
     return chosen
+
+
+def _without_missing_target(cols, target: str):
+    """(the rows that have a target, the mask that kept them or None if all have one)."""
+    from .columns import missing_mask
+
+    keep = ~missing_mask(cols[target])
+    if keep.all():
+        return cols, None
+    return cols.take(keep), keep
 
 
 def _row_numbers(where, n: int) -> np.ndarray:

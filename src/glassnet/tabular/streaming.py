@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .columns import as_columns, missing_mask
+from .columns import as_columns
 from .encoding import (
     FeatureEncoder,
     PreprocessingError,
@@ -252,19 +252,17 @@ def _chunks_with_target(path, options, chunk_rows, target, drop_missing_target):
     """(chunk, file positions, target values, dropped rows) for each chunk."""
     for chunk in iter_chunks(path, options, chunk_rows):
         cols = as_columns(chunk)
-        if target not in cols:
-            from .model import _no_such_column
+        from .model import _no_such_column, _without_missing_target
 
+        if target not in cols:
             raise PreprocessingError(_no_such_column(target, cols.names, "target column"))
         positions = chunk.index.to_numpy(dtype=np.int64)
-        y_raw = cols[target]
         dropped = 0
         if drop_missing_target:
-            keep = ~missing_mask(y_raw)
-            dropped = int((~keep).sum())
-            if dropped:
-                cols, positions, y_raw = cols.take(keep), positions[keep], y_raw[keep]
-        yield cols, positions, y_raw, dropped
+            cols, keep = _without_missing_target(cols, target)
+            if keep is not None:
+                positions, dropped = positions[keep], int((~keep).sum())
+        yield cols, positions, cols[target], dropped
 
 
 def gather_statistics(
