@@ -70,7 +70,7 @@ def test_statistics_equal_the_in_memory_ones_whatever_the_chunk_size(files, targ
     expected_features = FeatureEncoder().fit(whole.take(train), names).to_json()
     expected_target = TargetEncoder.fit(target, whole[target], scale_rows=train).to_json()
     positions = None
-    for chunk_rows in (13, 256, 5000):
+    for chunk_rows in (29, 700, 5000):
         stats = gather_statistics(
             str(path), target, _names, val_split=0.2, seed=3, chunk_rows=chunk_rows
         )
