@@ -405,3 +405,17 @@ def test_rows_without_a_target_are_dropped_or_named(tmp_path):
     assert model.info["dropped_missing_target"] == 1 and model.info["rows"] == 799
     with pytest.raises(TypeError, match="'where'"):
         TabularModel.fit_stream(str(path), "label", where=("line", 2))
+
+
+def test_parquet_streams_in_record_batches_with_the_same_split(files, tmp_path):
+    path, _ = files
+    parquet = tmp_path / "train.parquet"
+    read_table(str(path)).astype({"a": float, "b": float}).to_parquet(parquet)
+    from_csv = gather_statistics(str(path), "label", _names, chunk_rows=1000)
+    from_parquet = gather_statistics(str(parquet), "label", _names, chunk_rows=384)
+    np.testing.assert_array_equal(from_parquet.validation_positions, from_csv.validation_positions)
+    for mine, theirs in zip(from_parquet.features.columns, from_csv.features.columns):
+        if mine["kind"] == "numeric":
+            assert mine["mean"] == pytest.approx(theirs["mean"], rel=1e-12)
+    model, _ = TabularModel.fit_stream(str(parquet), "label", chunk_rows=500, epochs=1)
+    assert model.info["rows"] == 3000
