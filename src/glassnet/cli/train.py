@@ -159,7 +159,7 @@ def add_stream_options(p) -> None:
         help="read the file in chunks (several passes: statistics, validation rows, one per "
         "epoch) instead of loading it; memory is bounded by the chunk and buffer sizes",
     )
-    add_chunk_rows(g, "read at a time when streaming")
+    add_chunk_rows(g, "read, when streaming,")
     g.add_argument(
         "--buffer-rows",
         type=int,
