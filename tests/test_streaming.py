@@ -239,7 +239,7 @@ def test_validation_rows_are_bounded(files):
 
 def test_memory_bound_counts_chunk_buffer_and_validation():
     base = memory_bound(10, 5, chunk_rows=1000, buffer_rows=1000, validation_rows=1000)
-    assert memory_bound(10, 5, 2000, 1000, 1000) - base == 1000 * (5 * 250 + 4 * 10 * 8 + 80)
+    assert memory_bound(10, 5, 2000, 1000, 1000) - base == 1000 * (5 * 350 + 4 * 10 * 8 + 80)
     assert memory_bound(10, 5, 1000, 2000, 1000) - base == 1000 * 10 * 8
     assert memory_bound(10, 5, 1000, 1000, 2000) - base == 1000 * 10 * 8
 

@@ -17,7 +17,7 @@ The file is read several times, always in file order:
 4. **metrics**: one last pass measures the kept weights on the training rows.
 
 Peak memory, with ``w`` the encoded width and ``k`` the file's columns, is about
-``chunk_rows x (250 k + 32 w)`` bytes (the chunk as read and parsed, and encoded)
+``chunk_rows x (350 k + 32 w)`` bytes (the chunk as read and parsed, and encoded)
 ``+ (buffer_rows + chunk_rows) x 8 w`` (the buffer's pool) ``+ max_validation_rows x 8 w``
 on top of the process itself; :func:`memory_bound` computes it. None of it grows
 with the file.
@@ -371,14 +371,14 @@ def memory_bound(
 ) -> int:
     """Bytes the streamed data takes at its peak, at most, beyond the process itself.
 
-    Per row of a chunk: 250 bytes a raw cell (the text pandas parses and holds, and the
+    Per row of a chunk: 350 bytes a raw cell (the text pandas parses and holds, and the
     columns parsed from it) and four encoded rows (the encoded chunk, the rows the
     buffer lets out, and what encoding and batching make on the way), 8 bytes a value;
     the buffer's pool, ``(buffer_rows + chunk_rows)`` encoded rows; the validation rows,
     encoded. The constants are measured upper bounds (``benchmarks/streaming.py``); the
     network and the optimizer come on top (a few copies of the parameter vector).
     """
-    per_chunk_row = raw_columns * 250 + 4 * width * 8
+    per_chunk_row = raw_columns * 350 + 4 * width * 8
     pool = (buffer_rows + chunk_rows) * width * 8
     return int(chunk_rows * per_chunk_row + pool + validation_rows * width * 8)
 
