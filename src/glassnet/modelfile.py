@@ -262,6 +262,22 @@ def _open_regular_file(path: str):
 # -- loading -----------------------------------------------------------------------------
 
 
+def _foreign_kind(prefix: bytes) -> str | None:
+    """What a file that is not a model file seems to be, from its first 8 bytes."""
+    if prefix[0] == 0x80 and 2 <= prefix[1] <= 5:
+        return (
+            "it is a Python pickle, which glassnet never loads because unpickling can run "
+            "any code; if you trust it, unpickle it yourself and call the model's .save()"
+        )
+    if prefix.startswith(b"PK\x03\x04"):
+        return "it is a zip archive"
+    if prefix.startswith(b"\x08"):  # an ONNX ModelProto opens with its ir_version field
+        return "it looks like an ONNX graph, which glassnet writes but does not read"
+    if all(32 <= b < 127 or b in b"\t\r\n" for b in prefix):
+        return "it is text, such as a data file"
+    return None
+
+
 def _read_header(src: _Source) -> tuple[bytes, int]:
     """The 8-byte size and the header it announces, checked before the header is read."""
     prefix = src.read(8)
@@ -269,8 +285,11 @@ def _read_header(src: _Source) -> tuple[bytes, int]:
         raise src.fail(f"too short to be a model file ({len(prefix)} bytes)")
     (header_len,) = struct.unpack("<Q", prefix)
     if header_len > MAX_HEADER_BYTES:
+        kind = _foreign_kind(prefix)
         raise src.fail(
-            f"not a glassnet model file (its header would be {header_len:,} bytes, "
+            f"not a glassnet model file ({kind})"
+            if kind
+            else f"not a glassnet model file (its header would be {header_len:,} bytes, "
             f"over the {MAX_HEADER_BYTES:,}-byte limit)"
         )
     if src.size is not None and 8 + header_len > src.size:

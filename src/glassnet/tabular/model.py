@@ -441,7 +441,7 @@ class TabularModel:
             raise PreprocessingError(
                 f"the target column {self.target.name!r} has missing values "
                 f"({rows_text(np.flatnonzero(missing), where)}); there is nothing to "
-                "measure those rows against"
+                "measure those rows against (--drop-missing-target leaves them out)"
             )
         if output is None:
             X, _ = self.transform(cols, where=where)
@@ -709,7 +709,6 @@ def _training_info(
     early_stopping,
 ) -> dict:
     """The training summary a model file carries (``model.info``); warns of overfitting."""
-    kept = history.best_epoch if history.best_epoch is not None else history.epochs - 1
     notes = _overfitting(history, early_stopping)
     for note in notes:
         warnings.warn(note, OverfittingWarning, stacklevel=3)
@@ -727,6 +726,19 @@ def _training_info(
         "optimizer": repr(optimizer),
         "hidden": list(hidden),
         "activation": activation,
+        **history_summary(history),
+        "train_metrics": train_metrics,
+        "validation_metrics": validation_metrics,
+        "warnings": notes,
+        "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def history_summary(history: History) -> dict[str, Any]:
+    """What a model file's training summary says of the epochs: how many, whether early
+    stopping ended them, the epoch whose weights were kept, and its losses and the last."""
+    kept = history.best_epoch if history.best_epoch is not None else history.epochs - 1
+    return {
         "epochs": history.epochs,
         "stopped_early": history.stopped_early,
         "restored_epoch": kept + 1 if history.best_epoch is not None else None,
@@ -734,8 +746,4 @@ def _training_info(
         "epoch_val_loss": history.val_loss[kept] if history.val_loss else None,
         "final_loss": history.loss[-1],
         "final_val_loss": history.val_loss[-1] if history.val_loss else None,
-        "train_metrics": train_metrics,
-        "validation_metrics": validation_metrics,
-        "warnings": notes,
-        "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
