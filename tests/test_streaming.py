@@ -321,6 +321,7 @@ def test_memory_budget_switches_to_streaming_and_says_so(capsys, files, tmp_path
         (["--stream", "--chunk-rows", "0"], "--chunk-rows must be at least 1"),
         (["--stream", "--batch-size", "full"], "--batch-size full needs the data in memory"),
         (["--stream", "--report", "r.html"], "--report needs the data in memory"),
+        (["--stream", "--dask", "local:2"], "leave them out with --dask"),
     ],
 )
 def test_streaming_options_are_checked(capsys, files, tmp_path, extra, fragment):
