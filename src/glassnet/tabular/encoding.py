@@ -148,15 +148,21 @@ class Accumulator:
         al.'s update for two parts; the scales are powers of two, so rescaling is exact)."""
         if other.n == 0:
             return self
+        if self.n == 0:
+            self.n, self.mean, self.m2 = other.n, other.mean, other.m2
+            self.scale, self.shift = other.scale, other.shift
+            return self
         scale = max(self.scale, other.scale)
         mine, theirs = self.scale / scale, other.scale / scale
+        shift = self.shift * mine  # other's mean is moved onto this shift, shifts first
         mean_a, m2_a = self.mean * mine, self.m2 * mine * mine
-        mean_b, m2_b = other.mean * theirs, other.m2 * theirs * theirs
+        mean_b = (other.shift * theirs - shift) + other.mean * theirs
+        m2_b = other.m2 * theirs * theirs
         n = self.n + other.n
         delta = mean_b - mean_a
         self.mean = mean_a + delta * other.n / n
         self.m2 = m2_a + m2_b + delta * delta * self.n * other.n / n
-        self.n, self.scale = n, scale
+        self.n, self.scale, self.shift = n, scale, shift
         return self
 
     @property
