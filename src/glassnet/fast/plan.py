@@ -24,9 +24,12 @@ from .. import losses as _losses
 from ..activations import BUILTIN
 from ..layers import Dense, Dropout
 from ..optimizers import SGD
-from . import kernels
 
-__all__ = ["Plan", "make_plan"]
+__all__ = ["Plan", "make_plan", "covers", "small_network", "SMALL_PARAMS", "SMALL_WIDTH"]
+
+#: glassnet.fast.kernels, imported by the first Plan (importing it imports numba, about
+#: a second): deciding whether the compiled path applies, and pays, needs no numba.
+kernels = None
 
 SMALL_PARAMS = 4096
 SMALL_WIDTH = 64
@@ -43,17 +46,40 @@ _LOSS_TYPES = {
 }
 
 
-def make_plan(net, loss) -> Plan | None:
-    """A Plan when the compiled path covers this network and loss (None: prediction
-    only), else None."""
+def covers(net, loss) -> bool:
+    """Whether the compiled path covers this network and loss (None: prediction only):
+    Dense and Dropout layers, the built-in activations and losses."""
     if loss is not None and type(loss) not in _LOSS_TYPES:  # a subclass may change the math
-        return None
+        return False
     for layer in net.layers:
         if type(layer) is Dense:
             if layer._act not in BUILTIN:  # (an unpickled copy of one compares equal)
-                return None
+                return False
         elif type(layer) is not Dropout:
-            return None
+            return False
+    return True
+
+
+def small_network(net, training: bool = True) -> bool:
+    """Whether a covered network is small enough for the whole-step kernels (in
+    training, Dropout layers must have a rate of 0: at prediction they are the
+    identity)."""
+    widths = [net.input_size] + [layer.units for layer in net.layers if type(layer) is Dense]
+    if net._params.size > SMALL_PARAMS or max(widths) > SMALL_WIDTH:
+        return False
+    return not training or all(
+        type(layer) is Dense or layer.rate == 0.0 for layer in net.layers
+    )
+
+
+def make_plan(net, loss) -> Plan | None:
+    """A Plan when the compiled path covers this network and loss (None: prediction
+    only), else None."""
+    if not covers(net, loss):
+        return None
+    global kernels
+    if kernels is None:
+        from . import kernels
     return Plan(net, loss)
 
 
@@ -77,13 +103,9 @@ class Plan:
             if isinstance(layer, Dense)
         }
         dense = [layer for layer in net.layers if type(layer) is Dense]
-        widths = [net.input_size] + [layer.units for layer in dense]
         self.n_params = net._params.size
-        # Dropout is the identity at prediction (and at a rate of 0 in training too).
-        self.small_predict = self.n_params <= SMALL_PARAMS and max(widths) <= SMALL_WIDTH
-        self.small = self.small_predict and all(
-            type(layer) is Dense or layer.rate == 0.0 for layer in net.layers
-        )
+        self.small_predict = small_network(net, training=False)
+        self.small = small_network(net)
         if self.small_predict:
             codes = [self.codes[id(layer)] for layer in dense]
             self.meta = kernels.describe(net._params, dense, net.input_size, codes)
