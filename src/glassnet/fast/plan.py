@@ -67,9 +67,7 @@ def small_network(net, training: bool = True) -> bool:
     widths = [net.input_size] + [layer.units for layer in net.layers if type(layer) is Dense]
     if net._params.size > SMALL_PARAMS or max(widths) > SMALL_WIDTH:
         return False
-    return not training or all(
-        type(layer) is Dense or layer.rate == 0.0 for layer in net.layers
-    )
+    return not training or all(type(layer) is Dense or layer.rate == 0.0 for layer in net.layers)
 
 
 def make_plan(net, loss) -> Plan | None:
@@ -97,6 +95,9 @@ class Plan:
         self.empty = np.empty(0, dtype=dtype)
         self.empty2 = np.empty((0, 0), dtype=dtype)
         self.no_labels = np.empty(0, dtype=np.intp)
+        self.no_orders = np.empty((0, 0), dtype=np.intp)
+        self.no_hyper = np.zeros(8)
+        self.record = np.empty((1, 2))
         self.codes = {
             id(layer): kernels.ACTIVATIONS[layer.activation]
             for layer in net.layers
@@ -143,13 +144,18 @@ class Plan:
             net = self.net
             Y, labels = self._targets(y)
             ws, lb, rows = self._buffers(x.shape[0], Y.shape[1])
-            return kernels.loss_and_grad(
+            # The kernel of a run of epochs, for one epoch of one batch and no update:
+            # one kernel to compile, not two.
+            kernels.train(
                 net._params,
                 net._grads,
                 x,
                 Y,
                 labels,
                 self.empty if w is None else w,
+                self.no_orders,
+                1,
+                x.shape[0],
                 self.meta,
                 self.loss_code,
                 l2,
@@ -159,7 +165,16 @@ class Plan:
                 ws,
                 lb,
                 rows,
+                kernels.NO_UPDATE,
+                self.empty,
+                self.empty,
+                self.no_hyper,
+                0,
+                self.empty,
+                False,
+                self.record,
             )
+            return float(self.record[0, 0])
         return self._layered(x, y, w, l2)
 
     def train(self, X, Y, W, orders, n_epochs, batch, opt, l2, saved, check, record):

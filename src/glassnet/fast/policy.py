@@ -21,16 +21,16 @@ import sys
 
 import numpy as np
 
-from . import plan as _plan
 from . import cache as _cache
+from . import plan as _plan
 
 __all__ = ["decide", "predict_pays", "groups_for", "saving", "one_time_cost"]
 
 #: Seconds to import numba and start its compiler, once per process.
 IMPORT = 1.2
 #: Seconds to load a group of kernels from the on-disk cache, and to compile it.
-LOAD = {"train": 0.6, "grad": 0.2, "predict": 0.1, "layers": 0.3, "update": 0.1}
-COMPILE = {"train": 30.0, "grad": 6.0, "predict": 2.0, "layers": 12.0, "update": 4.0}
+LOAD = {"train": 0.6, "predict": 0.1, "layers": 0.3, "update": 0.1}
+COMPILE = {"train": 30.0, "predict": 2.0, "layers": 12.0, "update": 4.0}
 
 #: Seconds a step the whole-step kernel saves: the NumPy path's thirty-odd calls.
 SMALL_STEP = 5e-5
@@ -51,16 +51,14 @@ _forgone = 0.0  # what the kernels could have saved on this process's fits, unus
 def groups_for(net, loss, opt, X, batch: int | None) -> tuple[list[str], bool]:
     """The kernel groups a fit uses (see glassnet.fast.cache.GROUPS), and whether it
     runs whole steps (the small-network kernels)."""
-    from ..optimizers import SGD, Adam, LBFGS
+    from ..optimizers import LBFGS, SGD, Adam
     from . import small_optimizer
 
     covered = type(X) is np.ndarray and _plan.covers(net, loss)
     rows = X.shape[0] if batch is None else min(batch, X.shape[0])
-    small = (
-        covered and _plan.small_network(net) and rows * net._params.size <= _plan.SMALL_WORK
-    )
+    small = covered and _plan.small_network(net) and rows * net._params.size <= _plan.SMALL_WORK
     if isinstance(opt, LBFGS):
-        return ([("grad" if small else "layers")] if covered else []), small
+        return ([("train" if small else "layers")] if covered else []), small
     if small and small_optimizer(opt):
         return ["train"], True
     groups = ["layers"] if covered else []
