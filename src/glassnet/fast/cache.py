@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -77,10 +76,13 @@ def _marker_folder() -> Path | None:
 
 
 def _identity() -> dict:
+    """What the cache depends on: kernels.py, numba (its installed files: reading its
+    version from the package metadata would cost a tenth of a second), Python."""
     stat = _KERNELS.stat()
+    numba = Path(find_spec("numba").origin).with_name("_version.py").stat()
     return {
         "stamp": [stat.st_mtime, stat.st_size],
-        "numba": version("numba"),
+        "numba": [numba.st_mtime, numba.st_size],
         "python": list(sys.version_info[:2]),
         "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR", ""),
     }
@@ -283,9 +285,11 @@ def warm_all(jobs: int | None = None, quiet: bool = False) -> float:
 
 def _in_processes(todo, jobs: int) -> None:
     """Each (group, dtype) compiled by its own process, ``jobs`` at a time."""
+    import subprocess
+
     env = {**os.environ, "GLASSNET_QUIET": "1"}
     waiting = [f"{g}:{d}" for g, d in todo]
-    running: list[subprocess.Popen] = []
+    running: list = []
     failed = []
     while waiting or running:
         while waiting and len(running) < jobs:
