@@ -359,3 +359,19 @@ def test_unseen_values_warn_once_per_column(capsys, tmp_path):
     code, _, err = call(capsys, "predict", model, tmp_path / "new.csv", "--chunk-rows", "5")
     assert code == 0
     assert err.count("never seen in training ('new')") == 1
+
+
+def test_numbers_with_decimal_commas_are_named_with_the_option_that_reads_them(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = 30 + 20 * rng.random(300), 10 + 10 * rng.random(300)
+    lines = ["a;b;species"] + [
+        f"{x:.1f};{y:.1f};{'big' if x > 40 else 'small'}".replace(".", ",") for x, y in zip(a, b)
+    ]
+    data = tmp_path / "eu.csv"
+    data.write_text("\n".join(lines) + "\n")
+    result = call(capsys, "train", data, "--target", "species", "--out", tmp_path / "m")
+    assert_one_line_error(
+        result, "'a', 'b' hold numbers written with a decimal comma", "--decimal ,"
+    )
+    assert "identifier" not in result[2]
+    assert not (tmp_path / "m").exists()

@@ -176,7 +176,9 @@ def test_missing_targets_are_named_or_skipped(species, tmp_path):
     test.loc[[3, 7], "label"] = None
     test.to_csv(tmp_path / "holes.csv", index=False)
     assert_one_line_error(
-        inproc("evaluate", model, tmp_path / "holes.csv"), "missing values (lines 5, 9)"
+        inproc("evaluate", model, tmp_path / "holes.csv"),
+        "missing values (lines 5, 9)",
+        "--drop-missing-target",
     )
     result = inproc("evaluate", model, tmp_path / "holes.csv", "--drop-missing-target", "--json")
     report = json.loads(result.stdout)

@@ -124,3 +124,15 @@ def test_the_real_command_prints_no_traceback(shop):
             [sys.executable, "-m", "glassnet.cli", "--help"], capture_output=True, text=True
         ).stdout
     )
+
+
+def test_a_file_written_the_european_way_is_read_with_the_reading_options(capsys, shop, tmp_path):
+    path, _, frame, model = shop
+    european = tmp_path / "eu.csv"
+    frame.to_csv(european, index=False, sep=";", decimal=",")
+    result = call(capsys, "explain", path, european, "--row", 2)
+    assert_one_line_error(result, "row 2 holds", "price")  # numbered as --row counts
+    code, out, err = call(capsys, "explain", path, european, "--row", 2, "--decimal", ",")
+    assert code == 0, err
+    X, _ = model.transform(frame.iloc[[2]])
+    assert f"price = {X[0, 0]:.6g}" in out.splitlines()[0]

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from glassnet.tabular.columns import missing_mask
 from glassnet.tabular.encoding import (
     Accumulator,
     FeatureEncoder,
@@ -363,3 +364,8 @@ def test_target_errors():
         TargetEncoder.fit("y", text("a", "b"), task="regression")
     with pytest.raises(PreprocessingError, match=r"infinite value \(line 3\)"):
         TargetEncoder.fit("y", text("1.5", "inf", "2.5"), task="regression", where=("line", 2))
+
+
+def test_pandas_string_columns_with_pd_na_are_read_as_missing_cells():
+    values = pd.array(["a", None, "", "b"], dtype="string").to_numpy(dtype=object)
+    assert missing_mask(values).tolist() == [False, True, True, False]

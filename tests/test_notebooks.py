@@ -3,7 +3,6 @@
 
 import pytest
 
-import glassnet as gn
 from notebook_tools import execute, kernel_folder, nbformat, stderr_of
 
 pytest.importorskip("matplotlib")
@@ -100,11 +99,6 @@ def test_progress_with_widgets_is_a_widget(with_widgets):
     assert widgets
 
 
-@pytest.mark.xfail(
-    not hasattr(gn.TabularModel, "_repr_html_"),
-    reason="TabularModel._repr_html_ is not written yet",
-    strict=True,
-)
 def test_a_tabular_model_is_an_html_table(plain):
     cells, _ = plain
     html = result_of(cells["tabular"]).get("text/html", "")

@@ -208,8 +208,10 @@ def test_a_command_line_model_with_every_column_kind_takes_json_values():
     )
     with running(model) as client:
         got = post_json(client, records)
+        wrong = post_json(client, [{**records[0], "size": True}])
     assert got.status_code == 200, got.text
     np.testing.assert_allclose(got.json()["probabilities"], model.predict_proba(expected))
+    assert_error(wrong, 422, "column 'size' takes a number, not true")
 
 
 def test_csv_cells_are_kept_as_written():

@@ -660,3 +660,21 @@ def test_html_repr_has_a_tooltip_for_every_parameter_and_a_documentation_link():
         for name in model.get_params():
             assert f"--doc-link-{name};" in html, name  # the tooltip's anchor
         assert html.count('class="param-doc-description"') == len(model.get_params())
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_convergence_warning_points_at_the_users_line(solver):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    for fit in (
+        lambda: MLPClassifier(solver=solver, max_iter=2).fit(X, y),
+        lambda: make_pipeline(StandardScaler(), MLPClassifier(solver=solver, max_iter=2)).fit(X, y),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit()
+        (warning,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+        assert warning.filename == __file__
+        assert "{" not in str(warning.message)

@@ -30,7 +30,6 @@ kind is loaded.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import importlib
@@ -41,12 +40,12 @@ import os
 import re
 import stat
 import struct
-import tempfile
 from typing import Any
 
 import numpy as np
 
 from . import activations, initializers
+from .atomic import write_atomically
 from .layers import from_config
 
 __all__ = [
@@ -189,31 +188,7 @@ def save(obj, dest) -> None:
             raise TypeError("save() needs a binary file object (opened with 'wb'), not a text one")
         dest.write(data)
         return
-    _atomic_write(os.fspath(dest), data)
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write data to path so that path holds either its old content or all of data."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_atomically(os.fspath(dest), data)
 
 
 # -- sources: a path, bytes, or a binary file object --------------------------------------
@@ -287,6 +262,22 @@ def _open_regular_file(path: str):
 # -- loading -----------------------------------------------------------------------------
 
 
+def _foreign_kind(prefix: bytes) -> str | None:
+    """What a file that is not a model file seems to be, from its first 8 bytes."""
+    if prefix[0] == 0x80 and 2 <= prefix[1] <= 5:
+        return (
+            "it is a Python pickle, which glassnet never loads because unpickling can run "
+            "any code; if you trust it, unpickle it yourself and call the model's .save()"
+        )
+    if prefix.startswith(b"PK\x03\x04"):
+        return "it is a zip archive"
+    if prefix.startswith(b"\x08"):  # an ONNX ModelProto opens with its ir_version field
+        return "it looks like an ONNX graph, which glassnet writes but does not read"
+    if all(32 <= b < 127 or b in b"\t\r\n" for b in prefix):
+        return "it is text, such as a data file"
+    return None
+
+
 def _read_header(src: _Source) -> tuple[bytes, int]:
     """The 8-byte size and the header it announces, checked before the header is read."""
     prefix = src.read(8)
@@ -294,8 +285,11 @@ def _read_header(src: _Source) -> tuple[bytes, int]:
         raise src.fail(f"too short to be a model file ({len(prefix)} bytes)")
     (header_len,) = struct.unpack("<Q", prefix)
     if header_len > MAX_HEADER_BYTES:
+        kind = _foreign_kind(prefix)
         raise src.fail(
-            f"not a glassnet model file (its header would be {header_len:,} bytes, "
+            f"not a glassnet model file ({kind})"
+            if kind
+            else f"not a glassnet model file (its header would be {header_len:,} bytes, "
             f"over the {MAX_HEADER_BYTES:,}-byte limit)"
         )
     if src.size is not None and 8 + header_len > src.size:

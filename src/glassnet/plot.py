@@ -38,6 +38,8 @@ __all__ = [
     "boundary_evolution",
     "network",
     "weights",
+    "confusion_matrix",
+    "predicted_vs_true",
     "save_figures",
 ]
 

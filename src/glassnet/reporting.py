@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .atomic import write_atomically
 from .layers import Dense
-from .modelfile import _atomic_write
 from .network import Network
 from .training import Callback, History
 
@@ -519,7 +519,7 @@ def report(
     sections = _sections(model, history, data, snapshots, class_names)
     kind = "TabularModel" if data.tabular else type(model).__name__
     text = _html(title or f"glassnet training report: {kind}", sections)
-    _atomic_write(path, text.encode("utf-8"))
+    write_atomically(path, text.encode("utf-8"))
     return path
 
 

@@ -196,7 +196,7 @@ class _TabularAdapter(_Adapter):
         if isinstance(v, (list, dict)):
             raise BadRequest(422, f"record {i}: column {name!r} holds {_describe(v)}")
         if kind == "numeric":
-            if not (_is_number(v) or isinstance(v, bool)):
+            if not _is_number(v):  # true is not a number, as "true" is not in a CSV file
                 raise BadRequest(
                     422, f"record {i}: column {name!r} takes a number, not {_describe(v)}"
                 )

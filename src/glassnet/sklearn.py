@@ -28,6 +28,7 @@ import importlib.util
 import inspect
 import math
 import numbers
+import os
 import sys
 import warnings
 
@@ -201,6 +202,19 @@ def _document(extra_attributes: str = ""):
 
     return document
 
+
+
+def _user_level() -> int:
+    """The ``stacklevel`` that makes a warning point at the first line outside glassnet and
+    scikit-learn: the user's own ``fit`` call, also when it goes through a Pipeline."""
+    import sklearn
+
+    packages = (sys.modules[__package__], sklearn)
+    inside = tuple(os.path.dirname(m.__file__) + os.sep for m in packages)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 class _Invalid(ValueError, TypeError):
     """A constructor parameter with a bad value (raised by fit, never by __init__)."""
@@ -632,7 +646,7 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is going to be "
                 "clipped",
-                stacklevel=3,
+                stacklevel=_user_level(),
             )
         return int(np.clip(self.batch_size, 1, n))
 
@@ -697,7 +711,7 @@ class _BaseMLP(BaseEstimator):
                 stop_on_nonfinite=not self.early_stopping,
             )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            warnings.warn("Training interrupted by user.", stacklevel=_user_level())
         finally:
             if bar:
                 bar.close()
@@ -706,7 +720,7 @@ class _BaseMLP(BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_user_level(),
             )
         if self.early_stopping:
             net.parameters = self._best_params
@@ -733,10 +747,10 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                 f"(status={result.status}):\n{message}\n\nIncrease the number of iterations "
-                "to improve the convergence (max_iter={self.max_iter}).\nYou might also want "
+                f"to improve the convergence (max_iter={self.max_iter}).\nYou might also want "
                 "to scale the data.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_user_level(),
             )
 
     def _progress_bar(self, total: int):

@@ -4,7 +4,10 @@
     glassnet predict MODEL DATA [--out F]         predictions as CSV or Parquet
     glassnet evaluate MODEL DATA [--json]         how good the model is on labelled data
     glassnet inspect MODEL [--weights]            layers, preprocessing, training summary
+    glassnet explain MODEL DATA [--row N]         one sample's pass and every gradient, written out
     glassnet demo [xor|gender|exam|all]           the seed stories
+    glassnet export MODEL OUT.onnx                the model, preprocessing included, as ONNX
+    glassnet serve MODEL [--port N]               predictions over HTTP (JSON or CSV bodies)
 
 Each command is a module of this package with ``add_parser(subparsers)`` and
 ``run(args) -> exit status``; :mod:`.common` holds what they share. A user error

@@ -21,7 +21,9 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+
+from ..atomic import atomic_path
 
 __all__ = [
     "UserError",
@@ -261,28 +263,6 @@ def check_distinct(outputs: Sequence[tuple[str | None, str]]) -> None:
         for b, fb in given[i + 1 :]:
             if os.path.abspath(a) == os.path.abspath(b) or _same_file(a, b):
                 raise UserError(f"{fa} and {fb} name the same file {printable(a)}")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
-    """A temporary path beside ``path``; renamed over it when the block ends without an
-    error (fsynced first), removed otherwise. The old file, if any, keeps its mode."""
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def columns(text: str | None, keep_blank: bool = False) -> list[str]:

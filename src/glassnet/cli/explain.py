@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import UserError, read_table
+from .common import UserError, add_read_options, read_options, read_table
 
 __all__ = ["add_parser", "run"]
 
@@ -54,6 +54,7 @@ def add_parser(sub) -> None:
         help="also show the update this optimizer's next step would make",
     )
     p.add_argument("--lr", type=float, help="the optimizer's learning rate")
+    add_read_options(p)
     p.set_defaults(run=run)
 
 
@@ -90,7 +91,7 @@ def _tabular(model, row, args):
     if args.target:
         raise UserError("--target is for a bare network; this model knows its target column")
     try:
-        X, warnings = model.transform(row)
+        X, warnings = model.transform(row, where=("row", args.row))
     except PreprocessingError as exc:
         raise UserError(str(exc)) from None
     for message in warnings:
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     from ..network import Network
 
     model = modelfile.load(args.model)
-    frame = read_table(args.data)
+    frame = read_table(args.data, read_options(args))
     row = _row(frame, args.row, args.data)
     opt = _optimizer(args)
     if hasattr(model, "features") and hasattr(model, "target"):  # a TabularModel

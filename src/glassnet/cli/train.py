@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from . import on_dask
 from .common import (
     UserError,
     add_read_options,
@@ -61,9 +62,8 @@ def add_parser(sub) -> None:
     )
     model.add_argument(
         "--optimizer",
-        default="adam",
-        choices=["adam", "sgd"],
-        help="default: adam (sgd uses momentum 0.9)",
+        choices=["adam", "sgd", "lbfgs"],
+        help="default: adam (sgd uses momentum 0.9); with --dask, lbfgs (the default there)",
     )
     model.add_argument("--lr", type=float, help="learning rate (default: 1e-3 adam, 0.01 sgd)")
     model.add_argument("--epochs", type=int, default=200, help="at most this many (default: 200)")
@@ -145,6 +145,7 @@ def add_parser(sub) -> None:
         "metrics, weights and, for two features, the decision boundary as training went on",
     )
     out.add_argument("--quiet", action="store_true", help="no progress bar")
+    on_dask.add_options(p)
     p.set_defaults(run=run)
 
 
@@ -256,6 +257,31 @@ def check_model_out(path: str, inputs) -> None:
             ) from None
 
 
+def fit_options(args: argparse.Namespace, hidden: list[int], batch_size: int | None) -> dict:
+    """The options of the network, its training and the columns, as the fits take them."""
+    return {
+        "hidden": hidden,
+        "activation": args.activation,
+        "loss": args.loss,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "epochs": args.epochs,
+        "batch_size": batch_size,
+        "val_split": args.val_split,
+        "early_stopping": args.early_stopping,
+        "patience": args.patience,
+        "seed": args.seed,
+        "impute": args.impute,
+        "task": args.task,
+        "ignore": columns(args.ignore),
+        "features": columns(args.features) or None,
+        "categorical": columns(args.categorical),
+        "numeric": columns(args.numeric),
+        "max_categories": args.max_categories,
+        "drop_missing_target": args.drop_missing_target,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")
@@ -269,28 +295,39 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-categories must be at least 2, got {args.max_categories}")
     hidden = _hidden_sizes(args.hidden)
     batch_size = _batch_size(args.batch_size)
-    check_input(args.data, "the training data")
-    inputs = [(args.data, "the training data")]
+    if args.dask:
+        files, inputs = on_dask.check(args, batch_size)
+    else:
+        on_dask.check_without(args)
+        args.optimizer = args.optimizer or "adam"
+        check_input(args.data, "the training data")
+        inputs = [(args.data, "the training data")]
     check_model_out(args.out, inputs)
     if args.plot:
         check_plot_path(args.plot, "--plot", inputs)
     if args.report:
         check_report_path(args.report, inputs)
     check_distinct([(args.out, "--out"), (args.plot, "--plot"), (args.report, "--report")])
+    progress = _progress(args.epochs, disable=args.quiet)
+    callbacks = [progress]
+    if args.dask:
+        try:
+            model, history = on_dask.fit(args, files, hidden, batch_size, callbacks)
+        finally:
+            progress_line(False)
+        return _finish(args, model, history)
     options = read_options(args)
 
     import warnings
 
     from ..tabular import DataFileError, OverfittingWarning, PreprocessingError, TabularModel
-    from ..tabular import format_metrics as fmt
     from ..tabular.reading import read_table, row_numbering
 
     try:
         frame = read_table(args.data, options)
     except DataFileError as exc:
         raise UserError(str(exc)) from None
-    progress = _progress(args.epochs, disable=args.quiet)
-    callbacks = [progress]
+    snapshots = None
     if args.report:
         from ..reporting import Snapshots
 
@@ -302,25 +339,7 @@ def run(args: argparse.Namespace) -> int:
             model, history = TabularModel.fit(
                 frame,
                 args.target,
-                hidden=hidden,
-                activation=args.activation,
-                loss=args.loss,
-                optimizer=args.optimizer,
-                lr=args.lr,
-                epochs=args.epochs,
-                batch_size=batch_size,
-                val_split=args.val_split,
-                early_stopping=args.early_stopping,
-                patience=args.patience,
-                seed=args.seed,
-                impute=args.impute,
-                task=args.task,
-                ignore=columns(args.ignore),
-                features=columns(args.features) or None,
-                categorical=columns(args.categorical),
-                numeric=columns(args.numeric),
-                max_categories=args.max_categories,
-                drop_missing_target=args.drop_missing_target,
+                **fit_options(args, hidden, batch_size),
                 callbacks=callbacks,
                 source=os.path.basename(args.data) if args.data != "-" else "stdin",
                 where=row_numbering(args.data),
@@ -329,8 +348,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     finally:
         progress_line(False)
-    if not args.report:
-        del frame  # the report needs the data; nothing else does
+    report = (frame, snapshots) if args.report else None
+    del frame  # the report needs the data; nothing else does
+    return _finish(args, model, history, report)
+
+
+def _finish(args, model, history, report=None) -> int:
+    """Print the summary, write the model, and the figures asked for (``report``: the
+    data and its snapshots, for --report)."""
+    from ..tabular import format_metrics as fmt
+
     info = model.info
     net = model.network
     sizes = " -> ".join([str(net.input_size)] + [str(layer.units) for layer in net.layers])
@@ -344,6 +371,8 @@ def run(args: argparse.Namespace) -> int:
             f"for validation{strat}"
         )
     lines = [f"trained {sizes} ({info['task']}) on {rows}"]
+    if info.get("cluster"):
+        lines.append(on_dask.describe(info["cluster"]))
     stop = f", stopped early (no improvement in {args.patience})" if history.stopped_early else ""
     val = (
         f", validation loss {info['epoch_val_loss']:.6g}"
@@ -378,6 +407,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         from ..reporting import training_report
 
+        frame, snapshots = report
         training_report(
             model, history, frame, args.report, data_path=args.data, snapshots=snapshots
         )

@@ -5,6 +5,8 @@
 on the workers that hold them; only the parameter vector and the gradients (or, when
 averaging, the parameters) cross the network. ``predict(model, X)`` and
 ``predict_proba(model, X)`` map a model over the partitions of X, lazily.
+``read_files(pattern)`` and ``fit_table(data, target)`` train a TabularModel (what
+``glassnet train --dask`` writes) on Parquet or CSV files read by the workers.
 
 The network on the client is the model: the workers hold copies that the client
 overwrites before every piece of work, so a task Dask re-runs after a worker died
@@ -30,8 +32,17 @@ from ..training import Callback
 from .fitting import fit_network
 from .prediction import predict, predict_proba
 from .shards import WorkerLostError
+from .tabular import DataFiles, fit_table, read_files
 
-__all__ = ["fit", "predict", "predict_proba", "WorkerLostError"]
+__all__ = [
+    "fit",
+    "predict",
+    "predict_proba",
+    "WorkerLostError",
+    "read_files",
+    "fit_table",
+    "DataFiles",
+]
 
 
 def fit(

@@ -172,10 +172,9 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
         return np.zeros(values.shape, dtype=bool)
     pd = _pandas()
     mask = np.asarray(pd.isna(values), dtype=bool)
-    with np.errstate(all="ignore"):
-        empty = values == ""  # an empty string is an empty cell (text with spaces is data)
-    if isinstance(empty, np.ndarray):
-        mask |= empty.astype(bool, copy=False)
+    present = values[~mask]  # pandas' NA compares as NA, so only present cells are compared
+    empty = np.fromiter((isinstance(v, str) and v == "" for v in present), bool, len(present))
+    mask[~mask] = empty  # an empty string is an empty cell (text with spaces is data)
     return mask
 
 

@@ -57,8 +57,10 @@ as they are.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +137,22 @@ class Accumulator:
         self.mean += delta * n_b / n
         self.m2 += m2_b + delta * delta * self.n * n_b / n
         self.n = n
+
+    def merge(self, other: Accumulator) -> Accumulator:
+        """Add what ``other`` accumulated, as if its values had been added here (Chan et
+        al.'s update for two parts; the scales are powers of two, so rescaling is exact)."""
+        if other.n == 0:
+            return self
+        scale = max(self.scale, other.scale)
+        mine, theirs = self.scale / scale, other.scale / scale
+        mean_a, m2_a = self.mean * mine, self.m2 * mine * mine
+        mean_b, m2_b = other.mean * theirs, other.m2 * theirs * theirs
+        n = self.n + other.n
+        delta = mean_b - mean_a
+        self.mean = mean_a + delta * other.n / n
+        self.m2 = m2_a + m2_b + delta * delta * self.n * other.n / n
+        self.n, self.scale = n, scale
+        return self
 
     @property
     def value_mean(self) -> float:
@@ -226,7 +244,12 @@ class FeatureEncoder:
         return self.transform(cols, dtype, where=where)
 
     def partial_fit(
-        self, table, names: Sequence[str] | None = None, *, where: tuple[str, int] = ("row", 1)
+        self,
+        table,
+        names: Sequence[str] | None = None,
+        *,
+        where: tuple[str, int] = ("row", 1),
+        kinds: dict[str, str | None] | None = None,
     ) -> FeatureEncoder:
         """Accumulate what one chunk says about each column.
 
@@ -236,6 +259,9 @@ class FeatureEncoder:
         names : the feature columns (the first chunk decides; default: all of them)
         where : how messages number this chunk's rows, (unit, number of its first row):
             ``("line", 2)`` for the first chunk of a CSV file with a header.
+        kinds : for the first chunk of an encoder that continues others (to be joined
+            with :meth:`merge`): the kinds those chunks decided (their
+            ``fitting_kinds``), so that this chunk is read as a single pass would read it.
         """
         cols = as_columns(table)
         if self._fitting is None:
@@ -259,6 +285,9 @@ class FeatureEncoder:
                 )
                 for n in names
             ]
+            for c in self._fitting:
+                if c.kind is None and kinds:
+                    c.kind = kinds.get(c.name)
             self.columns = []
         absent = [c.name for c in self._fitting if c.name not in cols]
         if absent:
@@ -340,6 +369,56 @@ class FeatureEncoder:
                 f"{str(example)!r}{' (and more)' if len(rows) > 1 else ''}{hint}"
             )
 
+    @property
+    def fitting_kinds(self) -> dict[str, str | None]:
+        """While fitting: each column's kind as decided so far (None: no values yet)."""
+        return {c.name: c.kind for c in self._fitting or ()}
+
+    def merge(self, other: FeatureEncoder, *, where: tuple[str, int] | None = None):
+        """Add what ``other`` accumulated (``partial_fit`` on other rows of the same
+        columns) as if its chunks had followed this encoder's: counts, means and
+        variances combine exactly as one pass over all the chunks would, up to rounding.
+        This is how partitions fitted apart (on a cluster's workers) are joined, in order.
+
+        ``where`` renumbers the rows ``other`` recorded (for the messages about missing
+        values): when ``other`` was fitted with ``where=("row", 0)`` (positions), they
+        become ``(unit, first + position)``.
+
+        Raises
+        ------
+        PreprocessingError
+            When a column has a different kind in ``other`` (fit it again with
+            ``partial_fit(kinds=self.fitting_kinds)``, which reads it as this encoder
+            does and names what does not fit).
+        """
+        if other._fitting is None:
+            raise PreprocessingError("nothing to merge: call partial_fit on the other first")
+        theirs = copy.deepcopy(other._fitting)
+        if where is not None:
+            for c in theirs:
+                c.missing_lines = [(where[0], where[1] + p) for _, p in c.missing_lines]
+        if self._fitting is None:
+            self._fitting, self.columns = theirs, []
+            return self
+        if [c.name for c in self._fitting] != [c.name for c in theirs]:
+            raise PreprocessingError("cannot merge encoders fitted on different columns")
+        for a, b in zip(self._fitting, theirs):
+            if a.kind is not None and b.kind is not None and a.kind != b.kind:
+                raise PreprocessingError(
+                    f"column {a.name!r} was read as {a.kind} in one part and {b.kind} in another"
+                )
+            a.kind = a.kind or b.kind
+            a.n += b.n
+            a.missing += b.missing
+            a.missing_lines.extend(b.missing_lines[: max(0, 5 - len(a.missing_lines))])
+            a.stats.merge(b.stats)
+            for label, count in b.counts.items():
+                a.counts[label] = a.counts.get(label, 0) + count
+            for part, acc in b.parts.items():
+                a.parts.setdefault(part, Accumulator()).merge(acc)
+            a.has_time = a.has_time or b.has_time
+        return self
+
     def finish(self) -> FeatureEncoder:
         """Decide every column's scale or levels from what was accumulated.
 
@@ -362,6 +441,7 @@ class FeatureEncoder:
         if with_missing and not self.impute:
             raise PreprocessingError(_missing_message(with_missing, "--impute"))
         ids = []
+        commas = []  # text columns whose levels are numbers written with a decimal comma
         columns = []
         for c in fitting:
             if c.kind == "numeric":
@@ -399,8 +479,11 @@ class FeatureEncoder:
             else:
                 by_count = sorted(c.counts.items(), key=lambda kv: (-kv[1], kv[0]))
                 levels = len(by_count)
+                comma = _comma_decimals(c.counts)
+                if comma:
+                    commas.append((c.name, comma))
                 if self.max_categories is None and levels > IDENTIFIER_LEVELS and levels > c.n / 10:
-                    ids.append((c.name, levels, c.n))
+                    ids.append((c.name, levels, c.n, comma))
                     continue
                 other = self.max_categories is not None and levels > self.max_categories
                 kept = by_count[: self.max_categories - 1] if other else by_count
@@ -414,12 +497,20 @@ class FeatureEncoder:
                     }
                 )
         if ids:
+            if any(comma for *_, comma in ids):
+                names = ", ".join(repr(name) for name, _ in commas)
+                verb = "holds" if len(commas) == 1 else "hold"
+                raise PreprocessingError(
+                    f"{names} {verb} numbers written with a decimal comma (such as "
+                    f"{commas[0][1]!r}), read as text; give --decimal , (and --thousands . if "
+                    "thousands are marked with points)"
+                )
             shown = "; ".join(
-                f"{name!r} has {levels} distinct values in {n} rows" for name, levels, n in ids
+                f"{name!r} has {levels} distinct values in {n} rows" for name, levels, n, _ in ids
             )
             raise PreprocessingError(
                 f"{shown}: that looks like an identifier, which a model cannot learn from; "
-                f"leave it out with --ignore {','.join(n for n, _, _ in ids)}, or keep its most "
+                f"leave it out with --ignore {','.join(n for n, *_ in ids)}, or keep its most "
                 "frequent values with --max-categories N"
             )
         self.columns = columns
@@ -782,8 +873,12 @@ def _missing_message(columns: Sequence[_Column], flag: str | None) -> str:
     parts = []
     for c in columns:
         unit = c.missing_lines[0][0] if c.missing_lines else "row"
-        shown = ", ".join(str(line) for _, line in c.missing_lines[:5])
         more = " ..." if c.missing > len(c.missing_lines[:5]) else ""
+        if len({u for u, _ in c.missing_lines}) > 1:  # rows of several files
+            shown = ", ".join(f"{u} {line}" for u, line in c.missing_lines[:5])
+            parts.append(f"{c.name!r} ({c.missing}: {shown}{more})")
+            continue
+        shown = ", ".join(str(line) for _, line in c.missing_lines[:5])
         parts.append(f"{c.name!r} ({c.missing}: {unit}{'s' * (c.missing > 1)} {shown}{more})")
     head = (
         f"{'a column has' if len(parts) == 1 else f'{len(parts)} columns have'} missing values: "
@@ -799,6 +894,17 @@ def _absent_message(absent: Sequence[str], available: Sequence[str], what: str) 
 
     hint = did_you_mean(absent[0], list(available)) if len(absent) == 1 else ""
     return f"{what} has no {_names(absent)}{hint}"
+
+
+_COMMA_DECIMAL = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})*,\d+\s*|\s*[+-]?\d+,\d+\s*")
+
+
+def _comma_decimals(counts: dict) -> str | None:
+    """An example level, when nearly every level of a text column is a number written with a
+    decimal comma (``39,1``): the sign of a file that needs ``--decimal ,``."""
+    labels = [label for label in counts if isinstance(label, str)]
+    hits = [label for label in labels if _COMMA_DECIMAL.fullmatch(label)]
+    return hits[0] if labels and len(hits) >= 0.9 * len(labels) else None
 
 
 def available_memory() -> int | None:

@@ -212,7 +212,6 @@ class TabularModel:
             predicted, truth = target_enc.decode(output), target_enc.decode(y)
         train_metrics = metrics(target_enc.task, truth[train_idx], predicted[train_idx])
         val_metrics = metrics(target_enc.task, truth[val_idx], predicted[val_idx]) if n_val else {}
-        kept = history.best_epoch if history.best_epoch is not None else history.epochs - 1
         notes = _overfitting(history, early_stopping)
         for note in notes:
             warnings.warn(note, OverfittingWarning, stacklevel=2)
@@ -230,13 +229,7 @@ class TabularModel:
             "optimizer": repr(opt),
             "hidden": list(hidden),
             "activation": activation,
-            "epochs": history.epochs,
-            "stopped_early": history.stopped_early,
-            "restored_epoch": kept + 1 if history.best_epoch is not None else None,
-            "epoch_loss": history.loss[kept],
-            "epoch_val_loss": history.val_loss[kept] if history.val_loss else None,
-            "final_loss": history.loss[-1],
-            "final_val_loss": history.val_loss[-1] if history.val_loss else None,
+            **history_summary(history),
             "train_metrics": train_metrics,
             "validation_metrics": val_metrics,
             "warnings": notes,
@@ -292,7 +285,7 @@ class TabularModel:
             raise PreprocessingError(
                 f"the target column {self.target.name!r} has missing values "
                 f"({rows_text(np.flatnonzero(missing), where)}); there is nothing to "
-                "measure those rows against"
+                "measure those rows against (--drop-missing-target leaves them out)"
             )
         if output is None:
             X, _ = self.transform(cols, where=where)
@@ -507,3 +500,18 @@ def _overfitting(history: History, early_stopping: bool) -> list[str]:
             f"Early stopping would keep epoch {best + 1}'s weights"
         ]
     return []
+
+
+def history_summary(history: History) -> dict[str, Any]:
+    """What a model file's training summary says of the epochs: how many, whether early
+    stopping ended them, the epoch whose weights were kept, and its losses and the last."""
+    kept = history.best_epoch if history.best_epoch is not None else history.epochs - 1
+    return {
+        "epochs": history.epochs,
+        "stopped_early": history.stopped_early,
+        "restored_epoch": kept + 1 if history.best_epoch is not None else None,
+        "epoch_loss": history.loss[kept],
+        "epoch_val_loss": history.val_loss[kept] if history.val_loss else None,
+        "final_loss": history.loss[-1],
+        "final_val_loss": history.val_loss[-1] if history.val_loss else None,
+    }

@@ -1,0 +1,800 @@
+"""A TabularModel trained on a Dask DataFrame: Parquet or CSV files read where they lie,
+their preprocessing statistics gathered partition by partition, then ``glassnet.dask.fit``.
+
+``read_files(pattern)`` reads a file, a glob or a folder of Parquet or CSV/TSV files by
+the rules of :mod:`glassnet.tabular.reading` (only empty cells are missing, CSV cells
+stay the text they are, so a label ``001`` stays ``001``). ``fit_table(data, target)``
+takes what it returns, or any Dask DataFrame, and gives the ``(TabularModel, History)``
+that :meth:`TabularModel.fit` gives, without gathering the rows:
+
+1. the target column alone: row counts, missing targets, and the classes (or the task);
+2. every partition, on its worker: the validation split (per partition, stratified by
+   class), then ``FeatureEncoder.partial_fit`` on its training rows; the client joins
+   the encoders in partition order (``FeatureEncoder.merge``), which gives what one pass
+   over all the rows gives, up to rounding;
+3. every partition encoded on its worker and kept there, and the network trained on
+   them with :func:`glassnet.dask.fit` (L-BFGS by default).
+
+Messages number rows as the files do (``part-2.csv line 17``). What this module does not
+do: JSON Lines or Arrow files, and a split stratified across partitions (each partition
+holds out its own share of each class).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+import math
+import operator
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+
+from .. import optimizers as _optimizers
+from ..layers import Dense
+from ..network import Network
+from ..tabular.columns import as_columns, missing_mask, parse_numbers
+from ..tabular.encoding import Accumulator, FeatureEncoder, PreprocessingError, TargetEncoder
+from ..tabular.metrics import RegressionMetrics
+from ..tabular.model import (
+    TabularModel,
+    _check_options,
+    _choose_features,
+    _choose_loss,
+    _overfitting,
+    _split,
+    history_summary,
+)
+from ..tabular.reading import (
+    DataFileError,
+    ReadOptions,
+    _check_header,
+    _normalise_numbers,
+    _sniff,
+    check_data_path,
+    data_format,
+)
+from ..training import Callback, EarlyStopping, History
+from . import shards as _shards
+
+__all__ = ["DataFiles", "read_files", "fit_table"]
+
+#: The column ``read_files`` adds to a CSV frame, naming each row's file.
+PATH_COLUMN = "__glassnet_path__"
+#: A partition with more distinct targets than this is no classification.
+MAX_CLASSES = 65_536
+_GLOB = set("*?[")
+
+
+@dataclass
+class DataFiles:
+    """Data files read lazily as one Dask DataFrame.
+
+    Attributes
+    ----------
+    frame : dask.dataframe.DataFrame
+        The rows; a CSV frame also has the column ``PATH_COLUMN``.
+    paths : list of str
+        The files, in the order their rows come.
+    format : "parquet" or "csv"
+    rows : list of int, or None
+        Each Parquet file's row count (from its footer).
+    """
+
+    frame: Any
+    paths: list[str]
+    format: str
+    rows: list[int] | None = None
+    pattern: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c in self.frame.columns if c != PATH_COLUMN]
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def _expand(pattern: str) -> list[str]:
+    """The files a path, a glob or a folder names, sorted (folders: their data files)."""
+    if any(ch in _GLOB for ch in pattern):
+        paths = sorted(p for p in glob.glob(pattern, recursive=True) if not os.path.isdir(p))
+        if not paths:
+            raise DataFileError(f"no files match {pattern!r}")
+    elif os.path.isdir(pattern):
+        paths = sorted(
+            os.path.join(pattern, name)
+            for name in os.listdir(pattern)
+            if not name.startswith((".", "_")) and os.path.isfile(os.path.join(pattern, name))
+        )
+        if not paths:
+            raise DataFileError(f"the folder {pattern} holds no data files")
+    else:
+        paths = [pattern]
+    for path in paths:
+        check_data_path(path)
+    return paths
+
+
+def _format_of(paths: list[str]) -> tuple[str, str | None]:
+    """The one format ("parquet" or "csv"/"tsv") and compression of every file."""
+    kinds = {}
+    for path in paths:
+        fmt, compression = data_format(path)
+        if fmt not in ("parquet", "csv", "tsv"):
+            raise DataFileError(
+                f"{path} is a {fmt} file; on a Dask cluster glassnet reads Parquet and "
+                "CSV/TSV files (.parquet, .pq, .csv, .tsv, .txt, .tab, compressed CSV too)"
+            )
+        kinds.setdefault((fmt, compression), path)
+    if len(kinds) > 1:
+        (a, pa), (b, pb) = list(kinds.items())[:2]
+        raise DataFileError(
+            f"the files are not all of one format: {pa} is {_kind_text(a)} but {pb} is "
+            f"{_kind_text(b)}"
+        )
+    return next(iter(kinds))
+
+
+def _kind_text(kind: tuple[str, str | None]) -> str:
+    return kind[0] + (f" ({kind[1]})" if kind[1] else "")
+
+
+def _family(arrow_type) -> str:
+    """What pandas makes of an Arrow type, coarsely: int and float columns may mix."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        return "number"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "text"
+    if pa.types.is_dictionary(arrow_type):
+        return _family(arrow_type.value_type)
+    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_null(arrow_type):
+        return "null"
+    return str(arrow_type)
+
+
+def _schema_difference(first: str, a, path: str, b) -> str | None:
+    if a.names != b.names:
+        extra = [n for n in b.names if n not in a.names]
+        gone = [n for n in a.names if n not in b.names]
+        what = (
+            f"has the column {extra[0]!r}, which {first} lacks"
+            if extra
+            else f"lacks the column {gone[0]!r}"
+            if gone
+            else "has the columns in another order"
+        )
+        return f"{path} {what}"
+    for name in a.names:
+        fa, fb = _family(a.field(name).type), _family(b.field(name).type)
+        if fa != fb and "null" not in (fa, fb):
+            return (
+                f"column {name!r} is {a.field(name).type} in {first} but "
+                f"{b.field(name).type} in {path}"
+            )
+    return None
+
+
+def _read_parquet(paths: list[str], options: ReadOptions) -> tuple[Any, list[int]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas, rows = [], []
+    for path in paths:
+        try:
+            meta = pq.read_metadata(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataFileError(
+                f"cannot read {path} as Parquet: {' '.join(str(exc).split())}"
+            ) from None
+        schemas.append(meta.schema.to_arrow_schema())
+        rows.append(meta.num_rows)
+    _check_header(paths[0], schemas[0].names)
+    for path, schema in zip(paths[1:], schemas[1:]):
+        problem = _schema_difference(paths[0], schemas[0], path, schema)
+        if problem:
+            raise DataFileError(f"the files do not share one schema: {problem}")
+    frame = dd.read_parquet(paths, split_row_groups=False)  # one partition per file
+    tokens = ["", *options.na_values]
+    return frame.map_partitions(_text_missing, tokens, meta=frame._meta), rows
+
+
+def _text_missing(part, tokens: list[str]):
+    """Empty cells (and the ``na_values``) of text columns as missing, keeping the dtypes."""
+    import pandas as pd
+
+    out = part.copy(deep=False)
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            hit = column.isin(tokens)
+            if hit.any():
+                out[name] = column.mask(hit)
+    return out
+
+
+def _read_csv(paths, fmt, compression, options: ReadOptions, blocksize) -> Any:
+    import fsspec
+
+    heads = []
+    for path in paths:
+        try:
+            with fsspec.open(path, "rb", compression=compression) as f:
+                heads.append(f.read(65536))
+        except (OSError, EOFError) as exc:
+            raise DataFileError(f"cannot read {path}: {exc}") from None
+    first_sep, header = _sniff(paths[0], heads[0], fmt, options)
+    _check_header(paths[0], header)
+    fixed = ReadOptions(
+        sep=first_sep,
+        encoding=options.encoding,
+        thousands=options.thousands,
+        decimal=options.decimal,
+        na_values=options.na_values,
+    )
+    for path, head in zip(paths[1:], heads[1:]):
+        _, other = _sniff(path, head, fmt, fixed)
+        if other != header:
+            extra = [n for n in other if n not in header]
+            gone = [n for n in header if n not in other]
+            what = (
+                f"has the column {extra[0]!r}, which {paths[0]} lacks"
+                if extra
+                else f"lacks the column {gone[0]!r}"
+                if gone
+                else "has the columns in another order"
+            )
+            raise DataFileError(f"the files do not share one schema: {path} {what}")
+    frame = dd.read_csv(
+        paths,
+        sep=first_sep,
+        dtype=str,
+        keep_default_na=False,
+        na_values=["", *options.na_values],
+        encoding=options.encoding or "utf-8-sig",
+        skip_blank_lines=True,
+        include_path_column=PATH_COLUMN,
+        compression=compression,
+        blocksize=None if compression else blocksize,
+    )
+    if options.decimal != "." or options.thousands:
+        frame = frame.map_partitions(_numbers_spelt, fixed, meta=frame._meta)
+    return frame
+
+
+def _numbers_spelt(part, options: ReadOptions):
+    out = part.copy()
+    cells = out.drop(columns=[PATH_COLUMN])
+    _normalise_numbers(cells, options)
+    cells[PATH_COLUMN] = out[PATH_COLUMN]
+    return cells[list(out.columns)]
+
+
+def read_files(
+    pattern: str, options: ReadOptions | None = None, *, blocksize: str | int = "default"
+) -> DataFiles:
+    """Parquet or CSV/TSV files as one lazy Dask DataFrame, read as ``glassnet train`` reads.
+
+    Parameters
+    ----------
+    pattern : a file, a glob (``"data/part-*.parquet"``, ``**`` for subfolders) or a
+        folder (its files, without those whose names start with ``.`` or ``_``). The
+        files must be of one format and share one schema (the same columns, in order).
+    options : how to read text (separator, encoding, decimal and thousands marks,
+        ``na_values``); Parquet uses ``na_values`` for its text columns.
+    blocksize : the bytes of CSV per partition (dask's default); a compressed CSV file
+        is one partition, and so is each Parquet file.
+
+    Raises
+    ------
+    DataFileError
+        Nothing matches, a file that is no regular file, mixed formats or schemas, an
+        unreadable header.
+    """
+    options = options or ReadOptions()
+    paths = _expand(os.fspath(pattern))
+    fmt, compression = _format_of(paths)
+    if fmt == "parquet":
+        frame, rows = _read_parquet(paths, options)
+        return DataFiles(frame, paths, "parquet", rows, pattern=str(pattern))
+    frame = _read_csv(paths, fmt, compression, options, blocksize)
+    return DataFiles(frame, paths, "csv", pattern=str(pattern))
+
+
+# -- on the workers --------------------------------------------------------------------------
+
+
+def _table(part):
+    """A partition as Columns, its text as the in-memory reading has it: Dask's Arrow
+    strings mark a missing cell with pandas' NA, the reading of a file with NaN."""
+    import pandas as pd
+
+    text = {
+        name: pd.StringDtype(dtype.storage, na_value=np.nan)
+        for name, dtype in part.dtypes.items()
+        if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
+    }
+    return as_columns(part.astype(text) if text else part)
+
+
+def _survey(part, target: str, keep_path: bool) -> dict:
+    """What the target column of one partition says: rows, missing cells, distinct values."""
+    cols = _table(part)
+    values = cols[target]
+    missing = missing_mask(values)
+    present = values[~missing]
+    out = {
+        "n": cols.n_rows,
+        "path": str(cols[PATH_COLUMN][0]) if keep_path and cols.n_rows else None,
+        "missing": int(missing.sum()),
+        "missing_at": np.flatnonzero(missing)[:5].tolist(),
+    }
+    import pandas as pd
+
+    uniques = pd.unique(present) if present.dtype.kind != "b" else np.unique(present)
+    out["uniques"] = uniques if len(uniques) <= MAX_CLASSES else None
+    numbers, failed = parse_numbers(values, missing)
+    out["text_at"] = np.flatnonzero(failed)[:1].tolist()
+    out["text"] = str(values[out["text_at"][0]]) if out["text_at"] else None
+    out["infinite_at"] = np.flatnonzero(np.isinf(numbers))[:5].tolist()
+    return out
+
+
+@dataclass
+class _Plan:
+    """Everything a partition's tasks need to know, the same for every partition."""
+
+    target: str
+    features: list[str]
+    target_enc: TargetEncoder
+    val_split: float
+    seed: int
+    drop_missing_target: bool
+    impute: bool
+    max_categories: int | None
+    categorical: list[str]
+    numeric: list[str]
+    feature_enc: FeatureEncoder | None = None
+    kinds: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+    def rows(self, cols, i: int):
+        """The kept rows (their positions in the partition), the training and validation
+        positions among them, and the kept columns."""
+        y_raw = cols[self.target]
+        positions = np.arange(cols.n_rows)
+        if self.drop_missing_target:
+            keep = ~missing_mask(y_raw)
+            if not keep.all():
+                cols, positions = cols.take(keep), positions[keep]
+                y_raw = cols[self.target]
+        classes = None
+        if self.target_enc.task == "classification":
+            classes = self.target_enc.class_indices(y_raw)
+        rng = np.random.default_rng([self.seed, i])
+        train, val = (
+            _split(cols.n_rows, self.val_split, rng, classes)
+            if cols.n_rows
+            else (np.arange(0), np.arange(0))
+        )
+        return cols, positions, train, val
+
+    def encoder(self) -> FeatureEncoder:
+        return FeatureEncoder(
+            impute=self.impute,
+            max_categories=self.max_categories,
+            categorical=self.categorical,
+            numeric=self.numeric,
+        )
+
+
+def _statistics(part, i: int, plan: _Plan, where=None, kinds=None):
+    """Partition ``i``'s feature statistics (on its training rows), the regression target's
+    mean and variance, and its numbers of training and validation rows. Without ``where``
+    the rows are counted from 0 and a PreprocessingError becomes ``None`` in place of the
+    encoder (the client fits the partition again, numbered, to name the problem)."""
+    cols, positions, train, val = plan.rows(_table(part), i)
+    acc = Accumulator()
+    if plan.target_enc.task == "regression" and len(train):
+        numbers, _ = parse_numbers(cols[plan.target], missing_mask(cols[plan.target]))
+        acc.add(numbers[train])
+    enc = None
+    if len(train):
+        unit, first = where if where is not None else ("row", 0)
+        try:
+            enc = plan.encoder().partial_fit(
+                cols.take(train), plan.features, where=(unit, first + positions[train]), kinds=kinds
+            )
+        except PreprocessingError:
+            if where is not None:
+                raise
+            enc = None
+    return {"encoder": enc, "target": acc, "train": len(train), "val": len(val)}
+
+
+def _encode(part, i: int, plan: _Plan, where) -> tuple:
+    """Partition ``i`` as the network's arrays: X and y of its training rows, then of its
+    validation rows."""
+    cols, positions, train, val = plan.rows(_table(part), i)
+    out = []
+    for rows in (train, val):
+        sub = cols.take(rows)
+        numbered = (where[0], where[1] + positions[rows])
+        X, _ = plan.feature_enc.transform(sub, where=numbered)
+        y = plan.target_enc.encode(sub[plan.target], where=numbered)
+        out += [X, y]
+    return tuple(out)
+
+
+def _measure(encoded: tuple, net: Network, target_enc: TargetEncoder) -> list:
+    """Per split (training, validation): (correct, rows) for a classification, else the
+    RegressionMetrics of the decoded predictions."""
+    results = []
+    for X, y in (encoded[:2], encoded[2:]):
+        if not len(X):
+            results.append(None)
+            continue
+        output = net.predict(X)
+        if target_enc.task == "classification":
+            results.append((int(np.sum(np.argmax(output, axis=1) == y)), len(y)))
+        else:
+            acc = RegressionMetrics()
+            acc.update(target_enc.decode(y), target_enc.decode(output))
+            results.append(acc)
+    return results
+
+
+# -- on the client ---------------------------------------------------------------------------
+
+
+def _numbering(data, surveys: list[dict]) -> list[tuple[str, int]]:
+    """How messages number each partition's first row: (unit, number)."""
+    if isinstance(data, DataFiles):
+        several = len(data.paths) > 1
+        if data.format == "csv":
+            seen: dict[str, int] = {}
+            out = []
+            for s in surveys:
+                path = s["path"] or ""
+                unit = f"{os.path.basename(path)} line" if several else "line"
+                out.append((unit, 2 + seen.get(path, 0)))
+                seen[path] = seen.get(path, 0) + s["n"]
+            return out
+        if [s["n"] for s in surveys] == data.rows:  # one partition per file, in order
+            return [(f"{os.path.basename(p)} row" if several else "row", 1) for p in data.paths]
+    out, offset = [], 1
+    for s in surveys:
+        out.append(("row", offset))
+        offset += s["n"]
+    return out
+
+
+def _where_text(lines: list[tuple[str, int]], total: int) -> str:
+    """'line 4', 'lines 4, 9 and 3 more', or 'a.csv line 4, b.csv line 9' across files."""
+    more = f" and {total - len(lines)} more" if total > len(lines) else ""
+    units = list(dict.fromkeys(u for u, _ in lines))
+    if len(units) == 1:
+        numbers = ", ".join(str(n) for _, n in lines)
+        return f"{units[0]}{'s' * (total > 1)} {numbers}{more}"
+    return ", ".join(f"{u} {n}" for u, n in lines) + more
+
+
+def _gather(client, futures) -> list:
+    """The results, with reading errors of the workers as DataFileError."""
+    import pandas as pd
+
+    try:
+        return client.gather(futures)
+    except (PreprocessingError, DataFileError):
+        raise
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise DataFileError(f"cannot read the data: {' '.join(str(exc).split())}") from None
+    finally:
+        client.cancel(futures)
+
+
+def _target_encoder(name: str, task: str, surveys, where, n_present: int) -> TargetEncoder:
+    """The target's classes (or, for a regression, a placeholder scale) from the surveys."""
+    import pandas as pd
+
+    has_text = [(i, s) for i, s in enumerate(surveys) if s["text_at"]]
+    if any(s["uniques"] is None for s in surveys):
+        if task == "classification" or (task == "auto" and has_text):
+            raise PreprocessingError(
+                f"the target column {name!r} has more than {MAX_CLASSES} distinct values, "
+                "too many to be classes; for a number, give --task regression"
+            )
+        task = "regression"
+    else:
+        parts = [np.asarray(s["uniques"], dtype=object) for s in surveys if len(s["uniques"])]
+        values = pd.unique(np.concatenate(parts)) if parts else np.array([], dtype=object)
+        if all(np.asarray(s["uniques"]).dtype.kind == "b" for s in surveys):
+            values = values.astype(bool)
+        # The task depends on the distinct values and on whether there are at least
+        # twice as many values as distinct ones: a sample that keeps both decides alike.
+        size = min(n_present, 2 * len(values))
+        sample = np.concatenate([values, np.repeat(values[:1], max(0, size - len(values)))])
+        if task == "auto":
+            task = TargetEncoder.infer_task(sample)
+        if task == "classification":
+            return TargetEncoder.fit(name, sample, "classification")
+    if task != "regression":
+        raise PreprocessingError(f"unknown task {task!r}; choose classification or regression")
+    if has_text:
+        i, s = has_text[0]
+        unit, first = where[i]
+        raise PreprocessingError(
+            f"the target column {name!r} holds text ({s['text']!r} on {unit} "
+            f"{first + s['text_at'][0]}), so it cannot be a regression target"
+        )
+    for i, s in enumerate(surveys):
+        if s["infinite_at"]:
+            unit, first = where[i]
+            raise PreprocessingError(
+                f"the target column {name!r} holds an infinite value ({unit} "
+                f"{first + s['infinite_at'][0]})"
+            )
+    return TargetEncoder(name, "regression")
+
+
+def fit_table(
+    data,
+    target: str,
+    *,
+    hidden: Sequence[int] = (16, 16),
+    activation: str = "relu",
+    loss: str = "auto",
+    optimizer: str = "lbfgs",
+    lr: float | None = None,
+    epochs: int = 200,
+    batch_size: int | None = None,
+    strategy: str = "average",
+    val_split: float = 0.2,
+    early_stopping: bool = False,
+    patience: int = 10,
+    seed: int = 0,
+    impute: bool = False,
+    task: str = "auto",
+    features: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    numeric: Sequence[str] = (),
+    max_categories: int | None = None,
+    drop_missing_target: bool = False,
+    callbacks: Sequence[Callback] = (),
+    source: str | None = None,
+    client=None,
+) -> tuple[TabularModel, History]:
+    """Train a TabularModel on a Dask DataFrame, or on what :func:`read_files` returns.
+
+    The options are those of :meth:`TabularModel.fit`, plus ``optimizer="lbfgs"`` (the
+    default: full-batch L-BFGS, one iteration per epoch) and, for ``"adam"`` and
+    ``"sgd"``, ``strategy`` (see :func:`glassnet.dask.fit`). ``val_split`` holds out that
+    share of each partition's rows (of each class, for a classification), chosen with
+    ``seed`` and the partition's number; ``early_stopping`` watches their loss (or the
+    training loss without them) and keeps the best epoch's weights.
+
+    Returns
+    -------
+    (TabularModel, History), as :meth:`TabularModel.fit`; the model's ``info`` also has
+    ``"cluster"`` (workers, shards, partitions, strategy).
+
+    Raises
+    ------
+    PreprocessingError
+        For the data or the options, naming the column, the file and the line.
+    DataFileError
+        For a file the workers cannot read.
+    """
+    client = _shards.get_client(client)
+    frame = data.frame if isinstance(data, DataFiles) else data
+    if not isinstance(frame, dd.DataFrame):
+        raise TypeError(
+            f"data must be a Dask DataFrame or what read_files returns, got {type(data).__name__}"
+        )
+    keep_path = PATH_COLUMN in frame.columns
+    names = [str(c) for c in frame.columns if c != PATH_COLUMN]
+    feature_names = _choose_features(names, target, features, ignore, categorical, numeric)
+    _check_options(hidden, epochs, val_split, patience, lr)
+    if optimizer not in ("lbfgs", "adam", "sgd"):
+        raise PreprocessingError(f"unknown optimizer {optimizer!r}; choose lbfgs, adam or sgd")
+    if optimizer == "lbfgs" and lr is not None:
+        raise PreprocessingError("L-BFGS chooses its own steps: it takes no learning rate")
+    if optimizer == "lbfgs" and batch_size is not None:
+        raise PreprocessingError("L-BFGS trains on the full batch: it takes no batch size")
+    if task not in ("auto", "classification", "regression"):
+        raise PreprocessingError(f"unknown task {task!r}; choose classification or regression")
+
+    # 1. The target column alone.
+    survey_cols = [target, PATH_COLUMN] if keep_path else [target]
+    pieces = frame[survey_cols].to_delayed()
+    surveys = _gather(
+        client, client.compute([dask.delayed(_survey)(p, target, keep_path) for p in pieces])
+    )
+    where = _numbering(data, surveys)
+    missing = sum(s["missing"] for s in surveys)
+    n_rows = sum(s["n"] for s in surveys) - (missing if drop_missing_target else 0)
+    if missing and not drop_missing_target:
+        lines = [
+            (where[i][0], where[i][1] + p) for i, s in enumerate(surveys) for p in s["missing_at"]
+        ]
+        raise PreprocessingError(
+            f"the target column {target!r} has {missing} missing value{'s' * (missing > 1)} "
+            f"({_where_text(lines[:5], missing)}); remove those rows or give "
+            "--drop-missing-target"
+        )
+    if n_rows < 2:
+        raise PreprocessingError(
+            f"the data has {n_rows} row{'s' * (n_rows != 1)}"
+            + (f" with a target ({missing} dropped)" if missing else "")
+            + "; training needs at least 2"
+        )
+    target_enc = _target_encoder(target, task, surveys, where, n_rows)
+    classification = target_enc.task == "classification"
+    loss = _choose_loss(loss, classification)
+    plan = _Plan(
+        target,
+        feature_names,
+        target_enc,
+        float(val_split),
+        int(seed),
+        bool(drop_missing_target),
+        bool(impute),
+        max_categories,
+        list(categorical),
+        list(numeric),
+    )
+    plan.encoder()  # checks the options before any work
+
+    # 2. The statistics of every partition's training rows, joined in order.
+    parts = frame[[*feature_names, target]].to_delayed()
+    stats = _gather(
+        client,
+        client.compute([dask.delayed(_statistics)(p, i, plan) for i, p in enumerate(parts)]),
+    )
+    feature_enc, target_acc = plan.encoder(), Accumulator()
+    for i, s in enumerate(stats):
+        target_acc.merge(s["target"])
+        enc = s["encoder"]
+        if s["train"] == 0:
+            continue
+        decided = feature_enc.fitting_kinds
+        conflict = enc is None or any(
+            decided.get(c) and k and decided[c] != k for c, k in enc.fitting_kinds.items()
+        )
+        if conflict:  # read it again as one pass would have, naming what does not fit
+            again = dask.delayed(_statistics)(parts[i], i, plan, where[i], decided)
+            enc = _gather(client, [client.compute(again)])[0]["encoder"]
+            feature_enc.merge(enc)
+        else:
+            feature_enc.merge(enc, where=where[i])
+    n_train = sum(s["train"] for s in stats)
+    n_val = sum(s["val"] for s in stats)
+    if n_train == 0:
+        raise PreprocessingError(f"the validation split {val_split} leaves no training rows")
+    feature_enc.finish()
+    if not classification:
+        std = target_acc.std
+        target_enc = TargetEncoder(
+            target,
+            "regression",
+            mean=target_acc.value_mean,
+            std=std if std > 0 and math.isfinite(std) else 1.0,
+        )
+    plan.feature_enc, plan.target_enc = feature_enc, target_enc
+
+    # 3. Every partition encoded where it is read, and kept there while training.
+    encoded = client.compute(
+        [dask.delayed(_encode)(p, i, plan, where[i]) for i, p in enumerate(parts)]
+    )
+    try:
+        k = feature_enc.n_outputs
+
+        def collection(j: int, counts: str):
+            chunks = [
+                da.from_delayed(
+                    dask.delayed(operator.getitem)(f, j),
+                    shape=(s[counts], k) if j % 2 == 0 else _y_shape(s[counts], classification),
+                    dtype=np.float64 if j % 2 == 0 or not classification else np.int64,
+                )
+                for f, s in zip(encoded, stats)
+                if s[counts]
+            ]
+            return da.concatenate(chunks) if chunks else None
+
+        X_train, y_train = collection(0, "train"), collection(1, "train")
+        validation = (collection(2, "val"), collection(3, "val")) if n_val else None
+        out = Dense(target_enc.n_outputs, "softmax" if classification else "identity")
+        net = Network([Dense(h, activation) for h in hidden] + [out], seed=seed)
+        if optimizer == "lbfgs":
+            opt = _optimizers.LBFGS()
+        elif optimizer == "adam":
+            opt = _optimizers.Adam(lr if lr is not None else 1e-3)
+        else:
+            opt = _optimizers.SGD(lr if lr is not None else 0.01, momentum=0.9)
+        callbacks = list(callbacks)
+        if early_stopping:
+            callbacks.append(
+                EarlyStopping(
+                    monitor="val_loss" if n_val else "loss", patience=patience, restore_best=True
+                )
+            )
+        from . import fit as _fit
+
+        history = _fit(
+            net,
+            X_train,
+            y_train,
+            loss=loss,
+            optimizer=opt,
+            epochs=epochs,
+            batch_size=None if optimizer == "lbfgs" else batch_size,
+            shuffle=True,
+            validation_data=validation,
+            callbacks=callbacks,
+            strategy=strategy,
+            client=client,
+        )
+        measured = _gather(
+            client, [client.submit(_measure, f, net, target_enc, pure=False) for f in encoded]
+        )
+    finally:
+        client.cancel(encoded)
+    train_metrics, val_metrics = (
+        _metrics(target_enc.task, [m[j] for m in measured]) for j in (0, 1)
+    )
+    model = TabularModel(net, feature_enc, target_enc)
+    model.info = {
+        "data": source,
+        "rows": int(n_rows),
+        "dropped_missing_target": int(missing) if drop_missing_target else 0,
+        "training_rows": int(n_train),
+        "validation_rows": int(n_val),
+        "stratified": bool(classification and n_val),
+        "columns": list(feature_names),
+        "kinds": feature_enc.kinds,
+        "task": target_enc.task,
+        "loss": loss,
+        "optimizer": repr(opt),
+        "hidden": list(hidden),
+        "activation": activation,
+        **history_summary(history),
+        "train_metrics": train_metrics,
+        "validation_metrics": val_metrics,
+        "warnings": _overfitting(history, early_stopping),
+        "cluster": dict(net.training_summary.get("cluster", {})),
+        "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return model, history
+
+
+def _y_shape(n: int, classification: bool) -> tuple:
+    return (n,) if classification else (n, 1)
+
+
+def _metrics(task: str, results: list) -> dict:
+    """Accuracy, or R² and RMSE, from the partitions' pieces (None: no rows there)."""
+    results = [r for r in results if r is not None]
+    if not results:
+        return {}
+    if task == "classification":
+        correct, n = (sum(r[i] for r in results) for i in (0, 1))
+        return {"accuracy": correct / n}
+    total = RegressionMetrics()
+    for r in results:
+        total.truth.merge(r.truth)
+        total.abs_sum += r.abs_sum
+        total.sq_sum += r.sq_sum
+        total.n += r.n
+    result = total.result()
+    return {"r2": result["r2"], "rmse": result["rmse"]}
