@@ -62,7 +62,10 @@ def available() -> bool:
     """Whether the ``fast`` extra is installed (numba can be found; it is not imported)."""
     global _numba
     if _numba is None:
-        _numba = find_spec("numba") is not None
+        try:
+            _numba = find_spec("numba") is not None
+        except (ImportError, ValueError):  # a module of that name without a spec
+            _numba = False
     return _numba
 
 
