@@ -611,34 +611,23 @@ def adam(P, G, M, V, n_decayed, decay, b1, one_minus_b1, b2, one_minus_b2, eps, 
         if keep:
             saved[lo:hi] = P[lo:hi]
         cut = min(max(n_decayed, lo), hi)  # the weights under decay end at n_decayed
-        if cut > lo:
-            _adam_block(
-                P[lo:cut],
-                G[lo:cut],
-                M[lo:cut],
-                V[lo:cut],
-                decay,
-                b1,
-                one_minus_b1,
-                b2,
-                one_minus_b2,
-                eps,
-                step,
-            )
-        if hi > cut:
-            _adam_block(
-                P[cut:hi],
-                G[cut:hi],
-                M[cut:hi],
-                V[cut:hi],
-                one,
-                b1,
-                one_minus_b1,
-                b2,
-                one_minus_b2,
-                eps,
-                step,
-            )
+        for part in range(2):  # [lo, cut) with decay, [cut, hi) without
+            a, b = (lo, cut) if part == 0 else (cut, hi)
+            if b > a:
+                factor = decay if part == 0 else one
+                _adam_block(
+                    P[a:b],
+                    G[a:b],
+                    M[a:b],
+                    V[a:b],
+                    factor,
+                    b1,
+                    one_minus_b1,
+                    b2,
+                    one_minus_b2,
+                    eps,
+                    step,
+                )
 
 
 # --- small networks: the whole step in one call -----------------------------------------
