@@ -203,7 +203,6 @@ def _document(extra_attributes: str = ""):
     return document
 
 
-
 def _user_level() -> int:
     """The ``stacklevel`` that makes a warning point at the first line outside glassnet and
     scikit-learn: the user's own ``fit`` call, also when it goes through a Pipeline."""
@@ -215,6 +214,7 @@ def _user_level() -> int:
     while frame is not None and frame.f_code.co_filename.startswith(inside):
         frame, level = frame.f_back, level + 1
     return level
+
 
 class _Invalid(ValueError, TypeError):
     """A constructor parameter with a bad value (raised by fit, never by __init__)."""

@@ -25,7 +25,7 @@ def main(argv=None) -> int:
         "(instant when they are cached already)",
     )
     action.add_argument("--status", action="store_true", help="what is cached, and where")
-    action.add_argument("--warm-group", metavar="GROUP:DTYPE", help=argparse.SUPPRESS)
+    action.add_argument("--warm-dtype", nargs=2, help=argparse.SUPPRESS)  # DTYPE GROUP,...
     parser.add_argument(
         "--jobs", type=int, default=None, help="processes compiling side by side (default: cores)"
     )
@@ -39,9 +39,10 @@ def main(argv=None) -> int:
         return 1
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
-    if args.warm_group:
-        group, _, dtype = args.warm_group.partition(":")
-        _cache._exercise(group, dtype)
+    if args.warm_dtype:  # one of warm's processes
+        dtype, groups = args.warm_dtype
+        for group in groups.split(","):
+            _cache._exercise(group, dtype)
         return 0
     if args.status:
         print(f"mode: {mode()} (GLASSNET_FAST)")

@@ -30,7 +30,7 @@ __all__ = ["decide", "predict_pays", "groups_for", "saving", "one_time_cost"]
 IMPORT = 1.2
 #: Seconds to load a group of kernels from the on-disk cache, and to compile it.
 LOAD = {"train": 0.6, "predict": 0.1, "layers": 0.3, "update": 0.1}
-COMPILE = {"train": 30.0, "predict": 2.0, "layers": 12.0, "update": 4.0}
+COMPILE = {"train": 30.0, "predict": 5.0, "layers": 19.0, "update": 6.0}
 
 #: Seconds a step the whole-step kernel saves: the NumPy path's thirty-odd calls.
 SMALL_STEP = 5e-5
