@@ -137,9 +137,7 @@ def fitting(net, loss, opt, X, batch: int | None, epochs: int):
     the BLAS threading policy. ``batch`` is None for the full batch."""
     decision = False
     if mode() != "off":
-        from . import policy
-
-        decision = policy.decide(net, loss, opt, X, batch, epochs, mode() == "on")
+        decision = _policy().decide(net, loss, opt, X, batch, epochs, mode() == "on")
     previous = getattr(_fit, "decision", None)
     _fit.decision = decision
     try:
@@ -150,15 +148,26 @@ def fitting(net, loss, opt, X, batch: int | None, epochs: int):
         _fit.decision = previous
 
 
+def _policy():
+    """glassnet.fast.policy, imported once (a one-row prediction asks it every time)."""
+    global _policy_module
+    if _policy_module is None:
+        from . import policy
+
+        _policy_module = policy
+    return _policy_module
+
+
+_policy_module = None
+
+
 def plan_for(net, loss):
     """The compiled path's Plan for this network and loss, or None when it does not apply
     (or is off, or in auto mode outside a fit, its kernels are not loaded yet and do not
     pay yet). Plans are cached on the network until its buffers change."""
     active = _active()
     if active is None:  # auto, outside fit(): a prediction
-        from . import policy
-
-        active = policy.predict_pays(net)
+        active = _policy().predict_pays(net)
     if not active:
         return None
     key = (type(loss), getattr(loss, "delta", None))

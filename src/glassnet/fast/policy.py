@@ -21,15 +21,15 @@ import sys
 
 import numpy as np
 
-from . import cache as _cache
 from . import plan as _plan
 
 __all__ = ["decide", "predict_pays", "groups_for", "saving", "one_time_cost"]
 
-#: Seconds to import numba and start its compiler, once per process.
-IMPORT = 1.2
+#: Seconds to import numba and start its compiler (which loading from the cache needs
+#: too), once per process.
+IMPORT = 1.6
 #: Seconds to load a group of kernels from the on-disk cache, and to compile it.
-LOAD = {"train": 0.6, "predict": 0.1, "layers": 0.3, "update": 0.1}
+LOAD = {"train": 0.15, "predict": 0.05, "layers": 0.15, "update": 0.05}
 COMPILE = {"train": 30.0, "predict": 5.0, "layers": 19.0, "update": 6.0}
 
 #: Seconds a step the whole-step kernel saves: the NumPy path's thirty-odd calls.
@@ -82,6 +82,8 @@ def saving(net, X, batch: int | None, epochs: int, small: bool) -> float:
 
 def one_time_cost(groups, dtype) -> float:
     """Seconds this process would spend before it can use these groups of kernels."""
+    from . import cache as _cache
+
     missing = [g for g in groups if not _cache.loaded(g, dtype)]
     if not missing:
         return 0.0
@@ -93,6 +95,9 @@ def one_time_cost(groups, dtype) -> float:
 
 def _pays(groups, dtype, saved: float) -> bool:
     global _forgone
+    if "numba" not in sys.modules and _forgone + saved < IMPORT + sum(LOAD[g] for g in groups):
+        _forgone += saved  # less than the least it can cost: no need to look further
+        return False
     cost = one_time_cost(groups, dtype)
     if cost == 0.0:
         return True
@@ -111,21 +116,32 @@ def decide(net, loss, opt, X, batch: int | None, epochs: int, forced: bool) -> b
     dtype = np.dtype(net.dtype).name
     if not forced and not _pays(groups, dtype, saving(net, X, batch, epochs, small)):
         return False
+    from . import cache as _cache
+
     return _cache.ensure(groups, dtype)
 
 
 def predict_pays(net) -> bool:
     """In auto mode, outside a fit: whether a one-row prediction of ``net`` uses the
-    kernels (they are loaded, or this process has predicted often enough to pay)."""
-    if net._params is None:
-        return False
-    dtype = net.dtype.name
-    if _cache.loaded("predict", dtype):
-        return True
+    kernels (they are loaded, or this process has predicted often enough to pay). On
+    the path of every one-row prediction: a few look-ups until then."""
+    global _forgone
     small = net._plans.get("small prediction")  # cleared with the plans
     if small is None:
-        small = _plan.covers(net, None) and _plan.small_network(net, training=False)
+        small = (
+            net._params is not None
+            and _plan.covers(net, None)
+            and _plan.small_network(net, training=False)
+        )
         net._plans["small prediction"] = small
     if not small:
         return False
+    if "numba" not in sys.modules and _forgone + PREDICT < IMPORT + LOAD["predict"]:
+        _forgone += PREDICT
+        return False
+    from . import cache as _cache
+
+    dtype = net.dtype.name
+    if _cache.loaded("predict", dtype):
+        return True
     return _pays(["predict"], dtype, PREDICT) and _cache.ensure(["predict"], dtype)
