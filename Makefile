@@ -22,13 +22,20 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# The compiled path's kernels are compiled once, ahead, into numba's on-disk cache
+# (instant once they are there; about two minutes on two cores the first time).
+WARM := $(BIN)/python -m glassnet.fast --warm
+
 demo: $(VENV)/.installed
+	$(WARM)
 	$(BIN)/glassnet demo all
 
-# One process per core, each test file in one of them (its module fixtures start once),
-# and one BLAS thread per process: more threads than cores make small matrix products
-# wait on each other, and no test measures speed.
+# The kernels first, so that no test process compiles them; then one process per core,
+# each test file in one of them (its module fixtures start once), and one BLAS thread
+# per process: more threads than cores make small matrix products wait on each other,
+# and no test measures speed.
 test: $(VENV)/.installed-dev
+	$(WARM)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -q -n auto --dist loadfile
 
@@ -40,6 +47,7 @@ lint: $(VENV)/.installed-dev
 # PyTorch is installed only when its CPU wheel lies on this machine (PIP_FIND_LINKS),
 # never downloaded (PyPI's build is several GB); without it, its rows are skipped.
 bench: $(VENV)/.installed
+	$(WARM)
 	@if $(BIN)/python -m pip download --quiet --no-index --no-deps "torch==2.13.0" \
 		-d $(VENV)/wheels >/dev/null 2>&1; then \
 		$(BIN)/python -m pip install --quiet "torch==2.13.0"; \

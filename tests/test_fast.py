@@ -38,15 +38,19 @@ def on_both_paths(run):
 
 
 def test_use_switches_and_restores():
-    assert fast.enabled()
+    assert fast.enabled() and fast.mode() == "auto"  # the default
     with fast.use(False):
-        assert not fast.enabled()
+        assert not fast.enabled() and fast.mode() == "off"
         assert fast.optimizer_kernels() is None
-    assert fast.enabled()
-    previous = fast.set_enabled(False)
-    assert previous is True and not fast.enabled()
-    fast.set_enabled(True)
-    assert fast.enabled()
+    assert fast.mode() == "auto"
+    previous = fast.set_enabled(True)
+    assert previous == "auto" and fast.mode() == "on"
+    assert fast.optimizer_kernels() is not None  # on: wherever the kernels apply
+    assert fast.set_enabled(False) is True and not fast.enabled()
+    fast.set_enabled("auto")
+    assert fast.enabled() and fast.optimizer_kernels() is None  # auto, outside a fit
+    with pytest.raises(ValueError, match="True, False or 'auto'"):
+        fast.set_enabled("yes")
 
 
 def test_the_environment_variable_turns_it_off_and_numba_is_never_imported():
@@ -284,6 +288,7 @@ def two_blas_threads():
         yield
 
 
+@fast.use(True)
 def test_small_steps_run_blas_on_one_thread_and_give_it_back(two_blas_threads):
     before = _blas_threads()
     assert before == [2]
@@ -302,6 +307,7 @@ def test_small_steps_run_blas_on_one_thread_and_give_it_back(two_blas_threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@fast.use(True)
 def test_the_thread_policy_does_not_change_results(monkeypatch, dtype, two_blas_threads):
     rng = np.random.default_rng(0)
     X, labels = rng.normal(size=(512, 128)).astype(dtype), rng.integers(0, 10, size=512)
@@ -385,3 +391,177 @@ def test_without_any_writable_cache_folder_kernels_still_run(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("[2.0, 2.0, 2.0]")
+
+
+# --- when the kernels pay (auto), and saying when they compile -----------------------------
+
+
+def test_in_auto_mode_a_seed_sized_fit_never_imports_numba_and_gives_the_numpy_path_result():
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        import glassnet as gn
+        X = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=float)
+        y = np.array([0.0, 1.0, 1.0, 0.0])
+        net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], seed=0)
+        history = net.fit(X, y, loss="sse", optimizer=gn.SGD(1e-3), epochs=3000)
+        out = net.predict(X[:1])
+        print(gn.fast.mode(), "numba" in sys.modules, repr(history.loss[-1]), repr(out[0, 0]))
+    """)
+    runs = {}
+    for setting in ("auto", "0"):
+        env = {**os.environ, "GLASSNET_FAST": setting}
+        run = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stderr == ""
+        runs[setting] = run.stdout.split()
+    assert runs["auto"][:2] == ["auto", "False"]
+    assert runs["auto"][2:] == runs["0"][2:]
+
+
+@pytest.fixture
+def fresh_policy(monkeypatch):
+    """The policy with nothing loaded or forgone, and numba counted as imported."""
+    from glassnet.fast import cache, policy
+
+    monkeypatch.setattr(policy, "_forgone", 0.0)
+    monkeypatch.setattr(cache, "_loaded", set())
+    monkeypatch.setattr(cache, "ensure", lambda groups, dtype, quiet=False: True)
+    return policy
+
+
+def test_a_fit_uses_the_kernels_once_they_save_their_one_time_cost(fresh_policy, monkeypatch):
+    from glassnet.fast import cache
+
+    policy = fresh_policy
+    monkeypatch.setattr(cache, "cached", lambda group, dtype: True)
+    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], seed=0).build(3)
+    X = np.zeros((4, 3))
+    groups, small = policy.groups_for(net, gn.losses.get("sse"), gn.SGD(), X, None)
+    assert (groups, small) == (["train"], True)
+    cost = policy.one_time_cost(groups, "float64")
+    assert cost == pytest.approx(policy.LOAD["train"])  # numba is imported here already
+    # One full-batch step a epoch saves SMALL_STEP: a fit of a third of the cost's epochs
+    # stays on NumPy, and so does a second; the third pays for all three (ski rental).
+    epochs = int(cost / policy.SMALL_STEP / 3) + 1
+    decisions = [
+        policy.decide(net, gn.losses.get("sse"), gn.SGD(), X, None, epochs, False) for _ in range(3)
+    ]
+    assert decisions == [False, False, True]
+    # One fit long enough to pay alone uses them at once; so does any fit once they
+    # are loaded.
+    monkeypatch.setattr(policy, "_forgone", 0.0)
+    assert policy.decide(net, gn.losses.get("sse"), gn.SGD(), X, None, epochs * 3, False)
+    cache._loaded.add(("train", "float64"))
+    assert policy.one_time_cost(groups, "float64") == 0.0
+    assert policy.decide(net, gn.losses.get("sse"), gn.SGD(), X, None, 1, False)
+
+
+def test_compiling_costs_more_than_loading_and_larger_networks_use_the_layered_kernels(
+    fresh_policy, monkeypatch
+):
+    from glassnet.fast import cache
+
+    policy = fresh_policy
+    net = gn.Network([gn.Dense(300, "relu"), gn.Dense(10, "softmax")], seed=0).build(64)
+    X = np.zeros((1000, 64), dtype=np.float64)
+    loss = gn.losses.get("cross_entropy")
+    groups, small = policy.groups_for(net, loss, gn.Adam(), X, 32)
+    assert (groups, small) == (["layers", "update"], False)
+    monkeypatch.setattr(cache, "cached", lambda group, dtype: False)
+    compiling = policy.one_time_cost(groups, "float64")
+    monkeypatch.setattr(cache, "cached", lambda group, dtype: True)
+    assert compiling > 10 * policy.one_time_cost(groups, "float64")
+    # The saving grows with steps and their size.
+    one = policy.saving(net, X, 32, 1, small)
+    assert policy.saving(net, X, 32, 10, small) == pytest.approx(10 * one)
+    assert policy.saving(net, X, 128, 1, small) < one  # fewer, larger steps
+    # Sparse input and networks the plan does not cover still use the fused updates.
+    sparse = pytest.importorskip("scipy.sparse").csr_matrix(X)
+    assert policy.groups_for(net, loss, gn.Adam(), sparse, 32) == (["update"], False)
+
+
+class MyDense(gn.Dense):
+    """A layer the compiled path does not cover: a fit of it uses the updates alone."""
+
+
+NOTICE = textwrap.dedent("""
+    import numpy as np
+    import glassnet as gn
+    from test_fast import MyDense
+    net = gn.Network([MyDense(3, "tanh"), gn.Dense(1)], seed=0)
+    net.fit(np.eye(3), [1.0, 2.0, 3.0], epochs=2, optimizer=gn.Adam(0.1))
+    print(gn.fast.cache.loaded("update", "float64"))
+""")
+
+
+def _notice_run(env):
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(SRC), str(Path(__file__).parent)])}
+    return subprocess.run(
+        [sys.executable, "-c", NOTICE], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_the_first_compile_says_so_once_and_later_processes_load_quietly(tmp_path):
+    cache = tmp_path / "numba"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "GLASSNET_FAST": "1"}
+    env.pop("GLASSNET_QUIET", None)
+    first = _notice_run(env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == ["True"]
+    lines = first.stderr.splitlines()
+    assert len(lines) == 1, first.stderr
+    assert lines[0].startswith("glassnet: compiling the fast kernels once (about ")
+    assert f"cached in {cache}" in lines[0]
+    second = _notice_run(env)
+    assert second.returncode == 0 and second.stderr == "", second.stderr
+    quiet = _notice_run({**env, "NUMBA_CACHE_DIR": str(tmp_path / "other"), "GLASSNET_QUIET": "1"})
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_with_no_writable_cache_folder_fits_still_run_and_say_they_compile_each_time(tmp_path):
+    src = _copy_package(tmp_path)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")
+    env = {**os.environ, "XDG_CACHE_HOME": str(blocked), "HOME": str(blocked)}
+    env.pop("NUMBA_CACHE_DIR", None)
+    env["GLASSNET_FAST"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join([str(src), str(Path(__file__).parent)])
+    run = subprocess.run(
+        [sys.executable, "-c", NOTICE], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert "no cache folder can be written, so each process compiles them again" in run.stderr
+
+
+def test_warm_compiles_ahead_in_processes_side_by_side_and_status_tells(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    env.pop("GLASSNET_QUIET", None)
+    warm = textwrap.dedent("""
+        from glassnet.fast import cache
+        cache.GROUPS = ("update",)  # the quickest group, in both dtypes: two processes
+        print(round(cache.warm_all(jobs=2), 1) >= 0)
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", warm], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.startswith("glassnet: compiling the fast kernels once")
+    assert "glassnet: the fast kernels are ready" in run.stderr
+    status = subprocess.run(
+        [sys.executable, "-m", "glassnet.fast", "--status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert status.returncode == 0, status.stderr
+    assert "float64: update cached" in status.stdout
+    assert "float32: update cached" in status.stdout
+    assert str(tmp_path / "numba") in status.stdout
+    again = subprocess.run(
+        [sys.executable, "-c", warm], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert "cached already" in again.stderr, again.stderr

@@ -319,11 +319,11 @@ def fit(
         cb.on_train_begin(net, history)
     try:
         # A diverging run overflows on its way to inf/NaN; the guard in the loop reports
-        # that once, clearly, instead of NumPy warning at every step. Small matrix
-        # products run on one BLAS thread (with the fast extra; see glassnet.fast.threads).
+        # that once, clearly, instead of NumPy warning at every step. The compiled path
+        # (the fast extra) decides here whether this fit pays for its kernels.
         with (
             np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-            _fast.blas_threads(net, X.shape[0] if batch_size is None else batch_size),
+            _fast.fitting(net, loss_fn, opt, X, batch_size, epochs),
         ):
             run = _run_lbfgs if lbfgs else _run_epochs
             run(

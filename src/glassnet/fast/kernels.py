@@ -495,16 +495,21 @@ LOSS_KERNELS = {
 
 @jit
 def loss(code, a, y, labels, w, out, rows, C, S):
-    """The loss kernel for ``code`` (LOSS_KERNELS), for the kernels that take any loss."""
+    """The loss kernel for ``code`` (LOSS_KERNELS), for the kernels that take any loss
+    (calling the loss functions themselves, not their wrappers: a kernel compiles
+    faster the fewer levels of calls it is built from)."""
     if code <= HALF_SQUARED:
-        return squared(code, a, y, labels, w, out, rows, C, S)
+        return _squared(code, a, y, w, out, C, S)
     if code <= HUBER:
-        return absolute(code, a, y, labels, w, out, rows, C, S)
+        return _absolute(code, a, y, w, out, C, S)
     if code == BCE:
-        return binary_cross_entropy(code, a, y, labels, w, out, rows, C, S)
-    if code == CROSS_ENTROPY:
-        return cross_entropy(code, a, y, labels, w, out, rows, C, S)
-    return poisson(code, a, y, labels, w, out, rows, C, S)
+        value = _binary_cross_entropy(a, y, w, out, rows, C)
+    elif code == CROSS_ENTROPY:
+        value = _cross_entropy(a, y, labels, w, out, rows, C)
+    else:
+        value = _poisson(a, y, w, out, rows, C)
+    _scale_rows(out, w, a.shape[0], S)
+    return value
 
 
 @jit
@@ -600,13 +605,16 @@ def adam(P, G, M, V, n_decayed, decay, b1, one_minus_b1, b2, one_minus_b2, eps, 
     n = P.shape[0]
     block = 4096
     one = np.ones(1, dtype=P.dtype)[0]
+    keep = saved.shape[0] > 0
     for lo in range(0, n, block):
         hi = min(lo + block, n)
-        if saved.shape[0] > 0:
+        if keep:
             saved[lo:hi] = P[lo:hi]
-        cut = min(max(n_decayed, lo), hi)
-        for a, b, factor in ((lo, cut, decay), (cut, hi, one)):
+        cut = min(max(n_decayed, lo), hi)  # the weights under decay end at n_decayed
+        for part in range(2):  # [lo, cut) with decay, [cut, hi) without
+            a, b = (lo, cut) if part == 0 else (cut, hi)
             if b > a:
+                factor = decay if part == 0 else one
                 _adam_block(
                     P[a:b],
                     G[a:b],
@@ -635,7 +643,7 @@ def adam(P, G, M, V, n_decayed, decay, b1, one_minus_b1, b2, one_minus_b2, eps, 
 # flat parameter vector; every layer is Dense. The workspace ``ws`` (the network's dtype)
 # holds, for a batch of m rows: the gathered inputs, targets and weights, each layer's
 # output and two gradient buffers (:func:`workspace_size`).
-SGD, MOMENTUM, ADAM = range(3)
+SGD, MOMENTUM, ADAM, NO_UPDATE = range(4)  # NO_UPDATE: train computes the gradient only
 _FIELDS = 5
 
 
@@ -822,18 +830,6 @@ def _gather(X, Y, labels, w, order, start, m, xb, yb, lb, wb):
 
 
 @jit
-def loss_and_grad(P, G, X, Y, labels, w, meta, loss_code, l2, n_weights, C, S, ws, lb, rows):
-    """One forward and backward pass over all of X: fills G, returns the loss
-    (Network._loss_and_grad)."""
-    m = X.shape[0]
-    views = _views(P, G, ws, meta, m, Y.shape[1], w.shape[0] > 0)
-    _gather(X, Y, labels, w, lb[:0], 0, m, views[0], views[1], lb, views[2])
-    lbm = lb[:m] if labels.shape[0] > 0 else lb[:0]
-    fused = _is_fused(loss_code)
-    return _step(views, lbm, rows[:m], meta, loss_code, fused, l2, n_weights, P, G, C, S)
-
-
-@jit
 def train(
     P,
     G,
@@ -911,7 +907,7 @@ def train(
                 sgd(P, G, lr, keep)
             elif opt == MOMENTUM:
                 sgd_momentum(P, G, V, lr, mu, nesterov, keep)
-            else:
+            elif opt == ADAM:
                 t += 1
                 step = hyper[0] * math.sqrt(1.0 - math.pow(b2, t)) / (1.0 - math.pow(b1, t))
                 adam(

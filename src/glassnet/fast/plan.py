@@ -24,9 +24,12 @@ from .. import losses as _losses
 from ..activations import BUILTIN
 from ..layers import Dense, Dropout
 from ..optimizers import SGD
-from . import kernels
 
-__all__ = ["Plan", "make_plan"]
+__all__ = ["Plan", "make_plan", "covers", "small_network", "SMALL_PARAMS", "SMALL_WIDTH"]
+
+#: glassnet.fast.kernels, imported by the first Plan (importing it imports numba, about
+#: a second): deciding whether the compiled path applies, and pays, needs no numba.
+kernels = None
 
 SMALL_PARAMS = 4096
 SMALL_WIDTH = 64
@@ -43,17 +46,38 @@ _LOSS_TYPES = {
 }
 
 
-def make_plan(net, loss) -> Plan | None:
-    """A Plan when the compiled path covers this network and loss (None: prediction
-    only), else None."""
+def covers(net, loss) -> bool:
+    """Whether the compiled path covers this network and loss (None: prediction only):
+    Dense and Dropout layers, the built-in activations and losses."""
     if loss is not None and type(loss) not in _LOSS_TYPES:  # a subclass may change the math
-        return None
+        return False
     for layer in net.layers:
         if type(layer) is Dense:
             if layer._act not in BUILTIN:  # (an unpickled copy of one compares equal)
-                return None
+                return False
         elif type(layer) is not Dropout:
-            return None
+            return False
+    return True
+
+
+def small_network(net, training: bool = True) -> bool:
+    """Whether a covered network is small enough for the whole-step kernels (in
+    training, Dropout layers must have a rate of 0: at prediction they are the
+    identity)."""
+    widths = [net.input_size] + [layer.units for layer in net.layers if type(layer) is Dense]
+    if net._params.size > SMALL_PARAMS or max(widths) > SMALL_WIDTH:
+        return False
+    return not training or all(type(layer) is Dense or layer.rate == 0.0 for layer in net.layers)
+
+
+def make_plan(net, loss) -> Plan | None:
+    """A Plan when the compiled path covers this network and loss (None: prediction
+    only), else None."""
+    if not covers(net, loss):
+        return None
+    global kernels
+    if kernels is None:
+        from . import kernels
     return Plan(net, loss)
 
 
@@ -71,19 +95,18 @@ class Plan:
         self.empty = np.empty(0, dtype=dtype)
         self.empty2 = np.empty((0, 0), dtype=dtype)
         self.no_labels = np.empty(0, dtype=np.intp)
+        self.no_orders = np.empty((0, 0), dtype=np.intp)
+        self.no_hyper = np.zeros(8)
+        self.record = np.empty((1, 2))
         self.codes = {
             id(layer): kernels.ACTIVATIONS[layer.activation]
             for layer in net.layers
             if isinstance(layer, Dense)
         }
         dense = [layer for layer in net.layers if type(layer) is Dense]
-        widths = [net.input_size] + [layer.units for layer in dense]
         self.n_params = net._params.size
-        # Dropout is the identity at prediction (and at a rate of 0 in training too).
-        self.small_predict = self.n_params <= SMALL_PARAMS and max(widths) <= SMALL_WIDTH
-        self.small = self.small_predict and all(
-            type(layer) is Dense or layer.rate == 0.0 for layer in net.layers
-        )
+        self.small_predict = small_network(net, training=False)
+        self.small = small_network(net)
         if self.small_predict:
             codes = [self.codes[id(layer)] for layer in dense]
             self.meta = kernels.describe(net._params, dense, net.input_size, codes)
@@ -121,13 +144,18 @@ class Plan:
             net = self.net
             Y, labels = self._targets(y)
             ws, lb, rows = self._buffers(x.shape[0], Y.shape[1])
-            return kernels.loss_and_grad(
+            # The kernel of a run of epochs, for one epoch of one batch and no update:
+            # one kernel to compile, not two.
+            kernels.train(
                 net._params,
                 net._grads,
                 x,
                 Y,
                 labels,
                 self.empty if w is None else w,
+                self.no_orders,
+                1,
+                x.shape[0],
                 self.meta,
                 self.loss_code,
                 l2,
@@ -137,7 +165,16 @@ class Plan:
                 ws,
                 lb,
                 rows,
+                kernels.NO_UPDATE,
+                self.empty,
+                self.empty,
+                self.no_hyper,
+                0,
+                self.empty,
+                False,
+                self.record,
             )
+            return float(self.record[0, 0])
         return self._layered(x, y, w, l2)
 
     def train(self, X, Y, W, orders, n_epochs, batch, opt, l2, saved, check, record):
