@@ -369,3 +369,20 @@ def test_target_errors():
 def test_pandas_string_columns_with_pd_na_are_read_as_missing_cells():
     values = pd.array(["a", None, "", "b"], dtype="string").to_numpy(dtype=object)
     assert missing_mask(values).tolist() == [False, True, True, False]
+
+
+def test_accumulators_merge_as_if_their_values_were_added_to_one():
+    rng = np.random.default_rng(0)
+    values = 1e9 + rng.normal(size=3000) * 1e3
+    whole = Accumulator()
+    whole.add(values)
+    parts = [Accumulator() for _ in range(3)]
+    for part, chunk in zip(parts, np.split(values, [1000, 1700])):
+        part.add(chunk)
+    merged = Accumulator()
+    for part in parts:
+        merged.merge(part)
+    assert merged.n == 3000
+    assert merged.value_mean == pytest.approx(np.mean(values), rel=1e-15)
+    assert merged.std == pytest.approx(np.std(values), rel=1e-12)
+    assert whole.std == pytest.approx(np.std(values), rel=1e-12)

@@ -12,11 +12,12 @@ Callbacks run once per epoch, never per batch.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "EarlyStopping",
     "NonFiniteLossError",
     "fit",
+    "fit_stream",
 ]
 
 
@@ -277,40 +279,21 @@ def fit(
         update leaves non-finite weights. The parameters are restored to the last
         ones that gave a finite loss.
     """
-    loss_fn = _losses.get(loss)
-    opt = _optimizers.get(optimizer)
-    epochs = _v.check_int(epochs, "epochs", minimum=1)
-    if batch_size is not None:
-        batch_size = _v.check_int(batch_size, "batch_size", minimum=1)
-    if verbose not in (0, 1, 2, False, True):
-        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    l2 = float(l2)
-    if not (l2 >= 0 and math.isfinite(l2)):
-        raise ValueError(f"l2 must be a non-negative number, got {l2}")
+    loss_fn, opt, epochs, batch_size, l2, callbacks = _check_arguments(
+        loss, optimizer, epochs, batch_size, verbose, l2, callbacks
+    )
     validation_split = float(validation_split)
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
     if validation_split and validation_data is not None:
         raise ValueError("give validation_data or validation_split, not both")
-    callbacks = list(callbacks)
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks must be Callback objects, got {type(cb).__name__}")
 
     X = net._prepare_training(X, loss_fn)
     Y = net._prepare_target(y, X.shape[0], loss_fn)
     W = _v.check_sample_weight(sample_weight, X.shape[0], net.dtype)
 
-    X_val = Y_val = W_val = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        X_val = _v.as_2d_float(validation_data[0], "X_val", dtype=net.dtype)
-        _v.check_features(X_val, net.input_size)
-        Y_val = net._prepare_target(validation_data[1], X_val.shape[0], loss_fn)
-        if len(validation_data) == 3:
-            W_val = _v.check_sample_weight(validation_data[2], X_val.shape[0], net.dtype)
-    elif validation_split:
+    X_val, Y_val, W_val = _validation_arrays(net, validation_data, loss_fn)
+    if validation_split:
         n_val = int(round(validation_split * X.shape[0]))
         if n_val < 1 or n_val >= X.shape[0]:
             raise ValueError(
@@ -324,11 +307,7 @@ def fit(
         X, Y = X[train_idx], Y[train_idx]
         W = None if W is None else W[train_idx]
 
-    if verbose == 1:
-        callbacks.append(_progress(epochs))
-    elif verbose == 2:
-        callbacks.append(_EpochPrinter(epochs))
-
+    _add_verbose(callbacks, verbose, epochs)
     lbfgs = isinstance(opt, _optimizers.LBFGS)
     if lbfgs and batch_size is not None and batch_size < X.shape[0]:
         raise ValueError("LBFGS trains on the full batch: leave batch_size=None")
@@ -363,19 +342,203 @@ def fit(
             )
     finally:
         history.seconds = time.perf_counter() - started
+    _end_training(net, history, callbacks, guard, loss_fn, opt, X.shape[0])
+    return history
+
+
+def _check_arguments(loss, optimizer, epochs, batch_size, verbose, l2, callbacks):
+    """The arguments every fit takes, checked: (loss, optimizer, epochs, batch_size, l2,
+    callbacks as a new list)."""
+    loss_fn = _losses.get(loss)
+    opt = _optimizers.get(optimizer)
+    epochs = _v.check_int(epochs, "epochs", minimum=1)
+    if batch_size is not None:
+        batch_size = _v.check_int(batch_size, "batch_size", minimum=1)
+    if verbose not in (0, 1, 2, False, True):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    l2 = float(l2)
+    if not (l2 >= 0 and math.isfinite(l2)):
+        raise ValueError(f"l2 must be a non-negative number, got {l2}")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be Callback objects, got {type(cb).__name__}")
+    return loss_fn, opt, epochs, batch_size, l2, callbacks
+
+
+def _validation_arrays(net, validation_data, loss_fn) -> tuple:
+    """(X_val, Y_val, W_val) from ``validation_data``, checked; Nones without it."""
+    if validation_data is None:
+        return None, None, None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("validation_data must be a pair (X_val, y_val)")
+    X_val = _v.as_2d_float(validation_data[0], "X_val", dtype=net.dtype)
+    _v.check_features(X_val, net.input_size)
+    Y_val = net._prepare_target(validation_data[1], X_val.shape[0], loss_fn)
+    W_val = None
+    if len(validation_data) == 3:
+        W_val = _v.check_sample_weight(validation_data[2], X_val.shape[0], net.dtype)
+    return X_val, Y_val, W_val
+
+
+def _add_verbose(callbacks: list, verbose: int, epochs: int) -> None:
+    if verbose == 1:
+        callbacks.append(_progress(epochs))
+    elif verbose == 2:
+        callbacks.append(_EpochPrinter(epochs))
+
+
+def _end_training(net, history, callbacks, guard, loss_fn, opt, n_samples: int) -> None:
     for cb in callbacks:
         cb.on_train_end(net, history)
     if guard.active and not _v.all_finite(net._params):
         guard.diverged(history.epochs - 1, "the last update made the weights non-finite")
     net.training_summary = {
-        "samples": int(X.shape[0]),
-        "features": int(X.shape[1]),
+        "samples": int(n_samples),
+        "features": int(net.input_size),
         "epochs": history.epochs,
         "loss_name": loss_fn.name,
         "final_loss": history.loss[-1] if history.loss else None,
         "optimizer": repr(opt),
     }
+
+
+def fit_stream(
+    net: Network,
+    blocks: Callable[[], Iterable[tuple[Any, Any]]],
+    *,
+    loss="mse",
+    optimizer=None,
+    epochs: int = 1,
+    batch_size: int = 32,
+    verbose: int = 0,
+    validation_data: tuple[Any, Any] | None = None,
+    callbacks: Sequence[Callback] = (),
+    l2: float = 0.0,
+    stop_on_nonfinite: bool = True,
+) -> History:
+    """Train ``net`` on data that arrives in blocks, one pass of blocks per epoch.
+
+    ``blocks()`` is called once per epoch and returns an iterable of ``(X, y)`` pairs
+    (X of shape (m, n_features), any m), in the order to train on: shuffling is the
+    caller's (a shuffle buffer, say). Mini-batches of ``batch_size`` rows are cut from
+    the rows in that order, across block boundaries, so an epoch of n rows takes
+    ``ceil(n / batch_size)`` steps, the last one smaller, as :func:`fit` takes on the
+    same rows. Each block is checked once (shape, dtype, finiteness, targets); the
+    batches are not. History, callbacks, validation and the non-finite guard are
+    :func:`fit`'s. L-BFGS needs the full batch and is refused.
+
+    Raises
+    ------
+    ValueError
+        A block of the wrong width or with bad targets, an epoch without rows, or the
+        LBFGS optimizer.
+    NonFiniteLossError
+        As :func:`fit`.
+    """
+    loss_fn, opt, epochs, batch_size, l2, callbacks = _check_arguments(
+        loss, optimizer, epochs, batch_size, verbose, l2, callbacks
+    )
+    if batch_size is None:
+        raise ValueError("fit_stream trains on mini-batches: give batch_size")
+    if isinstance(opt, _optimizers.LBFGS):
+        raise ValueError("LBFGS trains on the full batch; fit_stream cannot stream it")
+    if not callable(blocks):
+        raise TypeError("blocks must be a function that returns one epoch's (X, y) blocks")
+    first_epoch = iter(blocks())
+    first = next(first_epoch, None)
+    if first is None:
+        raise ValueError("the first epoch has no rows to train on")
+    X0 = net._prepare_training(first[0], loss_fn)  # builds the network from the first block
+    validation = _validation_arrays(net, validation_data, loss_fn)
+    _add_verbose(callbacks, verbose, epochs)
+
+    def checked(pairs):
+        for X, y in pairs:
+            X = X0 if X is first[0] else _v.as_2d_float(X, "X", dtype=net.dtype)
+            _v.check_features(X, net.input_size)
+            yield X, net._prepare_target(y, X.shape[0], loss_fn)
+
+    def epoch_blocks(epoch: int):
+        if epoch == 0:
+            return checked(itertools.chain([first], first_epoch))
+        return checked(blocks())
+
+    history = History()
+    opt.prepare(net.parameters, net.n_weights)
+    guard = _Guard(net, opt, stop_on_nonfinite)
+    started = time.perf_counter()
+    for cb in callbacks:
+        cb.on_train_begin(net, history)
+    n_rows = 0
+    try:
+        with (
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+            _fast.blas_threads(net, batch_size),
+        ):
+            step = net._step_function(loss_fn, X0)
+            for epoch in range(epochs):
+                n_rows = _stream_epoch(
+                    net,
+                    epoch_blocks(epoch),
+                    step,
+                    loss_fn,
+                    opt,
+                    batch_size,
+                    l2,
+                    guard,
+                    history,
+                    epoch,
+                )
+                if _end_epoch(net, history, callbacks, validation, loss_fn, guard):
+                    break
+    finally:
+        history.seconds = time.perf_counter() - started
+    _end_training(net, history, callbacks, guard, loss_fn, opt, n_rows)
     return history
+
+
+def _stream_epoch(net, pairs, step, loss, opt, bs, l2, guard, history, epoch) -> int:
+    """One epoch of :func:`fit_stream`: mini-batches cut from the blocks in order, a
+    batch begun at the end of one block completed from the next. Returns the rows."""
+    params, grads, update, saved = net._params, net._grads, opt._update, guard.snapshot
+    check, isfinite = guard.active, math.isfinite
+    sums = [0.0, 0.0, 0, 0]  # batch losses, sample-weighted batch losses, batches, rows
+
+    def train_on(xb, yb):
+        value = step(xb, yb, None, loss, l2)
+        if check and not isfinite(value):
+            guard.diverged(epoch, f"the loss became {value}")
+        update(params, grads, saved)
+        m = yb.shape[0]
+        sums[0] += value
+        sums[1] += value * m
+        sums[2] += 1
+        sums[3] += m
+
+    carry = None
+    for X, Y in pairs:
+        start = 0
+        if carry is not None:
+            start = min(bs - carry[0].shape[0], X.shape[0])
+            carry = (np.concatenate([carry[0], X[:start]]), np.concatenate([carry[1], Y[:start]]))
+            if carry[0].shape[0] < bs:
+                continue
+            train_on(*carry)
+            carry = None
+        stop = X.shape[0] - (X.shape[0] - start) % bs
+        for s in range(start, stop, bs):
+            train_on(X[s : s + bs], Y[s : s + bs])
+        if stop < X.shape[0]:
+            carry = (X[stop:].copy(), Y[stop:].copy())
+    if carry is not None:  # the last, smaller batch
+        train_on(*carry)
+    total, weighted, n_batches, n = sums
+    if not n_batches:
+        raise ValueError(f"epoch {epoch + 1} had no rows to train on")
+    history.loss.append(total / n_batches)
+    history.sample_loss.append(weighted / n)
+    return n
 
 
 def _run_epochs(

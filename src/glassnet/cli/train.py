@@ -9,6 +9,7 @@ import sys
 from . import on_dask
 from .common import (
     UserError,
+    add_chunk_rows,
     add_read_options,
     atomic_path,
     check_distinct,
@@ -145,8 +146,109 @@ def add_parser(sub) -> None:
         "metrics, weights and, for two features, the decision boundary as training went on",
     )
     out.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_stream_options(p)
     on_dask.add_options(p)
     p.set_defaults(run=run)
+
+
+def add_stream_options(p) -> None:
+    """--stream, --chunk-rows, --buffer-rows, --memory-budget: data larger than memory."""
+    g = p.add_argument_group("data larger than memory")
+    g.add_argument(
+        "--stream",
+        action="store_true",
+        help="read the file in chunks (several passes: statistics, validation rows, one per "
+        "epoch) instead of loading it; memory is bounded by the chunk and buffer sizes",
+    )
+    add_chunk_rows(g, "read, when streaming,")
+    g.add_argument(
+        "--buffer-rows",
+        type=int,
+        default=65_536,
+        metavar="N",
+        help="rows of the shuffle buffer that mixes the chunks when streaming (default: 65536)",
+    )
+    g.add_argument(
+        "--memory-budget",
+        metavar="SIZE",
+        help="stream (and say so) when training in memory would take more than SIZE, "
+        "e.g. 2GiB or 500MB",
+    )
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2}
+_UNITS.update({"mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3})
+_UNITS.update({"t": 1000**4, "tb": 1000**4, "tib": 1024**4})
+
+
+def memory_size(text: str) -> int:
+    """Bytes from '2GiB', '500MB', '1.5G' or '1000000'."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    unit = match and match.group(2).lower()
+    if not match or unit not in _UNITS or float(match.group(1)) <= 0:
+        raise UserError(f"--memory-budget takes a size such as 2GiB, 500MB or 800MiB, got {text!r}")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def _choose_streaming(args, options) -> bool:
+    """Whether to stream: --stream, or --memory-budget exceeded (said on stderr)."""
+    budget = memory_size(args.memory_budget) if args.memory_budget else None
+    for flag, value, least in (
+        ("--chunk-rows", args.chunk_rows, 1),
+        ("--buffer-rows", args.buffer_rows, 0),
+    ):
+        if value < least:
+            raise UserError(f"{flag} must be at least {least}, got {value}")
+    if not args.stream and budget is None:
+        return False
+    if args.data == "-":
+        raise UserError("streaming reads the data several times; give a file, not standard input")
+    if args.report:
+        raise UserError("--report needs the data in memory; leave it out when streaming")
+    if args.stream:
+        return True
+    from ..tabular import DataFileError
+    from ..tabular.encoding import _bytes
+    from ..tabular.streaming import estimate_in_memory
+
+    try:
+        needed, rows, width = estimate_in_memory(args.data, options)
+    except DataFileError as exc:
+        raise UserError(str(exc)) from None
+    if needed <= budget:
+        return False
+    warn_line(
+        f"training in memory would take about {_bytes(needed)} (some {rows} rows, "
+        f"{width} encoded columns), more than --memory-budget {_bytes(budget)}: "
+        f"streaming in chunks of {args.chunk_rows} rows instead"
+    )
+    return True
+
+
+def warn_line(message: str) -> None:
+    """A note on stderr, not a warning: ``glassnet: ...``."""
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"glassnet: {printable(message)}\n")
+        sys.stderr.flush()
+
+
+def _fit_streamed(args, options, **fit_options):
+    """TabularModel.fit_stream with the command's options; (model, history)."""
+    from ..tabular import TabularModel
+
+    fit_options.pop("where", None)
+    return TabularModel.fit_stream(
+        args.data,
+        args.target,
+        chunk_rows=args.chunk_rows,
+        buffer_rows=args.buffer_rows,
+        read_options=options,
+        **fit_options,
+    )
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -295,6 +397,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-categories must be at least 2, got {args.max_categories}")
     hidden = _hidden_sizes(args.hidden)
     batch_size = _batch_size(args.batch_size)
+    if args.dask and (args.stream or args.memory_budget):
+        raise UserError(
+            "--stream and --memory-budget train on this machine; leave them out with --dask"
+        )
     if args.dask:
         files, inputs = on_dask.check(args, batch_size)
     else:
@@ -323,10 +429,15 @@ def run(args: argparse.Namespace) -> int:
     from ..tabular import DataFileError, OverfittingWarning, PreprocessingError, TabularModel
     from ..tabular.reading import read_table, row_numbering
 
-    try:
-        frame = read_table(args.data, options)
-    except DataFileError as exc:
-        raise UserError(str(exc)) from None
+    streaming = _choose_streaming(args, options)
+    if streaming and batch_size is None:
+        raise UserError("--batch-size full needs the data in memory; give a number to stream")
+    frame = None
+    if not streaming:
+        try:
+            frame = read_table(args.data, options)
+        except DataFileError as exc:
+            raise UserError(str(exc)) from None
     snapshots = None
     if args.report:
         from ..reporting import Snapshots
@@ -336,14 +447,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OverfittingWarning)  # printed below, our way
-            model, history = TabularModel.fit(
-                frame,
-                args.target,
+            given = dict(
                 **fit_options(args, hidden, batch_size),
                 callbacks=callbacks,
                 source=os.path.basename(args.data) if args.data != "-" else "stdin",
                 where=row_numbering(args.data),
             )
+            if streaming:
+                model, history = _fit_streamed(args, options, **given)
+            else:
+                model, history = TabularModel.fit(frame, args.target, **given)
+    except DataFileError as exc:
+        raise UserError(str(exc)) from None
     except PreprocessingError as exc:
         raise UserError(str(exc)) from None
     finally:
@@ -373,6 +488,8 @@ def _finish(args, model, history, report=None) -> int:
     lines = [f"trained {sizes} ({info['task']}) on {rows}"]
     if info.get("cluster"):
         lines.append(on_dask.describe(info["cluster"]))
+    if "streamed" in info:
+        lines.append(_streamed_line(info))
     stop = f", stopped early (no improvement in {args.patience})" if history.stopped_early else ""
     val = (
         f", validation loss {info['epoch_val_loss']:.6g}"
@@ -413,3 +530,13 @@ def _finish(args, model, history, report=None) -> int:
         )
         say(f"report written to {printable(args.report)}")
     return 0
+
+
+def _streamed_line(info: dict) -> str:
+    stream = info["streamed"]
+    held = stream["held_out_rows"] - info["validation_rows"]
+    extra = f" ({held} more held-out rows trained on)" if held > 0 else ""
+    return (
+        f"streamed from the file in chunks of {stream['chunk_rows']} rows, through a "
+        f"shuffle buffer of {stream['buffer_rows']} rows{extra}"
+    )

@@ -9,6 +9,7 @@ offers from Python. It needs the ``cli`` extra (pandas, pyarrow, narwhals).
 - :mod:`.encoding`: FeatureEncoder and TargetEncoder, fitted by accumulation, as JSON.
 - :mod:`.model`: TabularModel.
 - :mod:`.metrics`: classification and regression metrics, chunk by chunk.
+- :mod:`.streaming`: training a TabularModel from a file read in chunks.
 """
 
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder

@@ -109,12 +109,14 @@ class PreprocessingError(ValueError):
 class Accumulator:
     """Count, mean and variance of a stream of values, combined chunk by chunk (Chan et
     al.'s parallel update) on values divided by a power of two ``scale`` no smaller than
-    the largest magnitude seen, so nothing overflows."""
+    the largest magnitude seen, so nothing overflows, and shifted by the first value
+    seen, so values far from zero (1e9 + a few) keep their digits whatever the chunks."""
 
     n: int = 0
-    mean: float = 0.0  # of x / scale
+    mean: float = 0.0  # of x / scale - shift
     m2: float = 0.0  # sum of squared deviations of x / scale
     scale: float = 1.0
+    shift: float = 0.0  # the first value seen, over scale
 
     def add(self, x: np.ndarray) -> None:
         x = np.asarray(x, dtype=np.float64)
@@ -126,9 +128,12 @@ class Accumulator:
             if new > self.scale:
                 ratio = self.scale / new
                 self.mean *= ratio
+                self.shift *= ratio
                 self.m2 *= ratio * ratio
                 self.scale = new
-        xs = x / self.scale
+        if self.n == 0:
+            self.shift = float(x.flat[0]) / self.scale
+        xs = x / self.scale - self.shift
         n_b = xs.size
         mean_b = float(xs.mean())
         m2_b = float(np.sum((xs - mean_b) ** 2))
@@ -143,20 +148,26 @@ class Accumulator:
         al.'s update for two parts; the scales are powers of two, so rescaling is exact)."""
         if other.n == 0:
             return self
+        if self.n == 0:
+            self.n, self.mean, self.m2 = other.n, other.mean, other.m2
+            self.scale, self.shift = other.scale, other.shift
+            return self
         scale = max(self.scale, other.scale)
         mine, theirs = self.scale / scale, other.scale / scale
+        shift = self.shift * mine  # other's mean is moved onto this shift, shifts first
         mean_a, m2_a = self.mean * mine, self.m2 * mine * mine
-        mean_b, m2_b = other.mean * theirs, other.m2 * theirs * theirs
+        mean_b = (other.shift * theirs - shift) + other.mean * theirs
+        m2_b = other.m2 * theirs * theirs
         n = self.n + other.n
         delta = mean_b - mean_a
         self.mean = mean_a + delta * other.n / n
         self.m2 = m2_a + m2_b + delta * delta * self.n * other.n / n
-        self.n, self.scale = n, scale
+        self.n, self.scale, self.shift = n, scale, shift
         return self
 
     @property
     def value_mean(self) -> float:
-        return self.mean * self.scale
+        return (self.mean + self.shift) * self.scale
 
     @property
     def std(self) -> float:
@@ -980,6 +991,95 @@ def _sort_key(value: Any):
     return (2, 0.0, str(value))
 
 
+#: A classification target read in chunks keeps every label it has seen while the first
+#: pass reads the file; past this many it is refused (or, with task auto, a regression).
+MAX_STREAMED_CLASSES = 65_536
+
+
+def _too_many_classes(name: str) -> str:
+    return (
+        f"the target column {name!r} has more than {MAX_STREAMED_CLASSES} distinct values; "
+        "that many classes cannot be learnt (give --task regression for a number)"
+    )
+
+
+def _class_label(v: Any) -> Any:
+    """The class a raw target value stands for: text as the value it spells when the
+    spelling round-trips (``3``), otherwise as written; numpy scalars as Python values."""
+    if isinstance(v, str):
+        return _class_value(v)
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer, int)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return int(v) if v == int(v) else float(v)
+    return str(v)
+
+
+def class_identity(v: Any) -> tuple[Any, tuple]:
+    """(the class a raw target value stands for, the key the values of one class share):
+    1, 1.0 and True are one class, as in a Python set; the text ``"01"``, kept as
+    written, is another."""
+    label = _class_label(v)
+    return label, (type(label) is str, str(label) if type(label) is str else label)
+
+
+@dataclass
+class _TargetStats:
+    """What a target's chunks have said so far: enough to choose the task, the classes
+    and the regression scale without keeping the values."""
+
+    n: int = 0  # values (none missing)
+    all_bool: bool = True
+    text: tuple[str, str] | None = None  # (example, rows) of the first cells not numbers
+    infinite: str | None = None  # the rows of the first infinite values
+    distinct: set = field(default_factory=set)  # distinct numbers, up to 21 of them
+    integral: bool = True
+    labels: dict | None = field(default_factory=dict)  # class by identity, first seen first
+    scale: Accumulator = field(default_factory=Accumulator)
+
+    def add_numbers(self, values: np.ndarray, scale, where) -> None:
+        self.n += len(values)
+        self.all_bool = self.all_bool and values.dtype.kind == "b"
+        numbers, failed = parse_numbers(values, np.zeros(len(values), dtype=bool))
+        if failed.any() and self.text is None:
+            rows = np.flatnonzero(failed)
+            self.text = (str(values[rows[0]]), rows_text(rows, where))
+        infinite = np.isinf(numbers)
+        if infinite.any() and self.infinite is None:
+            self.infinite = rows_text(np.flatnonzero(infinite), where)
+        good = numbers[~failed]
+        if len(self.distinct) <= 20:
+            self.distinct.update(np.unique(good)[:21].tolist())
+        self.integral = self.integral and bool(np.all(np.isfinite(good) & (good == np.round(good))))
+        if self.text is None and self.infinite is None:
+            self.scale.add(numbers if scale is None else numbers[scale])
+
+    def add_labels(self, values: np.ndarray) -> None:
+        if self.labels is None:
+            return
+        pd = _pandas()
+        for v in pd.unique(values):
+            label, key = class_identity(v)
+            self.labels.setdefault(key, label)
+        if len(self.labels) > MAX_STREAMED_CLASSES:
+            self.labels = None
+
+    def task(self) -> str:
+        """The rule of :meth:`TargetEncoder.infer_task`."""
+        if self.n and self.all_bool:
+            return "classification"
+        if self.text is not None or not self.n:
+            return "classification"
+        k = len(self.distinct)
+        if self.integral and (k <= 2 or (k <= 20 and k <= self.n / 2)):
+            return "classification"
+        if k <= 2 and not self.integral:
+            return "classification"  # two values such as 0.0 / 0.5: a binary label
+        return "regression"
+
+
 class TargetEncoder:
     """The target: class labels (classification) or a standardised number (regression).
 
@@ -996,34 +1096,38 @@ class TargetEncoder:
         self.mean = float(mean)
         self.std = float(std)
         self._index = None
+        self._fitting: _TargetStats | None = None
 
     @staticmethod
     def infer_task(values) -> str:
         """Classification for text, booleans, or a few distinct integers; else regression."""
         values = np.asarray(values) if not isinstance(values, np.ndarray) else values
-        missing = missing_mask(values)
-        present = values[~missing]
-        if values.dtype.kind == "b":
-            return "classification"
-        numbers, failed = parse_numbers(present, np.zeros(len(present), dtype=bool))
-        if failed.any() or len(numbers) == 0:
-            return "classification"
-        distinct = np.unique(numbers)
-        integral = bool(np.all(np.isfinite(distinct) & (distinct == np.round(distinct))))
-        if integral and (
-            len(distinct) <= 2 or (len(distinct) <= 20 and len(distinct) <= len(numbers) / 2)
-        ):
-            return "classification"
-        if len(distinct) <= 2 and not integral:
-            return "classification"  # two values such as 0.0 / 0.5: a binary label
-        return "regression"
+        stats = _TargetStats()
+        stats.add_numbers(values[~missing_mask(values)], None, ("row", 1))
+        return stats.task()
 
     @classmethod
     def fit(
         cls, name: str, values, task: str = "auto", *, scale_rows=None, where=("row", 1)
     ) -> TargetEncoder:
         """Classes from all ``values``; for a regression, mean and std from the rows
-        ``scale_rows`` (the training rows) only."""
+        ``scale_rows`` (the training rows) only. ``partial_fit`` then ``finish``."""
+        return cls(name, task).partial_fit(values, scale=scale_rows, where=where).finish()
+
+    def partial_fit(self, values, *, scale=None, where=("row", 1)) -> TargetEncoder:
+        """Accumulate one chunk of the target column.
+
+        Classes are every distinct label seen, kept as spelled (``001`` stays text, ``3``
+        is the number 3), in the order of :meth:`finish` (numbers, then text), whatever
+        the chunks; for a regression, mean and standard deviation of the rows ``scale``
+        (a mask or indices of this chunk; default all), combined chunk by chunk as
+        :class:`Accumulator` does. With ``task="auto"`` both are gathered until
+        :meth:`finish` decides. ``where`` numbers this chunk's rows for messages.
+        """
+        if self.task not in ("auto", "classification", "regression"):
+            raise PreprocessingError(
+                f"unknown task {self.task!r}; choose classification or regression"
+            )
         values = np.asarray(values) if not isinstance(values, np.ndarray) else values
         if values.dtype.kind not in "biufcMmO":
             values = values.astype(object)
@@ -1031,71 +1135,60 @@ class TargetEncoder:
         if missing.any():
             rows = np.flatnonzero(missing)
             raise PreprocessingError(
-                f"the target column {name!r} has {len(rows)} missing value"
+                f"the target column {self.name!r} has {len(rows)} missing value"
                 f"{'s' * int(len(rows) > 1)} ({rows_text(rows, where)}); remove those rows "
                 "or give --drop-missing-target"
             )
-        if task == "auto":
-            task = cls.infer_task(values)
+        if self._fitting is None:
+            self._fitting = _TargetStats()
+        stats = self._fitting
+        if self.task != "classification":
+            stats.add_numbers(values, scale, where)
+            if self.task == "regression":
+                self._refuse_unscalable(stats)
+        if self.task != "regression":
+            stats.add_labels(values)
+            if stats.labels is None and self.task == "classification":
+                raise PreprocessingError(_too_many_classes(self.name))
+        return self
+
+    def finish(self) -> TargetEncoder:
+        """Decide the task (when ``"auto"``), the classes or the scale."""
+        stats, self._fitting = self._fitting, None
+        if stats is None:
+            raise PreprocessingError("nothing to finish: call partial_fit first")
+        task = stats.task() if self.task == "auto" else self.task
+        self._index = None
         if task == "classification":
-            classes = cls._classes(values)
+            if stats.labels is None:
+                raise PreprocessingError(_too_many_classes(self.name))
+            classes = sorted(stats.labels.values(), key=_sort_key)
             if len(classes) < 2:
+                shown = f" ({classes[0]!r})" if classes else ""
                 raise PreprocessingError(
-                    f"the target column {name!r} has a single class ({classes[0]!r}); "
+                    f"the target column {self.name!r} has a single class{shown}; "
                     "there is nothing to learn"
                 )
-            return cls(name, task, classes=classes)
-        if task != "regression":
-            raise PreprocessingError(f"unknown task {task!r}; choose classification or regression")
-        numbers, failed = parse_numbers(values, missing)
-        if failed.any():
-            rows = np.flatnonzero(failed)
-            raise PreprocessingError(
-                f"the target column {name!r} holds text ({str(values[rows[0]])!r} on "
-                f"{rows_text(rows, where)}), so it cannot be a regression target"
-            )
-        infinite = np.isinf(numbers)
-        if infinite.any():
-            raise PreprocessingError(
-                f"the target column {name!r} holds an infinite value "
-                f"({rows_text(np.flatnonzero(infinite), where)})"
-            )
-        stats = Accumulator()
-        stats.add(numbers if scale_rows is None else numbers[scale_rows])
-        std = stats.std
-        return cls(
-            name,
-            "regression",
-            mean=stats.value_mean,
-            std=std if std > 0 and math.isfinite(std) else 1.0,
-        )
+            self.task, self.classes = task, classes
+            return self
+        self._refuse_unscalable(stats)
+        std = stats.scale.std
+        self.task, self.classes = "regression", None
+        self.mean = stats.scale.value_mean
+        self.std = std if std > 0 and math.isfinite(std) else 1.0
+        return self
 
-    @staticmethod
-    def _classes(values: np.ndarray) -> list:
-        if values.dtype.kind == "b":
-            return sorted({bool(v) for v in values})
-        if values.dtype.kind in "iu":
-            return [int(v) for v in np.unique(values)]
-        if values.dtype.kind == "f":
-            return [int(v) if v == int(v) else float(v) for v in np.unique(values)]
-        pd = _pandas()
-        uniques = pd.unique(values)
-        found = []
-        for v in uniques:
-            if isinstance(v, str):
-                found.append(_class_value(v))
-            elif isinstance(v, (np.bool_, bool)):
-                found.append(bool(v))
-            elif isinstance(v, (np.integer, int)):
-                found.append(int(v))
-            elif isinstance(v, (np.floating, float)):
-                found.append(int(v) if v == int(v) else float(v))
-            else:
-                found.append(str(v))
-        unique: dict = {}
-        for v in found:
-            unique.setdefault((type(v) is str, str(v) if type(v) is str else v), v)
-        return sorted(unique.values(), key=_sort_key)
+    def _refuse_unscalable(self, stats: _TargetStats) -> None:
+        if stats.text is not None:
+            example, rows = stats.text
+            raise PreprocessingError(
+                f"the target column {self.name!r} holds text ({example!r} on {rows}), so it "
+                "cannot be a regression target"
+            )
+        if stats.infinite is not None:
+            raise PreprocessingError(
+                f"the target column {self.name!r} holds an infinite value ({stats.infinite})"
+            )
 
     @property
     def n_outputs(self) -> int:

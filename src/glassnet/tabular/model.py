@@ -129,17 +129,12 @@ class TabularModel:
         names = cols.names
         feature_names = _choose_features(names, target, features, ignore, categorical, numeric)
         numbers = _row_numbers(where, cols.n_rows)
-        y_raw = cols[target]
         dropped = 0
         if drop_missing_target:
-            from .columns import missing_mask
-
-            keep = ~missing_mask(y_raw)
-            dropped = int((~keep).sum())
-            if dropped:
-                cols = cols.take(keep)
-                numbers = numbers[keep]
-                y_raw = cols[target]
+            cols, keep = _without_missing_target(cols, target)
+            if keep is not None:
+                numbers, dropped = numbers[keep], int((~keep).sum())
+        y_raw = cols[target]
         n_rows = cols.n_rows
         where_all = (where[0], numbers)
         if n_rows < 2:
@@ -173,25 +168,15 @@ class TabularModel:
         X, _ = feature_enc.transform(cols, where=where_all)
         y = target_enc.encode(y_raw, where=where_all)
 
-        out = Dense(target_enc.n_outputs, "softmax" if classification else "identity")
-        net = Network([Dense(h, activation) for h in hidden] + [out], seed=seed)
-        if optimizer == "adam":
-            opt = Adam(lr if lr is not None else 1e-3)
-        elif optimizer == "sgd":
-            opt = SGD(lr if lr is not None else 0.01, momentum=0.9)
-        else:
-            raise PreprocessingError(f"unknown optimizer {optimizer!r}; choose adam or sgd")
+        net = _network(hidden, activation, target_enc, seed)
+        opt = _optimizer(optimizer, lr)
 
         n_val = len(val_idx)
         X_train, y_train = X[train_idx], y[train_idx]
         validation = (X[val_idx], y[val_idx]) if n_val else None
         callbacks = list(callbacks)
         if early_stopping:
-            callbacks.append(
-                EarlyStopping(
-                    monitor="val_loss" if n_val else "loss", patience=patience, restore_best=True
-                )
-            )
+            callbacks.append(_early_stopping(n_val, patience))
         history = net.fit(
             X_train,
             y_train,
@@ -212,31 +197,202 @@ class TabularModel:
             predicted, truth = target_enc.decode(output), target_enc.decode(y)
         train_metrics = metrics(target_enc.task, truth[train_idx], predicted[train_idx])
         val_metrics = metrics(target_enc.task, truth[val_idx], predicted[val_idx]) if n_val else {}
-        notes = _overfitting(history, early_stopping)
-        for note in notes:
-            warnings.warn(note, OverfittingWarning, stacklevel=2)
-        model.info = {
-            "data": source,
-            "rows": int(n_rows),
-            "dropped_missing_target": dropped,
-            "training_rows": int(len(train_idx)),
-            "validation_rows": int(n_val),
-            "stratified": bool(classification and n_val),
-            "columns": list(feature_names),
-            "kinds": feature_enc.kinds,
-            "task": target_enc.task,
-            "loss": loss,
-            "optimizer": repr(opt),
-            "hidden": list(hidden),
-            "activation": activation,
-            **history_summary(history),
-            "train_metrics": train_metrics,
-            "validation_metrics": val_metrics,
-            "warnings": notes,
-            "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        }
+        model.info = _training_info(
+            source=source,
+            rows=n_rows,
+            dropped=dropped,
+            training_rows=len(train_idx),
+            validation_rows=n_val,
+            feature_names=feature_names,
+            features=feature_enc,
+            target=target_enc,
+            loss=loss,
+            optimizer=opt,
+            hidden=hidden,
+            activation=activation,
+            history=history,
+            train_metrics=train_metrics,
+            validation_metrics=val_metrics,
+            early_stopping=early_stopping,
+        )
         model._history = history
         return model, history
+
+    @classmethod
+    def fit_stream(
+        cls,
+        path: str,
+        target: str,
+        *,
+        chunk_rows: int = 65_536,
+        buffer_rows: int = 65_536,
+        max_validation_rows: int = 100_000,
+        read_options=None,
+        **options,
+    ) -> tuple[TabularModel, History]:
+        """Train on a data file read ``chunk_rows`` rows at a time, never whole.
+
+        Takes :meth:`fit`'s options (``batch_size`` must be a number). A first pass
+        fits the preprocessing on the training rows and chooses the held-out rows (a
+        stratified split that is the same whatever ``chunk_rows``); each epoch then reads
+        the file again and trains on its rows through a shuffle buffer of
+        ``buffer_rows`` rows. Of the held-out rows, at most ``max_validation_rows``
+        (a seeded random sample) measure the validation loss, kept encoded in memory;
+        held-out rows beyond those are trained on. ``read_options`` is a
+        :class:`~.reading.ReadOptions`. The model is the same kind as :meth:`fit`'s.
+        See :mod:`.streaming` for the passes and what bounds the memory.
+        """
+        from .streaming import fit_file
+
+        return fit_file(
+            path,
+            target,
+            options,
+            chunk_rows=chunk_rows,
+            buffer_rows=buffer_rows,
+            max_validation_rows=max_validation_rows,
+            read_options=read_options,
+        )
+
+    @classmethod
+    def untrained(
+        cls,
+        target: str,
+        *,
+        hidden: Sequence[int] = (16, 16),
+        activation: str = "relu",
+        loss: str = "auto",
+        optimizer: str = "adam",
+        lr: float | None = None,
+        batch_size: int = 32,
+        seed: int | None = 0,
+        impute: bool = False,
+        task: str = "auto",
+        classes: Sequence | None = None,
+        features: Sequence[str] | None = None,
+        ignore: Sequence[str] = (),
+        categorical: Sequence[str] = (),
+        numeric: Sequence[str] = (),
+        max_categories: int | None = None,
+    ) -> TabularModel:
+        """A model to train chunk by chunk with :meth:`partial_fit`.
+
+        Its preprocessing is fitted by :meth:`fit_statistics` (a first pass over all the
+        chunks) or, without that, by the first :meth:`partial_fit` call, from that chunk
+        alone: then later chunks are encoded with the first chunk's scales and levels,
+        a value the first chunk lacks is encoded as an unseen one (all zeros, or
+        "other"), and a class it lacks is an error unless ``classes`` lists them all.
+        """
+        _check_options(hidden, 1, 0.0, 1, lr)
+        if classes is not None:
+            task = "classification"
+        model = cls(
+            Network([Dense(1)]),  # replaced once the preprocessing is known
+            FeatureEncoder(
+                impute=impute,
+                max_categories=max_categories,
+                categorical=categorical,
+                numeric=numeric,
+            ),
+            TargetEncoder(target, task),
+        )
+        model._incremental = {
+            "hidden": list(hidden),
+            "activation": activation,
+            "loss": loss,
+            "optimizer": _optimizer(optimizer, lr),
+            "batch_size": int(batch_size),
+            "seed": seed,
+            "classes": None if classes is None else list(classes),
+            "choice": (features, ignore, categorical, numeric),
+            "rows": 0,
+        }
+        return model
+
+    def _incremental_state(self) -> dict:
+        state = getattr(self, "_incremental", None)
+        if state is None:
+            raise PreprocessingError(
+                "partial_fit trains a model made by TabularModel.untrained(target, ...)"
+            )
+        return state
+
+    def fit_statistics(self, chunks, *, where: tuple[str, Any] = ("row", 1)) -> TabularModel:
+        """Fit the preprocessing on every chunk (an iterable of tables, for example
+        ``iter_chunks(path)``), before :meth:`partial_fit` trains on them. ``where``
+        numbers the first chunk's rows; later ones continue the count."""
+        state = self._incremental_state()
+        if self.features.columns:
+            raise PreprocessingError("the preprocessing is already fitted")
+        unit, first = where
+        for cols in map(as_columns, chunks):
+            self._accumulate(cols, state, (unit, first))
+            first += cols.n_rows
+        self._finish_statistics(state)
+        return self
+
+    def _accumulate(self, cols, state: dict, where) -> None:
+        target = self.target.name
+        if state.get("names") is None:
+            state["names"] = _choose_features(cols.names, target, *state["choice"])
+        if target not in cols:
+            raise PreprocessingError(_no_such_column(target, cols.names, "target column"))
+        if not self.features.impute:
+            refuse_missing(cols, state["names"], where)
+        self.features.partial_fit(cols, state["names"], where=where)
+        if state["classes"] is None:
+            self.target.partial_fit(cols[target], where=where)
+
+    def _finish_statistics(self, state: dict) -> None:
+        self.features.finish()
+        if state["classes"] is not None:
+            classes = TargetEncoder.fit(self.target.name, np.asarray(state["classes"], object))
+            self.target = classes
+        else:
+            self.target.finish()
+        state["loss"] = _choose_loss(state["loss"], self.target.task == "classification")
+        self.network = _network(state["hidden"], state["activation"], self.target, state["seed"])
+        self.network.build(self.features.n_outputs)
+
+    def partial_fit(
+        self, frame, *, epochs: int = 1, where: tuple[str, Any] = ("row", 1)
+    ) -> History:
+        """Train on one chunk (a table with the target column): ``epochs`` passes of
+        shuffled mini-batches, the optimizer's state carried from call to call. The
+        first call fits the preprocessing on this chunk unless :meth:`fit_statistics`
+        did. Returns the chunk's History."""
+        state = self._incremental_state()
+        cols = as_columns(frame)
+        if not self.features.columns:
+            self._accumulate(cols, state, where)
+            self._finish_statistics(state)
+        if self.target.name not in cols:
+            raise PreprocessingError(_no_such_column(self.target.name, cols.names, "target column"))
+        X, _ = self.transform(cols, where=where)
+        y = self.target.encode(cols[self.target.name], where=where)
+        history = self.network.fit(
+            X,
+            y,
+            loss=state["loss"],
+            optimizer=state["optimizer"],
+            epochs=epochs,
+            batch_size=state["batch_size"],
+            shuffle=True,
+        )
+        state["rows"] += cols.n_rows
+        self.info.update(
+            rows=state["rows"],
+            columns=list(self.features.names),
+            kinds=self.features.kinds,
+            task=self.target.task,
+            loss=state["loss"],
+            optimizer=repr(state["optimizer"]),
+            hidden=state["hidden"],
+            activation=state["activation"],
+            partial_fit_calls=self.info.get("partial_fit_calls", 0) + 1,
+            final_loss=history.loss[-1],
+        )
+        return history
 
     # -- prediction -------------------------------------------------------------------------
 
@@ -423,6 +579,16 @@ def _choose_features(names, target, features, ignore, categorical, numeric) -> l
     return chosen
 
 
+def _without_missing_target(cols, target: str):
+    """(the rows that have a target, the mask that kept them or None if all have one)."""
+    from .columns import missing_mask
+
+    keep = ~missing_mask(cols[target])
+    if keep.all():
+        return cols, None
+    return cols.take(keep), keep
+
+
 def _row_numbers(where, n: int) -> np.ndarray:
     if isinstance(where[1], np.ndarray):
         return where[1]
@@ -500,6 +666,72 @@ def _overfitting(history: History, early_stopping: bool) -> list[str]:
             f"Early stopping would keep epoch {best + 1}'s weights"
         ]
     return []
+
+
+def _network(hidden, activation: str, target: TargetEncoder, seed) -> Network:
+    """The hidden layers, then softmax over the classes or one identity output."""
+    classification = target.task == "classification"
+    out = Dense(target.n_outputs, "softmax" if classification else "identity")
+    return Network([Dense(h, activation) for h in hidden] + [out], seed=seed)
+
+
+def _optimizer(name: str, lr: float | None):
+    if name == "adam":
+        return Adam(lr if lr is not None else 1e-3)
+    if name == "sgd":
+        return SGD(lr if lr is not None else 0.01, momentum=0.9)
+    raise PreprocessingError(f"unknown optimizer {name!r}; choose adam or sgd")
+
+
+def _early_stopping(n_val: int, patience: int) -> EarlyStopping:
+    return EarlyStopping(
+        monitor="val_loss" if n_val else "loss", patience=patience, restore_best=True
+    )
+
+
+def _training_info(
+    *,
+    source,
+    rows,
+    dropped,
+    training_rows,
+    validation_rows,
+    feature_names,
+    features,
+    target,
+    loss,
+    optimizer,
+    hidden,
+    activation,
+    history,
+    train_metrics,
+    validation_metrics,
+    early_stopping,
+) -> dict:
+    """The training summary a model file carries (``model.info``); warns of overfitting."""
+    notes = _overfitting(history, early_stopping)
+    for note in notes:
+        warnings.warn(note, OverfittingWarning, stacklevel=3)
+    return {
+        "data": source,
+        "rows": int(rows),
+        "dropped_missing_target": int(dropped),
+        "training_rows": int(training_rows),
+        "validation_rows": int(validation_rows),
+        "stratified": bool(target.task == "classification" and validation_rows),
+        "columns": list(feature_names),
+        "kinds": features.kinds,
+        "task": target.task,
+        "loss": loss,
+        "optimizer": repr(optimizer),
+        "hidden": list(hidden),
+        "activation": activation,
+        **history_summary(history),
+        "train_metrics": train_metrics,
+        "validation_metrics": validation_metrics,
+        "warnings": notes,
+        "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def history_summary(history: History) -> dict[str, Any]:
