@@ -347,9 +347,9 @@ def test_the_readme_commands_and_python_run_as_printed(
         shutil.copy(IRIS.parent / name, tmp_path / "examples" / name)
     monkeypatch.chdir(tmp_path)
     make, train, predict = (shlex.split(c) for c in commands)
-    assert make[:2] == ["python", "-c"]
+    assert make[:2] == [".venv/bin/python", "-c"]
     exec(make[2], {})
-    assert train[:2] == ["glassnet", "train"] and "local:2" in train
+    assert train[:2] == [".venv/bin/glassnet", "train"] and "local:2" in train
     train = [address if a == "local:2" else a for a in train]
     code_, out, err = run(capsys, *train[1:], "--quiet")
     assert code_ == 0, err
