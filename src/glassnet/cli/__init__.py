@@ -44,6 +44,7 @@ _signal.signal(_signal.SIGINT, _on_sigint)
 import argparse  # noqa: E402 - after the handler, so Ctrl-C during imports is caught
 import contextlib  # noqa: E402
 import importlib  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
@@ -107,7 +108,23 @@ def _pipe_closed() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns its exit status (0 ok, 2 user error, 130 interrupted)."""
+    """Run the command; returns its exit status (0 ok, 2 user error, 130 interrupted).
+
+    As the program itself (no ``argv``), an interrupted run ends the process at once with
+    status 130, once everything is cleaned up and flushed. Python would otherwise exit by
+    SIGINT whenever the interrupt happened to land inside code an extension module runs
+    while it is imported, even though glassnet caught it: an exit status that depends on
+    timing."""
+    status = _main(argv)
+    if status == 130 and argv is None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(130)
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     if signal.getsignal(signal.SIGINT) is not _on_sigint:
         signal.signal(signal.SIGINT, _on_sigint)
