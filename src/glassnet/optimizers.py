@@ -277,6 +277,36 @@ class LBFGS(Optimizer):
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         raise TypeError("LBFGS optimises the whole batch at once; pass it to fit()")
 
+    def minimize(self, objective, params: np.ndarray, iterations: int, callback):
+        """Run scipy's L-BFGS-B from ``params`` for at most ``iterations`` iterations:
+        ``objective(x)`` returns the loss and its float64 gradient, ``callback`` sees
+        each iteration's OptimizeResult. Writes the result into ``params``, keeps it as
+        ``self.result`` and returns it. An exception from either function propagates
+        (``params`` then holds what the caller last wrote into it)."""
+        try:
+            from scipy.optimize import minimize
+        except ImportError:
+            raise ImportError(
+                "the LBFGS optimizer needs scipy: pip install 'glassnet[scipy]'"
+            ) from None
+        options = {
+            "maxiter": iterations,
+            "maxfun": self.max_fun,
+            "gtol": self.tol,
+            "maxcor": self.history_size,
+        }
+        result = minimize(
+            objective,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=callback,
+            options=options,
+        )
+        params[...] = result.x
+        self.result = result
+        return result
+
     def __repr__(self) -> str:
         return f"LBFGS(tol={self.tol:g})"
 

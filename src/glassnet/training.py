@@ -474,7 +474,7 @@ def fit_stream(
     try:
         with (
             np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-            _fast.blas_threads(net, batch_size),
+            _fast.fitting(net, loss_fn, opt, X0, batch_size, epochs),
         ):
             step = net._step_function(loss_fn, X0)
             for epoch in range(epochs):
@@ -695,12 +695,6 @@ def _run_lbfgs(
     net, data, validation, loss, opt, epochs, batch_size, shuffle, l2, callbacks, history, guard
 ) -> None:
     """Full-batch L-BFGS: scipy drives, the network supplies loss and gradient."""
-    try:
-        from scipy.optimize import minimize
-    except ImportError:
-        raise ImportError(
-            "the LBFGS optimizer needs scipy: pip install 'glassnet[scipy]'"
-        ) from None
     X, Y, W = data
     X_val = validation[0]
     params = net._params
@@ -728,26 +722,16 @@ def _run_lbfgs(
         if per_epoch and _end_epoch(net, history, callbacks, validation, loss, guard):
             raise StopIteration
 
-    options = {
-        "maxiter": epochs,
-        "maxfun": opt.max_fun,
-        "gtol": opt.tol,
-        "maxcor": opt.history_size,
-    }
     try:
-        result = minimize(
-            objective,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            callback=on_iteration,
-            options=options,
-        )
+        result = opt.minimize(objective, params, epochs, on_iteration)
     except _Diverged as exc:
         guard.diverged(len(history.loss), f"the loss became {exc.args[0]}")
-    params[...] = result.x
-    opt.result = result
-    if not history.loss:  # converged before the first iteration
+    lbfgs_ended(history, result)
+
+
+def lbfgs_ended(history: History, result) -> None:
+    """An L-BFGS run that converged before its first iteration still has one loss."""
+    if not history.loss:
         history.loss.append(float(result.fun))
         history.sample_loss.append(float(result.fun))
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import optimizers as _optimizers
-from ..training import History, NonFiniteLossError
+from ..training import History, NonFiniteLossError, lbfgs_ended
 from . import shards as _shards
 
 __all__ = ["STRATEGIES", "Guard", "lbfgs", "synchronous", "averaging"]
@@ -103,12 +103,6 @@ class _Diverged(Exception):
 
 def lbfgs(net, shards, opt, epochs, l2, callbacks, validate, history, guard) -> None:
     """Full-batch L-BFGS: scipy drives on the client, the shards supply loss and gradient."""
-    try:
-        from scipy.optimize import minimize
-    except ImportError:
-        raise ImportError(
-            "the LBFGS optimizer needs scipy: pip install 'glassnet[scipy]'"
-        ) from None
     params, grads = net._params, net._grads
     whole = shards.denominator(shards.n, shards.weight)
     per_epoch = bool(callbacks) or validate is not None
@@ -145,30 +139,13 @@ def lbfgs(net, shards, opt, epochs, l2, callbacks, validate, history, guard) -> 
             raise StopIteration
         np.copyto(guard.epoch_end, params)
 
-    options = {
-        "maxiter": epochs,
-        "maxfun": opt.max_fun,
-        "gtol": opt.tol,
-        "maxcor": opt.history_size,
-    }
     try:
-        result = minimize(
-            objective,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            callback=on_iteration,
-            options=options,
-        )
+        result = opt.minimize(objective, params, epochs, on_iteration)
     except _Diverged as exc:
         guard.diverged(len(history.loss), f"the loss became {exc.args[0]}")
     except _shards.WorkerLostError as exc:
         guard.lost(len(history.loss), exc)
-    params[...] = result.x
-    opt.result = result
-    if not history.loss:  # converged before the first iteration
-        history.loss.append(float(result.fun))
-        history.sample_loss.append(float(result.fun))
+    lbfgs_ended(history, result)
 
 
 def synchronous(
