@@ -172,9 +172,11 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
         return np.zeros(values.shape, dtype=bool)
     pd = _pandas()
     mask = np.asarray(pd.isna(values), dtype=bool)
-    present = values[~mask]  # pandas' NA compares as NA, so only present cells are compared
-    empty = np.fromiter((isinstance(v, str) and v == "" for v in present), bool, len(present))
-    mask[~mask] = empty  # an empty string is an empty cell (text with spaces is data)
+    present = ~mask  # pandas' NA compares as NA, so only present cells are compared
+    with np.errstate(all="ignore"):
+        empty = values[present] == ""  # an empty string is an empty cell (spaces are data)
+    if isinstance(empty, np.ndarray):
+        mask[present] = empty.astype(bool, copy=False)
     return mask
 
 
