@@ -58,6 +58,7 @@ from ..tabular.reading import (
     _normalise_numbers,
     _sniff,
     check_data_path,
+    csv_keywords,
     data_format,
 )
 from ..training import Callback, EarlyStopping, History
@@ -257,12 +258,7 @@ def _read_csv(paths, fmt, compression, options: ReadOptions, blocksize) -> Any:
             raise DataFileError(f"the files do not share one schema: {path} {what}")
     frame = dd.read_csv(
         paths,
-        sep=first_sep,
-        dtype=str,
-        keep_default_na=False,
-        na_values=["", *options.na_values],
-        encoding=options.encoding or "utf-8-sig",
-        skip_blank_lines=True,
+        **csv_keywords(first_sep, options),
         include_path_column=PATH_COLUMN,
         compression=compression,
         blocksize=None if compression else blocksize,

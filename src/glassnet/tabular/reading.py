@@ -313,15 +313,10 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             )
         reader = pd.read_csv(
             stream,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=["", *options.na_values],
-            encoding=options.encoding or "utf-8-sig",
+            **csv_keywords(sep, options),
             chunksize=chunk_rows,
             engine="c",
             skipinitialspace=False,
-            skip_blank_lines=True,
         )
         offset = 0
         while True:
@@ -346,6 +341,19 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def csv_keywords(sep: str, options: ReadOptions) -> dict:
+    """pandas' read_csv keywords (dask's too) that read every cell as written: text,
+    missing only when empty or one of ``options.na_values``, blank lines skipped."""
+    return {
+        "sep": sep,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": ["", *options.na_values],
+        "encoding": options.encoding or "utf-8-sig",
+        "skip_blank_lines": True,
+    }
 
 
 def _check_header(path: str, header: list[str]) -> None:
