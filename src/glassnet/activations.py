@@ -40,6 +40,7 @@ __all__ = [
     "exp",
     "exp_backward",
     "LEAKY_SLOPE",
+    "SIGMOID_FLOOR",
     "BUILTIN",
 ]
 
@@ -48,15 +49,15 @@ LEAKY_SLOPE = 0.01
 
 # exp(-z) overflows below these inputs; sigmoid clips there (its value is 0 to
 # within the dtype's precision anyway).
-_SIGMOID_FLOOR = {np.dtype(np.float32): -87.0, np.dtype(np.float64): -708.0}
+SIGMOID_FLOOR = {np.dtype(np.float32): -87.0, np.dtype(np.float64): -708.0}
 
 
 def _constants(dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(0, 1, sigmoid floor) as 0-d arrays: a ufunc takes them faster than Python floats."""
-    return tuple(np.asarray(v, dtype=dtype) for v in (0.0, 1.0, _SIGMOID_FLOOR[np.dtype(dtype)]))
+    return tuple(np.asarray(v, dtype=dtype) for v in (0.0, 1.0, SIGMOID_FLOOR[np.dtype(dtype)]))
 
 
-_CONST = {dtype: _constants(dtype) for dtype in _SIGMOID_FLOOR}
+_CONST = {dtype: _constants(dtype) for dtype in SIGMOID_FLOOR}
 _CONST64 = _CONST[np.dtype(np.float64)]
 
 

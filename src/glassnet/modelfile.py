@@ -54,6 +54,7 @@ __all__ = [
     "dumps",
     "load",
     "read_metadata",
+    "jsonable",
     "MAX_HEADER_BYTES",
     "FORMAT_VERSION",
 ]
@@ -104,14 +105,14 @@ def _kind_class(kind: str):
 # -- saving ------------------------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain JSON values: numpy scalars and arrays become Python ones, non-finite floats None."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, (np.integer, int)):
@@ -156,7 +157,7 @@ def dumps(obj) -> bytes:
         "training": network.training_summary,
         "payload": payload,
     }
-    text = json.dumps(_jsonable(document), allow_nan=False)
+    text = json.dumps(jsonable(document), allow_nan=False)
     blob = _seal(st.save(tensors, metadata={"glassnet": text, _CHECKSUM_KEY: _BLANK.decode()}))
     try:  # what cannot be loaded is never handed out
         _parse(blob, "the model being saved")

@@ -143,7 +143,7 @@ def _network(g: _Graph, net: Network, x: str, *, last_linear: bool = False) -> s
 
 
 def _activation(g: _Graph, name: str, z: str) -> str:
-    from .activations import _SIGMOID_FLOOR, LEAKY_SLOPE
+    from .activations import LEAKY_SLOPE, SIGMOID_FLOOR
 
     if name == "identity":
         return z
@@ -154,7 +154,7 @@ def _activation(g: _Graph, name: str, z: str) -> str:
     if name == "leaky_relu":  # max(z, s z)
         return g.op("Max", [z, g.op("Mul", [z, g.const(LEAKY_SLOPE, "slope")])], name)
     # sigmoid: 1 / (1 + exp(-max(z, floor))), the floor where exp(-z) would overflow
-    clipped = g.op("Max", [z, g.const(_SIGMOID_FLOOR[g.dtype], "floor")])
+    clipped = g.op("Max", [z, g.const(SIGMOID_FLOOR[g.dtype], "floor")])
     e = g.op("Exp", [g.op("Neg", [clipped])])
     return g.op("Reciprocal", [g.op("Add", [e, g.const(1.0, "one")])], name)
 

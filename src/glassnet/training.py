@@ -38,6 +38,7 @@ __all__ = [
     "NonFiniteLossError",
     "fit",
     "fit_stream",
+    "ProgressBar",
 ]
 
 
@@ -167,10 +168,10 @@ def _progress(epochs: int) -> Callback:
         # its plain bar, which a notebook shows well enough: no warning for that.
         warnings.simplefilter("ignore", tqdm.std.TqdmWarning)
         from tqdm.auto import tqdm
-    return _ProgressBar(tqdm, epochs)
+    return ProgressBar(tqdm, epochs)
 
 
-class _ProgressBar(Callback):
+class ProgressBar(Callback):
     """A tqdm bar over epochs, showing the loss and the validation loss."""
 
     def __init__(self, tqdm, epochs: int):

@@ -101,9 +101,9 @@ def _interrupted() -> int:
 
 
 def _pipe_closed() -> int:
-    from .common import _close_stdout
+    from .common import close_stdout
 
-    _close_stdout()
+    close_stdout()
     return 0
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "atomic_path",
     "columns",
     "progress_line",
+    "close_stdout",
 ]
 
 
@@ -74,7 +75,7 @@ class _State:
 STATE = _State()
 
 
-def _close_stdout() -> None:
+def close_stdout() -> None:
     """The reader of stdout has gone: point stdout at /dev/null so nothing more (not even
     the flush at exit) fails, and remember it."""
     STATE.stdout_closed = True
@@ -97,7 +98,7 @@ def say(*lines: str) -> None:
             sys.stdout.write(line + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
-        _close_stdout()
+        close_stdout()
 
 
 def warn(message: str) -> None:

@@ -196,9 +196,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no rows with a target to measure against")
     result["skipped_missing_target"] = skipped
     if args.json:
-        from ..modelfile import _jsonable  # NaN and infinity become null
+        from ..modelfile import jsonable  # NaN and infinity become null
 
-        say(json.dumps(_jsonable(result), ensure_ascii=True))
+        say(json.dumps(jsonable(result), ensure_ascii=True))
     else:
         lines = report_lines(result, args.data)
         if skipped:

@@ -210,7 +210,7 @@ def _choose_streaming(args, options) -> bool:
     if args.stream:
         return True
     from ..tabular import DataFileError
-    from ..tabular.encoding import _bytes
+    from ..tabular.encoding import human_bytes
     from ..tabular.streaming import estimate_in_memory
 
     try:
@@ -220,8 +220,8 @@ def _choose_streaming(args, options) -> bool:
     if needed <= budget:
         return False
     warn_line(
-        f"training in memory would take about {_bytes(needed)} (some {rows} rows, "
-        f"{width} encoded columns), more than --memory-budget {_bytes(budget)}: "
+        f"training in memory would take about {human_bytes(needed)} (some {rows} rows, "
+        f"{width} encoded columns), more than --memory-budget {human_bytes(budget)}: "
         f"streaming in chunks of {args.chunk_rows} rows instead"
     )
     return True
@@ -285,12 +285,12 @@ def _progress(epochs: int, disable: bool):
         raise UserError(
             "the command line needs tqdm for its progress bar: pip install 'glassnet[cli]'"
         ) from None
-    from ..training import _ProgressBar
+    from ..training import ProgressBar
 
     def bar(**kwargs):
         return tqdm(**kwargs, file=sys.stderr, disable=disable, dynamic_ncols=True)
 
-    class Update(_ProgressBar):
+    class Update(ProgressBar):
         def on_train_begin(self, net, history):
             super().on_train_begin(net, history)
             progress_line(not disable)  # a Ctrl-C message must start on a fresh line

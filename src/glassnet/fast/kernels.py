@@ -76,14 +76,14 @@ ZERO, ONE, FLOOR, SLOPE, HALF, DELTA, HALF_DELTA, SPAN = range(8)
 
 def constants(dtype, delta: float = 1.0) -> np.ndarray:
     """The scalars the kernels need, in the network's dtype (the values the NumPy path
-    uses: activations._SIGMOID_FLOOR, LEAKY_SLOPE, Huber's delta, CrossEntropy._SPAN)."""
+    uses: activations.SIGMOID_FLOOR, LEAKY_SLOPE, Huber's delta, CrossEntropy._SPAN)."""
     from .. import activations, losses
 
     dtype = np.dtype(dtype)
     values = [
         0.0,
         1.0,
-        activations._SIGMOID_FLOOR[dtype],
+        activations.SIGMOID_FLOOR[dtype],
         activations.LEAKY_SLOPE,
         0.5,
         delta,

@@ -89,6 +89,7 @@ __all__ = [
     "Accumulator",
     "refuse_missing",
     "is_missing",
+    "human_bytes",
 ]
 
 #: Without ``max_categories``, a column with more levels than this, most of them rare
@@ -544,8 +545,8 @@ class FeatureEncoder:
         widest = ", ".join(f"{name!r} makes {w} columns" for w, name in widths)
         raise PreprocessingError(
             f"the encoded data would be {n_rows} rows x {self.n_outputs} columns "
-            f"({_bytes(n_rows * self.n_outputs * itemsize)}, and training needs about "
-            f"{_bytes(needed)}), more than the {_bytes(available)} of memory available "
+            f"({human_bytes(n_rows * self.n_outputs * itemsize)}, and training needs about "
+            f"{human_bytes(needed)}), more than the {human_bytes(available)} of memory available "
             f"({widest}); bound the categories with --max-categories N, or leave columns "
             "out with --ignore"
         )
@@ -933,7 +934,7 @@ def available_memory() -> int | None:
         return None
 
 
-def _bytes(n: float) -> str:
+def human_bytes(n: float) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
