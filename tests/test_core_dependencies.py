@@ -26,7 +26,7 @@ def test_the_core_runs_with_numpy_alone():
         net = gn.Network([gn.Dense(4, "tanh"), gn.Dense(1, "sigmoid")], seed=0)
         X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
         net.fit(X, [0, 1, 1, 0], loss="bce", optimizer=gn.Adam(0.05), epochs=300)
-        print(gn.fast.enabled())  # the compiled path is off, quietly, without numba
+        print(gn.fast.available())  # the compiled path is off, quietly, without numba
         print(net.predict(X).round().ravel().tolist())
         print(gn.check_gradients(net, X, [0, 1, 1, 0], loss="bce") < 1e-6)
         try:

@@ -114,7 +114,7 @@ def test_shards_sum_to_the_loss_and_gradient_of_one_batch(client):
                 grad.add(hi, lo)
             grad = grad.result()
             whole = s.shards.denominator(s.n, s.shards.weight)
-            expected = net._loss_and_grad(X, net._prepare_target(y, 600, loss_fn), w, loss_fn, 0)
+            expected = net.loss_and_grad(X, gn.data.target(net, y, 600, loss_fn), w, loss_fn)
             assert rows == 600
             assert total / whole == pytest.approx(expected, rel=1e-12)
             assert rel(grad / whole, net.gradients) < 1e-12

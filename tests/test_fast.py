@@ -7,6 +7,7 @@ The seeds and the gradient checks run on both paths in test_seeds.py and
 test_gradcheck.py.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -25,32 +26,65 @@ pytest.importorskip("numba", reason="the fast extra (numba) is not installed")
 SRC = Path(gn.__file__).resolve().parent.parent
 
 
+@contextlib.contextmanager
+def glassnet_fast(value: str):
+    """GLASSNET_FAST set to ``value`` for a block (what a user sets in the environment)."""
+    before = os.environ.get("GLASSNET_FAST")
+    os.environ["GLASSNET_FAST"] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["GLASSNET_FAST"]
+        else:
+            os.environ["GLASSNET_FAST"] = before
+
+
 def on_both_paths(run):
     """run() on the NumPy path, then on the compiled path."""
-    with fast.use(False):
+    with glassnet_fast("0"):
         reference = run()
-    with fast.use(True):
+    with glassnet_fast("1"):
         compiled = run()
     return reference, compiled
 
 
-# --- the switch -------------------------------------------------------------------------
+def steps_of(net, X, compiled=None, epochs=1, batch=None, opt=None, loss="mse"):
+    return gn.training.strategy(
+        net, gn.losses.get(loss), opt or gn.SGD(), X, batch, epochs, 0.0, compiled
+    )
 
 
-def test_use_switches_and_restores():
-    assert fast.enabled() and fast.mode() == "auto"  # the default
-    with fast.use(False):
-        assert not fast.enabled() and fast.mode() == "off"
-        assert fast.optimizer_kernels() is None
-    assert fast.mode() == "auto"
-    previous = fast.set_enabled(True)
-    assert previous == "auto" and fast.mode() == "on"
-    assert fast.optimizer_kernels() is not None  # on: wherever the kernels apply
-    assert fast.set_enabled(False) is True and not fast.enabled()
-    fast.set_enabled("auto")
-    assert fast.enabled() and fast.optimizer_kernels() is None  # auto, outside a fit
+# --- the choice ---------------------------------------------------------------------------
+
+
+def test_the_argument_and_the_environment_choose_the_path():
+    X = np.zeros((4, 3))
+    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], seed=0).build(3)
+    assert steps_of(net, X, compiled=True).compiled
+    assert not steps_of(net, X, compiled=False).compiled
+    with glassnet_fast("1"):
+        assert steps_of(net, X).compiled
+        assert not steps_of(net, X, compiled=False).compiled  # the argument first
+    with glassnet_fast("0"):
+        assert not steps_of(net, X).compiled
     with pytest.raises(ValueError, match="True, False or 'auto'"):
-        fast.set_enabled("yes")
+        steps_of(net, X, compiled="yes")
+
+
+def test_auto_chooses_from_the_call_alone_whatever_ran_before():
+    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], seed=0).build(3)
+    X = np.zeros((4, 3))
+    with glassnet_fast("auto"):
+        short = steps_of(net, X, epochs=10).compiled
+        long = steps_of(net, X, epochs=10**6).compiled  # numba is imported by now
+        assert (short, long) == (False, True)
+        assert steps_of(net, X, epochs=10).compiled is False  # the same call, the same choice
+        # The price is that of a new process, whether numba is imported or not.
+        groups, small = fast.scope.groups_for(net, gn.losses.get("mse"), gn.SGD(), X, None)
+        threshold = fast.choice.price(groups) / fast.choice.SMALL_STEP
+        assert not steps_of(net, X, epochs=int(threshold) - 1).compiled
+        assert steps_of(net, X, epochs=int(threshold) + 1).compiled
 
 
 def test_the_environment_variable_turns_it_off_and_numba_is_never_imported():
@@ -59,9 +93,10 @@ def test_the_environment_variable_turns_it_off_and_numba_is_never_imported():
         import numpy as np
         import glassnet as gn
         net = gn.Network([gn.Dense(3, "tanh"), gn.Dense(1)], seed=0)
-        net.fit(np.eye(3), [1.0, 2.0, 3.0], epochs=3, batch_size=1)
+        net.fit(np.eye(3), [1.0, 2.0, 3.0], epochs=10**5 // 3, batch_size=1)
         net.predict(np.eye(3))
-        print(gn.fast.enabled(), "numba" in sys.modules, "threadpoolctl" in sys.modules)
+        print("glassnet.fast.choice" in sys.modules, "numba" in sys.modules,
+              "threadpoolctl" in sys.modules)
     """)
     env = {**os.environ, "GLASSNET_FAST": "0"}
     run = subprocess.run(
@@ -87,19 +122,26 @@ def test_the_environment_variable_turns_it_off_and_numba_is_never_imported():
     ids=["sgd", "momentum", "nesterov", "adam", "adamw"],
 )
 def test_fused_updates_give_the_numpy_bits(make, dtype):
+    from glassnet.fast.steps import CompiledSteps
+
     rng = np.random.default_rng(0)
+    net = gn.Network([gn.Dense(1)], input_size=1000).build(1000, dtype)  # 1000 weights, a bias
     start = rng.normal(size=1001).astype(dtype)
     grads = [rng.normal(size=1001).astype(dtype) for _ in range(5)]
-
-    def run():
+    results = []
+    for compiled in (False, True):
         params, opt = start.copy(), make()
         opt.prepare(params, 700)
+        saved = np.empty_like(params)
+        if compiled:
+            update = CompiledSteps(net, gn.losses.get("mse"), opt, 0.0, False, 1).update
+        else:
+            update = opt.update
         for g in grads:
-            opt.step(params, g)
-        return params
-
-    reference, compiled = on_both_paths(run)
-    np.testing.assert_array_equal(compiled, reference)
+            update(params, g, saved)
+        results.append((params, saved))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    np.testing.assert_array_equal(results[1][1], results[0][1])  # the weights before the last
 
 
 def test_the_update_keeps_the_weights_it_overwrites():
@@ -109,7 +151,7 @@ def test_the_update_keeps_the_weights_it_overwrites():
     saved = np.empty_like(params)
     opt = gn.Adam(0.1)
     opt.prepare(params, 50)
-    opt._update(params, grads, saved)
+    opt.update(params, grads, saved)
     np.testing.assert_array_equal(saved, before)
     assert not np.array_equal(params, before)
 
@@ -222,16 +264,6 @@ def test_float32_fits_stay_float32_and_agree_to_float32_rounding():
     np.testing.assert_allclose(n1.parameters, n0.parameters, rtol=1e-4, atol=1e-5)
 
 
-def test_predictions_and_activations_of_one_row_agree():
-    X, _ = problem("mse", n=1)
-    net = gn.Network([gn.Dense(4, "sigmoid"), gn.Dense(2, "tanh")], seed=0).build(3)
-    reference, compiled = on_both_paths(lambda: (net.predict(X), net.activations(X)))
-    np.testing.assert_allclose(compiled[0], reference[0], rtol=1e-14, atol=1e-15)
-    for a, b in zip(compiled[1], reference[1]):
-        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
-    np.testing.assert_array_equal(compiled[1][-1], compiled[0])
-
-
 # --- the divergence guard ------------------------------------------------------------------
 
 
@@ -245,13 +277,13 @@ def test_divergence_restores_exactly_the_last_weights_with_a_finite_loss(width):
 
     diverging = make()
     with pytest.raises(gn.NonFiniteLossError) as info:
-        diverging.fit(X, y, loss="sse", optimizer=gn.SGD(10.0), epochs=100)
+        diverging.fit(X, y, loss="sse", optimizer=gn.SGD(10.0), epochs=100, compiled=True)
     # Epoch e (1-based) saw the first non-finite loss, from the weights that e - 1
     # updates made; the last finite loss came from the weights of e - 2 updates.
     epoch = int(str(info.value).split("epoch ")[1].split(":")[0])
     assert epoch >= 3
     finite = make()
-    history = finite.fit(X, y, loss="sse", optimizer=gn.SGD(10.0), epochs=epoch - 2)
+    history = finite.fit(X, y, loss="sse", optimizer=gn.SGD(10.0), epochs=epoch - 2, compiled=True)
     assert np.isfinite(history.loss[-1])
     np.testing.assert_array_equal(diverging.parameters, finite.parameters)
 
@@ -288,26 +320,24 @@ def two_blas_threads():
         yield
 
 
-@fast.use(True)
 def test_small_steps_run_blas_on_one_thread_and_give_it_back(two_blas_threads):
     before = _blas_threads()
     assert before == [2]
     X, y = problem("mse", n=50)
     record = RecordThreads()
     gn.Network([gn.Dense(8, "tanh"), gn.Dense(3)], seed=0).fit(
-        X, y, epochs=2, batch_size=10, callbacks=[record]
+        X, y, epochs=2, batch_size=10, callbacks=[record], compiled=True
     )
     assert all(threads == [1] for threads in record.seen)
     assert _blas_threads() == before
     with pytest.raises(gn.NonFiniteLossError):  # given back when fit raises, too
         gn.Network([gn.Dense(4, "tanh"), gn.Dense(1)], seed=0).fit(
-            X * 1e3, y[:, 0] * 1e3, loss="sse", optimizer=gn.SGD(10.0), epochs=50
+            X * 1e3, y[:, 0] * 1e3, loss="sse", optimizer=gn.SGD(10.0), epochs=50, compiled=True
         )
     assert _blas_threads() == before
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@fast.use(True)
 def test_the_thread_policy_does_not_change_results(monkeypatch, dtype, two_blas_threads):
     rng = np.random.default_rng(0)
     X, labels = rng.normal(size=(512, 128)).astype(dtype), rng.integers(0, 10, size=512)
@@ -315,7 +345,15 @@ def test_the_thread_policy_does_not_change_results(monkeypatch, dtype, two_blas_
     def run():
         net = gn.Network([gn.Dense(128, "relu"), gn.Dense(10, "softmax")], seed=0)
         record = RecordThreads()
-        net.fit(X, labels, loss="cross_entropy", epochs=1, batch_size=128, callbacks=[record])
+        net.fit(
+            X,
+            labels,
+            loss="cross_entropy",
+            epochs=1,
+            batch_size=128,
+            callbacks=[record],
+            compiled=True,
+        )
         return net.parameters.copy(), record.seen[0]
 
     policy, threads = run()
@@ -406,7 +444,7 @@ def test_in_auto_mode_a_seed_sized_fit_never_imports_numba_and_gives_the_numpy_p
         net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], seed=0)
         history = net.fit(X, y, loss="sse", optimizer=gn.SGD(1e-3), epochs=3000)
         out = net.predict(X[:1])
-        print(gn.fast.mode(), "numba" in sys.modules, repr(history.loss[-1]), repr(out[0, 0]))
+        print("numba" in sys.modules, repr(history.loss[-1]), repr(out[0, 0]))
     """)
     runs = {}
     for setting in ("auto", "0"):
@@ -417,70 +455,24 @@ def test_in_auto_mode_a_seed_sized_fit_never_imports_numba_and_gives_the_numpy_p
         assert run.returncode == 0, run.stderr
         assert run.stderr == ""
         runs[setting] = run.stdout.split()
-    assert runs["auto"][:2] == ["auto", "False"]
-    assert runs["auto"][2:] == runs["0"][2:]
+    assert runs["auto"][0] == "False"
+    assert runs["auto"][1:] == runs["0"][1:]
 
 
-@pytest.fixture
-def fresh_policy(monkeypatch):
-    """The policy with nothing loaded or forgone, and numba counted as imported."""
-    from glassnet.fast import cache, policy
-
-    monkeypatch.setattr(policy, "_forgone", 0.0)
-    monkeypatch.setattr(cache, "_loaded", set())
-    monkeypatch.setattr(cache, "ensure", lambda groups, dtype, quiet=False: True)
-    return policy
-
-
-def test_a_fit_uses_the_kernels_once_they_save_their_one_time_cost(fresh_policy, monkeypatch):
-    from glassnet.fast import cache
-
-    policy = fresh_policy
-    monkeypatch.setattr(cache, "cached", lambda group, dtype: True)
-    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], seed=0).build(3)
-    X = np.zeros((4, 3))
-    groups, small = policy.groups_for(net, gn.losses.get("sse"), gn.SGD(), X, None)
-    assert (groups, small) == (["train"], True)
-    cost = policy.one_time_cost(groups, "float64")
-    assert cost == pytest.approx(policy.LOAD["train"])  # numba is imported here already
-    # One full-batch step a epoch saves SMALL_STEP: a fit of a third of the cost's epochs
-    # stays on NumPy, and so does a second; the third pays for all three (ski rental).
-    epochs = int(cost / policy.SMALL_STEP / 3) + 1
-    decisions = [
-        policy.decide(net, gn.losses.get("sse"), gn.SGD(), X, None, epochs, False) for _ in range(3)
-    ]
-    assert decisions == [False, False, True]
-    # One fit long enough to pay alone uses them at once; so does any fit once they
-    # are loaded.
-    monkeypatch.setattr(policy, "_forgone", 0.0)
-    assert policy.decide(net, gn.losses.get("sse"), gn.SGD(), X, None, epochs * 3, False)
-    cache._loaded.add(("train", "float64"))
-    assert policy.one_time_cost(groups, "float64") == 0.0
-    assert policy.decide(net, gn.losses.get("sse"), gn.SGD(), X, None, 1, False)
-
-
-def test_compiling_costs_more_than_loading_and_larger_networks_use_the_layered_kernels(
-    fresh_policy, monkeypatch
-):
-    from glassnet.fast import cache
-
-    policy = fresh_policy
+def test_larger_networks_use_the_layered_kernels_and_the_saving_grows_with_the_steps():
+    choice, scope = fast.choice, fast.scope
     net = gn.Network([gn.Dense(300, "relu"), gn.Dense(10, "softmax")], seed=0).build(64)
     X = np.zeros((1000, 64), dtype=np.float64)
     loss = gn.losses.get("cross_entropy")
-    groups, small = policy.groups_for(net, loss, gn.Adam(), X, 32)
+    groups, small = scope.groups_for(net, loss, gn.Adam(), X, 32)
     assert (groups, small) == (["layers", "update"], False)
-    monkeypatch.setattr(cache, "cached", lambda group, dtype: False)
-    compiling = policy.one_time_cost(groups, "float64")
-    monkeypatch.setattr(cache, "cached", lambda group, dtype: True)
-    assert compiling > 10 * policy.one_time_cost(groups, "float64")
-    # The saving grows with steps and their size.
-    one = policy.saving(net, X, 32, 1, small)
-    assert policy.saving(net, X, 32, 10, small) == pytest.approx(10 * one)
-    assert policy.saving(net, X, 128, 1, small) < one  # fewer, larger steps
+    one = choice.saving(net, X, 32, 1, small)
+    assert choice.saving(net, X, 32, 10, small) == pytest.approx(10 * one)
+    assert choice.saving(net, X, 128, 1, small) < one  # fewer, larger steps
     # Sparse input and networks the plan does not cover still use the fused updates.
     sparse = pytest.importorskip("scipy.sparse").csr_matrix(X)
-    assert policy.groups_for(net, loss, gn.Adam(), sparse, 32) == (["update"], False)
+    assert scope.groups_for(net, loss, gn.Adam(), sparse, 32) == (["update"], False)
+    assert choice.price(["layers", "update"]) > choice.IMPORT
 
 
 class MyDense(gn.Dense):
@@ -488,12 +480,15 @@ class MyDense(gn.Dense):
 
 
 NOTICE = textwrap.dedent("""
+    import logging, sys
     import numpy as np
     import glassnet as gn
     from test_fast import MyDense
-    net = gn.Network([MyDense(3, "tanh"), gn.Dense(1)], seed=0)
-    net.fit(np.eye(3), [1.0, 2.0, 3.0], epochs=2, optimizer=gn.Adam(0.1))
-    print(gn.fast.cache.loaded("update", "float64"))
+    logging.basicConfig(level=logging.INFO, format="glassnet: %(message)s")
+    for _ in range(2):
+        net = gn.Network([MyDense(3, "tanh"), gn.Dense(1)], seed=0)
+        net.fit(np.eye(3), [1.0, 2.0, 3.0], epochs=2, optimizer=gn.Adam(0.1))
+    print("numba" in sys.modules)
 """)
 
 
@@ -507,7 +502,6 @@ def _notice_run(env):
 def test_the_first_compile_says_so_once_and_later_processes_load_quietly(tmp_path):
     cache = tmp_path / "numba"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "GLASSNET_FAST": "1"}
-    env.pop("GLASSNET_QUIET", None)
     first = _notice_run(env)
     assert first.returncode == 0, first.stderr
     assert first.stdout.split() == ["True"]
@@ -517,8 +511,6 @@ def test_the_first_compile_says_so_once_and_later_processes_load_quietly(tmp_pat
     assert f"cached in {cache}" in lines[0]
     second = _notice_run(env)
     assert second.returncode == 0 and second.stderr == "", second.stderr
-    quiet = _notice_run({**env, "NUMBA_CACHE_DIR": str(tmp_path / "other"), "GLASSNET_QUIET": "1"})
-    assert quiet.returncode == 0 and quiet.stderr == ""
 
 
 def test_with_no_writable_cache_folder_fits_still_run_and_say_they_compile_each_time(tmp_path):
@@ -538,11 +530,12 @@ def test_with_no_writable_cache_folder_fits_still_run_and_say_they_compile_each_
 
 def test_warm_compiles_ahead_in_processes_side_by_side_and_status_tells(tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-    env.pop("GLASSNET_QUIET", None)
     warm = textwrap.dedent("""
-        from glassnet.fast import cache
+        import logging
+        from glassnet.fast import ahead, cache
+        logging.basicConfig(level=logging.INFO, format="glassnet: %(message)s")
         cache.GROUPS = ("update",)  # the quickest group, in both dtypes: two processes
-        print(round(cache.warm_all(jobs=2), 1) >= 0)
+        print(round(ahead.warm_all(jobs=2), 1) >= 0)
     """)
     run = subprocess.run(
         [sys.executable, "-c", warm], capture_output=True, text=True, env=env, timeout=300

@@ -33,19 +33,25 @@ def engine_path(request, monkeypatch):
     if request.param == "compiled-layered":
         monkeypatch.setattr("glassnet.fast.plan.SMALL_WORK", 0)
     if request.param != "numpy":
-        # The check differentiates Network._loss_and_grad, the reference pass; here it
+        # The check differentiates Network.loss_and_grad, the reference pass; here it
         # differentiates the pass training runs instead, through the compiled kernels.
-        reference = gn.Network._loss_and_grad
+        from glassnet.fast import scope
+        from glassnet.fast.plan import Plan
 
-        def compiled(net, x, y, w, loss, l2):
-            plan = gn.fast.plan_for(net, loss) if type(x) is np.ndarray else None
-            if plan is None:
+        reference = gn.Network.loss_and_grad
+        plans = {}
+
+        def compiled(net, x, y, w, loss, l2=0.0):
+            if type(x) is not np.ndarray or not scope.covers(net, loss):
                 return reference(net, x, y, w, loss, l2)
-            return plan.loss_and_grad(x, y, w, l2)
+            key = (id(net), id(loss), id(net.parameters))
+            if key not in plans:
+                plans[key] = (net, loss, Plan(net, loss))  # the objects keep their ids
+            return plans[key][2].loss_and_grad(x, y, w, l2)
 
-        monkeypatch.setattr(gn.Network, "_loss_and_grad", compiled)
-    with gn.fast.use(request.param != "numpy"):
-        yield request.param
+        monkeypatch.setattr(gn.Network, "loss_and_grad", compiled)
+    monkeypatch.setenv("GLASSNET_FAST", "0" if request.param == "numpy" else "1")
+    return request.param
 
 
 def problem(output, loss, n=6, n_in=3, n_out=3, seed=0):

@@ -27,8 +27,8 @@ def engine_path(request, monkeypatch):
         pytest.skip("the fast extra (numba) is not installed")
     if request.param == "compiled-layered":
         monkeypatch.setattr("glassnet.fast.plan.SMALL_WORK", 0)
-    with gn.fast.use(request.param != "numpy"):
-        yield request.param
+    monkeypatch.setenv("GLASSNET_FAST", "0" if request.param == "numpy" else "1")
+    return request.param
 
 
 def printed_losses(name):

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import data as _data
 from . import losses as _losses
 from . import optimizers as _optimizers
 from . import validation as _v
@@ -232,9 +233,9 @@ class Explanation:
         if match:
             return self._checked(int(match[1]), "b", 0, int(match[2]))
         match = re.fullmatch(r"([wb])(\d+)", text)
-        if match and match[0] in self._seed_index:
-            return self._seed_index[match[0]]
-        names = ", ".join(list(self._seed_index)[:6])
+        if match and match[0] in self.seed_index:
+            return self.seed_index[match[0]]
+        names = ", ".join(list(self.seed_index)[:6])
         raise ValueError(
             f"no parameter {which!r}; name one as glassnet does (W1[0,0], b2[0]) or as "
             f"seed 003 does ({names}, ...)"
@@ -258,7 +259,7 @@ class Explanation:
         return number, kind, i, j
 
     @staticmethod
-    def _glassnet_name(number: int, kind: str, i: int, j: int) -> str:
+    def parameter_name(number: int, kind: str, i: int, j: int) -> str:
         return f"W{number}[{i},{j}]" if kind == "W" else f"b{number}[{j}]"
 
     def gradient(self, which) -> float:
@@ -331,7 +332,7 @@ class Explanation:
         return rows
 
     def _row(self, step: LayerStep, kind: str, i: int, j: int, source: str) -> dict[str, Any]:
-        name = self._glassnet_name(step.number, kind, i, j)
+        name = self.parameter_name(step.number, kind, i, j)
         value = step.W[i, j] if kind == "W" else step.b[j]
         grad = None
         if step.dW is not None:
@@ -342,7 +343,7 @@ class Explanation:
         return {
             "layer": step.number,
             "parameter": name,
-            "seed_name": self._seed_names[name],
+            "seed_name": self.seed_names[name],
             "from": source,
             "to": step.unit_names[j],
             "value": float(value),
@@ -483,7 +484,7 @@ def _target_rows(y, n: int, n_outputs: int):
 def _local_derivative(layer: Dense, a: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
     """f'(z) for an elementwise activation, else the Jacobian da_j/dz_i, both from the
     activation's own backward (fed ones, or one unit vector at a time)."""
-    act = layer._act
+    act = layer.act
     if act.name in _DERIVATIVE_TEXT:
         return act.backward(a, np.ones_like(a)), None
     n, k = a.shape
@@ -539,15 +540,15 @@ def explain(
     -------
     Explanation
     """
-    net._require_built("explain a pass")
+    net.require_built("explain a pass")
     work = net.copy()
     X = _as_rows(x, work.input_size, work.dtype)
     n = X.shape[0]
     loss_fn = _losses.get(loss)
     Y = w = None
     if y is not None:
-        work._check_output_for(loss_fn)
-        Y = work._prepare_target(_target_rows(y, n, work.output_size), n, loss_fn)
+        work.check_loss(loss_fn)
+        Y = _data.target(work, _target_rows(y, n, work.output_size), n, loss_fn)
         w = _v.check_sample_weight(sample_weight, n, work.dtype)
     l2 = float(l2)
     if not (l2 >= 0 and np.isfinite(l2)):
@@ -600,8 +601,8 @@ def explain(
         output_names=outputs,
         architecture=" -> ".join(sizes) + f" ({acts})",
         has_dropout=any(isinstance(layer, Dropout) and layer.rate for layer in work.layers),
-        _seed_names=seed_names,
-        _seed_index=seed_index,
+        seed_names=seed_names,
+        seed_index=seed_index,
     )
 
 
@@ -613,8 +614,8 @@ def _forward(work, X: np.ndarray, fused: bool, symbols) -> list[LayerStep]:
     for layer in work.layers:
         if not isinstance(layer, Dense):
             out = layer.forward(h, True)
-            if isinstance(layer, Dropout) and layer._mask is not None:
-                factor = layer._mask.copy()
+            if isinstance(layer, Dropout) and layer.mask is not None:
+                factor = layer.mask.copy()
                 mask = factor if mask is None else mask * factor
             h = out
             continue
@@ -626,7 +627,7 @@ def _forward(work, X: np.ndarray, fused: bool, symbols) -> list[LayerStep]:
         step.z = layer.linear(h)  # z = x @ W + b, nothing cached
         if layer is last and fused:
             buffer = layer.forward_linear(h)  # the loss applies the activation itself
-            step.a = layer._act.forward(step.z.copy())
+            step.a = layer.act.forward(step.z.copy())
         else:
             buffer = layer.forward(h, True)
             step.a = buffer.copy()
@@ -641,9 +642,9 @@ def _backward(work, steps, X, Y, w, loss_fn, l2: float, fused: bool):
     last = work.layers[-1]
     grad = np.empty((X.shape[0], work.output_size), dtype=work.dtype)
     if fused:  # dL/dz straight from the logits
-        data_loss = loss_fn.fused(last._a, Y, w, grad)
+        data_loss = loss_fn.fused(last.a, Y, w, grad)
     else:  # dL/da
-        data_loss = loss_fn.value_and_grad(last._a, Y, w, grad)
+        data_loss = loss_fn.value_and_grad(last.a, Y, w, grad)
     dense = [layer for layer in work.layers if isinstance(layer, Dense)]
     first_param = work.layers.index(dense[0])
     by_layer = {id(layer): step for layer, step in zip(dense, steps)}
@@ -658,7 +659,7 @@ def _backward(work, steps, X, Y, w, loss_fn, l2: float, fused: bool):
             grad = layer.backward_linear(grad)
         else:
             step.da = grad.copy()
-            step.dz = layer._act.backward(layer._a, grad.copy())
+            step.dz = layer.act.backward(layer.a, grad.copy())
             grad = layer.backward(grad)  # writes dW and db, returns dL/dx
         step.dW = layer.dW.copy()
         step.db = None if layer.db is None else layer.db.copy()
@@ -669,11 +670,11 @@ def _backward(work, steps, X, Y, w, loss_fn, l2: float, fused: bool):
     for layer in work.layers:
         if isinstance(layer, Dropout):
             layer.freeze_mask = True
-    total_loss = work._loss_and_grad(X, Y, w, loss_fn, l2)
+    total_loss = work.loss_and_grad(X, Y, w, loss_fn, l2)
     gradients = work.gradients.copy()
     if not l2:
         return data_loss, data_loss, gradients
-    work._grads[...] = gradients - data_grads
+    work.gradients[...] = gradients - data_grads
     for layer, step in zip(dense, steps):
         step.penalty_W = layer.dW.copy()
     return data_loss, total_loss, gradients
@@ -688,7 +689,7 @@ def _update(work, steps, opt, gradients: np.ndarray) -> np.ndarray:
     before = params.copy()
     stepper.step(params, gradients.copy())
     updates = params - before
-    work._params[...] = updates  # read each layer's share through its views
+    work.parameters[...] = updates  # read each layer's share through its views
     dense = [layer for layer in work.layers if isinstance(layer, Dense)]
     for layer, step in zip(dense, steps):
         step.update_W = layer.weights.copy()
@@ -761,11 +762,11 @@ def _shortened(terms: list[str]) -> list[str]:
 def _affine(ex: Explanation, step: LayerStep, s: int, j: int) -> str:
     """z_h1 = w1*x1 + w2*x2 + b1 = 0.1*(-2) + 0.2*(-1) + 0.3, as the seeds write it."""
     n_in = step.W.shape[0]
-    names = [ex._seed_names[f"W{step.number}[{i},{j}]"] for i in range(n_in)]
+    names = [ex.seed_names[f"W{step.number}[{i},{j}]"] for i in range(n_in)]
     symbols = [f"{w}*{x}" for w, x in zip(names, step.input_names)]
     numbers = [f"{_paren(step.W[i, j])}*{_paren(step.x[s, i])}" for i in range(n_in)]
     if step.b is not None:
-        symbols.append(ex._seed_names[f"b{step.number}[{j}]"])
+        symbols.append(ex.seed_names[f"b{step.number}[{j}]"])
         numbers.append(_paren(step.b[j]))
     return f"{' + '.join(_shortened(symbols))} = {' + '.join(_shortened(numbers))}"
 
@@ -855,13 +856,13 @@ def _backward_lines(ex: Explanation, s: int) -> list[str]:
                 for i, source in enumerate(step.input_names):
                     name = f"W{step.number}[{i},{j}]"
                     lines.append(
-                        f"    dL/d{ex._seed_names[name]} ({name}) = {source} * dL/d{z} = "
+                        f"    dL/d{ex.seed_names[name]} ({name}) = {source} * dL/d{z} = "
                         f"{_g(step.x[s, i])} * {_paren(step.dz[s, j])} = {_full(step.dW[i, j])}"
                     )
                 if step.b is not None:
                     name = f"b{step.number}[{j}]"
                     lines.append(
-                        f"    dL/d{ex._seed_names[name]} ({name}) = dL/d{z} = {_full(step.db[j])}"
+                        f"    dL/d{ex.seed_names[name]} ({name}) = dL/d{z} = {_full(step.db[j])}"
                     )
     return lines
 
@@ -871,7 +872,7 @@ def _upstream(ex: Explanation, upper: LayerStep, s: int, j: int) -> str:
     number = upper.number
     symbols, numbers = [], []
     for k, unit in enumerate(upper.unit_names):
-        w = ex._seed_names[f"W{number}[{j},{k}]"]
+        w = ex.seed_names[f"W{number}[{j},{k}]"]
         symbols.append(f"dL/d{_zname(unit)} * {w}")
         numbers.append(f"{_paren(upper.dz[s, k])} * {_paren(upper.W[j, k])}")
     symbols, numbers = " + ".join(_shortened(symbols)), " + ".join(_shortened(numbers))
@@ -956,8 +957,8 @@ def _text(ex: Explanation, which) -> str:
 
 def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
     """dL/dw for W{number}[i,j] (or b{number}[j]) as seed 003 writes it, sample by sample."""
-    name = ex._glassnet_name(number, kind, i, j)
-    seed = ex._seed_names[name]
+    name = ex.parameter_name(number, kind, i, j)
+    seed = ex.seed_names[name]
     step = ex.layers[number - 1]
     L = len(ex.layers)
     unit = step.unit_names[j]
@@ -1043,7 +1044,7 @@ def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
         elif last_hidden and elementwise:
             top = out_step.unit_names[0]
             w_up = float(out_step.W[j, 0])
-            w_name = ex._seed_names[f"W{L}[{j},0]"]
+            w_name = ex.seed_names[f"W{L}[{j},0]"]
             m = 1.0 if out_step.input_mask is None else float(out_step.input_mask[s, j])
             drop = "" if out_step.input_mask is None else f" * {_g(m)} (dropout)"
             y_pred = float(out_step.a[s, 0])
@@ -1073,7 +1074,7 @@ def _chain(ex: Explanation, number: int, kind: str, i: int, j: int) -> Chain:
             d_unit = float(step.da[s, j])
             m = 1.0 if upper.input_mask is None else float(upper.input_mask[s, j])
             terms_up = [
-                f"dL/dz_{u} * {ex._seed_names[f'W{number + 1}[{j},{k}]']}"
+                f"dL/dz_{u} * {ex.seed_names[f'W{number + 1}[{j},{k}]']}"
                 for k, u in enumerate(upper.unit_names)
             ]
             terms_up = _shortened(terms_up)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import data as _data
 from . import losses as _losses
 from . import validation as _v
 from .layers import Dropout
@@ -36,10 +37,11 @@ def _prepared(net, X, y, loss, sample_weight):
     work = net.copy()
     loss = _losses.get(loss)
     X = _v.as_2d_float(X, "X", dtype=np.float64)
-    X = work._prepare_training(X, loss)
+    X = _data.inputs(work, X)
     work.astype(np.float64)
+    work.check_loss(loss)
     X = np.ascontiguousarray(X, dtype=np.float64)
-    Y = work._prepare_target(y, X.shape[0], loss)
+    Y = _data.target(work, y, X.shape[0], loss)
     w = _v.check_sample_weight(sample_weight, X.shape[0], np.float64)
     # Dropout must apply the same mask in every evaluation: draw it once, then freeze it.
     dropouts = [layer for layer in work.layers if isinstance(layer, Dropout)]
@@ -54,9 +56,9 @@ def _central_differences(work, X, Y, w, loss, l2: float, eps: float) -> np.ndarr
     for i in range(params.size):
         original = params[i]
         params[i] = original + eps
-        plus = work._loss_and_grad(X, Y, w, loss, l2)
+        plus = work.loss_and_grad(X, Y, w, loss, l2)
         params[i] = original - eps
-        minus = work._loss_and_grad(X, Y, w, loss, l2)
+        minus = work.loss_and_grad(X, Y, w, loss, l2)
         params[i] = original
         numeric[i] = (plus - minus) / (2.0 * eps)
     return numeric
@@ -65,7 +67,7 @@ def _central_differences(work, X, Y, w, loss, l2: float, eps: float) -> np.ndarr
 def _gradients(net, X, y, loss, sample_weight, l2, steps):
     """The loss, the analytic gradient and central differences at each step size."""
     work, X, Y, w, loss, dropouts = _prepared(net, X, y, loss, sample_weight)
-    value = work._loss_and_grad(X, Y, w, loss, float(l2))
+    value = work.loss_and_grad(X, Y, w, loss, float(l2))
     for layer in dropouts:  # the mask drawn by that pass is the one every difference uses
         layer.freeze_mask = True
     analytic = work.gradients.copy()

@@ -7,8 +7,10 @@ gradients into the network's flat gradient vector. Backward never changes a
 parameter; only the optimizer does. Gradients are overwritten, never
 accumulated, so calling backward twice gives the same answer.
 
-A layer's ``weights`` and ``bias`` are views into its network's flat parameter
-vector: reading gives the live array, assigning copies into it.
+A layer declares its parameters (:meth:`Layer.parameter_shapes`); the network lays
+them out in its flat vectors and hands each layer its views (:meth:`Layer.bind`).
+A layer's ``weights`` and ``bias`` are such views: reading gives the live array,
+assigning copies into it.
 
 The training path reuses one set of buffers per batch size, so the returned
 arrays are only valid until the next step. ``predict`` allocates fresh arrays.
@@ -22,7 +24,7 @@ import numpy as np
 
 from . import activations, initializers
 
-__all__ = ["Layer", "Dense", "Dropout"]
+__all__ = ["Layer", "Dense", "Dropout", "from_config", "buffers_for", "checked_values"]
 
 # Arrays up to this size are computed into fresh arrays on the inference path.
 _SMALL = 64
@@ -42,6 +44,19 @@ def buffers_for(cache: dict, n: int, make):
     return buffers
 
 
+def checked_values(value, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """An array assigned to parameters, checked: numeric, finite, the right shape."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numeric, got {type(value).__name__}") from None
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite; the values contain NaN or infinity")
+    return arr
+
+
 def _check_units(units: Any) -> int:
     if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
         raise TypeError(f"units must be a positive integer, got {units!r}")
@@ -51,34 +66,55 @@ def _check_units(units: Any) -> int:
 
 
 class Layer:
-    """Base class: a layer with no parameters that passes its input through."""
+    """Base class: a layer with no parameters that passes its input through.
 
-    #: Input and output widths, known once the network is built.
-    n_in: int | None = None
+    Attributes
+    ----------
+    n_in : int or None
+        The input width, known once the network is built.
+    need_dx : bool
+        Whether :meth:`backward` must return dL/dx (the network sets it False for the
+        first layer with parameters, whose input is the data).
+    rng : numpy.random.Generator or None
+        The network's generator (dropout masks, initial weights).
+    """
 
     def __init__(self) -> None:
-        self.n_in = None
+        self.n_in: int | None = None
         self.need_dx = True
-        self._n = -1
+        self.rng: np.random.Generator | None = None
 
     # -- sizes, for the network's flat buffers ---------------------------------
 
     def output_size(self, n_in: int) -> int:
         return n_in
 
-    def weight_shape(self, n_in: int) -> tuple[int, int] | None:
-        return None
+    def parameter_shapes(self, n_in: int) -> dict[str, tuple[tuple[int, ...], bool]]:
+        """The layer's parameters for ``n_in`` inputs: name -> (shape, decayed).
 
-    def bias_size(self) -> int:
-        return 0
+        Decayed parameters (a Dense layer's weights) come first in the network's flat
+        vector, and the L2 penalty and weight decay apply to them; the others (biases)
+        follow. Model files store each as ``layers.<i>.<name>``.
+        """
+        return {}
 
-    def _bind(self, n_in, W, b, dW, db, rng) -> None:
+    def bind(self, n_in: int, params: dict, grads: dict, rng: np.random.Generator) -> None:
+        """Take the views of this layer's parameters and gradients (name -> array) into
+        the network's flat vectors, and the network's generator."""
         self.n_in = n_in
-        self._rng = rng
-        self._clear_workspace()
+        self.rng = rng
+        self._views = params
+        self.clear_workspace()
 
-    def _clear_workspace(self) -> None:
-        self._n = -1
+    def parameter_arrays(self) -> dict[str, np.ndarray]:
+        """The bound parameters, name -> live view (empty before the network is built)."""
+        return dict(getattr(self, "_views", None) or {})
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Draw initial values for the layer's parameters (none here)."""
+
+    def clear_workspace(self) -> None:
+        """Forget the buffers of the training path (they are made again as needed)."""
 
     # -- the contract -------------------------------------------------------------
 
@@ -97,18 +133,17 @@ class Layer:
 
     # -- pickling: views into the network's buffers are rebuilt by the network --
 
-    _TRANSIENT: tuple[str, ...] = ("_rng",)
+    TRANSIENT: tuple[str, ...] = ("rng", "_views")
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        for key in self._TRANSIENT:
+        for key in self.TRANSIENT:
             state.pop(key, None)
-        state["_n"] = -1
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        for key in self._TRANSIENT:
+        for key in self.TRANSIENT:
             self.__dict__.setdefault(key, None)
 
 
@@ -134,15 +169,20 @@ class Dense(Layer):
     weights : ndarray of shape (n_in, units)
     bias : ndarray of shape (units,), or None when ``bias=False``
     dW, db : the gradients from the last backward pass, same shapes
+    act : Activation
+        The activation function and its derivative.
+    x, a : ndarray
+        What the last training-path forward cached: its input, and its output buffer
+        (z, then a = f(z) computed in place).
     """
 
-    _TRANSIENT = ("_rng", "_W", "_b", "_dW", "_db", "_x", "_a", "_dx", "_ws")
+    TRANSIENT = ("rng", "_views", "_W", "_b", "_dW", "_db", "x", "a", "_dx", "_ws", "_n")
 
     def __init__(self, units: int, activation: Any = "identity", bias: bool = True, init=None):
         super().__init__()
         self.units = _check_units(units)
-        self._act = activations.get(activation)
-        if self._act.name == "softmax" and self.units == 1:
+        self.act = activations.get(activation)
+        if self.act.name == "softmax" and self.units == 1:
             raise ValueError(
                 "a softmax over 1 unit always outputs 1; use activation='sigmoid' "
                 "for a single probability, or units >= 2"
@@ -150,53 +190,54 @@ class Dense(Layer):
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be True or False, got {bias!r}")
         self.has_bias = bool(bias)
-        self.init = initializers.canonical_name(init if init is not None else self._act.init)
+        self.init = initializers.canonical_name(init if init is not None else self.act.init)
         self._W = self._b = self._dW = self._db = None
-        self._x = self._a = self._dx = None
-        self._ws: dict[int, tuple] = {}
+        self.clear_workspace()
 
     @property
     def activation(self) -> str:
         """The activation's name."""
-        return self._act.name
+        return self.act.name
 
     # -- sizes and binding ---------------------------------------------------------
 
     def output_size(self, n_in: int) -> int:
         return self.units
 
-    def weight_shape(self, n_in: int) -> tuple[int, int]:
-        return (n_in, self.units)
+    def parameter_shapes(self, n_in: int) -> dict[str, tuple[tuple[int, ...], bool]]:
+        shapes = {"weights": ((n_in, self.units), True)}
+        if self.has_bias:
+            shapes["bias"] = ((self.units,), False)
+        return shapes
 
-    def bias_size(self) -> int:
-        return self.units if self.has_bias else 0
+    def bind(self, n_in, params, grads, rng) -> None:
+        super().bind(n_in, params, grads, rng)
+        self._W, self._dW = params["weights"], grads["weights"]
+        self._b, self._db = params.get("bias"), grads.get("bias")
 
-    def _bind(self, n_in, W, b, dW, db, rng) -> None:
-        super()._bind(n_in, W, b, dW, db, rng)
-        self._W, self._b, self._dW, self._db = W, b, dW, db
-
-    def _initialize(self, rng: np.random.Generator) -> None:
+    def initialize(self, rng: np.random.Generator) -> None:
         self._W[...] = initializers.get(self.init)(rng, self.n_in, self.units)
         if self._b is not None:
             self._b[...] = initializers.initial_bias(rng, self.init, self.units)
 
-    def _clear_workspace(self) -> None:
+    def clear_workspace(self) -> None:
         self._n = -1
-        self._ws = {}
-        self._x = self._a = self._dx = None
+        self._ws: dict[int, tuple] = {}
+        self.x = self.a = self._dx = None
 
-    def _prepare(self, n: int, dtype) -> None:
+    def _prepare(self, n: int) -> None:
         """Point the workspace at the buffers for batch size n, allocating them once.
 
         One (n, units) buffer holds z and then, computed in place, a = f(z).
         """
+        dtype = self._W.dtype
 
         def make(n):
             a = np.empty((n, self.units), dtype=dtype)
             dx = np.empty((n, self.n_in), dtype=dtype) if self.need_dx else None
             return a, dx
 
-        self._a, self._dx = buffers_for(self._ws, n, make)
+        self.a, self._dx = buffers_for(self._ws, n, make)
         self._n = n
 
     # -- parameters -----------------------------------------------------------------
@@ -216,7 +257,7 @@ class Dense(Layer):
     @weights.setter
     def weights(self, value) -> None:
         self._check_built("weights")
-        self._W[...] = _checked_values(value, self._W.shape, "weights")
+        self._W[...] = checked_values(value, self._W.shape, "weights")
 
     @property
     def bias(self) -> np.ndarray | None:
@@ -230,7 +271,7 @@ class Dense(Layer):
         if not self.has_bias:
             raise ValueError("this layer was built with bias=False, so it has no bias to set")
         self._check_built("bias")
-        self._b[...] = _checked_values(value, self._b.shape, "bias")
+        self._b[...] = checked_values(value, self._b.shape, "bias")
 
     @property
     def dW(self) -> np.ndarray:
@@ -250,7 +291,8 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """a = f(x @ W + b), computed in place in the layer's buffer. Caches x and a."""
-        return self._act.forward(self.forward_linear(x), out=self._a)
+        z = self.forward_linear(x)
+        return self.act.forward(z, z)
 
     def forward_linear(self, x: np.ndarray) -> np.ndarray:
         """z = x @ W + b, into the layer's buffer; caches x.
@@ -258,10 +300,21 @@ class Dense(Layer):
         The output layer stops here when its loss computes the activation itself
         (softmax with cross_entropy, sigmoid with bce, exp with poisson).
         """
+        z = self.product(x)
+        if self._b is not None:
+            np.add(z, self._b, z)
+        return z
+
+    def product(self, x: np.ndarray) -> np.ndarray:
+        """z = x @ W without the bias, into the layer's buffer; caches x. (The compiled
+        path adds the bias and the activation in one pass of its own.)"""
         if x.shape[0] != self._n:
-            self._prepare(x.shape[0], self._W.dtype)
-        self._x = x
-        return self.linear(x, out=self._a)
+            self._prepare(x.shape[0])
+        self.x = x
+        if type(x) is np.ndarray:
+            return np.dot(x, self._W, self.a)
+        self.a[...] = x @ self._W  # scipy.sparse input, in the first layer
+        return self.a
 
     def linear(self, x, out: np.ndarray | None = None) -> np.ndarray:
         """z = x @ W + b, into ``out`` or a fresh array, with nothing cached.
@@ -286,34 +339,44 @@ class Dense(Layer):
 
         ``da`` is overwritten (with dz).
         """
-        return self.backward_linear(self._act.backward(self._a, da, out=da))
+        return self.backward_linear(self.act.backward(self.a, da, da))
 
     def backward_linear(self, dz: np.ndarray) -> np.ndarray | None:
-        """dW = x.T @ dz, db = dz.sum(axis=0), dx = dz @ W.T (None in the first layer).
+        """db = dz.sum(axis=0), then dW and dx as in :meth:`backward_product`.
+
+        For a single row, db is dz[0], copied as such (a sum over one row is a
+        reduction NumPy starts up slowly).
+        """
+        if self._db is not None:
+            if dz.shape[0] == 1:
+                self._db[...] = dz[0]
+            else:
+                np.add.reduce(dz, 0, None, self._db)
+        return self.backward_product(dz)
+
+    def backward_product(self, dz: np.ndarray) -> np.ndarray | None:
+        """dW = x.T @ dz, and dx = dz @ W.T (None in the first layer). (The compiled path
+        computes db together with f'(z), in one pass of its own.)
 
         For a single row, dW is the outer product x[0] dz[0], computed as such (BLAS would
         run it as a matrix product with an inner dimension of 1, about twice as slowly).
-        The column sums are a reduction, not a product with a vector of ones, so they never
-        wake BLAS's threads.
         """
-        x = self._x
-        if not isinstance(x, np.ndarray):  # scipy.sparse input
+        x = self.x
+        if type(x) is not np.ndarray:  # scipy.sparse input
             self._dW[...] = x.T @ dz
-        elif x.shape[0] == 1:
-            np.multiply(x.T, dz, out=self._dW)
+        elif dz.shape[0] == 1:
+            np.multiply(x.T, dz, self._dW)
         else:
-            np.dot(x.T, dz, out=self._dW)
-        if self._db is not None:
-            np.add.reduce(dz, axis=0, out=self._db)
+            np.dot(x.T, dz, self._dW)
         if self.need_dx:
-            return np.dot(dz, self._W.T, out=self._dx)
+            return np.dot(dz, self._W.T, self._dx)
         return None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The forward pass into fresh arrays, with nothing cached (tiny ones are not
         computed in place, which NumPy does slowly)."""
         z = self.linear(x)
-        return self._act.forward(z, out=None if z.size <= _SMALL else z)
+        return self.act.forward(z, None if z.size <= _SMALL else z)
 
     def config(self) -> dict:
         return {
@@ -330,7 +393,7 @@ class Dense(Layer):
             args.append(repr(self.activation))
         if not self.has_bias:
             args.append("bias=False")
-        if self.init != initializers.canonical_name(self._act.init):
+        if self.init != initializers.canonical_name(self.act.init):
             args.append(f"init={self.init!r}")
         return f"Dense({', '.join(args)})"
 
@@ -340,9 +403,16 @@ class Dropout(Layer):
     and scale the rest by 1 / (1 - rate); at prediction, pass inputs through.
 
     The mask is drawn from the network's random generator.
+
+    Attributes
+    ----------
+    mask : ndarray or None
+        The last training pass's mask (0, or 1 / (1 - rate)); None when it dropped nothing.
+    freeze_mask : bool
+        Set True to reuse the last mask (the gradient check needs a fixed function).
     """
 
-    _TRANSIENT = ("_rng", "_mask", "_out", "_ws")
+    TRANSIENT = ("rng", "_views", "mask", "_out", "_ws", "_n")
 
     def __init__(self, rate: float):
         super().__init__()
@@ -351,58 +421,42 @@ class Dropout(Layer):
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
-        self._mask = self._out = None
-        self._ws: dict[int, tuple] = {}
-        self._rng = None
-        #: Set True to reuse the last mask (the gradient check needs a fixed function).
         self.freeze_mask = False
+        self.clear_workspace()
 
-    def _clear_workspace(self) -> None:
+    def clear_workspace(self) -> None:
         self._n = -1
-        self._ws = {}
-        self._mask = self._out = None
+        self._ws: dict[int, tuple] = {}
+        self.mask = self._out = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not training or self.rate == 0.0:
-            self._mask = None
+            self.mask = None
             return x
         n = x.shape[0]
         if n != self._n:
-            self._mask, self._out = buffers_for(
+            self.mask, self._out = buffers_for(
                 self._ws, n, lambda n: (np.empty_like(x), np.empty_like(x))
             )
             self._n = n
             self.freeze_mask = False
         if not self.freeze_mask:
-            mask = self._mask
-            self._rng.random(dtype=mask.dtype, out=mask)
+            mask = self.mask
+            self.rng.random(dtype=mask.dtype, out=mask)
             np.greater_equal(mask, self.rate, out=mask)
             mask *= 1.0 / (1.0 - self.rate)
-        return np.multiply(x, self._mask, out=self._out)
+        return np.multiply(x, self.mask, out=self._out)
 
     def backward(self, da: np.ndarray) -> np.ndarray:
-        if self._mask is None:
+        if self.mask is None:
             return da
-        return np.multiply(da, self._mask, out=da)
+        return np.multiply(da, self.mask, out=da)
 
     def config(self) -> dict:
         return {"type": "Dropout", "rate": self.rate}
 
     def __repr__(self) -> str:
         return f"Dropout({self.rate})"
-
-
-def _checked_values(value, shape: tuple[int, ...], name: str) -> np.ndarray:
-    """Validate an array assigned to weights or bias: numeric, finite, the right shape."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be numeric, got {type(value).__name__}") from None
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite; the values contain NaN or infinity")
-    return arr
 
 
 def from_config(config: dict) -> Layer:

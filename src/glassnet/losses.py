@@ -41,6 +41,7 @@ __all__ = [
     "BinaryCrossEntropy",
     "CrossEntropy",
     "Poisson",
+    "l2_penalty",
     "get",
     "names",
 ]
@@ -48,6 +49,18 @@ __all__ = [
 
 def _weights_sum(w: np.ndarray | None, n: int) -> float:
     return float(n) if w is None else float(w.sum())
+
+
+def l2_penalty(weights: np.ndarray, l2: float, m: float, grads=None, tmp=None) -> float:
+    """The L2 penalty on the weights (scikit-learn's ``alpha``):
+    0.5 * l2 * ||W||^2 / m, with m the batch's total sample weight.
+
+    With ``grads`` (the weights' gradients, same shape), its gradient l2 * W / m is
+    added to them, through ``tmp`` (scratch of the same shape) when given.
+    """
+    if grads is not None:
+        grads += np.multiply(weights, l2 / m, tmp)
+    return 0.5 * l2 * float(np.dot(weights, weights)) / m
 
 
 class Loss:
@@ -323,7 +336,7 @@ class CrossEntropy(_LogitLoss):
     output = "softmax"
 
     # exp(z - shift) stays a normal number down to these values of z - shift.
-    _SPAN = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
+    SPAN = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
 
     def __init__(self):
         self._ones = {}  # (k, dtype) -> ones(k), for row sums as a matrix-vector product
@@ -337,7 +350,7 @@ class CrossEntropy(_LogitLoss):
         which spares a row-wise maximum. Otherwise each row is shifted by its own max.
         """
         high = z.max()
-        if high - z.min() < self._SPAN.get(z.dtype, 80.0):
+        if high - z.min() < self.SPAN.get(z.dtype, 80.0):
             np.subtract(z, high, out=out)
             m = high
         else:

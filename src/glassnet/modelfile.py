@@ -72,9 +72,9 @@ _CHECKSUM_FIELD = re.compile(rb'"' + _CHECKSUM_KEY.encode() + rb'"\s*:\s*"([0-9a
 
 _DTYPES = {"float32": ("F32", np.float32), "float64": ("F64", np.float64)}
 
-# kind -> (module, class). Each class names its kind in _model_file_kind, its instances
-# provide _model_file_payload() -> (network, payload), and the class provides
-# _from_model_file(network, payload, doc).
+# kind -> (module, class). Each class names its kind in model_file_kind, its instances
+# provide model_file_payload() -> (network, payload), and the class provides
+# from_model_file(network, payload, doc).
 _KINDS = {
     "network": ("glassnet.network", "Network"),
     "tabular": ("glassnet.tabular.model", "TabularModel"),
@@ -135,18 +135,16 @@ def dumps(obj) -> bytes:
     from . import __version__
 
     st = _safetensors()
-    kind = getattr(obj, "_model_file_kind", None)
+    kind = getattr(obj, "model_file_kind", None)
     if kind not in _KINDS:
         raise TypeError(f"cannot save a {type(obj).__name__} as a glassnet model file")
-    network, payload = obj._model_file_payload()
+    network, payload = obj.model_file_payload()
     if not network.built:
         raise RuntimeError("cannot save a network that has not been built (trained) yet")
     tensors = {}
     for i, layer in enumerate(network.layers):
-        if getattr(layer, "_W", None) is not None:
-            tensors[f"layers.{i}.weights"] = np.ascontiguousarray(layer.weights)
-            if layer.bias is not None:
-                tensors[f"layers.{i}.bias"] = np.ascontiguousarray(layer.bias)
+        for name, array in layer.parameter_arrays().items():
+            tensors[f"layers.{i}.{name}"] = np.ascontiguousarray(array)
     document = {
         "format": "glassnet",
         "format_version": FORMAT_VERSION,
@@ -513,14 +511,12 @@ def _build(src: _Source, header: dict, doc: dict, blob: bytes):
     net = _kind_class("network")(layers, seed=spec.get("seed"))
     net.build(spec["input_size"], _DTYPES[spec["dtype"]][1])
     for i, layer in enumerate(net.layers):
-        if f"layers.{i}.weights" in tensors:
-            layer._W[...] = tensors[f"layers.{i}.weights"]
-            if layer._b is not None:
-                layer._b[...] = tensors[f"layers.{i}.bias"]
+        for name, array in layer.parameter_arrays().items():
+            array[...] = tensors[f"layers.{i}.{name}"]
     net.training_summary = doc.get("training", {})
     cls = _kind_class(doc["kind"])
     try:
-        return cls._from_model_file(net, doc.get("payload", {}), doc)
+        return cls.from_model_file(net, doc.get("payload", {}), doc)
     except ModelFileError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:

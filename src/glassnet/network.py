@@ -18,18 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from . import fast as _fast
+from . import data as _data
 from . import losses as _losses
-from . import modelfile
 from . import training as _training
 from . import validation as _v
-from .layers import Dense, Layer, buffers_for
+from .layers import Dense, Layer, buffers_for, checked_values
 
 __all__ = ["Network"]
-
-# A prediction of this many rows may go through the compiled path's small-network kernel
-# (glassnet.fast), which decides by rows x parameters; more rows go through BLAS.
-_FEW_ROWS = 1
 
 
 class Network:
@@ -87,7 +82,6 @@ class Network:
         self._params: np.ndarray | None = None
         self._grads: np.ndarray | None = None
         self._grad_buffers: dict[int, np.ndarray] = {}
-        self._plans: dict = {}  # the compiled path's plans (glassnet.fast), per loss
         #: Free-form facts about how the network was trained (written to model files).
         self.training_summary: dict[str, Any] = {}
         if input_size is not None:
@@ -112,48 +106,47 @@ class Network:
         self.input_size = input_size
         self._allocate(dtype)
         for layer in self.layers:
-            if isinstance(layer, Dense):
-                layer._initialize(self.rng)
+            layer.initialize(self.rng)
         return self
 
-    def _layout(self) -> list[tuple[int, tuple[int, int] | None, int]]:
+    def layout(self) -> list[tuple[int, dict[str, tuple[tuple[int, ...], bool]]]]:
+        """Each layer's input width and parameter shapes (``Layer.parameter_shapes``)."""
         sizes, n_in = [], self.input_size
         for layer in self.layers:
-            sizes.append((n_in, layer.weight_shape(n_in), layer.bias_size()))
+            sizes.append((n_in, layer.parameter_shapes(n_in)))
             n_in = layer.output_size(n_in)
         return sizes
 
     def _allocate(self, dtype: np.dtype, params: np.ndarray | None = None) -> None:
-        layout = self._layout()
-        n_weights = sum(int(np.prod(shape)) for _, shape, _ in layout if shape)
-        n_total = n_weights + sum(nb for _, _, nb in layout)
+        layout = self.layout()
+        shapes = [shape for _, named in layout for shape, _ in named.values()]
+        decayed = [shape for _, named in layout for shape, d in named.values() if d]
+        n_total = sum(int(np.prod(shape)) for shape in shapes)
         self._params = np.zeros(n_total, dtype=dtype) if params is None else params
         self._grads = np.zeros(n_total, dtype=dtype)
-        self.n_weights = n_weights
+        self.n_weights = sum(int(np.prod(shape)) for shape in decayed)
         self.dtype = np.dtype(dtype)
         self._grad_buffers = {}
         self._l2_tmp = None  # made when an L2 penalty first needs it
-        self._plans = {}
         self._bind(layout)
 
     def _bind(self, layout) -> None:
-        """Give every layer its views into the flat vectors."""
-        w_at, b_at = 0, self.n_weights
+        """Give every layer its views into the flat vectors: every decayed parameter
+        (weights) first, layer by layer, then the others (biases)."""
+        at = [0, self.n_weights]  # where the next decayed / other parameter starts
         P, G = self._params, self._grads
-        first_param = next(i for i, (_, s, _) in enumerate(layout) if s)
-        for i, (layer, (n_in, shape, nb)) in enumerate(zip(self.layers, layout)):
-            W = b = dW = db = None
-            if shape:
-                size = shape[0] * shape[1]
-                W = P[w_at : w_at + size].reshape(shape)
-                dW = G[w_at : w_at + size].reshape(shape)
-                w_at += size
-            if nb:
-                b, db = P[b_at : b_at + nb], G[b_at : b_at + nb]
-                b_at += nb
-            layer._bind(n_in, W, b, dW, db, self.rng)
-            # No layer before the first weighted one needs a gradient.
+        first_param = next((i for i, (_, named) in enumerate(layout) if named), 0)
+        for i, (layer, (n_in, named)) in enumerate(zip(self.layers, layout)):
+            params, grads = {}, {}
+            for name, (shape, decayed) in named.items():
+                start = at[0 if decayed else 1]
+                size = int(np.prod(shape))
+                params[name] = P[start : start + size].reshape(shape)
+                grads[name] = G[start : start + size].reshape(shape)
+                at[0 if decayed else 1] = start + size
+            # No layer before the first one with parameters needs a gradient.
             layer.need_dx = i > first_param
+            layer.bind(n_in, params, grads, self.rng)
         self._backward_layers = list(reversed(self.layers[first_param:]))
         self._hidden_layers = self.layers[:-1]
 
@@ -166,7 +159,7 @@ class Network:
             self._allocate(dtype, self._params.astype(dtype))
         return self
 
-    def _require_built(self, action: str) -> None:
+    def require_built(self, action: str) -> None:
         if not self.built:
             raise RuntimeError(
                 f"cannot {action} before the network is built: train it first, "
@@ -178,20 +171,18 @@ class Network:
     @property
     def parameters(self) -> np.ndarray:
         """All parameters as one 1-D array: every layer's weights, then every bias."""
-        self._require_built("read parameters")
+        self.require_built("read parameters")
         return self._params
 
     @parameters.setter
     def parameters(self, value) -> None:
-        self._require_built("set parameters")
-        from .layers import _checked_values
-
-        self._params[...] = _checked_values(value, self._params.shape, "parameters")
+        self.require_built("set parameters")
+        self._params[...] = checked_values(value, self._params.shape, "parameters")
 
     @property
     def gradients(self) -> np.ndarray:
         """dL/d(parameters) from the last backward pass, laid out like :attr:`parameters`."""
-        self._require_built("read gradients")
+        self.require_built("read gradients")
         return self._grads
 
     def count_params(self) -> int:
@@ -212,40 +203,20 @@ class Network:
             and _v.all_finite(X)
         ):
             return X
-        self._require_built(action)
+        self.require_built(action)
         X = _v.as_2d_float(X, "X", dtype=self.dtype, allow_sparse=True)
         _v.check_features(X, self.input_size)
         return X
 
-    def _prepare_training(self, X, loss: _losses.Loss) -> np.ndarray:
-        """Validate X, build or convert the network to follow the data, and check the loss."""
-        X = _v.as_2d_float(X, "X", allow_sparse=True)
-        if _v.is_sparse(X) and not isinstance(self.layers[0], Dense):
-            raise ValueError("sparse input must go straight into a Dense layer")
-        if not self.built:
-            self.build(X.shape[1], X.dtype)
-        else:
-            _v.check_features(X, self.input_size)
-            self.astype(X.dtype)
-        self._check_output_for(loss)
-        return X
-
-    def _check_output_for(self, loss: _losses.Loss) -> None:
-        """A loss fused with an output activation needs that activation in the last layer."""
+    def check_loss(self, loss: _losses.Loss) -> None:
+        """A loss fused with an output activation needs that activation in the last layer
+        (softmax for cross_entropy, sigmoid for bce, exp for poisson)."""
         last = self.layers[-1]
         if loss.output is not None and last.activation != loss.output:
             raise ValueError(
                 f"loss {loss.name!r} needs a {loss.output} output layer, but the last "
                 f"layer's activation is {last.activation!r}"
             )
-
-    def _prepare_target(self, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
-        if isinstance(loss, _losses.CrossEntropy):  # class labels stay an index vector
-            labels = loss.labels(y, n_rows, self.output_size)
-            if labels is not None:
-                return labels
-        y = _v.as_rows(y, n_rows, "y", self.dtype)
-        return np.ascontiguousarray(loss.check_target(y, self.output_size), dtype=self.dtype)
 
     # -- forward and backward ------------------------------------------------------------
 
@@ -272,13 +243,13 @@ class Network:
 
         Fills :attr:`gradients` (and every layer's ``dW`` and ``db``); returns them.
         """
-        self._require_built("run backward")
+        self.require_built("run backward")
         last = self.layers[-1]
-        if last._x is None:
+        if last.x is None:
             raise RuntimeError("call forward() before backward()")
         grad = np.array(grad, dtype=self.dtype)  # a copy: backward writes into it
-        if grad.shape != last._a.shape:
-            raise ValueError(f"grad must have the output's shape {last._a.shape}, got {grad.shape}")
+        if grad.shape != last.a.shape:
+            raise ValueError(f"grad must have the output's shape {last.a.shape}, got {grad.shape}")
         self._backward(grad)
         return self._grads
 
@@ -287,54 +258,42 @@ class Network:
             self._grad_buffers, n, lambda n: np.empty((n, self.output_size), dtype=self.dtype)
         )
 
-    def _loss_and_grad(self, x, y, w, loss: _losses.Loss, l2: float) -> float:
-        """One forward and backward pass: fills the gradient vector, returns the loss.
+    def loss_and_grad(self, x, y, w, loss: _losses.Loss, l2: float = 0.0) -> float:
+        """One training pass, forward then backward: fills :attr:`gradients`, returns the
+        loss (with the L2 penalty 0.5 * l2 * ||W||^2 / m, m the total sample weight).
 
-        ``x``, ``y`` and ``w`` are already validated and in the network's dtype.
-        For a loss paired with its canonical output (softmax with cross_entropy,
-        sigmoid with bce, exp with poisson), the output layer stops at z and the
-        loss computes the activation, its value and dL/dz together.
-
-        This is the NumPy reference pass, layer by layer; training runs the same pass
-        through the compiled path when it applies (:meth:`_step_function`).
+        This is the step the training loop runs, so it checks nothing: ``x``, ``y`` and
+        ``w`` are as :mod:`glassnet.data` prepares them, in the network's dtype (use
+        :meth:`evaluate` or :func:`glassnet.check_gradients` on raw data). For a loss
+        paired with its canonical output (softmax with cross_entropy, sigmoid with bce,
+        exp with poisson), the output layer stops at z and the loss computes the
+        activation, its value and dL/dz together.
         """
         for layer in self._hidden_layers:
             x = layer.forward(x, True)
         last = self.layers[-1]
         z = last.forward_linear(x)
-        g = self._grad_buffer(z.shape[0])
+        g = self._grad_buffers.get(z.shape[0])
+        if g is None:
+            g = buffers_for(self._grad_buffers, z.shape[0], self._new_grad_buffer)
         if loss.output is not None:
             value = loss.fused(z, y, w, g)
             grad = last.backward_linear(g)
         else:
-            a = last._act.forward(z, out=z)
-            value = loss.value_and_grad(a, y, w, g)
+            value = loss.value_and_grad(last.act.forward(z, z), y, w, g)
             grad = last.backward(g)
         for layer in self._backward_layers[1:]:
             grad = layer.backward(grad)
         if l2:
-            # 0.5 * l2 * ||W||^2 / m, with m the batch's total sample weight.
+            if self._l2_tmp is None:
+                self._l2_tmp = np.empty(self.n_weights, dtype=self.dtype)
             m = float(z.shape[0]) if w is None else float(w.sum())
-            W = self._params[: self.n_weights]
-            value += 0.5 * l2 * float(np.dot(W, W)) / m
-            penalty = np.multiply(W, l2 / m, out=self._l2_buffer())
-            self._grads[: self.n_weights] += penalty
+            n = self.n_weights
+            value += _losses.l2_penalty(self._params[:n], l2, m, self._grads[:n], self._l2_tmp)
         return value
 
-    def _step_function(self, loss: _losses.Loss, x):
-        """What training calls for one forward and backward pass on data like ``x``:
-        ``f(x, y, w, loss, l2) -> loss value``, filling the gradient vector. The compiled
-        path's (glassnet.fast) when it covers this network, loss and data, else
-        :meth:`_loss_and_grad`."""
-        plan = _fast.plan_for(self, loss) if type(x) is np.ndarray else None
-        if plan is None:
-            return self._loss_and_grad
-        return lambda x, y, w, loss, l2: plan.loss_and_grad(x, y, w, l2)
-
-    def _l2_buffer(self) -> np.ndarray:
-        if self._l2_tmp is None:
-            self._l2_tmp = np.empty(self.n_weights, dtype=self.dtype)
-        return self._l2_tmp
+    def _new_grad_buffer(self, n: int) -> np.ndarray:
+        return np.empty((n, self.output_size), dtype=self.dtype)
 
     # -- prediction and inspection ------------------------------------------------------------
 
@@ -345,11 +304,6 @@ class Network:
     def predict(self, X) -> np.ndarray:
         """The network's output for X, shape (n_samples, units), in the network's dtype."""
         x = self._check_X(X, "predict")
-        if x.shape[0] <= _FEW_ROWS and type(x) is np.ndarray:
-            plan = _fast.plan_for(self, None)
-            out = None if plan is None else plan.predict(x)
-            if out is not None:
-                return out
         if x.shape[0] <= self.BLOCK_ROWS:
             for layer in self.layers:
                 x = layer.predict(x)
@@ -368,11 +322,6 @@ class Network:
         For seed 000's network this is ``[h_relu, y_pred]``.
         """
         x = self._check_X(X, "compute activations")
-        if x.shape[0] <= _FEW_ROWS and type(x) is np.ndarray:
-            plan = _fast.plan_for(self, None)
-            outputs = None if plan is None else plan.activations(x)
-            if outputs is not None:
-                return outputs
         outputs = []
         for layer in self.layers:
             x = layer.predict(x)
@@ -398,14 +347,14 @@ class Network:
         """The loss of the network's predictions for X against targets y."""
         loss = _losses.get(loss)
         X = self._check_X(X, "evaluate")
-        self._check_output_for(loss)
-        y = self._prepare_target(y, X.shape[0], loss)
+        self.check_loss(loss)
+        y = _data.target(self, y, X.shape[0], loss)
         w = _v.check_sample_weight(sample_weight, X.shape[0], self.dtype)
-        return self._evaluate(X, y, w, loss)
+        return self.loss_of(X, y, w, loss)
 
-    def _logits_and_output(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """The output layer's pre-activations z and activations a, from one pass
-        (in blocks of rows, so only these two arrays span every row)."""
+    def output(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """The output layer's pre-activations z and activations a for checked X, from
+        one pass (in blocks of rows, so only these two arrays span every row)."""
         last = self.layers[-1]
         z = np.empty((X.shape[0], self.output_size), dtype=self.dtype)
         for start in range(0, X.shape[0], self.BLOCK_ROWS):
@@ -413,10 +362,12 @@ class Network:
             for layer in self._hidden_layers:
                 x = layer.predict(x)
             last.linear(x, out=z[start : start + x.shape[0]])
-        return z, last._act.forward(z, out=np.empty_like(z))
+        return z, last.act.forward(z, np.empty_like(z))
 
-    def _evaluate(self, X, y, w, loss: _losses.Loss) -> float:
-        z, a = self._logits_and_output(X)
+    def loss_of(self, X, y, w, loss: _losses.Loss) -> float:
+        """The loss (without any penalty) of the network's output for checked X against
+        a prepared target y and weights w (see :meth:`loss_and_grad`); nothing is cached."""
+        z, a = self.output(X)
         return loss.value(a, y, w, z)
 
     # -- training -------------------------------------------------------------------------
@@ -455,7 +406,8 @@ class Network:
             0 silent, 1 one updating line, 2 one line per epoch.
         **options
             ``validation_data=(X_val, y_val)``, ``validation_split``, ``sample_weight``,
-            ``callbacks``, ``l2``: see :func:`glassnet.training.fit`.
+            ``callbacks``, ``l2``, ``schedule``, ``compiled``: see
+            :func:`glassnet.training.fit`.
         """
         return _training.fit(
             self,
@@ -478,15 +430,21 @@ class Network:
         ``dest`` is a path (written atomically) or a binary file object;
         :func:`glassnet.dumps` gives the bytes.
         """
-        modelfile.save(self, dest)
+        from .modelfile import save  # (modelfile never imports Network back)
 
-    _model_file_kind = "network"
+        save(self, dest)
 
-    def _model_file_payload(self) -> tuple[Network, dict]:
+    #: What a model file calls this class (``glassnet.modelfile``'s protocol: the kind,
+    #: ``model_file_payload()`` and the class method ``from_model_file``).
+    model_file_kind = "network"
+
+    def model_file_payload(self) -> tuple[Network, dict]:
+        """(the network, the JSON payload) a model file stores for this object."""
         return self, {}
 
     @classmethod
-    def _from_model_file(cls, net: Network, payload: dict, doc: dict) -> Network:
+    def from_model_file(cls, net: Network, payload: dict, doc: dict) -> Network:
+        """The object a model file describes, from its network and payload."""
         return net
 
     def config(self) -> dict:
@@ -507,7 +465,6 @@ class Network:
         state["_grads"] = None
         state["_grad_buffers"] = {}
         state["_l2_tmp"] = None
-        state["_plans"] = {}
         state.pop("_backward_layers", None)  # _bind rebuilds both
         state.pop("_hidden_layers", None)
         return state
@@ -517,7 +474,7 @@ class Network:
         if self._params is not None:
             self._allocate(self._params.dtype, self._params)
         for layer in self.layers:
-            layer._rng = self.rng
+            layer.rng = self.rng
 
     def __repr__(self) -> str:
         size = f", input_size={self.input_size}" if self.input_size is not None else ""
@@ -534,7 +491,8 @@ class Network:
         total = 0
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense):
-                count = layer.units * n_in + layer.bias_size() if n_in else None
+                shapes = layer.parameter_shapes(n_in) if n_in else {}
+                count = sum(int(np.prod(s)) for s, _ in shapes.values()) if n_in else None
                 rows.append(
                     (
                         str(i),

@@ -11,10 +11,13 @@ that onnxruntime (or any ONNX runtime) runs without Python or glassnet:
   standardisation and one-hot encoding inside the graph, and outputs ``label`` and
   ``probabilities`` (classification) or ``variable`` in the target's units.
 
-Every built-in activation is exported; Dropout is the identity. With skl2onnx
-installed, :func:`register_skl2onnx` (run by :mod:`glassnet.sklearn` as soon as
-skl2onnx is imported) lets ``skl2onnx.to_onnx`` convert a scikit-learn ``Pipeline`` that
-ends in a glassnet estimator. Needs the ``onnx`` extra: ``pip install 'glassnet[onnx]'``.
+Every built-in activation is exported; Dropout is the identity. A scikit-learn
+``Pipeline`` that ends in a glassnet estimator converts too: :func:`to_onnx` registers
+glassnet's estimators with skl2onnx (:func:`register_skl2onnx`, through skl2onnx's
+registration API) and hands the pipeline to ``skl2onnx.to_onnx``; call
+:func:`register_skl2onnx` once to use ``skl2onnx.to_onnx`` directly. Nothing is
+registered until a conversion asks for it. Needs the ``onnx`` extra:
+``pip install 'glassnet[onnx]'``.
 """
 
 from __future__ import annotations
@@ -244,10 +247,10 @@ def _estimator_graph(g: _Graph, est, x: str, outputs: list[str]) -> int | None:
     check_is_fitted(est)
     net = est.network_
     _check_exportable(net)
-    if not getattr(est, "_is_classifier", False):
+    if not getattr(est, "is_classifier", False):
         g.op("Identity", [_network(g, net, x)], out=outputs[0])
         return None
-    multilabel = est._label_binarizer.y_type_ == "multilabel-indicator"
+    multilabel = est.target_type == "multilabel-indicator"
     return _classifier_outputs(
         g, net, x, est.out_activation_, est.classes_, *outputs, multilabel=multilabel
     )
@@ -259,7 +262,7 @@ def _estimator_model(est, dtype) -> onnx.ModelProto:
     check_is_fitted(est)
     g = _Graph(dtype or est.network_.dtype)
     n_out = est.network_.output_size
-    if getattr(est, "_is_classifier", False):
+    if getattr(est, "is_classifier", False):
         names = ["label", "probabilities"]
         element = _estimator_graph(g, est, "X", names)
         width = len(est.classes_) if est.out_activation_ == "logistic" and n_out > 1 else None
@@ -438,14 +441,20 @@ def _tabular_model(model, dtype) -> onnx.ModelProto:
 # -- the entry point --------------------------------------------------------------------------
 
 
-def to_onnx(model, dtype=None) -> onnx.ModelProto:
+def to_onnx(model, dtype=None, *, X=None, options=None) -> onnx.ModelProto:
     """An ONNX graph that computes what ``model.predict`` (and ``predict_proba``) do.
 
     Parameters
     ----------
-    model : Network, MLPClassifier, MLPRegressor or TabularModel
+    model : Network, MLPClassifier, MLPRegressor, TabularModel, or a scikit-learn Pipeline
+        ending in a glassnet estimator
     dtype : {None, "float32", "float64"}
-        The graph's float type; default the model's own.
+        The graph's float type; default the model's own (for a pipeline: X's).
+    X : array-like, optional
+        For a pipeline: a sample of its input, whose type and width the graph takes
+        (skl2onnx's ``X``).
+    options : dict, optional
+        For a pipeline: skl2onnx's conversion options (``{"zipmap": False}``, say).
 
     Returns
     -------
@@ -458,15 +467,37 @@ def to_onnx(model, dtype=None) -> onnx.ModelProto:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
     if isinstance(model, Network):
         return _network_model(model, dtype)
-    kind = getattr(model, "_model_file_kind", None)
+    kind = getattr(model, "model_file_kind", None)
     if kind == "tabular":
         return _tabular_model(model, dtype)
     if kind in ("MLPClassifier", "MLPRegressor"):
         return _estimator_model(model, dtype)
+    if hasattr(model, "steps") and hasattr(model, "get_params"):  # a scikit-learn Pipeline
+        return _pipeline_model(model, dtype, X, options)
     raise TypeError(
         "to_onnx exports a glassnet Network, MLPClassifier, MLPRegressor or TabularModel, "
-        f"not {type(model).__name__}"
+        f"or a scikit-learn Pipeline that ends in one, not {type(model).__name__}"
     )
+
+
+def _pipeline_model(pipe, dtype, X, options) -> onnx.ModelProto:
+    """A Pipeline through skl2onnx, with glassnet's estimators registered first."""
+    if X is None:
+        raise TypeError(
+            "to_onnx needs a sample of a pipeline's input to type its graph: "
+            "to_onnx(pipeline, X=X_train[:1])"
+        )
+    try:
+        import skl2onnx
+    except ImportError:
+        raise ImportError(
+            "converting a scikit-learn Pipeline needs skl2onnx: pip install 'glassnet[onnx]'"
+        ) from None
+    register_skl2onnx()
+    sample = np.asarray(X)[:1]
+    if dtype is not None:
+        sample = sample.astype(dtype)
+    return skl2onnx.to_onnx(pipe, sample, options=options)
 
 
 # -- skl2onnx ---------------------------------------------------------------------------------
@@ -510,7 +541,7 @@ def register_skl2onnx() -> None:
     def classifier_shapes(operator) -> None:
         calculate_linear_classifier_output_shapes(operator)
         est = operator.raw_operator
-        if est._label_binarizer.y_type_ == "multilabel-indicator":  # a label matrix
+        if est.target_type == "multilabel-indicator":  # a label matrix
             n = operator.inputs[0].get_first_dimension()
             operator.outputs[0].type = Int64TensorType([n, len(est.classes_)])
 

@@ -6,7 +6,10 @@ and all biases after them, so "the weights" are the prefix ``params[:n_weights]`
 (which weight decay uses).
 
 State (velocities, moments) lives in the optimizer, so passing the same
-instance to a second ``fit`` continues where the first left off.
+instance to a second ``fit`` continues where the first left off. The training loop
+sets ``lr`` before each epoch when a learning-rate schedule is in use
+(:mod:`glassnet.schedules`). This is the NumPy reference; the compiled path
+(:mod:`glassnet.fast`) does the same updates in one pass, from the same public state.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import math
 
 import numpy as np
 
-from . import fast as _fast
 from .validation import unknown_name
 
 __all__ = ["Optimizer", "SGD", "Adam", "LBFGS", "get", "names"]
@@ -47,9 +49,14 @@ class Optimizer:
     lr: float
     _SCRATCH: tuple[str, ...] = ("_tmp",)
 
+    @property
+    def learning_rate(self) -> float:
+        """The step size ``lr``, by scikit-learn's name for it."""
+        return self.lr
+
     def prepare(self, params: np.ndarray, n_weights: int) -> None:
         """Allocate (or keep) state for a parameter vector; called once per fit."""
-        self._n_weights = n_weights
+        self.n_weights = n_weights
         if getattr(self, "_shape", None) != (params.shape, params.dtype):
             self._shape = (params.shape, params.dtype)
             self._allocate(params)
@@ -71,12 +78,12 @@ class Optimizer:
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _update(self, params: np.ndarray, grads: np.ndarray, saved: np.ndarray | None) -> None:
+    def update(self, params: np.ndarray, grads: np.ndarray, saved: np.ndarray | None) -> None:
         """``step``, first keeping the parameters it overwrites in ``saved`` (unless None):
         the training loop's divergence guard hands them back if the next loss is not
-        finite. The compiled path does both in the update's one pass."""
+        finite."""
         if saved is not None:
-            np.copyto(saved, params)
+            saved[...] = params
         self.step(params, grads)
 
     def reset(self) -> None:
@@ -102,45 +109,20 @@ class SGD(Optimizer):
         self.velocity = np.zeros_like(params)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        kernels = _fast.optimizer_kernels()
-        if kernels is not None:
-            return self._fused(kernels, params, grads, _no_saving(params))
         tmp = self._tmp
-        np.multiply(grads, self.lr, out=tmp)
+        np.multiply(grads, self.lr, tmp)
         if self.momentum == 0.0:
-            params -= tmp
+            np.subtract(params, tmp, params)
             return
         v = self.velocity
         v *= self.momentum
         v -= tmp
         if self.nesterov:
             params -= tmp
-            np.multiply(v, self.momentum, out=tmp)
+            np.multiply(v, self.momentum, tmp)
         else:
             np.copyto(tmp, v)
         params += tmp
-
-    def _update(self, params, grads, saved) -> None:
-        kernels = _fast.optimizer_kernels()
-        if kernels is None or type(self).step is not SGD.step:
-            return super()._update(params, grads, saved)
-        self._fused(kernels, params, grads, _no_saving(params) if saved is None else saved)
-
-    def _fused(self, kernels, params, grads, saved) -> None:
-        """The same update as step, in one compiled pass (glassnet.fast.kernels)."""
-        cast = params.dtype.type
-        if self.momentum == 0.0:
-            kernels.sgd(params, grads, cast(self.lr), saved)
-        else:
-            kernels.sgd_momentum(
-                params,
-                grads,
-                self.velocity,
-                cast(self.lr),
-                cast(self.momentum),
-                self.nesterov,
-                saved,
-            )
 
     def __repr__(self) -> str:
         extra = f", momentum={self.momentum:g}" if self.momentum else ""
@@ -185,14 +167,11 @@ class Adam(Optimizer):
         self.t = 0
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        kernels = _fast.optimizer_kernels()
-        if kernels is not None:
-            return self._fused(kernels, params, grads, _no_saving(params))
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         m, v, tmp, tmp2 = self.m, self.v, self._tmp, self._tmp2
         if self.weight_decay:
-            weights = params[: self._n_weights]
+            weights = params[: self.n_weights]
             weights *= 1.0 - self.lr * self.weight_decay
         m *= b1
         np.multiply(grads, 1.0 - b1, out=tmp)
@@ -201,40 +180,17 @@ class Adam(Optimizer):
         np.multiply(grads, grads, out=tmp)
         tmp *= 1.0 - b2
         v += tmp
-        step_size = self.lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        step_size = self.step_size()
         np.sqrt(v, out=tmp)
         tmp += self.eps
         np.divide(m, tmp, out=tmp2)
         tmp2 *= step_size
         params -= tmp2
 
-    def _update(self, params, grads, saved) -> None:
-        kernels = _fast.optimizer_kernels()
-        if kernels is None or type(self).step is not Adam.step:
-            return super()._update(params, grads, saved)
-        self._fused(kernels, params, grads, _no_saving(params) if saved is None else saved)
-
-    def _fused(self, kernels, params, grads, saved) -> None:
-        """The same update as step, in one compiled pass (glassnet.fast.kernels)."""
-        self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        step_size = self.lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        cast = params.dtype.type
-        kernels.adam(
-            params,
-            grads,
-            self.m,
-            self.v,
-            self._n_weights if self.weight_decay else 0,
-            cast(1.0 - self.lr * self.weight_decay),
-            cast(b1),
-            cast(1.0 - b1),
-            cast(b2),
-            cast(1.0 - b2),
-            cast(self.eps),
-            cast(step_size),
-            saved,
-        )
+    def step_size(self) -> float:
+        """The factor of m / (sqrt(v) + eps) at the current step count t:
+        lr * sqrt(1 - beta2^t) / (1 - beta1^t)."""
+        return self.lr * math.sqrt(1.0 - self.beta2**self.t) / (1.0 - self.beta1**self.t)
 
     def reset(self) -> None:
         super().reset()
@@ -312,12 +268,6 @@ class LBFGS(Optimizer):
 
 
 _REGISTRY = {"sgd": SGD, "adam": Adam, "lbfgs": LBFGS}
-_EMPTY = {np.dtype(np.float32): np.empty(0, np.float32), np.dtype(np.float64): np.empty(0)}
-
-
-def _no_saving(params: np.ndarray) -> np.ndarray:
-    """The empty array that tells a compiled update to keep nothing."""
-    return _EMPTY.get(params.dtype, params[:0])
 
 
 def names() -> list[str]:

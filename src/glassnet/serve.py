@@ -376,7 +376,7 @@ def _jsonable(v) -> bool:
 def _adapter(model) -> _Adapter:
     from .network import Network
 
-    kind = getattr(model, "_model_file_kind", None)
+    kind = getattr(model, "model_file_kind", None)
     if kind == "tabular":
         return _TabularAdapter(model)
     if isinstance(model, Network):

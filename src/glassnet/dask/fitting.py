@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .. import data as _data
 from .. import losses as _losses
 from .. import optimizers as _optimizers
 from .. import validation as _v
@@ -47,7 +48,8 @@ class Session:
         # The network's own boundary, on a stand-in row: it builds the network (drawing
         # its initial weights as an in-memory fit would), follows the data's dtype and
         # checks the output layer against the loss.
-        net._prepare_training(np.zeros((1, inputs.n_features), dtype=inputs.dtype), loss)
+        _data.inputs(net, np.zeros((1, inputs.n_features), dtype=inputs.dtype))
+        net.check_loss(loss)
         self.net, self.loss, self.inputs = net, loss, inputs
         self.shards = _shards.Shards(
             self.client, inputs, _shards.Target(net, loss, encode, class_weight)
@@ -66,8 +68,11 @@ class Session:
         callbacks=(),
         strategy: str = "average",
         stop_on_nonfinite: bool = True,
+        schedule=None,
+        history: History | None = None,
     ) -> History:
-        """Train the network on the session's data; returns the History."""
+        """Train the network on the session's data; returns the History (``history``,
+        when given, is filled as training goes)."""
         net = self.net
         epochs, batch_size, l2, strategy, callbacks = check_options(
             epochs, batch_size, l2, strategy, callbacks
@@ -78,8 +83,10 @@ class Session:
         validate, val_shards = None, None
         if validation_data is not None:
             validate, val_shards = _validation(net, validation_data, self.loss, self.client)
+        if lbfgs and schedule is not None:
+            raise ValueError("LBFGS has no learning rate to schedule; leave schedule=None")
         try:
-            guard = _solvers.Guard(net, optimizer, stop_on_nonfinite)
+            guard = _solvers.ClusterGuard(net, optimizer, stop_on_nonfinite)
             history = _solvers.run(
                 net,
                 self.shards,
@@ -92,12 +99,12 @@ class Session:
                 callbacks=callbacks,
                 validate=validate,
                 guard=guard,
+                schedule=schedule,
+                history=history,
             )
         finally:
             if val_shards is not None:
                 val_shards.close()
-        if guard.active and not np.isfinite(net._params).all():
-            guard.diverged(history.epochs - 1, "the last update made the weights non-finite")
         net.training_summary = {
             "samples": self.n,
             "features": self.inputs.n_features,
@@ -168,12 +175,12 @@ def _validation(net: Network, validation_data, loss: _losses.Loss, client):
         whole = shards.denominator(shards.n, shards.weight)
 
         def distributed_loss() -> float:
-            results = shards.run(_shards.loss_only, net._params)
+            results = shards.run(_shards.loss_only, net.parameters)
             return math.fsum(v for values, _ in results for v in values) / whole
 
         return distributed_loss, shards
     X_val = _v.as_2d_float(X_val, "X_val", dtype=net.dtype)
     _v.check_features(X_val, net.input_size)
-    Y_val = net._prepare_target(y_val, X_val.shape[0], loss)
+    Y_val = _data.target(net, y_val, X_val.shape[0], loss)
     W_val = _v.check_sample_weight(w_val, X_val.shape[0], net.dtype)
-    return (lambda: net._evaluate(X_val, Y_val, W_val, loss)), None
+    return (lambda: net.loss_of(X_val, Y_val, W_val, loss)), None

@@ -67,7 +67,7 @@ def _describe(model, method: str) -> tuple[int, list | None, np.dtype, list | No
     if classes is None:  # a regressor
         k = model.n_outputs_
         return model.n_features_in_, names, dtype, (list(range(k)) if k > 1 else None), what
-    if model._label_binarizer.y_type_ == "multilabel-indicator":
+    if model.target_type == "multilabel-indicator":
         return model.n_features_in_, names, classes.dtype, list(classes), what
     return model.n_features_in_, names, classes.dtype, None, what
 

@@ -28,6 +28,7 @@ import dask.dataframe as dd
 import distributed
 import numpy as np
 
+from .. import data as _data
 from .. import losses as _losses
 from .. import training as _training
 from .. import validation as _v
@@ -294,7 +295,7 @@ def prepare(target: Target, i: int, x, y, w) -> Part | None:
     if target.encode is not None:
         yv = target.encode(yv)
     try:
-        Y = net._prepare_target(yv, n, loss)
+        Y = _data.target(net, yv, n, loss)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"partition {i}: {exc}") from None
     W = None
@@ -337,7 +338,7 @@ class Shard:
 
     def load(self, params: np.ndarray):
         net = self.net
-        net._params[...] = params
+        net.parameters[...] = params
         return net
 
     def orders(self, seed: int, shuffle: bool) -> list:
@@ -405,8 +406,8 @@ def loss_and_grad(shard: Shard, params) -> tuple[list[float], Any, Any, int]:
             rows += p.n
             if p.d == 0:
                 continue
-            values.append(net._loss_and_grad(p.x, p.y, p.w, shard.loss, 0.0) * p.d)
-            grad.add(net._grads * p.d)
+            values.append(net.loss_and_grad(p.x, p.y, p.w, shard.loss) * p.d)
+            grad.add(net.gradients * p.d)
     lo = None if grad.lo is None or not grad.lo.any() else grad.lo
     return values, grad.hi, lo, rows
 
@@ -415,7 +416,7 @@ def loss_only(shard: Shard, params) -> tuple[list[float], int]:
     """Each part's d_p L_p (for validation data), and the number of rows."""
     net = shard.load(params)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        values = [net._evaluate(p.x, p.y, p.w, shard.loss) * p.d for p in shard.parts if p.d]
+        values = [net.loss_of(p.x, p.y, p.w, shard.loss) * p.d for p in shard.parts if p.d]
     return values, sum(p.n for p in shard.parts)
 
 
@@ -443,8 +444,8 @@ def batch_loss_and_grad(shard: Shard, params, seed: int, step: int, steps: int, 
         return 0.0, None, n, wsum
     net = shard.load(params)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        value = net._loss_and_grad(np.ascontiguousarray(x), y, w, shard.loss, 0.0)
-    return value * d, net._grads.astype(np.float64) * d, n, wsum
+        value = net.loss_and_grad(np.ascontiguousarray(x), y, w, shard.loss)
+    return value * d, net.gradients.astype(np.float64) * d, n, wsum
 
 
 def local_epoch(shard: Shard, params, optimizer, seed: int, batch_size, shuffle, l2, stop):
@@ -462,16 +463,14 @@ def local_epoch(shard: Shard, params, optimizer, seed: int, batch_size, shuffle,
         rows += p.n
         if p.d == 0:
             continue
-        history = _training.fit(
+        history = _training.fit_arrays(  # the part was checked when it was made
             net,
-            p.x,
-            p.y,
+            (p.x, p.y, p.w),
             loss=shard.loss,
             optimizer=opt,
             epochs=1,
             batch_size=batch_size,
             shuffle=shuffle,
-            sample_weight=p.w,
             l2=l2,
             stop_on_nonfinite=stop,
         )
@@ -480,7 +479,7 @@ def local_epoch(shard: Shard, params, optimizer, seed: int, batch_size, shuffle,
         batches += n_batches
         sample_sum += history.sample_loss[0] * p.n
         weight += p.wsum
-    return net._params.copy(), opt, batch_sum, batches, sample_sum, rows, weight
+    return net.parameters.copy(), opt, batch_sum, batches, sample_sum, rows, weight
 
 
 def _make_shard(target: Target, index: int, *parts) -> Shard:

@@ -1,8 +1,12 @@
 """The three ways to train on shards: full-batch L-BFGS, synchronous mini-batch gradients,
 and parameter averaging after each local epoch.
 
-All three keep the network on the client as the one true model: it holds the parameters
-between steps, callbacks see it, and it is what a failure leaves behind.
+Each is an epoch runner (or, for L-BFGS, an objective) for the engine's one loop,
+:func:`glassnet.training.train` and :func:`glassnet.training.lbfgs`, which keep the
+History, run the validation, the callbacks and the learning-rate schedule, and guard
+against divergence as they do for data in memory. The network on the client is the
+one true model: it holds the parameters between steps, callbacks see it, and it is
+what a failure leaves behind.
 
 * ``lbfgs``: scipy drives, with the options the in-memory ``lbfgs`` uses; every
   evaluation sends the parameter vector out and brings each shard's loss and gradient
@@ -19,54 +23,48 @@ between steps, callbacks see it, and it is what a failure leaves behind.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
 from .. import optimizers as _optimizers
-from ..training import History, NonFiniteLossError, lbfgs_ended
+from .. import training as _training
+from ..losses import l2_penalty
+from ..training import Guard, History
 from . import shards as _shards
 
-__all__ = ["STRATEGIES", "Guard", "lbfgs", "synchronous", "averaging"]
+__all__ = ["STRATEGIES", "ClusterGuard", "check_strategy", "run"]
 
 STRATEGIES = ("average", "sync")
 
 
-class Guard:
-    """Keeps the parameters that last gave a finite loss, and the ones of the last
-    finished epoch; puts back the first on divergence and the second on a lost cluster."""
+class ClusterGuard(Guard):
+    """The engine's divergence guard, which also keeps the parameters of the last
+    finished epoch, and puts them back when the cluster loses a worker's task."""
 
     def __init__(self, net, opt, active: bool):
-        self.net, self.opt, self.active = net, opt, bool(active)
-        self.snapshot = net._params.copy()
-        self.epoch_end = net._params.copy()
+        super().__init__(net, opt, active)
+        if self.snapshot is None:
+            self.snapshot = self.params.copy()
+        self.epoch_end = self.params.copy()
 
-    def diverged(self, epoch: int, what: str) -> None:
-        self.net._params[...] = self.snapshot
-        lr = getattr(self.opt, "lr", None)
-        hint = f" (currently {lr:g})" if lr is not None else ""
-        raise NonFiniteLossError(
-            f"training stopped in epoch {epoch + 1}: {what}. The weights were restored to "
-            "the last ones that gave a finite loss. Try scaling the inputs (for example, "
-            f"standardising each feature) or lowering the learning rate{hint}."
-        )
+    def epoch_done(self) -> None:
+        np.copyto(self.epoch_end, self.params)
 
     def lost(self, epoch: int, exc: Exception) -> None:
-        self.net._params[...] = self.epoch_end
+        self.params[...] = self.epoch_end
         raise _shards.WorkerLostError(
             f"{exc} in epoch {epoch + 1}; the network keeps the weights it had after "
             f"epoch {epoch}" + (" (its starting weights)" if epoch == 0 else "")
         ) from exc
 
 
-def _penalise(net, value: float, grads: np.ndarray, l2: float, m: float) -> float:
-    """Add the L2 penalty 0.5 * l2 * ||W||^2 / m to the loss and its gradient, m being the
-    batch's total sample weight (as Network._loss_and_grad does for one batch)."""
+def _penalised(net, value: float, l2: float, m: float) -> float:
+    """The loss with the L2 penalty, its gradient added to the network's (m: the
+    batch's total sample weight), as Network.loss_and_grad adds it for one batch."""
     if not l2:
         return value
-    W = net._params[: net.n_weights]
-    grads[: net.n_weights] += np.multiply(W, l2 / m)
-    return value + 0.5 * l2 * float(np.dot(W, W)) / m
+    n = net.n_weights
+    return value + l2_penalty(net.parameters[:n], l2, m, net.gradients[:n])
 
 
 def _sum_results(results) -> tuple[float, np.ndarray | None, list]:
@@ -80,35 +78,12 @@ def _sum_results(results) -> tuple[float, np.ndarray | None, list]:
     return total, grad, counts
 
 
-def end_epoch(net, history: History, callbacks, validate: Callable | None, guard: Guard) -> bool:
-    """After an epoch: the validation loss, the divergence check on it, the callbacks.
-    Returns True when a callback asks to stop."""
-    np.copyto(guard.epoch_end, net._params)
-    if validate is not None:
-        value = validate()
-        history.val_loss.append(value)
-        if guard.active and not math.isfinite(value):
-            guard.diverged(history.epochs - 1, f"the validation loss became {value}")
-    stop = False
-    for cb in callbacks:
-        stop = bool(cb.on_epoch_end(net, history)) or stop
-    if stop:
-        history.stopped_early = True
-    return stop
-
-
-class _Diverged(Exception):
-    pass
-
-
-def lbfgs(net, shards, opt, epochs, l2, callbacks, validate, history, guard) -> None:
-    """Full-batch L-BFGS: scipy drives on the client, the shards supply loss and gradient."""
-    params, grads = net._params, net._grads
+def _lbfgs_objective(net, shards, l2: float):
+    """The loss and gradient of all the shards' rows at the network's parameters."""
+    params, grads = net.parameters, net.gradients
     whole = shards.denominator(shards.n, shards.weight)
-    per_epoch = bool(callbacks) or validate is not None
 
-    def objective(x):
-        params[...] = x
+    def objective() -> float:
         results = shards.run(_shards.loss_and_grad, params)
         rows = sum(r[3] for r in results)
         if rows != shards.n:
@@ -120,99 +95,83 @@ def lbfgs(net, shards, opt, epochs, l2, callbacks, validate, history, guard) -> 
         for _, hi, lo, _ in results:
             if hi is not None:
                 grad.add(hi, lo)
-        grad = grad.result()
-        np.divide(grad, whole, out=grads, casting="same_kind")
-        value = _penalise(net, value, grads, l2, shards.weight)
-        if not math.isfinite(value):
-            if guard.active:
-                raise _Diverged(value)
-            return value, grads.astype(np.float64)
-        np.copyto(guard.snapshot, params)
-        return value, grads.astype(np.float64)
+        np.divide(grad.result(), whole, out=grads, casting="same_kind")
+        return _penalised(net, value, l2, shards.weight)
 
-    def on_iteration(intermediate_result):
-        value = float(intermediate_result.fun)
-        history.loss.append(value)
-        history.sample_loss.append(value)
-        params[...] = intermediate_result.x
-        if per_epoch and end_epoch(net, history, callbacks, validate, guard):
-            raise StopIteration
-        np.copyto(guard.epoch_end, params)
-
-    try:
-        result = opt.minimize(objective, params, epochs, on_iteration)
-    except _Diverged as exc:
-        guard.diverged(len(history.loss), f"the loss became {exc.args[0]}")
-    except _shards.WorkerLostError as exc:
-        guard.lost(len(history.loss), exc)
-    lbfgs_ended(history, result)
+    return objective
 
 
-def synchronous(
-    net, shards, opt, epochs, batch_size, shuffle, l2, callbacks, validate, history, guard
-) -> None:
-    """Mini-batch training where every step's gradient is summed over all shards."""
-    params, grads = net._params, net._grads
-    n = shards.n
-    steps = 1 if batch_size is None else -(-n // min(batch_size, n))
-    opt.prepare(params, net.n_weights)
-    for epoch in range(epochs):
+class SyncEpochs:
+    """Epochs of steps whose gradient every shard computes its share of (``"sync"``)."""
+
+    def __init__(self, net, shards, opt, batch_size, shuffle: bool, l2: float, guard):
+        self.net, self.shards, self.opt, self.l2, self.guard = net, shards, opt, l2, guard
+        n = shards.n
+        self.steps = 1 if batch_size is None else -(-n // min(batch_size, n))
+        self.shuffle = shuffle and self.steps > 1
+
+    def run(self, first: int, count: int) -> list[tuple[float, float, int]]:
+        net, guard = self.net, self.guard
+        params, grads = net.parameters, net.gradients
         seed = int(net.rng.integers(2**62))
         total = weighted = 0.0
-        for step in range(steps):
+        for step in range(self.steps):
             try:
-                results = shards.run(
-                    _shards.batch_loss_and_grad, params, seed, step, steps, shuffle and steps > 1
+                results = self.shards.run(
+                    _shards.batch_loss_and_grad, params, seed, step, self.steps, self.shuffle
                 )
             except _shards.WorkerLostError as exc:
-                guard.lost(epoch, exc)
+                guard.lost(first, exc)
             value, grad, (rows, weight) = _sum_results(results)
             if grad is None:  # every row of this batch has weight 0: nothing to learn from
                 continue
-            d = shards.denominator(rows, weight)
-            value /= d
+            d = self.shards.denominator(rows, weight)
             np.divide(grad, d, out=grads, casting="same_kind")
-            value = _penalise(net, value, grads, l2, weight)
+            value = _penalised(net, value / d, self.l2, weight)
             if guard.active and not math.isfinite(value):
-                guard.diverged(epoch, f"the loss became {value}")
-            np.copyto(guard.snapshot, params)
-            opt.step(params, grads)
+                guard.diverged(first, f"the loss became {value}")
+            self.opt.update(params, grads, guard.snapshot)
             total += value
             weighted += value * rows
-        history.loss.append(total / steps)
-        history.sample_loss.append(weighted / n)
-        if end_epoch(net, history, callbacks, validate, guard):
-            return
+        return [(total / self.steps, weighted / self.shards.n, self.shards.n)]
 
 
-def averaging(
-    net, shards, opt, epochs, batch_size, shuffle, l2, callbacks, validate, history, guard
-) -> None:
-    """Each epoch, every shard trains from the same start; the client averages them."""
-    params = net._params
-    opt.prepare(params, net.n_weights)
-    for epoch in range(epochs):
+class AverageEpochs:
+    """Epochs each shard trains on its own from the same start, then averaged
+    (``"average"``)."""
+
+    def __init__(self, net, shards, opt, batch_size, shuffle: bool, l2: float, guard):
+        self.net, self.shards, self.opt, self.guard = net, shards, opt, guard
+        self.batch_size, self.shuffle, self.l2 = batch_size, shuffle, l2
+
+    def run(self, first: int, count: int) -> list[tuple[float, float, int]]:
+        net, opt, guard = self.net, self.opt, self.guard
+        params = net.parameters
         seed = int(net.rng.integers(2**62))
         try:
-            results = shards.run(
-                _shards.local_epoch, params, opt, seed, batch_size, shuffle, l2, guard.active
+            results = self.shards.run(
+                _shards.local_epoch,
+                params,
+                opt,
+                seed,
+                self.batch_size,
+                self.shuffle,
+                self.l2,
+                guard.active,
             )
-        except NonFiniteLossError:
-            guard.diverged(epoch, "the loss became non-finite on a worker")
+        except _training.NonFiniteLossError:
+            guard.diverged(first, "the loss became non-finite on a worker")
         except _shards.WorkerLostError as exc:
-            guard.lost(epoch, exc)
+            guard.lost(first, exc)
         results = [r for r in results if r[6] > 0]
         weights = np.array([r[6] for r in results]) / sum(r[6] for r in results)
         np.copyto(guard.snapshot, params)
-        average = sum(w * r[0].astype(np.float64) for w, r in zip(weights, results))
-        params[...] = average
+        params[...] = sum(w * r[0].astype(np.float64) for w, r in zip(weights, results))
         _average_state(opt, [r[1] for r in results], weights, params)
-        history.loss.append(sum(r[2] for r in results) / sum(r[3] for r in results))
-        history.sample_loss.append(sum(r[4] for r in results) / shards.n)
         if guard.active and not np.isfinite(params).all():
-            guard.diverged(epoch, "averaging the workers' weights made them non-finite")
-        if end_epoch(net, history, callbacks, validate, guard):
-            return
+            guard.diverged(first, "averaging the workers' weights made them non-finite")
+        loss = sum(r[2] for r in results) / sum(r[3] for r in results)
+        return [(loss, sum(r[4] for r in results) / self.shards.n, self.shards.n)]
 
 
 def _average_state(opt, copies: list, weights: np.ndarray, params: np.ndarray) -> None:
@@ -240,29 +199,57 @@ def check_strategy(strategy: str) -> str:
     return strategy
 
 
-def run(net, shards, opt, *, strategy, epochs, batch_size, shuffle, l2, callbacks, validate, guard):
+def run(
+    net,
+    shards,
+    opt,
+    *,
+    strategy,
+    epochs,
+    batch_size,
+    shuffle,
+    l2,
+    callbacks,
+    validate,
+    guard: ClusterGuard,
+    schedule=None,
+    history: History | None = None,
+) -> History:
     """Train with the solver that fits ``opt`` and ``strategy``; returns the History."""
-    history = History()
-    for cb in callbacks:
-        cb.on_train_begin(net, history)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if isinstance(opt, _optimizers.LBFGS):
-            lbfgs(net, shards, opt, epochs, l2, callbacks, validate, history, guard)
-        else:
-            solver = synchronous if strategy == "sync" else averaging
-            solver(
+            objective = _lbfgs_objective(net, shards, l2)
+            history = History() if history is None else history
+
+            def checked() -> float:
+                try:
+                    return objective()
+                except _shards.WorkerLostError as exc:
+                    guard.lost(history.epochs, exc)  # raises, with the epoch's weights back
+                    raise
+
+            return _training.lbfgs(
                 net,
-                shards,
                 opt,
-                epochs,
-                batch_size,
-                shuffle,
-                l2,
-                callbacks,
-                validate,
-                history,
-                guard,
+                checked,
+                epochs=epochs,
+                validate=validate,
+                callbacks=callbacks,
+                guard=guard,
+                history=history,
             )
-    for cb in callbacks:
-        cb.on_train_end(net, history)
-    return history
+        runner = (SyncEpochs if strategy == "sync" else AverageEpochs)(
+            net, shards, opt, batch_size, shuffle, l2, guard
+        )
+        opt.prepare(net.parameters, net.n_weights)
+        return _training.train(
+            net,
+            runner,
+            opt,
+            epochs=epochs,
+            validate=validate,
+            callbacks=callbacks,
+            schedule=schedule,
+            guard=guard,
+            history=history,
+        )

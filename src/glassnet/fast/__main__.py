@@ -1,14 +1,16 @@
 """``python -m glassnet.fast --warm``: compile the kernels into numba's cache ahead.
 
-``--status`` tells which groups of kernels are cached, where, and the mode in force.
+``--status`` tells which groups of kernels are cached, and where. Messages go through
+the ``glassnet`` logger, shown here on stderr (``--quiet``: none).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
-from . import available, mode
+from . import available
 from . import cache as _cache
 
 
@@ -39,19 +41,28 @@ def main(argv=None) -> int:
         return 1
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    from . import ahead
+
     if args.warm_dtype:  # one of warm's processes
         dtype, groups = args.warm_dtype
         for group in groups.split(","):
-            _cache._exercise(group, dtype)
+            ahead.exercise(group, dtype)
         return 0
     if args.status:
-        print(f"mode: {mode()} (GLASSNET_FAST)")
         print(f"cache: {_cache.cache_folder() or 'none can be written: compiled in each process'}")
         for dtype in _cache.DTYPES:
             done = [g for g in _cache.GROUPS if _cache.cached(g, dtype)]
             print(f"{dtype}: {', '.join(done) or 'nothing'} cached")
         return 0
-    _cache.warm_all(jobs=args.jobs, quiet=args.quiet)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("glassnet: %(message)s"))
+    logger = logging.getLogger("glassnet")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        ahead.warm_all(jobs=args.jobs, quiet=args.quiet)
+    finally:
+        logger.removeHandler(handler)
     return 0
 
 

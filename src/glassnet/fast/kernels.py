@@ -76,7 +76,7 @@ ZERO, ONE, FLOOR, SLOPE, HALF, DELTA, HALF_DELTA, SPAN = range(8)
 
 def constants(dtype, delta: float = 1.0) -> np.ndarray:
     """The scalars the kernels need, in the network's dtype (the values the NumPy path
-    uses: activations.SIGMOID_FLOOR, LEAKY_SLOPE, Huber's delta, CrossEntropy._SPAN)."""
+    uses: activations.SIGMOID_FLOOR, LEAKY_SLOPE, Huber's delta, CrossEntropy.SPAN)."""
     from .. import activations, losses
 
     dtype = np.dtype(dtype)
@@ -88,7 +88,7 @@ def constants(dtype, delta: float = 1.0) -> np.ndarray:
         0.5,
         delta,
         0.5 * delta,
-        losses.CrossEntropy._SPAN[dtype],
+        losses.CrossEntropy.SPAN[dtype],
     ]
     return np.array(values, dtype=dtype)
 
@@ -654,10 +654,9 @@ def describe(params: np.ndarray, layers, n_in: int, codes) -> np.ndarray:
     start = params.__array_interface__["data"][0]
     item = params.itemsize
     for layer, code in zip(layers, codes):
-        w_off = (layer._W.__array_interface__["data"][0] - start) // item
-        b_off = (
-            -1 if layer._b is None else (layer._b.__array_interface__["data"][0] - start) // item
-        )
+        w_off = (layer.weights.__array_interface__["data"][0] - start) // item
+        bias = layer.bias
+        b_off = -1 if bias is None else (bias.__array_interface__["data"][0] - start) // item
         meta += [n_in, layer.units, code, w_off, b_off]
         n_in = layer.units
     return np.array(meta, dtype=np.int64)
@@ -922,10 +921,3 @@ def train(
             record[e, 0] = total / n_batches
             record[e, 1] = weighted / n
     return n_epochs, t, -1
-
-
-@jit
-def predict(P, X, meta, C, ws):
-    """Network.predict: every layer's forward pass, activations included, one after
-    the other in ws (the last layer's output at its end)."""
-    _forward(P, X, meta, C, ws, 0, False)

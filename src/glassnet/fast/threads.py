@@ -12,8 +12,9 @@ Only float64 networks: there, OpenBLAS gives the same bits on one thread as on t
 (it divides a product among threads by blocks of rows and columns, each summed in the
 same order), so the policy changes no result. Its float32 products do not (on one
 thread it sums them differently), and a policy must not change what a fit computes, so
-float32 networks keep BLAS's own choice. Without threadpoolctl, or with the compiled
-path off, nothing is changed.
+float32 networks keep BLAS's own choice. Without threadpoolctl nothing is changed.
+The policy runs only while a fit is on the compiled path, which the fit chooses from
+its own arguments, so it never depends on what ran before.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import sys
 from contextlib import nullcontext
 
 import numpy as np
+
+from ..layers import Dense
 
 __all__ = ["SMALL_PRODUCT", "limited"]
 
@@ -49,7 +52,7 @@ def _blas_controller():
 
 def largest_product(net, batch: int) -> int:
     """Multiply-adds of the largest matrix product in a training step of ``batch`` rows."""
-    sizes = [layer._W.size for layer in net.layers if getattr(layer, "_W", None) is not None]
+    sizes = [layer.weights.size for layer in net.layers if isinstance(layer, Dense)]
     return batch * max(sizes, default=0)
 
 

@@ -57,7 +57,7 @@ class TabularModel:
         losses, metrics, warnings, date.
     """
 
-    _model_file_kind = "tabular"
+    model_file_kind = "tabular"
 
     def __init__(
         self,
@@ -465,7 +465,7 @@ class TabularModel:
 
         modelfile.save(self, path)
 
-    def _model_file_payload(self) -> tuple[Network, dict]:
+    def model_file_payload(self) -> tuple[Network, dict]:
         return self.network, {
             "features": self.features.to_json(),
             "target": self.target.to_json(),
@@ -473,7 +473,7 @@ class TabularModel:
         }
 
     @classmethod
-    def _from_model_file(cls, net: Network, payload: dict, doc: dict) -> TabularModel:
+    def from_model_file(cls, net: Network, payload: dict, doc: dict) -> TabularModel:
         features = FeatureEncoder.from_json(payload.get("features"))
         target = TargetEncoder.from_json(payload.get("target"))
         if features.n_outputs != net.input_size:
