@@ -40,6 +40,10 @@ __all__ = [
     "data_format",
     "row_numbering",
     "check_data_path",
+    "csv_keywords",
+    "sniff_csv",
+    "check_header",
+    "normalise_numbers",
     "FORMATS",
 ]
 
@@ -246,8 +250,9 @@ def _decode_error(path: str, encoding: str | None, exc: UnicodeDecodeError) -> D
     )
 
 
-def _sniff(path: str, head: bytes, fmt: str, options: ReadOptions) -> tuple[str, list[str]]:
-    """The separator and the header's column names, from the first bytes of the file."""
+def sniff_csv(path: str, head: bytes, fmt: str, options: ReadOptions) -> tuple[str, list[str]]:
+    """The separator and the header's column names, from the first bytes of a CSV/TSV file
+    (``head``); ``options.sep`` when given, a tab for TSV, else sniffed."""
     encoding = options.encoding or "utf-8-sig"
     if b"\x00" in head[:4096] and not encoding.lower().startswith("utf-16"):
         raise DataFileError(f"{path} is not a text file (it holds NUL bytes)")
@@ -305,8 +310,8 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             raise DataFileError(f"{path} is truncated (its compressed data ends early)") from None
         if not head.strip():
             raise DataFileError(f"{path} is empty")
-        sep, header = _sniff(path, head, fmt, options)
-        _check_header(path, header)
+        sep, header = sniff_csv(path, head, fmt, options)
+        check_header(path, header)
         if options.decimal == sep or options.thousands == sep:
             raise DataFileError(
                 f"the separator {sep!r} is also the decimal or thousands mark; give --sep"
@@ -336,7 +341,7 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             chunk.index = pd.RangeIndex(offset, offset + len(chunk))
             offset += len(chunk)
             if options.decimal != "." or options.thousands:
-                _normalise_numbers(chunk, options)
+                normalise_numbers(chunk, options)
             yield chunk
     finally:
         if stream is not sys.stdin.buffer:
@@ -356,7 +361,8 @@ def csv_keywords(sep: str, options: ReadOptions) -> dict:
     }
 
 
-def _check_header(path: str, header: list[str]) -> None:
+def check_header(path: str, header: list[str]) -> None:
+    """Refuse a header that names a column twice (empty names aside)."""
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if name in seen and name != "":
@@ -367,8 +373,10 @@ def _check_header(path: str, header: list[str]) -> None:
         seen[name] = i
 
 
-def _normalise_numbers(chunk, options: ReadOptions) -> None:
-    """Rewrite cells that are numbers written with these marks into the usual spelling."""
+def normalise_numbers(chunk, options: ReadOptions) -> None:
+    """Rewrite, in place, the cells of a text frame that are numbers written with
+    ``options``' decimal and thousands marks into the usual spelling (``1.234,5`` ->
+    ``1234.5``)."""
     dec = re.escape(options.decimal)
     if options.thousands:
         th = re.escape(options.thousands)
@@ -470,7 +478,7 @@ def _parquet_chunks(path, options: ReadOptions, chunk_rows: int) -> Iterator:
     except (pa.ArrowException, OSError) as exc:
         raise _arrow_error(path, "Parquet", exc) from None
     names = parquet.schema_arrow.names
-    _check_header(path, names)
+    check_header(path, names)
     try:
         yield from _batches_to_frames(
             parquet.iter_batches(batch_size=chunk_rows), options, chunk_rows
@@ -497,7 +505,7 @@ def _arrow_chunks(path, options: ReadOptions, chunk_rows: int) -> Iterator:
             except pa.ArrowInvalid as exc:
                 raise _arrow_error(path, "Arrow IPC (Feather)", exc) from None
             batches, schema = iter(reader), reader.schema
-        _check_header(path, schema.names)
+        check_header(path, schema.names)
         try:
             yield from _batches_to_frames(batches, options, chunk_rows)
         except (pa.ArrowException, OSError) as exc:
