@@ -155,18 +155,20 @@ def _family(arrow_type) -> str:
     return str(arrow_type)
 
 
+def _header_difference(first: str, a: list[str], path: str, b: list[str]) -> str:
+    """How the columns ``b`` of ``path`` differ from the columns ``a`` of ``first``."""
+    extra = [n for n in b if n not in a]
+    gone = [n for n in a if n not in b]
+    if extra:
+        return f"{path} has the column {extra[0]!r}, which {first} lacks"
+    if gone:
+        return f"{path} lacks the column {gone[0]!r}"
+    return f"{path} has the columns in another order"
+
+
 def _schema_difference(first: str, a, path: str, b) -> str | None:
     if a.names != b.names:
-        extra = [n for n in b.names if n not in a.names]
-        gone = [n for n in a.names if n not in b.names]
-        what = (
-            f"has the column {extra[0]!r}, which {first} lacks"
-            if extra
-            else f"lacks the column {gone[0]!r}"
-            if gone
-            else "has the columns in another order"
-        )
-        return f"{path} {what}"
+        return _header_difference(first, a.names, path, b.names)
     for name in a.names:
         fa, fb = _family(a.field(name).type), _family(b.field(name).type)
         if fa != fb and "null" not in (fa, fb):
@@ -237,16 +239,8 @@ def _read_csv(paths, fmt, compression, options: ReadOptions, blocksize) -> Any:
     for path, head in zip(paths[1:], heads[1:]):
         _, other = sniff_csv(path, head, fmt, fixed)
         if other != header:
-            extra = [n for n in other if n not in header]
-            gone = [n for n in header if n not in other]
-            what = (
-                f"has the column {extra[0]!r}, which {paths[0]} lacks"
-                if extra
-                else f"lacks the column {gone[0]!r}"
-                if gone
-                else "has the columns in another order"
-            )
-            raise DataFileError(f"the files do not share one schema: {path} {what}")
+            problem = _header_difference(paths[0], header, path, other)
+            raise DataFileError(f"the files do not share one schema: {problem}")
     frame = dd.read_csv(
         paths,
         **csv_keywords(first_sep, options),

@@ -1081,13 +1081,6 @@ class _TargetStats:
         return "regression"
 
 
-def _standardisation(acc: Accumulator) -> tuple[float, float]:
-    """(mean, std) of the accumulated values; a std of 0 (a constant) or an infinite one
-    becomes 1, so the scaling stays invertible."""
-    std = acc.std
-    return acc.value_mean, (std if std > 0 and math.isfinite(std) else 1.0)
-
-
 class TargetEncoder:
     """The target: class labels (classification) or a standardised number (regression).
 
@@ -1180,16 +1173,21 @@ class TargetEncoder:
             self.task, self.classes = task, classes
             return self
         self._refuse_unscalable(stats)
-        self.task, self.classes = "regression", None
-        self.mean, self.std = _standardisation(stats.scale)
+        scaled = TargetEncoder.standardised(self.name, stats.scale)
+        self.task, self.classes, self.mean, self.std = "regression", None, scaled.mean, scaled.std
         return self
 
     @classmethod
     def standardised(cls, name: str, scale: Accumulator) -> TargetEncoder:
-        """A regression target scaled by the values ``scale`` accumulated (the training
-        rows'), as :meth:`finish` scales one."""
-        mean, std = _standardisation(scale)
-        return cls(name, "regression", mean=mean, std=std)
+        """A regression target scaled by the mean and std of the values ``scale``
+        accumulated (the training rows'); a std of 0 or an infinite one is taken as 1."""
+        std = scale.std
+        return cls(
+            name,
+            "regression",
+            mean=scale.value_mean,
+            std=std if std > 0 and math.isfinite(std) else 1.0,
+        )
 
     def _refuse_unscalable(self, stats: _TargetStats) -> None:
         if stats.text is not None:

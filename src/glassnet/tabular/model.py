@@ -15,7 +15,8 @@ are held out of everything but the validation loss. Columns are matched by name,
 a prediction applies exactly the preprocessing the training did. ``predict``,
 ``predict_proba``, ``transform`` and ``evaluate`` take any table (a list of records
 too) and raise :class:`PreprocessingError` (a ValueError) naming the column and the
-problem.
+problem. The options of training and its steps are :mod:`.recipe`'s; this module
+trains in memory, chunk by chunk, and through :mod:`.streaming` from a file.
 """
 
 from __future__ import annotations

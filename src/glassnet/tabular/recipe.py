@@ -39,8 +39,6 @@ __all__ = [
     "history_summary",
 ]
 
-TASKS = ("auto", "classification", "regression")
-
 
 class OverfittingWarning(UserWarning):
     """The validation loss rose while the training loss fell, and nothing stopped it."""
@@ -115,14 +113,10 @@ class Recipe:
     drop_missing_target: bool = False
 
     def __post_init__(self):
-        hidden = [int(h) for h in self.hidden]
-        if any(h < 1 for h in hidden):
-            raise PreprocessingError(f"hidden layer sizes must be positive, got {hidden}")
-        object.__setattr__(self, "hidden", tuple(hidden))
-        for name in ("ignore", "categorical", "numeric"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-        if self.features is not None:
-            object.__setattr__(self, "features", tuple(self.features))
+        if any(int(h) < 1 for h in self.hidden):
+            raise PreprocessingError(
+                f"hidden layer sizes must be positive, got {list(self.hidden)}"
+            )
         if self.epochs < 1:
             raise PreprocessingError(f"epochs must be at least 1, got {self.epochs}")
         if not 0 <= self.val_split < 1:
@@ -143,7 +137,7 @@ class Recipe:
             raise PreprocessingError("L-BFGS chooses its own steps: it takes no learning rate")
         if self.optimizer == "lbfgs" and self.batch_size is not None:
             raise PreprocessingError("L-BFGS trains on the full batch: it takes no batch size")
-        if self.task not in TASKS:
+        if self.task not in ("auto", "classification", "regression"):
             raise PreprocessingError(
                 f"unknown task {self.task!r}; choose classification or regression"
             )
@@ -223,6 +217,7 @@ class Recipe:
         return split_rows(n, self.val_split, rng, classes)
 
     def check_training_rows(self, n_train: int) -> None:
+        """Refuse a split that leaves no training rows (``n_train`` is their number)."""
         if not n_train:
             raise PreprocessingError(_no_training_rows(self.val_split))
 
@@ -301,14 +296,15 @@ class Recipe:
     def description(
         self, training: Training, features: FeatureEncoder, target: TargetEncoder
     ) -> dict[str, Any]:
-        """What a model's summary says of its columns, task and network."""
+        """What a model's summary says of its columns, task and network (the network's
+        own layers, so a size :meth:`training` chose is the size told)."""
         return {
             "columns": list(features.names),
             "kinds": features.kinds,
             "task": target.task,
             "loss": training.loss,
             "optimizer": repr(training.optimizer),
-            "hidden": list(self.hidden),
+            "hidden": [layer.units for layer in training.network.layers[:-1]],
             "activation": self.activation,
         }
 
@@ -355,20 +351,9 @@ class Recipe:
 
 @dataclass
 class Training:
-    """A network and how to train it, as :meth:`Recipe.training` chose them.
-
-    Attributes
-    ----------
-    network : Network
-        Built for the encoded features, with the recipe's seed.
-    loss : str
-    optimizer : Optimizer
-        Fresh; its state carries over from one ``fit`` call to the next.
-    epochs : int
-    batch_size : int or None
-    callbacks : list of Callback
-        The caller's, and early stopping when the recipe asks for it.
-    """
+    """A network, built for the encoded features and seeded, and how to train it: what
+    :meth:`Recipe.training` chose. The optimizer is fresh, and keeps its state from one
+    ``fit`` call to the next; ``callbacks`` end with early stopping, when asked for."""
 
     network: Network
     loss: str
