@@ -333,13 +333,13 @@ def _survey(part, target: str, keep_path: bool) -> dict:
 
 @dataclass(frozen=True)
 class ClusterRecipe(Recipe):
-    """:class:`~glassnet.tabular.recipe.Recipe` on a Dask cluster: its options, with
-    L-BFGS (full batch, one iteration per epoch) as the default optimizer, and
+    """:class:`~glassnet.tabular.recipe.Recipe` on a Dask cluster, which also offers
+    L-BFGS (full batch, one iteration per epoch), its default optimizer.
 
     Parameters
     ----------
     strategy : "average" or "sync"
-        How Adam and SGD combine the workers' steps (see :func:`glassnet.dask.fit`).
+        How Adam and SGD join the workers' steps (see :func:`glassnet.dask.fit`).
     """
 
     optimizers: ClassVar[tuple[str, ...]] = ("lbfgs", "adam", "sgd")
@@ -362,10 +362,7 @@ class _Plan:
     def rows(self, cols, i: int):
         """The kept rows (their positions in the partition), the training and validation
         positions among them, and the kept columns."""
-        positions = np.arange(cols.n_rows)
-        cols, keep = self.recipe.rows_with_target(cols, self.target)
-        if keep is not None:
-            positions = positions[keep]
+        cols, positions, _ = self.recipe.rows_with_target(cols, self.target, np.arange(cols.n_rows))
         classes = None
         if self.target_enc.task == "classification":
             classes = self.target_enc.class_indices(cols[self.target])

@@ -1181,13 +1181,8 @@ class TargetEncoder:
     def standardised(cls, name: str, scale: Accumulator) -> TargetEncoder:
         """A regression target scaled by the mean and std of the values ``scale``
         accumulated (the training rows'); a std of 0 or an infinite one is taken as 1."""
-        std = scale.std
-        return cls(
-            name,
-            "regression",
-            mean=scale.value_mean,
-            std=std if std > 0 and math.isfinite(std) else 1.0,
-        )
+        std = scale.std if scale.std > 0 and math.isfinite(scale.std) else 1.0
+        return cls(name, "regression", mean=scale.value_mean, std=std)
 
     def _refuse_unscalable(self, stats: _TargetStats) -> None:
         if stats.text is not None:

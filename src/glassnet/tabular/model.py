@@ -107,10 +107,7 @@ class TabularModel:
         cols = as_columns(frame)
         feature_names = recipe.feature_columns(cols.names, target)
         numbers = _row_numbers(where, cols.n_rows)
-        cols, keep = recipe.rows_with_target(cols, target)
-        dropped = 0
-        if keep is not None:
-            numbers, dropped = numbers[keep], int((~keep).sum())
+        cols, numbers, dropped = recipe.rows_with_target(cols, target, numbers)
         n_rows = cols.n_rows
         check_rows(n_rows, dropped)
         where_all = (where[0], numbers)
@@ -151,11 +148,9 @@ class TabularModel:
             callbacks=training.callbacks,
         )
         output = net.predict(X)
-        measured = []
-        for rows in (train_idx, val_idx):
-            acc = SummaryMetrics(target_enc.task)
-            acc.update_outputs(target_enc, y[rows], output[rows])
-            measured.append(acc)
+        train, validation = SummaryMetrics(target_enc.task), SummaryMetrics(target_enc.task)
+        train.update_outputs(target_enc, y[train_idx], output[train_idx])
+        validation.update_outputs(target_enc, y[val_idx], output[val_idx])
         info = recipe.summary(
             training,
             history,
@@ -163,8 +158,8 @@ class TabularModel:
             target=target_enc,
             rows=n_rows,
             dropped=dropped,
-            train=measured[0],
-            validation=measured[1],
+            train=train,
+            validation=validation,
             source=source,
         )
         return cls(net, feature_enc, target_enc, info), history
@@ -189,11 +184,10 @@ class TabularModel:
         fits the preprocessing on the training rows and chooses the held-out rows (a
         stratified split that is the same whatever ``chunk_rows``); each epoch then reads
         the file again and trains on its rows through a shuffle buffer of
-        ``buffer_rows`` rows. Of the held-out rows, at most ``max_validation_rows``
-        (a seeded random sample) measure the validation loss, kept encoded in memory;
-        held-out rows beyond those are trained on. ``read_options`` is a
-        :class:`~.reading.ReadOptions`. The model is the same kind as :meth:`fit`'s.
-        See :mod:`.streaming` for the passes and what bounds the memory.
+        ``buffer_rows`` rows. At most ``max_validation_rows`` held-out rows (a seeded
+        sample) measure the validation loss; the others are trained on. ``read_options``
+        is a :class:`~.reading.ReadOptions`. See :mod:`.streaming` for the passes and what
+        bounds the memory.
         """
         from .streaming import fit_file
 

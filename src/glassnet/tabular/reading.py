@@ -32,6 +32,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from .columns import import_pandas
+
 __all__ = [
     "DataFileError",
     "ReadOptions",
@@ -102,14 +104,6 @@ class ReadOptions:
                 raise DataFileError(f"unknown encoding {self.encoding!r}") from None
 
 
-def _pandas():
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError("reading data files needs pandas: pip install 'glassnet[cli]'") from None
-    return pd
-
-
 def data_format(path: str) -> tuple[str, str | None]:
     """(format, compression) from a file name: ``("csv", "gzip")`` for ``x.csv.gz``."""
     if path == "-":
@@ -162,7 +156,7 @@ def check_data_path(path: str) -> None:
 
 def read_table(path: str, options: ReadOptions | None = None):
     """The whole table in a data file, as one pandas DataFrame (see :func:`iter_chunks`)."""
-    pd = _pandas()
+    pd = import_pandas()
     chunks = list(iter_chunks(path, options, chunk_rows=1 << 20))
     if len(chunks) == 1:
         return chunks[0]
@@ -294,7 +288,7 @@ def _best_separator(lines: list[str], decimal: str) -> str:
 
 
 def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -> Iterator:
-    pd = _pandas()
+    pd = import_pandas()
     stream = _open_binary(path, compression)
     try:
         try:
@@ -402,7 +396,7 @@ def normalise_numbers(chunk, options: ReadOptions) -> None:
 
 def _mark_missing(chunk, options: ReadOptions):
     """Empty strings, and any ``na_values``, become missing in text columns."""
-    pd = _pandas()
+    pd = import_pandas()
     tokens = {"", *options.na_values}
     for name in chunk.columns:
         column = chunk[name]
@@ -416,7 +410,7 @@ def _mark_missing(chunk, options: ReadOptions):
 
 
 def _jsonl_chunks(path, compression, options: ReadOptions, chunk_rows: int) -> Iterator:
-    pd = _pandas()
+    pd = import_pandas()
     stream = _open_binary(path, compression)
     try:
         text = io.TextIOWrapper(stream, encoding=options.encoding or "utf-8-sig")
@@ -457,7 +451,7 @@ def _arrow_error(path: str, what: str, exc: Exception) -> DataFileError:
 
 
 def _batches_to_frames(batches, options: ReadOptions, chunk_rows: int) -> Iterator:
-    pd = _pandas()
+    pd = import_pandas()
     offset = 0
     for batch in batches:
         for start in range(0, max(batch.num_rows, 1), chunk_rows):

@@ -1,12 +1,7 @@
-"""The tabular recipe: how a table and the user's options become a network and its training.
-
-:class:`Recipe` holds the options, checked once. Its methods are the steps that every way
-of training a TabularModel takes: in memory (:meth:`TabularModel.fit`), streamed from a
-file (:mod:`.streaming`), chunk by chunk (:meth:`TabularModel.partial_fit`) and on a Dask
-cluster (:mod:`glassnet.dask.tabular`). They choose the feature columns and the
-validation rows, make the encoders, size the network and its training
-(:meth:`Recipe.training`, the one place that does), and write the training summary a
-model keeps. Reading the data, and the passes over it, are the callers' own.
+"""The tabular recipe: the options of training on a table, checked once, and the steps that
+every way of training takes (in memory, from a file, chunk by chunk, on Dask): the feature
+columns, the split, the encoders, the network and its training, and the summary a model keeps.
+Reading the data, and the passes over it, are the callers' own.
 """
 
 from __future__ import annotations
@@ -191,16 +186,17 @@ class Recipe:
             raise PreprocessingError("there are no feature columns left to learn from")
         return chosen
 
-    def rows_with_target(self, cols: Columns, target: str) -> tuple[Columns, np.ndarray | None]:
-        """The rows to train on, and the mask that kept them (None: all of them). With
+    def rows_with_target(
+        self, cols: Columns, target: str, positions: np.ndarray
+    ) -> tuple[Columns, np.ndarray, int]:
+        """The rows to train on, their ``positions``, and the number of rows dropped. With
         ``drop_missing_target`` the rows without a target go; else all stay, and the
         target encoder refuses a missing one."""
-        if not self.drop_missing_target:
-            return cols, None
-        keep = ~missing_mask(cols[target])
-        if keep.all():
-            return cols, None
-        return cols.take(keep), keep
+        if self.drop_missing_target:
+            keep = ~missing_mask(cols[target])
+            if not keep.all():
+                return cols.take(keep), positions[keep], int((~keep).sum())
+        return cols, positions, 0
 
     def check_missing(self, cols: Columns, names: Sequence[str], where) -> None:
         """Without ``impute``, refuse missing feature cells, every such column in one
@@ -256,14 +252,11 @@ class Recipe:
         n_validation: int = 0,
         callbacks: Sequence[Callback] = (),
     ) -> Training:
-        """The network for ``n_inputs`` encoded features and a fitted ``target`` (built
-        and seeded), and how to train it.
-
-        This is the one place that sizes the network and its training. Today they follow
-        the options alone; ``n_rows`` (the training rows) is passed so that defaults chosen
-        from the data's size are chosen here, for every way of training at once.
-        ``callbacks`` come first, then early stopping, which watches the validation loss
-        when there are ``n_validation`` rows, else the training loss.
+        """The network for ``n_inputs`` encoded features and a fitted ``target``, and how
+        to train it: the one place that sizes them, for every way of training. They follow
+        the options alone today; ``n_rows`` (the training rows) is here for defaults that
+        will follow the data's size. Early stopping comes after ``callbacks``, and watches
+        the validation loss when there are ``n_validation`` rows, else the training loss.
         """
         classification = target.task == "classification"
         output = Dense(target.n_outputs, "softmax" if classification else "identity")

@@ -248,10 +248,7 @@ def _chunks_with_target(path, target: str, recipe: Recipe, chunk_rows, options):
         cols = as_columns(chunk)
         check_target(cols.names, target)
         positions = chunk.index.to_numpy(dtype=np.int64)
-        cols, keep = recipe.rows_with_target(cols, target)
-        dropped = 0
-        if keep is not None:
-            positions, dropped = positions[keep], int((~keep).sum())
+        cols, positions, dropped = recipe.rows_with_target(cols, target, positions)
         yield cols, positions, cols[target], dropped
 
 
