@@ -45,25 +45,20 @@ class Recipe:
 
     Parameters
     ----------
-    hidden : sequence of int
-        The sizes of the hidden layers (none: a linear model).
-    activation : str
-        The hidden layers' activation.
+    hidden, activation : sequence of int, str
+        The hidden layers' sizes (none: a linear model) and activation.
     loss : str
         ``"auto"`` is cross_entropy for a classification and mse for a regression.
-    optimizer : str
-        One of :attr:`optimizers`: ``"adam"`` or ``"sgd"`` (with momentum 0.9).
-    lr : float, optional
-        The learning rate; default 1e-3 for Adam, 0.01 for SGD.
-    epochs : int
-    batch_size : int or None
-        Rows per mini-batch; None trains on the full batch.
+    optimizer, lr : str, float or None
+        One of :attr:`optimizers`: ``"adam"`` (lr 1e-3 unless given) or ``"sgd"`` (lr
+        0.01, momentum 0.9).
+    epochs, batch_size : int, int or None
+        A batch size of None trains on the full batch.
     val_split : float in [0, 1)
         The fraction of rows held out for validation (stratified by class).
-    early_stopping : bool
+    early_stopping, patience : bool, int
         Stop when the validation loss (the training loss, without validation rows) has not
         improved for ``patience`` epochs, and restore the weights of its best epoch.
-    patience : int
     seed : int or None
         Seeds the validation split, the initial weights and the shuffles.
     impute : bool

@@ -327,14 +327,7 @@ def encoded_chunks(
         y = target.encode(y_raw, where=where)
         if y.ndim == 2:
             y = y.astype(dtype, copy=False)
-        found = np.searchsorted(stats.validation_positions, positions)
-        found = np.minimum(found, max(len(stats.validation_positions) - 1, 0))
-        is_val = (
-            stats.validation_positions[found] == positions
-            if len(stats.validation_positions)
-            else np.zeros(len(positions), dtype=bool)
-        )
-        yield X, y, is_val
+        yield X, y, np.isin(positions, stats.validation_positions)
 
 
 def memory_bound(
