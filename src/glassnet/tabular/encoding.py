@@ -90,6 +90,7 @@ __all__ = [
     "refuse_missing",
     "is_missing",
     "human_bytes",
+    "class_identity",
 ]
 
 #: Without ``max_categories``, a column with more levels than this, most of them rare

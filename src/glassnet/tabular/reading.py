@@ -47,6 +47,7 @@ __all__ = [
     "check_header",
     "normalise_numbers",
     "FORMATS",
+    "DEFAULT_CHUNK_ROWS",
 ]
 
 #: Formats by extension (after any compression suffix).
@@ -65,6 +66,7 @@ FORMATS = {
 }
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
 _SNIFFED = (",", ";", "\t", "|")
+#: Rows per chunk that :func:`iter_chunks` yields unless told.
 DEFAULT_CHUNK_ROWS = 65_536
 
 
