@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.tabular import FeatureEncoder, PreprocessingError, TabularModel, TargetEncoder
+from glassnet.tabular import FeatureEncoder, PreprocessingError, Recipe, TabularModel, TargetEncoder
 from glassnet.tabular.columns import as_columns
 from glassnet.tabular.reading import iter_chunks, read_table
 from glassnet.tabular.streaming import (
@@ -53,8 +53,9 @@ def files(tmp_path_factory):
     return train, test
 
 
-def _names(names):
-    return [c for c in names if c not in ("label", "price")]
+def _recipe(target, **options):
+    """Every column but the two targets is a feature."""
+    return Recipe(ignore=["price" if target == "label" else "label"], **options)
 
 
 # -- the first pass --------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def test_statistics_equal_the_in_memory_ones_whatever_the_chunk_size(files, targ
     positions = None
     for chunk_rows in (29, 700, 5000):
         stats = gather_statistics(
-            str(path), target, _names, val_split=0.2, seed=3, chunk_rows=chunk_rows
+            str(path), target, _recipe(target, val_split=0.2, seed=3), chunk_rows=chunk_rows
         )
         got = stats.features.to_json()
         for mine, theirs in zip(got["columns"], expected_features["columns"]):
@@ -412,8 +413,8 @@ def test_parquet_streams_in_record_batches_with_the_same_split(files, tmp_path):
     path, _ = files
     parquet = tmp_path / "train.parquet"
     read_table(str(path)).astype({"a": float, "b": float}).to_parquet(parquet)
-    from_csv = gather_statistics(str(path), "label", _names, chunk_rows=1000)
-    from_parquet = gather_statistics(str(parquet), "label", _names, chunk_rows=384)
+    from_csv = gather_statistics(str(path), "label", _recipe("label"), chunk_rows=1000)
+    from_parquet = gather_statistics(str(parquet), "label", _recipe("label"), chunk_rows=384)
     np.testing.assert_array_equal(from_parquet.validation_positions, from_csv.validation_positions)
     for mine, theirs in zip(from_parquet.features.columns, from_csv.features.columns):
         if mine["kind"] == "numeric":

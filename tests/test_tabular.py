@@ -55,10 +55,10 @@ def test_the_validation_split_is_stratified():
     labels = np.array(["rare"] * 10 + ["common"] * 90)
     frame = pd.DataFrame({"x": np.arange(100.0), "y": labels})
     model, _ = gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, val_split=0.2)
-    from glassnet.tabular.model import _split
+    from glassnet.tabular.recipe import split_rows
 
     classes = model.target.class_indices(labels)
-    train, val = _split(100, 0.2, np.random.default_rng(0), classes)
+    train, val = split_rows(100, 0.2, np.random.default_rng(0), classes)
     assert len(val) == 20 and sorted(np.bincount(classes[val])) == [2, 18]
     assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 100
 
@@ -74,9 +74,9 @@ def test_early_stopping_restores_the_best_epoch_and_reports_it(frame):
     assert model.info["epoch_loss"] == history.loss[best]
     X, _ = model.transform(frame)
     y = model.target.encode(frame["label"].to_numpy())
-    from glassnet.tabular.model import _split
+    from glassnet.tabular.recipe import split_rows
 
-    _, val = _split(len(frame), 0.2, np.random.default_rng(0), y)
+    _, val = split_rows(len(frame), 0.2, np.random.default_rng(0), y)
     assert model.network.evaluate(X[val], y[val], loss="cross_entropy") == pytest.approx(
         min(history.val_loss), rel=1e-9
     )

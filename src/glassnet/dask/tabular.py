@@ -22,49 +22,40 @@ holds out its own share of each class).
 
 from __future__ import annotations
 
-import datetime as _dt
 import glob
-import math
 import operator
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import dask
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
+from dask.dataframe.utils import make_meta
 
-from .. import optimizers as _optimizers
-from ..layers import Dense
+from .. import losses as _losses
 from ..network import Network
 from ..tabular.columns import as_columns, missing_mask, parse_numbers
 from ..tabular.encoding import Accumulator, FeatureEncoder, PreprocessingError, TargetEncoder
-from ..tabular.metrics import RegressionMetrics
-from ..tabular.model import (
-    TabularModel,
-    _check_options,
-    _choose_features,
-    _choose_loss,
-    _overfitting,
-    _split,
-    history_summary,
-)
+from ..tabular.metrics import SummaryMetrics
+from ..tabular.model import TabularModel
 from ..tabular.reading import (
     DataFileError,
     ReadOptions,
-    _check_header,
-    _normalise_numbers,
-    _sniff,
     check_data_path,
+    check_header,
     csv_keywords,
     data_format,
+    normalise_numbers,
+    sniff_csv,
 )
-from ..training import Callback, EarlyStopping, History
+from ..tabular.recipe import Recipe, check_rows
+from ..training import History
 from . import shards as _shards
+from .fitting import fit_network
 
-__all__ = ["DataFiles", "read_files", "fit_table"]
+__all__ = ["DataFiles", "ClusterRecipe", "read_files", "fit_table"]
 
 #: The column ``read_files`` adds to a CSV frame, naming each row's file.
 PATH_COLUMN = "__glassnet_path__"
@@ -164,18 +155,20 @@ def _family(arrow_type) -> str:
     return str(arrow_type)
 
 
+def _header_difference(first: str, a: list[str], path: str, b: list[str]) -> str:
+    """How the columns ``b`` of ``path`` differ from the columns ``a`` of ``first``."""
+    extra = [n for n in b if n not in a]
+    gone = [n for n in a if n not in b]
+    if extra:
+        return f"{path} has the column {extra[0]!r}, which {first} lacks"
+    if gone:
+        return f"{path} lacks the column {gone[0]!r}"
+    return f"{path} has the columns in another order"
+
+
 def _schema_difference(first: str, a, path: str, b) -> str | None:
     if a.names != b.names:
-        extra = [n for n in b.names if n not in a.names]
-        gone = [n for n in a.names if n not in b.names]
-        what = (
-            f"has the column {extra[0]!r}, which {first} lacks"
-            if extra
-            else f"lacks the column {gone[0]!r}"
-            if gone
-            else "has the columns in another order"
-        )
-        return f"{path} {what}"
+        return _header_difference(first, a.names, path, b.names)
     for name in a.names:
         fa, fb = _family(a.field(name).type), _family(b.field(name).type)
         if fa != fb and "null" not in (fa, fb):
@@ -200,14 +193,14 @@ def _read_parquet(paths: list[str], options: ReadOptions) -> tuple[Any, list[int
             ) from None
         schemas.append(meta.schema.to_arrow_schema())
         rows.append(meta.num_rows)
-    _check_header(paths[0], schemas[0].names)
+    check_header(paths[0], schemas[0].names)
     for path, schema in zip(paths[1:], schemas[1:]):
         problem = _schema_difference(paths[0], schemas[0], path, schema)
         if problem:
             raise DataFileError(f"the files do not share one schema: {problem}")
     frame = dd.read_parquet(paths, split_row_groups=False)  # one partition per file
     tokens = ["", *options.na_values]
-    return frame.map_partitions(_text_missing, tokens, meta=frame._meta), rows
+    return frame.map_partitions(_text_missing, tokens, meta=make_meta(frame)), rows
 
 
 def _text_missing(part, tokens: list[str]):
@@ -234,8 +227,8 @@ def _read_csv(paths, fmt, compression, options: ReadOptions, blocksize) -> Any:
                 heads.append(f.read(65536))
         except (OSError, EOFError) as exc:
             raise DataFileError(f"cannot read {path}: {exc}") from None
-    first_sep, header = _sniff(paths[0], heads[0], fmt, options)
-    _check_header(paths[0], header)
+    first_sep, header = sniff_csv(paths[0], heads[0], fmt, options)
+    check_header(paths[0], header)
     fixed = ReadOptions(
         sep=first_sep,
         encoding=options.encoding,
@@ -244,18 +237,10 @@ def _read_csv(paths, fmt, compression, options: ReadOptions, blocksize) -> Any:
         na_values=options.na_values,
     )
     for path, head in zip(paths[1:], heads[1:]):
-        _, other = _sniff(path, head, fmt, fixed)
+        _, other = sniff_csv(path, head, fmt, fixed)
         if other != header:
-            extra = [n for n in other if n not in header]
-            gone = [n for n in header if n not in other]
-            what = (
-                f"has the column {extra[0]!r}, which {paths[0]} lacks"
-                if extra
-                else f"lacks the column {gone[0]!r}"
-                if gone
-                else "has the columns in another order"
-            )
-            raise DataFileError(f"the files do not share one schema: {path} {what}")
+            problem = _header_difference(paths[0], header, path, other)
+            raise DataFileError(f"the files do not share one schema: {problem}")
     frame = dd.read_csv(
         paths,
         **csv_keywords(first_sep, options),
@@ -264,14 +249,14 @@ def _read_csv(paths, fmt, compression, options: ReadOptions, blocksize) -> Any:
         blocksize=None if compression else blocksize,
     )
     if options.decimal != "." or options.thousands:
-        frame = frame.map_partitions(_numbers_spelt, fixed, meta=frame._meta)
+        frame = frame.map_partitions(_numbers_spelt, fixed, meta=make_meta(frame))
     return frame
 
 
 def _numbers_spelt(part, options: ReadOptions):
     out = part.copy()
     cells = out.drop(columns=[PATH_COLUMN])
-    _normalise_numbers(cells, options)
+    normalise_numbers(cells, options)
     cells[PATH_COLUMN] = out[PATH_COLUMN]
     return cells[list(out.columns)]
 
@@ -346,6 +331,24 @@ def _survey(part, target: str, keep_path: bool) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class ClusterRecipe(Recipe):
+    """:class:`~glassnet.tabular.recipe.Recipe` on a Dask cluster, which also offers
+    L-BFGS (full batch, one iteration per epoch), its default optimizer.
+
+    Parameters
+    ----------
+    strategy : "average" or "sync"
+        How Adam and SGD join the workers' steps (see :func:`glassnet.dask.fit`).
+    """
+
+    optimizers: ClassVar[tuple[str, ...]] = ("lbfgs", "adam", "sgd")
+
+    optimizer: str = "lbfgs"
+    batch_size: int | None = None
+    strategy: str = "average"
+
+
 @dataclass
 class _Plan:
     """Everything a partition's tasks need to know, the same for every partition."""
@@ -353,45 +356,18 @@ class _Plan:
     target: str
     features: list[str]
     target_enc: TargetEncoder
-    val_split: float
-    seed: int
-    drop_missing_target: bool
-    impute: bool
-    max_categories: int | None
-    categorical: list[str]
-    numeric: list[str]
+    recipe: Recipe
     feature_enc: FeatureEncoder | None = None
-    kinds: dict | None = None
-    extra: dict = field(default_factory=dict)
 
     def rows(self, cols, i: int):
         """The kept rows (their positions in the partition), the training and validation
         positions among them, and the kept columns."""
-        y_raw = cols[self.target]
-        positions = np.arange(cols.n_rows)
-        if self.drop_missing_target:
-            keep = ~missing_mask(y_raw)
-            if not keep.all():
-                cols, positions = cols.take(keep), positions[keep]
-                y_raw = cols[self.target]
+        cols, positions, _ = self.recipe.rows_with_target(cols, self.target, np.arange(cols.n_rows))
         classes = None
         if self.target_enc.task == "classification":
-            classes = self.target_enc.class_indices(y_raw)
-        rng = np.random.default_rng([self.seed, i])
-        train, val = (
-            _split(cols.n_rows, self.val_split, rng, classes)
-            if cols.n_rows
-            else (np.arange(0), np.arange(0))
-        )
+            classes = self.target_enc.class_indices(cols[self.target])
+        train, val = self.recipe.split(cols.n_rows, classes, part=i)
         return cols, positions, train, val
-
-    def encoder(self) -> FeatureEncoder:
-        return FeatureEncoder(
-            impute=self.impute,
-            max_categories=self.max_categories,
-            categorical=self.categorical,
-            numeric=self.numeric,
-        )
 
 
 def _statistics(part, i: int, plan: _Plan, where=None, kinds=None):
@@ -408,7 +384,7 @@ def _statistics(part, i: int, plan: _Plan, where=None, kinds=None):
     if len(train):
         unit, first = where if where is not None else ("row", 0)
         try:
-            enc = plan.encoder().partial_fit(
+            enc = plan.recipe.feature_encoder().partial_fit(
                 cols.take(train), plan.features, where=(unit, first + positions[train]), kinds=kinds
             )
         except PreprocessingError:
@@ -432,21 +408,15 @@ def _encode(part, i: int, plan: _Plan, where) -> tuple:
     return tuple(out)
 
 
-def _measure(encoded: tuple, net: Network, target_enc: TargetEncoder) -> list:
-    """Per split (training, validation): (correct, rows) for a classification, else the
-    RegressionMetrics of the decoded predictions."""
+def _measure(encoded: tuple, net: Network, target_enc: TargetEncoder) -> list[SummaryMetrics]:
+    """The kept weights measured on the partition's training rows, then its validation
+    rows."""
     results = []
     for X, y in (encoded[:2], encoded[2:]):
-        if not len(X):
-            results.append(None)
-            continue
-        output = net.predict(X)
-        if target_enc.task == "classification":
-            results.append((int(np.sum(np.argmax(output, axis=1) == y)), len(y)))
-        else:
-            acc = RegressionMetrics()
-            acc.update(target_enc.decode(y), target_enc.decode(output))
-            results.append(acc)
+        acc = SummaryMetrics(target_enc.task)
+        if len(X):
+            acc.update_outputs(target_enc, y, net.predict(X))
+        results.append(acc)
     return results
 
 
@@ -547,38 +517,20 @@ def fit_table(
     data,
     target: str,
     *,
-    hidden: Sequence[int] = (16, 16),
-    activation: str = "relu",
-    loss: str = "auto",
-    optimizer: str = "lbfgs",
-    lr: float | None = None,
-    epochs: int = 200,
-    batch_size: int | None = None,
-    strategy: str = "average",
-    val_split: float = 0.2,
-    early_stopping: bool = False,
-    patience: int = 10,
-    seed: int = 0,
-    impute: bool = False,
-    task: str = "auto",
-    features: Sequence[str] | None = None,
-    ignore: Sequence[str] = (),
-    categorical: Sequence[str] = (),
-    numeric: Sequence[str] = (),
-    max_categories: int | None = None,
-    drop_missing_target: bool = False,
-    callbacks: Sequence[Callback] = (),
+    callbacks=(),
     source: str | None = None,
     client=None,
+    **options,
 ) -> tuple[TabularModel, History]:
     """Train a TabularModel on a Dask DataFrame, or on what :func:`read_files` returns.
 
-    The options are those of :meth:`TabularModel.fit`, plus ``optimizer="lbfgs"`` (the
-    default: full-batch L-BFGS, one iteration per epoch) and, for ``"adam"`` and
-    ``"sgd"``, ``strategy`` (see :func:`glassnet.dask.fit`). ``val_split`` holds out that
-    share of each partition's rows (of each class, for a classification), chosen with
-    ``seed`` and the partition's number; ``early_stopping`` watches their loss (or the
-    training loss without them) and keeps the best epoch's weights.
+    ``options`` are those of :class:`ClusterRecipe`: :meth:`TabularModel.fit`'s, with
+    ``optimizer="lbfgs"`` (the default: full-batch L-BFGS, one iteration per epoch) and,
+    for ``"adam"`` and ``"sgd"``, ``strategy`` (see :func:`glassnet.dask.fit`).
+    ``val_split`` holds out that share of each partition's rows (of each class, for a
+    classification), chosen with ``seed`` and the partition's number; ``early_stopping``
+    watches their loss (or the training loss without them) and keeps the best epoch's
+    weights.
 
     Returns
     -------
@@ -592,6 +544,7 @@ def fit_table(
     DataFileError
         For a file the workers cannot read.
     """
+    recipe = ClusterRecipe.from_options(options, "fit_table")
     client = _shards.get_client(client)
     frame = data.frame if isinstance(data, DataFiles) else data
     if not isinstance(frame, dd.DataFrame):
@@ -600,16 +553,7 @@ def fit_table(
         )
     keep_path = PATH_COLUMN in frame.columns
     names = [str(c) for c in frame.columns if c != PATH_COLUMN]
-    feature_names = _choose_features(names, target, features, ignore, categorical, numeric)
-    _check_options(hidden, epochs, val_split, patience, lr)
-    if optimizer not in ("lbfgs", "adam", "sgd"):
-        raise PreprocessingError(f"unknown optimizer {optimizer!r}; choose lbfgs, adam or sgd")
-    if optimizer == "lbfgs" and lr is not None:
-        raise PreprocessingError("L-BFGS chooses its own steps: it takes no learning rate")
-    if optimizer == "lbfgs" and batch_size is not None:
-        raise PreprocessingError("L-BFGS trains on the full batch: it takes no batch size")
-    if task not in ("auto", "classification", "regression"):
-        raise PreprocessingError(f"unknown task {task!r}; choose classification or regression")
+    feature_names = recipe.feature_columns(names, target)
 
     # 1. The target column alone.
     survey_cols = [target, PATH_COLUMN] if keep_path else [target]
@@ -619,8 +563,9 @@ def fit_table(
     )
     where = _numbering(data, surveys)
     missing = sum(s["missing"] for s in surveys)
-    n_rows = sum(s["n"] for s in surveys) - (missing if drop_missing_target else 0)
-    if missing and not drop_missing_target:
+    dropped = missing if recipe.drop_missing_target else 0
+    n_rows = sum(s["n"] for s in surveys) - dropped
+    if missing and not recipe.drop_missing_target:
         lines = [
             (where[i][0], where[i][1] + p) for i, s in enumerate(surveys) for p in s["missing_at"]
         ]
@@ -629,28 +574,10 @@ def fit_table(
             f"({_where_text(lines[:5], missing)}); remove those rows or give "
             "--drop-missing-target"
         )
-    if n_rows < 2:
-        raise PreprocessingError(
-            f"the data has {n_rows} row{'s' * (n_rows != 1)}"
-            + (f" with a target ({missing} dropped)" if missing else "")
-            + "; training needs at least 2"
-        )
-    target_enc = _target_encoder(target, task, surveys, where, n_rows)
-    classification = target_enc.task == "classification"
-    loss = _choose_loss(loss, classification)
-    plan = _Plan(
-        target,
-        feature_names,
-        target_enc,
-        float(val_split),
-        int(seed),
-        bool(drop_missing_target),
-        bool(impute),
-        max_categories,
-        list(categorical),
-        list(numeric),
-    )
-    plan.encoder()  # checks the options before any work
+    check_rows(n_rows, dropped)
+    target_enc = _target_encoder(target, recipe.task, surveys, where, n_rows)
+    recipe.loss_for(target_enc)  # a loss that does not fit the task, before the passes
+    plan = _Plan(target, feature_names, target_enc, recipe)
 
     # 2. The statistics of every partition's training rows, joined in order.
     parts = frame[[*feature_names, target]].to_delayed()
@@ -658,7 +585,7 @@ def fit_table(
         client,
         client.compute([dask.delayed(_statistics)(p, i, plan) for i, p in enumerate(parts)]),
     )
-    feature_enc, target_acc = plan.encoder(), Accumulator()
+    feature_enc, target_acc = recipe.feature_encoder(), Accumulator()
     for i, s in enumerate(stats):
         target_acc.merge(s["target"])
         enc = s["encoder"]
@@ -676,23 +603,17 @@ def fit_table(
             feature_enc.merge(enc, where=where[i])
     n_train = sum(s["train"] for s in stats)
     n_val = sum(s["val"] for s in stats)
-    if n_train == 0:
-        raise PreprocessingError(f"the validation split {val_split} leaves no training rows")
+    recipe.check_training_rows(n_train)
     feature_enc.finish()
-    if not classification:
-        std = target_acc.std
-        target_enc = TargetEncoder(
-            target,
-            "regression",
-            mean=target_acc.value_mean,
-            std=std if std > 0 and math.isfinite(std) else 1.0,
-        )
+    if target_enc.task == "regression":
+        target_enc = TargetEncoder.standardised(target, target_acc)
     plan.feature_enc, plan.target_enc = feature_enc, target_enc
 
     # 3. Every partition encoded where it is read, and kept there while training.
     encoded = client.compute(
         [dask.delayed(_encode)(p, i, plan, where[i]) for i, p in enumerate(parts)]
     )
+    classification = target_enc.task == "classification"
     try:
         k = feature_enc.n_outputs
 
@@ -710,35 +631,22 @@ def fit_table(
 
         X_train, y_train = collection(0, "train"), collection(1, "train")
         validation = (collection(2, "val"), collection(3, "val")) if n_val else None
-        out = Dense(target_enc.n_outputs, "softmax" if classification else "identity")
-        net = Network([Dense(h, activation) for h in hidden] + [out], seed=seed)
-        if optimizer == "lbfgs":
-            opt = _optimizers.LBFGS()
-        elif optimizer == "adam":
-            opt = _optimizers.Adam(lr if lr is not None else 1e-3)
-        else:
-            opt = _optimizers.SGD(lr if lr is not None else 0.01, momentum=0.9)
-        callbacks = list(callbacks)
-        if early_stopping:
-            callbacks.append(
-                EarlyStopping(
-                    monitor="val_loss" if n_val else "loss", patience=patience, restore_best=True
-                )
-            )
-        from . import fit as _fit
-
-        history = _fit(
+        training = recipe.training(
+            target_enc, k, n_rows=n_train, n_validation=n_val, callbacks=callbacks
+        )
+        net = training.network
+        history = fit_network(
             net,
             X_train,
             y_train,
-            loss=loss,
-            optimizer=opt,
-            epochs=epochs,
-            batch_size=None if optimizer == "lbfgs" else batch_size,
+            loss=_losses.get(training.loss),
+            optimizer=training.optimizer,
+            epochs=training.epochs,
+            batch_size=training.batch_size,
             shuffle=True,
             validation_data=validation,
-            callbacks=callbacks,
-            strategy=strategy,
+            callbacks=training.callbacks,
+            strategy=recipe.strategy,
             client=client,
         )
         measured = _gather(
@@ -746,51 +654,27 @@ def fit_table(
         )
     finally:
         client.cancel(encoded)
-    train_metrics, val_metrics = (
-        _metrics(target_enc.task, [m[j] for m in measured]) for j in (0, 1)
+    train, val = (SummaryMetrics(target_enc.task) for _ in range(2))
+    for on_train, on_val in measured:
+        train.merge(on_train)
+        val.merge(on_val)
+    # The command line prints the overfitting note itself, and does not silence the warning
+    # for a cluster as it does in memory: the note is kept in the summary, not warned.
+    info = recipe.summary(
+        training,
+        history,
+        features=feature_enc,
+        target=target_enc,
+        rows=n_rows,
+        dropped=dropped,
+        train=train,
+        validation=val,
+        source=source,
+        warn=False,
     )
-    model = TabularModel(net, feature_enc, target_enc)
-    model.info = {
-        "data": source,
-        "rows": int(n_rows),
-        "dropped_missing_target": int(missing) if drop_missing_target else 0,
-        "training_rows": int(n_train),
-        "validation_rows": int(n_val),
-        "stratified": bool(classification and n_val),
-        "columns": list(feature_names),
-        "kinds": feature_enc.kinds,
-        "task": target_enc.task,
-        "loss": loss,
-        "optimizer": repr(opt),
-        "hidden": list(hidden),
-        "activation": activation,
-        **history_summary(history),
-        "train_metrics": train_metrics,
-        "validation_metrics": val_metrics,
-        "warnings": _overfitting(history, early_stopping),
-        "cluster": dict(net.training_summary.get("cluster", {})),
-        "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    return model, history
+    info["cluster"] = dict(net.training_summary.get("cluster", {}))
+    return TabularModel(net, feature_enc, target_enc, info), history
 
 
 def _y_shape(n: int, classification: bool) -> tuple:
     return (n,) if classification else (n, 1)
-
-
-def _metrics(task: str, results: list) -> dict:
-    """Accuracy, or R² and RMSE, from the partitions' pieces (None: no rows there)."""
-    results = [r for r in results if r is not None]
-    if not results:
-        return {}
-    if task == "classification":
-        correct, n = (sum(r[i] for r in results) for i in (0, 1))
-        return {"accuracy": correct / n}
-    total = RegressionMetrics()
-    for r in results:
-        total.truth.merge(r.truth)
-        total.abs_sum += r.abs_sum
-        total.sq_sum += r.sq_sum
-        total.n += r.n
-    result = total.result()
-    return {"r2": result["r2"], "rmse": result["rmse"]}

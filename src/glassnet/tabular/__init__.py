@@ -7,6 +7,8 @@ offers from Python. It needs the ``cli`` extra (pandas, pyarrow, narwhals).
   or in chunks, as written.
 - :mod:`.columns`: any dataframe as NumPy columns; what kind each column is.
 - :mod:`.encoding`: FeatureEncoder and TargetEncoder, fitted by accumulation, as JSON.
+- :mod:`.recipe`: Recipe, the options and the steps of training on a table, and the
+  training summary.
 - :mod:`.model`: TabularModel.
 - :mod:`.metrics`: classification and regression metrics, chunk by chunk.
 - :mod:`.streaming`: training a TabularModel from a file read in chunks.
@@ -14,11 +16,13 @@ offers from Python. It needs the ``cli`` extra (pandas, pyarrow, narwhals).
 
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
 from .metrics import ClassificationMetrics, RegressionMetrics, format_metrics, metrics
-from .model import OverfittingWarning, TabularModel
+from .model import TabularModel
 from .reading import DataFileError, ReadOptions, iter_chunks, read_table
+from .recipe import OverfittingWarning, Recipe
 
 __all__ = [
     "TabularModel",
+    "Recipe",
     "FeatureEncoder",
     "TargetEncoder",
     "PreprocessingError",

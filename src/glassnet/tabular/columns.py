@@ -34,6 +34,8 @@ __all__ = [
     "rows_text",
     "line_of",
     "KINDS",
+    "MixedColumnError",
+    "import_pandas",
 ]
 
 #: The kinds of feature column, as the model file names them.
@@ -45,7 +47,8 @@ _ISO_DATE = re.compile(
 )
 
 
-def _pandas():
+def import_pandas():
+    """pandas, or an ImportError that names the extra to install."""
     try:
         import pandas as pd
     except ImportError:
@@ -170,7 +173,7 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
         return np.isnat(values)
     if kind != "O":
         return np.zeros(values.shape, dtype=bool)
-    pd = _pandas()
+    pd = import_pandas()
     mask = np.asarray(pd.isna(values), dtype=bool)
     present = ~mask  # pandas' NA compares as NA, so only present cells are compared
     with np.errstate(all="ignore"):
@@ -192,7 +195,7 @@ def parse_numbers(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, 
         return values.astype(np.float64), np.zeros(values.shape, dtype=bool)
     if kind != "O":
         return np.full(values.shape, np.nan), ~missing
-    pd = _pandas()
+    pd = import_pandas()
     out = np.full(values.shape, np.nan)
     present = ~missing
     cells = values[present]
@@ -230,7 +233,7 @@ def parse_booleans(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray,
         failed = np.zeros(values.shape, dtype=bool)
         failed[present] = ~np.isin(v, (0.0, 1.0))
         return out, failed
-    pd = _pandas()
+    pd = import_pandas()
     cells = pd.Series(values[present], dtype=object)
     # astype(str): the cells may be Python bools alone (JSON records), which .str refuses
     text = cells.astype(str).str.strip().str.lower().map({"true": 1.0, "false": 0.0})
@@ -245,7 +248,7 @@ def parse_booleans(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray,
 def parse_datetimes(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """datetime64[ns] values (NaT where missing) from datetimes or ISO 8601 text, and a
     mask of cells that are present but not dates. Times with a zone are taken in UTC."""
-    pd = _pandas()
+    pd = import_pandas()
     if values.dtype.kind == "M":
         return values.astype("datetime64[ns]"), np.zeros(values.shape, dtype=bool)
     out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -263,7 +266,7 @@ def parse_datetimes(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray
 
 
 def _one_datetime(v: Any):
-    pd = _pandas()
+    pd = import_pandas()
     try:
         return pd.to_datetime(v, format="ISO8601", utc=True)
     except (ValueError, TypeError, OverflowError):
@@ -275,8 +278,8 @@ def infer_kind(values: np.ndarray, missing: np.ndarray) -> str:
 
     Booleans (or only ``true``/``false`` text) are boolean; numbers (or text that is
     all numbers) are numeric; datetimes (or ISO 8601 text) are datetime; anything else
-    is categorical. Raises ValueError (naming nothing; the caller names the column)
-    when text mostly holds numbers but some cells do not.
+    is categorical. Raises :class:`MixedColumnError` (naming nothing; the caller names
+    the column) when text mostly holds numbers but some cells do not.
     """
     kind = values.dtype.kind
     if kind == "b":
@@ -304,7 +307,7 @@ def infer_kind(values: np.ndarray, missing: np.ndarray) -> str:
             return "numeric"
         n_bad = int(failed.sum())
         if n_bad <= 0.1 * len(present) and n_bad < len(present):
-            raise _MixedColumn(present[failed])
+            raise MixedColumnError(present[failed])
     if all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample) or all(
         isinstance(v, (np.datetime64,)) or type(v).__name__ in ("Timestamp", "datetime", "date")
         for v in sample
@@ -318,8 +321,9 @@ def infer_kind(values: np.ndarray, missing: np.ndarray) -> str:
     return "categorical"
 
 
-class _MixedColumn(ValueError):
-    """Text that is mostly numbers, with a few cells that are not."""
+class MixedColumnError(ValueError):
+    """Raised by :func:`infer_kind` for text that is mostly numbers, with a few cells that
+    are not (``tokens``: their distinct texts), so the caller can name them."""
 
     def __init__(self, bad: np.ndarray):
         shown = list(dict.fromkeys(str(v) for v in bad[:1000]))
@@ -337,7 +341,7 @@ def label_text(values: np.ndarray) -> np.ndarray:
         out = values.astype(str).astype(object)
         out[whole] = values[whole].astype(np.int64).astype(str)
         return out
-    pd = _pandas()
+    pd = import_pandas()
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         return values  # text already: kept as written
     out = np.empty(len(values), dtype=object)

@@ -69,9 +69,9 @@ import numpy as np
 
 from .columns import (
     KINDS,
-    _MixedColumn,
-    _pandas,
+    MixedColumnError,
     as_columns,
+    import_pandas,
     infer_kind,
     label_text,
     line_of,
@@ -90,6 +90,7 @@ __all__ = [
     "refuse_missing",
     "is_missing",
     "human_bytes",
+    "class_identity",
 ]
 
 #: Without ``max_categories``, a column with more levels than this, most of them rare
@@ -323,7 +324,7 @@ class FeatureEncoder:
         if c.kind is None:
             try:
                 c.kind = infer_kind(values, missing)
-            except _MixedColumn as exc:
+            except MixedColumnError as exc:
                 bad = np.flatnonzero(present & _not_numbers(values, missing))
                 shown = ", ".join(repr(t) for t in exc.tokens[:3])
                 tokens = ",".join(exc.tokens[:3])
@@ -361,7 +362,7 @@ class FeatureEncoder:
                 c.parts.setdefault(part, Accumulator()).add(parts[part])
         else:
             labels = label_text(values[present])
-            pd = _pandas()
+            pd = import_pandas()
             counts = pd.Series(labels, dtype=object).value_counts(sort=False)
             for label, count in zip(counts.index.tolist(), counts.to_numpy().tolist()):
                 c.counts[label] = c.counts.get(label, 0) + count
@@ -665,7 +666,7 @@ class FeatureEncoder:
 
     @staticmethod
     def _one_hot_codes(c, values, miss) -> tuple[np.ndarray, str | None]:
-        pd = _pandas()
+        pd = import_pandas()
         labels = label_text(values)
         if miss.any():
             labels = labels.copy()
@@ -831,7 +832,7 @@ def _not_numbers(values, missing) -> np.ndarray:
 
 
 def _date_parts(t: np.ndarray) -> dict[str, np.ndarray]:
-    pd = _pandas()
+    pd = import_pandas()
     index = pd.DatetimeIndex(t)
     clock = (index.minute != 0) | (index.second != 0) | (index.hour != 0)
     return {
@@ -1060,7 +1061,7 @@ class _TargetStats:
     def add_labels(self, values: np.ndarray) -> None:
         if self.labels is None:
             return
-        pd = _pandas()
+        pd = import_pandas()
         for v in pd.unique(values):
             label, key = class_identity(v)
             self.labels.setdefault(key, label)
@@ -1173,11 +1174,16 @@ class TargetEncoder:
             self.task, self.classes = task, classes
             return self
         self._refuse_unscalable(stats)
-        std = stats.scale.std
-        self.task, self.classes = "regression", None
-        self.mean = stats.scale.value_mean
-        self.std = std if std > 0 and math.isfinite(std) else 1.0
+        scaled = TargetEncoder.standardised(self.name, stats.scale)
+        self.task, self.classes, self.mean, self.std = "regression", None, scaled.mean, scaled.std
         return self
+
+    @classmethod
+    def standardised(cls, name: str, scale: Accumulator) -> TargetEncoder:
+        """A regression target scaled by the mean and std of the values ``scale``
+        accumulated (the training rows'); a std of 0 or an infinite one is taken as 1."""
+        std = scale.std if scale.std > 0 and math.isfinite(scale.std) else 1.0
+        return cls(name, "regression", mean=scale.value_mean, std=std)
 
     def _refuse_unscalable(self, stats: _TargetStats) -> None:
         if stats.text is not None:
@@ -1208,7 +1214,7 @@ class TargetEncoder:
 
     def class_indices(self, values) -> np.ndarray:
         """The class index of each value, -1 for a value that is no class."""
-        pd = _pandas()
+        pd = import_pandas()
         values = np.asarray(values) if not isinstance(values, np.ndarray) else values
         mode, index = self._lookup()
         inverse, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)

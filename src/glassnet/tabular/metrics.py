@@ -9,7 +9,9 @@ as scikit-learn's ``force_finite``), RMSE and MAE. Each agrees with
 ``sklearn.metrics`` to 1e-9; scikit-learn is not needed.
 
 The accumulators (:class:`ClassificationMetrics`, :class:`RegressionMetrics`) take
-the predictions in chunks, so a file of any length is measured in constant memory.
+the predictions in chunks, so a file of any length is measured in constant memory;
+:class:`SummaryMetrics` is the few numbers a training summary keeps (accuracy, or R²
+and RMSE), which :func:`metrics` gives for one set of rows.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ import numpy as np
 
 from .encoding import Accumulator
 
-__all__ = ["metrics", "format_metrics", "ClassificationMetrics", "RegressionMetrics"]
+__all__ = [
+    "metrics",
+    "format_metrics",
+    "ClassificationMetrics",
+    "RegressionMetrics",
+    "SummaryMetrics",
+]
 
 
 class ClassificationMetrics:
@@ -110,7 +118,6 @@ class RegressionMetrics:
 
     def __init__(self):
         self.truth = Accumulator()
-        self.residual = Accumulator()  # for a stable sum of squared residuals
         self.abs_sum = 0.0
         self.sq_sum = 0.0
         self.n = 0
@@ -122,6 +129,14 @@ class RegressionMetrics:
         self.abs_sum += float(np.sum(np.abs(residual)))
         self.sq_sum += float(np.sum(residual * residual))
         self.n += len(truth)
+
+    def merge(self, other: RegressionMetrics) -> RegressionMetrics:
+        """Add what ``other`` summed (another chunk's or partition's rows)."""
+        self.truth.merge(other.truth)
+        self.abs_sum += other.abs_sum
+        self.sq_sum += other.sq_sum
+        self.n += other.n
+        return self
 
     def result(self) -> dict[str, Any]:
         n = self.n
@@ -140,17 +155,55 @@ class RegressionMetrics:
         }
 
 
+class SummaryMetrics:
+    """What a training summary says of a set of rows: accuracy for a classification, R²
+    and RMSE for a regression. Rows come chunk by chunk (:meth:`update`, or
+    :meth:`update_outputs` with what the network sees), and parts join (:meth:`merge`)."""
+
+    def __init__(self, task: str):
+        self.task = task
+        self.correct = 0
+        self.regression = RegressionMetrics()
+        self.n = 0
+
+    def update(self, truth: np.ndarray, predicted: np.ndarray) -> None:
+        """Add rows: class indices or labels of one type, or numbers."""
+        if self.task == "classification":
+            self.correct += int(np.sum(np.asarray(truth) == np.asarray(predicted)))
+        else:
+            self.regression.update(truth, predicted)
+        self.n += len(truth)
+
+    def update_outputs(self, target, y: np.ndarray, output: np.ndarray) -> None:
+        """Add rows as the network sees them: ``target`` (a TargetEncoder) encoded ``y``,
+        and the network gave ``output``."""
+        if self.task == "classification":
+            self.update(y, np.argmax(output, axis=1))
+        else:
+            self.update(target.decode(y), target.decode(output))
+
+    def merge(self, other: SummaryMetrics) -> SummaryMetrics:
+        self.correct += other.correct
+        self.regression.merge(other.regression)
+        self.n += other.n
+        return self
+
+    def result(self) -> dict[str, float]:
+        """``{"accuracy": ...}`` or ``{"r2": ..., "rmse": ...}``; empty without rows."""
+        if not self.n:
+            return {}
+        if self.task == "classification":
+            return {"accuracy": self.correct / self.n}
+        result = self.regression.result()
+        return {"r2": result["r2"], "rmse": result["rmse"]}
+
+
 def metrics(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """Accuracy for classification (class indices or labels of one type); R² and RMSE
-    for regression (numbers)."""
-    if len(truth) == 0:
-        return {}
-    if task == "classification":
-        return {"accuracy": float(np.mean(np.asarray(truth) == np.asarray(predicted)))}
-    acc = RegressionMetrics()
+    for regression (numbers): :class:`SummaryMetrics` of these rows."""
+    acc = SummaryMetrics(task)
     acc.update(truth, predicted)
-    result = acc.result()
-    return {"r2": result["r2"], "rmse": result["rmse"]}
+    return acc.result()
 
 
 def format_metrics(values: Mapping[str, float]) -> str:

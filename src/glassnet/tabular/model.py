@@ -15,33 +15,31 @@ are held out of everything but the validation loss. Columns are matched by name,
 a prediction applies exactly the preprocessing the training did. ``predict``,
 ``predict_proba``, ``transform`` and ``evaluate`` take any table (a list of records
 too) and raise :class:`PreprocessingError` (a ValueError) naming the column and the
-problem.
+problem. The options of training and its steps are :mod:`.recipe`'s; this module
+trains in memory, chunk by chunk, and through :mod:`.streaming` from a file.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
-import math
-import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ..layers import Dense
 from ..network import Network
-from ..optimizers import SGD, Adam
-from ..training import Callback, EarlyStopping, History
-from .columns import as_columns
-from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, refuse_missing
-from .metrics import ClassificationMetrics, RegressionMetrics, metrics
+from ..training import Callback, History
+from .columns import as_columns, missing_mask, rows_text
+from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
+from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
+from .recipe import Recipe, Training, check_rows, check_target
 
-__all__ = ["TabularModel", "OverfittingWarning"]
+__all__ = ["TabularModel"]
 
-
-class OverfittingWarning(UserWarning):
-    """The validation loss rose while the training loss fell, and nothing stopped it."""
+#: The options of training on the whole data at once, which partial_fit goes without.
+_WHOLE_DATA_OPTIONS = ("epochs", "val_split", "early_stopping", "patience", "drop_missing_target")
 
 
 class TabularModel:
@@ -70,6 +68,7 @@ class TabularModel:
         self.features = features
         self.target = target
         self.info = dict(info or {})
+        self._incremental: _Incremental | None = None
 
     # -- training ---------------------------------------------------------------------------
 
@@ -79,28 +78,10 @@ class TabularModel:
         frame,
         target: str,
         *,
-        hidden: Sequence[int] = (16, 16),
-        activation: str = "relu",
-        loss: str = "auto",
-        optimizer: str = "adam",
-        lr: float | None = None,
-        epochs: int = 200,
-        batch_size: int | None = 32,
-        val_split: float = 0.2,
-        early_stopping: bool = False,
-        patience: int = 10,
-        seed: int | None = 0,
-        impute: bool = False,
-        task: str = "auto",
-        features: Sequence[str] | None = None,
-        ignore: Sequence[str] = (),
-        categorical: Sequence[str] = (),
-        numeric: Sequence[str] = (),
-        max_categories: int | None = None,
-        drop_missing_target: bool = False,
         callbacks: Sequence[Callback] = (),
         source: str | None = None,
         where: tuple[str, Any] = ("row", 1),
+        **options,
     ) -> tuple[TabularModel, History]:
         """Train on a table: a pandas, polars or pyarrow table, a mapping of columns, or a
         list of records.
@@ -108,15 +89,12 @@ class TabularModel:
         Parameters
         ----------
         target : the column to predict
-        val_split : the fraction of rows held out for validation (stratified by class)
-        early_stopping : stop when the validation loss has not improved for ``patience``
-            epochs, and restore the weights of its best epoch
-        features, ignore : the feature columns (default: all but the target), or the
-            columns to leave out
-        categorical, numeric : columns whose kind is forced
-        max_categories : at most this many one-hot columns per categorical feature
-        drop_missing_target : drop rows without a target instead of refusing them
+        callbacks : Callbacks of the training loop, before early stopping's
+        source : the data's name, for the training summary
         where : how messages number the rows, (unit, first row's number)
+        **options : the options of :class:`~.recipe.Recipe` (``hidden``, ``epochs``,
+            ``val_split``, ``early_stopping``, ``features``, ``impute``, ...), with its
+            defaults
 
         Raises
         ------
@@ -125,98 +103,66 @@ class TabularModel:
         NonFiniteLossError
             If the loss, the validation loss or the weights stop being finite.
         """
+        recipe = Recipe.from_options(options, "fit")
         cols = as_columns(frame)
-        names = cols.names
-        feature_names = _choose_features(names, target, features, ignore, categorical, numeric)
+        feature_names = recipe.feature_columns(cols.names, target)
         numbers = _row_numbers(where, cols.n_rows)
-        dropped = 0
-        if drop_missing_target:
-            cols, keep = _without_missing_target(cols, target)
-            if keep is not None:
-                numbers, dropped = numbers[keep], int((~keep).sum())
-        y_raw = cols[target]
+        cols, numbers, dropped = recipe.rows_with_target(cols, target, numbers)
         n_rows = cols.n_rows
+        check_rows(n_rows, dropped)
         where_all = (where[0], numbers)
-        if n_rows < 2:
-            raise PreprocessingError(
-                f"the data has {n_rows} row{'s' * (n_rows != 1)}"
-                + (f" with a target ({dropped} dropped)" if dropped else "")
-                + "; training needs at least 2"
-            )
-        _check_options(hidden, epochs, val_split, patience, lr)
-        if not impute:
-            refuse_missing(cols, feature_names, where_all)
-        target_enc = TargetEncoder.fit(target, y_raw, task, where=where_all)
+        recipe.check_missing(cols, feature_names, where_all)
+        y_raw = cols[target]
+        target_enc = TargetEncoder.fit(target, y_raw, recipe.task, where=where_all)
         classification = target_enc.task == "classification"
-        loss = _choose_loss(loss, classification)
-
-        rng = np.random.default_rng(seed)
         classes = target_enc.class_indices(y_raw) if classification else None
-        train_idx, val_idx = _split(n_rows, val_split, rng, classes)
-        if not classification:
+        train_idx, val_idx = recipe.split(n_rows, classes)
+        if not classification:  # scaled by the training rows alone
             target_enc = TargetEncoder.fit(
                 target, y_raw, "regression", scale_rows=train_idx, where=where_all
             )
-
-        feature_enc = FeatureEncoder(
-            impute=impute,
-            max_categories=max_categories,
-            categorical=categorical,
-            numeric=numeric,
-        ).fit(cols.take(train_idx), feature_names, where=(where[0], numbers[train_idx]))
+        feature_enc = recipe.feature_encoder().fit(
+            cols.take(train_idx), feature_names, where=(where[0], numbers[train_idx])
+        )
         feature_enc.check_memory(n_rows, np.float64)
         X, _ = feature_enc.transform(cols, where=where_all)
         y = target_enc.encode(y_raw, where=where_all)
 
-        net = _network(hidden, activation, target_enc, seed)
-        opt = _optimizer(optimizer, lr)
-
-        n_val = len(val_idx)
-        X_train, y_train = X[train_idx], y[train_idx]
-        validation = (X[val_idx], y[val_idx]) if n_val else None
-        callbacks = list(callbacks)
-        if early_stopping:
-            callbacks.append(_early_stopping(n_val, patience))
-        history = net.fit(
-            X_train,
-            y_train,
-            loss=loss,
-            optimizer=opt,
-            epochs=epochs,
-            batch_size=batch_size,
-            shuffle=True,
-            validation_data=validation,
+        training = recipe.training(
+            target_enc,
+            feature_enc.n_outputs,
+            n_rows=len(train_idx),
+            n_validation=len(val_idx),
             callbacks=callbacks,
         )
-        del X_train, y_train, validation
-        model = cls(net, feature_enc, target_enc)
+        net = training.network
+        history = net.fit(
+            X[train_idx],
+            y[train_idx],
+            loss=training.loss,
+            optimizer=training.optimizer,
+            epochs=training.epochs,
+            batch_size=training.batch_size,
+            shuffle=True,
+            validation_data=(X[val_idx], y[val_idx]) if len(val_idx) else None,
+            callbacks=training.callbacks,
+        )
         output = net.predict(X)
-        if classification:
-            predicted, truth = np.argmax(output, axis=1), y
-        else:
-            predicted, truth = target_enc.decode(output), target_enc.decode(y)
-        train_metrics = metrics(target_enc.task, truth[train_idx], predicted[train_idx])
-        val_metrics = metrics(target_enc.task, truth[val_idx], predicted[val_idx]) if n_val else {}
-        model.info = _training_info(
-            source=source,
-            rows=n_rows,
-            dropped=dropped,
-            training_rows=len(train_idx),
-            validation_rows=n_val,
-            feature_names=feature_names,
+        train, validation = SummaryMetrics(target_enc.task), SummaryMetrics(target_enc.task)
+        train.update_outputs(target_enc, y[train_idx], output[train_idx])
+        validation.update_outputs(target_enc, y[val_idx], output[val_idx])
+        info = recipe.summary(
+            training,
+            history,
             features=feature_enc,
             target=target_enc,
-            loss=loss,
-            optimizer=opt,
-            hidden=hidden,
-            activation=activation,
-            history=history,
-            train_metrics=train_metrics,
-            validation_metrics=val_metrics,
-            early_stopping=early_stopping,
+            rows=n_rows,
+            dropped=dropped,
+            train=train,
+            validation=validation,
+            source=source,
         )
-        model._history = history
-        return model, history
+        return cls(net, feature_enc, target_enc, info), history
 
     @classmethod
     def fit_stream(
@@ -228,6 +174,8 @@ class TabularModel:
         buffer_rows: int = 65_536,
         max_validation_rows: int = 100_000,
         read_options=None,
+        callbacks: Sequence[Callback] = (),
+        source: str | None = None,
         **options,
     ) -> tuple[TabularModel, History]:
         """Train on a data file read ``chunk_rows`` rows at a time, never whole.
@@ -236,86 +184,57 @@ class TabularModel:
         fits the preprocessing on the training rows and chooses the held-out rows (a
         stratified split that is the same whatever ``chunk_rows``); each epoch then reads
         the file again and trains on its rows through a shuffle buffer of
-        ``buffer_rows`` rows. Of the held-out rows, at most ``max_validation_rows``
-        (a seeded random sample) measure the validation loss, kept encoded in memory;
-        held-out rows beyond those are trained on. ``read_options`` is a
-        :class:`~.reading.ReadOptions`. The model is the same kind as :meth:`fit`'s.
-        See :mod:`.streaming` for the passes and what bounds the memory.
+        ``buffer_rows`` rows. At most ``max_validation_rows`` held-out rows (a seeded
+        sample) measure the validation loss; the others are trained on. ``read_options``
+        is a :class:`~.reading.ReadOptions`. See :mod:`.streaming` for the passes and what
+        bounds the memory.
         """
         from .streaming import fit_file
 
-        return fit_file(
+        recipe = Recipe.from_options(options, "fit_stream")
+        network, features, target_enc, info, history = fit_file(
             path,
             target,
-            options,
+            recipe,
+            callbacks=callbacks,
+            source=source,
             chunk_rows=chunk_rows,
             buffer_rows=buffer_rows,
             max_validation_rows=max_validation_rows,
             read_options=read_options,
         )
+        return cls(network, features, target_enc, info), history
 
     @classmethod
-    def untrained(
-        cls,
-        target: str,
-        *,
-        hidden: Sequence[int] = (16, 16),
-        activation: str = "relu",
-        loss: str = "auto",
-        optimizer: str = "adam",
-        lr: float | None = None,
-        batch_size: int = 32,
-        seed: int | None = 0,
-        impute: bool = False,
-        task: str = "auto",
-        classes: Sequence | None = None,
-        features: Sequence[str] | None = None,
-        ignore: Sequence[str] = (),
-        categorical: Sequence[str] = (),
-        numeric: Sequence[str] = (),
-        max_categories: int | None = None,
-    ) -> TabularModel:
+    def untrained(cls, target: str, *, classes: Sequence | None = None, **options) -> TabularModel:
         """A model to train chunk by chunk with :meth:`partial_fit`.
 
-        Its preprocessing is fitted by :meth:`fit_statistics` (a first pass over all the
-        chunks) or, without that, by the first :meth:`partial_fit` call, from that chunk
-        alone: then later chunks are encoded with the first chunk's scales and levels,
-        a value the first chunk lacks is encoded as an unseen one (all zeros, or
-        "other"), and a class it lacks is an error unless ``classes`` lists them all.
+        ``options`` are :meth:`fit`'s (see :class:`~.recipe.Recipe`) but for those of
+        training on all the data at once: ``epochs``, ``val_split``, ``early_stopping``,
+        ``patience`` and ``drop_missing_target``. Its preprocessing is fitted by
+        :meth:`fit_statistics` (a first pass over all the chunks) or, without that, by the
+        first :meth:`partial_fit` call, from that chunk alone: then later chunks are
+        encoded with the first chunk's scales and levels, a value the first chunk lacks
+        is encoded as an unseen one (all zeros, or "other"), and a class it lacks is an
+        error unless ``classes`` lists them all.
         """
-        _check_options(hidden, 1, 0.0, 1, lr)
+        recipe = Recipe.from_options(options, "untrained", without=_WHOLE_DATA_OPTIONS)
         if classes is not None:
-            task = "classification"
+            recipe = replace(recipe, task="classification")
         model = cls(
             Network([Dense(1)]),  # replaced once the preprocessing is known
-            FeatureEncoder(
-                impute=impute,
-                max_categories=max_categories,
-                categorical=categorical,
-                numeric=numeric,
-            ),
-            TargetEncoder(target, task),
+            recipe.feature_encoder(),
+            TargetEncoder(target, recipe.task),
         )
-        model._incremental = {
-            "hidden": list(hidden),
-            "activation": activation,
-            "loss": loss,
-            "optimizer": _optimizer(optimizer, lr),
-            "batch_size": int(batch_size),
-            "seed": seed,
-            "classes": None if classes is None else list(classes),
-            "choice": (features, ignore, categorical, numeric),
-            "rows": 0,
-        }
+        model._incremental = _Incremental(recipe, None if classes is None else list(classes))
         return model
 
-    def _incremental_state(self) -> dict:
-        state = getattr(self, "_incremental", None)
-        if state is None:
+    def _incremental_state(self) -> _Incremental:
+        if self._incremental is None:
             raise PreprocessingError(
                 "partial_fit trains a model made by TabularModel.untrained(target, ...)"
             )
-        return state
+        return self._incremental
 
     def fit_statistics(self, chunks, *, where: tuple[str, Any] = ("row", 1)) -> TabularModel:
         """Fit the preprocessing on every chunk (an iterable of tables, for example
@@ -331,28 +250,25 @@ class TabularModel:
         self._finish_statistics(state)
         return self
 
-    def _accumulate(self, cols, state: dict, where) -> None:
+    def _accumulate(self, cols, state: _Incremental, where) -> None:
         target = self.target.name
-        if state.get("names") is None:
-            state["names"] = _choose_features(cols.names, target, *state["choice"])
-        if target not in cols:
-            raise PreprocessingError(_no_such_column(target, cols.names, "target column"))
-        if not self.features.impute:
-            refuse_missing(cols, state["names"], where)
-        self.features.partial_fit(cols, state["names"], where=where)
-        if state["classes"] is None:
+        if state.names is None:
+            state.names = state.recipe.feature_columns(cols.names, target)
+        check_target(cols.names, target)
+        state.recipe.check_missing(cols, state.names, where)
+        self.features.partial_fit(cols, state.names, where=where)
+        if state.classes is None:
             self.target.partial_fit(cols[target], where=where)
 
-    def _finish_statistics(self, state: dict) -> None:
+    def _finish_statistics(self, state: _Incremental) -> None:
         self.features.finish()
-        if state["classes"] is not None:
-            classes = TargetEncoder.fit(self.target.name, np.asarray(state["classes"], object))
-            self.target = classes
+        if state.classes is not None:
+            classes = np.asarray(state.classes, object)
+            self.target = TargetEncoder.fit(self.target.name, classes)
         else:
             self.target.finish()
-        state["loss"] = _choose_loss(state["loss"], self.target.task == "classification")
-        self.network = _network(state["hidden"], state["activation"], self.target, state["seed"])
-        self.network.build(self.features.n_outputs)
+        state.training = state.recipe.training(self.target, self.features.n_outputs)
+        self.network = state.training.network
 
     def partial_fit(
         self, frame, *, epochs: int = 1, where: tuple[str, Any] = ("row", 1)
@@ -366,29 +282,23 @@ class TabularModel:
         if not self.features.columns:
             self._accumulate(cols, state, where)
             self._finish_statistics(state)
-        if self.target.name not in cols:
-            raise PreprocessingError(_no_such_column(self.target.name, cols.names, "target column"))
+        check_target(cols.names, self.target.name)
         X, _ = self.transform(cols, where=where)
         y = self.target.encode(cols[self.target.name], where=where)
+        training = state.training
         history = self.network.fit(
             X,
             y,
-            loss=state["loss"],
-            optimizer=state["optimizer"],
+            loss=training.loss,
+            optimizer=training.optimizer,
             epochs=epochs,
-            batch_size=state["batch_size"],
+            batch_size=training.batch_size,
             shuffle=True,
         )
-        state["rows"] += cols.n_rows
+        state.rows += cols.n_rows
         self.info.update(
-            rows=state["rows"],
-            columns=list(self.features.names),
-            kinds=self.features.kinds,
-            task=self.target.task,
-            loss=state["loss"],
-            optimizer=repr(state["optimizer"]),
-            hidden=state["hidden"],
-            activation=state["activation"],
+            rows=state.rows,
+            **state.recipe.description(training, self.features, self.target),
             partial_fit_calls=self.info.get("partial_fit_calls", 0) + 1,
             final_loss=history.loss[-1],
         )
@@ -432,8 +342,6 @@ class TabularModel:
 
     def update_metrics(self, acc, frame, *, where=("row", 1), output=None) -> np.ndarray:
         """Add one chunk's truth and predictions to ``acc``; returns the network output."""
-        from .columns import missing_mask, rows_text
-
         cols = as_columns(frame)
         truth = cols[self.target.name]
         missing = missing_mask(truth)
@@ -530,220 +438,20 @@ class TabularModel:
         )
 
 
-# -- helpers of fit --------------------------------------------------------------------------
+@dataclass
+class _Incremental:
+    """What partial_fit carries from call to call: the recipe, the classes given, the
+    feature columns (chosen from the first chunk), the network's training once the
+    preprocessing is fitted, and the rows trained on."""
 
-
-def _no_such_column(name: str, columns: Sequence[str], what: str) -> str:
-    from ..validation import did_you_mean
-
-    shown = ", ".join(map(str, columns[:20])) + (", ..." if len(columns) > 20 else "")
-    return f"no {what} {name!r}{did_you_mean(name, list(columns))}; the columns are: {shown}"
-
-
-def _twice(names: Sequence[str], what: str) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise PreprocessingError(f"{what} names column {name!r} twice")
-        seen.add(name)
-
-
-def _choose_features(names, target, features, ignore, categorical, numeric) -> list[str]:
-    if target not in names:
-        raise PreprocessingError(_no_such_column(target, names, "target column"))
-    for group, what in (
-        (ignore, "column to ignore"),
-        (features or (), "feature column"),
-        (categorical, "categorical column"),
-        (numeric, "numeric column"),
-    ):
-        _twice(group, f"the list of {what}s")
-        for name in group:
-            if name not in names:
-                raise PreprocessingError(_no_such_column(name, names, what))
-    if features is None:
-        chosen = [c for c in names if c != target and c not in set(ignore)]
-    else:
-        if target in features:
-            raise PreprocessingError(f"the target {target!r} cannot also be a feature")
-        chosen = [c for c in features if c not in set(ignore)]
-    for name in (*categorical, *numeric):
-        if name == target:
-            raise PreprocessingError(
-                f"{name!r} is the target; its kind is set with --task, not as a feature kind"
-            )
-        if name not in chosen:
-            raise PreprocessingError(f"column {name!r} is given a kind, but it is not a feature")
-    if not chosen:
-        raise PreprocessingError("there are no feature columns left to learn from")
-    return chosen
-
-
-def _without_missing_target(cols, target: str):
-    """(the rows that have a target, the mask that kept them or None if all have one)."""
-    from .columns import missing_mask
-
-    keep = ~missing_mask(cols[target])
-    if keep.all():
-        return cols, None
-    return cols.take(keep), keep
+    recipe: Recipe
+    classes: list | None
+    names: list[str] | None = None
+    training: Training | None = None
+    rows: int = 0
 
 
 def _row_numbers(where, n: int) -> np.ndarray:
     if isinstance(where[1], np.ndarray):
         return where[1]
     return np.arange(n, dtype=np.int64) + int(where[1])
-
-
-def _check_options(hidden, epochs, val_split, patience, lr) -> None:
-    if any(int(h) < 1 for h in hidden):
-        raise PreprocessingError(f"hidden layer sizes must be positive, got {list(hidden)}")
-    if epochs < 1:
-        raise PreprocessingError(f"epochs must be at least 1, got {epochs}")
-    if not 0 <= val_split < 1:
-        raise PreprocessingError(f"the validation split must be in [0, 1), got {val_split}")
-    if patience < 1:
-        raise PreprocessingError(f"patience must be at least 1, got {patience}")
-    if lr is not None and not (lr > 0 and math.isfinite(lr)):
-        raise PreprocessingError(f"the learning rate must be a positive number, got {lr}")
-
-
-def _choose_loss(loss: str, classification: bool) -> str:
-    if loss == "auto":
-        return "cross_entropy" if classification else "mse"
-    if classification and loss != "cross_entropy":
-        raise PreprocessingError(
-            f"a classification target trains with loss 'cross_entropy', not {loss!r}"
-        )
-    if not classification and loss in ("cross_entropy", "bce", "poisson"):
-        raise PreprocessingError(
-            f"loss {loss!r} does not fit a regression target; use mse, mae or huber"
-        )
-    return loss
-
-
-def _split(n: int, fraction: float, rng, classes) -> tuple[np.ndarray, np.ndarray]:
-    """Training and validation row indices (sorted). For a classification (``classes``
-    given) each class gives the same fraction, rounded, keeping a class with a single row
-    in training."""
-    if not fraction:
-        return np.arange(n), np.arange(0)
-    order = rng.permutation(n)
-    if classes is None:
-        n_val = int(round(fraction * n))
-        if n_val >= n:
-            raise PreprocessingError(f"the validation split {fraction} leaves no training rows")
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
-    shuffled = classes[order]
-    by_class = order[np.argsort(shuffled, kind="stable")]  # each class's rows, in random order
-    counts = np.bincount(classes, minlength=int(classes.max()) + 1)
-    val_parts = []
-    start = 0
-    for count in counts:
-        take = min(int(round(fraction * count)), count - 1) if count else 0
-        val_parts.append(by_class[start : start + take])
-        start += count
-    val = np.sort(np.concatenate(val_parts)) if val_parts else np.arange(0)
-    mask = np.ones(n, dtype=bool)
-    mask[val] = False
-    return np.flatnonzero(mask), val
-
-
-def _overfitting(history: History, early_stopping: bool) -> list[str]:
-    """A warning when the validation loss climbed well above its best while the training
-    loss kept falling, and nothing stopped or restored it."""
-    if early_stopping or len(history.val_loss) < 5:
-        return []
-    val = np.asarray(history.val_loss)
-    best = int(np.argmin(val))
-    last = len(val) - 1
-    rose = val[last] > val[best] * 1.1 and val[last] - val[best] > 1e-3
-    if rose and history.loss[last] < history.loss[best]:
-        return [
-            f"the validation loss rose from {val[best]:.4g} (epoch {best + 1}) to "
-            f"{val[last]:.4g} (epoch {last + 1}) while the training loss fell from "
-            f"{history.loss[best]:.4g} to {history.loss[last]:.4g}: the model overfits. "
-            f"Early stopping would keep epoch {best + 1}'s weights"
-        ]
-    return []
-
-
-def _network(hidden, activation: str, target: TargetEncoder, seed) -> Network:
-    """The hidden layers, then softmax over the classes or one identity output."""
-    classification = target.task == "classification"
-    out = Dense(target.n_outputs, "softmax" if classification else "identity")
-    return Network([Dense(h, activation) for h in hidden] + [out], seed=seed)
-
-
-def _optimizer(name: str, lr: float | None):
-    if name == "adam":
-        return Adam(lr if lr is not None else 1e-3)
-    if name == "sgd":
-        return SGD(lr if lr is not None else 0.01, momentum=0.9)
-    raise PreprocessingError(f"unknown optimizer {name!r}; choose adam or sgd")
-
-
-def _early_stopping(n_val: int, patience: int) -> EarlyStopping:
-    return EarlyStopping(
-        monitor="val_loss" if n_val else "loss", patience=patience, restore_best=True
-    )
-
-
-def _training_info(
-    *,
-    source,
-    rows,
-    dropped,
-    training_rows,
-    validation_rows,
-    feature_names,
-    features,
-    target,
-    loss,
-    optimizer,
-    hidden,
-    activation,
-    history,
-    train_metrics,
-    validation_metrics,
-    early_stopping,
-) -> dict:
-    """The training summary a model file carries (``model.info``); warns of overfitting."""
-    notes = _overfitting(history, early_stopping)
-    for note in notes:
-        warnings.warn(note, OverfittingWarning, stacklevel=3)
-    return {
-        "data": source,
-        "rows": int(rows),
-        "dropped_missing_target": int(dropped),
-        "training_rows": int(training_rows),
-        "validation_rows": int(validation_rows),
-        "stratified": bool(target.task == "classification" and validation_rows),
-        "columns": list(feature_names),
-        "kinds": features.kinds,
-        "task": target.task,
-        "loss": loss,
-        "optimizer": repr(optimizer),
-        "hidden": list(hidden),
-        "activation": activation,
-        **history_summary(history),
-        "train_metrics": train_metrics,
-        "validation_metrics": validation_metrics,
-        "warnings": notes,
-        "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def history_summary(history: History) -> dict[str, Any]:
-    """What a model file's training summary says of the epochs: how many, whether early
-    stopping ended them, the epoch whose weights were kept, and its losses and the last."""
-    kept = history.best_epoch if history.best_epoch is not None else history.epochs - 1
-    return {
-        "epochs": history.epochs,
-        "stopped_early": history.stopped_early,
-        "restored_epoch": kept + 1 if history.best_epoch is not None else None,
-        "epoch_loss": history.loss[kept],
-        "epoch_val_loss": history.val_loss[kept] if history.val_loss else None,
-        "final_loss": history.loss[-1],
-        "final_val_loss": history.val_loss[-1] if history.val_loss else None,
-    }

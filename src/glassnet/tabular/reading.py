@@ -32,6 +32,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from .columns import import_pandas
+
 __all__ = [
     "DataFileError",
     "ReadOptions",
@@ -40,7 +42,12 @@ __all__ = [
     "data_format",
     "row_numbering",
     "check_data_path",
+    "csv_keywords",
+    "sniff_csv",
+    "check_header",
+    "normalise_numbers",
     "FORMATS",
+    "DEFAULT_CHUNK_ROWS",
 ]
 
 #: Formats by extension (after any compression suffix).
@@ -59,6 +66,7 @@ FORMATS = {
 }
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
 _SNIFFED = (",", ";", "\t", "|")
+#: Rows per chunk that :func:`iter_chunks` yields unless told.
 DEFAULT_CHUNK_ROWS = 65_536
 
 
@@ -96,14 +104,6 @@ class ReadOptions:
                 codecs.lookup(self.encoding)
             except LookupError:
                 raise DataFileError(f"unknown encoding {self.encoding!r}") from None
-
-
-def _pandas():
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError("reading data files needs pandas: pip install 'glassnet[cli]'") from None
-    return pd
 
 
 def data_format(path: str) -> tuple[str, str | None]:
@@ -158,7 +158,7 @@ def check_data_path(path: str) -> None:
 
 def read_table(path: str, options: ReadOptions | None = None):
     """The whole table in a data file, as one pandas DataFrame (see :func:`iter_chunks`)."""
-    pd = _pandas()
+    pd = import_pandas()
     chunks = list(iter_chunks(path, options, chunk_rows=1 << 20))
     if len(chunks) == 1:
         return chunks[0]
@@ -246,8 +246,9 @@ def _decode_error(path: str, encoding: str | None, exc: UnicodeDecodeError) -> D
     )
 
 
-def _sniff(path: str, head: bytes, fmt: str, options: ReadOptions) -> tuple[str, list[str]]:
-    """The separator and the header's column names, from the first bytes of the file."""
+def sniff_csv(path: str, head: bytes, fmt: str, options: ReadOptions) -> tuple[str, list[str]]:
+    """The separator and the header's column names, from the first bytes of a CSV/TSV file
+    (``head``); ``options.sep`` when given, a tab for TSV, else sniffed."""
     encoding = options.encoding or "utf-8-sig"
     if b"\x00" in head[:4096] and not encoding.lower().startswith("utf-16"):
         raise DataFileError(f"{path} is not a text file (it holds NUL bytes)")
@@ -289,7 +290,7 @@ def _best_separator(lines: list[str], decimal: str) -> str:
 
 
 def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -> Iterator:
-    pd = _pandas()
+    pd = import_pandas()
     stream = _open_binary(path, compression)
     try:
         try:
@@ -305,8 +306,8 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             raise DataFileError(f"{path} is truncated (its compressed data ends early)") from None
         if not head.strip():
             raise DataFileError(f"{path} is empty")
-        sep, header = _sniff(path, head, fmt, options)
-        _check_header(path, header)
+        sep, header = sniff_csv(path, head, fmt, options)
+        check_header(path, header)
         if options.decimal == sep or options.thousands == sep:
             raise DataFileError(
                 f"the separator {sep!r} is also the decimal or thousands mark; give --sep"
@@ -336,7 +337,7 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             chunk.index = pd.RangeIndex(offset, offset + len(chunk))
             offset += len(chunk)
             if options.decimal != "." or options.thousands:
-                _normalise_numbers(chunk, options)
+                normalise_numbers(chunk, options)
             yield chunk
     finally:
         if stream is not sys.stdin.buffer:
@@ -356,7 +357,8 @@ def csv_keywords(sep: str, options: ReadOptions) -> dict:
     }
 
 
-def _check_header(path: str, header: list[str]) -> None:
+def check_header(path: str, header: list[str]) -> None:
+    """Refuse a header that names a column twice (empty names aside)."""
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if name in seen and name != "":
@@ -367,8 +369,10 @@ def _check_header(path: str, header: list[str]) -> None:
         seen[name] = i
 
 
-def _normalise_numbers(chunk, options: ReadOptions) -> None:
-    """Rewrite cells that are numbers written with these marks into the usual spelling."""
+def normalise_numbers(chunk, options: ReadOptions) -> None:
+    """Rewrite, in place, the cells of a text frame that are numbers written with
+    ``options``' decimal and thousands marks into the usual spelling (``1.234,5`` ->
+    ``1234.5``)."""
     dec = re.escape(options.decimal)
     if options.thousands:
         th = re.escape(options.thousands)
@@ -394,7 +398,7 @@ def _normalise_numbers(chunk, options: ReadOptions) -> None:
 
 def _mark_missing(chunk, options: ReadOptions):
     """Empty strings, and any ``na_values``, become missing in text columns."""
-    pd = _pandas()
+    pd = import_pandas()
     tokens = {"", *options.na_values}
     for name in chunk.columns:
         column = chunk[name]
@@ -408,7 +412,7 @@ def _mark_missing(chunk, options: ReadOptions):
 
 
 def _jsonl_chunks(path, compression, options: ReadOptions, chunk_rows: int) -> Iterator:
-    pd = _pandas()
+    pd = import_pandas()
     stream = _open_binary(path, compression)
     try:
         text = io.TextIOWrapper(stream, encoding=options.encoding or "utf-8-sig")
@@ -449,7 +453,7 @@ def _arrow_error(path: str, what: str, exc: Exception) -> DataFileError:
 
 
 def _batches_to_frames(batches, options: ReadOptions, chunk_rows: int) -> Iterator:
-    pd = _pandas()
+    pd = import_pandas()
     offset = 0
     for batch in batches:
         for start in range(0, max(batch.num_rows, 1), chunk_rows):
@@ -470,7 +474,7 @@ def _parquet_chunks(path, options: ReadOptions, chunk_rows: int) -> Iterator:
     except (pa.ArrowException, OSError) as exc:
         raise _arrow_error(path, "Parquet", exc) from None
     names = parquet.schema_arrow.names
-    _check_header(path, names)
+    check_header(path, names)
     try:
         yield from _batches_to_frames(
             parquet.iter_batches(batch_size=chunk_rows), options, chunk_rows
@@ -497,7 +501,7 @@ def _arrow_chunks(path, options: ReadOptions, chunk_rows: int) -> Iterator:
             except pa.ArrowInvalid as exc:
                 raise _arrow_error(path, "Arrow IPC (Feather)", exc) from None
             batches, schema = iter(reader), reader.schema
-        _check_header(path, schema.names)
+        check_header(path, schema.names)
         try:
             yield from _batches_to_frames(batches, options, chunk_rows)
         except (pa.ArrowException, OSError) as exc:

@@ -35,21 +35,21 @@ from typing import Any
 
 import numpy as np
 
-from .columns import as_columns
-from .encoding import (
-    FeatureEncoder,
-    PreprocessingError,
-    TargetEncoder,
-    class_identity,
-    refuse_missing,
-)
+from ..network import Network
+from ..training import Callback, History, fit_stream
+from .columns import as_columns, import_pandas
+from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, class_identity
+from .metrics import SummaryMetrics
 from .reading import DEFAULT_CHUNK_ROWS, ReadOptions, data_format, iter_chunks, row_numbering
+from .recipe import Recipe, check_rows, check_target
 
 __all__ = [
     "RowSplit",
     "ShuffleBuffer",
     "Statistics",
     "gather_statistics",
+    "encoded_chunks",
+    "fit_file",
     "memory_bound",
     "estimate_in_memory",
     "DEFAULT_BUFFER_ROWS",
@@ -113,7 +113,7 @@ class RowSplit:
         """Each row's stratum: its class's place in the order of first appearance."""
         if not self.stratify:
             return np.full(len(target_values), SPLIT_STRATA, dtype=np.int64)
-        pd = _pandas()
+        pd = import_pandas()
         codes, uniques = pd.factorize(pd.Series(target_values, dtype=object), sort=False)
         ids = np.empty(len(uniques), dtype=np.int64)
         for i, value in enumerate(uniques):
@@ -237,83 +237,60 @@ class Statistics:
     validation_positions: np.ndarray
 
 
-def _pandas():
-    from .columns import _pandas as pandas
-
-    return pandas()
-
-
 def _where(path: str, positions: np.ndarray) -> tuple[str, np.ndarray]:
     unit, first = row_numbering(path)
     return unit, np.asarray(positions, dtype=np.int64) + first
 
 
-def _chunks_with_target(path, options, chunk_rows, target, drop_missing_target):
+def _chunks_with_target(path, target: str, recipe: Recipe, chunk_rows, options):
     """(chunk, file positions, target values, dropped rows) for each chunk."""
     for chunk in iter_chunks(path, options, chunk_rows):
         cols = as_columns(chunk)
-        from .model import _no_such_column, _without_missing_target
-
-        if target not in cols:
-            raise PreprocessingError(_no_such_column(target, cols.names, "target column"))
+        check_target(cols.names, target)
         positions = chunk.index.to_numpy(dtype=np.int64)
-        dropped = 0
-        if drop_missing_target:
-            cols, keep = _without_missing_target(cols, target)
-            if keep is not None:
-                positions, dropped = positions[keep], int((~keep).sum())
+        cols, positions, dropped = recipe.rows_with_target(cols, target, positions)
         yield cols, positions, cols[target], dropped
 
 
 def gather_statistics(
     path: str,
     target: str,
-    feature_names_for,
+    recipe: Recipe,
     *,
-    task: str = "auto",
-    val_split: float = 0.2,
-    seed: int | None = 0,
-    impute: bool = False,
-    max_categories: int | None = None,
-    categorical: Sequence[str] = (),
-    numeric: Sequence[str] = (),
-    drop_missing_target: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     max_validation_rows: int = DEFAULT_VALIDATION_ROWS,
     options: ReadOptions | None = None,
 ) -> Statistics:
-    """The first pass over the file (see the module's docstring).
+    """The first pass over the file (see the module's docstring), as ``recipe`` says:
+    the feature columns (from the file's columns), the split, the encoders.
 
-    ``feature_names_for(column_names)`` chooses the feature columns from the file's
-    columns (the first chunk's). Of the held-out rows, the ``max_validation_rows`` with
-    the smallest seeded hash of their position measure the validation loss (all of them
-    when there are fewer); held-out rows beyond those are trained on in the epochs.
+    Of the held-out rows, the ``max_validation_rows`` with the smallest seeded hash of
+    their position measure the validation loss (all of them when there are fewer);
+    held-out rows beyond those are trained on in the epochs.
     """
-    split = RowSplit(val_split, seed, stratify=task != "regression")
-    features = FeatureEncoder(
-        impute=impute, max_categories=max_categories, categorical=categorical, numeric=numeric
-    )
-    target_enc = TargetEncoder(target, task)
+    split = RowSplit(recipe.val_split, recipe.seed, stratify=recipe.task != "regression")
+    features = recipe.feature_encoder()
+    target_enc = TargetEncoder(target, recipe.task)
     names = None
-    rows = dropped = held = 0
+    rows = dropped = held = trained = 0
     sample_hash = np.empty(0, dtype=np.uint64)
     sample_pos = np.empty(0, dtype=np.int64)
     for cols, positions, y_raw, n_dropped in _chunks_with_target(
-        path, options, chunk_rows, target, drop_missing_target
+        path, target, recipe, chunk_rows, options
     ):
         dropped += n_dropped
         if not len(positions):
             continue
         if names is None:
-            names = feature_names_for(cols.names)
+            names = recipe.feature_columns(cols.names, target)
         where = _where(path, positions)
-        if not impute:
-            refuse_missing(cols, names, where)
+        recipe.check_missing(cols, names, where)
         out = split.held_out(y_raw)
         train = ~out
         target_enc.partial_fit(y_raw, scale=train, where=where)
         if train.any():
             features.partial_fit(cols.take(train), names, where=(where[0], where[1][train]))
+            trained += int(train.sum())
         rows += len(positions)
         if out.any():
             held += int(out.sum())
@@ -322,14 +299,8 @@ def gather_statistics(
             if len(sample_pos) > max_validation_rows:
                 keep = np.lexsort((sample_pos, sample_hash))[:max_validation_rows]
                 sample_pos, sample_hash = sample_pos[keep], sample_hash[keep]
-    if rows < 2:
-        raise PreprocessingError(
-            f"the data has {rows} row{'s' * (rows != 1)}"
-            + (f" with a target ({dropped} dropped)" if dropped else "")
-            + "; training needs at least 2"
-        )
-    if names is None or features._fitting is None:
-        raise PreprocessingError(f"the validation split {val_split} leaves no training rows")
+    check_rows(rows, dropped)
+    recipe.check_training_rows(trained)
     target_enc.finish()
     features.finish()
     return Statistics(features, target_enc, rows, dropped, held, np.sort(sample_pos))
@@ -338,16 +309,16 @@ def gather_statistics(
 def encoded_chunks(
     path: str,
     stats: Statistics,
+    recipe: Recipe,
     *,
     chunk_rows: int,
     options: ReadOptions | None,
-    drop_missing_target: bool,
     dtype=np.float64,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(X, y, is a validation row) for each chunk, encoded as the statistics say."""
     target = stats.target
     for cols, positions, y_raw, _ in _chunks_with_target(
-        path, options, chunk_rows, target.name, drop_missing_target
+        path, target.name, recipe, chunk_rows, options
     ):
         if not len(positions):
             continue
@@ -356,14 +327,7 @@ def encoded_chunks(
         y = target.encode(y_raw, where=where)
         if y.ndim == 2:
             y = y.astype(dtype, copy=False)
-        found = np.searchsorted(stats.validation_positions, positions)
-        found = np.minimum(found, max(len(stats.validation_positions) - 1, 0))
-        is_val = (
-            stats.validation_positions[found] == positions
-            if len(stats.validation_positions)
-            else np.zeros(len(positions), dtype=bool)
-        )
-        yield X, y, is_val
+        yield X, y, np.isin(positions, stats.validation_positions)
 
 
 def memory_bound(
@@ -438,48 +402,23 @@ def _estimate_rows(path: str, sampled: int) -> int:
 def fit_file(
     path: str,
     target: str,
-    options: dict,
+    recipe: Recipe,
     *,
+    callbacks: Sequence[Callback] = (),
+    source: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     buffer_rows: int = DEFAULT_BUFFER_ROWS,
     max_validation_rows: int = DEFAULT_VALIDATION_ROWS,
     read_options: ReadOptions | None = None,
-):
-    """:meth:`TabularModel.fit_stream`: train on a data file read in chunks (see the
-    module's docstring). ``options`` are :meth:`TabularModel.fit`'s keyword arguments
-    (its defaults for those not given). Returns (model, history)."""
-    import inspect
+) -> tuple[Network, FeatureEncoder, TargetEncoder, dict, History]:
+    """Train on a data file read in chunks, as ``recipe`` says (see the module's
+    docstring): what :meth:`TabularModel.fit_stream` does.
 
-    from ..training import fit_stream
-    from .model import (
-        TabularModel,
-        _check_options,
-        _choose_features,
-        _choose_loss,
-        _early_stopping,
-        _network,
-        _optimizer,
-        _training_info,
-    )
-
-    accepted = inspect.signature(TabularModel.fit).parameters
-    unknown = sorted(set(options) - set(accepted) | {"frame", "target", "where"} & set(options))
-    if unknown:
-        raise TypeError(f"fit_stream() got an unexpected keyword argument {unknown[0]!r}")
-    given = {
-        name: options.get(name, p.default)
-        for name, p in accepted.items()
-        if p.default is not inspect.Parameter.empty
-    }
-    hidden, activation, epochs = given["hidden"], given["activation"], given["epochs"]
-    val_split, patience, lr, seed = (
-        given["val_split"], given["patience"], given["lr"], given["seed"]
-    )  # fmt: skip
-    features, ignore = given["features"], given["ignore"]
-    categorical, numeric = given["categorical"], given["numeric"]
-    batch_size, task, early_stopping = given["batch_size"], given["task"], given["early_stopping"]
-    drop_missing_target = given["drop_missing_target"]
-    _check_options(hidden, epochs, val_split, patience, lr)
+    Returns
+    -------
+    (network, feature encoder, target encoder, training summary, History): a
+    TabularModel's parts, and how its training went.
+    """
     for value, name in (
         (chunk_rows, "chunk_rows"),
         (max_validation_rows, "max_validation_rows"),
@@ -488,47 +427,28 @@ def fit_file(
             raise PreprocessingError(f"{name} must be at least 1, got {value}")
     if int(buffer_rows) < 0:
         raise PreprocessingError(f"buffer_rows must be at least 0, got {buffer_rows}")
-    if batch_size is None:
+    if recipe.batch_size is None:
         raise PreprocessingError(
             "streamed training takes mini-batches; a full batch needs the data in memory"
         )
-    chosen: list[str] = []
-
-    def choose(names):
-        chosen[:] = _choose_features(names, target, features, ignore, categorical, numeric)
-        return chosen
-
+    reading = dict(chunk_rows=chunk_rows, options=read_options)
     stats = gather_statistics(
-        path,
-        target,
-        choose,
-        task=task,
-        val_split=val_split,
-        seed=seed,
-        impute=given["impute"],
-        max_categories=given["max_categories"],
-        categorical=categorical,
-        numeric=numeric,
-        drop_missing_target=drop_missing_target,
-        chunk_rows=chunk_rows,
-        max_validation_rows=max_validation_rows,
-        options=read_options,
+        path, target, recipe, max_validation_rows=max_validation_rows, **reading
     )
-    classification = stats.target.task == "classification"
-    loss = _choose_loss(given["loss"], classification)
-    reading = dict(
-        chunk_rows=chunk_rows, options=read_options, drop_missing_target=drop_missing_target
-    )
-    X_val, y_val = _validation_rows(path, stats, reading)
+    X_val, y_val = _validation_rows(path, stats, recipe, reading)
     n_val = len(X_val)
-
-    net = _network(hidden, activation, stats.target, seed)
-    net.build(stats.features.n_outputs)
-    opt = _optimizer(given["optimizer"], lr)
+    training = recipe.training(
+        stats.target,
+        stats.features.n_outputs,
+        n_rows=stats.rows - n_val,
+        n_validation=n_val,
+        callbacks=callbacks,
+    )
+    net = training.network
 
     def blocks():
         buffer = ShuffleBuffer(buffer_rows, net.rng)
-        for X, y, is_val in encoded_chunks(path, stats, **reading):
+        for X, y, is_val in encoded_chunks(path, stats, recipe, **reading):
             out = buffer.push(X, y, ~is_val if is_val.any() else None)
             if out is not None:
                 yield out
@@ -536,60 +456,47 @@ def fit_file(
         if rest is not None:
             yield rest
 
-    callbacks = list(given["callbacks"])
-    if early_stopping:
-        callbacks.append(_early_stopping(n_val, patience))
     history = fit_stream(
         net,
         blocks,
-        loss=loss,
-        optimizer=opt,
-        epochs=epochs,
-        batch_size=batch_size,
+        loss=training.loss,
+        optimizer=training.optimizer,
+        epochs=training.epochs,
+        batch_size=training.batch_size,
         validation_data=(X_val, y_val) if n_val else None,
-        callbacks=callbacks,
+        callbacks=training.callbacks,
     )
-    model = TabularModel(net, stats.features, stats.target)
-    train_metrics, training_rows = _training_metrics(model, path, stats, reading)
-    val_metrics = {}
+    validation = SummaryMetrics(stats.target.task)
     if n_val:
-        val_metrics = _metrics_of(model, net.predict(X_val), y_val)
-    model.info = _training_info(
-        source=given["source"],
-        rows=stats.rows,
-        dropped=stats.dropped,
-        training_rows=training_rows,
-        validation_rows=n_val,
-        feature_names=chosen,
+        validation.update_outputs(stats.target, y_val, net.predict(X_val))
+    info = recipe.summary(
+        training,
+        history,
         features=stats.features,
         target=stats.target,
-        loss=loss,
-        optimizer=opt,
-        hidden=hidden,
-        activation=activation,
-        history=history,
-        train_metrics=train_metrics,
-        validation_metrics=val_metrics,
-        early_stopping=early_stopping,
+        rows=stats.rows,
+        dropped=stats.dropped,
+        train=_training_metrics(net, path, stats, recipe, reading),
+        validation=validation,
+        source=source,
     )
-    model.info["streamed"] = {
+    info["streamed"] = {
         "chunk_rows": int(chunk_rows),
         "buffer_rows": int(buffer_rows),
         "held_out_rows": int(stats.held_out),
         "max_validation_rows": int(max_validation_rows),
     }
-    model._history = history
-    return model, history
+    return net, stats.features, stats.target, info, history
 
 
-def _validation_rows(path: str, stats: Statistics, reading: dict):
+def _validation_rows(path: str, stats: Statistics, recipe: Recipe, reading: dict):
     """The second pass: every held-out row encoded (checking its cells), the sampled ones
     kept, in file order."""
     n = len(stats.validation_positions)
     X_val = np.empty((n, stats.features.n_outputs))
     y_val = None
     at = 0
-    for X, y, is_val in encoded_chunks(path, stats, **reading):
+    for X, y, is_val in encoded_chunks(path, stats, recipe, **reading):
         if y_val is None:
             y_val = np.empty((n, *y.shape[1:]), dtype=y.dtype)
         k = int(is_val.sum())
@@ -599,36 +506,13 @@ def _validation_rows(path: str, stats: Statistics, reading: dict):
     return X_val[:at], y_val[:at]
 
 
-def _metrics_of(model, output: np.ndarray, y: np.ndarray) -> dict:
-    from .metrics import metrics
-
-    target = model.target
-    if target.task == "classification":
-        return metrics(target.task, y, np.argmax(output, axis=1))
-    return metrics(target.task, target.decode(y), target.decode(output))
-
-
-def _training_metrics(model, path: str, stats: Statistics, reading: dict) -> tuple[dict, int]:
+def _training_metrics(
+    net: Network, path: str, stats: Statistics, recipe: Recipe, reading: dict
+) -> SummaryMetrics:
     """The last pass: the kept weights measured on every training row."""
-    from .metrics import RegressionMetrics
-
-    target, net = model.target, model.network
-    correct = n = 0
-    regression = RegressionMetrics()
-    for X, y, is_val in encoded_chunks(path, stats, **reading):
+    acc = SummaryMetrics(stats.target.task)
+    for X, y, is_val in encoded_chunks(path, stats, recipe, **reading):
         train = ~is_val
-        if not train.any():
-            continue
-        output = net.predict(X[train])
-        y = y[train]
-        if target.task == "classification":
-            correct += int(np.sum(np.argmax(output, axis=1) == y))
-        else:
-            regression.update(target.decode(y), target.decode(output))
-        n += int(train.sum())
-    if not n:
-        return {}, 0
-    if target.task == "classification":
-        return {"accuracy": correct / n}, n
-    result = regression.result()
-    return {"r2": result["r2"], "rmse": result["rmse"]}, n
+        if train.any():
+            acc.update_outputs(stats.target, y[train], net.predict(X[train]))
+    return acc
