@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from . import validation as _v
 from .layers import Dense
 
 __all__ = [
+    "Trainable",
     "Batch",
     "target",
     "training_arrays",
@@ -36,11 +37,41 @@ __all__ = [
     "StreamBatches",
 ]
 
+
+class Trainable(Protocol):
+    """What the data checks and the training loop use of a network: the public face of
+    :class:`glassnet.Network` they see (declared here, so neither imports the network,
+    which imports them)."""
+
+    layers: list
+    rng: np.random.Generator
+    input_size: int | None
+    dtype: np.dtype | None
+    n_weights: int
+    training_summary: dict
+
+    @property
+    def built(self) -> bool: ...
+    @property
+    def output_size(self) -> int: ...
+    @property
+    def parameters(self) -> np.ndarray: ...
+    @property
+    def gradients(self) -> np.ndarray: ...
+    def count_params(self) -> int: ...
+    def build(self, input_size: int, dtype=...) -> Any: ...
+    def astype(self, dtype) -> Any: ...
+    def check_loss(self, loss: _losses.Loss) -> None: ...
+    def loss_and_grad(self, x, y, w, loss: _losses.Loss, l2: float = 0.0) -> float: ...
+    def loss_of(self, X, y, w, loss: _losses.Loss) -> float: ...
+    def output(self, X) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 #: One batch: inputs (m, n_features), targets (m, k) or class labels (m,), weights (m,) or None.
 Batch = tuple[Any, np.ndarray, "np.ndarray | None"]
 
 
-def target(net, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
+def target(net: Trainable, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
     """``y`` checked for ``loss`` and ``net``'s output layer, in the network's dtype:
     (n_rows, n_outputs), or for cross-entropy with integer labels, the label vector
     (never expanded to one-hot rows)."""
@@ -52,7 +83,7 @@ def target(net, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
     return np.ascontiguousarray(loss.check_target(y, net.output_size), dtype=net.dtype)
 
 
-def inputs(net, X, allow_sparse: bool = True):
+def inputs(net: Trainable, X, allow_sparse: bool = True):
     """X checked (2-D, numeric, finite, non-empty); the network is built for it when it
     is not built yet, or else converted to X's dtype (float32 data trains a float32
     network) after checking the number of features."""
@@ -67,7 +98,7 @@ def inputs(net, X, allow_sparse: bool = True):
     return X
 
 
-def training_arrays(net, X, y, loss: _losses.Loss, sample_weight=None) -> Batch:
+def training_arrays(net: Trainable, X, y, loss: _losses.Loss, sample_weight=None) -> Batch:
     """(X, Y, W): the training data checked once for ``net`` and ``loss`` (see the
     module docstring)."""
     X = inputs(net, X)
@@ -77,7 +108,7 @@ def training_arrays(net, X, y, loss: _losses.Loss, sample_weight=None) -> Batch:
     return X, Y, W
 
 
-def validation_arrays(net, validation_data, loss: _losses.Loss) -> Batch | None:
+def validation_arrays(net: Trainable, validation_data, loss: _losses.Loss) -> Batch | None:
     """``validation_data`` — ``(X_val, y_val)`` or ``(X_val, y_val, w_val)`` — checked
     for the built ``net``; None without it."""
     if validation_data is None:
@@ -202,7 +233,9 @@ class StreamBatches:
     checked once; the network is built from the first.
     """
 
-    def __init__(self, net, blocks: Callable[[], Iterable[tuple[Any, Any]]], batch_size, loss):
+    def __init__(
+        self, net: Trainable, blocks: Callable[[], Iterable[tuple[Any, Any]]], batch_size, loss
+    ):
         if not callable(blocks):
             raise TypeError("blocks must be a function that returns one epoch's (X, y) blocks")
         self.net, self.blocks, self.batch, self.loss = net, blocks, int(batch_size), loss

@@ -41,6 +41,9 @@ __all__ = [
     "confusion_matrix",
     "predicted_vs_true",
     "save_figures",
+    "network_and_names",
+    "checked_names",
+    "loss_curves",
 ]
 
 #: Marker shapes, one per class, so classes differ by shape as well as colour.
@@ -63,7 +66,7 @@ class Figure(_MatplotlibFigure):
 # --- what a model knows about itself ----------------------------------------------------
 
 
-def _unwrap(model) -> tuple[Network, list[str] | None, list[str] | None]:
+def network_and_names(model) -> tuple[Network, list[str] | None, list[str] | None]:
     """(network, input names, output names) for a Network, TabularModel or estimator."""
     if isinstance(model, Network):
         return model, None, None
@@ -91,15 +94,16 @@ def _unwrap(model) -> tuple[Network, list[str] | None, list[str] | None]:
 
 def _named(model, input_names, output_names, what: str):
     """The built network, and input and output names: the given ones, else the model's."""
-    net, known_inputs, known_outputs = _unwrap(model)
+    net, known_inputs, known_outputs = network_and_names(model)
     if not net.built:
         raise ValueError(f"{what}() draws a built network: train it first")
-    inputs = _checked_names(input_names, net.input_size, "input_names") or known_inputs
-    outputs = _checked_names(output_names, net.output_size, "output_names") or known_outputs
+    inputs = checked_names(input_names, net.input_size, "input_names") or known_inputs
+    outputs = checked_names(output_names, net.output_size, "output_names") or known_outputs
     return net, inputs, outputs
 
 
-def _checked_names(names, n: int, what: str) -> list[str] | None:
+def checked_names(names, n: int, what: str) -> list[str] | None:
+    """``n`` names as strings (None stays None); a ValueError names ``what`` otherwise."""
     if names is None:
         return None
     names = [str(v) for v in names]
@@ -111,7 +115,7 @@ def _checked_names(names, n: int, what: str) -> list[str] | None:
 # --- the loss curve ---------------------------------------------------------------------
 
 
-def _curves(source: Any) -> tuple[list[float], list[float], int | None]:
+def loss_curves(source: Any) -> tuple[list[float], list[float], int | None]:
     """Training and validation losses, and the restored epoch, from a History, an
     estimator, or a list."""
     if hasattr(source, "loss") and isinstance(source.loss, list):  # History
@@ -142,7 +146,7 @@ def loss_curve(history, *, title: str | None = None, log: bool | str = "auto") -
         A logarithmic loss axis; ``"auto"`` uses one when the loss spans two decades
         or more (as in the seeds, where it falls from 10 to 1e-8).
     """
-    train, val, best = _curves(history)
+    train, val, best = loss_curves(history)
     if not train:
         raise ValueError("there is no loss to plot: the history is empty")
     fig = Figure(figsize=(6, 4), layout="constrained")
@@ -183,7 +187,7 @@ def loss_curve(history, *, title: str | None = None, log: bool | str = "auto") -
 def _predictor(model, names: list[str] | None):
     """A function from grid points (m, 2) to outputs (m, k), and whether they are
     probabilities. A TabularModel is fed a table with its own two feature columns."""
-    net, _, _ = _unwrap(model)
+    net, _, _ = network_and_names(model)
     probabilities = net.layers[-1].activation in ("sigmoid", "softmax")
     if isinstance(model, Network):
         return (lambda grid: model.predict(grid.astype(model.dtype))), probabilities
@@ -229,9 +233,9 @@ def _xy(model, X, feature_names):
         raise ValueError(f"decision_boundary needs 2-D inputs (n, 2), got shape {X.shape}")
     if feature_names is None:
         if names is None:
-            _, names, _ = _unwrap(model)
+            _, names, _ = network_and_names(model)
     else:
-        names = _checked_names(feature_names, 2, "feature_names")
+        names = checked_names(feature_names, 2, "feature_names")
     return X, names or ["input 1", "input 2"]
 
 
@@ -360,9 +364,9 @@ def decision_boundary(
     """
     X, names = _xy(model, X, feature_names)
     labels = _labels(model, y, X.shape[0])
-    _, _, outputs = _unwrap(model)
+    _, _, outputs = network_and_names(model)
     class_names = (
-        _checked_names(class_names, len(class_names), "class_names") if class_names else outputs
+        checked_names(class_names, len(class_names), "class_names") if class_names else outputs
     )
     predict, probabilities = _predictor(model, names)
     fig = Figure(figsize=(5.8, 4.6), layout="constrained")
@@ -399,7 +403,7 @@ def boundary_evolution(
         raise ValueError("there are no snapshots: pass Snapshots() in fit's callbacks")
     X, names = _xy(model, X, feature_names)
     labels = _labels(model, y, X.shape[0])
-    net, _, outputs = _unwrap(model)
+    net, _, outputs = network_and_names(model)
     class_names = list(class_names) if class_names else outputs
     columns = max(1, min(columns, len(pairs)))
     rows = math.ceil(len(pairs) / columns)

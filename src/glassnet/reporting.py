@@ -186,7 +186,7 @@ class _Data:
         from . import plot
         from . import validation as _v
 
-        net, known, outputs = plot._unwrap(model)
+        net, known, outputs = plot.network_and_names(model)
         if X is None or y is None:
             raise ValueError("report() needs the data: report(model, history, X, y, path)")
         if hasattr(X, "columns") and known is None:
@@ -196,7 +196,7 @@ class _Data:
         _v.check_features(X, net.input_size)
         self.X_model = X
         self.n = X.shape[0]
-        names = plot._checked_names(feature_names, net.input_size, "feature_names") or known
+        names = plot.checked_names(feature_names, net.input_size, "feature_names") or known
         self.names = names or [f"x{i + 1}" for i in range(net.input_size)]
         self.summary = _numeric_rows(self.names, X)
         output = net.predict(X)
@@ -337,7 +337,7 @@ figcaption{color:#555;font-size:.85rem}
 
 def _sections(model, history, data: _Data, snapshots, class_names) -> list[tuple[str, str, str]]:
     plot = _plot()
-    net, _, outputs = plot._unwrap(model)
+    net, _, outputs = plot.network_and_names(model)
     names = None if data.tabular else data.names
     labels = class_names or outputs or ([str(c) for c in data.classes] if data.classes else None)
     # names for the output nodes: one per output unit (a single sigmoid has two classes)
@@ -373,7 +373,7 @@ def _sections(model, history, data: _Data, snapshots, class_names) -> list[tuple
     curves = history
     if curves is None and getattr(model, "loss_curve_", None):
         curves = model  # a fitted estimator keeps its own loss curve
-    if curves is not None and plot._curves(curves)[0]:
+    if curves is not None and plot.loss_curves(curves)[0]:
         parts.append(
             (
                 "loss",

@@ -26,12 +26,9 @@ fixed within an epoch. ``base`` is the optimizer's own rate when training starts
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .validation import unknown_name
-
-if TYPE_CHECKING:
-    from .training import History
 
 __all__ = [
     "Schedule",
@@ -46,6 +43,16 @@ __all__ = [
     "get",
     "names",
 ]
+
+
+class History(Protocol):
+    """What a schedule reads of the training's :class:`glassnet.training.History`."""
+
+    loss: list[float]
+    sample_loss: list[float]
+    val_loss: list[float]
+    metrics: dict[str, list[float]]
+    samples: int
 
 
 def _number(value, name: str, *, low: float = 0.0, inclusive: bool = True) -> float:

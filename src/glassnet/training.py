@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -40,9 +40,7 @@ from . import losses as _losses
 from . import optimizers as _optimizers
 from . import schedules as _schedules
 from . import validation as _v
-
-if TYPE_CHECKING:
-    from .network import Network
+from .data import Trainable
 
 __all__ = [
     "History",
@@ -126,16 +124,16 @@ class Callback:
     an exception ends it (Ctrl-C, divergence), to let go of what the callback holds.
     """
 
-    def on_train_begin(self, net: Network, history: History) -> None:
+    def on_train_begin(self, net: Trainable, history: History) -> None:
         pass
 
-    def on_epoch_end(self, net: Network, history: History) -> bool | None:
+    def on_epoch_end(self, net: Trainable, history: History) -> bool | None:
         return None
 
-    def on_train_end(self, net: Network, history: History) -> None:
+    def on_train_end(self, net: Trainable, history: History) -> None:
         pass
 
-    def on_interrupt(self, net: Network, history: History) -> None:
+    def on_interrupt(self, net: Trainable, history: History) -> None:
         pass
 
 
@@ -452,7 +450,7 @@ class BatchEpochs:
 
 
 def train(
-    net: Network,
+    net: Trainable,
     runner,
     opt: _optimizers.Optimizer,
     *,
@@ -544,7 +542,7 @@ class _Diverged(Exception):
 
 
 def lbfgs(
-    net: Network,
+    net: Trainable,
     opt: _optimizers.LBFGS,
     objective: Callable[[], float],
     *,
@@ -642,7 +640,7 @@ def _summarise(net, history: History, loss, opt, n_samples: int) -> None:
 
 
 def fit(
-    net: Network,
+    net: Trainable,
     X,
     y,
     *,
@@ -724,7 +722,7 @@ def fit(
 
 
 def fit_arrays(
-    net: Network,
+    net: Trainable,
     data: _data.Batch,
     *,
     loss="mse",
@@ -800,7 +798,7 @@ def _validation_loss(net, validation, loss) -> Callable[[], float]:
 
 
 def fit_stream(
-    net: Network,
+    net: Trainable,
     blocks: Callable[[], Iterable[tuple[Any, Any]]],
     *,
     loss="mse",

@@ -44,6 +44,16 @@ from .epochs import Lines, Validation
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 
+def _stochastic(est) -> bool:
+    """partial_fit is for the stochastic solvers only (``available_if``'s check)."""
+    if est.solver not in ("sgd", "adam"):
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. {est.solver} is "
+            "not stochastic."
+        )
+    return True
+
+
 def _dense(net: Network) -> list[Dense]:
     return [layer for layer in net.layers if isinstance(layer, Dense)]
 
@@ -542,16 +552,6 @@ class _BaseMLP(BaseEstimator):
         value = net.loss_and_grad(X, Y, w, loss, float(self.alpha))
         return value, net.gradients.copy()
 
-    # -- partial_fit is for the stochastic solvers only --------------------------------------
-
-    def _check_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic optimizers. {self.solver} is "
-                "not stochastic."
-            )
-        return True
-
     # -- saving ----------------------------------------------------------------------------
 
     def save(self, path) -> None:
@@ -824,7 +824,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Fit the model to data matrix X and target(s) y (class labels or a label matrix)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @available_if(lambda est: est._check_solver())
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with one epoch over (X, y).
 
@@ -985,7 +985,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Fit the model to data matrix X and target(s) y."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @available_if(lambda est: est._check_solver())
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one epoch over (X, y)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)

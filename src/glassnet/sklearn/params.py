@@ -12,7 +12,6 @@ import inspect
 import math
 import numbers
 import os
-import sys
 
 import numpy as np
 import sklearn
@@ -72,7 +71,7 @@ def user_level() -> int:
     import glassnet
 
     inside = tuple(os.path.dirname(m.__file__) + os.sep for m in (glassnet, sklearn))
-    frame, level = sys._getframe(1), 1
+    frame, level = inspect.currentframe(), 0
     while frame is not None and frame.f_code.co_filename.startswith(inside):
         frame, level = frame.f_back, level + 1
     return level
