@@ -17,6 +17,7 @@ Run:  python benchmarks/calls.py [--detail]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections import Counter
 
@@ -45,7 +46,12 @@ def _counted(value):
 
 
 class Counted(np.ndarray):
-    """An ndarray view that counts the NumPy calls made with it."""
+    """An ndarray view that counts the NumPy calls made with it (its ``dot`` method too,
+    which the engine calls instead of ``np.dot``)."""
+
+    def dot(self, b, out=None):
+        COUNT["dot"] += 1
+        return _counted(np.ndarray.dot(_plain(self), _plain(b), _plain(out)))
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
         COUNT[ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"] += 1
@@ -143,15 +149,14 @@ def _count_everything():
         importlib.import_module(f"glassnet.{name}").np = proxy
     if not fast.available():
         return
-    from glassnet.fast import kernels, plan
+    from glassnet.fast import kernels, plan, steps
 
     plan.np = proxy
-    # The kernels stay as they are (other kernels call them); plan.py and the optimizers
-    # reach them through a stand-in for the module that counts each call.
+    # The kernels stay as they are (other kernels call them); plan.py and the step
+    # strategy reach them through a stand-in for the module that counts each call.
     counted = _CountingKernels(kernels)
     plan.kernels = counted
-    real = fast.optimizer_kernels
-    fast.optimizer_kernels = lambda: counted if real() is not None else None
+    steps.kernels = counted
 
 
 class _CountingKernels:
@@ -182,13 +187,30 @@ def _counted_fit(make, X, y, epochs, **fit):
     seen: dict = {}
     net._params = net._params.view(Counted)
     net._grads = net._grads.view(Counted)
-    net._bind(net._layout())
+    net._bind(net.layout())
     for obj in (net, opt, *net.layers, fit.get("loss")):
         _convert(obj, seen)
-    net._plans = {}
     COUNT.clear()
-    net.fit(X.view(Counted), _counted(y), optimizer=opt, epochs=epochs, **fit)
+    with _methods_counted():
+        net.fit(X.view(Counted), _counted(y), optimizer=opt, epochs=epochs, **fit)
     return Counter(COUNT)
+
+
+@contextlib.contextmanager
+def _methods_counted():
+    """Also count ``a.dot(...)`` on arrays that are not Counted (the data, once the
+    boundary's checks have made it a plain array): C method calls show in a profile."""
+
+    def profile(frame, event, arg):
+        if event == "c_call" and getattr(arg, "__name__", None) == "dot":
+            if frame.f_code is not Counted.dot.__code__:  # (that one counts itself)
+                COUNT["dot"] += 1
+
+    sys.setprofile(profile)
+    try:
+        yield
+    finally:
+        sys.setprofile(None)
 
 
 def per_step(make, X, y, steps_per_epoch, epochs=3, **fit) -> Counter:
@@ -203,13 +225,13 @@ def per_predict(net, x, repeat=10) -> Counter:
     net.predict(x)
     net._params = net._params.view(Counted)
     net._grads = net._grads.view(Counted)
-    net._bind(net._layout())
-    net._plans = {}
+    net._bind(net.layout())
     xc = x.view(Counted)
     net.predict(xc)
     COUNT.clear()
-    for _ in range(repeat):
-        net.predict(xc)
+    with _methods_counted():
+        for _ in range(repeat):
+            net.predict(xc)
     return Counter({k: v / repeat for k, v in COUNT.items()})
 
 
@@ -270,12 +292,11 @@ def count_all(detail: bool = False) -> dict:
     results = {}
     paths = [("NumPy path", False)] + ([("compiled path", True)] if fast.available() else [])
     for path, on in paths:
-        with fast.use(on):
-            for name, (make, X, y, steps, fit) in cases().items():
-                counts = per_step(make, X, y, steps, **fit)
-                results[(name, path)] = counts
-            net = gn.Network([gn.Dense(2, "sigmoid"), gn.Dense(1, "sigmoid")], input_size=2, seed=0)
-            results[("predict 1 row: seed 003's network", path)] = per_predict(net, GENDER_X[:1])
+        for name, (make, X, y, steps, fit) in cases().items():
+            counts = per_step(make, X, y, steps, compiled=on, **fit)
+            results[(name, path)] = counts
+    net = gn.Network([gn.Dense(2, "sigmoid"), gn.Dense(1, "sigmoid")], input_size=2, seed=0)
+    results[("predict 1 row: seed 003's network", "NumPy path")] = per_predict(net, GENDER_X[:1])
     return results
 
 

@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     workloads = {"seed 001's fit": [sys.executable, "-c", SCRIPT], "glassnet demo all": DEMO}
     results: dict[str, dict[str, list]] = {w: {} for w in workloads}
     with tempfile.TemporaryDirectory() as cache:
-        base = {**os.environ, "NUMBA_CACHE_DIR": cache, "GLASSNET_QUIET": "1"}
+        base = {**os.environ, "NUMBA_CACHE_DIR": cache}
         base.pop("GLASSNET_FAST", None)
         modes = {
             "cached, on (GLASSNET_FAST=1)": {**base, "GLASSNET_FAST": "1"},

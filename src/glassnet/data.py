@@ -144,6 +144,10 @@ def split(data: Batch, fraction: float, rng: np.random.Generator) -> tuple[Batch
     return take(train), take(val)
 
 
+#: Batches in order are kept as views for later epochs up to this many.
+_KEPT_VIEWS = 4096
+
+
 class ArrayBatches:
     """The batches of one epoch over in-memory arrays, ``batch_size`` rows each (the
     last one smaller).
@@ -167,11 +171,14 @@ class ArrayBatches:
         self.n = n = self.X.shape[0]
         self.batch = n if batch_size is None else min(batch_size, n)
         self.starts = range(0, n, self.batch)
-        self.shuffle = bool(shuffle) and self.batch < n
+        #: Whether an epoch is one batch of every row (which is never shuffled).
+        self.full = self.batch == n
+        self.shuffle = bool(shuffle) and not self.full
         self.rng = rng
         self.dense = isinstance(self.X, np.ndarray)
         self.order = np.arange(n, dtype=np.intp) if self.shuffle else None
         self._buffers: dict[int, tuple] = {}
+        self._views: list | None = None  # the batches in order, made once when few
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -187,12 +194,20 @@ class ArrayBatches:
     def epoch(self) -> Iterator[Batch]:
         """The next epoch's batches."""
         X, Y, W, bs = self.X, self.Y, self.W, self.batch
-        if bs == self.n:
+        if self.full:
             yield X, Y, W
             return
         if not self.shuffle:
-            for s in self.starts:
-                yield X[s : s + bs], Y[s : s + bs], None if W is None else W[s : s + bs]
+            if self._views is not None:
+                yield from self._views
+                return
+            views = [
+                (X[s : s + bs], Y[s : s + bs], None if W is None else W[s : s + bs])
+                for s in self.starts
+            ]
+            if len(views) <= _KEPT_VIEWS:  # the same views every epoch: made once
+                self._views = views
+            yield from views
             return
         order = self.new_order()
         if not self.dense:  # a scipy.sparse matrix: gather rows by indexing
@@ -239,6 +254,7 @@ class StreamBatches:
         if not callable(blocks):
             raise TypeError("blocks must be a function that returns one epoch's (X, y) blocks")
         self.net, self.blocks, self.batch, self.loss = net, blocks, int(batch_size), loss
+        self.full = False
         self._first_epoch = iter(blocks())
         first = next(self._first_epoch, None)
         if first is None:

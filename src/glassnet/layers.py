@@ -312,7 +312,9 @@ class Dense(Layer):
             self._prepare(x.shape[0])
         self.x = x
         if type(x) is np.ndarray:
-            return np.dot(x, self._W, self.a)
+            # The method, not np.dot: on the tiny arrays of a per-sample step, np.dot's
+            # dispatch costs as much as the product.
+            return x.dot(self._W, self.a)
         self.a[...] = x @ self._W  # scipy.sparse input, in the first layer
         return self.a
 
@@ -322,7 +324,7 @@ class Dense(Layer):
         ``x`` may be a scipy.sparse matrix (in the first layer).
         """
         if isinstance(x, np.ndarray):
-            z = np.dot(x, self._W, out=out)
+            z = x.dot(self._W, out)
         elif out is None:
             z = np.asarray(x @ self._W)
         else:
@@ -367,9 +369,9 @@ class Dense(Layer):
         elif dz.shape[0] == 1:
             np.multiply(x.T, dz, self._dW)
         else:
-            np.dot(x.T, dz, self._dW)
+            x.T.dot(dz, self._dW)
         if self.need_dx:
-            return np.dot(dz, self._W.T, self._dx)
+            return dz.dot(self._W.T, self._dx)
         return None
 
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -141,7 +141,7 @@ class _Squared(Loss):
 
     def value_and_grad(self, a, y, w, out) -> float:
         n, k = a.shape
-        diff = np.subtract(a, y, out=out)
+        diff = np.subtract(a, y, out)
         if w is None:
             denom = self._denominator(n, k, float(n))
             value = self.factor * float(np.vdot(diff, diff)) / denom
@@ -195,15 +195,15 @@ class MAE(Loss):
 
     def value_and_grad(self, a, y, w, out) -> float:
         n, k = a.shape
-        diff = np.subtract(a, y, out=out)
+        diff = np.subtract(a, y, out)
         denom = _weights_sum(w, n) * k
         if w is None:
             value = float(np.abs(diff).sum()) / denom
-            np.sign(diff, out=out)
+            np.sign(diff, out)
             out *= 1.0 / denom
         else:
             value = float(np.dot(w, np.abs(diff).sum(axis=1))) / denom
-            np.sign(diff, out=out)
+            np.sign(diff, out)
             out *= w[:, np.newaxis] / denom
         return value
 
@@ -228,7 +228,7 @@ class Huber(Loss):
     def value_and_grad(self, a, y, w, out) -> float:
         n, k = a.shape
         d = self.delta
-        r = np.subtract(a, y, out=out)
+        r = np.subtract(a, y, out)
         ar = np.abs(r)
         elementwise = np.where(ar <= d, 0.5 * r * r, d * (ar - 0.5 * d))
         denom = _weights_sum(w, n) * k
@@ -304,13 +304,13 @@ class BinaryCrossEntropy(_LogitLoss):
     output = "sigmoid"
 
     def _activate(self, z, out):
-        return activations.sigmoid(z, out=out)
+        return activations.sigmoid(z, out)
 
     def _rows(self, z, a, y, extra=None):
         t = np.abs(z)
-        np.negative(t, out=t)
-        np.exp(t, out=t)
-        np.log1p(t, out=t)  # log(1 + exp(-|z|)), exact even where the sigmoid saturates
+        np.negative(t, t)
+        np.exp(t, t)
+        np.log1p(t, t)  # log(1 + exp(-|z|)), exact even where the sigmoid saturates
         t += np.maximum(z, 0.0)
         t -= y * z
         return t.sum(axis=1) if t.shape[1] > 1 else t[:, 0]
@@ -351,19 +351,19 @@ class CrossEntropy(_LogitLoss):
         """
         high = z.max()
         if high - z.min() < self.SPAN.get(z.dtype, 80.0):
-            np.subtract(z, high, out=out)
+            np.subtract(z, high, out)
             m = high
         else:
             m = z.max(axis=1)[:, np.newaxis]
-            np.subtract(z, m, out=out)
-        np.exp(out, out=out)
+            np.subtract(z, m, out)
+        np.exp(out, out)
         k = out.shape[1]
         ones = self._ones.get((k, out.dtype))
         if ones is None:
             ones = self._ones[(k, out.dtype)] = np.ones(k, dtype=out.dtype)
         s = np.dot(out, ones)  # row sums
         out /= s[:, np.newaxis]
-        np.log(s, out=s)
+        np.log(s, s)
         s += m if m.ndim == 0 else m[:, 0]
         return s
 
@@ -452,7 +452,7 @@ class Poisson(_LogitLoss):
     output = "exp"
 
     def _activate(self, z, out):
-        return np.exp(z, out=out)
+        return np.exp(z, out)
 
     def _rows(self, z, a, y, extra=None):
         ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)

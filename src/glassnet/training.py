@@ -351,23 +351,19 @@ class NumpySteps:
     """The reference step: ``Network.loss_and_grad`` (NumPy, layer by layer) and the
     optimizer's own ``update``.
 
-    A step strategy gives ``loss_and_grad(x, y, w) -> loss`` (filling the network's
-    gradient vector, L2 penalty included), ``update(params, grads, saved)``, and
-    ``epochs(batches, first, count, guard)``, which runs up to ``count`` whole epochs
-    at once and returns their (mean loss, sample-weighted mean loss, rows), or returns
-    None (then the loop steps batch by batch). ``running()`` is the context
-    the fit runs in.
+    A step strategy gives ``loss_and_grad(x, y, w, loss, l2) -> loss`` (as the
+    network's: filling its gradient vector, L2 penalty included), ``update(params,
+    grads, saved)``, and ``epochs(batches, first, count, guard)``, which runs up to
+    ``count`` whole epochs at once and returns their (mean loss, sample-weighted mean
+    loss, rows), or returns None (then the loop steps batch by batch). ``running()``
+    is the context the fit runs in.
     """
 
     compiled = False
 
     def __init__(self, net, loss: _losses.Loss, opt: _optimizers.Optimizer, l2: float):
-        self.net, self.loss, self.l2 = net, loss, l2
+        self.loss_and_grad = net.loss_and_grad
         self.update = opt.update
-        self._pass = net.loss_and_grad
-
-    def loss_and_grad(self, x, y, w) -> float:
-        return self._pass(x, y, w, self.loss, self.l2)
 
     def epochs(self, batches, first: int, count: int, guard) -> list | None:
         return None
@@ -414,28 +410,30 @@ def strategy(net, loss, opt, X, batch: int | None, epochs: int, l2: float, compi
 
 
 class BatchEpochs:
-    """Epochs of batch steps: for every batch of ``batches.epoch()``, the strategy's
-    forward and backward pass, the divergence check, and the optimizer's update.
-    ``run`` returns (mean batch loss, sample-weighted mean, rows) of each epoch."""
+    """Epochs of batch steps: for every batch of ``batches``, the strategy's forward and
+    backward pass, the divergence check, and the optimizer's update. ``run`` returns
+    (mean batch loss, sample-weighted mean, rows) of each epoch it ran."""
 
-    def __init__(self, batches, steps, params: np.ndarray, grads: np.ndarray, guard: Guard):
-        self.batches, self.steps = batches, steps
+    def __init__(self, batches, steps, loss, l2: float, params, grads, guard: Guard):
+        self.batches, self.steps, self.loss, self.l2 = batches, steps, loss, l2
         self.params, self.grads, self.guard = params, grads, guard
 
     def run(self, first: int, count: int) -> list[tuple[float, float, int]]:
         whole = self.steps.epochs(self.batches, first, count, self.guard)
         if whole is not None:
             return whole
-        return [self._epoch(first)]
+        if self.batches.full:
+            return self._full_batch(first, count)
+        return [self._epoch(epoch) for epoch in range(first, first + count)]
 
     def _epoch(self, epoch: int) -> tuple[float, float, int]:
-        step, update = self.steps.loss_and_grad, self.steps.update
+        step, update, loss, l2 = self.steps.loss_and_grad, self.steps.update, self.loss, self.l2
         params, grads, guard = self.params, self.grads, self.guard
         saved, check, isfinite = guard.snapshot, guard.active, math.isfinite
         total = weighted = 0.0
         count = rows = 0
         for xb, yb, wb in self.batches.epoch():
-            value = step(xb, yb, wb)
+            value = step(xb, yb, wb, loss, l2)
             if check and not isfinite(value):
                 guard.diverged(epoch, f"the loss became {value}")
             update(params, grads, saved)
@@ -447,6 +445,22 @@ class BatchEpochs:
         if not count:
             raise ValueError(f"epoch {epoch + 1} had no rows to train on")
         return total / count, weighted / rows, rows
+
+    def _full_batch(self, first: int, count: int) -> list[tuple[float, float, int]]:
+        """Epochs of one batch each: the seeds' loop, one step an epoch."""
+        step, update, loss, l2 = self.steps.loss_and_grad, self.steps.update, self.loss, self.l2
+        params, grads, guard = self.params, self.grads, self.guard
+        saved, check, isfinite = guard.snapshot, guard.active, math.isfinite
+        X, Y, W = next(iter(self.batches.epoch()))
+        m = Y.shape[0]
+        done = []
+        for epoch in range(first, first + count):
+            value = step(X, Y, W, loss, l2)
+            if check and not isfinite(value):
+                guard.diverged(epoch, f"the loss became {value}")
+            update(params, grads, saved)
+            done.append((value, value, m))
+        return done
 
 
 def train(
@@ -767,7 +781,7 @@ def fit_arrays(
             history = lbfgs(
                 net,
                 opt,
-                lambda: steps.loss_and_grad(X, Y, W),
+                lambda: steps.loss_and_grad(X, Y, W, loss_fn, l2),
                 epochs=epochs,
                 validate=validate,
                 callbacks=callbacks,
@@ -776,7 +790,7 @@ def fit_arrays(
             )
         else:
             batches = _data.ArrayBatches(data, batch_size, shuffle, net.rng)
-            runner = BatchEpochs(batches, steps, net.parameters, net.gradients, guard)
+            runner = BatchEpochs(batches, steps, loss_fn, l2, net.parameters, net.gradients, guard)
             history = train(
                 net,
                 runner,
@@ -845,7 +859,7 @@ def fit_stream(
     opt.prepare(net.parameters, net.n_weights)
     guard = Guard(net, opt, stop_on_nonfinite)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), steps.running():
-        runner = BatchEpochs(batches, steps, net.parameters, net.gradients, guard)
+        runner = BatchEpochs(batches, steps, loss_fn, l2, net.parameters, net.gradients, guard)
         history = train(
             net,
             runner,

@@ -46,11 +46,11 @@ class CompiledSteps:
         else:
             self.update = opt.update
 
-    def loss_and_grad(self, x, y, w) -> float:
-        return self.plan.loss_and_grad(x, y, w, self.l2)
+    def loss_and_grad(self, x, y, w, loss, l2: float) -> float:
+        return self.plan.loss_and_grad(x, y, w, l2)
 
-    def _numpy_pass(self, x, y, w) -> float:
-        return self.net.loss_and_grad(x, y, w, self.loss, self.l2)
+    def _numpy_pass(self, x, y, w, loss, l2: float) -> float:
+        return self.net.loss_and_grad(x, y, w, loss, l2)
 
     def _sgd(self, params, grads, saved) -> None:
         """SGD.update in one pass (kernels.sgd, kernels.sgd_momentum)."""
