@@ -249,7 +249,7 @@ def test_a_large_file_that_is_not_a_model_is_refused_by_its_header(tmp_path):
         ["train", "d.csv", "--target"],
         ["train", "d.csv", "--target", "y", "--epochs", "many"],
         ["predict", "m.glassnet"],
-        ["predict", "m.glassnet", "d.csv", "--quiet"],
+        ["predict", "m.glassnet", "d.csv", "--loud"],
         ["evaluate"],
         ["bogus"],
         [],
