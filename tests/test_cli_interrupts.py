@@ -179,6 +179,36 @@ def test_ctrl_c_while_predicting_leaves_no_half_written_output(many_rows, tmp_pa
     assert out.read_text() == "old\n"
 
 
+def test_an_interrupt_python_drops_still_stops_training_and_keeps_the_files(
+    training, tmp_path, monkeypatch, capsys
+):
+    """As Ctrl-C once landed in importlib's module-lock callback and in llvmlite's ctypes
+    callback while the kernels loaded: Python printed it as "Exception ignored", training
+    ran on and the model file was replaced. Now it is not printed, training stops at the
+    end of the next epoch, and the files stay as they were."""
+    data, old = training
+    for name, content in old.items():
+        (tmp_path / name).write_bytes(content)
+    fit = gn.TabularModel.fit
+
+    def fit_after_a_dropped_interrupt(*args, **kwargs):
+        class Finalized:
+            def __del__(self):
+                _interrupt()
+
+        Finalized()
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(gn.TabularModel, "fit", fit_after_a_dropped_interrupt)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["train", str(data), "--target", "y", "--out", "m.glassnet", "--report",
+                     "r.html", "--epochs", "5"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 130 and err.split("\n")[-2:] == ["glassnet: interrupted", ""], err
+    assert "KeyboardInterrupt" not in err and "Exception ignored" not in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
+
+
 # --- the pieces, in this process --------------------------------------------------------
 
 
