@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 __all__ = ["Interrupts"]
@@ -43,18 +44,28 @@ class Interrupts:
         self._deferring = 0
         self._pending = False  # an interrupt came inside the current deferred block
         self._finished = False
+        self._installed = False
         self._previous = None
         self._previous_hook = None
 
     def install(self) -> Interrupts:
-        self._previous = signal.signal(signal.SIGINT, self._handle)
-        self._previous_hook = sys.unraisablehook
-        sys.unraisablehook = self._unraisable
+        # Python runs signal handlers in the main thread alone, and lets no other thread
+        # set them: a command run from another thread leaves Ctrl-C to the main thread.
+        # An ignored SIGINT (a shell's background job) stays ignored, as Python leaves it.
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous_hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
+            self._installed = True
         return self
 
     def restore(self) -> None:
-        signal.signal(signal.SIGINT, self._previous)
-        sys.unraisablehook = self._previous_hook
+        if self._installed:
+            # None: a handler set outside Python, which Python cannot set again
+            signal.signal(signal.SIGINT, self._previous or signal.SIG_DFL)
+            sys.unraisablehook = self._previous_hook
+            self._installed = False
 
     def _handle(self, signum, frame) -> None:
         if self._finished:

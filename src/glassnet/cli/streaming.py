@@ -96,7 +96,6 @@ def fit(args: argparse.Namespace, data: DataFile, options, **fit_options):
     """TabularModel.fit_stream with the command's options; (model, history)."""
     from ..tabular import TabularModel
 
-    fit_options.pop("where", None)  # the stream numbers the rows of its chunks itself
     return TabularModel.fit_stream(
         data.path,
         args.target,
