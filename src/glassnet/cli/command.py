@@ -64,16 +64,16 @@ def run(argv: list[str] | None, interrupts) -> int:
     """
     with messages.shown(interrupts):
         try:
-            return _ended(argv, interrupts)
-        except KeyboardInterrupt:  # one that came as an error was being reported
+            return _outcome(argv, interrupts)
+        except KeyboardInterrupt:  # Ctrl-C while an error was being reported
             return _interrupted(interrupts)
 
 
-def _ended(argv: list[str] | None, interrupts) -> int:
+def _outcome(argv: list[str] | None, interrupts) -> int:
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         interrupts.arm()
-        status = _run(argv, interrupts)
+        status = _dispatch(argv, interrupts)
         with interrupts.finishing():
             return status
     except KeyboardInterrupt:
@@ -101,7 +101,7 @@ def _ended(argv: list[str] | None, interrupts) -> int:
         )
 
 
-def _run(argv: list[str] | None, interrupts) -> int:
+def _dispatch(argv: list[str] | None, interrupts) -> int:
     reopen_stdout()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
