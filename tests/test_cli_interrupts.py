@@ -125,15 +125,18 @@ def test_ctrl_c_at_any_moment_is_a_clean_interruption(training, tmp_path):
     start. Whatever the moment, the outcome is one of the two whole ones."""
     data, old = training
     rng = random.Random()
-    folders = iter(tmp_path / f"run{i}" for i in range(100))
     with ThreadPoolExecutor(3) as lanes:
-        whole = list(lanes.map(lambda _: _try(data, old, next(folders), None), range(3)))
+        whole = list(lanes.map(lambda i: _try(data, old, tmp_path / f"whole{i}", None), range(3)))
         for status, err, files, _ in whole:
             assert _judge(status, err, files, old) == "finished"
         longest = max(took for *_, took in whole)
         # 0: as the libraries load, which is certain to be before the end
         delays = [0.0] + [rng.uniform(0, 1.15 * longest) for _ in range(30)]
-        tries = list(lanes.map(lambda d: (d, _try(data, old, next(folders), d)), delays))
+
+        def interrupted(i, delay):
+            return delay, _try(data, old, tmp_path / f"try{i}", delay)
+
+        tries = list(lanes.map(interrupted, range(len(delays)), delays))
     outcomes = []
     for delay, (status, err, files, _) in tries:
         try:
