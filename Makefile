@@ -30,11 +30,26 @@ demo: $(VENV)/.installed
 	$(WARM)
 	$(BIN)/glassnet demo all
 
+# The report tests open the HTML report in headless Chromium: Debian's chromium, installed
+# here, once, and said so (apt-get needs root; CI runs as root). Skipped when it is there.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the report tests (apt-get, once)"
+	@if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "cannot: apt-get as root is needed; the report's browser tests will be skipped"; \
+	else \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; } \
+		|| echo "apt-get could not install chromium; the report's browser tests will be skipped"; \
+	fi
+
 # The kernels first, so that no test process compiles them; then one process per core,
 # each test file in one of them (its module fixtures start once), and one BLAS thread
 # per process: more threads than cores make small matrix products wait on each other,
 # and no test measures speed.
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev | $(CHROMIUM)
 	$(WARM)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -q -n auto --dist loadfile

@@ -9,6 +9,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import cli
+from glassnet.cli.command import COMMANDS
 
 pd = pytest.importorskip("pandas")
 
@@ -110,11 +111,17 @@ def test_help():
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["train", "predict", "evaluate", "inspect", "demo"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_subcommand_has_help(capsys, command):
     code, out, _ = call(capsys, command, "--help")
     assert code == 0
     assert out.startswith(f"usage: glassnet {command}")
+    assert "%%" not in out  # a percent sign escaped for argparse where argparse does not expand
+
+
+def test_help_texts_show_percent_signs_as_written(capsys):
+    _, out, _ = call(capsys, "train", "--help")
+    assert "By default 20% of the rows" in " ".join(out.split())
 
 
 # --- string class labels --------------------------------------------------------------------------

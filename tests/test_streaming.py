@@ -305,8 +305,8 @@ def test_train_stream_on_the_command_line(capsys, files, tmp_path):
 def test_memory_budget_switches_to_streaming_and_says_so(capsys, files, tmp_path):
     path, _ = files
     model = tmp_path / "m.glassnet"
-    args = ["train", path, "--target", "label", "--epochs", "1", "--out", model, "--quiet"]
-    code, out, err = call(capsys, *args, "--memory-budget", "100KiB")
+    args = ["train", path, "--target", "label", "--epochs", "1", "--out", model]
+    code, out, err = call(capsys, *args, "--memory-budget", "100KiB")  # a note: not --quiet
     assert code == 0, err
     assert "more than --memory-budget 100.0 KiB: streaming in chunks of 65536 rows" in err
     assert "streamed" in gn.load(model).info

@@ -26,9 +26,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import socket
-import sys
 from typing import Any
 
 import numpy as np
@@ -605,7 +605,6 @@ def serve(app: Starlette, sock: socket.socket, log_level: str = "warning") -> No
     """Run ``app`` with uvicorn on a bound socket until interrupted."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"glassnet: serving on http://{shown}:{port} (Ctrl+C to stop)", file=sys.stderr)
-    sys.stderr.flush()
+    logging.getLogger(__name__).info("serving on http://%s:%s (Ctrl+C to stop)", shown, port)
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])

@@ -1,29 +1,22 @@
-"""What every glassnet command shares: the one-line error, safe terminal text, reading data,
-and output files that are never lost or left half-written.
+"""What every glassnet command shares: the one-line error, safe terminal text, stdout
+that may close early, warnings, and the options that say how to read a data file.
 
 A command raises :class:`UserError` (or a ``ValueError`` from the library, such as a
 :class:`~glassnet.ModelFileError`) for anything the user can fix; ``glassnet.cli.main``
-turns it into one line on stderr and exit status 2. This module imports the standard
-library alone, so the command starts at once; pandas and NumPy come with the work.
-
-Outputs: :func:`check_output` refuses, before any work, a path that is a folder or a
-special file, that is one of the inputs (the same file, by device and inode, not by
-name), or whose folder is missing or read-only. :func:`atomic_path` writes beside the
-target and renames over it only when the whole file is written, so an interrupted or
-failed write leaves the old file as it was. :func:`say` prints to stdout and, when
-the reader has gone (``| head``), stops printing but lets the work (and the files) finish.
+turns it into one line on stderr and exit status 2. :func:`say` prints to stdout and,
+when the reader has gone (``| head``), stops printing but lets the work (and the files)
+finish. This module imports the standard library alone, so the command starts at once;
+pandas and NumPy come with the work. The files a command reads are in :mod:`.inputs`,
+those it writes in :mod:`.outputs`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
-import stat
 import sys
-from collections.abc import Sequence
-
-from ..atomic import atomic_path
 
 __all__ = [
     "UserError",
@@ -31,19 +24,16 @@ __all__ = [
     "say",
     "warn",
     "stdout_closed",
+    "close_stdout",
+    "reopen_stdout",
     "add_read_options",
     "read_options",
     "read_table",
     "add_chunk_rows",
-    "check_model_and_data",
-    "check_input",
-    "check_output",
-    "check_distinct",
-    "atomic_path",
     "columns",
-    "progress_line",
-    "close_stdout",
 ]
+
+_log = logging.getLogger(__name__)
 
 
 class UserError(Exception):
@@ -67,31 +57,35 @@ def printable(text: object) -> str:
     return _UNSAFE.sub(escape, str(text))
 
 
-class _State:
-    stdout_closed = False
-    partial_line = False  # a progress bar is drawn on stderr without its newline yet
+class _Stdout:
+    closed = False  # its reader has gone; nothing more is written to it
 
 
-STATE = _State()
+_STDOUT = _Stdout()
 
 
 def close_stdout() -> None:
     """The reader of stdout has gone: point stdout at /dev/null so nothing more (not even
     the flush at exit) fails, and remember it."""
-    STATE.stdout_closed = True
+    _STDOUT.closed = True
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
 
 
+def reopen_stdout() -> None:
+    """A new command writes to stdout again (main() runs many in one process)."""
+    _STDOUT.closed = False
+
+
 def stdout_closed() -> bool:
-    return STATE.stdout_closed
+    return _STDOUT.closed
 
 
 def say(*lines: str) -> None:
     """Print lines to stdout; if its reader has gone, print nothing more and carry on."""
-    if STATE.stdout_closed:
+    if _STDOUT.closed:
         return
     try:
         for line in lines:
@@ -102,22 +96,8 @@ def say(*lines: str) -> None:
 
 
 def warn(message: str) -> None:
-    end_progress_line()
-    with contextlib.suppress(OSError):
-        sys.stderr.write(f"glassnet: warning: {printable(message)}\n")
-        sys.stderr.flush()
-
-
-def progress_line(drawing: bool) -> None:
-    """Progress bars report here whether a line of theirs is open on stderr."""
-    STATE.partial_line = drawing
-
-
-def end_progress_line() -> None:
-    if STATE.partial_line:
-        with contextlib.suppress(OSError):
-            sys.stderr.write("\n")
-        STATE.partial_line = False
+    """``glassnet: warning: <message>`` on stderr (a record of the glassnet logger)."""
+    _log.warning(message)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -154,14 +134,6 @@ def add_chunk_rows(parser, what: str) -> None:
         metavar="N",
         help=f"rows {what} at a time (default: 65536)",
     )
-
-
-def check_model_and_data(args) -> list[tuple[str, str]]:
-    """The checks predict and evaluate start with; returns the inputs an output must not be."""
-    if args.chunk_rows < 1:
-        raise UserError(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
-    check_input(args.data, "the data")
-    return [(args.model, "the model"), (args.data, "the data")]
 
 
 def read_options(args):
@@ -204,66 +176,6 @@ def read_table(path: str, options=None):
             whole = whole and float(np.abs(numbers).max()) < 2.0**53
             frame[name] = numbers.astype("int64") if whole else numbers
     return frame
-
-
-def check_input(path: str, what: str) -> None:
-    """Refuse a data file that is missing, a folder, a FIFO or a device, before opening."""
-    from ..tabular.reading import DataFileError, check_data_path
-
-    try:
-        check_data_path(path)
-    except DataFileError as exc:
-        raise UserError(f"{what}: {exc}") from None
-
-
-# -- outputs -------------------------------------------------------------------------------
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def check_output(path: str, flag: str, inputs: Sequence[tuple[str, str]] = ()) -> None:
-    """Fail before the work, not after it, when an output path cannot or must not be written.
-
-    ``inputs`` are (path, what) pairs: an output that is the same file as one of them (a
-    hard link or a symbolic link too) is refused.
-    """
-    shown = printable(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise UserError(f"{flag} {shown}: {exc.strerror}") from None
-    if info is not None:
-        if stat.S_ISDIR(info.st_mode):
-            raise UserError(f"{flag} {shown} is a folder; give a file name")
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"{flag} {shown} is not a regular file (a device or a FIFO)")
-        for other, what in inputs:
-            if other != "-" and _same_file(path, other):
-                raise UserError(
-                    f"{flag} {shown} is the same file as {what} {printable(other)}; "
-                    "writing it would destroy it"
-                )
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"{flag} {shown}: the folder {printable(folder)} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"{flag} {shown}: the folder {printable(folder)} is not writable")
-
-
-def check_distinct(outputs: Sequence[tuple[str | None, str]]) -> None:
-    """Two outputs must not be one file (by name or, if it exists, by inode)."""
-    given = [(p, f) for p, f in outputs if p]
-    for i, (a, fa) in enumerate(given):
-        for b, fb in given[i + 1 :]:
-            if os.path.abspath(a) == os.path.abspath(b) or _same_file(a, b):
-                raise UserError(f"{fa} and {fb} name the same file {printable(a)}")
 
 
 def columns(text: str | None, keep_blank: bool = False) -> list[str]:

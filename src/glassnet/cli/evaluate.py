@@ -5,15 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import (
-    UserError,
-    add_chunk_rows,
-    add_read_options,
-    check_model_and_data,
-    printable,
-    read_options,
-    say,
-)
+from .common import UserError, add_chunk_rows, add_read_options, printable, read_options, say
+from .inputs import model_and_data
+from .outputs import check_plot_path, save_figure
 
 __all__ = ["add_parser", "run", "report_lines"]
 
@@ -142,17 +136,16 @@ def report_lines(result: dict, source: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from .. import modelfile
-    from .train import check_plot_path, save_figure
 
-    inputs = check_model_and_data(args)
+    model_input, data = model_and_data(args)
     if args.plot:
-        check_plot_path(args.plot, "--plot", inputs)
+        check_plot_path(args.plot, "--plot", [model_input, data])
     options = read_options(args)
     model = modelfile.load(args.model)
 
     from ..tabular import DataFileError, PreprocessingError, TabularModel
     from ..tabular.columns import missing_mask
-    from ..tabular.reading import iter_chunks, row_numbering
+    from ..tabular.reading import iter_chunks
 
     if not isinstance(model, TabularModel):
         raise UserError(
@@ -163,10 +156,10 @@ def run(args: argparse.Namespace) -> int:
     acc = model.metrics_accumulator()
     regression = model.target.task == "regression"
     sample = _Sample(_SAMPLE) if args.plot and regression else None
-    unit, first = row_numbering(args.data)
+    unit, first = data.numbering
     skipped = 0
     try:
-        for chunk in iter_chunks(args.data, options, chunk_rows=args.chunk_rows):
+        for chunk in iter_chunks(data.path, options, chunk_rows=args.chunk_rows):
             if target not in chunk.columns:
                 raise UserError(
                     f"the data has no target column {printable(target)!r} to measure against"
@@ -213,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             cm = result["confusion_matrix"]
             fig = plot.confusion_matrix(cm["counts"], cm["labels"], cm["predicted"])
-        save_figure(fig, args.plot)
+        save_figure(fig, args.outputs.path(args.plot))
+        args.outputs.commit()
         if not args.json:
             say(f"figure written to {printable(args.plot)}")
     return 0

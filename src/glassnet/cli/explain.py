@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .common import UserError, add_read_options, read_options, read_table
+from .common import UserError, add_read_options, read_options, read_table, warn
+from .inputs import data_file
 
 __all__ = ["add_parser", "run"]
 
@@ -95,7 +95,7 @@ def _tabular(model, row, args):
     except PreprocessingError as exc:
         raise UserError(str(exc)) from None
     for message in warnings:
-        print(f"glassnet: warning: {message}", file=sys.stderr)
+        warn(message)
     target = model.target
     value = None
     if args.target_value is not None:
@@ -164,8 +164,9 @@ def run(args: argparse.Namespace) -> int:
     from .. import modelfile
     from ..network import Network
 
+    data = data_file(args.data, "the data")
     model = modelfile.load(args.model)
-    frame = read_table(args.data, read_options(args))
+    frame = read_table(data.path, read_options(args))
     row = _row(frame, args.row, args.data)
     opt = _optimizer(args)
     if hasattr(model, "features") and hasattr(model, "target"):  # a TabularModel

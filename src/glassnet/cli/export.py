@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
-import sys
 
-from .common import UserError, atomic_path, check_output, printable
+from .common import UserError, printable
+from .inputs import InputFile
+from .outputs import check_output
 
 __all__ = ["add_parser", "run"]
+
+_log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import modelfile
 
     out = args.out
-    check_output(out, "OUT.onnx", [(args.model, "the model file")])
+    check_output(out, "OUT.onnx", [InputFile.at(args.model, "the model file")])
     if os.path.exists(out) and not _looks_like_onnx(out):
         raise UserError(
             f"OUT.onnx {printable(out)} exists and is not an ONNX file; refusing to overwrite it"
@@ -61,15 +65,16 @@ def run(args: argparse.Namespace) -> int:
 
     proto = to_onnx(modelfile.load(args.model), dtype=args.dtype)
     data = proto.SerializeToString()
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        onnx.checker.check_model(tmp)  # what is written loads back
-    inputs = ", ".join(printable(v.name) for v in proto.graph.input)
-    outputs = ", ".join(v.name for v in proto.graph.output)
-    print(
-        f"ONNX graph written to {printable(out)} ({len(data):,} bytes; inputs: {inputs}; "
-        f"outputs: {outputs})",
-        file=sys.stderr,
+    path = args.outputs.path(out)
+    with open(path, "wb") as f:
+        f.write(data)
+    onnx.checker.check_model(path)  # what is written loads back
+    args.outputs.commit()
+    names = [", ".join(v.name for v in side) for side in (proto.graph.input, proto.graph.output)]
+    _log.info(
+        "ONNX graph written to %s (%s bytes; inputs: %s; outputs: %s)",
+        out,
+        f"{len(data):,}",
+        *names,
     )
     return 0

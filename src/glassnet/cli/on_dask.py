@@ -15,6 +15,8 @@ import os
 import re
 
 from .common import UserError, printable, read_options
+from .fitting import BATCH_SIZE, fit_options
+from .inputs import InputFile
 
 __all__ = ["add_options", "check", "check_without", "fit", "describe"]
 
@@ -59,7 +61,7 @@ def check_without(args: argparse.Namespace) -> None:
 def check(args: argparse.Namespace, batch_size: int | None):
     """Refuse options that cannot apply with --dask, and find the data files.
 
-    Returns (the DataFiles, the (path, what) pairs that outputs must not overwrite).
+    Returns (the DataFiles, the InputFiles that outputs must not overwrite).
     """
     if args.data == "-":
         raise UserError("--dask reads data files, not standard input; give a file or a glob")
@@ -74,7 +76,7 @@ def check(args: argparse.Namespace, batch_size: int | None):
             flag
             for flag, value in (
                 ("--lr", args.lr is not None),
-                ("--batch-size", args.batch_size != "32" and batch_size is not None),
+                ("--batch-size", args.batch_size != BATCH_SIZE and batch_size is not None),
                 ("--strategy", args.strategy is not None),
             )
             if value
@@ -97,7 +99,7 @@ def check(args: argparse.Namespace, batch_size: int | None):
         data = read_files(args.data, options)
     except DataFileError as exc:
         raise UserError(f"the training data: {exc}") from None
-    return data, [(p, "the training data") for p in data.paths]
+    return data, [InputFile.at(p, "the training data") for p in data.paths]
 
 
 def address(text: str) -> int | str:
@@ -193,7 +195,6 @@ def fit(args: argparse.Namespace, data, hidden: list[int], batch_size, callbacks
     from ..dask import WorkerLostError
     from ..dask.tabular import fit_table
     from ..tabular import DataFileError, PreprocessingError
-    from .train import fit_options
 
     options = fit_options(args, hidden, None if args.optimizer == "lbfgs" else batch_size)
     with cluster(args.dask) as client:

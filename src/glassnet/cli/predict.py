@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -10,16 +11,17 @@ from .common import (
     UserError,
     add_chunk_rows,
     add_read_options,
-    atomic_path,
-    check_model_and_data,
-    check_output,
     columns,
     printable,
     read_options,
     warn,
 )
+from .inputs import model_and_data
+from .outputs import check_output
 
 __all__ = ["add_parser", "run", "OUTPUT_FORMATS"]
+
+_log = logging.getLogger(__name__)
 
 #: What --out can write, by extension.
 OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -81,11 +83,12 @@ def _isatty(stream) -> bool:
 
 
 class _Writer:
-    """Chunks of a table to CSV (stdout or a file) or Parquet, atomically for a file."""
+    """Chunks of a table to CSV on stdout (``path`` None), or to a CSV or Parquet file:
+    ``target``, the --out path that names the format, written at ``path``."""
 
-    def __init__(self, path: str | None):
+    def __init__(self, path: str | None, target: str | None):
         self.path = path
-        self.fmt = output_format(path) if path else "csv"
+        self.fmt = output_format(target) if target else "csv"
         self.rows = 0
         self._parquet = None
         self._file = None
@@ -93,11 +96,8 @@ class _Writer:
     def __enter__(self):
         if self.path is None:
             self._file = sys.stdout
-            return self
-        self._atomic = atomic_path(self.path)
-        self._tmp = self._atomic.__enter__()
-        if self.fmt != "parquet":
-            self._file = open(self._tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        elif self.fmt != "parquet":
+            self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
         return self
 
     def write(self, frame) -> None:
@@ -108,7 +108,7 @@ class _Writer:
             if self._parquet is None:
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 self._schema = table.schema
-                self._parquet = pq.ParquetWriter(self._tmp, self._schema)
+                self._parquet = pq.ParquetWriter(self.path, self._schema)
             else:
                 table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
             self._parquet.write_table(table)
@@ -137,10 +137,9 @@ class _Writer:
         try:
             if self._parquet is not None:
                 self._parquet.close()
+        finally:
             if self._file is not None:
                 self._file.close()
-        finally:
-            self._atomic.__exit__(kind, exc, tb)
         return False
 
 
@@ -214,10 +213,10 @@ def predictions(model, chunk, proba: bool, keep: list[str], where, seen_warnings
 def run(args: argparse.Namespace) -> int:
     from .. import modelfile
 
-    inputs = check_model_and_data(args)
+    model_input, data = model_and_data(args)
     if args.out:
         output_format(args.out)
-        check_output(args.out, "--out", inputs)
+        check_output(args.out, "--out", [model_input, data])
         check_not_a_model(args.out, "--out")
     options = read_options(args)
     model = modelfile.load(args.model)
@@ -225,18 +224,19 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{printable(args.model)} holds nothing that can predict")
     from ..network import Network
     from ..tabular import DataFileError, PreprocessingError, TabularModel
-    from ..tabular.reading import iter_chunks, row_numbering
+    from ..tabular.reading import iter_chunks
 
     keep = columns(args.keep)
     if args.proba and isinstance(model, TabularModel) and model.target.task != "classification":
         raise UserError("--proba needs a classification model; this one is a regression")
     if args.proba and isinstance(model, Network):
         raise UserError("--proba needs a classification model; this is a bare network")
-    unit, first = row_numbering(args.data)
+    unit, first = data.numbering
     seen: set = set()
+    path = args.outputs.path(args.out) if args.out else None
     try:
-        with _Writer(args.out) as writer:
-            for chunk in iter_chunks(args.data, options, chunk_rows=args.chunk_rows):
+        with _Writer(path, args.out) as writer:
+            for chunk in iter_chunks(data.path, options, chunk_rows=args.chunk_rows):
                 if writer.rows == 0:
                     for name in keep:
                         if name not in chunk.columns:
@@ -249,5 +249,6 @@ def run(args: argparse.Namespace) -> int:
     except (PreprocessingError, DataFileError) as exc:
         raise UserError(str(exc)) from None
     if args.out:
-        print(f"{writer.rows} predictions written to {printable(args.out)}", file=sys.stderr)
+        args.outputs.commit()
+        _log.info("%d predictions written to %s", writer.rows, args.out)
     return 0

@@ -1,0 +1,191 @@
+"""The options of the network, its training and the columns: shared by glassnet train
+in memory, streamed from a file, and on a Dask cluster.
+
+:func:`add_network_options` and :func:`add_column_options` add them to a parser;
+:func:`checked` refuses values out of range and reads --hidden and --batch-size;
+:func:`fit_options` gives them as the fits (``TabularModel.fit``, ``fit_stream``,
+``glassnet.dask.tabular.fit_table``) take them.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import UserError, columns
+
+__all__ = [
+    "BATCH_SIZE",
+    "add_network_options",
+    "add_column_options",
+    "checked",
+    "fit_options",
+]
+
+#: --batch-size when not given.
+BATCH_SIZE = "32"
+
+
+def add_network_options(parser) -> None:
+    """--hidden, --activation, --loss, --optimizer, --lr, --epochs, --batch-size,
+    --val-split, --early-stopping, --patience, --seed, --task."""
+    model = parser.add_argument_group("the network and its training")
+    model.add_argument(
+        "--hidden",
+        default="16,16",
+        metavar="SIZES",
+        help="hidden layer sizes, comma-separated (default: 16,16; 'none' for no hidden layer)",
+    )
+    model.add_argument(
+        "--activation",
+        default="relu",
+        choices=["relu", "leaky_relu", "tanh", "sigmoid", "identity"],
+        help="hidden activation (default: relu)",
+    )
+    model.add_argument(
+        "--loss",
+        default="auto",
+        choices=["auto", "mse", "mae", "huber", "cross_entropy"],
+        help="default: cross_entropy for classification, mse for regression",
+    )
+    model.add_argument(
+        "--optimizer",
+        choices=["adam", "sgd", "lbfgs"],
+        help="default: adam (sgd uses momentum 0.9); with --dask, lbfgs (the default there)",
+    )
+    model.add_argument("--lr", type=float, help="learning rate (default: 1e-3 adam, 0.01 sgd)")
+    model.add_argument("--epochs", type=int, default=200, help="at most this many (default: 200)")
+    model.add_argument(
+        "--batch-size",
+        default=BATCH_SIZE,
+        metavar="N",
+        help="samples per step, or 'full' (default: 32)",
+    )
+    model.add_argument(
+        "--val-split",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="fraction held out for validation, stratified by class (default: 0.2; 0 for none)",
+    )
+    model.add_argument(
+        "--early-stopping",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stop when the validation loss stops improving and keep the best epoch's "
+        "weights (default: on; --no-early-stopping trains every epoch)",
+    )
+    model.add_argument(
+        "--patience",
+        type=int,
+        default=10,
+        help="epochs without improvement before early stopping (default: 10)",
+    )
+    model.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    model.add_argument(
+        "--task",
+        default="auto",
+        choices=["auto", "classification", "regression"],
+        help="override the automatic choice",
+    )
+
+
+def add_column_options(parser) -> None:
+    """--ignore, --features, --categorical, --numeric, --max-categories, --impute,
+    --drop-missing-target."""
+    cols = parser.add_argument_group("the columns")
+    cols.add_argument("--ignore", metavar="COLS", help="columns to leave out, comma-separated")
+    cols.add_argument(
+        "--features", metavar="COLS", help="use only these feature columns, comma-separated"
+    )
+    cols.add_argument(
+        "--categorical",
+        metavar="COLS",
+        help="treat these columns as categories (integer codes, say), comma-separated",
+    )
+    cols.add_argument(
+        "--numeric", metavar="COLS", help="treat these columns as numbers, comma-separated"
+    )
+    cols.add_argument(
+        "--max-categories",
+        type=int,
+        metavar="N",
+        help="at most N one-hot columns per categorical column: the N-1 most frequent "
+        "values and one for all others",
+    )
+    cols.add_argument(
+        "--impute",
+        action="store_true",
+        help="fill missing feature values (the training mean, or the most frequent value)",
+    )
+    cols.add_argument(
+        "--drop-missing-target",
+        action="store_true",
+        help="drop rows whose target is missing (otherwise they are an error)",
+    )
+
+
+def checked(args: argparse.Namespace) -> tuple[list[int], int | None]:
+    """Refuse values out of range; returns (the hidden layer sizes, the batch size or None
+    for the full batch)."""
+    if args.epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.lr is not None and not args.lr > 0:
+        raise UserError(f"--lr must be positive, got {args.lr}")
+    if not 0 <= args.val_split < 1:
+        raise UserError(f"--val-split must be in [0, 1), got {args.val_split}")
+    if args.patience < 1:
+        raise UserError(f"--patience must be at least 1, got {args.patience}")
+    if args.max_categories is not None and args.max_categories < 2:
+        raise UserError(f"--max-categories must be at least 2, got {args.max_categories}")
+    return _hidden_sizes(args.hidden), _batch_size(args.batch_size)
+
+
+def _hidden_sizes(text: str) -> list[int]:
+    if text.strip().lower() in ("", "none", "0"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UserError(
+            f"--hidden takes layer sizes separated by commas, like 16,16; got {text!r}"
+        ) from None
+    if any(s <= 0 for s in sizes):
+        raise UserError(f"--hidden sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _batch_size(text: str) -> int | None:
+    if text.lower() in ("full", "all", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserError(f"--batch-size takes a positive integer or 'full', got {text!r}") from None
+    if value < 1:
+        raise UserError(f"--batch-size must be at least 1, got {value}")
+    return value
+
+
+def fit_options(args: argparse.Namespace, hidden: list[int], batch_size: int | None) -> dict:
+    """The options of the network, its training and the columns, as the fits take them."""
+    return {
+        "hidden": hidden,
+        "activation": args.activation,
+        "loss": args.loss,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "epochs": args.epochs,
+        "batch_size": batch_size,
+        "val_split": args.val_split,
+        "early_stopping": args.early_stopping,
+        "patience": args.patience,
+        "seed": args.seed,
+        "impute": args.impute,
+        "task": args.task,
+        "ignore": columns(args.ignore),
+        "features": columns(args.features) or None,
+        "categorical": columns(args.categorical),
+        "numeric": columns(args.numeric),
+        "max_categories": args.max_categories,
+        "drop_missing_target": args.drop_missing_target,
+    }
