@@ -75,3 +75,100 @@ def test_dropout_rate_is_checked(rate):
 def test_last_layer_must_be_dense():
     with pytest.raises(ValueError, match="last layer must be a Dense layer"):
         gn.Network([gn.Dense(3), gn.Dropout(0.2)])
+
+
+# --- the layers of the tabular recipe: Scale, Parametric, Embedding --------------------------
+
+
+def _tabular_data(n=9, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    X[:, 3] = rng.integers(0, 3, n)  # level indices of a 3-level column
+    X[:, 4] = rng.integers(0, 4, n)
+    return X, rng.normal(size=(n, 2))
+
+
+@pytest.mark.parametrize("act", ["selu", "mish", "silu", "tanh", "relu"])
+def test_scale_and_parametric_layers_match_central_differences(act):
+    X, y = _tabular_data()
+    net = gn.Network(
+        [gn.layers.Scale(6.0), gn.Dense(4), gn.layers.Parametric(act, 0.1), gn.Dense(2)], seed=0
+    ).build(5)
+    # a generic point: scales and blends away from their starting 1
+    net.parameters = np.random.default_rng(1).normal(size=net.count_params())
+    assert gn.check_gradients(net, X, y, loss="mse") < 1e-6
+
+
+def test_embedding_layer_matches_central_differences_first_and_deeper():
+    X, y = _tabular_data()
+    first = gn.Network(
+        [
+            gn.layers.Embedding(numeric=[0, 1, 2], categorical=[(3, 3), (4, 4)], size=3),
+            gn.Dense(6, "relu"),
+            gn.Dense(2),
+        ],
+        seed=0,
+    ).build(5)
+    assert gn.check_gradients(first, X, y, loss="mse") < 1e-6
+    # deeper, its input needs dL/dx: through the cosines and the passed-on columns
+    deeper = gn.Network(
+        [gn.Dense(3), gn.layers.Embedding(numeric=[0, 2], dims=3), gn.Dense(2)], seed=0
+    ).build(5)
+    assert gn.check_gradients(deeper, X, y, loss="mse") < 1e-6
+
+
+def test_embedding_output_layout():
+    X, _ = _tabular_data()
+    layer = gn.layers.Embedding(numeric=[1], categorical=[(3, 3)], frequencies=4, dims=3, size=2)
+    net = gn.Network([layer, gn.Dense(1)], seed=0).build(5)
+    out = layer.predict(X)
+    assert layer.output_size(5) == out.shape[1] == 3 + 3 + 2
+    np.testing.assert_array_equal(out[:, :3], X[:, [0, 2, 4]])  # passed on, in order
+    p = layer.parameter_arrays()
+    c = 2 * np.pi * X[:, 1:2] * p["frequencies"][0] + p["phases"][0]
+    mixed = np.cos(c) @ p["mix"][0] + p["mix_bias"][0]
+    np.testing.assert_allclose(out[:, 3:5], mixed, rtol=1e-12)
+    np.testing.assert_array_equal(out[:, 5], X[:, 1])  # then the column itself
+    np.testing.assert_array_equal(out[:, 6:], p["table_0"][X[:, 3].astype(int)])
+    assert net.predict(X).shape == (9, 1)
+
+
+def test_new_layers_rebuild_from_their_config():
+    from glassnet.layers import from_config
+
+    for layer in (
+        gn.layers.Scale(6.0),
+        gn.layers.Parametric("mish", 0.1),
+        gn.layers.Embedding(numeric=[0], categorical=[(1, 4)], frequencies=8, size=5),
+        gn.Dense(3, "selu", lr_factor=0.5, bias_lr_factor=0.1),
+    ):
+        again = from_config(layer.config())
+        assert type(again) is type(layer) and again.config() == layer.config()
+
+
+def test_learning_rate_factors_lay_out_like_the_parameters():
+    net = gn.Network([gn.Dense(3, lr_factor=0.5, bias_lr_factor=0.1), gn.Dense(1)], seed=0)
+    net.build(2)
+    factors = net.lr_factors
+    first = net.layers[0]
+    weights, bias = first.weights, first.bias
+    start = net.parameters.__array_interface__["data"][0]
+
+    def at(view):
+        return (view.__array_interface__["data"][0] - start) // 8
+
+    assert (factors[at(weights) : at(weights) + weights.size] == 0.5).all()
+    assert (factors[at(bias) : at(bias) + bias.size] == 0.1).all()
+    assert (factors[at(net.layers[1].weights) :][:3] == 1.0).all()
+    assert gn.Network([gn.Dense(2)], input_size=2).lr_factors is None
+
+
+def test_data_dependent_start_gives_unit_spread_and_kinks_in_the_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, size=(200, 4))
+    net = gn.Network([gn.Dense(16, "relu", init="data"), gn.Dense(1)], seed=0).build(4)
+    net.initialize_from(X)
+    z = X @ net.layers[0].weights + net.layers[0].bias
+    np.testing.assert_allclose(z.std(axis=0), 1.0, rtol=1e-9)
+    # each unit's kink (z = 0) lies within the sample: some rows on either side
+    assert ((z > 0).mean(axis=0) > 0).all() and ((z < 0).mean(axis=0) > 0).all()

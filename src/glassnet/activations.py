@@ -39,6 +39,12 @@ __all__ = [
     "softmax_backward",
     "exp",
     "exp_backward",
+    "selu",
+    "selu_backward",
+    "silu",
+    "silu_backward",
+    "mish",
+    "mish_backward",
     "LEAKY_SLOPE",
     "SIGMOID_FLOOR",
     "BUILTIN",
@@ -73,15 +79,19 @@ class Activation:
         Elementwise (or row-wise, for softmax) map of pre-activations ``z`` of
         shape (n_samples, units).
     backward : callable ``(a, da, out=None) -> dz``
-        ``dz = da * f'(z)``, computed from the output ``a = f(z)``.
+        ``dz = da * f'(z)``, computed from the output ``a = f(z)``, or from the input
+        ``z`` when ``from_input`` (Mish and SiLU, whose input no output determines).
     init : str
         The weight initialiser that suits this activation ("he" or "glorot").
+    from_input : bool
+        Whether ``backward`` takes the input ``z`` instead of the output.
     """
 
     name: str
     forward: Callable[..., np.ndarray]
     backward: Callable[..., np.ndarray]
     init: str = "glorot"
+    from_input: bool = False
 
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
@@ -194,10 +204,71 @@ def exp_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -
     return np.multiply(da, a, out)
 
 
+# --- selu: a = l z (z > 0), l c (exp(z) - 1) (z <= 0),  da/dz = l (z > 0), a + l c ----
+# (Klambauer et al., 2017: the constants that keep activations at zero mean, unit variance)
+
+SELU_SCALE = 1.0507009873554805
+SELU_ALPHA = 1.6732632423543772
+
+
+def selu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    negative = np.expm1(np.minimum(z, 0.0))
+    negative *= SELU_ALPHA
+    out = np.maximum(z, 0.0, out=out)
+    out += negative
+    out *= SELU_SCALE
+    return out
+
+
+def selu_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    slope = np.where(a > 0.0, SELU_SCALE, a + SELU_SCALE * SELU_ALPHA).astype(a.dtype, copy=False)
+    return np.multiply(da, slope, out)
+
+
+# --- silu (swish): a = z sigmoid(z),  da/dz = s (1 + z (1 - s)), s = sigmoid(z) -------
+
+
+def silu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    s = sigmoid(z)
+    return np.multiply(z, s, out)
+
+
+def silu_backward(z: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    s = sigmoid(z)
+    slope = np.subtract(1.0, s)
+    slope *= z
+    slope += 1.0
+    slope *= s
+    return np.multiply(da, slope, out)
+
+
+# --- mish: a = z tanh(softplus(z)),  da/dz = t + z sigmoid(z) (1 - t^2), t = tanh(sp(z))
+# (Misra, 2019; softplus(z) = log(1 + exp(z)), computed without overflow)
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    return np.logaddexp(z, 0.0)
+
+
+def mish(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    t = np.tanh(_softplus(z))
+    return np.multiply(z, t, out)
+
+
+def mish_backward(z: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    t = np.tanh(_softplus(z))
+    slope = np.multiply(t, t)
+    np.subtract(1.0, slope, slope)
+    slope *= sigmoid(z)
+    slope *= z
+    slope += t
+    return np.multiply(da, slope, out)
+
+
 # --- the registry ---------------------------------------------------------------
 
 _REGISTRY: dict[str, Activation] = {}
-_ALIASES = {"linear": "identity", "logistic": "sigmoid"}
+_ALIASES = {"linear": "identity", "logistic": "sigmoid", "swish": "silu"}
 
 
 def register(activation: Activation) -> Activation:
@@ -218,10 +289,13 @@ for _act in (
     Activation("tanh", tanh, tanh_backward, "glorot"),
     Activation("softmax", softmax, softmax_backward, "glorot"),
     Activation("exp", exp, exp_backward, "glorot"),
+    Activation("selu", selu, selu_backward, "glorot"),
+    Activation("silu", silu, silu_backward, "he", from_input=True),
+    Activation("mish", mish, mish_backward, "he", from_input=True),
 ):
     register(_act)
 
-#: The activations glassnet ships (the compiled path knows exactly these).
+#: The activations glassnet ships.
 BUILTIN: tuple[Activation, ...] = tuple(_REGISTRY.values())
 
 

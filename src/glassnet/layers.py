@@ -18,13 +18,38 @@ arrays are only valid until the next step. ``predict`` allocates fresh arrays.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import activations, initializers
 
-__all__ = ["Layer", "Dense", "Dropout", "from_config", "buffers_for", "checked_values"]
+__all__ = [
+    "Param",
+    "Layer",
+    "Dense",
+    "Dropout",
+    "Scale",
+    "Parametric",
+    "Embedding",
+    "from_config",
+    "register",
+    "buffers_for",
+    "checked_values",
+]
+
+
+class Param(NamedTuple):
+    """One of a layer's parameters, as the network lays it out.
+
+    ``decayed`` parameters (weights) come first in the flat vector, and the L2 penalty
+    and weight decay apply to them; the others (biases, scales) follow. ``lr_factor``
+    multiplies the optimizer's learning rate (and its weight decay) for this parameter.
+    """
+
+    shape: tuple[int, ...]
+    decayed: bool = False
+    lr_factor: float = 1.0
 
 # Arrays up to this size are computed into fresh arrays on the inference path.
 _SMALL = 64
@@ -55,6 +80,15 @@ def checked_values(value, shape: tuple[int, ...], name: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite; the values contain NaN or infinity")
     return arr
+
+
+def _positive(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not (value > 0 and np.isfinite(value)):
+        raise ValueError(f"{name} must be a positive number, got {value}")
+    return value
 
 
 def _check_units(units: Any) -> int:
@@ -89,13 +123,9 @@ class Layer:
     def output_size(self, n_in: int) -> int:
         return n_in
 
-    def parameter_shapes(self, n_in: int) -> dict[str, tuple[tuple[int, ...], bool]]:
-        """The layer's parameters for ``n_in`` inputs: name -> (shape, decayed).
-
-        Decayed parameters (a Dense layer's weights) come first in the network's flat
-        vector, and the L2 penalty and weight decay apply to them; the others (biases)
-        follow. Model files store each as ``layers.<i>.<name>``.
-        """
+    def parameter_shapes(self, n_in: int) -> dict[str, Param]:
+        """The layer's parameters for ``n_in`` inputs: name -> :class:`Param` (shape,
+        decayed, learning-rate factor). Model files store each as ``layers.<i>.<name>``."""
         return {}
 
     def bind(self, n_in: int, params: dict, grads: dict, rng: np.random.Generator) -> None:
@@ -112,6 +142,12 @@ class Layer:
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Draw initial values for the layer's parameters (none here)."""
+
+    def initialize_from(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Set initial values that depend on the data, from a sample ``x`` of this layer's
+        inputs (as the layers before it transform it), and return the layer's output for
+        it. By default nothing depends on the data."""
+        return self.predict(x)
 
     def clear_workspace(self) -> None:
         """Forget the buffers of the training path (they are made again as needed)."""
@@ -162,7 +198,12 @@ class Dense(Layer):
         Whether the layer adds a bias vector ``b``.
     init : str, optional
         Weight initialiser (see :mod:`glassnet.initializers`). Default: ``"he_normal"``
-        for relu and leaky_relu, ``"glorot_uniform"`` otherwise.
+        for relu and leaky_relu, ``"glorot_uniform"`` otherwise. ``"data"``: drawn from
+        the data when the network starts from a sample (:meth:`initialize_from`), each
+        unit's z scaled to unit variance over the sample and its bias set to place the
+        unit's kink among the sample's values (he_normal until then).
+    lr_factor, bias_lr_factor : float
+        Factors on the learning rate of the weights and of the bias.
 
     Attributes
     ----------
@@ -176,12 +217,22 @@ class Dense(Layer):
         (z, then a = f(z) computed in place).
     """
 
-    TRANSIENT = ("rng", "_views", "_W", "_b", "_dW", "_db", "x", "a", "_dx", "_ws", "_n")
+    TRANSIENT = ("rng", "_views", "_W", "_b", "_dW", "_db", "x", "z", "a", "_dx", "_ws", "_n")
 
-    def __init__(self, units: int, activation: Any = "identity", bias: bool = True, init=None):
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "identity",
+        bias: bool = True,
+        init=None,
+        lr_factor: float = 1.0,
+        bias_lr_factor: float = 1.0,
+    ):
         super().__init__()
         self.units = _check_units(units)
         self.act = activations.get(activation)
+        self.lr_factor = _positive(lr_factor, "lr_factor")
+        self.bias_lr_factor = _positive(bias_lr_factor, "bias_lr_factor")
         if self.act.name == "softmax" and self.units == 1:
             raise ValueError(
                 "a softmax over 1 unit always outputs 1; use activation='sigmoid' "
@@ -190,6 +241,9 @@ class Dense(Layer):
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be True or False, got {bias!r}")
         self.has_bias = bool(bias)
+        self.from_data = init == "data"
+        if self.from_data:
+            init = "he_normal"
         self.init = initializers.canonical_name(init if init is not None else self.act.init)
         self._W = self._b = self._dW = self._db = None
         self.clear_workspace()
@@ -204,10 +258,10 @@ class Dense(Layer):
     def output_size(self, n_in: int) -> int:
         return self.units
 
-    def parameter_shapes(self, n_in: int) -> dict[str, tuple[tuple[int, ...], bool]]:
-        shapes = {"weights": ((n_in, self.units), True)}
+    def parameter_shapes(self, n_in: int) -> dict[str, Param]:
+        shapes = {"weights": Param((n_in, self.units), True, self.lr_factor)}
         if self.has_bias:
-            shapes["bias"] = ((self.units,), False)
+            shapes["bias"] = Param((self.units,), False, self.bias_lr_factor)
         return shapes
 
     def bind(self, n_in, params, grads, rng) -> None:
@@ -220,24 +274,50 @@ class Dense(Layer):
         if self._b is not None:
             self._b[...] = initializers.initial_bias(rng, self.init, self.units)
 
+    def initialize_from(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """With ``init="data"``: W ~ N(0, 1), each column scaled so that z = x @ W has
+        unit standard deviation over the sample ``x``; then each bias is minus a random
+        convex combination of the unit's z at five random sample rows, so every unit's
+        kink lies among the data (RealMLP's data-dependent start, Holzmueller et al.,
+        2024)."""
+        if not self.from_data:
+            return self.predict(x)
+        W = rng.standard_normal((self.n_in, self.units))
+        z = np.asarray(x @ W, dtype=np.float64)
+        std = z.std(axis=0)
+        std[std == 0] = 1.0
+        W /= std
+        z /= std
+        self._W[...] = W
+        if self._b is not None:
+            rows = rng.integers(0, z.shape[0], size=(5, self.units))
+            mix = rng.exponential(size=(5, self.units))
+            mix /= mix.sum(axis=0)
+            bias = -(z[rows, np.arange(self.units)] * mix).sum(axis=0)
+            self._b[...] = bias
+        return self.predict(x.astype(self._W.dtype, copy=False))
+
     def clear_workspace(self) -> None:
         self._n = -1
         self._ws: dict[int, tuple] = {}
-        self.x = self.a = self._dx = None
+        self.x = self.z = self.a = self._dx = None
 
     def _prepare(self, n: int) -> None:
         """Point the workspace at the buffers for batch size n, allocating them once.
 
-        One (n, units) buffer holds z and then, computed in place, a = f(z).
+        One (n, units) buffer holds z and then, computed in place, a = f(z); an
+        activation whose derivative needs z keeps z in a buffer of its own.
         """
         dtype = self._W.dtype
+        keep_z = self.act.from_input
 
         def make(n):
             a = np.empty((n, self.units), dtype=dtype)
+            z = np.empty((n, self.units), dtype=dtype) if keep_z else a
             dx = np.empty((n, self.n_in), dtype=dtype) if self.need_dx else None
-            return a, dx
+            return z, a, dx
 
-        self.a, self._dx = buffers_for(self._ws, n, make)
+        self.z, self.a, self._dx = buffers_for(self._ws, n, make)
         self._n = n
 
     # -- parameters -----------------------------------------------------------------
@@ -291,8 +371,12 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """a = f(x @ W + b), computed in place in the layer's buffer. Caches x and a."""
-        z = self.forward_linear(x)
-        return self.act.forward(z, z)
+        return self.activate(self.forward_linear(x))
+
+    def activate(self, z: np.ndarray) -> np.ndarray:
+        """a = f(z) for the z :meth:`forward_linear` just computed: in place, or into a
+        buffer of its own when the activation's derivative needs z."""
+        return self.act.forward(z, self.a)
 
     def forward_linear(self, x: np.ndarray) -> np.ndarray:
         """z = x @ W + b, into the layer's buffer; caches x.
@@ -314,9 +398,9 @@ class Dense(Layer):
         if type(x) is np.ndarray:
             # The method, not np.dot: on the tiny arrays of a per-sample step, np.dot's
             # dispatch costs as much as the product.
-            return x.dot(self._W, self.a)
-        self.a[...] = x @ self._W  # scipy.sparse input, in the first layer
-        return self.a
+            return x.dot(self._W, self.z)
+        self.z[...] = x @ self._W  # scipy.sparse input, in the first layer
+        return self.z
 
     def linear(self, x, out: np.ndarray | None = None) -> np.ndarray:
         """z = x @ W + b, into ``out`` or a fresh array, with nothing cached.
@@ -341,7 +425,8 @@ class Dense(Layer):
 
         ``da`` is overwritten (with dz).
         """
-        return self.backward_linear(self.act.backward(self.a, da, da))
+        act = self.act
+        return self.backward_linear(act.backward(self.z if act.from_input else self.a, da, da))
 
     def backward_linear(self, dz: np.ndarray) -> np.ndarray | None:
         """db = dz.sum(axis=0), then dW and dx as in :meth:`backward_product`.
@@ -381,13 +466,16 @@ class Dense(Layer):
         return self.act.forward(z, None if z.size <= _SMALL else z)
 
     def config(self) -> dict:
-        return {
+        config = {
             "type": "Dense",
             "units": self.units,
             "activation": self.activation,
             "bias": self.has_bias,
             "init": self.init,
         }
+        if self.lr_factor != 1.0 or self.bias_lr_factor != 1.0:
+            config.update(lr_factor=self.lr_factor, bias_lr_factor=self.bias_lr_factor)
+        return config
 
     def __repr__(self) -> str:
         args = [str(self.units)]
@@ -461,13 +549,346 @@ class Dropout(Layer):
         return f"Dropout({self.rate})"
 
 
+class Scale(Layer):
+    """A learned factor per input: ``a = x * s``, s starting at 1 (RealMLP's front
+    scale, which lets training weigh the features).
+
+    Parameters
+    ----------
+    lr_factor : float
+        Factor on the learning rate of the scales.
+    """
+
+    TRANSIENT = ("rng", "_views", "_s", "_ds", "x", "_out", "_dx", "_ws", "_n")
+
+    def __init__(self, lr_factor: float = 1.0):
+        super().__init__()
+        self.lr_factor = _positive(lr_factor, "lr_factor")
+        self._s = self._ds = None
+        self.clear_workspace()
+
+    def parameter_shapes(self, n_in: int) -> dict[str, Param]:
+        return {"scale": Param((n_in,), False, self.lr_factor)}
+
+    def bind(self, n_in, params, grads, rng) -> None:
+        super().bind(n_in, params, grads, rng)
+        self._s, self._ds = params["scale"], grads["scale"]
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        self._s[...] = 1.0
+
+    def clear_workspace(self) -> None:
+        self._n = -1
+        self._ws: dict[int, tuple] = {}
+        self.x = self._out = self._dx = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if x.shape[0] != self._n:
+            self._out, self._dx = buffers_for(
+                self._ws, x.shape[0], lambda n: (np.empty_like(x), np.empty_like(x))
+            )
+            self._n = x.shape[0]
+        self.x = x
+        return np.multiply(x, self._s, self._out)
+
+    def backward(self, da: np.ndarray) -> np.ndarray | None:
+        """ds = sum over rows of da * x; dx = da * s."""
+        np.add.reduce(np.multiply(da, self.x), 0, None, self._ds)
+        return np.multiply(da, self._s, self._dx) if self.need_dx else None
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return x * self._s
+
+    def config(self) -> dict:
+        return {"type": "Scale", "lr_factor": self.lr_factor}
+
+    def __repr__(self) -> str:
+        return f"Scale(lr_factor={self.lr_factor:g})"
+
+
+class Parametric(Layer):
+    """A learned blend of an activation and the identity, per unit:
+    ``a = x + alpha * (f(x) - x)``, alpha starting at 1 (f itself).
+
+    ``da/dx = 1 - alpha + alpha f'(x)`` and ``dL/dalpha = sum over rows of da (f(x) - x)``.
+
+    Parameters
+    ----------
+    activation : str or Activation
+        f: ``"selu"``, ``"mish"``, ``"relu"``, ... (see :mod:`glassnet.activations`).
+    lr_factor : float
+        Factor on the learning rate of alpha.
+    """
+
+    TRANSIENT = ("rng", "_views", "_alpha", "_dalpha", "x", "f", "_out", "_dx", "_ws", "_n")
+
+    def __init__(self, activation: Any = "selu", lr_factor: float = 1.0):
+        super().__init__()
+        self.act = activations.get(activation)
+        if self.act.name == "softmax":
+            raise ValueError("softmax mixes units: a Parametric layer blends elementwise ones")
+        self.lr_factor = _positive(lr_factor, "lr_factor")
+        self._alpha = self._dalpha = None
+        self.clear_workspace()
+
+    @property
+    def activation(self) -> str:
+        return self.act.name
+
+    def parameter_shapes(self, n_in: int) -> dict[str, Param]:
+        return {"alpha": Param((n_in,), False, self.lr_factor)}
+
+    def bind(self, n_in, params, grads, rng) -> None:
+        super().bind(n_in, params, grads, rng)
+        self._alpha, self._dalpha = params["alpha"], grads["alpha"]
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        self._alpha[...] = 1.0
+
+    def clear_workspace(self) -> None:
+        self._n = -1
+        self._ws: dict[int, tuple] = {}
+        self.x = self.f = self._out = self._dx = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if x.shape[0] != self._n:
+            self.f, self._out, self._dx = buffers_for(
+                self._ws, x.shape[0], lambda n: tuple(np.empty_like(x) for _ in range(3))
+            )
+            self._n = x.shape[0]
+        self.x = x
+        f = self.act.forward(x, self.f)
+        out = np.subtract(f, x, self._out)
+        out *= self._alpha
+        out += x
+        return out
+
+    def backward(self, da: np.ndarray) -> np.ndarray | None:
+        x, f, alpha = self.x, self.f, self._alpha
+        np.add.reduce(da * (f - x), 0, None, self._dalpha)
+        if not self.need_dx:
+            return None
+        dx = np.multiply(da, 1.0 - alpha, self._dx)
+        dx += self.act.backward(x if self.act.from_input else f, da * alpha)
+        return dx
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return x + self._alpha * (self.act.forward(x) - x)
+
+    def config(self) -> dict:
+        return {"type": "Parametric", "activation": self.activation, "lr_factor": self.lr_factor}
+
+    def __repr__(self) -> str:
+        return f"Parametric({self.activation!r})"
+
+
+class Embedding(Layer):
+    """Learned representations of chosen input columns; the other columns pass through.
+
+    - Each ``numeric`` column x becomes ``frequencies`` periodic features
+      ``h = cos(2 pi w x + b)`` (w ~ N(0, sigma^2), b ~ U(-pi, pi), both learned), mixed
+      down to ``dims - 1`` values ``h @ V + c``, followed by x itself: the periodic
+      embeddings of Gorishniy et al. (2022) with the bias, linear mixing and
+      pass-through RealMLP found best ("PBLD", Holzmueller et al., 2024).
+    - Each ``categorical`` column holds a level's index (0 to levels - 1, as a number)
+      and becomes that level's learned vector of ``size`` values.
+
+    The output is the passed-through columns in their order, then every numeric
+    column's ``dims`` values, then every categorical column's ``size``. No gradient
+    reaches the categorical indices.
+
+    Parameters
+    ----------
+    numeric : sequence of int
+    categorical : sequence of (column, levels)
+    frequencies, dims, sigma : the periodic embedding's sizes and starting spread
+    size : int
+        Values per category.
+    lr_factor : float
+        Factor on the learning rate of the periodic embeddings' parameters.
+    """
+
+    TRANSIENT = ("rng", "_views", "_p", "_g", "x", "_cache", "_ws", "_n", "_dx")
+
+    def __init__(
+        self,
+        numeric=(),
+        categorical=(),
+        frequencies: int = 16,
+        dims: int = 4,
+        sigma: float = 0.1,
+        size: int = 8,
+        lr_factor: float = 1.0,
+    ):
+        super().__init__()
+        self.numeric = [int(c) for c in numeric]
+        self.categorical = [(int(c), int(levels)) for c, levels in categorical]
+        self.frequencies = _check_units(frequencies)
+        self.dims = _check_units(dims)
+        if self.dims < 2:
+            raise ValueError("dims must be at least 2: the mixed values and the column itself")
+        self.sigma = _positive(sigma, "sigma")
+        self.size = _check_units(size)
+        self.lr_factor = _positive(lr_factor, "lr_factor")
+        columns = self.numeric + [c for c, _ in self.categorical]
+        if len(set(columns)) != len(columns):
+            raise ValueError("a column is named twice among the embedded columns")
+        if any(levels < 1 for _, levels in self.categorical):
+            raise ValueError("a categorical column needs at least one level")
+        self._p: dict = {}
+        self._g: dict = {}
+        self.clear_workspace()
+
+    def output_size(self, n_in: int) -> int:
+        embedded = len(self.numeric) + len(self.categorical)
+        return n_in - embedded + len(self.numeric) * self.dims + len(self.categorical) * self.size
+
+    def parameter_shapes(self, n_in: int) -> dict[str, Param]:
+        bad = [c for c in self.numeric + [c for c, _ in self.categorical] if not 0 <= c < n_in]
+        if bad:
+            raise ValueError(f"columns {bad} are outside the layer's {n_in} inputs")
+        k, F, d = len(self.numeric), self.frequencies, self.dims - 1
+        shapes: dict[str, Param] = {}
+        if k:
+            shapes["frequencies"] = Param((k, F), True, self.lr_factor)
+            shapes["phases"] = Param((k, F), False, self.lr_factor)
+            shapes["mix"] = Param((k, F, d), True, self.lr_factor)
+            shapes["mix_bias"] = Param((k, d), False, self.lr_factor)
+        for j, (_, levels) in enumerate(self.categorical):
+            shapes[f"table_{j}"] = Param((levels, self.size), True)
+        return shapes
+
+    def bind(self, n_in, params, grads, rng) -> None:
+        super().bind(n_in, params, grads, rng)
+        self._p, self._g = params, grads
+        embedded = set(self.numeric) | {c for c, _ in self.categorical}
+        self.passed = np.array([c for c in range(n_in) if c not in embedded], dtype=np.intp)
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        p, F = self._p, self.frequencies
+        if self.numeric:
+            p["frequencies"][...] = rng.normal(0.0, self.sigma, p["frequencies"].shape)
+            p["phases"][...] = rng.uniform(-np.pi, np.pi, p["phases"].shape)
+            bound = 1.0 / np.sqrt(F)  # PyTorch's Linear start, which RealMLP keeps here
+            p["mix"][...] = rng.uniform(-bound, bound, p["mix"].shape)
+            p["mix_bias"][...] = rng.uniform(-bound, bound, p["mix_bias"].shape)
+        for j in range(len(self.categorical)):
+            table = p[f"table_{j}"]
+            table[...] = rng.normal(0.0, 1.0, table.shape)
+
+    def clear_workspace(self) -> None:
+        self._n = -1
+        self.x = self._cache = self._dx = None
+
+    def _indices(self, x: np.ndarray, j: int) -> np.ndarray:
+        column, levels = self.categorical[j]
+        return np.clip(x[:, column], 0, levels - 1).astype(np.intp)
+
+    def _embed(self, x: np.ndarray, keep: bool):
+        p = self._p
+        parts = [x[:, self.passed]]
+        cache = None
+        if self.numeric:
+            xn = x[:, self.numeric]  # (n, k)
+            c = (2 * np.pi) * xn[:, :, None] * p["frequencies"] + p["phases"]  # (n, k, F)
+            h = np.cos(c)
+            e = np.einsum("nkf,kfd->nkd", h, p["mix"]) + p["mix_bias"]  # (n, k, d-1)
+            n, k = xn.shape
+            parts.append(np.concatenate([e, xn[:, :, None]], axis=2).reshape(n, k * self.dims))
+            if keep:
+                cache = (xn, c, h)
+        for j in range(len(self.categorical)):
+            parts.append(p[f"table_{j}"][self._indices(x, j)])
+        return np.concatenate(parts, axis=1), cache
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.x = x
+        out, self._cache = self._embed(x, keep=True)
+        return out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self._embed(x, keep=False)[0]
+
+    def backward(self, da: np.ndarray) -> np.ndarray | None:
+        """Through ``h @ V + c``: dV, dc and dh; through the cosine, dc = -sin(c) dh; then
+        dw = 2 pi sum(dc x) and db = sum(dc) over rows. A table row's gradient is the
+        sum of da over the rows that chose that level."""
+        g, p, x = self._g, self._p, self.x
+        n, at = da.shape[0], self.passed.size
+        dx = np.zeros_like(x) if self.need_dx else None
+        if dx is not None:
+            dx[:, self.passed] = da[:, :at]
+        if self.numeric:
+            xn, c, h = self._cache
+            k, d = len(self.numeric), self.dims
+            de = da[:, at : at + k * d].reshape(n, k, d)
+            at += k * d
+            de_mix = de[:, :, :-1]
+            g["mix"][...] = np.einsum("nkf,nkd->kfd", h, de_mix)
+            g["mix_bias"][...] = de_mix.sum(axis=0)
+            dc = np.einsum("nkd,kfd->nkf", de_mix, p["mix"])
+            dc *= -np.sin(c)
+            g["frequencies"][...] = (2 * np.pi) * np.einsum("nkf,nk->kf", dc, xn)
+            g["phases"][...] = dc.sum(axis=0)
+            if dx is not None:
+                dxn = (2 * np.pi) * np.einsum("nkf,kf->nk", dc, p["frequencies"])
+                dxn += de[:, :, -1]  # the column passed on as itself
+                dx[:, self.numeric] = dxn
+        for j in range(len(self.categorical)):
+            table = g[f"table_{j}"]
+            table[...] = 0.0
+            np.add.at(table, self._indices(x, j), da[:, at : at + self.size])
+            at += self.size
+        return dx
+
+    def config(self) -> dict:
+        return {
+            "type": "Embedding",
+            "numeric": list(self.numeric),
+            "categorical": [list(pair) for pair in self.categorical],
+            "frequencies": self.frequencies,
+            "dims": self.dims,
+            "sigma": self.sigma,
+            "size": self.size,
+            "lr_factor": self.lr_factor,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Embedding(numeric={len(self.numeric)} columns, "
+            f"categorical={len(self.categorical)} columns)"
+        )
+
+
+
+_LAYERS: dict[str, type[Layer]] = {}
+
+
+def register(cls: type[Layer]) -> type[Layer]:
+    """Add a layer class to those model files can name (by its class name); a class
+    decorator. The class rebuilds itself from its ``config()`` (``cls(**arguments)``)."""
+    _LAYERS[cls.__name__] = cls
+    return cls
+
+
 def from_config(config: dict) -> Layer:
     """Rebuild a layer from :meth:`Layer.config` (used by model files)."""
     kind = config.get("type")
     if kind == "Dense":
         return Dense(
-            config["units"], config["activation"], bias=config["bias"], init=config["init"]
+            config["units"],
+            config["activation"],
+            bias=config["bias"],
+            init=config["init"],
+            lr_factor=config.get("lr_factor", 1.0),
+            bias_lr_factor=config.get("bias_lr_factor", 1.0),
         )
     if kind == "Dropout":
         return Dropout(config["rate"])
+    if kind in _LAYERS:
+        return _LAYERS[kind](**{k: v for k, v in config.items() if k != "type"})
     raise ValueError(f"unknown layer type {kind!r}")
+
+
+for _cls in (Scale, Parametric, Embedding):
+    register(_cls)

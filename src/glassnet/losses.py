@@ -51,6 +51,13 @@ def _weights_sum(w: np.ndarray | None, n: int) -> float:
     return float(n) if w is None else float(w.sum())
 
 
+def _smoothing(value) -> float:
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"label smoothing must be in [0, 1), got {value}")
+    return value
+
+
 def l2_penalty(weights: np.ndarray, l2: float, m: float, grads=None, tmp=None) -> float:
     """The L2 penalty on the weights (scikit-learn's ``alpha``):
     0.5 * l2 * ||W||^2 / m, with m the batch's total sample weight.
@@ -297,11 +304,33 @@ class _LogitLoss(Loss):
 class BinaryCrossEntropy(_LogitLoss):
     """Binary cross-entropy of sigmoid outputs, one independent label per output.
 
-    From the logits: bce(z, y) = max(z, 0) - y z + log(1 + exp(-|z|)).
+    From the logits: bce(z, y) = max(z, 0) - y z + log(1 + exp(-|z|)). With
+    ``smoothing`` e, the targets are y (1 - e) + e / 2 (label smoothing, which keeps
+    the logits from growing without bound on separable data).
     """
 
     name = "bce"
     output = "sigmoid"
+
+    def __init__(self, smoothing: float = 0.0):
+        self.smoothing = _smoothing(smoothing)
+
+    def _smoothed(self, y):
+        e = self.smoothing
+        return y if not e else y * (1.0 - e) + e / 2
+
+    def fused(self, z, y, w, out) -> float:
+        return super().fused(z, self._smoothed(y), w, out)
+
+    def value(self, a, y, w=None, z=None) -> float:
+        return super().value(a, self._smoothed(y), w, z)
+
+    def __repr__(self) -> str:
+        return (
+            f"BinaryCrossEntropy(smoothing={self.smoothing:g})"
+            if self.smoothing
+            else super().__repr__()
+        )
 
     def _activate(self, z, out):
         return activations.sigmoid(z, out)
@@ -329,7 +358,9 @@ class CrossEntropy(_LogitLoss):
 
     Targets are one-hot rows (or probability rows), or integer class labels
     0..k-1, which stay an index vector: the one-hot rows are never built. From the
-    logits: -sum_k y_k log a_k = logsumexp(z) - sum_k y_k z_k.
+    logits: -sum_k y_k log a_k = logsumexp(z) - sum_k y_k z_k. With ``smoothing`` e,
+    the targets are y (1 - e) + e / k (label smoothing, Szegedy et al., 2016): for a
+    label, the loss is logsumexp(z) - (1 - e) z_label - e mean_k z_k.
     """
 
     name = "cross_entropy"
@@ -338,9 +369,13 @@ class CrossEntropy(_LogitLoss):
     # exp(z - shift) stays a normal number down to these values of z - shift.
     SPAN = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
 
-    def __init__(self):
+    def __init__(self, smoothing: float = 0.0):
+        self.smoothing = _smoothing(smoothing)
         self._ones = {}  # (k, dtype) -> ones(k), for row sums as a matrix-vector product
         self._offsets = {}  # (n, k) -> [0, k, 2k, ...], the start of each row in a flat view
+
+    def __repr__(self) -> str:
+        return f"CrossEntropy(smoothing={self.smoothing:g})" if self.smoothing else "CrossEntropy()"
 
     def _activate(self, z, out):
         """softmax(z) into out; returns logsumexp of each row.
@@ -368,16 +403,26 @@ class CrossEntropy(_LogitLoss):
         return s
 
     def fused(self, z, y, w, out) -> float:
+        e = self.smoothing
         if y.ndim == 2:
-            return super().fused(z, y, w, out)
+            return super().fused(z, y if not e else y * (1.0 - e) + e / z.shape[1], w, out)
         # Class indices: the flat position of each row's class, found once for both the
         # loss (the logit there) and the gradient (1 off the probability there).
         lse = self._activate(z, out)
         at = self._flat_index(y, z.shape[1])
-        value = self._reduce(lse - np.take(z.reshape(-1), at), w)
-        out.reshape(-1)[at] -= 1
+        if not e:
+            value = self._reduce(lse - np.take(z.reshape(-1), at), w)
+            out.reshape(-1)[at] -= 1
+        else:
+            value = self._reduce(self._smoothed_rows(z, y, lse, at), w)
+            out.reshape(-1)[at] -= 1.0 - e
+            out -= e / z.shape[1]
         self._scale(out, w)
         return value
+
+    def _smoothed_rows(self, z, y, lse, at) -> np.ndarray:
+        e = self.smoothing
+        return lse - (1.0 - e) * np.take(z.reshape(-1), at) - e * z.mean(axis=1)
 
     def _flat_index(self, labels: np.ndarray, k: int) -> np.ndarray:
         """Where row i's class sits in a flat view of an (n, k) array: i * k + labels[i]."""
@@ -391,8 +436,17 @@ class CrossEntropy(_LogitLoss):
         if extra is None:  # logsumexp(z) = max(z) - log(max(a)); max(a) >= 1/k
             extra = z.max(axis=1) - np.log(a.max(axis=1))
         if y.ndim == 1:  # class indices: the logit of each row's class
-            return extra - np.take(z.reshape(-1), self._flat_index(y, z.shape[1]))
-        return extra - np.einsum("ij,ij->i", y, z)
+            at = self._flat_index(y, z.shape[1])
+            if self.smoothing:
+                return self._smoothed_rows(z, y, extra, at)
+            return extra - np.take(z.reshape(-1), at)
+        return extra - np.einsum("ij,ij->i", y, z)  # (rows smoothed by fused or value)
+
+    def value(self, a, y, w=None, z=None) -> float:
+        e = self.smoothing
+        if e and y.ndim == 2:
+            y = y * (1.0 - e) + e / y.shape[1]
+        return super().value(a, y, w, z)
 
     def _total(self, z, a, y, extra, w) -> float:
         if w is None and y.ndim == 2:  # rows of y sum to 1: mean(lse) - sum(y * z) / n

@@ -22,7 +22,7 @@ from . import data as _data
 from . import losses as _losses
 from . import training as _training
 from . import validation as _v
-from .layers import Dense, Layer, buffers_for, checked_values
+from .layers import Dense, Layer, Param, buffers_for, checked_values
 
 __all__ = ["Network"]
 
@@ -82,6 +82,7 @@ class Network:
         self._params: np.ndarray | None = None
         self._grads: np.ndarray | None = None
         self._grad_buffers: dict[int, np.ndarray] = {}
+        self.lr_factors: np.ndarray | None = None
         #: Free-form facts about how the network was trained (written to model files).
         self.training_summary: dict[str, Any] = {}
         if input_size is not None:
@@ -109,8 +110,19 @@ class Network:
             layer.initialize(self.rng)
         return self
 
-    def layout(self) -> list[tuple[int, dict[str, tuple[tuple[int, ...], bool]]]]:
-        """Each layer's input width and parameter shapes (``Layer.parameter_shapes``)."""
+    def initialize_from(self, X) -> Network:
+        """Start from the data: each layer in turn sets what depends on it (``Dense(...,
+        init="data")``, say) from a sample ``X`` of the inputs, as the layers before it
+        transform the sample. The network must be built; returns self."""
+        self.require_built("start from data")
+        x = _v.as_2d_float(X, "X", dtype=self.dtype)
+        _v.check_features(x, self.input_size)
+        for layer in self.layers:
+            x = layer.initialize_from(x, self.rng)
+        return self
+
+    def layout(self) -> list[tuple[int, dict[str, Param]]]:
+        """Each layer's input width and parameters (``Layer.parameter_shapes``)."""
         sizes, n_in = [], self.input_size
         for layer in self.layers:
             sizes.append((n_in, layer.parameter_shapes(n_in)))
@@ -119,12 +131,11 @@ class Network:
 
     def _allocate(self, dtype: np.dtype, params: np.ndarray | None = None) -> None:
         layout = self.layout()
-        shapes = [shape for _, named in layout for shape, _ in named.values()]
-        decayed = [shape for _, named in layout for shape, d in named.values() if d]
-        n_total = sum(int(np.prod(shape)) for shape in shapes)
+        every = [p for _, named in layout for p in named.values()]
+        n_total = sum(int(np.prod(p.shape)) for p in every)
         self._params = np.zeros(n_total, dtype=dtype) if params is None else params
         self._grads = np.zeros(n_total, dtype=dtype)
-        self.n_weights = sum(int(np.prod(shape)) for shape in decayed)
+        self.n_weights = sum(int(np.prod(p.shape)) for p in every if p.decayed)
         self.dtype = np.dtype(dtype)
         self._grad_buffers = {}
         self._l2_tmp = None  # made when an L2 penalty first needs it
@@ -132,23 +143,29 @@ class Network:
 
     def _bind(self, layout) -> None:
         """Give every layer its views into the flat vectors: every decayed parameter
-        (weights) first, layer by layer, then the others (biases)."""
+        (weights) first, layer by layer, then the others (biases); and lay out the
+        parameters' learning-rate factors the same way (:attr:`lr_factors`)."""
         at = [0, self.n_weights]  # where the next decayed / other parameter starts
         P, G = self._params, self._grads
+        factors = np.ones(P.size, dtype=P.dtype)
         first_param = next((i for i, (_, named) in enumerate(layout) if named), 0)
         for i, (layer, (n_in, named)) in enumerate(zip(self.layers, layout)):
             params, grads = {}, {}
-            for name, (shape, decayed) in named.items():
+            for name, (shape, decayed, lr_factor) in named.items():
                 start = at[0 if decayed else 1]
                 size = int(np.prod(shape))
                 params[name] = P[start : start + size].reshape(shape)
                 grads[name] = G[start : start + size].reshape(shape)
+                factors[start : start + size] = lr_factor
                 at[0 if decayed else 1] = start + size
             # No layer before the first one with parameters needs a gradient.
             layer.need_dx = i > first_param
             layer.bind(n_in, params, grads, self.rng)
         self._backward_layers = list(reversed(self.layers[first_param:]))
         self._hidden_layers = self.layers[:-1]
+        #: Each parameter's factor on the learning rate, laid out as :attr:`parameters`;
+        #: None when every factor is 1 (the optimizers then skip the product).
+        self.lr_factors = None if (factors == 1.0).all() else factors
 
     def astype(self, dtype) -> Network:
         """Convert the parameters to float32 or float64, in place; returns self."""
@@ -280,7 +297,7 @@ class Network:
             value = loss.fused(z, y, w, g)
             grad = last.backward_linear(g)
         else:
-            value = loss.value_and_grad(last.act.forward(z, z), y, w, g)
+            value = loss.value_and_grad(last.activate(z), y, w, g)
             grad = last.backward(g)
         for layer in self._backward_layers[1:]:
             grad = layer.backward(grad)
@@ -490,23 +507,19 @@ class Network:
         n_in = self.input_size
         total = 0
         for i, layer in enumerate(self.layers):
+            count = None
+            if n_in:
+                shapes = layer.parameter_shapes(n_in).values()
+                count = sum(int(np.prod(p.shape)) for p in shapes)
+            shown = "?" if count is None else f"{count:,}"
             if isinstance(layer, Dense):
-                shapes = layer.parameter_shapes(n_in) if n_in else {}
-                count = sum(int(np.prod(s)) for s, _ in shapes.values()) if n_in else None
-                rows.append(
-                    (
-                        str(i),
-                        "Dense",
-                        str(layer.units),
-                        layer.activation,
-                        "yes" if layer.has_bias else "no",
-                        "?" if count is None else f"{count:,}",
-                    )
-                )
-                total += count or 0
-                n_in = layer.units
+                bias = "yes" if layer.has_bias else "no"
+                rows.append((str(i), "Dense", str(layer.units), layer.activation, bias, shown))
             else:
-                rows.append((str(i), type(layer).__name__, "", repr(layer), "", "0"))
+                width = "" if not n_in else str(layer.output_size(n_in))
+                rows.append((str(i), type(layer).__name__, width, repr(layer), "", shown))
+            total += count or 0
+            n_in = layer.output_size(n_in) if n_in else None
         return rows, total
 
     def _title(self, total: int) -> str:

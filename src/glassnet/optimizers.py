@@ -47,6 +47,7 @@ class Optimizer:
     """
 
     lr: float
+    lr_factors: np.ndarray | None = None
     _SCRATCH: tuple[str, ...] = ("_tmp",)
 
     @property
@@ -54,9 +55,14 @@ class Optimizer:
         """The step size ``lr``, by scikit-learn's name for it."""
         return self.lr
 
-    def prepare(self, params: np.ndarray, n_weights: int) -> None:
-        """Allocate (or keep) state for a parameter vector; called once per fit."""
+    def prepare(
+        self, params: np.ndarray, n_weights: int, lr_factors: np.ndarray | None = None
+    ) -> None:
+        """Allocate (or keep) state for a parameter vector; called once per fit.
+        ``lr_factors`` (laid out as ``params``; None: all 1) multiply the learning rate,
+        and the weight decay, parameter by parameter (``Network.lr_factors``)."""
         self.n_weights = n_weights
+        self.lr_factors = lr_factors
         if getattr(self, "_shape", None) != (params.shape, params.dtype):
             self._shape = (params.shape, params.dtype)
             self._allocate(params)
@@ -111,6 +117,8 @@ class SGD(Optimizer):
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         tmp = self._tmp
         np.multiply(grads, self.lr, tmp)
+        if self.lr_factors is not None:
+            tmp *= self.lr_factors
         if self.momentum == 0.0:
             np.subtract(params, tmp, params)
             return
@@ -172,7 +180,10 @@ class Adam(Optimizer):
         m, v, tmp, tmp2 = self.m, self.v, self._tmp, self._tmp2
         if self.weight_decay:
             weights = params[: self.n_weights]
-            weights *= 1.0 - self.lr * self.weight_decay
+            if self.lr_factors is None:
+                weights *= 1.0 - self.lr * self.weight_decay
+            else:
+                weights *= 1.0 - (self.lr * self.weight_decay) * self.lr_factors[: self.n_weights]
         m *= b1
         np.multiply(grads, 1.0 - b1, out=tmp)
         m += tmp
@@ -185,6 +196,8 @@ class Adam(Optimizer):
         tmp += self.eps
         np.divide(m, tmp, out=tmp2)
         tmp2 *= step_size
+        if self.lr_factors is not None:
+            tmp2 *= self.lr_factors
         params -= tmp2
 
     def step_size(self) -> float:

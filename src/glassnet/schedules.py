@@ -17,6 +17,9 @@ fixed within an epoch. ``base`` is the optimizer's own rate when training starts
 ``Cosine()``        a warm-up from 0 over ``warmup`` epochs, then
                     low + (base - low) (1 + cos(pi s)) / 2, s going from 0 to 1
                     over the remaining epochs, low = base * ``floor``
+``CosLog(k)``       base (1 - cos(2 pi log2(1 + (2^k - 1) s))) / 2, s the middle
+                    of the epoch in (0, 1): k cosine cycles, each twice as long as
+                    the one before (RealMLP's "coslog4", Holzmueller et al., 2024)
 ==================  ============================================================
 
 :class:`Plateau` is the one count of epochs without improvement, which
@@ -37,6 +40,7 @@ __all__ = [
     "Adaptive",
     "Step",
     "Cosine",
+    "CosLog",
     "Plateau",
     "monitored",
     "patience_of",
@@ -276,12 +280,29 @@ class Cosine(Schedule):
         return f"Cosine(warmup={self.warmup}, floor={self.floor:g})"
 
 
+class CosLog(Schedule):
+    """``cycles`` cosine bumps from 0 to base and back, on a log scale of the epochs:
+    each twice as long as the one before (see the module docstring)."""
+
+    def __init__(self, cycles: int = 4):
+        self.cycles = _count(cycles, "cycles")
+
+    def rate(self, epoch, history):
+        s = (min(epoch, self.epochs - 1) + 0.5) / self.epochs
+        phase = math.log2(1.0 + (2.0**self.cycles - 1.0) * s)
+        return self.base * 0.5 * (1.0 - math.cos(2.0 * math.pi * phase))
+
+    def __repr__(self) -> str:
+        return f"CosLog(cycles={self.cycles})"
+
+
 _REGISTRY = {
     "constant": Constant,
     "invscaling": InvScaling,
     "adaptive": Adaptive,
     "step": Step,
     "cosine": Cosine,
+    "coslog": CosLog,
 }
 
 

@@ -771,7 +771,7 @@ def fit_arrays(
     validate = None if validation is None else _validation_loss(net, validation, loss_fn)
     callbacks = _with_verbose(callbacks, verbose, epochs)
     steps = strategy(net, loss_fn, opt, data[0], batch_size, epochs, l2, compiled)
-    opt.prepare(net.parameters, net.n_weights)
+    opt.prepare(net.parameters, net.n_weights, net.lr_factors)
     guard = Guard(net, opt, stop_on_nonfinite)
     # A diverging run overflows on its way to inf/NaN; the guard reports that once,
     # clearly, instead of NumPy warning at every step.
@@ -856,7 +856,7 @@ def fit_stream(
     validate = None if validation is None else _validation_loss(net, validation, loss_fn)
     callbacks = _with_verbose(callbacks, verbose, epochs)
     steps = strategy(net, loss_fn, opt, batches.first[0], batch_size, epochs, l2, compiled)
-    opt.prepare(net.parameters, net.n_weights)
+    opt.prepare(net.parameters, net.n_weights, net.lr_factors)
     guard = Guard(net, opt, stop_on_nonfinite)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), steps.running():
         runner = BatchEpochs(batches, steps, loss_fn, l2, net.parameters, net.gradients, guard)

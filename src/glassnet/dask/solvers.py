@@ -241,7 +241,7 @@ def run(
         runner = (SyncEpochs if strategy == "sync" else AverageEpochs)(
             net, shards, opt, batch_size, shuffle, l2, guard
         )
-        opt.prepare(net.parameters, net.n_weights)
+        opt.prepare(net.parameters, net.n_weights, net.lr_factors)
         return _training.train(
             net,
             runner,

@@ -632,7 +632,7 @@ def _update(work, steps, opt, gradients: np.ndarray) -> np.ndarray:
     on a copy of the parameters."""
     stepper = copy.deepcopy(opt)
     params = work.parameters.copy()
-    stepper.prepare(params, work.n_weights)
+    stepper.prepare(params, work.n_weights, work.lr_factors)
     before = params.copy()
     stepper.step(params, gradients.copy())
     updates = params - before

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import activations as _activations
 from .. import losses as _losses
-from ..activations import BUILTIN
 from ..layers import Dense, Dropout
 from ..optimizers import LBFGS, SGD, Adam
 
@@ -28,6 +28,9 @@ SMALL_WIDTH = 64
 #: ... on batches of at most this many rows x parameters, beyond which BLAS wins.
 SMALL_WORK = 1 << 16
 
+#: The activations the kernels compute (kernels.ACTIVATIONS).
+KERNEL_ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exp")
+
 _LOSS_TYPES = {
     _losses.SSE,
     _losses.MSE,
@@ -42,12 +45,16 @@ _LOSS_TYPES = {
 
 def covers(net, loss) -> bool:
     """Whether the kernels cover this network and loss: Dense and Dropout layers, the
-    built-in activations and losses (a subclass may change the math, so not those)."""
-    if type(loss) not in _LOSS_TYPES:
+    built-in activations and losses (a subclass may change the math, so not those),
+    every parameter at the optimizer's own learning rate."""
+    if type(loss) not in _LOSS_TYPES or net.lr_factors is not None:
+        return False
+    if getattr(loss, "smoothing", 0.0):  # the kernels' losses have no label smoothing
         return False
     for layer in net.layers:
         if type(layer) is Dense:
-            if layer.act not in BUILTIN:  # (an unpickled copy of one compares equal)
+            act = layer.act  # built in, not a custom one of the same name (a copy compares equal)
+            if act.name not in KERNEL_ACTIVATIONS or act != _activations.get(act.name):
                 return False
         elif type(layer) is not Dropout:
             return False
@@ -81,6 +88,6 @@ def groups_for(net, loss, opt, X, batch: int | None) -> tuple[list[str], bool]:
     if small and small_optimizer(opt):
         return ["train"], True
     groups = ["layers"] if covered else []
-    if small_optimizer(opt):
+    if small_optimizer(opt) and net.lr_factors is None:
         groups.append("update")
     return groups, False
