@@ -678,3 +678,22 @@ def test_a_convergence_warning_points_at_the_users_line(solver):
         (warning,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
         assert warning.filename == __file__
         assert "{" not in str(warning.message)
+
+
+# --- random_state out of range: scikit-learn's message, naming the option --------------------
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, -(2**40)])
+@pytest.mark.parametrize("make", [MLPClassifier, MLPRegressor])
+def test_a_random_state_out_of_range_is_named_as_scikit_learn_names_it(blobs, make, seed):
+    X, y = blobs
+    model = make(hidden_layer_sizes=(3,), max_iter=2, random_state=seed)
+    expected = (
+        f"The 'random_state' parameter of {make.__name__} must be an int in the range "
+        f"\\[0, 4294967295\\], .* Got {seed} instead."
+    )
+    with pytest.raises(ValueError, match=expected):
+        model.fit(X, y)
+    with pytest.raises(ValueError, match=expected):
+        model.partial_fit(X, y, **({"classes": np.unique(y)} if make is MLPClassifier else {}))
+    make(hidden_layer_sizes=(3,), max_iter=2, random_state=2**32 - 1).fit(X, y)  # the largest
