@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import glassnet as gn
 from glassnet import modelfile
-from modelfile_tools import join, reseal, split
+from modelfile_tools import edit_document, join, reseal, split
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
@@ -457,3 +457,272 @@ def test_non_finite_weights_are_never_written(tmp_path, model_file):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.glassnet"]
     with pytest.raises(gn.ModelFileError):
         gn.dumps(broken)
+
+
+# --- every format is checksummed -----------------------------------------------------------
+
+
+def _relabelled(blob: bytes, version: int) -> bytes:
+    """The same file claiming another format_version, its checksum left as it was."""
+    header, data = split(blob)
+    doc = json.loads(header["__metadata__"]["glassnet"])
+    doc["format_version"] = version
+    header["__metadata__"]["glassnet"] = json.dumps(doc)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + data
+
+
+def test_a_file_relabelled_as_format_1_is_still_checksummed():
+    net, _ = trained()
+    relabelled = _relabelled(gn.dumps(net), 1)
+    with pytest.raises(gn.ModelFileError, match="damaged: its checksum does not match"):
+        gn.load(relabelled)
+    damaged = bytearray(relabelled)
+    damaged[-3] ^= 0x40  # a weight byte: still a finite float
+    with pytest.raises(gn.ModelFileError, match="damaged"):
+        gn.load(bytes(damaged))
+
+
+def test_a_format_1_file_has_no_checksum_and_is_refused_saying_why(model_file):
+    path, net, _ = model_file
+    header, _ = split(path.read_bytes())
+    doc = json.loads(header["__metadata__"]["glassnet"])
+    doc["format_version"] = 1
+    tensors = {
+        f"layers.{i}.{name}": array
+        for i, layer in enumerate(net.layers)
+        for name, array in layer.parameter_arrays().items()
+    }
+    # as glassnet's first builds wrote it: no checksum in the metadata
+    old = safetensors_numpy.save(tensors, metadata={"glassnet": json.dumps(doc)})
+    for source in (old, io.BytesIO(old)):
+        with pytest.raises(gn.ModelFileError, match="format 1, which has no checksum.*train"):
+            gn.load(source)
+    with pytest.raises(gn.ModelFileError, match="format 1, which has no checksum"):
+        modelfile.read_metadata(old)
+    # resealed by hand, the claim of format 1 is still refused
+    with pytest.raises(gn.ModelFileError, match="format 1, which has no checksum"):
+        gn.load(edit_document(path.read_bytes(), lambda d: d.update(format_version=1)))
+
+
+def test_a_format_2_file_without_its_checksum_is_damaged(model_file):
+    path, _, _ = model_file
+    header, data = split(path.read_bytes())
+    del header["__metadata__"]["glassnet_sha256"]
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    with pytest.raises(gn.ModelFileError, match="checksum is missing or malformed"):
+        gn.load(struct.pack("<Q", len(raw)) + raw + data)
+
+
+# --- every field of the document has its type -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.update(kind=["network"]), 'kind must be a string, not \\["network"\\]'),
+        (lambda d: d.update(kind={"a": 1}), "kind must be a string"),
+        (lambda d: d.update(kind="Pickle"), "unknown kind of model 'Pickle'"),
+        (lambda d: d.update(format_version="2"), 'invalid format_version "2"'),
+        (lambda d: d.update(format_version=True), "invalid format_version true"),
+        (lambda d: d.update(glassnet_version=[0, 1]), "glassnet_version must be a string"),
+        (lambda d: d.update(saved_at={}), "saved_at must be a string"),
+        (lambda d: d.update(payload=[]), "payload metadata is not a JSON object"),
+        (lambda d: d.update(training="fast"), "training summary is not a JSON object"),
+        (lambda d: d.update(network=[]), "network description is not a JSON object"),
+        (lambda d: d["network"].update(seed="0"), "invalid seed"),
+        (lambda d: d["network"].update(layers={"0": {}}), "no valid list of layers"),
+    ],
+)
+def test_every_field_of_the_document_is_type_checked(model_file, change, expected):
+    path, _, _ = model_file
+    with pytest.raises(gn.ModelFileError, match=expected):
+        gn.load(edit_document(path.read_bytes(), change))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda t: t.update(epochs=[1]), "training.epochs must be an integer, not \\[1\\]"),
+        (lambda t: t.update(epochs=5.0), "training.epochs must be an integer"),
+        (lambda t: t.update(samples=True), "training.samples must be an integer"),
+        (lambda t: t.update(final_loss="low"), "training.final_loss must be a number or null"),
+        (lambda t: t.update(loss_name=["mse"]), "training.loss_name must be a string"),
+        (lambda t: t.update(optimizer=None), "training.optimizer must be a string"),
+        (lambda t: t.update(cluster=[]), "training.cluster must be a JSON object"),
+        (lambda t: t.update(cluster={"workers": "2"}), "training.cluster.workers must be an"),
+    ],
+)
+def test_a_tampered_training_summary_is_refused_naming_the_field(model_file, change, expected):
+    path, _, _ = model_file
+    tampered = edit_document(path.read_bytes(), lambda d: change(d["training"]))
+    with pytest.raises(gn.ModelFileError, match=f"training summary is invalid: {expected}"):
+        gn.load(tampered)
+    with pytest.raises(gn.ModelFileError, match=expected):
+        modelfile.read_metadata(tampered)
+
+
+def test_nan_and_infinity_are_not_the_json_glassnet_writes(model_file):
+    path, _, _ = model_file
+    header, data = split(path.read_bytes())
+    text = header["__metadata__"]["glassnet"]
+    header["__metadata__"]["glassnet"] = text.replace('"final_loss": ', '"final_loss": NaN, "x": ')
+    with pytest.raises(gn.ModelFileError, match="not valid JSON .NaN is not a JSON number"):
+        gn.load(join(header, data))
+
+
+def test_a_free_form_training_summary_round_trips_and_wrong_types_are_never_written(tmp_path):
+    net, X = trained()
+    net.training_summary = dict(net.training_summary, note="by hand", tags=["a", 1, None])
+    assert gn.load(gn.dumps(net)).training_summary == net.training_summary
+    net.training_summary["epochs"] = "many"
+    with pytest.raises(gn.ModelFileError, match="refusing to write.*training.epochs"):
+        net.save(tmp_path / "m.glassnet")
+    assert not list(tmp_path.iterdir())
+
+
+def test_check_json_names_the_deepest_field():
+    spec = {"a": [{"b": (float, None)}], "m": {str: int}}
+    modelfile.check_json({"a": [{"b": 1}, {"b": None}], "m": {"x": 1}, "other": [[]]}, spec, "doc")
+    with pytest.raises(ValueError, match=r"^doc.a\[1\].b must be a number or null, not \"1\"$"):
+        modelfile.check_json({"a": [{"b": 1}, {"b": "1"}]}, spec, "doc")
+    with pytest.raises(ValueError, match=r"^doc.m.y must be an integer, not false$"):
+        modelfile.check_json({"m": {"x": 1, "y": False}}, spec, "doc")
+    with pytest.raises(ValueError, match=r"^doc.a must be a list of JSON objects, not 3$"):
+        modelfile.check_json({"a": 3}, spec, "doc")
+
+
+# --- a command-line model's training summary: whatever loads can be printed ------------------
+
+
+@pytest.fixture(scope="module")
+def tabular_blob():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=40), "town": rng.choice(["n", "s"], 40)})
+    frame["y"] = np.where(frame["x"] > 0, "hi", "lo")
+    model, _ = gn.TabularModel.fit(frame, "y", epochs=2, hidden=[3])
+    return gn.dumps(model)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("hidden", 5, "payload.info.hidden must be a list of integers, not 5"),
+        ("hidden", ["3"], r"payload.info.hidden\[0\] must be an integer"),
+        ("train_metrics", [0.9], "payload.info.train_metrics must be a JSON object"),
+        ("train_metrics", {"accuracy": "high"}, "payload.info.train_metrics.accuracy must be a"),
+        ("epoch_loss", "0.1", "payload.info.epoch_loss must be a number or null"),
+        ("epochs", None, "payload.info.epochs must be an integer"),
+        ("stopped_early", "no", "payload.info.stopped_early must be true or false"),
+        ("warnings", "overfits", "payload.info.warnings must be a list of strings"),
+        ("data", 7, "payload.info.data must be a string or null"),
+        ("kinds", {"x": 1}, "payload.info.kinds.x must be a string"),
+    ],
+)
+def test_a_tampered_tabular_training_summary_is_refused(tabular_blob, field, value, expected):
+    tampered = edit_document(tabular_blob, lambda d: d["payload"]["info"].update({field: value}))
+    with pytest.raises(gn.ModelFileError, match=f"training summary is invalid: {expected}"):
+        gn.load(tampered)
+
+
+def _paths(value, path=()):
+    """Every path into a JSON value."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        yield (*path, key)
+        if isinstance(item, (dict, list)):
+            yield from _paths(item, (*path, key))
+
+
+def _replaced(doc, path, value):
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+
+WRONG = [None, "text", 3, 2.5, True, [], ["a"], [None], {}, {"k": "v"}]
+
+
+def test_whatever_loads_after_its_summary_is_tampered_with_can_be_inspected(
+    tabular_blob, tmp_path, capsys
+):
+    from glassnet import cli
+
+    net, _ = trained()
+    cases = []
+    for blob, part in ((tabular_blob, ("payload", "info")), (gn.dumps(net), ("training",))):
+        doc = json.loads(split(blob)[0]["__metadata__"]["glassnet"])
+        summary = doc
+        for key in part:
+            summary = summary[key]
+        for path in [*_paths(summary, part), (*part, "extra")]:
+            cases += [(blob, path, value) for value in WRONG]
+    loaded = 0
+    for blob, path, value in cases:
+        tampered = edit_document(blob, lambda d, p=path, v=value: _replaced(d, p, v))
+        try:
+            gn.load(tampered)
+        except gn.ModelFileError:
+            continue
+        loaded += 1
+        model = tmp_path / "m.glassnet"
+        model.write_bytes(tampered)
+        assert cli.main(["inspect", str(model)]) == 0, (path, value)
+        capsys.readouterr()
+    assert loaded > 20  # free-form fields, and nulls where a summary may have them
+
+
+# --- file objects that return fewer bytes than asked -------------------------------------------
+
+
+class Trickle(io.RawIOBase):
+    """A raw stream, as a socket or a pipe is: each read returns at most ``step`` bytes."""
+
+    def __init__(self, data: bytes, step: int):
+        self.data, self.step, self.at = data, step, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.step, len(self.data) - self.at)
+        buffer[:n] = self.data[self.at : self.at + n]
+        self.at += n
+        return n
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 4096])
+def test_a_stream_that_returns_short_reads_loads_the_model(model_file, step):
+    path, net, X = model_file
+    loaded = gn.load(Trickle(path.read_bytes(), step))
+    np.testing.assert_array_equal(loaded.parameters, net.parameters)
+    assert modelfile.read_metadata(Trickle(path.read_bytes(), step))["kind"] == "network"
+
+
+def test_a_short_reading_stream_is_still_checked_to_its_end(model_file):
+    path, _, _ = model_file
+    blob = path.read_bytes()
+    with pytest.raises(gn.ModelFileError, match="truncated"):
+        gn.load(Trickle(blob[:-5], 3))
+    with pytest.raises(gn.ModelFileError, match="bytes after the tensor data"):
+        gn.load(Trickle(blob + b"!", 3))
+    damaged = bytearray(blob)
+    damaged[-3] ^= 0x40
+    with pytest.raises(gn.ModelFileError, match="damaged"):
+        gn.load(Trickle(bytes(damaged), 3))
+
+
+def test_a_non_blocking_stream_with_nothing_ready_is_named():
+    class NothingYet(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            return None  # what a non-blocking raw stream returns with no data ready
+
+    with pytest.raises(gn.ModelFileError, match="non-blocking.*blocking file object"):
+        gn.load(NothingYet())

@@ -412,3 +412,119 @@ def test_a_model_with_every_column_kind_runs_on_raw_columns():
     out = run(to_onnx(model), feeds)
     np.testing.assert_array_equal(out["label"], model.predict(test))
     assert_parity(out["probabilities"], model.predict_proba(test), np.float64)
+
+
+# --- a classifier trained on one class ----------------------------------------------------------
+
+
+def _both_sides_of_one_half(model, X):
+    """Shift the output bias so that some rows are above 0.5 and some below: the graph's
+    class index is then 1 for some rows, where a one-entry table of labels has none."""
+    p = model.predict_proba(X)[:, 1]
+    model.intercepts_[-1] -= np.log(np.median(p) / (1 - np.median(p)))
+    p = model.predict_proba(X)[:, 1]
+    assert (p > 0.5).any() and (p < 0.5).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "label", [7, "only", True, 2.0], ids=["integer", "text", "boolean", "number"]
+)
+def test_a_one_class_classifier_runs_in_onnxruntime(data, label, dtype):
+    X, _ = data
+    X = X.astype(dtype)
+    model = fit_quietly(
+        gn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0),
+        X,
+        np.full(len(X), label),
+    )
+    _both_sides_of_one_half(model, X)
+    out = run(to_onnx(model), {"X": X})
+    np.testing.assert_array_equal(out["label"], model.predict(X))
+    assert out["probabilities"].shape == (len(X), 2)
+    assert_parity(out["probabilities"], model.predict_proba(X), dtype)
+
+
+def test_a_one_class_classifier_in_a_pipeline(data):
+    pytest.importorskip("skl2onnx")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, _ = data
+    model = gn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    pipe = fit_quietly(make_pipeline(StandardScaler(), model), X, np.full(len(X), "only"))
+    _both_sides_of_one_half(model, StandardScaler().fit_transform(X))
+    out = run(to_onnx(pipe, X=X[:1], options={id(model): {"zipmap": False}}), {"X": X})
+    np.testing.assert_array_equal(out["label"], pipe.predict(X))
+    assert_parity(out["probabilities"], pipe.predict_proba(X), np.float64)
+    # skl2onnx's ZipMap would name one label for two columns: refused when converting
+    with pytest.raises(ValueError, match="trained on one class.*'zipmap': False"):
+        to_onnx(pipe, X=X[:1].astype(np.float32), dtype="float32")
+
+
+# --- a command-line model without --impute: NaN where predict refuses a missing cell -------------
+
+
+@pytest.fixture(scope="module")
+def every_kind():
+    """A table with a column of every kind, and the raw columns as the graph takes them."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(10, 3, n),
+            "town": rng.choice(["north", "south", "east"], n),
+            "member": rng.choice([True, False], n),
+            "when": pd.to_datetime(rng.integers(1.2e9, 1.7e9, n), unit="s"),
+        }
+    )
+    frame["label"] = np.where(frame["size"] + 3 * (frame["town"] == "north") > 11, "big", "tiny")
+    frame["price"] = frame["size"] * 3 + frame["member"] * 2.0
+    frame["grade"] = np.where(frame["size"] > 10, 2, 1)
+
+    def feeds(test):
+        return {
+            "size": test[["size"]].to_numpy(dtype=float),
+            "town": test[["town"]].to_numpy(dtype=object),
+            "member": test[["member"]].to_numpy(dtype=float),
+            "when": ((test["when"] - pd.Timestamp(0)) / pd.Timedelta(seconds=1))
+            .to_numpy(dtype=float)
+            .reshape(-1, 1),
+        }
+
+    return frame, feeds
+
+
+MISSING = {"size": np.nan, "town": "", "member": np.nan, "when": np.nan}
+
+
+@pytest.mark.parametrize("target", ["label", "price", "grade"])
+def test_a_missing_cell_without_impute_gives_nan_as_predict_refuses_it(every_kind, target):
+    from glassnet.tabular import PreprocessingError
+
+    frame, feeds = every_kind
+    others = [c for c in ("label", "price", "grade") if c != target]
+    model, _ = gn.TabularModel.fit(frame.drop(columns=others), target, epochs=3)
+    assert not model.features.to_json()["impute"]
+    test = frame.drop(columns=["label", "price", "grade"]).head(8).reset_index(drop=True)
+    columns = feeds(test)
+    for row, (name, value) in enumerate(MISSING.items(), start=1):
+        columns[name] = columns[name].copy()
+        columns[name][row, 0] = value
+        broken = test.iloc[[row]].copy()
+        broken[name] = ["" if name == "town" else None]  # an empty text cell, NaN, NaT
+        with pytest.raises(PreprocessingError, match="missing values"):
+            model.predict(broken)  # what the graph answers NaN for
+    out = run(to_onnx(model), columns)
+    refused = np.isin(np.arange(len(test)), [1, 2, 3, 4])
+    kept = test.iloc[~refused]
+    if target == "price":
+        assert np.isnan(out["variable"][refused]).all()
+        assert_parity(out["variable"][~refused].ravel(), model.predict(kept), np.float64)
+        return
+    assert np.isnan(out["probabilities"][refused]).all()
+    assert_parity(out["probabilities"][~refused], model.predict_proba(kept), np.float64)
+    np.testing.assert_array_equal(out["label"][~refused], model.predict(kept))
+    if target == "label":  # text labels: the empty string, as the graph takes a missing text
+        assert list(out["label"][refused]) == [""] * 4

@@ -678,3 +678,132 @@ def test_a_convergence_warning_points_at_the_users_line(solver):
         (warning,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
         assert warning.filename == __file__
         assert "{" not in str(warning.message)
+
+
+# --- random_state out of range: scikit-learn's message, naming the option --------------------
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, -(2**40)])
+@pytest.mark.parametrize("make", [MLPClassifier, MLPRegressor])
+def test_a_random_state_out_of_range_is_named_as_scikit_learn_names_it(blobs, make, seed):
+    X, y = blobs
+    model = make(hidden_layer_sizes=(3,), max_iter=2, random_state=seed)
+    expected = (
+        f"The 'random_state' parameter of {make.__name__} must be an int in the range "
+        f"\\[0, 4294967295\\], .* Got {seed} instead."
+    )
+    with pytest.raises(ValueError, match=expected):
+        model.fit(X, y)
+    with pytest.raises(ValueError, match=expected):
+        model.partial_fit(X, y, **({"classes": np.unique(y)} if make is MLPClassifier else {}))
+    make(hidden_layer_sizes=(3,), max_iter=2, random_state=2**32 - 1).fit(X, y)  # the largest
+
+
+# --- a model file's estimator: every attribute checked against the network ---------------------
+
+
+@pytest.fixture(scope="module")
+def saved(blobs):
+    X, y = blobs
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(frame, y)
+    return gn.dumps(model)
+
+
+def _edited(blob, change):
+    from modelfile_tools import edit_document
+
+    return edit_document(blob, lambda d: change(d["payload"]))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda p: p["fitted"].update(classes_=[0, 1]),
+            r"classes_ has 2 labels, but the network has 3 outputs",
+        ),
+        (
+            lambda p: p["fitted"].update(classes_=[0, 1, 2, 3]),
+            r"classes_ has 4 labels, but the network has 3 outputs",
+        ),
+        (lambda p: p["fitted"].update(classes_=[0, 1, 1]), "classes_ repeats a label"),
+        (lambda p: p["fitted"].update(classes_=[0, "a", 2]), "classes_ mixes kinds of labels"),
+        (lambda p: p["fitted"].update(classes_=[0, [1], 2]), r"classes_\[1\] must be a string"),
+        (lambda p: p["fitted"].update(classes_="012"), "classes_ must be a list of strings"),
+        (lambda p: p["fitted"].update(y_type_="binary"), "a binary target has one output"),
+        (lambda p: p["fitted"].update(y_type_="continuous"), "y_type_ is 'continuous'"),
+        (lambda p: p["fitted"].pop("classes_"), "fitted.classes_ is missing"),
+        (
+            lambda p: p["fitted"].update(feature_names_in_=["f0", "f1"]),
+            "feature_names_in_ has 2 names, but the network takes 6 features",
+        ),
+        (lambda p: p["fitted"].update(feature_names_in_=[1] * 6), r"feature_names_in_\[0\] must"),
+        (lambda p: p["fitted"].update(n_features_in_=5), "n_features_in_ is 5, but the network's"),
+        (lambda p: p["fitted"].update(n_layers_=4), "n_layers_ is 4, but the network's is 3"),
+        (lambda p: p["fitted"].update(out_activation_="logistic"), "out_activation_ is 'logist"),
+        (lambda p: p["fitted"].update(loss_curve_=[0.5, "x"]), r"loss_curve_\[1\] must be a num"),
+        (lambda p: p["fitted"].update(n_iter_="3"), "n_iter_ must be an integer or null"),
+        (lambda p: p["fitted"].pop("n_outputs_"), "fitted.n_outputs_ is missing"),
+        (lambda p: p.update(params=[]), "payload.params must be a JSON object, not \\[\\]"),
+        (lambda p: p.update(fitted=None), "payload.fitted must be a JSON object"),
+        (lambda p: p.pop("params"), "payload.params is missing"),
+        (lambda p: p["params"].update(magic=1), "payload.params has an unknown parameter 'magic'"),
+        (lambda p: p["params"].update(solver="magic"), "payload.params: The 'solver' parameter"),
+        (lambda p: p["params"].update(random_state=-1), "The 'random_state' parameter"),
+        (
+            lambda p: p["params"].update(class_weight=[[0, 1.0, 2]]),
+            "class_weight must be a list of \\[label, weight\\] pairs",
+        ),
+    ],
+)
+def test_a_tampered_estimator_file_is_refused_naming_the_field(saved, change, expected):
+    with pytest.raises(gn.ModelFileError, match=f"invalid MLPClassifier metadata .*{expected}"):
+        gn.load(_edited(saved, change))
+
+
+@pytest.mark.parametrize(
+    ("labels", "change", "expected"),
+    [
+        # a binary target: one sigmoid output for one or two labels
+        (lambda y: y > 0, lambda p: p["fitted"].update(classes_=[]), "classes_ has 0 labels"),
+        (
+            lambda y: y > 0,
+            lambda p: p["fitted"].update(classes_=[False, True, 2]),
+            "classes_ has 3 labels, but the network has 1 output",
+        ),
+        # a label matrix: its classes are its columns, 0 to n - 1
+        (
+            lambda y: np.c_[y == 0, y == 1],
+            lambda p: p["fitted"].update(classes_=[5, 7]),
+            "classes_ of a label matrix must be 0 to 1",
+        ),
+    ],
+)
+def test_the_classes_of_binary_and_label_matrix_targets_are_checked(
+    blobs, labels, change, expected
+):
+    X, y = blobs
+    model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, labels(y))
+    gn.load(gn.dumps(model))  # as saved, it loads
+    with pytest.raises(gn.ModelFileError, match=expected):
+        gn.load(_edited(gn.dumps(model), change))
+
+
+def test_an_infinite_n_iter_no_change_survives_a_model_file(blobs):
+    X, y = blobs
+    model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=3, n_iter_no_change=np.inf).fit(X, y)
+    loaded = gn.load(gn.dumps(model))
+    assert loaded.n_iter_no_change == np.inf
+    assert loaded.get_params() == model.get_params()
+
+
+def test_a_one_class_classifier_round_trips(blobs):
+    X, _ = blobs
+    model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=3, random_state=0)
+    model.fit(X, np.full(len(X), "only"))
+    loaded = gn.load(gn.dumps(model))
+    assert list(loaded.classes_) == ["only"]
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

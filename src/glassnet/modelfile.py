@@ -19,9 +19,16 @@ a path must be a regular file (FIFOs, devices and folders are refused before
 they are opened); the 8-byte header size is checked against a cap and against
 the file's size before the header is read; the header must be JSON describing
 tensors that cover the data exactly; the checksum must match, so any damaged byte
-is reported; then the metadata schema, the tensor names, shapes and dtypes
-against the architecture, and that every value is finite. Only then is anything
-built. Any failure raises :class:`ModelFileError`. Nothing is ever unpickled.
+is reported; then the metadata schema (every field of the JSON document has the
+type it must have, the training summary included, so whatever loads can be
+printed), the tensor names, shapes and dtypes against the architecture, and that
+every value is finite. Only then is anything built. Any failure raises
+:class:`ModelFileError`. Nothing is ever unpickled.
+
+Every file must carry a checksum that matches: files of model format 1 (glassnet's
+first development builds) had none, so damage to them could not be told from a
+model, and they are refused with a message that says so; a file of any format that
+lacks its checksum is damaged.
 
 This module does not import :class:`~glassnet.Network`: each kind of model names
 the class that rebuilds it, and that class is imported only when a file of its
@@ -55,12 +62,14 @@ __all__ = [
     "load",
     "read_metadata",
     "jsonable",
+    "check_json",
+    "TRAINING_SUMMARY",
     "MAX_HEADER_BYTES",
     "FORMAT_VERSION",
 ]
 
 #: The version of the metadata layout this glassnet writes (and the newest it reads).
-#: Version 2 added the checksum; version 1 files (glassnet 0.1) load without one.
+#: Version 2 added the checksum; version 1 files had none and are refused (see above).
 FORMAT_VERSION = 2
 #: Headers larger than this are refused before they are read.
 MAX_HEADER_BYTES = 16 * 1024 * 1024
@@ -226,13 +235,32 @@ class _Source:
         return ModelFileError(f"{self.name}: {message}")
 
     def read(self, n: int) -> bytes:
-        try:
-            data = self._file.read(n)
-        except OSError as exc:
-            raise self.fail(f"cannot be read ({exc.strerror or exc})") from None
-        if not isinstance(data, bytes):
-            raise TypeError("load() needs a binary file object (its read() returned text)")
-        return data
+        """``n`` bytes, or fewer at the end of the file. A raw file object (a socket, a
+        pipe) may return fewer than asked before its end, so it is read until the bytes
+        are there or it returns nothing."""
+        chunks: list[bytes] = []
+        wanted = n
+        while wanted > 0:
+            try:
+                chunk = self._file.read(wanted)
+            except OSError as exc:
+                raise self.fail(f"cannot be read ({exc.strerror or exc})") from None
+            if chunk is None:  # a non-blocking stream with nothing ready
+                raise self.fail(
+                    "its file object is non-blocking and had no data ready: "
+                    "load() needs a blocking file object"
+                )
+            if isinstance(chunk, (bytearray, memoryview)):
+                chunk = bytes(chunk)
+            if not isinstance(chunk, bytes):
+                raise TypeError("load() needs a binary file object (its read() returned text)")
+            if len(chunk) > wanted:
+                raise self.fail(f"its file object's read({wanted}) returned {len(chunk)} bytes")
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wanted -= len(chunk)
+        return b"".join(chunks)
 
     def close(self) -> None:
         if self._close:
@@ -333,9 +361,14 @@ def _data_length(src: _Source, header: dict) -> int:
     return end
 
 
-def _verify_checksum(src: _Source, raw_header: bytes, data: bytes, meta: dict) -> None:
+def _verify_checksum(src: _Source, raw_header: bytes, data: bytes, meta: dict, doc: dict) -> None:
+    """Every file must carry a matching checksum, whatever format it claims: a claim is
+    itself covered by the checksum, so a changed format_version is damage like any other."""
     stored = meta.get(_CHECKSUM_KEY)
     matches = list(_CHECKSUM_FIELD.finditer(raw_header, 8))
+    if stored is None and not matches and _is_int(doc.get("format_version")):
+        if doc["format_version"] < 2:
+            raise src.fail(_format_1_message(doc["format_version"]))
     if not isinstance(stored, str) or len(matches) != 1 or matches[0].group(1) != stored.encode():
         raise src.fail("its checksum is missing or malformed: the file is damaged")
     start = matches[0].start(1)
@@ -347,31 +380,180 @@ def _verify_checksum(src: _Source, raw_header: bytes, data: bytes, meta: dict) -
         raise src.fail("the file is damaged: its checksum does not match its contents")
 
 
-def _document(src: _Source, header: dict) -> dict:
+def _format_1_message(version: int) -> str:
+    return (
+        f"it is written in model format {version}, which has no checksum, so this glassnet "
+        "cannot tell whether it is damaged and does not load it; train the model again "
+        f"and save it with this glassnet (model format {FORMAT_VERSION}, checksummed)"
+    )
+
+
+class _NotJSON(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    raise _NotJSON(f"{name} is not a JSON number")
+
+
+def _metadata(src: _Source, header: dict) -> tuple[dict, dict]:
+    """The safetensors metadata and the glassnet JSON document in it, or a refusal of a
+    file that is not a glassnet model. The document's fields are checked later."""
     meta = header.get("__metadata__")
     if not isinstance(meta, dict) or not isinstance(meta.get("glassnet"), str):
         raise src.fail("not a glassnet model file (it has no glassnet metadata)")
-    try:
-        doc = json.loads(meta["glassnet"])
+    try:  # glassnet writes no NaN or Infinity (allow_nan=False): they are not its JSON
+        doc = json.loads(meta["glassnet"], parse_constant=_refuse_constant)
+    except _NotJSON as exc:
+        raise src.fail(f"its glassnet metadata is not valid JSON ({exc})") from None
     except (ValueError, RecursionError):
         raise src.fail("its glassnet metadata is not valid JSON") from None
     if not isinstance(doc, dict) or doc.get("format") != "glassnet":
         raise src.fail("not a glassnet model file (unknown metadata format)")
+    return meta, doc
+
+
+#: The fields of a network's training summary (``Network.training_summary``, the model
+#: file's ``"training"``) that glassnet writes, with their types (see :func:`check_json`).
+#: Other fields are free-form JSON.
+TRAINING_SUMMARY: dict = {
+    "samples": int,
+    "features": int,
+    "epochs": int,
+    "loss_name": str,
+    "final_loss": (float, None),
+    "optimizer": str,
+    "cluster": {"workers": int, "shards": int, "partitions": int, "strategy": str},
+}
+
+
+def _refuse_newer(src: _Source, doc: dict) -> None:
+    """A newer format is named as such before anything else (its checksum, say) fails."""
     version = doc.get("format_version")
-    if not _is_int(version) or version < 1:
-        raise src.fail(f"invalid format_version {version!r}")
-    if version > FORMAT_VERSION:
+    if _is_int(version) and version > FORMAT_VERSION:
         raise src.fail(
             f"written in model format {version} by a newer glassnet; "
             f"this glassnet reads format {FORMAT_VERSION} — upgrade glassnet"
         )
-    if doc.get("kind") not in _KINDS:
-        raise src.fail(f"unknown kind of model {doc.get('kind')!r}")
+
+
+def _check_document(src: _Source, doc: dict) -> dict:
+    """Check the type of every field of the document that loading uses."""
+    _refuse_newer(src, doc)
+    version = doc.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise src.fail(f"invalid format_version {_shown(version)}")
+    if version < 2:
+        raise src.fail(_format_1_message(version))
+    kind = doc.get("kind")
+    if not isinstance(kind, str):
+        raise src.fail(f"its kind must be a string, not {_shown(kind)}")
+    if kind not in _KINDS:
+        raise src.fail(f"unknown kind of model {kind!r} (known: {', '.join(_KINDS)})")
+    for name in ("glassnet_version", "saved_at"):
+        if name in doc and not isinstance(doc[name], str):
+            raise src.fail(f"its {name} must be a string, not {_shown(doc[name])}")
     if not isinstance(doc.get("payload", {}), dict):
         raise src.fail("its payload metadata is not a JSON object")
     if not isinstance(doc.get("training", {}), dict):
         raise src.fail("its training summary is not a JSON object")
+    try:
+        check_json(doc.get("training", {}), TRAINING_SUMMARY, "training")
+    except ValueError as exc:
+        raise src.fail(f"its training summary is invalid: {exc}") from None
     return doc
+
+
+# -- JSON types ----------------------------------------------------------------------------
+
+
+def check_json(value: Any, expected: Any, field: str) -> None:
+    """Check that a JSON value has the expected type, or raise ValueError naming ``field``.
+
+    ``expected`` is ``int``, ``float`` (any number), ``str``, ``bool``, ``None`` (null),
+    ``dict`` or ``list`` (any object, any list); a tuple of these (any of them); a list
+    ``[item]`` (a list of items); ``{str: value}`` (an object of any keys whose values
+    are ``value``); or a dict of field names (an object whose fields, when present, have
+    those types; other fields may be anything). Booleans are never numbers.
+
+    Example: ``check_json(doc, {"epochs": int, "losses": [(float, None)]}, "training")``.
+    """
+    if _matches(value, expected, field):
+        return
+    raise ValueError(f"{field} must be {_describe(expected)}, not {_shown(value)}")
+
+
+def _matches(value: Any, expected: Any, field: str) -> bool:
+    """Whether value has the type; a nested mismatch raises (naming the deeper field)."""
+    if isinstance(expected, tuple):
+        return any(_matches_simply(value, e) for e in expected) or any(
+            _matches(value, e, field) for e in expected if isinstance(e, (list, dict))
+        )
+    if isinstance(expected, list):
+        if not isinstance(value, list):
+            return False
+        for i, item in enumerate(value):
+            check_json(item, expected[0], f"{field}[{i}]")
+        return True
+    if isinstance(expected, dict):
+        if not isinstance(value, dict):
+            return False
+        for key, item in value.items():
+            if str in expected:
+                check_json(item, expected[str], f"{field}.{key}")
+            elif key in expected:
+                check_json(item, expected[key], f"{field}.{key}")
+        return True
+    return _matches_simply(value, expected)
+
+
+def _matches_simply(value: Any, expected: Any) -> bool:
+    if expected is None:
+        return value is None
+    if expected is int:
+        return _is_int(value)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected in (str, bool, dict, list):
+        return isinstance(value, expected)
+    return False
+
+
+_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    None: "null",
+    dict: "a JSON object",
+    list: "a list",
+}
+
+
+_PLURALS = {
+    int: "integers",
+    float: "numbers",
+    str: "strings",
+    bool: "true or false values",
+    None: "nulls",
+    dict: "JSON objects",
+    list: "lists",
+}
+
+
+def _describe(expected: Any, plural: bool = False) -> str:
+    if isinstance(expected, tuple):
+        return " or ".join(_describe(e, plural) for e in expected)
+    if isinstance(expected, list):
+        return "lists" if plural else f"a list of {_describe(expected[0], plural=True)}"
+    if isinstance(expected, dict):
+        return "JSON objects" if plural else "a JSON object"
+    return (_PLURALS if plural else _NAMES)[expected]
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_int(value) -> bool:
@@ -460,7 +642,8 @@ def _read_checked(src: _Source) -> tuple[dict, dict, bytes]:
     """Read and check everything but the objects: (header, document, whole file bytes)."""
     raw_header, header_len = _read_header(src)
     header = _parse_header(src, raw_header)
-    doc = _document(src, header)
+    meta, doc = _metadata(src, header)
+    _refuse_newer(src, doc)
     data_len = _data_length(src, header)
     if src.size is not None and src.size != 8 + header_len + data_len:
         available = src.size - 8 - header_len
@@ -476,8 +659,8 @@ def _read_checked(src: _Source) -> tuple[dict, dict, bytes]:
         )
     if src.size is None and src.read(1):
         raise src.fail("there are bytes after the tensor data: this is not one model file")
-    if doc["format_version"] >= 2:
-        _verify_checksum(src, raw_header, data, header["__metadata__"])
+    _verify_checksum(src, raw_header, data, meta, doc)
+    _check_document(src, doc)
     spec = doc.get("network")
     expected = _check_architecture(src, spec)
     _check_tensors(src, header, expected, spec["dtype"], data_len)
@@ -526,12 +709,14 @@ def _build(src: _Source, header: dict, doc: dict, blob: bytes):
 def read_metadata(source) -> dict:
     """The validated JSON metadata of a model file (a path, bytes or binary file object).
 
-    The header is read and checked; for a path, the tensor data is not read.
+    Only the header is read and checked: the tensor data is not read, so the checksum,
+    which covers it too, is not verified (:func:`load` verifies it).
     """
     src = _Source(source)
     try:
         raw_header, _ = _read_header(src)
-        return _document(src, _parse_header(src, raw_header))
+        _, doc = _metadata(src, _parse_header(src, raw_header))
+        return _check_document(src, doc)
     finally:
         src.close()
 

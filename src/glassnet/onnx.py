@@ -9,7 +9,15 @@ that onnxruntime (or any ONNX runtime) runs without Python or glassnet:
 * a :class:`~glassnet.TabularModel`: one input per raw column, by name (numbers as
   float or double, text as strings, each of shape (n, 1)), with the imputation,
   standardisation and one-hot encoding inside the graph, and outputs ``label`` and
-  ``probabilities`` (classification) or ``variable`` in the target's units.
+  ``probabilities`` (classification) or ``variable`` in the target's units. A graph
+  cannot raise: where ``predict`` refuses a row for a missing cell (NaN, or the empty
+  string in a text column, in a model trained without imputation), the row's
+  ``probabilities`` or ``variable`` are NaN, and its ``label`` is the empty string
+  (text labels) or NaN (number labels); integer and true/false labels have no missing
+  value, so only the NaN probabilities tell.
+
+A classifier trained on a single class gives, as ``predict_proba`` does, two columns of
+probabilities, and that class as every row's label.
 
 Every built-in activation is exported; Dropout is the identity. A scikit-learn
 ``Pipeline`` that ends in a glassnet estimator converts too: :func:`to_onnx` registers
@@ -196,11 +204,22 @@ def _label_values(classes) -> tuple[np.ndarray, int]:
 
 
 def _decode_labels(g: _Graph, index: str, classes, out: str) -> int:
+    """The label of each row from its class index. A single class (a classifier trained
+    on one label) has one sigmoid output like two classes: both of its indices are that
+    class, as ``predict`` gives it whatever the output."""
     values, element = _label_values(classes)
+    if len(values) == 1:
+        values = np.concatenate([values, values])
     dtype = {TensorProto.BOOL: bool, TensorProto.INT64: np.int64, TensorProto.DOUBLE: np.float64}
     table = g.const(values, "classes", dtype.get(element))
     g.op("Gather", [table, index], out=out, axis=0)
     return element
+
+
+#: The label of a row the graph cannot answer, by the labels' element type: text and
+#: numbers have a missing value; integers and true/false have none (their rows' label is
+#: the decoded one, and their probabilities are NaN).
+_MISSING_LABEL = {TensorProto.STRING: "", TensorProto.DOUBLE: np.nan}
 
 
 def _classifier_outputs(
@@ -212,28 +231,38 @@ def _classifier_outputs(
     label="label",
     probabilities="probabilities",
     multilabel=False,
+    refused: str | None = None,
 ) -> int:
     """``label`` and ``probabilities`` from a softmax (several classes) or sigmoid
-    (two classes, or a label matrix) output; returns the label's element type."""
+    (one or two classes, or a label matrix) output; returns the label's element type.
+    ``refused`` (a boolean (n, 1) value) marks rows whose probabilities are NaN and
+    whose label is missing (see ``_MISSING_LABEL``)."""
     p = _network(g, net, x)
     if output == "softmax":
-        g.op("Identity", [p], out=probabilities)
+        proba = p
         index = g.op("ArgMax", [p], "index", axis=1, keepdims=0)
+    else:
+        positive = g.op("Greater", [p, g.const([0.5], "half")], "positive")
+        if multilabel:
+            g.op("Identity", [p], out=probabilities)
+            g.op("Cast", [positive], out=label, to=TensorProto.INT64)
+            return TensorProto.INT64
+        proba = g.op("Concat", [g.op("Sub", [g.const([1.0], "one"), p], "negative"), p], axis=1)
+        flat = g.op("Reshape", [positive, g.const([-1], "flat", np.int64)], "positive_flat")
+        index = g.op("Cast", [flat], "index", to=TensorProto.INT64)
+    if refused is None:
+        g.op("Identity", [proba], out=probabilities)
         return _decode_labels(g, index, classes, label)
-    positive = g.op("Greater", [p, g.const([0.5], "half")], "positive")
-    if multilabel:
-        g.op("Identity", [p], out=probabilities)
-        g.op("Cast", [positive], out=label, to=TensorProto.INT64)
-        return TensorProto.INT64
-    g.op(
-        "Concat",
-        [g.op("Sub", [g.const([1.0], "one"), p], "negative"), p],
-        out=probabilities,
-        axis=1,
-    )
-    flat = g.op("Reshape", [positive, g.const([-1], "flat", np.int64)], "positive_flat")
-    index = g.op("Cast", [flat], "index", to=TensorProto.INT64)
-    return _decode_labels(g, index, classes, label)
+    g.op("Where", [refused, g.const([[np.nan]], "nan"), proba], out=probabilities)
+    decoded = g.name("decoded")
+    element = _decode_labels(g, index, classes, decoded)
+    if element not in _MISSING_LABEL:
+        g.op("Identity", [decoded], out=label)
+        return element
+    rows = g.op("Reshape", [refused, g.const([-1], "flat", np.int64)], "refused_flat")
+    missing = g.const([_MISSING_LABEL[element]], "missing_label", np.float64)
+    g.op("Where", [rows, missing, decoded], out=label)
+    return element
 
 
 # -- the scikit-learn drop-in -----------------------------------------------------------------
@@ -393,6 +422,15 @@ def _datetime_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
     return out, TensorProto.DOUBLE
 
 
+def _missing_cells(g: _Graph, name: str, element: int) -> str:
+    """Which cells of an input are missing, (n, 1) booleans: the empty string in text,
+    NaN in numbers (true/false and dates included), as ``predict`` reads them."""
+    if element == TensorProto.STRING:
+        g.opset = max(g.opset, 19)  # Equal on strings
+        return g.op("Equal", [name, g.const([[""]], "empty")], "missing")
+    return g.op("IsNaN", [name], "missing")
+
+
 #: Column kind (``kind`` in the feature preprocessing's JSON) -> its graph.
 COLUMN_KINDS: dict[str, Callable[[_Graph, dict, bool], tuple[str, int]]] = {
     "numeric": _numeric_column,
@@ -407,7 +445,8 @@ def _tabular_model(model, dtype) -> onnx.ModelProto:
     _check_exportable(net)
     g = _Graph(dtype or net.dtype)
     features = model.features.to_json()
-    inputs, blocks = [], []
+    impute = bool(features.get("impute"))
+    inputs, blocks, missing = [], [], []
     for spec in features["columns"]:
         build = COLUMN_KINDS.get(spec.get("kind"))
         if build is None:
@@ -415,20 +454,30 @@ def _tabular_model(model, dtype) -> onnx.ModelProto:
                 f"column {spec['name']!r} is of kind {spec.get('kind')!r}, which ONNX export "
                 f"does not cover yet (it covers: {', '.join(COLUMN_KINDS)})"
             )
-        block, element = build(g, spec, bool(features.get("impute")))
+        block, element = build(g, spec, impute)
         blocks.append(block)
         inputs.append(_tensor(spec["name"], element, ["N", 1]))
+        if not impute:
+            missing.append(_missing_cells(g, spec["name"], element))
     x = g.op("Concat", blocks, "features", axis=1) if len(blocks) > 1 else blocks[0]
+    # Without imputation, predict refuses a row with a missing cell; the graph cannot
+    # raise, so such a row's outputs are NaN (whatever the operators would make of it).
+    refused = None
+    for cells in missing:
+        refused = cells if refused is None else g.op("Or", [refused, cells], "refused")
     target = model.target.to_json()
     if target["task"] == "classification":
-        element = _classifier_outputs(g, net, x, "softmax", target["classes"])
+        element = _classifier_outputs(g, net, x, "softmax", target["classes"], refused=refused)
         outputs = [
             _tensor("label", element, ["N"]),
             _tensor("probabilities", g.element, ["N", len(target["classes"])]),
         ]
     else:
         scaled = g.op("Mul", [_network(g, net, x), g.const([[target["std"]]], "std")])
-        g.op("Add", [scaled, g.const([[target["mean"]]], "mean")], out="variable")
+        value = g.op("Add", [scaled, g.const([[target["mean"]]], "mean")])
+        if refused is not None:
+            value = g.op("Where", [refused, g.const([[np.nan]], "nan"), value])
+        g.op("Identity", [value], out="variable")
         outputs = [_tensor("variable", g.element, ["N", 1])]
     return g.model(
         inputs,
@@ -508,6 +557,13 @@ def _skl2onnx_converter(scope, operator, container) -> None:
     from skl2onnx.common.data_types import guess_numpy_type
 
     est = operator.raw_operator
+    if getattr(est, "is_classifier", False) and len(est.classes_) == 1:
+        if container.get_options(est, dict(zipmap=True)).get("zipmap"):
+            raise ValueError(
+                "this MLPClassifier was trained on one class: its probabilities have two "
+                "columns (as scikit-learn's do) for its one label, which skl2onnx's ZipMap "
+                "cannot label; convert it with options={'zipmap': False}"
+            )
     dtype = guess_numpy_type(operator.inputs[0].type)
     g = _Graph(
         dtype if dtype in (np.float32, np.float64) else np.float32,
@@ -541,9 +597,11 @@ def register_skl2onnx() -> None:
     def classifier_shapes(operator) -> None:
         calculate_linear_classifier_output_shapes(operator)
         est = operator.raw_operator
+        n = operator.inputs[0].get_first_dimension()
         if est.target_type == "multilabel-indicator":  # a label matrix
-            n = operator.inputs[0].get_first_dimension()
             operator.outputs[0].type = Int64TensorType([n, len(est.classes_)])
+        elif len(est.classes_) == 1:  # one class: two columns, as predict_proba gives
+            operator.outputs[1].type = operator.outputs[1].type.__class__([n, 2])
 
     update_registered_converter(
         MLPClassifier,

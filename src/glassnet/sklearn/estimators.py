@@ -581,6 +581,36 @@ class _BaseMLP(BaseEstimator):
         "n_features_in_",
     )
 
+    #: The JSON type of each fitted attribute in a model file (``modelfile.check_json``);
+    #: a non-finite number is null there.
+    _FITTED_TYPES = {
+        "n_iter_": (int, None),
+        "t_": (int, None),
+        "loss_": (float, None),
+        "best_loss_": (float, None),
+        "loss_curve_": ([(float, None)], None),
+        "validation_scores_": ([(float, None)], None),
+        "best_validation_score_": (float, None),
+        "validation_loss_curve_": ([(float, None)], None),
+        "n_outputs_": int,
+        "n_layers_": int,
+        "out_activation_": str,
+        "n_features_in_": int,
+        "feature_names_in_": ([str], None),
+        "classes_": [(str, int, float, bool)],
+        "y_type_": str,
+    }
+    #: Fitted attributes every model file of the estimator has.
+    _REQUIRED = ("n_outputs_", "n_layers_", "out_activation_", "n_features_in_")
+    #: The numeric parameters that may be infinite, which JSON spells "inf".
+    _MAY_BE_INFINITE = (
+        "learning_rate_init",
+        "power_t",
+        "tol",
+        "epsilon",
+        "n_iter_no_change",
+    )
+
     def model_file_payload(self):
         """(the network, the JSON payload: parameters and fitted attributes) for a model file."""
         params = self.get_params()
@@ -597,6 +627,9 @@ class _BaseMLP(BaseEstimator):
         cw = params.get("class_weight")
         if isinstance(cw, dict):
             params["class_weight"] = [[k, v] for k, v in cw.items()]
+        for name in self._MAY_BE_INFINITE:
+            if _params.is_real(params[name]) and params[name] == math.inf:
+                params[name] = "inf"
         fitted = {name: getattr(self, name, None) for name in self._SAVED}
         if hasattr(self, "feature_names_in_"):
             fitted["feature_names_in_"] = list(self.feature_names_in_)
@@ -608,17 +641,54 @@ class _BaseMLP(BaseEstimator):
 
     @classmethod
     def from_model_file(cls, net, payload, doc):
-        """The estimator a model file describes (see ``glassnet.modelfile``)."""
+        """The estimator a model file describes (see ``glassnet.modelfile``).
+
+        Every parameter and fitted attribute is checked (its JSON type, the parameters'
+        values as ``fit`` checks them, the sizes, the output activation and the classes
+        against the network) before the estimator is built; a ValueError names the field.
+        """
+        from ..modelfile import check_json
+
+        check_json(payload, {"params": dict, "fitted": dict}, "payload")
+        for name in ("params", "fitted"):
+            if name not in payload:
+                raise ValueError(f"payload.{name} is missing")
         params = dict(payload["params"])
+        known = cls().get_params()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"payload.params has an unknown parameter {unknown[0]!r}")
         if isinstance(params.get("hidden_layer_sizes"), list):  # JSON has no tuples
             params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
         if isinstance(params.get("class_weight"), list):
+            check_json(
+                params["class_weight"], [[(str, int, float, bool)]], "payload.params.class_weight"
+            )
+            if not all(
+                len(pair) == 2 and _params.is_real(pair[1]) for pair in params["class_weight"]
+            ):
+                raise ValueError(
+                    "payload.params.class_weight must be a list of [label, weight] pairs"
+                )
             params["class_weight"] = {k: v for k, v in params["class_weight"]}
+        for name in cls._MAY_BE_INFINITE:
+            if params.get(name) == "inf":
+                params[name] = math.inf
         est = cls(**params)
+        try:
+            _params.check(est)
+        except ValueError as exc:
+            raise ValueError(f"payload.params: {exc}") from None
         cls._restore(est, net, payload["fitted"])
         return est
 
     def _restore(self, net, fitted) -> None:
+        from ..modelfile import check_json
+
+        check_json(fitted, self._FITTED_TYPES, "payload.fitted")
+        for name in self._REQUIRED:
+            if fitted.get(name) is None:
+                raise ValueError(f"payload.fitted.{name} is missing")
         for name in self._SAVED:
             setattr(self, name, fitted.get(name))
         # JSON stores infinity as null: put back the starting values that mean "none yet".
@@ -626,10 +696,28 @@ class _BaseMLP(BaseEstimator):
             self.best_validation_score_ = -np.inf
         if not self.early_stopping and self.best_loss_ is None:
             self.best_loss_ = np.inf
-        if fitted.get("feature_names_in_") is not None:
-            self.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        if net.input_size != self.n_features_in_ or net.output_size != self.n_outputs_:
-            raise ValueError("the estimator's sizes do not match its network")
+        dense = _dense(net)
+        for name, value, size in (
+            ("n_features_in_", self.n_features_in_, net.input_size),
+            ("n_outputs_", self.n_outputs_, net.output_size),
+            ("n_layers_", self.n_layers_, len(dense) + 1),
+        ):
+            if value != size:
+                raise ValueError(f"payload.fitted.{name} is {value}, but the network's is {size}")
+        output = _params.OUTPUT_ACTIVATIONS.get(self.out_activation_)
+        if output != dense[-1].activation:
+            raise ValueError(
+                f"payload.fitted.out_activation_ is {self.out_activation_!r}, but the "
+                f"network's output activation is {dense[-1].activation!r}"
+            )
+        names = fitted.get("feature_names_in_")
+        if names is not None:
+            if len(names) != self.n_features_in_:
+                raise ValueError(
+                    f"payload.fitted.feature_names_in_ has {len(names)} names, but the "
+                    f"network takes {self.n_features_in_} features"
+                )
+            self.feature_names_in_ = np.asarray(names, dtype=object)
         self.network_ = net
         self._no_improvement_count = 0
         self._plateau = None
@@ -868,10 +956,52 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return {"classes_": self.classes_.tolist(), "y_type_": self._label_binarizer.y_type_}
 
     def _restore_target(self, fitted) -> None:
-        y_type = fitted["y_type_"]
-        if y_type not in ("binary", "multiclass", "multilabel-indicator"):
-            raise ValueError(f"unknown target type {y_type!r}")
-        self.set_classes(np.asarray(fitted["classes_"]), y_type == "multilabel-indicator")
+        """The classes, checked against the network's outputs as ``fit`` would make them:
+        one softmax output a class (multiclass), one sigmoid output for one or two classes
+        (binary), one sigmoid output a column, the classes 0 to n - 1 (a label matrix)."""
+        for name in ("classes_", "y_type_"):
+            if fitted.get(name) is None:
+                raise ValueError(f"payload.fitted.{name} is missing")
+        y_type, classes, n = fitted["y_type_"], fitted["classes_"], self.n_outputs_
+        expected = {
+            "multiclass": ("softmax", "one output a class", len(classes) == n),
+            "binary": ("logistic", "one output for one or two classes", n == 1),
+            "multilabel-indicator": ("logistic", "one output a column", len(classes) == n),
+        }
+        if y_type not in expected:
+            raise ValueError(
+                f"payload.fitted.y_type_ is {y_type!r}; it must be one of {', '.join(expected)}"
+            )
+        activation, rule, sizes_match = expected[y_type]
+        labels = "label" + "s" * (len(classes) != 1)
+        if not sizes_match or not 0 < len(classes) <= max(n, 2):
+            raise ValueError(
+                f"payload.fitted.classes_ has {len(classes)} {labels}, but the network has "
+                f"{n} output{'s' * (n != 1)} (a {y_type} target has {rule})"
+            )
+        if self.out_activation_ != activation:
+            raise ValueError(
+                f"payload.fitted.out_activation_ is {self.out_activation_!r}, but a {y_type} "
+                f"target needs {activation!r}"
+            )
+        if y_type == "multilabel-indicator" and classes != list(range(n)):
+            raise ValueError(
+                f"payload.fitted.classes_ of a label matrix must be 0 to {n - 1}, not {classes}"
+            )
+        kinds = {
+            "text" if isinstance(c, str) else "bool" if isinstance(c, bool) else "number"
+            for c in classes
+        }
+        if len(kinds) > 1:
+            raise ValueError(f"payload.fitted.classes_ mixes kinds of labels: {classes}")
+        if len(set(classes)) != len(classes):
+            raise ValueError(f"payload.fitted.classes_ repeats a label: {classes}")
+        self.set_classes(np.asarray(classes), y_type == "multilabel-indicator")
+        if self._label_binarizer.y_type_ != y_type:
+            raise ValueError(
+                f"payload.fitted.y_type_ is {y_type!r}, but its classes make a "
+                f"{self._label_binarizer.y_type_} target"
+            )
 
 
 @_params.document()

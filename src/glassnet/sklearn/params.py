@@ -29,6 +29,7 @@ __all__ = [
     "HIDDEN_ACTIVATIONS",
     "OUTPUT_ACTIVATIONS",
     "NON_FINITE",
+    "MAX_SEED",
     "SKLEARN_DOCS",
 ]
 
@@ -43,6 +44,9 @@ OUTPUT_ACTIVATIONS = {
     "identity": "identity",
     "exp": "exp",
 }
+
+#: The largest seed a RandomState takes (scikit-learn's range for random_state).
+MAX_SEED = 2**32 - 1
 
 #: scikit-learn's message for a diverged fit, which glassnet's estimators raise too.
 NON_FINITE = (
@@ -259,9 +263,14 @@ def check(est) -> None:
         bad("shuffle", "an instance of 'bool'")
     rs = est.random_state
     if not (
-        rs is None or is_int(rs) or isinstance(rs, (np.random.RandomState, np.random.Generator))
+        rs is None
+        or (is_int(rs) and 0 <= rs <= MAX_SEED)
+        or isinstance(rs, (np.random.RandomState, np.random.Generator))
     ):
-        bad("random_state", "an int, a numpy RandomState or Generator, or None")
+        bad(
+            "random_state",
+            f"an int in the range [0, {MAX_SEED}], a numpy RandomState or Generator, or None",
+        )
     if not is_real(est.tol) or not est.tol >= 0:
         bad("tol", "a float in the range [0.0, inf)")
     if not (isinstance(est.verbose, (bool, np.bool_)) or is_int(est.verbose)):

@@ -382,6 +382,43 @@ class TabularModel:
 
     @classmethod
     def from_model_file(cls, net: Network, payload: dict, doc: dict) -> TabularModel:
+        """The model a model file describes: the preprocessing and the target checked
+        against the network, and the training summary (``info``) against the types of
+        the fields training writes (:meth:`.recipe.Recipe.summary`), so that whatever
+        loads can be printed. A ValueError names the field."""
+        from ..modelfile import check_json
+
+        summary = {
+            "data": (str, None),
+            "rows": int,
+            "dropped_missing_target": int,
+            "training_rows": int,
+            "validation_rows": int,
+            "stratified": bool,
+            "columns": [str],
+            "kinds": {str: str},
+            "task": str,
+            "loss": str,
+            "optimizer": str,
+            "hidden": [int],
+            "activation": str,
+            "epochs": int,
+            "stopped_early": bool,
+            "restored_epoch": (int, None),
+            "epoch_loss": (float, None),
+            "epoch_val_loss": (float, None),
+            "final_loss": (float, None),
+            "final_val_loss": (float, None),
+            "train_metrics": {str: (float, None)},
+            "validation_metrics": {str: (float, None)},
+            "warnings": [str],
+            "trained_at": str,
+            "saved_at": str,
+            "glassnet_version": str,
+            "partial_fit_calls": int,
+            "streamed": {str: int},
+            "cluster": {"workers": int, "shards": int, "partitions": int, "strategy": str},
+        }
         features = FeatureEncoder.from_json(payload.get("features"))
         target = TargetEncoder.from_json(payload.get("target"))
         if features.n_outputs != net.input_size:
@@ -400,8 +437,10 @@ class TabularModel:
         if target.task == "classification" and last != "softmax":
             raise ValueError(f"a classification model must end in softmax, not {last}")
         info = payload.get("info", {})
-        if not isinstance(info, dict):
-            raise ValueError("the training summary is not a JSON object")
+        try:
+            check_json(info, summary, "payload.info")
+        except ValueError as exc:
+            raise ValueError(f"the training summary is invalid: {exc}") from None
         model = cls(net, features, target, info)
         model.info.setdefault("saved_at", doc.get("saved_at"))
         model.info.setdefault("glassnet_version", doc.get("glassnet_version"))
