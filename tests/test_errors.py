@@ -114,7 +114,7 @@ def test_unknown_activation_lists_the_valid_names():
     with pytest.raises(ValueError, match=r"unknown activation 'rleu' \(did you mean 'relu'\?\)"):
         gn.Dense(3, "rleu")
     with pytest.raises(ValueError, match="valid names are: .*sigmoid.*tanh"):
-        gn.Dense(3, "swish")
+        gn.Dense(3, "gelu")
 
 
 def test_unknown_loss_lists_the_valid_names():
