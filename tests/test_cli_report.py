@@ -63,3 +63,29 @@ def test_the_report_path_is_checked_before_training(two_features, tmp_path):
         "--out and --report name the same file",
     )
     assert not model.exists()  # nothing was trained, nothing written
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "word"),
+    [
+        ("colour", ["blue", "red"], "categorical (text)"),
+        ("born", ["1977-02-12", "1980-06-01"], "a date"),
+    ],
+)
+def test_a_report_over_a_text_or_date_column_is_written_with_a_note(tmp_path, column, values, word):
+    rng = np.random.default_rng(2)
+    n = 120
+    frame = pd.DataFrame({"size": rng.normal(size=n), column: rng.choice(values, n)})
+    frame["label"] = np.where(frame["size"] > 0, "big", "small")
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    model, report = tmp_path / "m.glassnet", tmp_path / "r.html"
+    result = inproc(
+        "train", data, "--target", "label", "--epochs", "3", "--quiet",
+        "--out", model, "--report", report,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert model.exists() and report.exists()
+    text = report.read_text()
+    assert 'id="decision-boundary"' not in text and 'id="boundary-evolution"' not in text
+    assert f"and &#x27;{column}&#x27; is {word}.</p>" in text

@@ -10,7 +10,14 @@ import pytest
 import glassnet as gn
 
 pytest.importorskip("matplotlib")
-from glassnet.reporting import ReportError, Snapshots, training_report  # noqa: E402
+from glassnet.reporting import (  # noqa: E402
+    ReportError,
+    Snapshots,
+    build_report,
+    check_destination,
+    training_report,
+    write_report,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -167,7 +174,10 @@ def test_a_report_without_two_features_has_no_boundary(tmp_path):
     path = gn.report(model, history, frame, "price", tmp_path / "r.html")
     text = Path(path).read_text()
     assert 'id="weights-heatmap"' in text and 'id="decision-boundary"' not in text
-    assert "<td>town</td><td>text: 2 values</td>" in text
+    assert "<td>town</td><td>categorical: 2 values</td>" in text
+    assert "The predictions figure is drawn for a model of two feature columns; this one has 3" in (
+        text
+    )
     assert "rmse" in text and "r2" in text
 
 
@@ -246,3 +256,123 @@ def test_a_report_for_an_estimator(browser, tmp_path):
     assert "<td>left</td><td>numeric</td>" in text
     accuracy = float(np.mean(clf.predict(frame) == labels))
     assert f"<td>accuracy</td><td>{accuracy:.6g}</td>" in text
+
+
+# --- the report never fails after training ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """Two feature columns of which one is text, or a date: no decision boundary applies."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(4)
+    n = 150
+    size = rng.normal(size=n)
+    frames = {
+        "colour": pd.DataFrame({"size": size, "colour": rng.choice(["blue", "red"], n)}),
+        "born": pd.DataFrame(
+            {
+                "size": size,
+                "born": (
+                    pd.Timestamp("1977-02-12") + pd.to_timedelta(rng.integers(0, 4000, n), "D")
+                ).strftime("%Y-%m-%d"),
+            }
+        ),
+    }
+    for frame in frames.values():
+        frame["label"] = np.where(size + rng.normal(0, 0.5, n) > 0, "big", "small")
+    return tmp_path_factory.mktemp("mixed"), frames
+
+
+@pytest.mark.parametrize(("column", "word"), [("colour", "categorical (text)"), ("born", "a date")])
+def test_a_boundary_over_text_or_a_date_is_left_out_with_a_note(browser, mixed, column, word):
+    folder, frames = mixed
+    frame = frames[column]
+    snapshots = Snapshots(epochs=[1, 3])
+    model, history = gn.TabularModel.fit(
+        frame, "label", hidden=[4], epochs=6, seed=0, callbacks=[snapshots]
+    )
+    path = folder / f"{column}.html"
+    training_report(model, history, frame, path, snapshots=snapshots)
+    seen = open_in(browser, path)
+    check_self_contained(seen, path)
+    assert set(seen["images"]) == {"network-drawing", "loss-curve", "weights-heatmap"}
+    assert seen["headings"][-1] == "Left out"
+    text = path.read_text()
+    note = (
+        "The decision boundary figure is drawn over two numeric feature columns, and "
+        f"&#x27;{column}&#x27; is {word}."
+    )
+    assert f'<p class="note">{note}</p>' in text
+    if column == "born":  # a date column is summarised as dates, not as text
+        born = np.asarray(frame["born"], dtype="datetime64[D]")
+        cells = re.search(r"<td>born</td><td>datetime</td>((<td>[^<]*</td>){5})", text).group(1)
+        mean, std, low, high, missing = re.findall(r"<td>([^<]*)</td>", cells)
+        assert (low, high, missing) == (str(born.min()), str(born.max()), "0")
+        assert born.min() < np.datetime64(mean) < born.max() and std.endswith(" days")
+    else:
+        counts = frame["colour"].value_counts()
+        assert f"<td>colour</td><td>categorical: 2 values</td><td>{counts.index[0]} (" in text
+
+
+def test_build_report_builds_in_memory_and_writes_nothing(tmp_path, tabular):
+    model, history, frame, _, snapshots = tabular
+    before = sorted(tmp_path.iterdir())
+    text = build_report(model, history, frame, snapshots=snapshots)
+    assert text.startswith("<!DOCTYPE html>") and 'id="boundary-evolution"' in text
+    assert sorted(tmp_path.iterdir()) == before
+    # a report that cannot be built says so, and nothing is written
+    with pytest.raises(ReportError, match="cannot build the report: .*'height'"):
+        build_report(model, history, frame.drop(columns=["height"]))
+    with pytest.raises(ReportError, match="cannot build the report"):
+        gn.report(model, history, frame.drop(columns=["height"]), None, tmp_path / "r.html")
+    assert sorted(tmp_path.iterdir()) == before
+    path = write_report(text, tmp_path / "r.html")
+    assert Path(path).read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+def test_the_destination_is_checked_before_any_work(tmp_path):
+    assert check_destination(tmp_path / "r.html") == str(tmp_path / "r.html")
+    assert list(tmp_path.iterdir()) == []  # the writability probe is gone again
+    with pytest.raises(ReportError, match="is a folder"):
+        check_destination(tmp_path)
+    with pytest.raises(ReportError, match="does not exist"):
+        check_destination(tmp_path / "nowhere" / "r.html")
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    with pytest.raises(ReportError, match="overwrite the training data"):
+        check_destination(data, data_path=[str(data)])
+    with pytest.raises(ReportError, match="not a glassnet report"):
+        check_destination(data)
+    if os.path.isdir("/proc/self"):  # a folder no one can create files in, root included
+        with pytest.raises(ReportError, match="not writable"):
+            check_destination("/proc/self/report.html")
+
+
+def test_a_figure_that_cannot_be_drawn_is_left_out_with_its_reason(tmp_path, xor_report):
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    y = np.array([0, 1, 1, 0])
+    net = gn.Network([gn.Dense(3, "tanh"), gn.Dense(1, "sigmoid")], seed=0)
+    history = net.fit(X, y, loss="bce", optimizer=gn.Adam(0.05), epochs=5)
+    _, other = xor_report  # snapshots of a network of another size
+    path = gn.report(net, history, X, y, tmp_path / "r.html", snapshots=other)
+    text = Path(path).read_text()
+    assert 'id="decision-boundary"' in text and 'id="boundary-evolution"' not in text
+    assert "The decision boundary as training went on could not be drawn: snapshot 0 has" in text
+
+
+def test_a_network_with_one_hot_targets_states_the_metrics_of_its_classes(tmp_path):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(90, 3))
+    truth = np.argmax(X, axis=1)
+    net = gn.Network([gn.Dense(5, "tanh"), gn.Dense(3, "softmax")], seed=0)
+    history = net.fit(X, np.eye(3)[truth], loss="cross_entropy", optimizer=gn.Adam(0.05), epochs=30)
+    names = ["left", "middle", "right"]
+    path = gn.report(net, history, X, np.eye(3)[truth], tmp_path / "r.html", class_names=names)
+    text = Path(path).read_text()
+    predicted = net.predict(X).argmax(axis=1)
+    accuracy = float(np.mean(predicted == truth))
+    assert f"<td>these 90 rows</td><td>accuracy</td><td>{accuracy:.6g}</td>" in text
+    assert '<table id="per-class">' in text and '<table id="confusion">' in text
+    assert "drawn for a model of two inputs; this one has 3" in text

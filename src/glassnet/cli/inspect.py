@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "training_lines"]
 
 
 def add_parser(sub) -> None:
@@ -71,7 +74,7 @@ def _weights_text(net, input_names: list[str] | None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from .. import modelfile
     from ..network import Network
-    from ..tabular import TabularModel, format_metrics
+    from ..tabular import TabularModel
     from .common import printable, say
 
     lines: list[str] = []
@@ -87,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
         "MLPClassifier": "a glassnet MLPClassifier (scikit-learn drop-in)",
         "MLPRegressor": "a glassnet MLPRegressor (scikit-learn drop-in)",
     }
-    print(f"{printable(args.model)}: {kinds.get(doc['kind'], doc['kind'])}")
+    kind = _value(doc.get("kind"))
+    print(f"{printable(args.model)}: {kinds.get(kind, kind)}")
     print(
-        f"model format {doc['format_version']}, written by glassnet {doc.get('glassnet_version')}"
-        f" at {doc.get('saved_at')}"
+        f"model format {_value(doc.get('format_version'))}, written by glassnet "
+        f"{_value(doc.get('glassnet_version'))} at {_value(doc.get('saved_at'))}"
     )
     # a Network, a TabularModel (.network) or a drop-in estimator (.network_)
     net = model if isinstance(model, Network) else getattr(model, "network", None) or model.network_
@@ -104,41 +108,20 @@ def run(args: argparse.Namespace) -> int:
         for line in model.features.describe():
             print(f"  {line}")
         print(f"Target: {model.target.describe()}")
-        info = model.info
         print()
         print("Training:")
-        held = (
-            f", {info.get('validation_rows')} held out for validation"
-            if info.get("validation_rows")
-            else ""
-        )
-        print(f"  data: {info.get('data')}, {info.get('rows')} rows{held}")
-        hidden = ", ".join(map(str, info.get("hidden") or [])) or "none"
-        print(
-            f"  hidden layers: {hidden} ({info.get('activation')}); loss {info.get('loss')}; "
-            f"{info.get('optimizer')}"
-        )
-        early = " (stopped early)" if info.get("stopped_early") else ""
-        restored = info.get("restored_epoch")
-        loss = info.get("epoch_loss", info.get("final_loss"))
-        val_loss = info.get("epoch_val_loss", info.get("final_val_loss"))
-        kept = f"; kept epoch {restored}: loss" if restored else "; final loss"
-        print(
-            f"  epochs: {info.get('epochs')}{early}{kept} {_number(loss)}"
-            + (f", validation loss {_number(val_loss)}" if val_loss is not None else "")
-        )
-        if info.get("train_metrics"):
-            print(f"  training:   {format_metrics(info['train_metrics'])}")
-        if info.get("validation_metrics"):
-            print(f"  validation: {format_metrics(info['validation_metrics'])}")
-        print(f"  trained {info.get('trained_at')} with glassnet {doc.get('glassnet_version')}")
+        for line in training_lines(model.info, doc.get("glassnet_version")):
+            print(f"  {line}")
     else:
-        summary = doc.get("training") or {}
+        summary = doc.get("training")
         if summary:
             print()
             print("Training:")
-            for key, value in summary.items():
-                print(f"  {key}: {value}")
+            if isinstance(summary, Mapping):
+                for key, value in summary.items():
+                    print(f"  {key}: {_value(value)}")
+            else:
+                print(f"  (not a set of values: {_value(summary)})")
     if args.weights:
         for line in _weights_text(net, input_names):
             print(line)
@@ -146,5 +129,60 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(value) -> str:
-    return f"{value:.6g}" if isinstance(value, (int, float)) else str(value)
+def training_lines(info: Any, version: Any = None) -> list[str]:
+    """A TabularModel's training summary (``model.info``) as lines of text: its data,
+    network, epochs and losses, and its metrics (as :func:`~glassnet.tabular.format_metrics`
+    states them). Whatever the summary holds, even edited by hand, is printed: a value
+    that is missing as ``missing``, one of an unexpected type as it is; never an error."""
+    from ..tabular import format_metrics
+
+    if not isinstance(info, Mapping):
+        return [f"(the training summary is not a set of values: {_value(info)})"]
+    get = info.get
+    rows = f"{_value(get('rows'))} rows"
+    if get("dropped_missing_target"):
+        rows += f" ({_value(get('dropped_missing_target'))} without a target dropped)"
+    if get("validation_rows"):
+        rows += f", {_value(get('validation_rows'))} held out for validation"
+    hidden = get("hidden")
+    if isinstance(hidden, list):
+        layers = ", ".join(map(_value, hidden)) or "none"
+    else:
+        layers = "none" if hidden is None else _value(hidden)
+    early = " (stopped early)" if get("stopped_early") is True else ""
+    restored = get("restored_epoch")
+    loss = get("epoch_loss", get("final_loss"))
+    val_loss = get("epoch_val_loss", get("final_val_loss"))
+    kept = f"; kept epoch {_value(restored)}: loss" if restored else "; final loss"
+    lines = [
+        f"data: {_value(get('data'))}, {rows}",
+        f"hidden layers: {layers} ({_value(get('activation'))}); loss {_value(get('loss'))}; "
+        f"{_value(get('optimizer'))}",
+        f"epochs: {_value(get('epochs'))}{early}{kept} {_value(loss)}"
+        + (f", validation loss {_value(val_loss)}" if val_loss is not None else ""),
+    ]
+    if get("train_metrics"):
+        lines.append(f"training:   {format_metrics(get('train_metrics'))}")
+    if get("validation_metrics"):
+        lines.append(f"validation: {format_metrics(get('validation_metrics'))}")
+    lines.append(f"trained {_value(get('trained_at'))} with glassnet {_value(version)}")
+    return lines
+
+
+def _value(value: Any) -> str:
+    """A value of a model file's metadata as text: a number to six significant digits,
+    text as it is, ``missing`` for none, anything else as JSON would spell it."""
+    if value is None:
+        return "missing"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    try:
+        return json.dumps(value, default=repr)
+    except (TypeError, ValueError):  # a circle of lists: not from a file, but not an error
+        return repr(value)

@@ -6,7 +6,13 @@ as scikit-learn does), per-class precision, recall, F1 and support, and the
 confusion matrix (rows: the truth, columns: the prediction). Regression: R²
 (1 - SS_res / SS_tot; 1.0 for a perfect fit of a constant truth, else 0.0 there,
 as scikit-learn's ``force_finite``), RMSE and MAE. Each agrees with
-``sklearn.metrics`` to 1e-9; scikit-learn is not needed.
+``sklearn.metrics`` to 1e-9; scikit-learn is not needed. Regression sums are kept in
+units of a power of two as large as the values, so targets near 1e160 or 1e-160 are
+measured without overflow or underflow (scikit-learn overflows there).
+
+This module is the one source of every metric glassnet states: ``glassnet evaluate``,
+``TabularModel.evaluate``, the training summary that ``train`` and ``inspect`` print,
+and the HTML report all take their numbers from these classes, on the rows they name.
 
 The accumulators (:class:`ClassificationMetrics`, :class:`RegressionMetrics`) take
 the predictions in chunks, so a file of any length is measured in constant memory;
@@ -22,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .encoding import Accumulator
+from .encoding import Accumulator, class_identity
 
 __all__ = [
     "metrics",
@@ -30,6 +36,7 @@ __all__ = [
     "ClassificationMetrics",
     "RegressionMetrics",
     "SummaryMetrics",
+    "same_class",
 ]
 
 
@@ -114,45 +121,112 @@ class ClassificationMetrics:
 
 
 class RegressionMetrics:
-    """Sums for R², RMSE and MAE over chunks of (truth, prediction)."""
+    """Sums for R², RMSE and MAE over chunks of (truth, prediction).
+
+    The truth's spread is an :class:`Accumulator` whose scale starts at the first
+    chunk's largest magnitude (up or down), and the residuals' sums are kept in units
+    of ``2 ** power``, the power of two above the largest residual seen: no square
+    overflows for targets near 1e160, none underflows near 1e-160, and rescaling by a
+    power of two is exact. A metric too large for a float is infinite, never an error.
+    """
 
     def __init__(self):
         self.truth = Accumulator()
-        self.abs_sum = 0.0
-        self.sq_sum = 0.0
+        self.power: int | None = None  # the residual sums are in units of 2 ** power
+        self.abs_sum = 0.0  # sum of |residual| / 2 ** power
+        self.sq_sum = 0.0  # sum of (residual / 2 ** power) ** 2
         self.n = 0
 
     def update(self, truth: np.ndarray, predicted: np.ndarray) -> None:
-        truth = np.asarray(truth, dtype=np.float64)
-        residual = truth - np.asarray(predicted, dtype=np.float64)
+        truth = np.asarray(truth, dtype=np.float64).reshape(-1)
+        predicted = np.asarray(predicted, dtype=np.float64).reshape(-1)
+        if truth.shape != predicted.shape:
+            raise ValueError(f"{len(truth)} true values but {len(predicted)} predictions")
+        if not truth.size:
+            return
+        seen = self.truth
+        if not (seen.mean or seen.shift or seen.m2):  # none but zeros yet: a scale as
+            power = _power_above(truth)  # large as these values, however small
+            if power is not None:
+                self.truth = Accumulator(n=seen.n, scale=math.ldexp(1.0, min(power, 1023)))
         self.truth.add(truth)
-        self.abs_sum += float(np.sum(np.abs(residual)))
-        self.sq_sum += float(np.sum(residual * residual))
+        # both over a power of two at least as large: their difference is at most 2 ...
+        unit = _power_above(truth, predicted) or 0
+        residual = np.ldexp(truth, -unit) - np.ldexp(predicted, -unit)
+        # ... and the residuals over their own largest, so their squares keep their digits
+        power = _power_above(residual)
+        if power is not None:
+            residual = np.ldexp(residual, -power)
+            power += unit
+        self._add(power, float(np.sum(np.abs(residual))), float(np.sum(residual * residual)))
         self.n += len(truth)
+
+    def _add(self, power: int | None, abs_sum: float, sq_sum: float) -> None:
+        """Add sums in units of ``2 ** power`` (None: sums of zeros, or not finite, which
+        any unit holds)."""
+        if power is not None:
+            if self.power is None or (self.abs_sum == 0 and self.sq_sum == 0):
+                self.power = power
+            elif power > self.power:  # rescaled by a power of two: exact, or towards 0
+                shift = self.power - power
+                self.abs_sum = math.ldexp(self.abs_sum, shift)
+                self.sq_sum = math.ldexp(self.sq_sum, 2 * shift)
+                self.power = power
+            else:
+                shift = power - self.power
+                abs_sum, sq_sum = math.ldexp(abs_sum, shift), math.ldexp(sq_sum, 2 * shift)
+        self.abs_sum += abs_sum
+        self.sq_sum += sq_sum
 
     def merge(self, other: RegressionMetrics) -> RegressionMetrics:
         """Add what ``other`` summed (another chunk's or partition's rows)."""
         self.truth.merge(other.truth)
-        self.abs_sum += other.abs_sum
-        self.sq_sum += other.sq_sum
+        if other.n:
+            self._add(other.power, other.abs_sum, other.sq_sum)
         self.n += other.n
         return self
 
     def result(self) -> dict[str, Any]:
         n = self.n
-        ss_tot = self.truth.m2 * self.truth.scale**2
-        ss_res = self.sq_sum
-        if ss_tot > 0:
-            r2 = 1.0 - ss_res / ss_tot
+        power = self.power or 0
+        # SS_tot = m2 * scale**2 and SS_res = sq_sum * 4**power: compared, never squared
+        _, scale_power = math.frexp(self.truth.scale)  # scale = 2 ** (scale_power - 1)
+        if not n:
+            r2 = math.nan
+        elif self.truth.m2 > 0:
+            r2 = 1.0 - _times_power_of_two(
+                self.sq_sum / self.truth.m2, 2 * (power - (scale_power - 1))
+            )
         else:
-            r2 = 1.0 if ss_res == 0 else 0.0
+            r2 = 1.0 if self.sq_sum == 0 else 0.0
         return {
             "task": "regression",
             "rows": n,
             "r2": r2,
-            "rmse": math.sqrt(ss_res / n) if n else math.nan,
-            "mae": self.abs_sum / n if n else math.nan,
+            "rmse": _times_power_of_two(math.sqrt(self.sq_sum / n), power) if n else math.nan,
+            "mae": _times_power_of_two(self.abs_sum / n, power) if n else math.nan,
         }
+
+
+def _power_above(*arrays: np.ndarray) -> int | None:
+    """The least ``p`` with every finite value's magnitude below ``2 ** p`` (None when
+    there is no finite value but zero)."""
+    top = 0.0
+    for values in arrays:
+        finite = np.abs(values[np.isfinite(values)])
+        if finite.size:
+            top = max(top, float(finite.max()))
+    if top == 0.0:
+        return None
+    return math.frexp(top)[1]  # top = m * 2 ** p with 0.5 <= m < 1
+
+
+def _times_power_of_two(x: float, p: int) -> float:
+    """``x * 2 ** p``, infinite when that is too large for a float (never OverflowError)."""
+    try:
+        return math.ldexp(x, p)
+    except OverflowError:
+        return math.copysign(math.inf, x)
 
 
 class SummaryMetrics:
@@ -167,9 +241,9 @@ class SummaryMetrics:
         self.n = 0
 
     def update(self, truth: np.ndarray, predicted: np.ndarray) -> None:
-        """Add rows: class indices or labels of one type, or numbers."""
+        """Add rows: class indices or labels (compared by :func:`same_class`), or numbers."""
         if self.task == "classification":
-            self.correct += int(np.sum(np.asarray(truth) == np.asarray(predicted)))
+            self.correct += int(np.sum(same_class(truth, predicted)))
         else:
             self.regression.update(truth, predicted)
         self.n += len(truth)
@@ -198,26 +272,70 @@ class SummaryMetrics:
         return {"r2": result["r2"], "rmse": result["rmse"]}
 
 
+def same_class(truth, predicted) -> np.ndarray:
+    """Whether each true label and predicted label name one class: numbers by value
+    (class indices, or ``1``, ``1.0`` and ``True`` alike), and text as written, except
+    text that spells a number exactly (``"0"`` is the class 0, ``"001"`` is text), as
+    :func:`~.encoding.class_identity` says; a file's labels are text as written."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    if truth.shape != predicted.shape:
+        raise ValueError(f"{len(truth)} true labels but {len(predicted)} predictions")
+    if truth.dtype.kind in "biuf" and predicted.dtype.kind in "biuf":
+        return truth == predicted
+    keys: dict[Any, Any] = {}
+
+    def key(value):
+        try:
+            if value not in keys:
+                keys[value] = class_identity(value)[1]
+            return keys[value]
+        except TypeError:  # an unhashable label is no class
+            return object()
+
+    return np.fromiter(
+        (key(a) == key(b) for a, b in zip(truth.tolist(), predicted.tolist())),
+        dtype=bool,
+        count=len(truth),
+    )
+
+
 def metrics(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Accuracy for classification (class indices or labels of one type); R² and RMSE
-    for regression (numbers): :class:`SummaryMetrics` of these rows."""
+    """Accuracy for classification (class indices, or labels compared by
+    :func:`same_class`); R² and RMSE for regression (numbers): :class:`SummaryMetrics`
+    of these rows."""
     acc = SummaryMetrics(task)
     acc.update(truth, predicted)
     return acc.result()
 
 
-def format_metrics(values: Mapping[str, float]) -> str:
-    """``accuracy 96.7%`` or ``R² 0.9512, RMSE 2130.4``."""
+def format_metrics(values: Mapping[str, Any]) -> str:
+    """``accuracy 96.7%`` or ``R² 0.9512, RMSE 2130.4``.
+
+    Anything else (a value that is no number, or ``values`` that is no mapping, as in a
+    model file edited by hand) is shown as it is, never an error; None is left out."""
+    if not isinstance(values, Mapping):
+        return f"{values!r} (not a set of metrics)"
     parts = []
     for key, value in values.items():
         if value is None:
             continue
-        if key in ("accuracy", "balanced_accuracy"):
-            parts.append(f"{key.replace('_', ' ')} {value:.1%}")
-        elif key == "r2":
+        name = str(key)
+        if not _is_number(value) or not math.isfinite(value):
+            shown = f"{float(value)}" if _is_number(value) else repr(value)
+            label = {"r2": "R²", "log_loss": "log loss"}.get(name, name.replace("_", " "))
+            parts.append(f"{label} {shown}")
+        elif name in ("accuracy", "balanced_accuracy"):
+            parts.append(f"{name.replace('_', ' ')} {value:.1%}")
+        elif name == "r2":
             parts.append(f"R² {value:.4f}")
-        elif key == "log_loss":
+        elif name == "log_loss":
             parts.append(f"log loss {value:.4f}")
         else:
-            parts.append(f"{key.upper()} {value:.6g}")
+            parts.append(f"{name.upper()} {value:.6g}")
     return ", ".join(parts)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )

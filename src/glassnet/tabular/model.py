@@ -453,25 +453,37 @@ class TabularModel:
         )
 
     def _repr_html_(self) -> str:
-        """For Jupyter: the feature columns and their kinds, the layers, the target."""
+        """For Jupyter: the feature columns and their kinds, the layers, the target, and
+        the metrics the training summary keeps (as :func:`.metrics.format_metrics`
+        states them; a summary edited by hand is shown as it is, never an error)."""
+        from .metrics import format_metrics
+
         esc = html.escape
         rows = "".join(
             f"<tr><td>{esc(c['name'])}</td><td>{esc(c['kind'])}</td>"
             f"<td>{esc(line.split(': ', 1)[1] if ': ' in line else line)}</td></tr>"
             for c, line in zip(self.features.columns, self.features.describe())
         )
-        trained = self.info.get("epochs")
+        info = self.info if isinstance(self.info, dict) else {}
+        trained = info.get("epochs")
         status = (
-            f"trained for {trained} epochs on {self.info.get('rows')} rows"
-            if trained
-            else "not trained"
+            f"trained for {trained} epochs on {info.get('rows')} rows" if trained else "not trained"
         )
-        restored = self.info.get("restored_epoch")
+        restored = info.get("restored_epoch")
         if restored:
             status += f", weights of epoch {restored} restored"
+        measured = "".join(
+            f"<br>{label}: {esc(format_metrics(info[key]))}"
+            for key, label in (
+                ("train_metrics", "training rows"),
+                ("validation_metrics", "validation rows"),
+            )
+            if info.get(key)
+        )
         net_html = self.network._repr_html_() if self.network.built else esc(repr(self.network))
         return (
             f"<div><strong>TabularModel</strong>: {esc(self.target.describe())}; {esc(status)}"
+            f"{measured}"
             "<table><thead><tr><th>feature</th><th>kind</th><th>encoding</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>{net_html}</div>"
         )
