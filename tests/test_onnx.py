@@ -528,3 +528,28 @@ def test_a_missing_cell_without_impute_gives_nan_as_predict_refuses_it(every_kin
     np.testing.assert_array_equal(out["label"][~refused], model.predict(kept))
     if target == "label":  # text labels: the empty string, as the graph takes a missing text
         assert list(out["label"][refused]) == [""] * 4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("act", ["selu", "mish", "silu"])
+def test_the_tabular_recipe_s_layers_export_with_parity(dtype, act):
+    from glassnet.layers import Embedding, Parametric, Scale
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 5))
+    X[:, 3], X[:, 4] = rng.integers(0, 3, 50), rng.integers(0, 4, 50)  # level indices
+    net = gn.Network(
+        [
+            Embedding(numeric=[0, 1, 2], categorical=[(3, 3), (4, 4)], size=3),
+            Scale(6.0),
+            gn.Dense(8),
+            Parametric(act, 0.1),
+            gn.Dropout(0.1),
+            gn.Dense(6, act),
+            gn.Dense(3, "softmax"),
+        ],
+        seed=0,
+    ).build(5, dtype)
+    net.parameters = rng.normal(size=net.count_params()) * 0.5  # away from the start
+    out = run(to_onnx(net), {"X": X.astype(dtype)})["output"]
+    assert_parity(out, net.predict(X.astype(dtype)), dtype)

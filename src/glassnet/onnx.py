@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError("ONNX export needs onnx: pip install 'glassnet[onnx]'") from None
 
 from . import __version__
-from .layers import Dense, Dropout
+from .layers import Dense, Dropout, Embedding, Parametric, Scale
 from .network import Network
 
 __all__ = ["to_onnx", "register_skl2onnx", "OPSET"]
@@ -57,7 +57,18 @@ _ELEMENT = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): Tenso
 # (far off in relative terms for small probabilities), and LeakyRelu's slope attribute
 # is a float32 (off by 2e-7 in a float64 graph).
 _OPERATORS = {"relu": "Relu", "tanh": "Tanh", "exp": "Exp"}
-_EXPORTABLE = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exp")
+_EXPORTABLE = (
+    "identity",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "exp",
+    "selu",
+    "silu",
+    "mish",
+)
 
 
 class _Graph:
@@ -126,35 +137,71 @@ def _check_exportable(net: Network) -> None:
     if not net.built:
         raise ValueError("the network is not built yet: train it (or give input_size) first")
     for i, layer in enumerate(net.layers):
-        if isinstance(layer, Dense):
-            if layer.activation not in _EXPORTABLE:
-                raise ValueError(
-                    f"layer {i} uses the custom activation {layer.activation!r}, which has no "
-                    "ONNX operator; ONNX export covers identity, relu, leaky_relu, sigmoid, "
-                    "tanh, softmax and exp"
-                )
-        elif not isinstance(layer, Dropout):
+        act = getattr(layer, "activation", None)
+        if isinstance(layer, (Dense, Parametric)) and act not in _EXPORTABLE:
+            raise ValueError(
+                f"layer {i} uses the custom activation {act!r}, which has no ONNX operator; "
+                f"ONNX export covers {', '.join(_EXPORTABLE)}"
+            )
+        if not isinstance(layer, (Dense, Dropout, Scale, Parametric, Embedding)):
             raise ValueError(f"layer {i} ({type(layer).__name__}) has no ONNX export")
 
 
 def _network(g: _Graph, net: Network, x: str, *, last_linear: bool = False) -> str:
     """The network's forward pass from value ``x``; returns the output's name (the last
     layer's pre-activation z with ``last_linear``)."""
-    dense = [layer for layer in net.layers if isinstance(layer, Dense)]
-    for layer in dense:  # Dropout is the identity at prediction
-        W = g.const(layer.weights, "W")
-        if layer.has_bias:
-            x = g.op("Gemm", [x, W, g.const(layer.bias, "b")], "z")
-        else:
-            x = g.op("MatMul", [x, W], "z")
-        if layer is dense[-1] and last_linear:
-            return x
-        x = _activation(g, layer.activation, x)
+    last = net.layers[-1]
+    for layer in net.layers:
+        if isinstance(layer, Dense):
+            W = g.const(layer.weights, "W")
+            if layer.has_bias:
+                x = g.op("Gemm", [x, W, g.const(layer.bias, "b")], "z")
+            else:
+                x = g.op("MatMul", [x, W], "z")
+            if layer is last and last_linear:
+                return x
+            x = _activation(g, layer.activation, x)
+        elif isinstance(layer, Scale):
+            x = g.op("Mul", [x, g.const(layer.parameter_arrays()["scale"], "scale")], "scaled")
+        elif isinstance(layer, Parametric):  # x + alpha (f(x) - x)
+            alpha = g.const(layer.parameter_arrays()["alpha"], "alpha")
+            change = g.op("Sub", [_activation(g, layer.activation, x), x])
+            x = g.op("Add", [x, g.op("Mul", [change, alpha])], "blended")
+        elif isinstance(layer, Embedding):
+            x = _embedding(g, layer, x)
+        # Dropout is the identity at prediction
     return x
 
 
+def _embedding(g: _Graph, layer: Embedding, x: str) -> str:
+    """Embedding.predict as a graph: the passed-on columns, each numeric column's periodic
+    embedding and itself, each categorical column's table row."""
+    p = layer.parameter_arrays()
+    int64 = TensorProto.INT64
+    parts = [g.op("Gather", [x, g.const(layer.passed.astype(np.int64), "passed", np.int64)], axis=1)]
+    if layer.numeric:
+        k, F, dims = len(layer.numeric), layer.frequencies, layer.dims
+        cols = g.const(np.asarray(layer.numeric, dtype=np.int64), "numeric", np.int64)
+        xn = g.op("Unsqueeze", [g.op("Gather", [x, cols], axis=1), g.const([2], "axis", np.int64)])
+        freq = g.const((2 * np.pi) * p["frequencies"].reshape(1, k, F), "frequencies")
+        phase = g.const(p["phases"].reshape(1, k, F), "phases")
+        h = g.op("Cos", [g.op("Add", [g.op("Mul", [xn, freq]), phase])])  # (N, k, F)
+        hk = g.op("Transpose", [h], perm=[1, 0, 2])  # (k, N, F): one product per column
+        mixed = g.op("MatMul", [hk, g.const(p["mix"], "mix")])  # (k, N, dims - 1)
+        mixed = g.op("Transpose", [mixed], perm=[1, 0, 2])
+        mixed = g.op("Add", [mixed, g.const(p["mix_bias"].reshape(1, k, dims - 1), "mix_bias")])
+        both = g.op("Concat", [mixed, xn], axis=2)  # (N, k, dims)
+        parts.append(g.op("Reshape", [both, g.const([-1, k * dims], "shape", np.int64)]))
+    for j, (column, levels) in enumerate(layer.categorical):
+        index = g.op("Gather", [x, g.const(np.int64(column), "column", np.int64)], axis=1)
+        index = g.op("Clip", [index, g.const(0.0, "low"), g.const(float(levels - 1), "high")])
+        index = g.op("Cast", [index], to=int64)
+        parts.append(g.op("Gather", [g.const(p[f"table_{j}"], "table"), index], axis=0))
+    return g.op("Concat", parts, "embedded", axis=1)
+
+
 def _activation(g: _Graph, name: str, z: str) -> str:
-    from .activations import LEAKY_SLOPE, SIGMOID_FLOOR
+    from .activations import LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE, SIGMOID_FLOOR
 
     if name == "identity":
         return z
@@ -164,10 +211,21 @@ def _activation(g: _Graph, name: str, z: str) -> str:
         return g.op("Softmax", [z], name, axis=-1)
     if name == "leaky_relu":  # max(z, s z)
         return g.op("Max", [z, g.op("Mul", [z, g.const(LEAKY_SLOPE, "slope")])], name)
+    if name == "selu":  # l (max(z, 0) + c (exp(min(z, 0)) - 1)) (onnxruntime's Selu: float only)
+        negative = g.op("Exp", [g.op("Min", [z, g.const(0.0, "zero")])])
+        negative = g.op("Sub", [negative, g.const(1.0, "one")])
+        both = g.op("Add", [g.op("Relu", [z]), g.op("Mul", [negative, g.const(SELU_ALPHA, "c")])])
+        return g.op("Mul", [both, g.const(SELU_SCALE, "l")], name)
+    if name == "mish":  # z tanh(softplus(z)), softplus(z) = max(z, 0) + log(1 + exp(-|z|))
+        tail = g.op("Exp", [g.op("Neg", [g.op("Abs", [z])])])
+        tail = g.op("Log", [g.op("Add", [tail, g.const(1.0, "one")])])
+        softplus = g.op("Add", [g.op("Relu", [z]), tail])
+        return g.op("Mul", [z, g.op("Tanh", [softplus])], name)
     # sigmoid: 1 / (1 + exp(-max(z, floor))), the floor where exp(-z) would overflow
     clipped = g.op("Max", [z, g.const(SIGMOID_FLOOR[g.dtype], "floor")])
     e = g.op("Exp", [g.op("Neg", [clipped])])
-    return g.op("Reciprocal", [g.op("Add", [e, g.const(1.0, "one")])], name)
+    s = g.op("Reciprocal", [g.op("Add", [e, g.const(1.0, "one")])], name)
+    return g.op("Mul", [z, s], name) if name == "silu" else s  # silu: z sigmoid(z)
 
 
 def _tensor(name: str, element: int, shape) -> onnx.ValueInfoProto:
