@@ -726,3 +726,41 @@ def test_a_non_blocking_stream_with_nothing_ready_is_named():
 
     with pytest.raises(gn.ModelFileError, match="non-blocking.*blocking file object"):
         gn.load(NothingYet())
+
+
+def test_the_tabular_recipe_s_layers_round_trip_and_bad_configs_are_refused():
+    import io
+
+    from glassnet.layers import Embedding, Parametric, Scale
+    from modelfile_tools import edit_document
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 5))
+    X[:, 3] = rng.integers(0, 3, 20)
+    net = gn.Network(
+        [
+            Embedding(numeric=[0, 1], categorical=[(3, 3)], size=2),
+            Scale(6.0),
+            gn.Dense(4, lr_factor=0.5),
+            Parametric("mish", 0.1),
+            gn.Dense(2),
+        ],
+        seed=0,
+    ).build(5)
+    blob = gn.dumps(net)
+    again = gn.load(io.BytesIO(blob))
+    np.testing.assert_array_equal(again.predict(X), net.predict(X))
+    assert [layer.config() for layer in again.layers] == [layer.config() for layer in net.layers]
+
+    def tamper(change):
+        return edit_document(blob, change)
+
+    def column_outside(doc):
+        doc["network"]["layers"][0]["numeric"] = [0, 9]
+
+    def unknown_activation(doc):
+        doc["network"]["layers"][3]["activation"] = "gelu"
+
+    for change, words in ((column_outside, "outside"), (unknown_activation, "gelu")):
+        with pytest.raises(gn.ModelFileError, match=words):
+            gn.load(io.BytesIO(tamper(change)))

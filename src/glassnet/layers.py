@@ -34,6 +34,7 @@ __all__ = [
     "Embedding",
     "from_config",
     "register",
+    "layer_types",
     "buffers_for",
     "checked_values",
 ]
@@ -869,6 +870,11 @@ def register(cls: type[Layer]) -> type[Layer]:
     decorator. The class rebuilds itself from its ``config()`` (``cls(**arguments)``)."""
     _LAYERS[cls.__name__] = cls
     return cls
+
+
+def layer_types() -> list[str]:
+    """The layer types :func:`register` added (Dense and Dropout aside)."""
+    return list(_LAYERS)
 
 
 def from_config(config: dict) -> Layer:

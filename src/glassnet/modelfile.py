@@ -53,7 +53,7 @@ import numpy as np
 
 from . import activations, initializers
 from .atomic import write_atomically
-from .layers import from_config
+from .layers import from_config, layer_types
 
 __all__ = [
     "ModelFileError",
@@ -560,6 +560,28 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _other_layer(src: _Source, i: int, config: dict, n_in: int, expected: dict) -> int:
+    """A registered layer (Scale, Parametric, Embedding, ...): rebuilt from its config to
+    check it, its tensors' shapes added to ``expected``; returns its output width."""
+    try:
+        layer = from_config(config)
+        shapes = layer.parameter_shapes(n_in)
+        n_out = layer.output_size(n_in)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise src.fail(f"layer {i} ({config['type']}) is invalid: {exc}") from None
+    for name, param in shapes.items():
+        if not all(_is_int(d) and 0 < d < _MAX_SIZE for d in param.shape):
+            raise src.fail(f"layer {i} ({config['type']}) has an invalid tensor shape")
+        expected[f"layers.{i}.{name}"] = tuple(param.shape)
+    if not 0 < n_out < _MAX_SIZE:
+        raise src.fail(f"layer {i} ({config['type']}) has an invalid output width {n_out}")
+    return n_out
+
+
 def _check_architecture(src: _Source, spec: Any) -> dict[str, tuple[int, ...]]:
     """Validate the network spec; return the tensors it implies, name -> shape."""
     if not isinstance(spec, dict):
@@ -595,6 +617,10 @@ def _check_architecture(src: _Source, spec: Any) -> dict[str, tuple[int, ...]]:
                 raise src.fail(f"layer {i} has invalid init {init!r}")
             if act == "softmax" and units == 1:
                 raise src.fail(f"layer {i} is a softmax over a single unit")
+            for key in ("lr_factor", "bias_lr_factor"):
+                factor = layer.get(key, 1.0)
+                if not _is_number(factor) or not 0 < factor < math.inf:
+                    raise src.fail(f"layer {i} has invalid {key} {factor!r}")
             expected[f"layers.{i}.weights"] = (n_in, units)
             if bias:
                 expected[f"layers.{i}.bias"] = (units,)
@@ -603,6 +629,8 @@ def _check_architecture(src: _Source, spec: Any) -> dict[str, tuple[int, ...]]:
             rate = layer.get("rate")
             if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate < 1:
                 raise src.fail(f"layer {i} has invalid dropout rate {rate!r}")
+        elif isinstance(kind, str) and kind in layer_types():
+            n_in = _other_layer(src, i, layer, n_in, expected)
         else:
             raise src.fail(f"layer {i} has unknown type {kind!r}")
     if layers[-1].get("type") != "Dense":
