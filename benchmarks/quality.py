@@ -154,15 +154,51 @@ def _generated_regression():
 
 DATASETS = [
     Dataset("fair", _statsmodels("fair", _fair), "affair", "classification", 3, "statsmodels"),
-    Dataset("randhie", _statsmodels("randhie", _randhie), "visits", "classification", 3, "statsmodels"),
-    Dataset("seattle-temps", _vega("seattle-temps", _temps), "temp", "regression", 3, "vega_datasets"),
+    Dataset(
+        "randhie", _statsmodels("randhie", _randhie), "visits", "classification", 3, "statsmodels"
+    ),
+    Dataset(
+        "seattle-temps", _vega("seattle-temps", _temps), "temp", "regression", 3, "vega_datasets"
+    ),
     Dataset("sf-temps", _vega("sf-temps", _temps), "temp", "regression", 3, "vega_datasets"),
-    Dataset("classification-100k", _generated_classification, "label", "classification", 1, "generated"),
+    Dataset(
+        "classification-100k", _generated_classification, "label", "classification", 1, "generated"
+    ),
     Dataset("friedman1-100k", _generated_regression, "y", "regression", 1, "generated"),
-    Dataset("seattle-weather", _vega("seattle-weather", _seattle_weather), "weather", "classification", 5, "vega_datasets"),
-    Dataset("digits", _sklearn("load_digits", classes=True), "target", "classification", 5, "scikit-learn"),
-    Dataset("anes96", _statsmodels("anes96", lambda f: f.assign(vote=f["vote"].map({0.0: "clinton", 1.0: "dole"}))), "vote", "classification", 5, "statsmodels"),
-    Dataset("breast-cancer", _sklearn("load_breast_cancer", classes=True), "target", "classification", 5, "scikit-learn"),
+    Dataset(
+        "seattle-weather",
+        _vega("seattle-weather", _seattle_weather),
+        "weather",
+        "classification",
+        5,
+        "vega_datasets",
+    ),
+    Dataset(
+        "digits",
+        _sklearn("load_digits", classes=True),
+        "target",
+        "classification",
+        5,
+        "scikit-learn",
+    ),
+    Dataset(
+        "anes96",
+        _statsmodels(
+            "anes96", lambda f: f.assign(vote=f["vote"].map({0.0: "clinton", 1.0: "dole"}))
+        ),
+        "vote",
+        "classification",
+        5,
+        "statsmodels",
+    ),
+    Dataset(
+        "breast-cancer",
+        _sklearn("load_breast_cancer", classes=True),
+        "target",
+        "classification",
+        5,
+        "scikit-learn",
+    ),
     Dataset("cars", _vega("cars", _cars), "Miles_per_Gallon", "regression", 5, "vega_datasets"),
     Dataset("diabetes", _sklearn("load_diabetes"), "target", "regression", 5, "scikit-learn"),
     Dataset("penguins", _penguins, "species", "classification", 5, "palmerpenguins"),
@@ -185,7 +221,9 @@ def score(task: str, truth, predicted) -> float:
     from sklearn.metrics import accuracy_score, r2_score
 
     if task == "classification":
-        return float(accuracy_score(np.asarray(truth).astype(str), np.asarray(predicted).astype(str)))
+        return float(
+            accuracy_score(np.asarray(truth).astype(str), np.asarray(predicted).astype(str))
+        )
     return float(r2_score(np.asarray(truth, dtype=float), np.asarray(predicted, dtype=float)))
 
 
@@ -274,7 +312,11 @@ def fit_hgb(train, test, data: Dataset, seed: int):
         if not pd.api.types.is_numeric_dtype(X[name]):
             X[name] = X[name].astype("category")
             Xt[name] = pd.Categorical(Xt[name], categories=X[name].cat.categories)
-    cls = HistGradientBoostingClassifier if data.task == "classification" else HistGradientBoostingRegressor
+    cls = (
+        HistGradientBoostingClassifier
+        if data.task == "classification"
+        else HistGradientBoostingRegressor
+    )
     model = cls(random_state=seed, categorical_features="from_dtype")
     model.fit(X, train[data.target])
     return model.predict(Xt)
@@ -366,7 +408,9 @@ def table(results: dict, datasets, peers) -> list[str]:
             rows = r["rows"]
             mean = statistics.mean(r["scores"])
             spread = max(r["scores"]) - min(r["scores"])
-            cells.append(f"{mean:.4f} ±{spread / 2:.3f} ({sum(r['seconds']) / len(r['seconds']):.1f} s)")
+            cells.append(
+                f"{mean:.4f} ±{spread / 2:.3f} ({sum(r['seconds']) / len(r['seconds']):.1f} s)"
+            )
         lines.append(f"| {data.name} | {rows} | {metric[data.task]} | " + " | ".join(cells) + " |")
     return lines
 
@@ -375,7 +419,8 @@ def summary(results: dict, datasets, peers) -> list[str]:
     """Median differences to glassnet, and total training time, per peer."""
     out = []
     g_time = sum(
-        sum(results[f"{d.name} | glassnet"]["seconds"]) for d in datasets
+        sum(results[f"{d.name} | glassnet"]["seconds"])
+        for d in datasets
         if f"{d.name} | glassnet" in results
     )
     for peer in peers:
@@ -425,6 +470,7 @@ def main(argv=None) -> int:
     if args.reuse and os.path.exists(args.reuse):
         with open(args.reuse) as f:
             reuse = json.load(f)
+
     def save(results):
         if args.json:
             with open(args.json, "w") as f:

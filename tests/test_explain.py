@@ -384,3 +384,39 @@ def test_explain_needs_numpy_alone():
     assert lines[0] == "True"
     assert "pip install 'glassnet[cli]'" in lines[1]
     assert "pip install 'glassnet[plot]'" in lines[2]
+
+
+def test_the_recipe_s_layers_are_written_out_with_their_numbers():
+    from glassnet.layers import Embedding, Parametric, Scale
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 4))
+    X[:, 3] = rng.integers(0, 3, 3)
+    net = gn.Network(
+        [
+            Embedding(numeric=[0, 1], categorical=[(3, 3)], size=2, frequencies=3, dims=2),
+            Scale(6.0),
+            gn.Dense(3),
+            Parametric("mish", 0.1),
+            gn.Dense(2, "softmax"),
+        ],
+        seed=0,
+    ).build(4)
+    ex = net.explain(X[0], 1, loss="cross_entropy", optimizer="adam")
+    kinds = [other.kind for other in ex.others]
+    assert kinds == ["Embedding", "Scale", "Parametric"]
+    embedding = ex.others[0]
+    # every embedding parameter's gradient is the one the training step computes
+    work = net.copy()
+    Y = np.array([1])
+    work.loss_and_grad(X[:1], Y, None, gn.losses.get("cross_entropy"))
+    for name, grad in work.layers[0].gradient_arrays().items():
+        np.testing.assert_allclose(embedding.gradients[name], grad, rtol=1e-12, atol=1e-15)
+    text = str(ex)
+    w = embedding.params["frequencies"][0]
+    assert "net.layers[0] (Embedding)" in text and f"{w[0]:.6f}"[:6] in text
+    assert "x4 = level" in text and "alpha = " in text
+    assert "net.layers[0] (Embedding) dL/dtable_0" in text
+    assert "h1'" in text  # the Dense layer after the blend sees h1 changed
+    document = ex.to_dict()
+    assert [o["type"] for o in document["other_layers"]] == kinds

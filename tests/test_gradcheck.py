@@ -8,7 +8,18 @@ import pytest
 import glassnet as gn
 from glassnet import activations, losses
 
-HIDDEN = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exp", "selu", "silu", "mish"]
+HIDDEN = [
+    "identity",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "exp",
+    "selu",
+    "silu",
+    "mish",
+]
 OUTPUTS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exp"]
 ANY_OUTPUT_LOSSES = ["sse", "mse", "half_squared_error", "mae", "huber"]
 LOGIT_LOSSES = {"bce": "sigmoid", "cross_entropy": "softmax", "poisson": "exp"}

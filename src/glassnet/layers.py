@@ -52,6 +52,7 @@ class Param(NamedTuple):
     decayed: bool = False
     lr_factor: float = 1.0
 
+
 # Arrays up to this size are computed into fresh arrays on the inference path.
 _SMALL = 64
 
@@ -135,11 +136,16 @@ class Layer:
         self.n_in = n_in
         self.rng = rng
         self._views = params
+        self._grad_views = grads
         self.clear_workspace()
 
     def parameter_arrays(self) -> dict[str, np.ndarray]:
         """The bound parameters, name -> live view (empty before the network is built)."""
         return dict(getattr(self, "_views", None) or {})
+
+    def gradient_arrays(self) -> dict[str, np.ndarray]:
+        """Their gradients from the last backward pass, name -> live view."""
+        return dict(getattr(self, "_grad_views", None) or {})
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Draw initial values for the layer's parameters (none here)."""
@@ -170,7 +176,7 @@ class Layer:
 
     # -- pickling: views into the network's buffers are rebuilt by the network --
 
-    TRANSIENT: tuple[str, ...] = ("rng", "_views")
+    TRANSIENT: tuple[str, ...] = ("rng", "_views", "_grad_views")
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -218,7 +224,21 @@ class Dense(Layer):
         (z, then a = f(z) computed in place).
     """
 
-    TRANSIENT = ("rng", "_views", "_W", "_b", "_dW", "_db", "x", "z", "a", "_dx", "_ws", "_n")
+    TRANSIENT = (
+        "rng",
+        "_views",
+        "_grad_views",
+        "_W",
+        "_b",
+        "_dW",
+        "_db",
+        "x",
+        "z",
+        "a",
+        "_dx",
+        "_ws",
+        "_n",
+    )
 
     def __init__(
         self,
@@ -503,7 +523,7 @@ class Dropout(Layer):
         Set True to reuse the last mask (the gradient check needs a fixed function).
     """
 
-    TRANSIENT = ("rng", "_views", "mask", "_out", "_ws", "_n")
+    TRANSIENT = ("rng", "_views", "_grad_views", "mask", "_out", "_ws", "_n")
 
     def __init__(self, rate: float):
         super().__init__()
@@ -560,7 +580,7 @@ class Scale(Layer):
         Factor on the learning rate of the scales.
     """
 
-    TRANSIENT = ("rng", "_views", "_s", "_ds", "x", "_out", "_dx", "_ws", "_n")
+    TRANSIENT = ("rng", "_views", "_grad_views", "_s", "_ds", "x", "_out", "_dx", "_ws", "_n")
 
     def __init__(self, lr_factor: float = 1.0):
         super().__init__()
@@ -621,7 +641,19 @@ class Parametric(Layer):
         Factor on the learning rate of alpha.
     """
 
-    TRANSIENT = ("rng", "_views", "_alpha", "_dalpha", "x", "f", "_out", "_dx", "_ws", "_n")
+    TRANSIENT = (
+        "rng",
+        "_views",
+        "_grad_views",
+        "_alpha",
+        "_dalpha",
+        "x",
+        "f",
+        "_out",
+        "_dx",
+        "_ws",
+        "_n",
+    )
 
     def __init__(self, activation: Any = "selu", lr_factor: float = 1.0):
         super().__init__()
@@ -709,7 +741,7 @@ class Embedding(Layer):
         Factor on the learning rate of the periodic embeddings' parameters.
     """
 
-    TRANSIENT = ("rng", "_views", "_p", "_g", "x", "_cache", "_ws", "_n", "_dx")
+    TRANSIENT = ("rng", "_views", "_grad_views", "_p", "_g", "x", "_cache", "_ws", "_n", "_dx")
 
     def __init__(
         self,
@@ -859,7 +891,6 @@ class Embedding(Layer):
             f"Embedding(numeric={len(self.numeric)} columns, "
             f"categorical={len(self.categorical)} columns)"
         )
-
 
 
 _LAYERS: dict[str, type[Layer]] = {}

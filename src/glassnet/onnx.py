@@ -178,7 +178,9 @@ def _embedding(g: _Graph, layer: Embedding, x: str) -> str:
     embedding and itself, each categorical column's table row."""
     p = layer.parameter_arrays()
     int64 = TensorProto.INT64
-    parts = [g.op("Gather", [x, g.const(layer.passed.astype(np.int64), "passed", np.int64)], axis=1)]
+    parts = [
+        g.op("Gather", [x, g.const(layer.passed.astype(np.int64), "passed", np.int64)], axis=1)
+    ]
     if layer.numeric:
         k, F, dims = len(layer.numeric), layer.frequencies, layer.dims
         cols = g.const(np.asarray(layer.numeric, dtype=np.int64), "numeric", np.int64)

@@ -23,6 +23,9 @@ DERIVATIVE_TEXT = {
     "sigmoid": "f(z) * (1 - f(z))",
     "tanh": "1 - f(z)^2",
     "exp": "f(z)",
+    "selu": "1.0507 if z > 0 else f(z) + 1.7581",
+    "silu": "s(z) (1 + z (1 - s(z))), s the sigmoid",
+    "mish": "t + z s(z) (1 - t^2), t = tanh(softplus(z)), s the sigmoid",
 }
 # Units and samples shown one by one in the text; wider layers are shown as arrays.
 _SCALAR_UNITS = 8
@@ -161,19 +164,58 @@ def _affine(ex, step, s: int, j: int) -> str:
 
 
 def _input_line(ex, s: int) -> str:
-    step = ex.layers[0]
     parts = []
-    for i, symbol in enumerate(step.input_names):
+    for i in range(ex.x.shape[1]):
         label = f" ({ex.input_names[i]})" if ex.input_names else ""
-        parts.append(f"{symbol} = {_full(ex.x[s, i])}{label}")
+        parts.append(f"x{i + 1} = {_full(ex.x[s, i])}{label}")
     if len(parts) > 2 * _SHOWN_TERMS:
         parts = parts[:_SHOWN_TERMS] + ["..."] + parts[-2:]
     return ", ".join(parts)
 
 
+def _other_forward(other, s: int) -> list[str]:
+    """A Scale, Parametric or Embedding layer's part of the forward pass, with its numbers."""
+    layer, head = other.layer, f"  net.layers[{other.index}] ({other.kind}): "
+    if other.kind == "Scale":
+        lines = [head + "a = x * s, one learned factor per input"]
+        lines.append(_array(other.params["scale"], "    s = "))
+    elif other.kind == "Parametric":
+        f = layer.activation
+        lines = [head + f"a = x + alpha * ({f}(x) - x), a learned blend per unit"]
+        lines.append(_array(other.params["alpha"], "    alpha = "))
+    elif other.kind == "Embedding":
+        lines = [head + "each numeric column x becomes cos(2 pi w x + b) @ V + c, then x;"]
+        lines.append("    each categorical column's level index picks a row of its table")
+        p, x = other.params, other.x[s]
+        for k, column in enumerate(layer.numeric):
+            h = np.cos(2 * np.pi * x[column] * p["frequencies"][k] + p["phases"][k])
+            lines.append(f"    x{column + 1} = {_full(x[column])}:")
+            lines.append(_array(p["frequencies"][k], "      w = "))
+            lines.append(_array(p["phases"][k], "      b = "))
+            lines.append(_array(h, "      cos(2 pi w x + b) = "))
+            lines.append(_array(h @ p["mix"][k] + p["mix_bias"][k], "      @ V + c = "))
+        for j, (column, levels) in enumerate(layer.categorical):
+            level = int(np.clip(x[column], 0, levels - 1))
+            table = p[f"table_{j}"]
+            lines.append(_array(table[level], f"    x{column + 1} = level {level} of {levels}: "))
+    else:
+        lines = [head + f"{sum(v.size for v in other.params.values())} parameters"]
+    lines.append(_array(other.a[s], "    a = "))
+    return lines
+
+
 def _forward_lines(ex, s: int) -> list[str]:
     lines = [f"  input: {_input_line(ex, s)}"]
+    others = list(getattr(ex, "others", None) or [])
+
+    def others_before(index: int) -> list[str]:
+        shown = []
+        while others and others[0].index < index:
+            shown += _other_forward(others.pop(0), s)
+        return shown
+
     for step in ex.layers:
+        lines += others_before(getattr(step, "index", 0))
         role = "output" if step.number == len(ex.layers) else "hidden"
         bias = f" + b{step.number}" if step.b is not None else ""
         lines.append(
@@ -193,6 +235,7 @@ def _forward_lines(ex, s: int) -> list[str]:
             if step.number == len(ex.layers) and ex.output_names:
                 label = f"  ({ex.output_names[j]})"
             lines.append(f"    {unit} = {step.activation}({z}) = {_full(step.a[s, j])}{label}")
+    lines += others_before(10**9)
     return lines
 
 
@@ -278,6 +321,9 @@ def _gradient_lines(ex) -> list[str]:
     lines = [f"Gradients{summed}: dL/dW = x.T @ dL/dz, dL/db = sum of dL/dz"]
     for step in ex.layers:
         lines += _parameter_lines(step, step.gradient_W, step.db, "dL/dW{}", "dL/db{}")
+    for other in getattr(ex, "others", None) or []:
+        for name, grad in other.gradients.items():
+            lines.append(_array(grad, f"  net.layers[{other.index}] ({other.kind}) dL/d{name} = "))
     if ex.l2:
         lines.append(f"  (dL/dW includes the L2 penalty's l2 * W / n, l2 = {ex.l2:g})")
     return lines
@@ -292,6 +338,10 @@ def _update_lines(ex) -> list[str]:
     lines = [f"The update {ex.optimizer} would make ({rule}; nothing is applied):"]
     for step in ex.layers:
         lines += _parameter_lines(step, step.update_W, step.update_b, "W{} update", "b{} update")
+    for other in getattr(ex, "others", None) or []:
+        for name, update in other.updates.items():
+            where = f"net.layers[{other.index}] ({other.kind})"
+            lines.append(_array(update, f"  {where} {name} update = "))
     return lines
 
 

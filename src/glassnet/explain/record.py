@@ -20,7 +20,7 @@ from .. import validation as _v
 from ..layers import Dense, Dropout
 from . import prose
 
-__all__ = ["explain", "Explanation", "LayerStep", "MAX_ROWS"]
+__all__ = ["explain", "Explanation", "LayerStep", "OtherStep", "MAX_ROWS"]
 
 #: explain() is for one sample or a small batch: every number is kept and may be printed.
 MAX_ROWS = 100
@@ -36,6 +36,8 @@ class LayerStep:
     ----------
     number : int
         1 for the first Dense layer (its parameters are ``W1``, ``b1``), and so on.
+    index : int
+        Its place in ``net.layers``.
     activation : str
     units : int
     unit_names, input_names : list of str
@@ -110,6 +112,50 @@ class LayerStep:
         return f"LayerStep(layer {self.number}: Dense({self.units}, {self.activation!r}))"
 
 
+class OtherStep:
+    """A layer with parameters other than Dense (Scale, Parametric, Embedding): its input
+    and output, and each parameter with its gradient and update, by name.
+
+    Attributes
+    ----------
+    index : int
+        The layer's place in ``net.layers``.
+    layer : Layer
+        The layer (of the explained copy of the network).
+    x, a : ndarray
+        Its input and output (one row per sample).
+    params, gradients, updates : dict of str to ndarray
+        Its parameters, dL/d(parameter) as the optimizer receives it, and what the
+        optimizer's step would add (empty without an optimizer).
+    """
+
+    def __init__(self, index: int, layer, x: np.ndarray, a: np.ndarray):
+        self.index, self.layer = index, layer
+        self.kind = type(layer).__name__
+        self.x, self.a = x, a
+        self.params = {k: v.copy() for k, v in layer.parameter_arrays().items()}
+        self.gradients: dict[str, np.ndarray] = {}
+        self.updates: dict[str, np.ndarray] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        def plain(named):
+            return {k: np.asarray(v, dtype=np.float64).tolist() for k, v in named.items()}
+
+        return {
+            "layer_index": self.index,
+            "type": self.kind,
+            "config": self.layer.config(),
+            "x": np.asarray(self.x, dtype=np.float64).tolist(),
+            "a": np.asarray(self.a, dtype=np.float64).tolist(),
+            "parameters": plain(self.params),
+            "gradients": plain(self.gradients),
+            "updates": plain(self.updates),
+        }
+
+    def __repr__(self) -> str:
+        return f"OtherStep(layer {self.index}: {self.layer!r})"
+
+
 class Explanation:
     """Everything one forward and backward pass computed. Build it with ``net.explain``.
 
@@ -121,6 +167,8 @@ class Explanation:
         The loss of these samples (with the L2 penalty when ``l2`` was given).
     layers : list of LayerStep
         One per Dense layer: ``layers[0]`` holds W1, b1 and their gradients.
+    others : list of OtherStep
+        One per other layer with parameters (Scale, Parametric, Embedding).
     gradients : ndarray
         The flat gradient vector, exactly what the optimizer would receive.
     updates : ndarray or None
@@ -251,6 +299,7 @@ class Explanation:
             "input_names": self.input_names,
             "output_names": self.output_names,
             "layers": [step.to_dict() for step in self.layers],
+            "other_layers": [other.to_dict() for other in self.others],
             "gradients": None if self.gradients is None else self.gradients.tolist(),
             "updates": None if self.updates is None else self.updates.tolist(),
             "optimizer": self.optimizer,
@@ -352,20 +401,35 @@ class Explanation:
 # --- running the pass --------------------------------------------------------------------
 
 
-def _names(net, input_names, output_names) -> tuple[list[str], list[list[str]], list[str]]:
+def _names(net, input_names, output_names):
     """Seed-style symbols: inputs x1.., hidden units h1.. (h1.1.. with several hidden
-    layers), the output y_pred (o1.. with several outputs); and the labels to show."""
+    layers), the output y_pred (o1.. with several outputs), embedded features e1..;
+    returns (input labels, symbols of the inputs and each Dense layer's units, output
+    labels, each Dense layer's input symbols)."""
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     n_hidden = len(dense) - 1
     symbols = [[f"x{i + 1}" for i in range(net.input_size)]]
-    for number, layer in enumerate(dense, start=1):
+    inputs: list[list[str]] = []  # each Dense layer's inputs, as it sees them
+    current, width, number = symbols[0], net.input_size, 0
+    for layer in net.layers:
+        if not isinstance(layer, Dense):
+            width = layer.output_size(width)
+            if width != len(current):  # an embedding: new features
+                current = [f"e{j + 1}" for j in range(width)]
+            elif layer.parameter_arrays():  # a learned change of each value: h1 -> h1'
+                current = [f"{name}'" for name in current]
+            continue
+        number += 1
         if number == len(dense):
             units = ["y_pred"] if layer.units == 1 else [f"o{j + 1}" for j in range(layer.units)]
         elif n_hidden == 1:
             units = [f"h{j + 1}" for j in range(layer.units)]
         else:
             units = [f"h{number}.{j + 1}" for j in range(layer.units)]
+        inputs.append(current)
         symbols.append(units)
+        current, width = units, layer.units
+
     labels = list(map(str, input_names)) if input_names is not None else None
     if labels is not None and len(labels) != net.input_size:
         raise ValueError(
@@ -376,7 +440,7 @@ def _names(net, input_names, output_names) -> tuple[list[str], list[list[str]], 
         raise ValueError(
             f"output_names has {len(outputs)} names, but the network has {net.output_size} outputs"
         )
-    return labels, symbols, outputs
+    return labels, symbols, outputs, inputs
 
 
 def _seed_names(dense_steps: Sequence[LayerStep]) -> tuple[dict[str, str], dict]:
@@ -422,11 +486,13 @@ def _target_rows(y, n: int, n_outputs: int):
     return arr
 
 
-def _local_derivative(layer: Dense, a: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _local_derivative(layer: Dense, a: np.ndarray, z: np.ndarray):
     """f'(z) for an elementwise activation (one that ``prose.DERIVATIVE_TEXT`` names, or
     a custom one found to be), else the Jacobian da_j/dz_i, both from the activation's
     own backward (fed ones, or one unit vector at a time)."""
     act = layer.act
+    if act.from_input:  # (Mish, SiLU: their derivative is a function of z)
+        a = z
     if act.name in prose.DERIVATIVE_TEXT:
         return act.backward(a, np.ones_like(a)), None
     n, k = a.shape
@@ -506,18 +572,20 @@ def explain(
             "L-BFGS takes no single step that could be shown: it searches along the whole "
             "batch's gradient history; explain with SGD or Adam"
         )
-    labels, symbols, outputs = _names(work, input_names, output_names)
+    labels, symbols, outputs, inputs = _names(work, input_names, output_names)
     if not training:  # the copy's dropout does nothing: the prediction path
         for layer in work.layers:
             if isinstance(layer, Dropout):
                 layer.rate = 0.0
     fused = y is not None and loss_fn.output is not None
-    steps = _forward(work, X, fused, symbols)
+    steps, others = _forward(work, X, fused, symbols, inputs)
     data_loss = total_loss = gradients = updates = None
     if y is not None:
-        data_loss, total_loss, gradients = _backward(work, steps, X, Y, w, loss_fn, l2, fused)
+        data_loss, total_loss, gradients = _backward(
+            work, steps, others, X, Y, w, loss_fn, l2, fused
+        )
         if opt is not None:
-            updates = _update(work, steps, opt, gradients)
+            updates = _update(work, steps, others, opt, gradients)
 
     y_true = Y
     if Y is not None and Y.ndim == 1:  # class labels: shown as one-hot rows
@@ -540,6 +608,7 @@ def explain(
         sample_weight=None if w is None else w.copy(),
         l2=l2,
         layers=steps,
+        others=others,
         gradients=gradients,
         updates=updates,
         optimizer=None if opt is None else repr(opt),
@@ -553,21 +622,26 @@ def explain(
     )
 
 
-def _forward(work, X: np.ndarray, fused: bool, symbols) -> list[LayerStep]:
-    """The engine's forward, layer by layer, keeping each Dense layer's x, z and a."""
+def _forward(work, X: np.ndarray, fused: bool, symbols, inputs):
+    """The engine's forward, layer by layer, keeping each Dense layer's x, z and a (and
+    each other layer with parameters' input and output)."""
     steps: list[LayerStep] = []
+    others: list[OtherStep] = []
     last = work.layers[-1]
     h, mask = X, None
-    for layer in work.layers:
+    for index, layer in enumerate(work.layers):
         if not isinstance(layer, Dense):
             out = layer.forward(h, True)
             if isinstance(layer, Dropout) and layer.mask is not None:
                 factor = layer.mask.copy()
                 mask = factor if mask is None else mask * factor
+            elif layer.parameter_arrays():
+                others.append(OtherStep(index, layer, np.array(h), np.array(out)))
             h = out
             continue
         number = len(steps) + 1
-        step = LayerStep(number, layer, symbols[number], symbols[number - 1])
+        step = LayerStep(number, layer, symbols[number], inputs[number - 1])
+        step.index = index
         step.x = np.array(h)
         step.input_mask = mask
         mask = None
@@ -580,10 +654,10 @@ def _forward(work, X: np.ndarray, fused: bool, symbols) -> list[LayerStep]:
             step.a = buffer.copy()
         steps.append(step)
         h = buffer
-    return steps
+    return steps, others
 
 
-def _backward(work, steps, X, Y, w, loss_fn, l2: float, fused: bool):
+def _backward(work, steps, others, X, Y, w, loss_fn, l2: float, fused: bool):
     """The loss and the engine's backward, layer by layer, keeping dL/da and dL/dz;
     then the gradient the training step itself hands the optimizer."""
     last = work.layers[-1]
@@ -600,13 +674,14 @@ def _backward(work, steps, X, Y, w, loss_fn, l2: float, fused: bool):
             grad = layer.backward(grad)
             continue
         step = by_layer[id(layer)]
-        step.da_dz, step.jacobian = _local_derivative(layer, step.a)
+        step.da_dz, step.jacobian = _local_derivative(layer, step.a, step.z)
         if layer is last and fused:
             step.dz = grad.copy()
             grad = layer.backward_linear(grad)
         else:
             step.da = grad.copy()
-            step.dz = layer.act.backward(layer.a, grad.copy())
+            v = layer.z if layer.act.from_input else layer.a
+            step.dz = layer.act.backward(v, grad.copy())
             grad = layer.backward(grad)  # writes dW and db, returns dL/dx
         step.dW = layer.dW.copy()
         step.db = None if layer.db is None else layer.db.copy()
@@ -619,6 +694,8 @@ def _backward(work, steps, X, Y, w, loss_fn, l2: float, fused: bool):
             layer.freeze_mask = True
     total_loss = work.loss_and_grad(X, Y, w, loss_fn, l2)
     gradients = work.gradients.copy()
+    for other in others:  # as the optimizer receives them (penalty included)
+        other.gradients = {k: v.copy() for k, v in other.layer.gradient_arrays().items()}
     if not l2:
         return data_loss, data_loss, gradients
     work.gradients[...] = gradients - data_grads
@@ -627,7 +704,7 @@ def _backward(work, steps, X, Y, w, loss_fn, l2: float, fused: bool):
     return data_loss, total_loss, gradients
 
 
-def _update(work, steps, opt, gradients: np.ndarray) -> np.ndarray:
+def _update(work, steps, others, opt, gradients: np.ndarray) -> np.ndarray:
     """What the optimizer's next step would add to every parameter: a copy of it steps
     on a copy of the parameters."""
     stepper = copy.deepcopy(opt)
@@ -641,4 +718,6 @@ def _update(work, steps, opt, gradients: np.ndarray) -> np.ndarray:
     for layer, step in zip(dense, steps):
         step.update_W = layer.weights.copy()
         step.update_b = None if layer.bias is None else layer.bias.copy()
+    for other in others:
+        other.updates = {k: v.copy() for k, v in other.layer.parameter_arrays().items()}
     return updates
