@@ -35,10 +35,10 @@ from dataclasses import dataclass
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one CPU thread for every library, before they load
 
-import numpy as np
-import pandas as pd
+import numpy as np  # noqa: E402  (after the thread settings, which it reads as it loads)
+import pandas as pd  # noqa: E402
 
-import glassnet as gn
+import glassnet as gn  # noqa: E402
 
 
 @dataclass
@@ -152,57 +152,26 @@ def _generated_regression():
     return frame
 
 
+def _anes96(frame):
+    return frame.assign(vote=frame["vote"].map({0.0: "clinton", 1.0: "dole"}))
+
+
+C, R = "classification", "regression"
 DATASETS = [
-    Dataset("fair", _statsmodels("fair", _fair), "affair", "classification", 3, "statsmodels"),
-    Dataset(
-        "randhie", _statsmodels("randhie", _randhie), "visits", "classification", 3, "statsmodels"
-    ),
-    Dataset(
-        "seattle-temps", _vega("seattle-temps", _temps), "temp", "regression", 3, "vega_datasets"
-    ),
-    Dataset("sf-temps", _vega("sf-temps", _temps), "temp", "regression", 3, "vega_datasets"),
-    Dataset(
-        "classification-100k", _generated_classification, "label", "classification", 1, "generated"
-    ),
-    Dataset("friedman1-100k", _generated_regression, "y", "regression", 1, "generated"),
-    Dataset(
-        "seattle-weather",
-        _vega("seattle-weather", _seattle_weather),
-        "weather",
-        "classification",
-        5,
-        "vega_datasets",
-    ),
-    Dataset(
-        "digits",
-        _sklearn("load_digits", classes=True),
-        "target",
-        "classification",
-        5,
-        "scikit-learn",
-    ),
-    Dataset(
-        "anes96",
-        _statsmodels(
-            "anes96", lambda f: f.assign(vote=f["vote"].map({0.0: "clinton", 1.0: "dole"}))
-        ),
-        "vote",
-        "classification",
-        5,
-        "statsmodels",
-    ),
-    Dataset(
-        "breast-cancer",
-        _sklearn("load_breast_cancer", classes=True),
-        "target",
-        "classification",
-        5,
-        "scikit-learn",
-    ),
-    Dataset("cars", _vega("cars", _cars), "Miles_per_Gallon", "regression", 5, "vega_datasets"),
-    Dataset("diabetes", _sklearn("load_diabetes"), "target", "regression", 5, "scikit-learn"),
-    Dataset("penguins", _penguins, "species", "classification", 5, "palmerpenguins"),
-    Dataset("star98", _statsmodels("star98", _star98), "above", "regression", 5, "statsmodels"),
+    Dataset("fair", _statsmodels("fair", _fair), "affair", C, 3, "statsmodels"),
+    Dataset("randhie", _statsmodels("randhie", _randhie), "visits", C, 3, "statsmodels"),
+    Dataset("seattle-temps", _vega("seattle-temps", _temps), "temp", R, 3, "vega_datasets"),
+    Dataset("sf-temps", _vega("sf-temps", _temps), "temp", R, 3, "vega_datasets"),
+    Dataset("classification-100k", _generated_classification, "label", C, 1, "generated"),
+    Dataset("friedman1-100k", _generated_regression, "y", R, 1, "generated"),
+    Dataset("seattle-weather", _vega("seattle-weather", _seattle_weather), "weather", C, 5, "vega"),
+    Dataset("digits", _sklearn("load_digits", classes=True), "target", C, 5, "scikit-learn"),
+    Dataset("anes96", _statsmodels("anes96", _anes96), "vote", C, 5, "statsmodels"),
+    Dataset("breast-cancer", _sklearn("load_breast_cancer", True), "target", C, 5, "scikit-learn"),
+    Dataset("cars", _vega("cars", _cars), "Miles_per_Gallon", R, 5, "vega_datasets"),
+    Dataset("diabetes", _sklearn("load_diabetes"), "target", R, 5, "scikit-learn"),
+    Dataset("penguins", _penguins, "species", C, 5, "palmerpenguins"),
+    Dataset("star98", _statsmodels("star98", _star98), "above", R, 5, "statsmodels"),
 ]
 
 
@@ -443,9 +412,13 @@ def summary(results: dict, datasets, peers) -> list[str]:
             f"datasets (min {min(diffs):+.4f})"
         )
         if big:
-            line += f"; on the {len(big)} with 500+ test rows: median {statistics.median(big):+.4f}, min {min(big):+.4f}"
+            line += (
+                f"; on the {len(big)} with 500+ test rows: "
+                f"median {statistics.median(big):+.4f}, min {min(big):+.4f}"
+            )
         if seconds:
-            line += f"; time: glassnet {g_time:.0f} s, {peer} {seconds:.0f} s ({seconds / max(g_time, 1e-9):.1f}x)"
+            ratio = seconds / max(g_time, 1e-9)
+            line += f"; time: glassnet {g_time:.0f} s, {peer} {seconds:.0f} s ({ratio:.1f}x)"
         out.append(line)
     return out
 
