@@ -480,6 +480,47 @@ def test_a_pickle_is_no_larger_than_scikit_learns(blobs, params):
     assert len(pickle.dumps(ours)) <= len(pickle.dumps(theirs))
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam"),
+        dict(solver="sgd", early_stopping=True),
+        dict(solver="sgd", momentum=0.9, nesterovs_momentum=False, learning_rate="adaptive"),
+        dict(solver="lbfgs"),
+    ],
+)
+def test_the_state_is_plain_values_and_continues_bit_for_bit(blobs, params):
+    """pickle and skops hold no glassnet object but the estimator: a copy made either
+    way predicts, and keeps training (warm start), exactly as the original does."""
+    skops_io = pytest.importorskip("skops.io")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from glassnet.sklearn import SKOPS_TRUSTED_TYPES
+
+    X, y = blobs
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=4, random_state=0, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe = make_pipeline(StandardScaler(), est.set_params(**params)).fit(X, y)
+        blob = skops_io.dumps(pipe)
+        assert skops_io.get_untrusted_types(data=blob) == [SKOPS_TRUSTED_TYPES[0]]
+        copies = [
+            skops_io.loads(blob, trusted=SKOPS_TRUSTED_TYPES),
+            pickle.loads(pickle.dumps(pipe)),
+        ]
+        for copy in copies:
+            np.testing.assert_array_equal(copy.predict_proba(X), pipe.predict_proba(X))
+        for model in [pipe, *copies]:
+            model.fit(X, y)
+    for copy in copies:
+        np.testing.assert_array_equal(copy[-1].coefs_[0], pipe[-1].coefs_[0])
+        assert copy[-1].loss_curve_ == pipe[-1].loss_curve_
+    state = pipe[-1].__getstate__()
+    assert isinstance(state["network_"], dict)
+    assert "network_" in vars(pipe[-1]) and isinstance(pipe[-1].network_, gn.Network)
+
+
 def test_the_command_line_predicts_with_an_estimator_file(tmp_path, blobs):
     pd = pytest.importorskip("pandas")
     X, y = blobs

@@ -714,13 +714,10 @@ def _build(src: _Source, header: dict, doc: dict, blob: bytes):
             raise src.fail(f"tensor {name} contains NaN or infinite values")
 
     # Everything is checked: build.
-    spec = doc["network"]
     try:
-        layers = [from_config(cfg) for cfg in spec["layers"]]
+        net = _kind_class("network").from_config(doc["network"])
     except (TypeError, ValueError, KeyError) as exc:
         raise src.fail(f"invalid layer description ({exc})") from None
-    net = _kind_class("network")(layers, seed=spec.get("seed"))
-    net.build(spec["input_size"], _DTYPES[spec["dtype"]][1])
     for i, layer in enumerate(net.layers):
         for name, array in layer.parameter_arrays().items():
             array[...] = tensors[f"layers.{i}.{name}"]

@@ -23,6 +23,7 @@ from . import losses as _losses
 from . import training as _training
 from . import validation as _v
 from .layers import Dense, Layer, Param, buffers_for, checked_values
+from .layers import from_config as _layer_from_config
 
 __all__ = ["Network"]
 
@@ -472,6 +473,46 @@ class Network:
             "seed": self.seed,
             "layers": [layer.config() for layer in self.layers],
         }
+
+    @classmethod
+    def from_config(cls, spec: dict) -> Network:
+        """The network :meth:`config` describes: built (with fresh weights) when the
+        description has an input size."""
+        net = cls([_layer_from_config(cfg) for cfg in spec["layers"]], seed=spec.get("seed"))
+        if spec.get("input_size") is not None:
+            net.build(spec["input_size"], np.dtype(spec.get("dtype") or "float64"))
+        return net
+
+    def plain_state(self) -> dict:
+        """The whole network as plain values, builtins and NumPy arrays only: its
+        :meth:`config`, its parameters, the state of its random generator and its
+        training summary. :meth:`from_plain_state` rebuilds it bit for bit, so a
+        serializer that trusts no glassnet type (skops) can hold a network."""
+        return {
+            "config": self.config(),
+            "parameters": None if self._params is None else self._params.copy(),
+            "random_state": self.rng.bit_generator.state,
+            "training_summary": copy.deepcopy(self.training_summary),
+        }
+
+    @classmethod
+    def from_plain_state(cls, state: dict) -> Network:
+        """The network :meth:`plain_state` describes."""
+        random_state = state["random_state"]
+        spec = state["config"]
+        bit_generator = getattr(np.random, random_state["bit_generator"])()
+        net = cls(
+            [_layer_from_config(cfg) for cfg in spec["layers"]],
+            seed=np.random.Generator(bit_generator),
+        )
+        net.seed = spec.get("seed")
+        if state["parameters"] is not None:
+            params = np.asarray(state["parameters"])
+            net.build(spec["input_size"], params.dtype)
+            net.parameters = params
+        net.rng.bit_generator.state = random_state  # the layers share this generator
+        net.training_summary = state["training_summary"]
+        return net
 
     def copy(self) -> Network:
         """An independent copy: same architecture, weights and random state."""

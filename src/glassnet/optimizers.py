@@ -76,10 +76,20 @@ class Optimizer:
         pass
 
     def __getstate__(self) -> dict:
+        """Plain values (builtins and NumPy arrays): the dtype is written as its name."""
         state = self.__dict__.copy()
         for name in self._SCRATCH:
             state.pop(name, None)
+        if state.get("_shape") is not None:
+            shape, dtype = state["_shape"]
+            state["_shape"] = (tuple(shape), np.dtype(dtype).name)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.__dict__.get("_shape") is not None:
+            shape, dtype = self._shape
+            self._shape = (tuple(shape), np.dtype(dtype))
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         raise NotImplementedError

@@ -17,7 +17,9 @@ What they add:
 * ``early_stopping_metric="loss"``: stop on the validation loss instead of the score;
 * ``validation_loss_curve_`` whenever a validation split is used;
 * a tqdm progress bar with ``verbose=True`` (``verbose=2`` prints scikit-learn's lines);
-* ``network_``, the Network underneath, and ``save(path)`` in glassnet's safe format.
+* ``network_``, the Network underneath, and ``save(path)`` in glassnet's safe format;
+* a state of plain values: skops loads a fitted estimator trusting only
+  :data:`SKOPS_TRUSTED_TYPES`, and so does ``mlflow.sklearn.log_model``.
 
 A Pipeline that ends in one of them converts to ONNX with :func:`glassnet.to_onnx`, or
 with skl2onnx's own ``to_onnx`` once :func:`glassnet.onnx.register_skl2onnx` has run.
@@ -37,4 +39,12 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 from .estimators import MLPClassifier, MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+#: The types skops must be told to trust to load a fitted glassnet estimator (or a
+#: Pipeline holding one): the estimators' own classes, nothing else, since their state is
+#: plain values. ``skops.io.load(file, trusted=glassnet.sklearn.SKOPS_TRUSTED_TYPES)``, or
+#: ``mlflow.sklearn.log_model(..., skops_trusted_types=glassnet.sklearn.SKOPS_TRUSTED_TYPES)``.
+SKOPS_TRUSTED_TYPES: list[str] = [
+    f"{cls.__module__}.{cls.__qualname__}" for cls in (MLPClassifier, MLPRegressor)
+]
+
+__all__ = ["MLPClassifier", "MLPRegressor", "SKOPS_TRUSTED_TYPES"]

@@ -36,7 +36,7 @@ from .. import losses as _losses
 from .. import training as _training
 from ..layers import Dense, Dropout
 from ..network import Network
-from ..optimizers import LBFGS, SGD, Adam
+from ..optimizers import LBFGS, SGD, Adam, Optimizer
 from ..schedules import Adaptive, InvScaling, Plateau
 from . import params as _params
 from .epochs import Lines, Validation
@@ -553,6 +553,40 @@ class _BaseMLP(BaseEstimator):
         return value, net.gradients.copy()
 
     # -- saving ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        """The estimator's state as plain values (builtins, NumPy arrays and scikit-learn's
+        own objects): the network, the optimizer and the stopping rule are written out as
+        dictionaries. pickle and joblib round-trip it bit for bit, and skops needs to trust
+        only the estimator's class (:data:`glassnet.sklearn.SKOPS_TRUSTED_TYPES`)."""
+        state = dict(super().__getstate__())  # (which may be the live __dict__)
+        if isinstance(state.get("network_"), Network):
+            state["network_"] = state["network_"].plain_state()
+        optimizer = state.get("_optimizer")
+        if isinstance(optimizer, Optimizer):
+            state["_optimizer"] = {
+                "optimizer": type(optimizer).__name__,
+                "state": optimizer.__getstate__(),
+            }
+        if isinstance(state.get("_plateau"), Plateau):
+            state["_plateau"] = dict(vars(state["_plateau"]))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        if isinstance(state.get("network_"), dict):
+            state["network_"] = Network.from_plain_state(state["network_"])
+        if isinstance(state.get("_optimizer"), dict):
+            plain = state["_optimizer"]
+            cls = {"SGD": SGD, "Adam": Adam, "LBFGS": LBFGS}[plain["optimizer"]]
+            optimizer = cls.__new__(cls)
+            optimizer.__setstate__(plain["state"])
+            state["_optimizer"] = optimizer
+        if isinstance(state.get("_plateau"), dict):
+            plateau = Plateau.__new__(Plateau)
+            vars(plateau).update(state["_plateau"])
+            state["_plateau"] = plateau
+        super().__setstate__(state)
 
     def save(self, path) -> None:
         """Write the fitted estimator to a safe glassnet model file (see ``glassnet.load``)."""

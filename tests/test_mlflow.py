@@ -1,0 +1,195 @@
+"""glassnet in MLflow, against a real tracking store (sqlite) and loaded back in a new
+process: the flavor, the pyfunc wrapper, autologging, and Pipelines through
+mlflow.sklearn with skops."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+mlflow = pytest.importorskip("mlflow")
+pd = pytest.importorskip("pandas")
+
+import glassnet as gn  # noqa: E402
+import glassnet.mlflow as gm  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A sqlite tracking store and an artifact folder of this module's own."""
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.create_experiment("glassnet", artifact_location=(root / "art").as_uri())
+    mlflow.set_experiment(experiment_id=experiment)
+    yield uri
+    gm.autolog(disable=True)
+    mlflow.set_tracking_uri(before)
+
+
+@pytest.fixture(autouse=True)
+def no_autolog():
+    yield
+    gm.autolog(disable=True)
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+
+
+def in_new_process(store, uri, tmp_path, code: str) -> np.ndarray:
+    """Run ``code`` (which sets ``out`` from ``mlflow``, ``np`` and ``uri``) in a fresh
+    interpreter on the same tracking store; what it computed, as an array."""
+    script = "import mlflow, numpy as np, pandas as pd\n" + code + "\nnp.save(path, out)\n"
+    path = tmp_path / "out.npy"
+    env = dict(os.environ, MLFLOW_TRACKING_URI=store)
+    run = subprocess.run(
+        [sys.executable, "-c", f"uri, path = {str(uri)!r}, {str(path)!r}\n" + script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return np.load(path, allow_pickle=False)
+
+
+def regression_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1
+
+
+def test_a_network_round_trips_bit_for_bit_in_a_new_process(store, tmp_path):
+    X, y = regression_data()
+    net = gn.Network([gn.Dense(6, "tanh"), gn.Dense(1)], seed=1)
+    net.fit(X, y, epochs=5)
+    with mlflow.start_run():
+        info = gm.log_model(net, name="net")
+    mlmodel = mlflow.models.get_model_info(info.model_uri)
+    assert set(mlmodel.flavors) == {"glassnet", "python_function"}
+    assert mlmodel.flavors["glassnet"]["kind"] == "network"
+    assert mlmodel.signature.inputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, 3)
+    np.save(tmp_path / "X.npy", X)
+    code = f"""
+X = np.load({str(tmp_path / "X.npy")!r})
+out = mlflow.pyfunc.load_model(uri).predict(X)
+"""
+    np.testing.assert_array_equal(
+        in_new_process(store, info.model_uri, tmp_path, code), net.predict(X)
+    )
+    again = gm.load_model(info.model_uri)
+    assert isinstance(again, gn.Network)
+    np.testing.assert_array_equal(again.parameters, net.parameters)
+
+
+def test_the_stored_model_is_the_glassnet_file_and_its_requirements(store, tmp_path):
+    X, y = regression_data()
+    net = gn.Network([gn.Dense(1)], seed=0)
+    net.fit(X, y, epochs=2)
+    path = tmp_path / "saved"
+    gm.save_model(net, path, extra_pip_requirements=["something-else==1.0"])
+    names = sorted(p.name for p in path.iterdir())
+    assert gm.MODEL_FILE in names and not any(n.endswith((".pkl", ".pickle")) for n in names)
+    assert gn.load(path / gm.MODEL_FILE).parameters.tobytes() == net.parameters.tobytes()
+    requirements = (path / "requirements.txt").read_text().split()
+    assert requirements[1].startswith("glassnet[io]==")
+    assert any(r.startswith("numpy==") for r in requirements)
+    assert requirements[-1] == "something-else==1.0"
+    with pytest.raises(FileExistsError, match="new directory"):
+        gm.save_model(net, path)
+    with pytest.raises(TypeError, match="mlflow.sklearn.log_model"):
+        gm.save_model(object(), tmp_path / "other")
+    assert not (tmp_path / "other").exists()
+
+
+def test_an_estimator_predicts_through_pyfunc_with_its_column_signature(store, tmp_path):
+    from sklearn.datasets import load_iris
+
+    data = load_iris(as_frame=True)
+    est = gn.MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(data.data, data.target)
+    with mlflow.start_run():
+        info = gm.log_model(est, name="est")
+    signature = mlflow.models.get_model_info(info.model_uri).signature
+    assert signature.inputs.input_names() == list(data.data.columns)
+    assert signature.outputs.to_dict() == [{"type": "long", "name": "prediction", "required": True}]
+    data.data.to_csv(tmp_path / "iris.csv", index=False)
+    code = f"""
+out = mlflow.pyfunc.load_model(uri).predict(pd.read_csv({str(tmp_path / "iris.csv")!r}))
+"""
+    out = in_new_process(store, info.model_uri, tmp_path, code)
+    np.testing.assert_array_equal(out, est.predict(data.data))
+
+
+def test_a_pipeline_goes_through_mlflow_sklearn_with_skops(store, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from glassnet.sklearn import SKOPS_TRUSTED_TYPES
+
+    X, y = regression_data()
+    pipe = make_pipeline(StandardScaler(), gn.MLPRegressor(max_iter=20, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(X, y)
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            pipe, name="pipe", serialization_format="skops", skops_trusted_types=SKOPS_TRUSTED_TYPES
+        )
+    np.save(tmp_path / "X.npy", X)
+    code = f"""
+out = mlflow.sklearn.load_model(uri).predict(np.load({str(tmp_path / "X.npy")!r}))
+"""
+    np.testing.assert_array_equal(
+        in_new_process(store, info.model_uri, tmp_path, code), pipe.predict(X)
+    )
+
+
+def test_autolog_logs_parameters_every_epoch_and_the_model(store):
+    X, y = regression_data()
+    gm.autolog()
+    est = gn.MLPRegressor(hidden_layer_sizes=(5,), max_iter=7, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    run = mlflow.last_active_run()
+    assert run.info.status == "FINISHED"
+    assert run.data.params["max_iter"] == "7" and run.data.params["hidden_layer_sizes"] == "(5,)"
+    client = mlflow.MlflowClient()
+    curve = client.get_metric_history(run.info.run_id, "loss_curve")
+    assert [m.step for m in curve] == list(range(7))
+    assert [m.value for m in curve] == pytest.approx(est.loss_curve_, rel=0, abs=0)
+    models = mlflow.search_logged_models(filter_string=f"source_run_id = '{run.info.run_id}'")
+    assert len(models) == 1
+    loaded = gm.load_model(f"models:/{models['model_id'][0]}")
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+    # A Network's fit inside a run the user opened: logged there, once.
+    net = gn.Network([gn.Dense(4, "relu"), gn.Dense(1)], seed=0)
+    with mlflow.start_run() as outer:
+        history = net.fit(X, y, epochs=6, validation_data=(X, y))
+    logged = client.get_run(outer.info.run_id)
+    assert logged.data.params["epochs"] == "6"
+    losses = client.get_metric_history(outer.info.run_id, "val_loss")
+    assert [m.value for m in losses] == history.val_loss
+
+    gm.autolog(disable=True)
+    with mlflow.start_run() as quiet:
+        net.fit(X, y, epochs=2)
+    assert client.get_run(quiet.info.run_id).data.metrics == {}
+
+
+def test_autolog_never_breaks_training(store, caplog):
+    """A failure to log is a warning; the fit goes on, and a failing fit still fails."""
+    X, y = regression_data()
+    gm.autolog(log_models=False)
+    net = gn.Network([gn.Dense(1)], seed=0)
+    with pytest.raises(ValueError):
+        net.fit(X, y[:5], epochs=2)
+    assert mlflow.last_active_run().info.status == "FAILED"
+    assert mlflow.active_run() is None
