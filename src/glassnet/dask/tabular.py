@@ -4,8 +4,8 @@ their preprocessing statistics gathered partition by partition, then ``glassnet.
 ``read_files(pattern)`` reads a file, a glob or a folder of Parquet or CSV/TSV files by
 the rules of :mod:`glassnet.tabular.reading` (only empty cells are missing, CSV cells
 stay the text they are, so a label ``001`` stays ``001``). ``fit_table(data, target)``
-takes what it returns, or any Dask DataFrame, and gives the ``(TabularModel, History)``
-that :meth:`TabularModel.fit` gives, without gathering the rows:
+takes what it returns, or any Dask DataFrame, and gives the TabularModel (with its
+``history``) that :meth:`TabularModel.fit` gives, without gathering the rows:
 
 1. the target column alone: row counts, missing targets, and the classes (or the task);
 2. every partition, on its worker: the validation split (per partition, stratified by
@@ -51,7 +51,6 @@ from ..tabular.reading import (
     sniff_csv,
 )
 from ..tabular.recipe import Recipe, check_rows
-from ..training import History
 from . import shards as _shards
 from .fitting import fit_network
 
@@ -521,7 +520,7 @@ def fit_table(
     source: str | None = None,
     client=None,
     **options,
-) -> tuple[TabularModel, History]:
+) -> TabularModel:
     """Train a TabularModel on a Dask DataFrame, or on what :func:`read_files` returns.
 
     ``options`` are those of :class:`ClusterRecipe`: :meth:`TabularModel.fit`'s, with
@@ -534,8 +533,8 @@ def fit_table(
 
     Returns
     -------
-    (TabularModel, History), as :meth:`TabularModel.fit`; the model's ``info`` also has
-    ``"cluster"`` (workers, shards, partitions, strategy).
+    TabularModel, as :meth:`TabularModel.fit` (its ``history`` holds the epochs); its
+    ``info`` also has ``"cluster"`` (workers, shards, partitions, strategy).
 
     Raises
     ------
@@ -673,7 +672,9 @@ def fit_table(
         warn=False,
     )
     info["cluster"] = dict(net.training_summary.get("cluster", {}))
-    return TabularModel(net, feature_enc, target_enc, info), history
+    model = TabularModel(net, feature_enc, target_enc, info)
+    model.history = history
+    return model
 
 
 def _y_shape(n: int, classification: bool) -> tuple:
