@@ -46,8 +46,10 @@ from ..tabular.reading import (
     check_data_path,
     check_header,
     csv_keywords,
+    damaged,
     data_format,
     normalise_numbers,
+    read_errors,
     sniff_csv,
 )
 from ..tabular.recipe import Recipe, check_rows
@@ -224,8 +226,8 @@ def _read_csv(paths, fmt, compression, options: ReadOptions, blocksize) -> Any:
         try:
             with fsspec.open(path, "rb", compression=compression) as f:
                 heads.append(f.read(65536))
-        except (OSError, EOFError) as exc:
-            raise DataFileError(f"cannot read {path}: {exc}") from None
+        except read_errors(compression) as exc:
+            raise damaged(path, compression, exc) from None
     first_sep, header = sniff_csv(paths[0], heads[0], fmt, options)
     check_header(paths[0], header)
     fixed = ReadOptions(
