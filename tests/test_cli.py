@@ -278,7 +278,9 @@ def test_missing_values_are_named_and_imputable(capsys, tmp_path):
     frame.to_csv(tmp_path / "m.csv", index=False)
     result = call(capsys, "train", tmp_path / "m.csv", "--target", "t", "--quiet")
     assert_one_line_error(
-        result, "2 columns have missing values: 'a' (1: line 3); 'b' (1: line 4)", "--impute"
+        result,
+        "2 columns have missing values: 'a' (1 empty: line 3); 'b' (1 empty: line 4)",
+        "--impute",
     )
     code, out, _ = call(
         capsys,

@@ -37,20 +37,18 @@ def penguins(tmp_path_factory):
     return path
 
 
-def test_penguins_na_text_is_never_silently_missing(capsys, penguins, tmp_path):
+def test_penguins_na_text_is_never_silently_missing_and_one_message_says_every_fix(
+    capsys, penguins, tmp_path
+):
     code, _, err = train(capsys, penguins, "--target", "species", "--out", tmp_path / "m")
     assert_one_line_error(
         (code, "", err),
-        "'bill_length_mm' holds numbers, but also the text 'NA' (lines 5, 273)",
-        "--na-values NA",
+        "3 columns have missing values: 'bill_length_mm' (2 'NA': lines 5, 273); "
+        "'body_mass_g' (2 'NA': lines 5, 273); 'sex' (12 'NA': lines 5, 35, 65, 95, 125 "
+        "and 7 more)",
+        "give --na-values NA --impute (",
     )
-    code, _, err = train(
-        capsys, penguins, "--target", "species", "--na-values", "NA", "--out", tmp_path / "m"
-    )
-    assert_one_line_error(
-        (code, "", err), "3 columns have missing values", "'bill_length_mm' (2: lines 5, 273)"
-    )
-    code, out, err = train(
+    code, out, err = train(  # the fix it names, and nothing else
         capsys,
         penguins,
         "--target",
@@ -93,7 +91,9 @@ def test_seattle_weather_dates_become_numeric_parts(capsys, tmp_path):
         "weather=rain", "weather=sun",
     ]  # fmt: skip
     code, out, _ = call(capsys, "inspect", model)
-    assert "date: date/time -> year, month, dayofweek, dayofyear, each standardised" in out
+    assert (
+        "date: date/time (ISO 8601) -> year, month, dayofweek, dayofyear, each standardised" in out
+    )
 
 
 def test_an_identifier_column_is_refused_at_once(tmp_path):
@@ -219,14 +219,16 @@ def test_integer_codes_as_categories_and_bounded_levels(capsys, tmp_path):
         len(loaded.features.columns[0]["categories"]) == 3 and loaded.features.columns[0]["other"]
     )
     code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--numeric", "level")
-    assert_one_line_error((code, "", err), "'level' holds numbers, but line")
+    assert_one_line_error(
+        (code, "", err), "'level' is numeric (--numeric level) but holds the text", "'h'"
+    )
 
 
 @pytest.mark.parametrize(
     ("column", "fragment"),
     [
         (["1.5", "inf", "2"], "the target column 'y' holds an infinite value (lines 3, 6, 9"),
-        (["1.5", "", "2"], "target column 'y' has 10 missing values (lines 3, 6, 9"),
+        (["1.5", "", "2"], "target column 'y' has missing values (10 empty: lines 3, 6, 9"),
     ],
 )
 def test_bad_targets_are_named(capsys, tmp_path, column, fragment):

@@ -29,7 +29,7 @@ def shop(tmp_path_factory):
     folder = tmp_path_factory.mktemp("shop")
     data = folder / "shop.csv"
     frame.to_csv(data, index=False)
-    model, _ = gn.TabularModel.fit(frame, "bought", hidden=[3], epochs=5, seed=0)
+    model = gn.TabularModel.fit(frame, "bought", hidden=[3], epochs=5, seed=0)
     path = folder / "shop.glassnet"
     model.save(path)
     return path, data, frame, model

@@ -121,7 +121,7 @@ def test_statistics_over_a_csv_glob_equal_the_in_memory_encoders(client, tmp_pat
     pattern = write_parts(table(), tmp_path / "csv", "csv")
     data = read_files(pattern)
     assert data.frame.npartitions == 3
-    model, _ = fit_table(data, "label", impute=True, val_split=0, epochs=1, client=client)
+    model = fit_table(data, "label", impute=True, val_split=0, epochs=1, client=client)
     whole = in_memory_concat(pattern)
     names = [c for c in whole.columns if c != "label"]
     expected = FeatureEncoder(impute=True).fit(whole, names)
@@ -141,7 +141,7 @@ def test_statistics_over_a_csv_glob_equal_the_in_memory_encoders(client, tmp_pat
 
 def test_csv_glob_lbfgs_equals_in_memory_lbfgs_and_the_split_holds_out_each_class(client, tmp_path):
     pattern = write_parts(table(seed=1).drop(columns=["amount"]), tmp_path / "csv", "csv")
-    model, history = fit_table(
+    model = fit_table(
         read_files(pattern),
         "label",
         hidden=(5,),
@@ -152,6 +152,7 @@ def test_csv_glob_lbfgs_equals_in_memory_lbfgs_and_the_split_holds_out_each_clas
         seed=4,
         client=client,
     )
+    history = model.history
     whole = in_memory_concat(pattern)
     enc = FeatureEncoder(impute=True).fit(whole, [c for c in whole.columns if c != "label"])
     X, _ = enc.transform(whole)
@@ -162,7 +163,7 @@ def test_csv_glob_lbfgs_equals_in_memory_lbfgs_and_the_split_holds_out_each_clas
     assert rel(model.network.parameters, net.parameters) < 1e-8
     np.testing.assert_allclose(history.loss, same.loss, rtol=1e-9)
     # With a split: a quarter of each partition's rows of each class.
-    held, _ = fit_table(read_files(pattern), "label", impute=True, val_split=0.25, epochs=2,
+    held = fit_table(read_files(pattern), "label", impute=True, val_split=0.25, epochs=2,
                         client=client)  # fmt: skip
     info = held.info
     assert info["training_rows"] + info["validation_rows"] == 240
@@ -319,7 +320,7 @@ def test_data_errors_name_the_column_the_file_and_its_line(capsys, client, addre
     code, _, err = run(capsys, "train", pattern, "--dask", address, "--target", "label",
                        "--impute")  # fmt: skip
     one_line_error(code, err, "2 missing values", "part-0.csv line 5, part-1.csv line 82")
-    model, _ = fit_table(read_files(pattern), "label", impute=True, drop_missing_target=True,
+    model = fit_table(read_files(pattern), "label", impute=True, drop_missing_target=True,
                          val_split=0, epochs=1, client=client)  # fmt: skip
     assert model.info["rows"] == 238 and model.info["dropped_missing_target"] == 2
 

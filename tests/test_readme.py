@@ -59,7 +59,7 @@ def test_the_deployment_examples_run(tmp_path, monkeypatch):
     (tmp_path / "examples").mkdir()
     for name in ("iris.csv", "new_flowers.csv"):
         shutil.copy(examples / name, tmp_path / "examples" / name)
-    model, _ = gn.TabularModel.fit(pandas.read_csv(examples / "iris.csv"), "species", epochs=30)
+    model = gn.TabularModel.fit(pandas.read_csv(examples / "iris.csv"), "species", epochs=30)
     model.save(tmp_path / "model.glassnet")
     monkeypatch.chdir(tmp_path)
     onnx_example, pipeline_example = blocks_in("Deploying: ONNX and an HTTP service")

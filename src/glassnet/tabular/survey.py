@@ -414,8 +414,8 @@ class _Verdict:
         if what == "numeric":
             return [
                 f"{name!r} is numeric (--numeric {name}) but holds the text {_quoted(examples)} "
-                f"({lines}); correct those cells, or give --na-values {shell_word(shown)} if "
-                "they mark missing values"
+                f"({lines}); correct those cells, or leave out --numeric {name} to read the "
+                "column by its values"
             ]
         other_way = (
             f"to treat the column as categories, give --categorical {name}"
@@ -640,22 +640,19 @@ class Survey:
             found = _missing_cells(survey, words)
             if not found:
                 continue
-            count = survey.empty.count + sum(
-                survey.tokens[w].count for w in words if w in survey.tokens
-            )
-            if count >= survey.rows:
+            if _missing_count(survey, words) >= survey.rows:
                 ignore.append(name)
                 parts.append(f"{name!r} ({found}: no values left)")
             elif not self.impute or any(w in survey.tokens for w in words):
                 need_impute = need_impute or not self.impute
                 parts.append(f"{name!r} ({found})")
-        need_drop = False
+        need_drop, about_target = False, ""
         target = self.target_survey
         if target is not None:
             found = _missing_cells(target, words)
             if found and (not self.drop_missing_target or any(w in target.tokens for w in words)):
                 need_drop = not self.drop_missing_target
-                parts.append(f"the target {target.name!r} ({found})")
+                about_target = f"the target column {target.name!r} has missing values ({found})"
         if not words and not need_impute and not need_drop and not ignore:
             return None
         fixes, why = [], []
@@ -675,12 +672,20 @@ class Survey:
             fixes.append(f"--ignore {','.join(ignore)}")
             why.append("to leave out the columns without values")
         n = len(parts)
-        message = (
-            f"{'a column has' if n == 1 else f'{n} columns have'} missing values: "
-            + "; ".join(parts)
-            + f"; give {' '.join(fixes)} ({', '.join(why)})"
-        )
+        said = []
+        if parts:
+            said.append(
+                f"{'a column has' if n == 1 else f'{n} columns have'} missing values: "
+                + "; ".join(parts)
+            )
+        if about_target:
+            said.append(about_target)
+        message = "; and ".join(said) + f"; give {' '.join(fixes)} ({', '.join(why)})"
         return message, self.impute or need_impute, self.drop_missing_target or need_drop, ignore
+
+
+def _missing_count(survey: ColumnSurvey, words: Sequence[str]) -> int:
+    return survey.empty.count + sum(survey.tokens[w].count for w in words if w in survey.tokens)
 
 
 def _missing_cells(survey: ColumnSurvey, words: Sequence[str]) -> str:
