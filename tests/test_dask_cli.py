@@ -304,8 +304,8 @@ def test_data_errors_name_the_column_the_file_and_its_line(capsys, client, addre
     # Missing values without --impute: every column, with its lines in its file.
     code, _, err = run(capsys, *base, "--target", "label", "--val-split", "0")
     one_line_error(
-        code, err, "'z' (3: part-0.csv line 7, part-1.csv line 9, part-2.csv line 42)",
-        "'code' (2: part-0.csv line 11, part-1.csv line 82)",
+        code, err, "'z' (3 empty: part-0.csv line 7, part-1.csv line 9, part-2.csv line 42)",
+        "'code' (2 empty: part-0.csv line 11, part-1.csv line 82)",
     )  # fmt: skip
     # Text in a column of numbers, in the second file only: read as one pass would read it.
     broken = frame.copy()
@@ -313,13 +313,15 @@ def test_data_errors_name_the_column_the_file_and_its_line(capsys, client, addre
     pattern = write_parts(broken, tmp_path / "broken", "csv")
     code, _, err = run(capsys, "train", pattern, "--dask", address, "--target", "label",
                        "--impute", "--val-split", "0")  # fmt: skip
-    one_line_error(code, err, "column 'x' holds numbers", "part-1.csv line 32", "'oops'")
+    one_line_error(code, err, "'x' holds numbers, but also the text 'oops' (part-1.csv line 32)")
     # A missing target, numbered by file.
     frame.loc[[3, 150], "label"] = ""
     pattern = write_parts(frame, tmp_path / "target", "csv")
     code, _, err = run(capsys, "train", pattern, "--dask", address, "--target", "label",
                        "--impute")  # fmt: skip
-    one_line_error(code, err, "2 missing values", "part-0.csv line 5, part-1.csv line 82")
+    one_line_error(
+        code, err, "'label' has missing values (2 empty: part-0.csv line 5, part-1.csv line 82)"
+    )
     model = fit_table(read_files(pattern), "label", impute=True, drop_missing_target=True,
                          val_split=0, epochs=1, client=client)  # fmt: skip
     assert model.info["rows"] == 238 and model.info["dropped_missing_target"] == 2

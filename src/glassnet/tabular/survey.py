@@ -88,9 +88,10 @@ SHOWN_LINES = 5
 #: A column whose cells are numbers (or dates) but for at most this share of text is
 #: refused with a question (missing values? categories?) instead of being categories.
 MIXED_SHARE = 0.1
-#: The first cells of a column (that are not numbers) decide whether to look for dates in
-#: the rest: when fewer than half of them look like dates, none of the column is dates.
-DATE_SAMPLE = 1000
+#: The first cells of a column decide whether to look for numbers in the rest (and the
+#: first of those that are not numbers, for dates): when fewer than half of them are
+#: numbers (look like dates), none of the column is, wherever the chunks of a file end.
+SAMPLE = 1000
 
 
 @dataclass
@@ -169,6 +170,9 @@ class ColumnSurvey:
     sampled: int = 0  # text cells looked at for dates
     date_like: int = 0  # of them, those that look like a date
     no_dates: bool = False  # the sample says the column holds no dates
+    number_sampled: int = 0  # present cells looked at for numbers
+    number_like: int = 0  # of them, those that are numbers
+    no_numbers: bool = False  # the sample says the column holds no numbers
 
     @property
     def present(self) -> int:
@@ -193,34 +197,65 @@ class ColumnSurvey:
             return self
         if kind != "O":
             cells = cells.astype(object)
-        _, failed = parse_numbers(cells, np.zeros(len(cells), dtype=bool))
+        failed = self._not_numbers(cells)
         self.numbers += int((~failed).sum())
         rest, cells = present[failed], cells[failed]
         if not len(cells):
             return self
         pd = import_pandas()
-        series = pd.Series(cells, dtype=object)
-        is_str = series.map(type).eq(str).to_numpy()
-        boolean = np.zeros(len(cells), dtype=bool)
-        words = series.where(is_str, "").str.strip().str.lower()
-        boolean |= words.isin(("true", "false")).to_numpy()
-        boolean |= series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+        none = np.zeros(len(cells), dtype=bool)
+        if pd.api.types.infer_dtype(cells, skipna=False) == "string":  # text: by its values
+            codes, uniques = pd.factorize(cells)
+            distinct = pd.Series(uniques, dtype=object)
+            boolean = distinct.str.strip().str.lower().isin(("true", "false")).to_numpy()[codes]
+            is_str, timed, nested = ~none, none, none
+        else:  # a mix of types (records, JSON): cell by cell
+            series = pd.Series(cells, dtype=object)
+            is_str = series.map(type).eq(str).to_numpy()
+            words = series.where(is_str, "").str.strip().str.lower()
+            boolean = words.isin(("true", "false")).to_numpy().copy()
+            boolean |= series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+            timed = series.map(_is_time).to_numpy(dtype=bool)
+            nested = series.map(_is_nested).to_numpy(dtype=bool)
         self.booleans += int(boolean.sum())
-        token = is_str & series.isin(NA_SPELLINGS).to_numpy() & ~boolean
+        token = is_str & ~boolean
+        token[token] = pd.Series(cells[token], dtype=object).isin(NA_SPELLINGS).to_numpy()
         if token.any():
             for word, idx in pd.Series(np.flatnonzero(token)).groupby(cells[token]):
                 self.tokens.setdefault(str(word), _Lines()).add(rest[idx.to_numpy()], where)
         left = ~boolean & ~token
-        timed = left & series.map(_is_time).to_numpy(dtype=bool)
+        timed = left & timed
         self.datetimes += int(timed.sum())
         left &= ~timed
-        nested = left & series.map(_is_nested).to_numpy(dtype=bool)
+        nested = left & nested
         if nested.any():
             self.nested.add(rest[nested], where)
         text = left & ~nested
         if text.any():
-            self._add_text(cells[text].astype(str).astype(object), rest[text], where)
+            texts = cells[text]
+            if not is_str[text].all():  # numbers of other types, say: as text
+                texts = np.array([str(v) for v in texts], dtype=object)
+            self._add_text(texts, rest[text], where)
         return self
+
+    def _not_numbers(self, cells: np.ndarray) -> np.ndarray:
+        """Which cells are not numbers. The column's first cells decide whether to look at
+        the rest: when fewer than half of them are numbers, none of the column is."""
+        failed = np.ones(len(cells), dtype=bool)
+        if self.no_numbers or not len(cells):
+            return failed
+        head = max(0, SAMPLE - self.number_sampled)
+        if head:
+            _, failed[:head] = parse_numbers(cells[:head], np.zeros(len(cells[:head]), dtype=bool))
+            self.number_sampled += min(head, len(cells))
+            self.number_like += int((~failed[:head]).sum())
+            if self.number_sampled >= SAMPLE and self.number_like < self.number_sampled / 2:
+                self.no_numbers = True
+                return failed
+        if len(cells) > head:
+            rest = cells[head:]
+            _, failed[head:] = parse_numbers(rest, np.zeros(len(rest), dtype=bool))
+        return failed
 
     def _add_text(self, texts: np.ndarray, positions: np.ndarray, where) -> None:
         self.other.add(positions, where)
@@ -230,11 +265,11 @@ class ColumnSurvey:
                     self.examples.append(t)
         if self.no_dates:
             return
-        if self.sampled < DATE_SAMPLE:  # the first cells decide whether to look further
-            head = DATE_SAMPLE - self.sampled
+        if self.sampled < SAMPLE:  # the first cells decide whether to look further
+            head = SAMPLE - self.sampled
             self._add_dates(texts[:head], positions[:head], where)
             self.sampled += min(head, len(texts))
-            if self.sampled >= DATE_SAMPLE and self.date_like < self.sampled / 2:
+            if self.sampled >= SAMPLE and self.date_like < self.sampled / 2:
                 self.no_dates = True
                 return
             texts, positions = texts[head:], positions[head:]
@@ -245,12 +280,10 @@ class ColumnSurvey:
         if not len(texts):
             return
         shape_of, shapes, valid = date_shapes(texts)
-        for k, shape in enumerate(shapes):
-            if not shape:
-                continue
+        for k, shape in enumerate(shapes):  # () too: the text that looks like no date
             rows = shape_of == k
-            if self.sampled < DATE_SAMPLE:
-                self.date_like += int(rows[: DATE_SAMPLE - self.sampled].sum())
+            if self.sampled < SAMPLE and shape:
+                self.date_like += int(rows[: SAMPLE - self.sampled].sum())
             dates = self.shapes.setdefault(shape, _Dates())
             for bits in np.unique(valid[rows]).tolist():
                 hit = rows & (valid == bits)
@@ -291,6 +324,9 @@ class ColumnSurvey:
         self.sampled += other.sampled
         self.date_like += other.date_like
         self.no_dates = self.no_dates or other.no_dates
+        self.number_sampled += other.number_sampled
+        self.number_like += other.number_like
+        self.no_numbers = self.no_numbers or other.no_numbers
         return self
 
     # -- the verdict ---------------------------------------------------------------------------
@@ -316,21 +352,16 @@ class ColumnSurvey:
     def _unread(self, fmt: str | None) -> tuple[_Lines, list[str]]:
         """The text cells the date format ``fmt`` does not read: lines and examples."""
         key = "ISO" if fmt is None else fmt
-        out, examples = _Lines(), []
+        count, lines, examples = 0, [], []
         for shape, dates in self.shapes.items():
             bit = shape.index(key) if key in shape else None
-            for bits, lines in dates.by_valid.items():
+            for bits, found in dates.by_valid.items():
                 if bit is None or not bits >> bit & 1:
-                    out.merge(lines)
-                    examples.append(dates.examples[bits])
-        missed = self.other.count - out.count  # text that looks like no date at all
-        if missed > 0:
-            dateless = [t for t in self.examples if t not in examples]
-            out.count += missed
-            examples = dateless + examples
-            if not out.lines:
-                out.lines = list(self.other.lines)
-        return out, examples[:3]
+                    count += found.count
+                    lines.extend(found.lines)
+                    examples.append((found.lines[0][1] if found.lines else 0, dates.examples[bits]))
+        lines.sort(key=lambda line: line[1])  # each group's first lines: the first overall
+        return _Lines(count, lines[:SHOWN_LINES]), [t for _, t in sorted(examples)][:3]
 
     def verdict(self) -> _Verdict:
         """The column's kind (None: no values), its date format, the NA spellings that stand
