@@ -422,3 +422,41 @@ def test_parquet_streams_in_record_batches_with_the_same_split(files, tmp_path):
             assert mine["mean"] == pytest.approx(theirs["mean"], rel=1e-12)
     model = TabularModel.fit_stream(str(parquet), "label", chunk_rows=500, epochs=1)
     assert model.info["rows"] == 3000
+
+
+def test_a_last_chunk_of_rows_without_a_target_is_dropped_like_any_other(tmp_path):
+    rows = ["x,y"] + [f"{i},{'ab'[i % 2]}" for i in range(30)] + [f"{i}," for i in range(9)]
+    path = tmp_path / "tail.csv"
+    path.write_text("\n".join(rows) + "\n")
+    for chunk_rows in (3, 7, 9, 30):  # the last chunks hold only rows without a target
+        model = TabularModel.fit_stream(
+            str(path), "y", chunk_rows=chunk_rows, epochs=1, drop_missing_target=True
+        )
+        assert model.info["rows"] == 30 and model.info["dropped_missing_target"] == 9
+    with pytest.raises(PreprocessingError, match=r"\(9 empty: lines 32, 33, 34, 35, 36 and 4 more"):
+        TabularModel.fit_stream(str(path), "y", chunk_rows=7, epochs=1)
+
+
+@pytest.mark.parametrize("words", [3, 33])
+def test_streamed_and_in_memory_training_read_a_column_alike(tmp_path, words):
+    """A column of numbers that turns to text after 7 rows: categories when the text is most
+    of it, a question when it is a few cells; the same whatever the chunks."""
+    z = [str(i) for i in range(7)] + [f"w{i % 3}" for i in range(words)]
+    z += [str(i) for i in range(40 - len(z))]
+    frame = pd.DataFrame({"x": np.arange(40.0), "z": z, "y": ["a", "b"] * 20})
+    path = tmp_path / "turn.csv"
+    frame.to_csv(path, index=False)
+    outcomes = []
+    for fit in (
+        lambda: TabularModel.fit(read_table(str(path)), "y", epochs=1, where=("line", 2)),
+        lambda: TabularModel.fit_stream(str(path), "y", chunk_rows=5, epochs=1),
+    ):
+        try:
+            outcomes.append(fit().features.kinds)
+        except PreprocessingError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    if words == 33:
+        assert outcomes[0] == {"x": "numeric", "z": "categorical"}
+    else:
+        assert outcomes[0].startswith("'z' holds numbers, but also the text 'w0', 'w1', 'w2'")

@@ -251,3 +251,44 @@ def test_probabilities_need_a_classifier():
     assert model.target.task == "regression"
     with pytest.raises(ValueError, match="only for a classification"):
         model.predict_proba(frame)
+
+
+def test_fit_returns_the_model_trained_as_the_command_line_trains(frame):
+    model = gn.TabularModel.fit(frame, "label")
+    assert isinstance(model, gn.TabularModel)
+    assert model.predict(frame).shape == (len(frame),)
+    history = model.history
+    assert model.info["validation_rows"] == 24  # 20% held out
+    # early stopping watches the validation loss and keeps its best epoch's weights
+    assert history.best_epoch is not None
+    assert model.info["restored_epoch"] == history.best_epoch + 1
+    assert model.info["epochs"] == history.epochs
+    assert gn.TabularModel.fit(frame, "label", epochs=3, early_stopping=False).history.epochs == 3
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True])
+def test_a_seed_out_of_numpys_range_is_named(frame, seed):
+    with pytest.raises(PreprocessingError, match=r"the seed must be an integer from 0 to 2\*\*32"):
+        gn.TabularModel.fit(frame, "label", seed=seed)
+
+
+def test_dates_of_any_year_predict_as_the_onnx_graph_computes_them():
+    """The graph takes seconds since 1970 and computes the calendar itself: Python's parts,
+    from text, must be the same for 9999-12-31 and the 16th century alike."""
+    pytest.importorskip("onnxruntime")
+    from glassnet.onnx import to_onnx
+    from test_onnx import run
+
+    rng = np.random.default_rng(0)
+    n = 200
+    days = rng.integers(-150_000, 2_900_000, n)  # from 1559 to 9909
+    when = (np.datetime64("1970-01-01") + days.astype("timedelta64[D]")).astype(str)
+    when[::9] = "9999-12-31"
+    frame = pd.DataFrame({"when": when, "x": rng.normal(size=n)})
+    frame["y"] = np.where((days % 7 < 3) ^ (frame["x"] > 0), "p", "q")
+    model = gn.TabularModel.fit(frame, "y", epochs=20, seed=0)
+    assert model.features.kinds["when"] == "datetime"
+    seconds = (np.array(frame["when"], dtype="datetime64[s]").astype(np.int64)).astype(float)
+    out = run(to_onnx(model), {"when": seconds[:, None], "x": frame[["x"]].to_numpy()})
+    np.testing.assert_array_equal(out["label"], model.predict(frame))
+    np.testing.assert_allclose(out["probabilities"], model.predict_proba(frame), atol=1e-12)

@@ -350,13 +350,16 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             raise DataFileError(
                 f"the separator {sep!r} is also the decimal or thousands mark; give --sep"
             )
-        reader = pd.read_csv(
-            stream,
-            **csv_keywords(sep, options),
-            chunksize=chunk_rows,
-            engine="c",
-            skipinitialspace=False,
-        )
+        try:  # the reader reads its first block at once
+            reader = pd.read_csv(
+                stream,
+                **csv_keywords(sep, options),
+                chunksize=chunk_rows,
+                engine="c",
+                skipinitialspace=False,
+            )
+        except errors as exc:
+            raise damaged(path, compression, exc) from None
         offset = 0
         while True:
             try:
