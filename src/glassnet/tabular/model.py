@@ -318,13 +318,13 @@ class TabularModel:
         """The network's input for a table (n_rows, n_inputs), and warnings about values
         never seen in training. ``impute`` fills missing cells with the training
         statistics (a model trained with ``impute=True`` always does); ``filled``, if
-        given, counts the cells filled in each column."""
+        given, counts the cells ``impute`` filled in each column."""
         return self.features.transform(
             frame,
             dtype=self.network.dtype,
             where=where,
             impute=True if impute else None,
-            filled=filled,
+            filled=filled if impute else None,
         )
 
     def outputs(
