@@ -146,3 +146,17 @@ def test_infer_kind_is_the_same_rule_for_one_column():
         infer_kind("x", text("TRUE", "NA", "FALSE"))
     with pytest.raises(PreprocessingError, match="nested values"):
         infer_kind("x", text([1, 2], [3]))
+
+
+def test_a_format_given_for_a_column_must_read_all_of_it():
+    table = {"born": text("02/12/1977", "x", "03/04/1980")}
+    (message,) = surveyed(table, date_format={"born": "%Y-%m-%d"}).problems
+    assert message.startswith(
+        "--date-format born=%Y-%m-%d does not read '02/12/1977', 'x', '03/04/1980' in 'born' "
+        "(lines 2, 3, 4); give the format its dates are written in"
+    )
+    (message,) = surveyed(table, date_format={"born": "%d/%m/%Y"}).problems
+    assert "does not read 'x' in 'born' (line 3)" in message
+    # one format for every column reads those it can, and leaves the others to their values
+    found = surveyed({**table, "n": text("1", "2", "3")}, date_format="%d/%m/%Y")
+    assert found.kinds == {"born": "categorical", "n": "numeric"}

@@ -602,6 +602,7 @@ def fit_table(
     n_val = sum(s["val"] for s in stats)
     recipe.check_training_rows(n_train)
     feature_enc.finish()
+    feature_enc.check_memory(max(s["n"] for s in surveys))  # the largest partition, encoded
     if target_enc.task == "regression":
         target_enc = TargetEncoder.standardised(target, target_acc)
     plan.feature_enc, plan.target_enc = feature_enc, target_enc

@@ -246,7 +246,7 @@ class TabularModel:
             raise PreprocessingError("the preprocessing is already fitted")
         unit, first = where
         for cols in map(as_columns, chunks):
-            self._accumulate(cols, state, (unit, first))
+            self._accumulate(state.recipe.mark_missing(cols), state, (unit, first))
             first += cols.n_rows
         self._finish_statistics(state)
         return self
@@ -279,7 +279,7 @@ class TabularModel:
         first call fits the preprocessing on this chunk unless :meth:`fit_statistics`
         did. Returns the chunk's History."""
         state = self._incremental_state()
-        cols = as_columns(frame)
+        cols = state.recipe.mark_missing(as_columns(frame))
         if not self.features.columns:
             self._accumulate(cols, state, where)
             self._finish_statistics(state)

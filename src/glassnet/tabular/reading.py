@@ -18,7 +18,9 @@ format (Parquet and Arrow through pyarrow's record batches), each indexed by its
 rows' 0-based positions in the file, so memory stays flat however long the file
 is; :func:`read_table` is all the chunks at once. :func:`row_numbering` says how
 messages should number a format's rows (CSV line 2 is the first row).
-Folders, FIFOs and devices are refused before they are opened.
+Folders, FIFOs and devices are refused before they are opened, and a damaged or
+truncated compressed file is a :class:`DataFileError` that names it and what is wrong
+(:func:`damaged`), whichever decompressor finds it.
 """
 
 from __future__ import annotations

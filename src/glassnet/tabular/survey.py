@@ -150,12 +150,15 @@ class ColumnSurvey:
     """What one column's cells are, counted over the rows read so far.
 
     ``forced`` is the kind the user gave (``"categorical"`` or ``"numeric"``), and
-    ``date_format`` the format the user gave for its dates (or None).
+    ``date_format`` the format the user gave for its dates (or None): for this column by
+    name when ``strict`` (then text it does not read is refused), else for every column
+    whose text it reads.
     """
 
     name: str
     forced: str | None = None
     date_format: str | None = None
+    strict: bool = False
     rows: int = 0
     empty: _Lines = field(default_factory=_Lines)
     numbers: int = 0
@@ -167,6 +170,8 @@ class ColumnSurvey:
     nested: _Lines = field(default_factory=_Lines)
     shapes: dict[tuple[str, ...], _Dates] = field(default_factory=dict)
     user_reads: int = 0  # text cells the user's date format reads
+    user_misses: _Lines = field(default_factory=_Lines)  # and those it does not read
+    user_examples: list[str] = field(default_factory=list)
     sampled: int = 0  # text cells looked at for dates
     date_like: int = 0  # of them, those that look like a date
     no_dates: bool = False  # the sample says the column holds no dates
@@ -263,6 +268,13 @@ class ColumnSurvey:
             for t in dict.fromkeys(texts[:1000].tolist()):
                 if t not in self.examples and len(self.examples) < 3:
                     self.examples.append(t)
+        if self.date_format is not None:
+            _, failed = parse_dates(texts, self.date_format)
+            self.user_reads += int((~failed).sum())
+            self.user_misses.add(positions[failed], where)
+            for t in texts[failed][:3].tolist():
+                if t not in self.user_examples and len(self.user_examples) < 3:
+                    self.user_examples.append(t)
         if self.no_dates:
             return
         if self.sampled < SAMPLE:  # the first cells decide whether to look further
@@ -289,16 +301,19 @@ class ColumnSurvey:
                 hit = rows & (valid == bits)
                 dates.by_valid.setdefault(bits, _Lines()).add(positions[hit], where)
                 dates.examples.setdefault(bits, str(texts[np.flatnonzero(hit)[0]]))
-        if self.date_format is not None:
-            _, failed = parse_dates(texts, self.date_format)
-            self.user_reads += int((~failed).sum())
 
     def merge(self, other: ColumnSurvey, where=None) -> ColumnSurvey:
         """Add what ``other`` counted (on later rows of the same column). ``where`` renumbers
         its lines when it numbered its rows from 0: ``(unit, number of its first row)``."""
         other = copy.deepcopy(other)
         if where is not None:
-            for lines in (other.empty, other.other, other.nested, *other.tokens.values()):
+            for lines in (
+                other.empty,
+                other.other,
+                other.nested,
+                other.user_misses,
+                *other.tokens.values(),
+            ):
                 _renumber(lines, where)
             for dates in other.shapes.values():
                 for lines in dates.by_valid.values():
@@ -321,6 +336,10 @@ class ColumnSurvey:
                 mine.by_valid.setdefault(bits, _Lines()).merge(lines)
                 mine.examples.setdefault(bits, dates.examples[bits])
         self.user_reads += other.user_reads
+        self.user_misses.merge(other.user_misses)
+        for t in other.user_examples:
+            if t not in self.user_examples and len(self.user_examples) < 3:
+                self.user_examples.append(t)
         self.sampled += other.sampled
         self.date_like += other.date_like
         self.no_dates = self.no_dates or other.no_dates
@@ -396,6 +415,14 @@ class ColumnSurvey:
         dates_only = self.numbers == 0 and self.booleans == 0
         if dates_only and self.date_format is not None and self.user_reads == text:
             return _Verdict("datetime", blocking, fmt=self.date_format)
+        if self.strict and self.date_format is not None:  # the user's format for this column
+            what = f"--date-format {shell_word(f'{name}={self.date_format}')}"
+            lines = self.user_misses
+            if self.numbers or self.booleans:
+                lines = _Lines(rest - self.user_reads, list(self.user_misses.lines))
+            examples = self.user_examples or ["a number"]
+            return _Verdict("datetime", blocking, fmt=self.date_format,
+                            text=(what, examples, lines.text()))  # fmt: skip
         fmt, reads, tied = self._best_format()
         if dates_only and reads + self.datetimes == rest and reads:
             if tied:
@@ -442,6 +469,12 @@ class _Verdict:
             return []
         what, examples, lines = self.text
         shown = ",".join(dict.fromkeys([*na_values, *examples]))
+        if what.startswith("--date-format"):
+            return [
+                f"{what} does not read {_quoted(examples)} in {name!r} ({lines}); give the "
+                f"format its dates are written in, or correct those cells (--na-values "
+                f"{shell_word(shown)} if they mark missing values)"
+            ]
         if what == "numeric":
             return [
                 f"{name!r} is numeric (--numeric {name}) but holds the text {_quoted(examples)} "
@@ -587,6 +620,7 @@ class Survey:
                 name,
                 "categorical" if name in categorical else "numeric" if name in numeric else None,
                 date_format_for(date_format, name),
+                strict=isinstance(date_format, Mapping) and name in date_format,
             )
             for name in self.features
         }
