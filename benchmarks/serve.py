@@ -118,7 +118,7 @@ def main() -> None:
     import glassnet as gn
 
     folder = Path(tempfile.mkdtemp(prefix="glassnet-serve-bench-"))
-    model, _ = gn.TabularModel.fit(pd.read_csv(ROOT / "examples" / "iris.csv"), "species", seed=0)
+    model = gn.TabularModel.fit(pd.read_csv(ROOT / "examples" / "iris.csv"), "species", seed=0)
     model.save(folder / "iris.glassnet")
     servers = {
         "glassnet serve": start(

@@ -122,6 +122,7 @@ def test_every_subcommand_has_help(capsys, command):
 def test_help_texts_show_percent_signs_as_written(capsys):
     _, out, _ = call(capsys, "train", "--help")
     assert "By default 20% of the rows" in " ".join(out.split())
+    assert "%%" not in out and "%d/%m/%Y (day first)" in " ".join(out.split())
 
 
 # --- string class labels --------------------------------------------------------------------------
@@ -278,7 +279,9 @@ def test_missing_values_are_named_and_imputable(capsys, tmp_path):
     frame.to_csv(tmp_path / "m.csv", index=False)
     result = call(capsys, "train", tmp_path / "m.csv", "--target", "t", "--quiet")
     assert_one_line_error(
-        result, "2 columns have missing values: 'a' (1: line 3); 'b' (1: line 4)", "--impute"
+        result,
+        "2 columns have missing values: 'a' (1 empty: line 3); 'b' (1 empty: line 4)",
+        "--impute",
     )
     code, out, _ = call(
         capsys,
@@ -339,6 +342,19 @@ def test_target_column_that_does_not_exist(animals):
         (["inspect", "{animals}"], "not a glassnet model file"),
         (["predict", "{broken}", "{animals}"], "truncated"),
         (["train", "{empty}", "--target", "x"], "is empty"),
+        (
+            ["train", "{animals}", "--target", "animal", "--seed", "-1"],
+            "--seed must be from 0 to 4294967295 (2**32 - 1), got -1",
+        ),
+        (["train", "{animals}", "--target", "animal", "--seed", str(2**32)], "--seed must be"),
+        (
+            ["train", "{animals}", "--target", "animal", "--date-format", "%d/%m"],
+            "--date-format %d/%m: the format '%d/%m' must give a year",
+        ),
+        (
+            ["train", "{animals}", "--target", "animal", "--date-format", "when=%d/%m/%Y"],
+            "no column to read dates of 'when'",
+        ),
     ],
 )
 def test_user_errors_are_one_line(capsys, animals, tmp_path, args, fragment):

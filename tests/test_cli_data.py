@@ -37,20 +37,18 @@ def penguins(tmp_path_factory):
     return path
 
 
-def test_penguins_na_text_is_never_silently_missing(capsys, penguins, tmp_path):
+def test_penguins_na_text_is_never_silently_missing_and_one_message_says_every_fix(
+    capsys, penguins, tmp_path
+):
     code, _, err = train(capsys, penguins, "--target", "species", "--out", tmp_path / "m")
     assert_one_line_error(
         (code, "", err),
-        "'bill_length_mm' holds numbers, but also the text 'NA' (lines 5, 273)",
-        "--na-values NA",
+        "3 columns have missing values: 'bill_length_mm' (2 'NA': lines 5, 273); "
+        "'body_mass_g' (2 'NA': lines 5, 273); 'sex' (12 'NA': lines 5, 35, 65, 95, 125 "
+        "and 7 more)",
+        "give --na-values NA --impute (",
     )
-    code, _, err = train(
-        capsys, penguins, "--target", "species", "--na-values", "NA", "--out", tmp_path / "m"
-    )
-    assert_one_line_error(
-        (code, "", err), "3 columns have missing values", "'bill_length_mm' (2: lines 5, 273)"
-    )
-    code, out, err = train(
+    code, out, err = train(  # the fix it names, and nothing else
         capsys,
         penguins,
         "--target",
@@ -93,7 +91,9 @@ def test_seattle_weather_dates_become_numeric_parts(capsys, tmp_path):
         "weather=rain", "weather=sun",
     ]  # fmt: skip
     code, out, _ = call(capsys, "inspect", model)
-    assert "date: date/time -> year, month, dayofweek, dayofyear, each standardised" in out
+    assert (
+        "date: date/time (ISO 8601) -> year, month, dayofweek, dayofyear, each standardised" in out
+    )
 
 
 def test_an_identifier_column_is_refused_at_once(tmp_path):
@@ -219,14 +219,16 @@ def test_integer_codes_as_categories_and_bounded_levels(capsys, tmp_path):
         len(loaded.features.columns[0]["categories"]) == 3 and loaded.features.columns[0]["other"]
     )
     code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--numeric", "level")
-    assert_one_line_error((code, "", err), "'level' holds numbers, but line")
+    assert_one_line_error(
+        (code, "", err), "'level' is numeric (--numeric level) but holds the text", "'h'"
+    )
 
 
 @pytest.mark.parametrize(
     ("column", "fragment"),
     [
         (["1.5", "inf", "2"], "the target column 'y' holds an infinite value (lines 3, 6, 9"),
-        (["1.5", "", "2"], "target column 'y' has 10 missing values (lines 3, 6, 9"),
+        (["1.5", "", "2"], "target column 'y' has missing values (10 empty: lines 3, 6, 9"),
     ],
 )
 def test_bad_targets_are_named(capsys, tmp_path, column, fragment):
@@ -375,3 +377,250 @@ def test_numbers_with_decimal_commas_are_named_with_the_option_that_reads_them(c
     )
     assert "identifier" not in result[2]
     assert not (tmp_path / "m").exists()
+
+
+# -- R-style files: NA for missing, dates as people write them, IDs, integer categories -------
+
+
+def r_style(folder, n=300, seed=0, ambiguous=False):
+    """A CSV as R's write.csv leaves it: NA for missing numbers and labels, empty cells,
+    birth dates written 02/12/1977 (day first; all days below 13 when ``ambiguous``),
+    visit times 12.02.2020 14:05, a text case id, integer region codes."""
+    rng = np.random.default_rng(seed)
+    rows = ["caseid,birth,visit,region,score,income,outcome"]
+    for i in range(n):
+        day = rng.integers(1, 13) if ambiguous else rng.integers(1, 29)
+        birth = f"{day:02d}/{rng.integers(1, 13):02d}/{rng.integers(1950, 2000)}"
+        visit = f"{rng.integers(1, 29):02d}.{rng.integers(1, 13):02d}.2020 {rng.integers(8, 18)}:05"
+        score = "NA" if i % 37 == 5 else f"{rng.normal(50, 10):.1f}"
+        income = "" if i % 53 == 7 else f"{rng.normal(3e4, 5e3):.0f}"
+        outcome = "NA" if i % 71 == 9 else ("yes" if rng.random() > 0.5 else "no")
+        rows.append(f"c{1000 + i},{birth},{visit},{rng.integers(1, 6)},{score},{income},{outcome}")
+    path = folder / ("r_ambiguous.csv" if ambiguous else "r.csv")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_an_r_style_file_needs_one_more_try(capsys, tmp_path):
+    path = r_style(tmp_path)
+    code, _, err = train(capsys, path, "--target", "outcome", "--out", tmp_path / "m.glassnet")
+    assert_one_line_error(
+        (code, "", err),
+        "2 problems with the data: (1) 2 columns have missing values: 'score' (8 'NA': lines "
+        "7, 44, 81, 118, 155 and 3 more); 'income' (6 empty: lines 9, 62, 115, 168, 221 and 1 "
+        "more); and the target column 'outcome' has missing values (5 'NA': lines 11, 82, 153, "
+        "224, 295)",
+        "give --na-values NA --impute --drop-missing-target (",
+        "(2) 'caseid' has 236 distinct values in the 236 training rows",
+        "--ignore caseid",
+    )
+    code, out, err = train(capsys, path, "--target", "outcome", "--out", tmp_path / "m.glassnet",
+                           "--na-values", "NA", "--impute", "--drop-missing-target", "--ignore",
+                           "caseid", "--epochs", "3")  # fmt: skip
+    assert code == 0, err
+    assert "on 295 rows (5 without a target dropped)" in out
+    model = gn.load(tmp_path / "m.glassnet")
+    assert model.features.kinds == {
+        "birth": "datetime",
+        "visit": "datetime",
+        "region": "numeric",
+        "score": "numeric",
+        "income": "numeric",
+    }
+    formats = {c["name"]: c.get("format") for c in model.features.columns}
+    assert formats["birth"] == "%d/%m/%Y" and formats["visit"] == "%d.%m.%Y %H:%M"
+
+
+def test_ambiguous_dates_say_how_to_choose_and_the_model_reads_them_so(capsys, tmp_path):
+    path = r_style(tmp_path, ambiguous=True)
+    fixes = ["--na-values", "NA", "--impute", "--drop-missing-target", "--ignore", "caseid"]
+    code, _, err = train(capsys, path, "--target", "outcome", *fixes)
+    assert_one_line_error(
+        (code, "", err),
+        "'birth' (such as '",
+        "holds dates whose day and month cannot be told apart (no value above 12 in either "
+        "place); say which comes first with --date-format %d/%m/%Y, or --date-format %m/%d/%Y",
+    )
+    assert "identifier" not in err  # dates, not an identifier
+    model_path = tmp_path / "m.glassnet"
+    code, _, err = train(capsys, path, "--target", "outcome", *fixes, "--date-format",
+                         "birth=%d/%m/%Y", "--out", model_path, "--epochs", "2")  # fmt: skip
+    assert code == 0, err
+    model = gn.load(model_path)
+    birth = next(c for c in model.features.columns if c["name"] == "birth")
+    assert birth["format"] == "%d/%m/%Y"
+    # predict reads 03/04/1990 as the 3rd of April, as training read its dates
+    new = pd.read_csv(path, dtype=str, keep_default_na=False).iloc[:2].copy()
+    new["birth"] = ["03/04/1990", "04/03/1990"]
+    X, _ = model.transform(new)
+    month = model.features.output_names.index("birth.month")
+    part = next(p for p in birth["parts"] if p["part"] == "month")
+    assert X[:, month] * part["std"] + part["mean"] == pytest.approx([4, 3])
+    # the same from Python: date_format, and the data decides when it can
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    fitted = gn.TabularModel.fit(frame, "outcome", epochs=1, na_values=["NA"], impute=True,
+                                 drop_missing_target=True, ignore=["caseid"],
+                                 date_format={"birth": "%m/%d/%Y"})  # fmt: skip
+    assert {c["name"]: c.get("format") for c in fitted.features.columns}["birth"] == "%m/%d/%Y"
+
+
+def test_a_unique_date_on_every_row_is_a_date_not_an_identifier(capsys, tmp_path):
+    days = pd.date_range("1990-01-01", periods=400, freq="37h")
+    frame = pd.DataFrame({"when": days.strftime("%d/%m/%Y %H:%M"), "y": np.arange(400) % 2})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--epochs", "1", "--out",
+                         tmp_path / "m.glassnet")  # fmt: skip
+    assert code == 0, err
+    assert gn.load(tmp_path / "m.glassnet").features.kinds == {"when": "datetime"}
+
+
+def test_counts_and_lines_are_those_of_the_whole_file(capsys, tmp_path):
+    from glassnet.tabular.recipe import Recipe
+
+    n = 200
+    labels = np.array(["a", "b"] * (n // 2))
+    _, validation = Recipe().split(n, (labels == "b").astype(np.int64))
+    held = sorted(validation[:2].tolist())  # two rows of the validation split
+    x = np.arange(n).astype(str).astype(object)
+    x[held] = "NA"
+    frame = pd.DataFrame({"x": x, "id": [f"p{i}" for i in range(n)], "y": labels})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y")
+    lines = ", ".join(str(i + 2) for i in held)
+    assert_one_line_error((code, "", err), f"'x' (2 'NA': lines {lines})",
+                          "'id' has 160 distinct values in the 160 training rows")  # fmt: skip
+
+
+def test_dates_past_2262_keep_their_calendar_in_memory_streamed_and_at_prediction(tmp_path):
+    import datetime as dt
+
+    from glassnet.tabular import TabularModel
+    from glassnet.tabular.reading import read_table
+
+    rng = np.random.default_rng(3)
+    n = 120
+    ends = [("9999-12-31" if i % 4 == 0 else f"{rng.integers(1990, 2020)}-06-15") for i in range(n)]
+    frame = pd.DataFrame({"end": ends, "x": rng.normal(size=n), "y": rng.choice(["a", "b"], n)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    memory = TabularModel.fit(read_table(str(tmp_path / "d.csv")), "y", epochs=1, val_split=0)
+    streamed = TabularModel.fit_stream(str(tmp_path / "d.csv"), "y", epochs=1, val_split=0,
+                                       chunk_rows=7)  # fmt: skip
+    years = np.array([dt.date.fromisoformat(e).year for e in ends], dtype=float)
+    for model in (memory, streamed):
+        (end,) = [c for c in model.features.columns if c["name"] == "end"]
+        year = next(p for p in end["parts"] if p["part"] == "year")
+        assert year["mean"] == pytest.approx(years.mean(), rel=1e-12)
+        assert year["std"] == pytest.approx(years.std(), rel=1e-12)
+    X, _ = memory.transform({"end": ["9999-12-31"], "x": [0.0]})
+    (end,) = [c for c in memory.features.columns if c["name"] == "end"]
+    parts = {p["part"]: p for p in end["parts"]}
+    names = memory.features.output_names
+    for part, value in (("year", 9999), ("month", 12), ("dayofweek", 4), ("dayofyear", 365)):
+        got = X[0, names.index(f"end.{part}")] * parts[part]["std"] + parts[part]["mean"]
+        assert got == pytest.approx(value), part
+
+
+def test_predict_and_evaluate_fill_a_missing_cell_when_asked(capsys, tmp_path):
+    rng = np.random.default_rng(5)
+    n = 80
+    frame = pd.DataFrame({"x": rng.normal(size=n), "kind": rng.choice(["p", "q"], n)})
+    frame["y"] = np.where(frame["x"] > 0, "up", "down")
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    model = tmp_path / "m.glassnet"
+    code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--epochs", "2", "--out",
+                         model)  # fmt: skip
+    assert code == 0, err
+    holes = frame.copy().astype(object)
+    holes.loc[3, "x"] = ""
+    holes.loc[[5, 9], "kind"] = ""
+    holes.to_csv(tmp_path / "holes.csv", index=False)
+    for command in ("predict", "evaluate"):
+        code, out, err = call(capsys, command, model, tmp_path / "holes.csv")
+        assert_one_line_error((code, out, err), "2 columns have missing values",
+                              "give --impute to fill them")  # fmt: skip
+        code, out, err = call(capsys, command, model, tmp_path / "holes.csv", "--impute")
+        assert code == 0, err
+        assert err.strip().splitlines() == [
+            "glassnet: warning: --impute filled 3 missing cells with the training statistics "
+            "('x': 1, 'kind': 2)"
+        ]
+    assert len(call(capsys, "predict", model, tmp_path / "holes.csv", "--impute")[1].split()) == 81
+
+
+def test_impute_from_python_warns_through_the_glassnet_logger(caplog):
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": ["a", "b"] * 10})
+    model = gn.TabularModel.fit(frame, "y", epochs=1)
+    with pytest.raises(ValueError, match="give --impute"):
+        model.predict({"x": [1.0, None]})
+    with caplog.at_level("WARNING", logger="glassnet"):
+        labels = model.predict({"x": [1.0, None]}, impute=True)
+    assert len(labels) == 2
+    (record,) = [r for r in caplog.records if r.name.startswith("glassnet")]
+    assert record.getMessage() == "filled 1 missing cell with the training statistics ('x': 1)"
+    assert model.predict_proba({"x": [None]}, impute=True).shape == (1, 2)
+    assert model.evaluate({"x": [None, 3.0], "y": ["a", "b"]}, impute=True)["rows"] == 2
+
+
+def test_a_word_in_a_numeric_column_names_categorical_and_evaluate_warns_once(capsys, tmp_path):
+    rng = np.random.default_rng(6)
+    n = 90
+    frame = pd.DataFrame({"cyl": rng.choice([4, 6, 8], n), "make": rng.choice(["vw", "bmw"], n)})
+    frame["mpg_class"] = np.where(frame["cyl"] > 5, "low", "high")
+    frame.to_csv(tmp_path / "cars.csv", index=False)
+    model = tmp_path / "m.glassnet"
+    code, _, err = train(capsys, tmp_path / "cars.csv", "--target", "mpg_class", "--epochs", "2",
+                         "--out", model)  # fmt: skip
+    assert code == 0, err
+    mazda = frame.copy().astype(object)
+    mazda.loc[4, "cyl"] = "rotary"
+    mazda.to_csv(tmp_path / "mazda.csv", index=False)
+    code, out, err = call(capsys, "predict", model, tmp_path / "mazda.csv")
+    assert_one_line_error((code, out, err), "column 'cyl' was numeric in training, but line 6 "
+                          "holds 'rotary'", "train again with --categorical cyl")  # fmt: skip
+    new = frame.copy()
+    new.loc[[3, 70], "make"] = "mazda"
+    new.to_csv(tmp_path / "new.csv", index=False)
+    code, out, err = call(capsys, "evaluate", model, tmp_path / "new.csv", "--chunk-rows", "10")
+    assert code == 0, err
+    (warning,) = err.strip().splitlines()
+    assert warning.startswith("glassnet: warning: column 'make' has value never seen in training")
+    assert warning.endswith("(warned once per column)")
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_number_the_network_cannot_compute_with_is_refused(capsys, tmp_path, task):
+    rng = np.random.default_rng(7)
+    n = 60
+    frame = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    frame["y"] = (frame["x"] > 0).astype(int) if task == "classification" else frame["x"] * 3
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    model = tmp_path / "m.glassnet"
+    code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--task", task,
+                         "--epochs", "2", "--out", model)  # fmt: skip
+    assert code == 0, err
+    huge = frame.drop(columns="y").copy()
+    huge.loc[4, "z"] = -1e308
+    huge.to_csv(tmp_path / "huge.csv", index=False)
+    code, out, err = call(capsys, "predict", model, tmp_path / "huge.csv")
+    assert_one_line_error((code, out, err), "the network's output for line 6 is not a finite "
+                          "number: column 'z' holds '-1e+308'")  # fmt: skip
+    with pytest.raises(ValueError, match="column 'z'"):
+        gn.load(model).predict(huge)
+
+
+def test_a_one_hot_column_too_wide_for_memory_is_refused_before_it_is_allocated(tmp_path):
+    n = 100_000
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"city": rng.integers(0, 7_500, n).astype(str), "x": rng.normal(size=n)})
+    frame["city"] = "c" + frame["city"]
+    frame["y"] = rng.choice(["a", "b"], n)
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    result = inproc("train", tmp_path / "wide.csv", "--target", "y", "--quiet", "--out",
+                    tmp_path / "m.glassnet")  # fmt: skip
+    assert_one_line_error(
+        result,
+        "'city' has 7500 levels, and one-hot encoding it for 100000 rows would take 11.2 GiB, "
+        "more than the 1.0 GiB a column may take",
+        "--max-categories N (--max-categories 671 or fewer keeps it within bounds)",
+        "--ignore city",
+    )

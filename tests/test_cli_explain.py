@@ -29,7 +29,7 @@ def shop(tmp_path_factory):
     folder = tmp_path_factory.mktemp("shop")
     data = folder / "shop.csv"
     frame.to_csv(data, index=False)
-    model, _ = gn.TabularModel.fit(frame, "bought", hidden=[3], epochs=5, seed=0)
+    model = gn.TabularModel.fit(frame, "bought", hidden=[3], epochs=5, seed=0)
     path = folder / "shop.glassnet"
     model.save(path)
     return path, data, frame, model
@@ -136,3 +136,26 @@ def test_a_file_written_the_european_way_is_read_with_the_reading_options(capsys
     assert code == 0, err
     X, _ = model.transform(frame.iloc[[2]])
     assert f"price = {X[0, 0]:.6g}" in out.splitlines()[0]
+
+
+def test_names_levels_and_labels_from_the_file_are_escaped(capsys, tmp_path):
+    """A column name, a level and a label with terminal escapes reach the screen escaped."""
+    rng = np.random.default_rng(1)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "size\x1b[31m": rng.normal(size=n).round(3),
+            "shade": rng.choice(["dark\x1b]0;pwned\x07", "light"], n),
+        }
+    )
+    frame["label"] = np.where(frame["size\x1b[31m"] > 0, "big\x1b[2J", "small")
+    frame.to_csv(tmp_path / "evil.csv", index=False)
+    model = tmp_path / "evil.glassnet"
+    code, _, err = call(capsys, "train", tmp_path / "evil.csv", "--target", "label", "--out",
+                        model, "--epochs", "2", "--quiet")  # fmt: skip
+    assert code == 0, err
+    code, out, err = call(capsys, "explain", model, tmp_path / "evil.csv", "--row", "1")
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out
+    assert "size\\x1b[31m" in out and "shade=dark\\x1b]0;pwned\\x07" in out
+    assert "big\\x1b[2J" in out

@@ -23,7 +23,7 @@ def session(path):
 def iris(tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     frame = pd.read_csv("examples/iris.csv")
-    model, _ = gn.TabularModel.fit(frame, "species", epochs=20)
+    model = gn.TabularModel.fit(frame, "species", epochs=20)
     model.save(folder / "iris.glassnet")
     return folder, frame, model
 

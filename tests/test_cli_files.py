@@ -314,20 +314,25 @@ def test_a_closed_pipe_exits_quietly_and_the_files_are_still_written(work, tmp_p
 
 
 def test_predictions_to_a_terminal_are_escaped(tmp_path):
-    """On a terminal (a pseudo-terminal here), labels cannot carry escape sequences."""
+    """On a terminal (a pseudo-terminal here), labels and the header's names cannot carry
+    escape sequences; a pipe gets them byte for byte."""
     import pty
 
     evil = "\x1b[2Jgone"
-    frame = pd.DataFrame({"a": np.arange(40.0), "y": ["ok", evil] * 20})
+    target = "y\x1b[5m"
+    frame = pd.DataFrame({"a": np.arange(40.0), target: ["ok", evil] * 20})
     frame.to_csv(tmp_path / "evil.csv", index=False)
     model = tmp_path / "m.glassnet"
     result = inproc(
-        "train", tmp_path / "evil.csv", "--target", "y", "--quiet", "--epochs", "1", "--out", model
-    )
+        "train", tmp_path / "evil.csv", "--target", target, "--quiet", "--epochs", "1", "--out",
+        model,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        _command("predict", model, tmp_path / "evil.csv"), stdout=follower, stderr=subprocess.PIPE
+        _command("predict", model, tmp_path / "evil.csv", "--proba", "--keep", target),
+        stdout=follower,
+        stderr=subprocess.PIPE,
     )
     os.close(follower)
     chunks = []
@@ -342,5 +347,8 @@ def test_predictions_to_a_terminal_are_escaped(tmp_path):
     assert process.wait(timeout=120) == 0
     shown = b"".join(chunks)
     assert b"\x1b" not in shown and b"\\x1b[2Jgone" in shown
-    piped = inproc("predict", model, tmp_path / "evil.csv")  # a pipe: the data as it is
-    assert evil in piped.stdout
+    header = shown.splitlines()[0]
+    assert header.startswith(b"y\\x1b[5m,y\\x1b[5m_predicted,proba_\\x1b[2Jgone,"), header
+    piped = inproc("predict", model, tmp_path / "evil.csv", "--proba", "--keep", target)
+    assert evil in piped.stdout  # a pipe: the data as it is
+    assert piped.stdout.splitlines()[0].startswith(f"{target},{target}_predicted,proba_{evil},")

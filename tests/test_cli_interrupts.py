@@ -153,7 +153,7 @@ def many_rows(tmp_path_factory):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=120), "b": rng.choice(["x", "y"], 120)})
     frame["y"] = np.where(frame["a"] > 0, "yes", "no")
-    model, _ = gn.TabularModel.fit(frame, "y", epochs=3)
+    model = gn.TabularModel.fit(frame, "y", epochs=3)
     model.save(folder / "model.glassnet")
     big = folder / "big.csv"
     pd.concat([frame] * 3000).to_csv(big, index=False)

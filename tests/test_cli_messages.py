@@ -24,7 +24,7 @@ def towns(tmp_path_factory):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"size": rng.normal(size=90), "town": ["north", "south", "east"] * 30})
     frame["y"] = np.where(frame["size"] > 0, "big", "small")
-    model, _ = gn.TabularModel.fit(frame, "y", epochs=2)
+    model = gn.TabularModel.fit(frame, "y", epochs=2)
     model.save(folder / "model.glassnet")
     frame.assign(town="west").to_csv(folder / "new.csv", index=False)
     return folder

@@ -74,7 +74,7 @@ def frame():
 def service(tmp_path_factory, frame):
     """A command-line model with text and numeric columns, served by the real command."""
     folder = tmp_path_factory.mktemp("serve")
-    model, _ = gn.TabularModel.fit(frame, "label", epochs=10, impute=True)
+    model = gn.TabularModel.fit(frame, "label", epochs=10, impute=True)
     model.save(folder / "model.glassnet")
     proc, url = start(folder / "model.glassnet")
     try:

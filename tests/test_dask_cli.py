@@ -121,7 +121,7 @@ def test_statistics_over_a_csv_glob_equal_the_in_memory_encoders(client, tmp_pat
     pattern = write_parts(table(), tmp_path / "csv", "csv")
     data = read_files(pattern)
     assert data.frame.npartitions == 3
-    model, _ = fit_table(data, "label", impute=True, val_split=0, epochs=1, client=client)
+    model = fit_table(data, "label", impute=True, val_split=0, epochs=1, client=client)
     whole = in_memory_concat(pattern)
     names = [c for c in whole.columns if c != "label"]
     expected = FeatureEncoder(impute=True).fit(whole, names)
@@ -141,7 +141,7 @@ def test_statistics_over_a_csv_glob_equal_the_in_memory_encoders(client, tmp_pat
 
 def test_csv_glob_lbfgs_equals_in_memory_lbfgs_and_the_split_holds_out_each_class(client, tmp_path):
     pattern = write_parts(table(seed=1).drop(columns=["amount"]), tmp_path / "csv", "csv")
-    model, history = fit_table(
+    model = fit_table(
         read_files(pattern),
         "label",
         hidden=(5,),
@@ -152,6 +152,7 @@ def test_csv_glob_lbfgs_equals_in_memory_lbfgs_and_the_split_holds_out_each_clas
         seed=4,
         client=client,
     )
+    history = model.history
     whole = in_memory_concat(pattern)
     enc = FeatureEncoder(impute=True).fit(whole, [c for c in whole.columns if c != "label"])
     X, _ = enc.transform(whole)
@@ -162,7 +163,7 @@ def test_csv_glob_lbfgs_equals_in_memory_lbfgs_and_the_split_holds_out_each_clas
     assert rel(model.network.parameters, net.parameters) < 1e-8
     np.testing.assert_allclose(history.loss, same.loss, rtol=1e-9)
     # With a split: a quarter of each partition's rows of each class.
-    held, _ = fit_table(read_files(pattern), "label", impute=True, val_split=0.25, epochs=2,
+    held = fit_table(read_files(pattern), "label", impute=True, val_split=0.25, epochs=2,
                         client=client)  # fmt: skip
     info = held.info
     assert info["training_rows"] + info["validation_rows"] == 240
@@ -303,8 +304,8 @@ def test_data_errors_name_the_column_the_file_and_its_line(capsys, client, addre
     # Missing values without --impute: every column, with its lines in its file.
     code, _, err = run(capsys, *base, "--target", "label", "--val-split", "0")
     one_line_error(
-        code, err, "'z' (3: part-0.csv line 7, part-1.csv line 9, part-2.csv line 42)",
-        "'code' (2: part-0.csv line 11, part-1.csv line 82)",
+        code, err, "'z' (3 empty: part-0.csv line 7, part-1.csv line 9, part-2.csv line 42)",
+        "'code' (2 empty: part-0.csv line 11, part-1.csv line 82)",
     )  # fmt: skip
     # Text in a column of numbers, in the second file only: read as one pass would read it.
     broken = frame.copy()
@@ -312,14 +313,16 @@ def test_data_errors_name_the_column_the_file_and_its_line(capsys, client, addre
     pattern = write_parts(broken, tmp_path / "broken", "csv")
     code, _, err = run(capsys, "train", pattern, "--dask", address, "--target", "label",
                        "--impute", "--val-split", "0")  # fmt: skip
-    one_line_error(code, err, "column 'x' holds numbers", "part-1.csv line 32", "'oops'")
+    one_line_error(code, err, "'x' holds numbers, but also the text 'oops' (part-1.csv line 32)")
     # A missing target, numbered by file.
     frame.loc[[3, 150], "label"] = ""
     pattern = write_parts(frame, tmp_path / "target", "csv")
     code, _, err = run(capsys, "train", pattern, "--dask", address, "--target", "label",
                        "--impute")  # fmt: skip
-    one_line_error(code, err, "2 missing values", "part-0.csv line 5, part-1.csv line 82")
-    model, _ = fit_table(read_files(pattern), "label", impute=True, drop_missing_target=True,
+    one_line_error(
+        code, err, "'label' has missing values (2 empty: part-0.csv line 5, part-1.csv line 82)"
+    )
+    model = fit_table(read_files(pattern), "label", impute=True, drop_missing_target=True,
                          val_split=0, epochs=1, client=client)  # fmt: skip
     assert model.info["rows"] == 238 and model.info["dropped_missing_target"] == 2
 

@@ -248,9 +248,9 @@ def test_missing_at_prediction_without_impute():
 
 
 def test_memory_refusal_before_allocating():
-    enc = FeatureEncoder(max_categories=1000).fit({"c": text(*[f"v{i}" for i in range(2000)])})
+    enc = FeatureEncoder().fit({f"x{i}": np.arange(5.0) for i in range(50)})
     enc.check_memory(1000)  # small: fine
-    with pytest.raises(PreprocessingError, match="'c' makes 1000 columns.*--max-categories"):
+    with pytest.raises(PreprocessingError, match="of memory available.*--max-categories"):
         enc.check_memory(10**12)
 
 
@@ -386,3 +386,54 @@ def test_accumulators_merge_as_if_their_values_were_added_to_one():
     assert merged.value_mean == pytest.approx(np.mean(values), rel=1e-15)
     assert merged.std == pytest.approx(np.std(values), rel=1e-12)
     assert whole.std == pytest.approx(np.std(values), rel=1e-12)
+
+
+def test_a_one_hot_block_is_bounded_before_it_is_allocated():
+    from glassnet.tabular.encoding import MAX_ONE_HOT_BYTES
+
+    levels = [f"c{i}" for i in range(7_500)]
+    enc = FeatureEncoder().fit({"city": text(*(levels * 11))})  # not rare: no identifier
+    enc.check_memory(1_000)  # 1000 rows x 7500 levels x 8 bytes x 2 copies: 120 MB, fine
+    rows = MAX_ONE_HOT_BYTES // (7_500 * 8 * 2) + 1
+    with pytest.raises(PreprocessingError) as info:
+        enc.check_memory(rows)
+    message = str(info.value)
+    assert message.startswith(f"'city' has 7500 levels, and one-hot encoding it for {rows} rows")
+    assert "more than the 1.0 GiB a column may take" in message
+    assert "--max-categories N (--max-categories 7499 or fewer" in message
+    assert message.endswith("or leave it out with --ignore city")
+
+
+def test_a_date_format_is_kept_in_the_json_and_read_back():
+    enc = FeatureEncoder().fit({"d": text("13/02/1977 10:00", "01/12/2001 23:00")})
+    (column,) = enc.to_json()["columns"]
+    assert column["format"] == "%d/%m/%Y %H:%M"
+    again = FeatureEncoder.from_json(enc.to_json())
+    X, _ = again.transform({"d": text("01/12/2001 23:00")})
+    np.testing.assert_allclose(X, enc.transform({"d": text("01/12/2001 23:00")})[0])
+    with pytest.raises(PreprocessingError, match=r"was dates \(%d/%m/%Y %H:%M\) in training"):
+        again.transform({"d": text("2001-12-01")})
+    bad = enc.to_json()
+    bad["columns"][0]["format"] = "%Q"
+    with pytest.raises(ValueError, match="invalid date format"):
+        FeatureEncoder.from_json(bad)
+    assert "d: date/time (%d/%m/%Y %H:%M) -> year" in enc.describe()[0]
+
+
+def test_transform_fills_with_the_training_statistics_when_asked():
+    enc = FeatureEncoder().fit(
+        {"x": np.array([1.0, 3.0]), "c": text("a", "a"), "b": text("true", "false")}
+    )
+    holes = {"x": np.array([np.nan, 2.0]), "c": text("", "a"), "b": text("true", None)}
+    with pytest.raises(PreprocessingError, match="give --impute to fill them"):
+        enc.transform(holes)
+    filled: dict = {}
+    X, _ = enc.transform(holes, impute=True, filled=filled)
+    assert filled == {"x": 1, "c": 1, "b": 1}
+    assert X[0, 0] == 0.0 and X[0, 1] == 1.0 and X[1, 2] == 0.0  # the mean, the most frequent
+
+
+def test_warnings_about_unseen_values_name_their_column():
+    enc = FeatureEncoder().fit({"c": text("a", "b")})
+    _, (warning,) = enc.transform({"c": text("z")})
+    assert warning.column == "c" and warning.startswith("column 'c' has value never seen")

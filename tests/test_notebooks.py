@@ -24,7 +24,7 @@ CELLS = {
         "import pandas as pd\n"
         "frame = pd.DataFrame({'a': [0, 1, 0, 1, 2, 3], 'b': [1, 1, 0, 0, 2, 2],"
         " 't': ['x', 'y', 'x', 'y', 'x', 'y']})\n"
-        "model, _ = gn.TabularModel.fit(frame, 't', hidden=[3], epochs=2)\n"
+        "model = gn.TabularModel.fit(frame, 't', hidden=[3], epochs=2)\n"
         "model"
     ),
 }

@@ -274,7 +274,7 @@ def feeds_for(proto, frame, dtype):
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_command_line_model_runs_on_raw_columns(table, target, dtype):
     others = [t for t in TARGETS if t != target]
-    model, _ = gn.TabularModel.fit(table.drop(columns=others), target, epochs=5, impute=True)
+    model = gn.TabularModel.fit(table.drop(columns=others), target, epochs=5, impute=True)
     model.network.astype(dtype)
     test = table.drop(columns=TARGETS).copy()
     test.loc[7, "town"] = "west"  # never seen in training: all zeros, as in Python
@@ -296,7 +296,7 @@ def test_a_command_line_model_runs_on_raw_columns(table, target, dtype):
 
 
 def test_unknown_column_kinds_are_named(table):
-    model, _ = gn.TabularModel.fit(table[["size", "label"]], "label", epochs=1)
+    model = gn.TabularModel.fit(table[["size", "label"]], "label", epochs=1)
     model.features.columns[0] = dict(model.features.columns[0], kind="geohash")
     with pytest.raises(ValueError, match="column 'size' is of kind 'geohash'"):
         to_onnx(model)
@@ -385,7 +385,7 @@ def test_a_model_with_every_column_kind_runs_on_raw_columns():
         }
     )
     frame["label"] = np.where(frame["size"] + 3 * (frame["town"] == "north") > 11, "big", "tiny")
-    model, _ = gn.TabularModel.fit(
+    model = gn.TabularModel.fit(
         frame, "label", epochs=5, max_categories=3, categorical=["code"], impute=True
     )
     kinds = {c["name"]: c["kind"] for c in model.features.to_json()["columns"]}

@@ -37,8 +37,8 @@ def tabular():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"weight": rng.normal(150, 20, 80), "height": rng.normal(66, 4, 80)})
     frame["sex"] = np.where(frame["weight"] + 3 * frame["height"] > 350, "M", "F")
-    model, history = gn.TabularModel.fit(frame, "sex", hidden=[6], epochs=30, seed=0)
-    return model, history, frame
+    model = gn.TabularModel.fit(frame, "sex", hidden=[6], epochs=30, seed=0)
+    return model, model.history, frame
 
 
 def test_figures_show_themselves_in_notebooks(xor):

@@ -203,3 +203,66 @@ def test_bad_options():
         ReadOptions(encoding="klingon")
     with pytest.raises(DataFileError, match="must differ"):
         ReadOptions(decimal=",", thousands=",")
+
+
+def _damaged(path, data: bytes, how: str) -> None:
+    if how == "flip":  # one flipped byte, in the middle of the compressed data
+        data = bytearray(data)
+        data[len(data) // 2] ^= 0xFF
+    else:  # cut short
+        data = data[: len(data) // 2]
+    path.write_bytes(bytes(data))
+
+
+def _zipped(text: bytes) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("d.csv", text)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "compress", "how", "fragment"),
+    [
+        ("d.csv.xz", lzma.compress, "flip", "is damaged: its xz data cannot be decompressed"),
+        ("d.csv.zip", _zipped, "cut", "is damaged: it is not a whole zip archive"),
+        ("d.csv.gz", gzip.compress, "cut", "is truncated"),
+        ("d.csv.bz2", bz2.compress, "cut", "is truncated"),
+        ("d.csv.xz", lzma.compress, "cut", "is truncated"),
+        ("d.jsonl.xz", lzma.compress, "flip", "is damaged: its xz data cannot be decompressed"),
+    ],
+)
+def test_a_damaged_compressed_file_is_named_with_what_is_wrong(
+    tmp_path, name, compress, how, fragment
+):
+    rng = np.random.default_rng(0)
+    if name.startswith("d.jsonl"):
+        text = "\n".join(f'{{"a": {v}, "b": "x{v}"}}' for v in rng.integers(0, 10**6, 20_000))
+    else:
+        text = "a,b\n" + "\n".join(f"{v},x{v}" for v in rng.integers(0, 10**6, 20_000))
+    path = tmp_path / name
+    _damaged(path, compress(text.encode()), how)
+    with pytest.raises(DataFileError, match=f"{path}.*{fragment}"):
+        for _ in iter_chunks(str(path), chunk_rows=1000):
+            pass
+    from test_cli import assert_one_line_error, inproc
+
+    result = inproc("train", path, "--target", "b", "--quiet", "--out", tmp_path / "m.glassnet")
+    assert_one_line_error(result, name, fragment)
+
+
+@pytest.mark.parametrize(
+    ("name", "compress"), [("d.csv.gz", gzip.compress), ("d.csv.bz2", bz2.compress)]
+)
+def test_a_flipped_byte_in_gzip_or_bzip2_is_one_line_naming_the_file(tmp_path, name, compress):
+    """A flipped byte may decompress to other text before the checksum is met: whatever is
+    found first, it is a user's error naming the file, never an internal one."""
+    from test_cli import assert_one_line_error, inproc
+
+    text = "a,b\n" + "\n".join(f"{v},x{v}" for v in range(20_000))
+    path = tmp_path / name
+    _damaged(path, compress(text.encode()), "flip")
+    result = inproc("train", path, "--target", "b", "--quiet", "--out", tmp_path / "m.glassnet")
+    assert_one_line_error(result, str(path))

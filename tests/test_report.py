@@ -138,9 +138,10 @@ def tabular(tmp_path_factory):
     csv = folder / "people.csv"
     frame.to_csv(csv, index=False)
     snapshots = Snapshots(epochs=[1, 5, 20])
-    model, history = gn.TabularModel.fit(
+    model = gn.TabularModel.fit(
         frame, "sex", hidden=[6], epochs=40, seed=0, early_stopping=True, callbacks=[snapshots]
     )
+    history = model.history
     return model, history, frame, csv, snapshots
 
 
@@ -170,7 +171,8 @@ def test_a_report_without_two_features_has_no_boundary(tmp_path):
         }
     )
     frame["price"] = frame["a"] * 3 + (frame["town"] == "north") + rng.normal(0, 0.1, 60)
-    model, history = gn.TabularModel.fit(frame, "price", hidden=[4], epochs=10, seed=0)
+    model = gn.TabularModel.fit(frame, "price", hidden=[4], epochs=10, seed=0)
+    history = model.history
     path = gn.report(model, history, frame, "price", tmp_path / "r.html")
     text = Path(path).read_text()
     assert 'id="weights-heatmap"' in text and 'id="decision-boundary"' not in text

@@ -193,7 +193,7 @@ def test_a_command_line_model_with_every_column_kind_takes_json_values():
         }
     )
     frame["label"] = np.where(frame["size"] + frame["member"] > 10.5, "big", "small")
-    model, _ = gn.TabularModel.fit(frame, "label", epochs=3, categorical=["code"], impute=True)
+    model = gn.TabularModel.fit(frame, "label", epochs=3, categorical=["code"], impute=True)
     records = [
         {"size": 9.5, "member": True, "when": "2021-03-04T05:06:07", "code": 101},
         {"size": None, "member": False, "when": None, "code": "202"},
@@ -219,7 +219,7 @@ def test_csv_cells_are_kept_as_written():
     n = 120
     frame = pd.DataFrame({"size": rng.normal(size=n), "region": rng.choice(["NA", "EU", "001"], n)})
     frame["label"] = np.where(frame["region"] == "NA", "yes", "no")
-    model, _ = gn.TabularModel.fit(frame, "label", epochs=20, seed=0)
+    model = gn.TabularModel.fit(frame, "label", epochs=20, seed=0)
     assert model.features.to_json()["columns"][1]["categories"] == ["001", "EU", "NA"]
     with running(model) as client:
         got = post_csv(client, "size,region\n0.5,NA\n0.5,001\n").json()

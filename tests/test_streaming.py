@@ -198,10 +198,9 @@ def test_fit_stream_cuts_the_same_batches_as_fit():
 def trained(files):
     path, test = files
     options = dict(epochs=40, early_stopping=True, patience=5, features=["a", "b", "town"])
-    stream, history = TabularModel.fit_stream(
-        str(path), "label", chunk_rows=256, buffer_rows=512, **options
-    )
-    memory, _ = TabularModel.fit(read_table(str(path)), "label", **options)
+    stream = TabularModel.fit_stream(str(path), "label", chunk_rows=256, buffer_rows=512, **options)
+    history = stream.history
+    memory = TabularModel.fit(read_table(str(path)), "label", **options)
     return stream, history, memory, read_table(str(test))
 
 
@@ -229,7 +228,7 @@ def test_a_streamed_model_file_is_an_ordinary_model_file(trained, tmp_path):
 
 def test_validation_rows_are_bounded(files):
     path, _ = files
-    model, _ = TabularModel.fit_stream(
+    model = TabularModel.fit_stream(
         str(path), "price", epochs=1, chunk_rows=500, max_validation_rows=50
     )
     assert model.info["validation_rows"] == 50
@@ -266,11 +265,11 @@ def _first_row(after, held_out):
 
 @pytest.mark.parametrize("held_out", [False, True])
 def test_a_bad_cell_deep_in_the_file_names_its_line_and_column(tmp_path, held_out):
-    # chunks of 5 rows: row 1580 starts chunk 317. A training row is checked in the first
-    # pass, a held-out one in the second: both before training starts
+    # chunks of 5 rows: row 1580 starts chunk 317. The survey reads every row, training or
+    # held out, before anything is fitted
     row = _first_row(1580, held_out)
     path = _with_bad_cell(tmp_path, row, "oops")
-    with pytest.raises(PreprocessingError, match=rf"'a'.*line {row + 2}\b.*'oops'"):
+    with pytest.raises(PreprocessingError, match=rf"'a'.*'oops' \(line {row + 2}\)"):
         TabularModel.fit_stream(str(path), "label", chunk_rows=5, epochs=1)
 
 
@@ -368,7 +367,7 @@ def test_partial_fit_after_a_first_pass_and_its_errors(files):
     with pytest.raises(PreprocessingError, match="TabularModel.untrained"):
         model_from_file = TabularModel.fit(
             {"a": [1.0, 2, 3, 4], "y": [1, 2, 3, 5.5]}, "y", epochs=1
-        )[0]
+        )
         model_from_file.partial_fit({"a": [1.0], "y": [2.0]})
 
 
@@ -399,9 +398,11 @@ def test_the_readme_commands_run_as_printed(capsys, tmp_path, monkeypatch):
 
 def test_rows_without_a_target_are_dropped_or_named(tmp_path):
     path = _with_bad_cell(tmp_path, 700, None, column="label", n=800)
-    with pytest.raises(PreprocessingError, match=r"'label' has 1 missing value \(line 702\)"):
+    with pytest.raises(
+        PreprocessingError, match=r"'label' has missing values \(1 empty: line 702\)"
+    ):
         TabularModel.fit_stream(str(path), "label", chunk_rows=64, epochs=1)
-    model, _ = TabularModel.fit_stream(
+    model = TabularModel.fit_stream(
         str(path), "label", chunk_rows=64, epochs=1, drop_missing_target=True
     )
     assert model.info["dropped_missing_target"] == 1 and model.info["rows"] == 799
@@ -419,5 +420,43 @@ def test_parquet_streams_in_record_batches_with_the_same_split(files, tmp_path):
     for mine, theirs in zip(from_parquet.features.columns, from_csv.features.columns):
         if mine["kind"] == "numeric":
             assert mine["mean"] == pytest.approx(theirs["mean"], rel=1e-12)
-    model, _ = TabularModel.fit_stream(str(parquet), "label", chunk_rows=500, epochs=1)
+    model = TabularModel.fit_stream(str(parquet), "label", chunk_rows=500, epochs=1)
     assert model.info["rows"] == 3000
+
+
+def test_a_last_chunk_of_rows_without_a_target_is_dropped_like_any_other(tmp_path):
+    rows = ["x,y"] + [f"{i},{'ab'[i % 2]}" for i in range(30)] + [f"{i}," for i in range(9)]
+    path = tmp_path / "tail.csv"
+    path.write_text("\n".join(rows) + "\n")
+    for chunk_rows in (3, 7, 9, 30):  # the last chunks hold only rows without a target
+        model = TabularModel.fit_stream(
+            str(path), "y", chunk_rows=chunk_rows, epochs=1, drop_missing_target=True
+        )
+        assert model.info["rows"] == 30 and model.info["dropped_missing_target"] == 9
+    with pytest.raises(PreprocessingError, match=r"\(9 empty: lines 32, 33, 34, 35, 36 and 4 more"):
+        TabularModel.fit_stream(str(path), "y", chunk_rows=7, epochs=1)
+
+
+@pytest.mark.parametrize("words", [3, 33])
+def test_streamed_and_in_memory_training_read_a_column_alike(tmp_path, words):
+    """A column of numbers that turns to text after 7 rows: categories when the text is most
+    of it, a question when it is a few cells; the same whatever the chunks."""
+    z = [str(i) for i in range(7)] + [f"w{i % 3}" for i in range(words)]
+    z += [str(i) for i in range(40 - len(z))]
+    frame = pd.DataFrame({"x": np.arange(40.0), "z": z, "y": ["a", "b"] * 20})
+    path = tmp_path / "turn.csv"
+    frame.to_csv(path, index=False)
+    outcomes = []
+    for fit in (
+        lambda: TabularModel.fit(read_table(str(path)), "y", epochs=1, where=("line", 2)),
+        lambda: TabularModel.fit_stream(str(path), "y", chunk_rows=5, epochs=1),
+    ):
+        try:
+            outcomes.append(fit().features.kinds)
+        except PreprocessingError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    if words == 33:
+        assert outcomes[0] == {"x": "numeric", "z": "categorical"}
+    else:
+        assert outcomes[0].startswith("'z' holds numbers, but also the text 'w0', 'w1', 'w2'")

@@ -23,8 +23,8 @@ def frame():
 
 @pytest.fixture(scope="module")
 def fitted(frame):
-    model, history = gn.TabularModel.fit(frame, "label", hidden=(8,), epochs=40, seed=1)
-    return model, history
+    model = gn.TabularModel.fit(frame, "label", hidden=(8,), epochs=40, seed=1)
+    return model, model.history
 
 
 def test_fit_records_its_training(fitted):
@@ -41,7 +41,7 @@ def test_preprocessing_is_fitted_on_the_training_rows_only():
     n = 200
     x = rng.normal(size=n)
     frame = pd.DataFrame({"x": x, "y": 3 * x + rng.normal(size=n)})
-    model, _ = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=2, seed=5)
+    model = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=2, seed=5)
     # the same split, drawn the same way, gives the training rows
     order = np.random.default_rng(5).permutation(n)
     train = np.sort(order[40:])
@@ -54,7 +54,7 @@ def test_preprocessing_is_fitted_on_the_training_rows_only():
 def test_the_validation_split_is_stratified():
     labels = np.array(["rare"] * 10 + ["common"] * 90)
     frame = pd.DataFrame({"x": np.arange(100.0), "y": labels})
-    model, _ = gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, val_split=0.2)
+    model = gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, val_split=0.2)
     from glassnet.tabular.recipe import split_rows
 
     classes = model.target.class_indices(labels)
@@ -64,9 +64,10 @@ def test_the_validation_split_is_stratified():
 
 
 def test_early_stopping_restores_the_best_epoch_and_reports_it(frame):
-    model, history = gn.TabularModel.fit(
+    model = gn.TabularModel.fit(
         frame, "label", hidden=(8,), epochs=500, lr=0.05, early_stopping=True, patience=5
     )
+    history = model.history
     assert history.stopped_early
     best = history.best_epoch
     assert model.info["restored_epoch"] == best + 1
@@ -88,11 +89,13 @@ def test_overfitting_without_early_stopping_is_warned():
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(10)])
     frame["y"] = rng.choice(["a", "b"], 60)  # noise: nothing to learn but the rows
     with pytest.warns(OverfittingWarning, match="validation loss rose from .* the model overfits"):
-        model, _ = gn.TabularModel.fit(frame, "y", hidden=(64, 64), epochs=300, lr=0.01)
+        model = gn.TabularModel.fit(
+            frame, "y", hidden=(64, 64), epochs=300, lr=0.01, early_stopping=False
+        )
     assert model.info["warnings"]
     with warnings.catch_warnings():
         warnings.simplefilter("error", OverfittingWarning)
-        gn.TabularModel.fit(frame, "y", hidden=(64, 64), epochs=300, lr=0.01, early_stopping=True)
+        gn.TabularModel.fit(frame, "y", hidden=(64, 64), epochs=300, lr=0.01)  # the default
 
 
 def test_labels_come_back_exactly_as_written():
@@ -104,7 +107,7 @@ def test_labels_come_back_exactly_as_written():
     }
     for target in ("code", "float", "flag"):
         features = ["x"]
-        model, _ = gn.TabularModel.fit(frame, target, features=features, hidden=(2,), epochs=1)
+        model = gn.TabularModel.fit(frame, target, features=features, hidden=(2,), epochs=1)
         spelled = {str(v) for v in model.predict(frame)}
         assert spelled <= set(frame[target]), target
         assert {str(c) for c in model.classes} == set(frame[target])
@@ -127,8 +130,8 @@ def test_any_table_library(frame, fitted, library):
 
 def test_training_from_polars_equals_training_from_pandas(frame):
     pl = pytest.importorskip("polars")
-    a, _ = gn.TabularModel.fit(frame, "label", hidden=(4,), epochs=3)
-    b, _ = gn.TabularModel.fit(pl.from_pandas(frame), "label", hidden=(4,), epochs=3)
+    a = gn.TabularModel.fit(frame, "label", hidden=(4,), epochs=3)
+    b = gn.TabularModel.fit(pl.from_pandas(frame), "label", hidden=(4,), epochs=3)
     np.testing.assert_array_equal(a.network.parameters, b.network.parameters)
 
 
@@ -151,17 +154,20 @@ def test_prediction_errors_name_the_column(fitted, records, fragment):
 def test_a_missing_target_is_refused_or_dropped():
     frame = {"x": np.arange(10.0), "y": np.array([1.5, None, 2.5] + [3.0, 4.5] * 3 + [None])}
     with pytest.raises(
-        PreprocessingError, match=r"2 missing values \(rows 2, 10\).*--drop-missing"
+        PreprocessingError, match=r"'y' has missing values \(2 empty: rows 2, 10\).*--drop-missing"
     ):
         gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1)
-    model, _ = gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, drop_missing_target=True)
+    model = gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, drop_missing_target=True)
     assert model.info["rows"] == 8 and model.info["dropped_missing_target"] == 2
 
 
 def test_imputation_never_touches_the_target():
     frame = {"x": np.array([1.0, None, 3.0, 4.0]), "y": np.array([1.0, 2.0, None, 4.0])}
-    with pytest.raises(PreprocessingError, match="target column 'y' has 1 missing value"):
+    with pytest.raises(PreprocessingError) as info:
         gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, impute=True)
+    message = str(info.value)
+    assert "target column 'y' has missing values (1 empty: row 3)" in message
+    assert "--drop-missing-target" in message and "--impute" not in message
 
 
 def test_a_feature_listed_twice_is_refused(frame):
@@ -178,7 +184,7 @@ def test_huge_values_train_a_model_that_loads(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=100) * 1e200
     frame = {"x": x, "y": (x > 0).astype(int)}
-    model, _ = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=5)
+    model = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=5)
     model.save(tmp_path / "huge.glassnet")
     assert gn.load(tmp_path / "huge.glassnet").predict(frame).shape == (100,)
 
@@ -241,7 +247,48 @@ def test_tampered_preprocessing_is_a_model_file_error(fitted, tmp_path, change, 
 
 def test_probabilities_need_a_classifier():
     frame = pd.DataFrame({"x": np.arange(10.0), "y": np.arange(10.0) * 1.5})
-    model, _ = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=2)
+    model = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=2)
     assert model.target.task == "regression"
     with pytest.raises(ValueError, match="only for a classification"):
         model.predict_proba(frame)
+
+
+def test_fit_returns_the_model_trained_as_the_command_line_trains(frame):
+    model = gn.TabularModel.fit(frame, "label")
+    assert isinstance(model, gn.TabularModel)
+    assert model.predict(frame).shape == (len(frame),)
+    history = model.history
+    assert model.info["validation_rows"] == 24  # 20% held out
+    # early stopping watches the validation loss and keeps its best epoch's weights
+    assert history.best_epoch is not None
+    assert model.info["restored_epoch"] == history.best_epoch + 1
+    assert model.info["epochs"] == history.epochs
+    assert gn.TabularModel.fit(frame, "label", epochs=3, early_stopping=False).history.epochs == 3
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True])
+def test_a_seed_out_of_numpys_range_is_named(frame, seed):
+    with pytest.raises(PreprocessingError, match=r"the seed must be an integer from 0 to 2\*\*32"):
+        gn.TabularModel.fit(frame, "label", seed=seed)
+
+
+def test_dates_of_any_year_predict_as_the_onnx_graph_computes_them():
+    """The graph takes seconds since 1970 and computes the calendar itself: Python's parts,
+    from text, must be the same for 9999-12-31 and the 16th century alike."""
+    pytest.importorskip("onnxruntime")
+    from glassnet.onnx import to_onnx
+    from test_onnx import run
+
+    rng = np.random.default_rng(0)
+    n = 200
+    days = rng.integers(-150_000, 2_900_000, n)  # from 1559 to 9909
+    when = (np.datetime64("1970-01-01") + days.astype("timedelta64[D]")).astype(str)
+    when[::9] = "9999-12-31"
+    frame = pd.DataFrame({"when": when, "x": rng.normal(size=n)})
+    frame["y"] = np.where((days % 7 < 3) ^ (frame["x"] > 0), "p", "q")
+    model = gn.TabularModel.fit(frame, "y", epochs=20, seed=0)
+    assert model.features.kinds["when"] == "datetime"
+    seconds = (np.array(frame["when"], dtype="datetime64[s]").astype(np.int64)).astype(float)
+    out = run(to_onnx(model), {"when": seconds[:, None], "x": frame[["x"]].to_numpy()})
+    np.testing.assert_array_equal(out["label"], model.predict(frame))
+    np.testing.assert_allclose(out["probabilities"], model.predict_proba(frame), atol=1e-12)

@@ -23,10 +23,13 @@ __all__ = [
     "printable",
     "say",
     "warn",
+    "warn_once",
+    "warn_filled",
     "stdout_closed",
     "close_stdout",
     "reopen_stdout",
     "add_read_options",
+    "add_impute_option",
     "read_options",
     "read_table",
     "add_chunk_rows",
@@ -100,6 +103,27 @@ def warn(message: str) -> None:
     _log.warning(message)
 
 
+def warn_once(messages, seen: set) -> None:
+    """Warn each message about a column (``message.column``, a ColumnWarning) once per
+    column: ``seen`` holds the columns warned about so far."""
+    for message in messages:
+        column = getattr(message, "column", message)
+        if column not in seen:
+            seen.add(column)
+            warn(message + " (warned once per column)")
+
+
+def warn_filled(filled: dict) -> None:
+    """Say how many missing cells --impute filled with the training statistics."""
+    if filled:
+        total = sum(filled.values())
+        shown = ", ".join(f"{name!r}: {n}" for name, n in filled.items())
+        warn(
+            f"--impute filled {total} missing cell{'s' * (total != 1)} with the training "
+            f"statistics ({shown})"
+        )
+
+
 # -- reading -------------------------------------------------------------------------------
 
 
@@ -123,6 +147,17 @@ def add_read_options(parser) -> None:
         metavar="TEXTS",
         help="cell texts that mean missing, comma-separated (only empty cells by default; "
         "NA, None, null are text unless listed here)",
+    )
+
+
+def add_impute_option(parser) -> None:
+    """--impute, for the commands that apply a model."""
+    parser.add_argument(
+        "--impute",
+        action="store_true",
+        help="fill missing cells with the training statistics the model keeps (the mean, "
+        "or the most frequent value), and say how many (otherwise a missing cell is an "
+        "error, unless the model was trained with --impute)",
     )
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import UserError, add_chunk_rows, add_read_options, printable, read_options, say
+from .common import (
+    UserError,
+    add_chunk_rows,
+    add_impute_option,
+    add_read_options,
+    printable,
+    read_options,
+    say,
+    warn_filled,
+    warn_once,
+)
 from .inputs import model_and_data
 from .outputs import check_plot_path, save_figure
 
@@ -38,6 +48,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="skip rows whose target is missing (otherwise they are an error)",
     )
+    add_impute_option(p)
     add_chunk_rows(p, "read and predicted")
     add_read_options(p)
     p.set_defaults(run=run)
@@ -158,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
     sample = _Sample(_SAMPLE) if args.plot and regression else None
     unit, first = data.numbering
     skipped = 0
+    seen: set = set()
+    filled: dict = {}
     try:
         for chunk in iter_chunks(data.path, options, chunk_rows=args.chunk_rows):
             if target not in chunk.columns:
@@ -176,7 +189,11 @@ def run(args: argparse.Namespace) -> int:
                     if not len(chunk):
                         continue
             where = (unit, numbers if numbers is not None else first + int(chunk.index[0]))
-            output = model.update_metrics(acc, chunk, where=where)
+            notes: list = []
+            output = model.update_metrics(
+                acc, chunk, where=where, impute=args.impute, filled=filled, warnings=notes
+            )
+            warn_once(notes, seen)
             if sample is not None:
                 truth = model.target.decode(
                     model.target.encode(chunk[target].to_numpy(), where=where)
@@ -184,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
                 sample.add(truth, model.target.decode(output))
     except (PreprocessingError, DataFileError) as exc:
         raise UserError(str(exc)) from None
+    warn_filled(filled)
     result = acc.result()
     if result["rows"] == 0:
         raise UserError("no rows with a target to measure against")

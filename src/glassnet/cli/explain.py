@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import UserError, add_read_options, read_options, read_table, warn
+from .common import UserError, add_read_options, printable, read_options, read_table, warn
 from .inputs import data_file
 
 __all__ = ["add_parser", "run"]
@@ -183,6 +183,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.model} holds nothing that can be explained")
     if y is None and opt is not None:
         raise UserError("--optimizer needs the row's target (a target column or --target-value)")
+    # names, levels and labels come from files: escaped before they reach the terminal
+    names = [printable(n) for n in names]
+    outputs = None if outputs is None else [printable(o) for o in outputs]
     try:
         ex = net.explain(X, y, loss=loss, optimizer=opt, input_names=names, output_names=outputs)
         if y is not None:
@@ -192,11 +195,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     features = ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, X[0]))
-    print(f"row {args.row} of {args.data}, as the network sees it: {features}")
+    print(f"row {args.row} of {printable(args.data)}, as the network sees it: {features}")
     if hasattr(model, "target") and hasattr(model, "features"):
         predicted = model.target.decode(ex.y_pred)[0]
-        shown = f"{predicted:.6g}" if isinstance(predicted, float) else str(predicted)
-        truth = "" if label is None else f" (target: {label})"
+        shown = f"{predicted:.6g}" if isinstance(predicted, float) else printable(predicted)
+        truth = "" if label is None else f" (target: {printable(label)})"
         print(f"prediction: {shown}{truth}")
     print()
     print(text)

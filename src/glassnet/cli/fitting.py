@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import UserError, columns
+from .common import UserError, columns, printable
 
 __all__ = [
     "BATCH_SIZE",
@@ -23,6 +23,8 @@ __all__ = [
 
 #: --batch-size when not given.
 BATCH_SIZE = "32"
+#: The largest --seed: NumPy's generators take 0 to 2**32 - 1.
+SEED_MAX = 2**32 - 1
 
 
 def add_network_options(parser) -> None:
@@ -90,8 +92,8 @@ def add_network_options(parser) -> None:
 
 
 def add_column_options(parser) -> None:
-    """--ignore, --features, --categorical, --numeric, --max-categories, --impute,
-    --drop-missing-target."""
+    """--ignore, --features, --categorical, --numeric, --max-categories, --date-format,
+    --impute, --drop-missing-target."""
     cols = parser.add_argument_group("the columns")
     cols.add_argument("--ignore", metavar="COLS", help="columns to leave out, comma-separated")
     cols.add_argument(
@@ -111,6 +113,14 @@ def add_column_options(parser) -> None:
         metavar="N",
         help="at most N one-hot columns per categorical column: the N-1 most frequent "
         "values and one for all others",
+    )
+    cols.add_argument(
+        "--date-format",
+        action="append",
+        metavar="FORMAT",
+        help="how dates that are not ISO 8601 are written, as a strftime format such as "
+        "%%d/%%m/%%Y (day first) or '%%m/%%d/%%Y %%H:%%M'; COL=FORMAT for one column (give "
+        "the option once per column). Without it the data decides, and says when it cannot",
     )
     cols.add_argument(
         "--impute",
@@ -137,7 +147,38 @@ def checked(args: argparse.Namespace) -> tuple[list[int], int | None]:
         raise UserError(f"--patience must be at least 1, got {args.patience}")
     if args.max_categories is not None and args.max_categories < 2:
         raise UserError(f"--max-categories must be at least 2, got {args.max_categories}")
+    if not 0 <= args.seed <= SEED_MAX:
+        raise UserError(f"--seed must be from 0 to {SEED_MAX} (2**32 - 1), got {args.seed}")
+    args.date_format = _date_formats(args.date_format)
     return _hidden_sizes(args.hidden), _batch_size(args.batch_size)
+
+
+def _date_formats(given: list[str] | None) -> str | dict[str, str] | None:
+    """One strftime format for every date column, or one by column name (COL=FORMAT)."""
+    if not given:
+        return None
+    from ..tabular.dates import check_format
+
+    named, plain = {}, []
+    for text in given:
+        column, sep, fmt = text.partition("=")
+        if sep and not column.startswith("%"):
+            if column in named:
+                raise UserError(f"--date-format gives column {printable(column)!r} twice")
+            named[column] = fmt
+        else:
+            plain.append(text)
+    if plain and (named or len(plain) > 1):
+        raise UserError(
+            "--date-format takes one FORMAT for every date column, or COL=FORMAT for each "
+            "column, not both"
+        )
+    for fmt in plain or named.values():
+        try:
+            check_format(fmt)
+        except ValueError as exc:
+            raise UserError(f"--date-format {printable(fmt)}: {printable(exc)}") from None
+    return plain[0] if plain else named
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -188,4 +229,6 @@ def fit_options(args: argparse.Namespace, hidden: list[int], batch_size: int | N
         "numeric": columns(args.numeric),
         "max_categories": args.max_categories,
         "drop_missing_target": args.drop_missing_target,
+        "date_format": args.date_format,
+        "na_values": tuple(columns(args.na_values)),
     }

@@ -191,7 +191,7 @@ def _check_workers(client, target: str) -> None:
 
 
 def fit(args: argparse.Namespace, data, hidden: list[int], batch_size, callbacks):
-    """Train on the cluster; returns (TabularModel, History)."""
+    """Train on the cluster; returns the TabularModel (its ``history`` the epochs)."""
     from ..dask import WorkerLostError
     from ..dask.tabular import fit_table
     from ..tabular import DataFileError, PreprocessingError

@@ -10,11 +10,13 @@ import sys
 from .common import (
     UserError,
     add_chunk_rows,
+    add_impute_option,
     add_read_options,
     columns,
     printable,
     read_options,
-    warn,
+    warn_filled,
+    warn_once,
 )
 from .inputs import model_and_data
 from .outputs import check_output
@@ -47,6 +49,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--keep", metavar="COLS", help="copy these input columns (an id, say) into the output"
     )
+    add_impute_option(p)
     add_chunk_rows(p, "read, predicted and written")
     add_read_options(p)
     p.set_defaults(run=run)
@@ -113,13 +116,14 @@ class _Writer:
                 table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
             self._parquet.write_table(table)
         else:
-            if self.path is None and _isatty(self._file):  # labels must not drive a terminal
+            if self.path is None and _isatty(self._file):  # text must not drive a terminal
                 import pandas as pd
 
                 for name in frame.columns:
                     column = frame[name]
                     if column.dtype == object or pd.api.types.is_string_dtype(column):
                         frame[name] = column.map(printable, na_action="ignore")
+                frame.columns = [printable(name) for name in frame.columns]
             frame.to_csv(
                 self._file,
                 index=False,
@@ -167,8 +171,18 @@ def _bare_inputs(model, chunk, where):
     return X
 
 
-def predictions(model, chunk, proba: bool, keep: list[str], where, seen_warnings: set):
-    """The output table of one chunk: the kept columns, the prediction, probabilities."""
+def predictions(
+    model,
+    chunk,
+    proba: bool,
+    keep: list[str],
+    where,
+    seen_warnings: set,
+    impute: bool = False,
+    filled: dict | None = None,
+):
+    """The output table of one chunk: the kept columns, the prediction, probabilities.
+    ``impute`` fills missing cells with the training statistics, counted in ``filled``."""
     import pandas as pd
 
     from ..network import Network
@@ -176,13 +190,8 @@ def predictions(model, chunk, proba: bool, keep: list[str], where, seen_warnings
 
     out = pd.DataFrame({name: chunk[name].to_numpy() for name in keep})
     if isinstance(model, TabularModel):
-        X, warnings = model.transform(chunk, where=where)
-        for message in warnings:
-            column = message.split("'")[1] if "'" in message else message
-            if column not in seen_warnings:
-                seen_warnings.add(column)
-                warn(message + " (warned once per column)")
-        output = model.network.predict(X)
+        output, warnings = model.outputs(chunk, where=where, impute=impute, filled=filled)
+        warn_once(warnings, seen_warnings)
         name = model.target.name
         if name in out.columns:
             name = f"{name}_predicted"
@@ -231,8 +240,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--proba needs a classification model; this one is a regression")
     if args.proba and isinstance(model, Network):
         raise UserError("--proba needs a classification model; this is a bare network")
+    if args.impute and not isinstance(model, TabularModel):
+        raise UserError("--impute needs a command-line model, which keeps what to fill with")
     unit, first = data.numbering
     seen: set = set()
+    filled: dict = {}
     path = args.outputs.path(args.out) if args.out else None
     try:
         with _Writer(path, args.out) as writer:
@@ -245,9 +257,12 @@ def run(args: argparse.Namespace) -> int:
                                 "does not have"
                             )
                 where = (unit, first + int(chunk.index[0]))
-                writer.write(predictions(model, chunk, args.proba, keep, where, seen))
+                writer.write(
+                    predictions(model, chunk, args.proba, keep, where, seen, args.impute, filled)
+                )
     except (PreprocessingError, DataFileError) as exc:
         raise UserError(str(exc)) from None
+    warn_filled(filled)
     if args.out:
         args.outputs.commit()
         _log.info("%d predictions written to %s", writer.rows, args.out)

@@ -93,7 +93,7 @@ def choose(args: argparse.Namespace, data: DataFile, options) -> bool:
 
 
 def fit(args: argparse.Namespace, data: DataFile, options, **fit_options):
-    """TabularModel.fit_stream with the command's options; (model, history)."""
+    """TabularModel.fit_stream with the command's options: the model (and its history)."""
     from ..tabular import TabularModel
 
     return TabularModel.fit_stream(

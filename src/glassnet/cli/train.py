@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     check_distinct([(args.out, "--out"), (args.plot, "--plot"), (args.report, "--report")])
     if args.dask:
         with progress_bar(args.epochs, args.interrupts, hidden=args.quiet) as bar:
-            model, history = on_dask.fit(args, files, hidden, batch_size, [bar])
-        return _finish(args, model, history)
+            model = on_dask.fit(args, files, hidden, batch_size, [bar])
+        return _finish(args, model, model.history)
     options = read_options(args)
 
     import warnings
@@ -148,16 +148,16 @@ def run(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", OverfittingWarning)  # printed below, our way
             callbacks = [bar] if snapshots is None else [bar, snapshots]
             if streamed:
-                model, history = streaming.fit(args, data, options, **given, callbacks=callbacks)
+                model = streaming.fit(args, data, options, **given, callbacks=callbacks)
             else:
-                model, history = TabularModel.fit(
+                model = TabularModel.fit(
                     frame, args.target, **given, callbacks=callbacks, where=data.numbering
                 )
     except (DataFileError, PreprocessingError) as exc:
         raise UserError(str(exc)) from None
     report = (frame, snapshots, data.path) if args.report else None
     del frame  # the report needs the data; nothing else does
-    return _finish(args, model, history, report)
+    return _finish(args, model, model.history, report)
 
 
 def _finish(args, model, history, report=None) -> int:

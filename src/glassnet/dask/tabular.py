@@ -4,8 +4,8 @@ their preprocessing statistics gathered partition by partition, then ``glassnet.
 ``read_files(pattern)`` reads a file, a glob or a folder of Parquet or CSV/TSV files by
 the rules of :mod:`glassnet.tabular.reading` (only empty cells are missing, CSV cells
 stay the text they are, so a label ``001`` stays ``001``). ``fit_table(data, target)``
-takes what it returns, or any Dask DataFrame, and gives the ``(TabularModel, History)``
-that :meth:`TabularModel.fit` gives, without gathering the rows:
+takes what it returns, or any Dask DataFrame, and gives the TabularModel (with its
+``history``) that :meth:`TabularModel.fit` gives, without gathering the rows:
 
 1. the target column alone: row counts, missing targets, and the classes (or the task);
 2. every partition, on its worker: the validation split (per partition, stratified by
@@ -36,7 +36,7 @@ from dask.dataframe.utils import make_meta
 
 from .. import losses as _losses
 from ..network import Network
-from ..tabular.columns import as_columns, missing_mask, parse_numbers
+from ..tabular.columns import as_columns, mark_missing, missing_mask, parse_numbers
 from ..tabular.encoding import Accumulator, FeatureEncoder, PreprocessingError, TargetEncoder
 from ..tabular.metrics import SummaryMetrics
 from ..tabular.model import TabularModel
@@ -46,12 +46,14 @@ from ..tabular.reading import (
     check_data_path,
     check_header,
     csv_keywords,
+    damaged,
     data_format,
     normalise_numbers,
+    read_errors,
     sniff_csv,
 )
 from ..tabular.recipe import Recipe, check_rows
-from ..training import History
+from ..tabular.survey import Survey
 from . import shards as _shards
 from .fitting import fit_network
 
@@ -225,8 +227,8 @@ def _read_csv(paths, fmt, compression, options: ReadOptions, blocksize) -> Any:
         try:
             with fsspec.open(path, "rb", compression=compression) as f:
                 heads.append(f.read(65536))
-        except (OSError, EOFError) as exc:
-            raise DataFileError(f"cannot read {path}: {exc}") from None
+        except read_errors(compression) as exc:
+            raise damaged(path, compression, exc) from None
     first_sep, header = sniff_csv(paths[0], heads[0], fmt, options)
     check_header(paths[0], header)
     fixed = ReadOptions(
@@ -295,9 +297,10 @@ def read_files(
 # -- on the workers --------------------------------------------------------------------------
 
 
-def _table(part):
+def _table(part, na_values=()):
     """A partition as Columns, its text as the in-memory reading has it: Dask's Arrow
-    strings mark a missing cell with pandas' NA, the reading of a file with NaN."""
+    strings mark a missing cell with pandas' NA, the reading of a file with NaN; the
+    cells ``na_values`` names are missing."""
     import pandas as pd
 
     text = {
@@ -305,12 +308,14 @@ def _table(part):
         for name, dtype in part.dtypes.items()
         if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
     }
-    return as_columns(part.astype(text) if text else part)
+    return mark_missing(as_columns(part.astype(text) if text else part), na_values)
 
 
-def _survey(part, target: str, keep_path: bool) -> dict:
-    """What the target column of one partition says: rows, missing cells, distinct values."""
-    cols = _table(part)
+def _survey(part, target: str, keep_path: bool, survey: Survey) -> dict:
+    """What one partition says: its rows, the target's missing cells and distinct values,
+    and ``survey`` (empty, of every feature column) fed its rows, numbered from 0."""
+    cols = _table(part, survey.na_values)
+    survey.add(cols, ("row", 0))
     values = cols[target]
     missing = missing_mask(values)
     present = values[~missing]
@@ -318,7 +323,7 @@ def _survey(part, target: str, keep_path: bool) -> dict:
         "n": cols.n_rows,
         "path": str(cols[PATH_COLUMN][0]) if keep_path and cols.n_rows else None,
         "missing": int(missing.sum()),
-        "missing_at": np.flatnonzero(missing)[:5].tolist(),
+        "survey": survey,
     }
     import pandas as pd
 
@@ -357,11 +362,14 @@ class _Plan:
     features: list[str]
     target_enc: TargetEncoder
     recipe: Recipe
+    kinds: dict[str, str | None]
+    formats: dict[str, str | None]
     feature_enc: FeatureEncoder | None = None
 
     def rows(self, cols, i: int):
         """The kept rows (their positions in the partition), the training and validation
         positions among them, and the kept columns."""
+        cols = self.recipe.mark_missing(cols)
         cols, positions, _ = self.recipe.rows_with_target(cols, self.target, np.arange(cols.n_rows))
         classes = None
         if self.target_enc.task == "classification":
@@ -370,8 +378,9 @@ class _Plan:
         return cols, positions, train, val
 
 
-def _statistics(part, i: int, plan: _Plan, where=None, kinds=None):
-    """Partition ``i``'s feature statistics (on its training rows), the regression target's
+def _statistics(part, i: int, plan: _Plan, where=None):
+    """Partition ``i``'s feature statistics (on its training rows, read with the kinds
+    and date formats the survey of every partition decided), the regression target's
     mean and variance, and its numbers of training and validation rows. Without ``where``
     the rows are counted from 0 and a PreprocessingError becomes ``None`` in place of the
     encoder (the client fits the partition again, numbered, to name the problem)."""
@@ -385,7 +394,11 @@ def _statistics(part, i: int, plan: _Plan, where=None, kinds=None):
         unit, first = where if where is not None else ("row", 0)
         try:
             enc = plan.recipe.feature_encoder().partial_fit(
-                cols.take(train), plan.features, where=(unit, first + positions[train]), kinds=kinds
+                cols.take(train),
+                plan.features,
+                where=(unit, first + positions[train]),
+                kinds=plan.kinds,
+                formats=plan.formats,
             )
         except PreprocessingError:
             if where is not None:
@@ -443,16 +456,6 @@ def _numbering(data, surveys: list[dict]) -> list[tuple[str, int]]:
         out.append(("row", offset))
         offset += s["n"]
     return out
-
-
-def _where_text(lines: list[tuple[str, int]], total: int) -> str:
-    """'line 4', 'lines 4, 9 and 3 more', or 'a.csv line 4, b.csv line 9' across files."""
-    more = f" and {total - len(lines)} more" if total > len(lines) else ""
-    units = list(dict.fromkeys(u for u, _ in lines))
-    if len(units) == 1:
-        numbers = ", ".join(str(n) for _, n in lines)
-        return f"{units[0]}{'s' * (total > 1)} {numbers}{more}"
-    return ", ".join(f"{u} {n}" for u, n in lines) + more
 
 
 def _gather(client, futures) -> list:
@@ -521,7 +524,7 @@ def fit_table(
     source: str | None = None,
     client=None,
     **options,
-) -> tuple[TabularModel, History]:
+) -> TabularModel:
     """Train a TabularModel on a Dask DataFrame, or on what :func:`read_files` returns.
 
     ``options`` are those of :class:`ClusterRecipe`: :meth:`TabularModel.fit`'s, with
@@ -534,8 +537,8 @@ def fit_table(
 
     Returns
     -------
-    (TabularModel, History), as :meth:`TabularModel.fit`; the model's ``info`` also has
-    ``"cluster"`` (workers, shards, partitions, strategy).
+    TabularModel, as :meth:`TabularModel.fit` (its ``history`` holds the epochs); its
+    ``info`` also has ``"cluster"`` (workers, shards, partitions, strategy).
 
     Raises
     ------
@@ -555,29 +558,27 @@ def fit_table(
     names = [str(c) for c in frame.columns if c != PATH_COLUMN]
     feature_names = recipe.feature_columns(names, target)
 
-    # 1. The target column alone.
-    survey_cols = [target, PATH_COLUMN] if keep_path else [target]
+    # 1. Every row surveyed: the features' kinds, every problem of the data, the target.
+    survey_cols = [*feature_names, target] + ([PATH_COLUMN] if keep_path else [])
     pieces = frame[survey_cols].to_delayed()
+    empty = recipe.survey(feature_names, target)
     surveys = _gather(
-        client, client.compute([dask.delayed(_survey)(p, target, keep_path) for p in pieces])
+        client,
+        client.compute([dask.delayed(_survey)(p, target, keep_path, empty) for p in pieces]),
     )
     where = _numbering(data, surveys)
+    survey = recipe.survey(feature_names, target)
+    for i, s in enumerate(surveys):
+        survey.merge(s["survey"], where=where[i])
+    found = survey.finish()
+    found.refuse()
     missing = sum(s["missing"] for s in surveys)
     dropped = missing if recipe.drop_missing_target else 0
     n_rows = sum(s["n"] for s in surveys) - dropped
-    if missing and not recipe.drop_missing_target:
-        lines = [
-            (where[i][0], where[i][1] + p) for i, s in enumerate(surveys) for p in s["missing_at"]
-        ]
-        raise PreprocessingError(
-            f"the target column {target!r} has {missing} missing value{'s' * (missing > 1)} "
-            f"({_where_text(lines[:5], missing)}); remove those rows or give "
-            "--drop-missing-target"
-        )
     check_rows(n_rows, dropped)
     target_enc = _target_encoder(target, recipe.task, surveys, where, n_rows)
     recipe.loss_for(target_enc)  # a loss that does not fit the task, before the passes
-    plan = _Plan(target, feature_names, target_enc, recipe)
+    plan = _Plan(target, feature_names, target_enc, recipe, found.kinds, found.formats)
 
     # 2. The statistics of every partition's training rows, joined in order.
     parts = frame[[*feature_names, target]].to_delayed()
@@ -591,12 +592,8 @@ def fit_table(
         enc = s["encoder"]
         if s["train"] == 0:
             continue
-        decided = feature_enc.fitting_kinds
-        conflict = enc is None or any(
-            decided.get(c) and k and decided[c] != k for c, k in enc.fitting_kinds.items()
-        )
-        if conflict:  # read it again as one pass would have, naming what does not fit
-            again = dask.delayed(_statistics)(parts[i], i, plan, where[i], decided)
+        if enc is None:  # read it again, numbered, to name what does not fit
+            again = dask.delayed(_statistics)(parts[i], i, plan, where[i])
             enc = _gather(client, [client.compute(again)])[0]["encoder"]
             feature_enc.merge(enc)
         else:
@@ -605,6 +602,7 @@ def fit_table(
     n_val = sum(s["val"] for s in stats)
     recipe.check_training_rows(n_train)
     feature_enc.finish()
+    feature_enc.check_memory(max(s["n"] for s in surveys))  # the largest partition, encoded
     if target_enc.task == "regression":
         target_enc = TargetEncoder.standardised(target, target_acc)
     plan.feature_enc, plan.target_enc = feature_enc, target_enc
@@ -673,7 +671,9 @@ def fit_table(
         warn=False,
     )
     info["cluster"] = dict(net.training_summary.get("cluster", {}))
-    return TabularModel(net, feature_enc, target_enc, info), history
+    model = TabularModel(net, feature_enc, target_enc, info)
+    model.history = history
+    return model
 
 
 def _y_shape(n: int, classification: bool) -> tuple:

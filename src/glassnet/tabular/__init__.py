@@ -5,7 +5,11 @@ offers from Python. It needs the ``cli`` extra (pandas, pyarrow, narwhals).
 
 - :mod:`.reading`: data files (CSV/TSV, compressed, Parquet, Arrow, JSON Lines), whole
   or in chunks, as written.
-- :mod:`.columns`: any dataframe as NumPy columns; what kind each column is.
+- :mod:`.columns`: any dataframe as NumPy columns; text made into values.
+- :mod:`.dates`: dates as people write them (formats, inferred or given), and their
+  true calendar in any year.
+- :mod:`.survey`: what every column holds over all the rows: kinds, date formats, and
+  every problem of the data in one message.
 - :mod:`.encoding`: FeatureEncoder and TargetEncoder, fitted by accumulation, as JSON.
 - :mod:`.recipe`: Recipe, the options and the steps of training on a table, and the
   training summary.

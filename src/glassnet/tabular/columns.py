@@ -1,50 +1,51 @@
-"""Columns of any dataframe as NumPy arrays, what kind each column is, and text made into values.
+"""Columns of any dataframe as NumPy arrays, and text made into values.
 
 A table arrives as a pandas, polars or pyarrow table (through narwhals, so no library
 gets its own branch), a mapping of column name to values, or a list of records (dicts,
 as a JSON body holds them). :func:`as_columns` turns any of them into a
 :class:`Columns`: names in order, and one 1-D NumPy array per column.
 
-What a column *means* is decided here, from its values: numbers, booleans
-(``true``/``false`` in any case), dates and times (ISO 8601 text or datetime
-values), or categories (everything else). Text read from a file is kept as it was
-written; only the encoder turns it into numbers, with :func:`parse_numbers`.
-Only empty cells are missing: ``NA``, ``None`` or ``null`` written in a file are text.
+Text read from a file is kept as it was written; the encoder turns it into numbers
+with :func:`parse_numbers`, :func:`parse_booleans` and :func:`parse_datetimes`. Only
+empty cells are missing: ``NA``, ``None`` or ``null`` written in a file are text. What
+kind a column is, is decided from all its values by :mod:`.survey`. :func:`where_text`
+is how every message names rows.
 """
 
 from __future__ import annotations
 
 import numbers
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .dates import parse_dates
+
 __all__ = [
+    "PreprocessingError",
     "Columns",
     "as_columns",
     "missing_mask",
+    "mark_missing",
     "parse_numbers",
     "parse_booleans",
     "parse_datetimes",
-    "infer_kind",
     "label_text",
     "rows_text",
+    "where_text",
     "line_of",
     "KINDS",
-    "MixedColumnError",
     "import_pandas",
 ]
 
 #: The kinds of feature column, as the model file names them.
 KINDS = ("numeric", "categorical", "datetime", "boolean")
 
-_ISO_DATE = re.compile(
-    r"^\s*\d{4}-\d{2}-\d{2}"  # the date, then an optional time and zone
-    r"([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?\s*$"
-)
+
+class PreprocessingError(ValueError):
+    """The data does not fit what the model was trained on (or cannot be encoded)."""
 
 
 def import_pandas():
@@ -183,6 +184,24 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
     return mask
 
 
+def mark_missing(cols: Columns, words: Sequence[str]) -> Columns:
+    """The table with every text cell that is one of ``words`` made missing (None), as
+    reading it with ``--na-values`` would have; other cells are untouched."""
+    if not words:
+        return cols
+    pd = import_pandas()
+    data = dict(cols.data)
+    for name, values in data.items():
+        if values.dtype.kind != "O":
+            continue
+        hit = pd.Series(values, dtype=object).isin(list(words)).to_numpy(dtype=bool)
+        if hit.any():
+            values = values.copy()
+            values[hit] = None
+            data[name] = values
+    return Columns(list(cols.names), data, cols.n_rows)
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_))
 
@@ -245,90 +264,17 @@ def parse_booleans(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray,
     return out, failed
 
 
-def parse_datetimes(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """datetime64[ns] values (NaT where missing) from datetimes or ISO 8601 text, and a
-    mask of cells that are present but not dates. Times with a zone are taken in UTC."""
-    pd = import_pandas()
-    if values.dtype.kind == "M":
-        return values.astype("datetime64[ns]"), np.zeros(values.shape, dtype=bool)
-    out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    present = ~missing
-    cells = pd.Series(values[present], dtype=object)
-    try:
-        parsed = pd.to_datetime(cells, format="ISO8601", errors="coerce", utc=True)
-    except (ValueError, TypeError, OverflowError):
-        parsed = pd.Series([_one_datetime(v) for v in cells], dtype="datetime64[ns, UTC]")
-    plain = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    out[present] = plain
+def parse_datetimes(
+    values: np.ndarray, missing: np.ndarray, fmt: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """datetime64[s] values (NaT where missing) from datetimes, or text read with the
+    strftime format ``fmt`` (None: ISO 8601, a time with a zone taken in UTC), and a mask
+    of the cells that are present but not dates (see :func:`~.dates.parse_dates`)."""
+    out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[s]")
     failed = np.zeros(values.shape, dtype=bool)
-    failed[present] = np.isnat(plain)
+    present = ~missing
+    out[present], failed[present] = parse_dates(values[present], fmt)
     return out, failed
-
-
-def _one_datetime(v: Any):
-    pd = import_pandas()
-    try:
-        return pd.to_datetime(v, format="ISO8601", utc=True)
-    except (ValueError, TypeError, OverflowError):
-        return pd.NaT
-
-
-def infer_kind(values: np.ndarray, missing: np.ndarray) -> str:
-    """The kind of a column from its present values.
-
-    Booleans (or only ``true``/``false`` text) are boolean; numbers (or text that is
-    all numbers) are numeric; datetimes (or ISO 8601 text) are datetime; anything else
-    is categorical. Raises :class:`MixedColumnError` (naming nothing; the caller names
-    the column) when text mostly holds numbers but some cells do not.
-    """
-    kind = values.dtype.kind
-    if kind == "b":
-        return "boolean"
-    if kind in "iuf":
-        return "numeric"
-    if kind == "M":
-        return "datetime"
-    if kind == "m":
-        return "numeric"
-    present = values[~missing]
-    if len(present) == 0:
-        return "numeric"
-    sample = present[:1000]
-    if all(isinstance(v, (bool, np.bool_)) for v in sample) or all(
-        isinstance(v, str) and v.strip().lower() in ("true", "false") for v in sample
-    ):
-        _, failed = parse_booleans(present, np.zeros(len(present), dtype=bool))
-        if not failed.any():
-            return "boolean"
-    _, failed = parse_numbers(sample, np.zeros(len(sample), dtype=bool))
-    if failed.mean() <= 0.5:  # perhaps numbers: look at every value
-        _, failed = parse_numbers(present, np.zeros(len(present), dtype=bool))
-        if not failed.any():
-            return "numeric"
-        n_bad = int(failed.sum())
-        if n_bad <= 0.1 * len(present) and n_bad < len(present):
-            raise MixedColumnError(present[failed])
-    if all(isinstance(v, str) and _ISO_DATE.match(v) for v in sample) or all(
-        isinstance(v, (np.datetime64,)) or type(v).__name__ in ("Timestamp", "datetime", "date")
-        for v in sample
-    ):
-        _, failed = parse_datetimes(present, np.zeros(len(present), dtype=bool))
-        if not failed.any():
-            return "datetime"
-    for v in sample:
-        if isinstance(v, (list, dict, tuple, set, np.ndarray)):
-            raise TypeError("holds nested values (lists or objects), not single values")
-    return "categorical"
-
-
-class MixedColumnError(ValueError):
-    """Raised by :func:`infer_kind` for text that is mostly numbers, with a few cells that
-    are not (``tokens``: their distinct texts), so the caller can name them."""
-
-    def __init__(self, bad: np.ndarray):
-        shown = list(dict.fromkeys(str(v) for v in bad[:1000]))
-        self.tokens = shown
-        super().__init__(shown)
 
 
 def label_text(values: np.ndarray) -> np.ndarray:
@@ -363,6 +309,17 @@ def line_of(where: tuple[str, Any], position: int) -> int:
     if isinstance(first, np.ndarray):
         return int(first[position])
     return int(position) + int(first)
+
+
+def where_text(lines: Sequence[tuple[str, int]], total: int) -> str:
+    """'line 4', 'lines 4, 9 and 3 more', or 'a.csv line 4, b.csv line 9' across files:
+    the first ``lines`` (unit, number) of ``total`` rows."""
+    more = f" and {total - len(lines)} more" if total > len(lines) else ""
+    units = list(dict.fromkeys(u for u, _ in lines))
+    if len(units) == 1:
+        numbers = ", ".join(str(n) for _, n in lines)
+        return f"{units[0]}{'s' * (total > 1)} {numbers}{more}"
+    return ", ".join(f"{u} {n}" for u, n in lines) + more
 
 
 def rows_text(positions: np.ndarray, where: tuple[str, Any] = ("row", 1), limit: int = 5) -> str:

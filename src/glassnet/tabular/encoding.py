@@ -17,10 +17,14 @@ two at least as large as the largest magnitude seen, so values near 1e300 neithe
 overflow the variance nor lose precision. A :class:`TargetEncoder` does the same for
 the target (class labels, or a standardised number) and back.
 
-Kinds of column (inferred from the values, see :func:`~.columns.infer_kind`, or
-forced with ``categorical=`` / ``numeric=``): numeric, categorical, datetime and
-boolean. Missing cells are refused, every such column named in one message, unless
-``impute=True``. Infinite values are refused, naming column and line.
+Kinds of column (inferred from the values, see :func:`~.survey.infer_kind`, given by a
+:class:`~.survey.Survey` of the whole data with ``partial_fit(kinds=...)``, or forced
+with ``categorical=`` / ``numeric=``): numeric, categorical, datetime (with the format
+its text is written in) and boolean. Missing cells are refused, every such column named
+in one message, unless ``impute=True`` (at fitting, or at ``transform``: the fill values
+are always stored). Infinite values are refused, naming column and line. A categorical
+column whose one-hot block would take more memory than :data:`MAX_ONE_HOT_BYTES` is
+refused before it is allocated (:meth:`FeatureEncoder.check_memory`).
 
 The JSON of the preprocessing (``FeatureEncoder.to_json``), stored in the model
 file. It is stable: an exporter rebuilds the same transform from it. The matrix
@@ -44,11 +48,13 @@ has one block of columns per entry of ``columns``, in order::
                  that is no category goes to "other" when it exists, else the row is
                  all zeros (with a warning). A missing value (when impute) is ``fill``.
     datetime     {"name": str, "kind": "datetime", "parts": [{"part": P, "mean": float,
-                  "std": float (> 0)}, ...]}
+                  "std": float (> 0)}, ...], "format": str (optional)}
                  one output per part, in order: (part(t) - mean) / std, where P is
                  "year", "month" (1-12), "dayofweek" (Monday 0 - Sunday 6),
                  "dayofyear" (1-366) or "hour" (0-23, only when the training times
-                 have one). t is the value as a datetime, or ISO 8601 text; a time
+                 have one), in the proleptic Gregorian calendar for any year 1-9999.
+                 t is the value as a datetime, or text written in ``format`` (a
+                 strftime format, see :mod:`.dates`), ISO 8601 without it; a time
                  with a zone is first converted to UTC. Missing (when impute) -> 0.
 
 Model files of glassnet 0.1 (numeric and categorical columns without ``other``) load
@@ -69,10 +75,9 @@ import numpy as np
 
 from .columns import (
     KINDS,
-    MixedColumnError,
+    PreprocessingError,
     as_columns,
     import_pandas,
-    infer_kind,
     label_text,
     line_of,
     missing_mask,
@@ -81,27 +86,43 @@ from .columns import (
     parse_numbers,
     rows_text,
 )
+from .dates import calendar_parts, check_format, describe_format
+from .survey import NA_SPELLINGS, date_format_for, infer_kind, shell_word
 
 __all__ = [
     "FeatureEncoder",
     "TargetEncoder",
     "PreprocessingError",
+    "ColumnWarning",
     "Accumulator",
     "refuse_missing",
     "is_missing",
     "human_bytes",
     "class_identity",
+    "MAX_ONE_HOT_BYTES",
 ]
 
 #: Without ``max_categories``, a column with more levels than this, most of them rare
 #: (fewer than ten rows each on average), is refused as an identifier.
 IDENTIFIER_LEVELS = 100
+#: The most memory one categorical column's one-hot block may take, for the rows encoded
+#: at once (all of them in memory; a chunk and the shuffle buffer when streaming): the one
+#: bound on one-hot width, which a later change may replace by an embedding.
+MAX_ONE_HOT_BYTES = 1 << 30
 DATE_PARTS = ("year", "month", "dayofweek", "dayofyear", "hour")
 _OTHER = "(other)"
 
 
-class PreprocessingError(ValueError):
-    """The data does not fit what the model was trained on (or cannot be encoded)."""
+class ColumnWarning(str):
+    """A warning about one column (values never seen in training): text, as any warning,
+    with the ``column`` it is about, so that a caller can warn once per column."""
+
+    column: str
+
+    def __new__(cls, column: str, text: str) -> ColumnWarning:
+        out = super().__new__(cls, text)
+        out.column = column
+        return out
 
 
 # -- numerically stable accumulation -------------------------------------------------------
@@ -189,6 +210,7 @@ class _Column:
     n: int = 0
     missing: int = 0
     missing_lines: list[tuple[str, int]] = field(default_factory=list)
+    fmt: str | None = None  # the format of a datetime column's text (None: ISO 8601)
     stats: Accumulator = field(default_factory=Accumulator)
     counts: dict[str, int] = field(default_factory=dict)
     parts: dict[str, Accumulator] = field(default_factory=dict)
@@ -215,6 +237,9 @@ class FeatureEncoder:
     categorical, numeric : sequence of str
         Columns to treat as categories (integer codes, say) or as numbers,
         whatever their values look like.
+    date_format : str or mapping of str to str, optional
+        The strftime format of dates that are not ISO 8601 (``"%d/%m/%Y"``), for every
+        column or by column name; without it, the format is inferred from the values.
     """
 
     def __init__(
@@ -224,6 +249,7 @@ class FeatureEncoder:
         max_categories: int | None = None,
         categorical: Sequence[str] = (),
         numeric: Sequence[str] = (),
+        date_format: str | dict[str, str] | None = None,
     ):
         if max_categories is not None and (
             not isinstance(max_categories, (int, np.integer)) or max_categories < 2
@@ -234,10 +260,16 @@ class FeatureEncoder:
         both = set(categorical) & set(numeric)
         if both:
             raise ValueError(f"column {sorted(both)[0]!r} cannot be both categorical and numeric")
+        for fmt in [date_format] if isinstance(date_format, str) else (date_format or {}).values():
+            try:
+                check_format(fmt)
+            except ValueError as exc:
+                raise PreprocessingError(f"--date-format: {exc}") from None
         self.impute = bool(impute)
         self.max_categories = None if max_categories is None else int(max_categories)
         self.categorical = list(categorical)
         self.numeric = list(numeric)
+        self.date_format = date_format
         self.columns: list[dict[str, Any]] = []
         self._fitting: list[_Column] | None = None
 
@@ -263,6 +295,7 @@ class FeatureEncoder:
         *,
         where: tuple[str, int] = ("row", 1),
         kinds: dict[str, str | None] | None = None,
+        formats: dict[str, str | None] | None = None,
     ) -> FeatureEncoder:
         """Accumulate what one chunk says about each column.
 
@@ -272,9 +305,11 @@ class FeatureEncoder:
         names : the feature columns (the first chunk decides; default: all of them)
         where : how messages number this chunk's rows, (unit, number of its first row):
             ``("line", 2)`` for the first chunk of a CSV file with a header.
-        kinds : for the first chunk of an encoder that continues others (to be joined
-            with :meth:`merge`): the kinds those chunks decided (their
-            ``fitting_kinds``), so that this chunk is read as a single pass would read it.
+        kinds, formats : for the first chunk: each column's kind and date format, as a
+            :class:`~.survey.Survey` of all the data decided them (or, for an encoder
+            that continues others, to be joined with :meth:`merge`, their
+            ``fitting_kinds``), so that every chunk is read as the whole data says;
+            without them, a column's kind is inferred from its first chunk with values.
         """
         cols = as_columns(table)
         if self._fitting is None:
@@ -299,8 +334,9 @@ class FeatureEncoder:
                 for n in names
             ]
             for c in self._fitting:
-                if c.kind is None and kinds:
+                if kinds and (c.kind is None or c.kind == kinds.get(c.name)):
                     c.kind = kinds.get(c.name)
+                    c.fmt = (formats or {}).get(c.name)
             self.columns = []
         absent = [c.name for c in self._fitting if c.name not in cols]
         if absent:
@@ -322,20 +358,8 @@ class FeatureEncoder:
         if not present.any():
             return
         if c.kind is None:
-            try:
-                c.kind = infer_kind(values, missing)
-            except MixedColumnError as exc:
-                bad = np.flatnonzero(present & _not_numbers(values, missing))
-                shown = ", ".join(repr(t) for t in exc.tokens[:3])
-                tokens = ",".join(exc.tokens[:3])
-                raise PreprocessingError(
-                    f"column {c.name!r} holds numbers, but also the text {shown} "
-                    f"({_lines(bad, where)}); if that marks missing values, give "
-                    f"--na-values {tokens}; to treat the column as categories, give "
-                    f"--categorical {c.name}"
-                ) from None
-            except TypeError as exc:
-                raise PreprocessingError(f"column {c.name!r} {exc}") from None
+            fmt = date_format_for(self.date_format, c.name)
+            c.kind, c.fmt = infer_kind(c.name, values, missing, date_format=fmt, where=where)
         if c.kind == "numeric":
             numbers, failed = parse_numbers(values, missing)
             self._check_parsed(c, values, failed, where, "numbers")
@@ -353,9 +377,9 @@ class FeatureEncoder:
             self._check_parsed(c, values, failed, where, "true/false")
             c.stats.add(flags[present])
         elif c.kind == "datetime":
-            times, failed = parse_datetimes(values, missing)
-            self._check_parsed(c, values, failed, where, "dates")
-            parts = _date_parts(times[present])
+            times, failed = parse_datetimes(values, missing, c.fmt)
+            self._check_parsed(c, values, failed, where, f"dates ({describe_format(c.fmt)})")
+            parts = calendar_parts(times[present])
             if parts.pop("_clock").any():
                 c.has_time = True
             for part in DATE_PARTS:
@@ -386,6 +410,11 @@ class FeatureEncoder:
     def fitting_kinds(self) -> dict[str, str | None]:
         """While fitting: each column's kind as decided so far (None: no values yet)."""
         return {c.name: c.kind for c in self._fitting or ()}
+
+    @property
+    def fitting_formats(self) -> dict[str, str | None]:
+        """While fitting: each date column's format as decided so far."""
+        return {c.name: c.fmt for c in self._fitting or ()}
 
     def merge(self, other: FeatureEncoder, *, where: tuple[str, int] | None = None):
         """Add what ``other`` accumulated (``partial_fit`` on other rows of the same
@@ -420,7 +449,8 @@ class FeatureEncoder:
                 raise PreprocessingError(
                     f"column {a.name!r} was read as {a.kind} in one part and {b.kind} in another"
                 )
-            a.kind = a.kind or b.kind
+            if a.kind is None:
+                a.kind, a.fmt = b.kind, b.fmt
             a.n += b.n
             a.missing += b.missing
             a.missing_lines.extend(b.missing_lines[: max(0, 5 - len(a.missing_lines))])
@@ -475,20 +505,21 @@ class FeatureEncoder:
                 )
             elif c.kind == "datetime":
                 parts = [p for p in DATE_PARTS if p != "hour" or c.has_time]
-                columns.append(
-                    {
-                        "name": c.name,
-                        "kind": "datetime",
-                        "parts": [
-                            {
-                                "part": p,
-                                "mean": c.parts[p].value_mean,
-                                "std": c.parts[p].std if c.parts[p].std > 0 else 1.0,
-                            }
-                            for p in parts
-                        ],
-                    }
-                )
+                column = {
+                    "name": c.name,
+                    "kind": "datetime",
+                    "parts": [
+                        {
+                            "part": p,
+                            "mean": c.parts[p].value_mean,
+                            "std": c.parts[p].std if c.parts[p].std > 0 else 1.0,
+                        }
+                        for p in parts
+                    ],
+                }
+                if c.fmt is not None:
+                    column["format"] = c.fmt
+                columns.append(column)
             else:
                 by_count = sorted(c.counts.items(), key=lambda kv: (-kv[1], kv[0]))
                 levels = len(by_count)
@@ -496,7 +527,7 @@ class FeatureEncoder:
                 if comma:
                     commas.append((c.name, comma))
                 if self.max_categories is None and levels > IDENTIFIER_LEVELS and levels > c.n / 10:
-                    ids.append((c.name, levels, c.n, comma))
+                    ids.append((c.name, levels, c.n + c.missing, comma))
                     continue
                 other = self.max_categories is not None and levels > self.max_categories
                 kept = by_count[: self.max_categories - 1] if other else by_count
@@ -519,7 +550,8 @@ class FeatureEncoder:
                     "thousands are marked with points)"
                 )
             shown = "; ".join(
-                f"{name!r} has {levels} distinct values in {n} rows" for name, levels, n, _ in ids
+                f"{name!r} has {levels} distinct values in the {n} training rows"
+                for name, levels, n, _ in ids
             )
             raise PreprocessingError(
                 f"{shown}: that looks like an identifier, which a model cannot learn from; "
@@ -530,12 +562,39 @@ class FeatureEncoder:
         return self
 
     def check_memory(self, n_rows: int, dtype=np.float64, copies: float = 2.0) -> None:
-        """Refuse, before allocating, an encoded matrix that would not fit in memory.
+        """Refuse, before allocating, an encoded matrix of ``n_rows`` rows that would not fit.
 
-        ``copies`` counts the matrix and what training makes of it (the training and
-        validation rows are gathered into their own arrays).
+        First each categorical column's one-hot block, ``n_rows x levels`` values
+        ``copies`` times, against :data:`MAX_ONE_HOT_BYTES` (naming the column, its
+        levels, the memory and the fixes); then the whole matrix against the memory
+        available. ``copies`` counts the matrix and what training makes of it (the
+        training and validation rows are gathered into their own arrays).
         """
         itemsize = np.dtype(dtype).itemsize
+        wide = []
+        for c in self.columns:
+            width = _width(c)
+            block = n_rows * width * itemsize * copies
+            if c["kind"] == "categorical" and block > MAX_ONE_HOT_BYTES:
+                fits = int(MAX_ONE_HOT_BYTES // (n_rows * itemsize * copies))
+                wide.append((c["name"], width, block, fits))
+        if wide:
+            shown = "; ".join(
+                f"{name!r} has {width} levels, and one-hot encoding it for {n_rows} rows would "
+                f"take {human_bytes(block)}"
+                for name, width, block, _ in wide
+            )
+            fits = min(f for *_, f in wide)
+            bound = (
+                f"--max-categories {fits} or fewer keeps it within bounds"
+                if fits >= 2
+                else "no number of categories fits"
+            )
+            raise PreprocessingError(
+                f"{shown}, more than the {human_bytes(MAX_ONE_HOT_BYTES)} a column may take; "
+                f"keep its most frequent values with --max-categories N ({bound}), or leave "
+                f"it out with --ignore {','.join(name for name, *_ in wide)}"
+            )
         needed = n_rows * self.n_outputs * itemsize * copies
         available = available_memory()
         if available is None or needed <= available:
@@ -572,14 +631,31 @@ class FeatureEncoder:
         return out
 
     @property
+    def output_columns(self) -> list[str]:
+        """The feature column of every column of the encoded matrix."""
+        return [c["name"] for c in self.columns for _ in range(_width(c))]
+
+    @property
     def n_outputs(self) -> int:
         return sum(_width(c) for c in self.columns)
 
     def transform(
-        self, table, dtype=np.float64, *, where: tuple[str, int] = ("row", 1)
+        self,
+        table,
+        dtype=np.float64,
+        *,
+        where: tuple[str, int] = ("row", 1),
+        impute: bool | None = None,
+        filled: dict[str, int] | None = None,
     ) -> tuple[np.ndarray, list[str]]:
         """The encoded matrix (n_rows, n_outputs), and warnings about values never seen
-        in training.
+        in training (each a :class:`ColumnWarning`).
+
+        Parameters
+        ----------
+        impute : fill missing cells with the training statistics (the mean, the most
+            frequent level); default: as the encoder was fitted
+        filled : if given, the number of cells filled in each column is added to it
 
         Raises
         ------
@@ -590,6 +666,7 @@ class FeatureEncoder:
         """
         if not self.columns:
             raise PreprocessingError("the encoder has not been fitted")
+        impute = self.impute if impute is None else bool(impute)
         cols = as_columns(table)
         absent = [c["name"] for c in self.columns if c["name"] not in cols]
         if absent:
@@ -599,13 +676,18 @@ class FeatureEncoder:
             )
         n = cols.n_rows
         missing = {c["name"]: missing_mask(cols[c["name"]]) for c in self.columns}
-        if not self.impute:
+        if not impute:
             with_missing = _missing_columns(missing, where)
             if with_missing:
                 raise PreprocessingError(
                     _missing_message(with_missing, None) + ", and the model was trained "
-                    "without --impute"
+                    "without --impute; give --impute to fill them with the training "
+                    "statistics (the mean, or the most frequent value)"
                 )
+        elif filled is not None:
+            for name, m in missing.items():
+                if m.any():
+                    filled[name] = filled.get(name, 0) + int(m.sum())
         warnings: list[str] = []
         dense: list[tuple[int, np.ndarray]] = []  # (output column, its values)
         hot: list[tuple[int, np.ndarray]] = []  # (first output column, level codes; -1: none)
@@ -624,30 +706,49 @@ class FeatureEncoder:
                 x[miss] = c["mean"]
                 dense.append((start, self._scaled(x, c["mean"], c["std"], c, where)))
             elif kind == "datetime":
-                t, failed = parse_datetimes(values, miss)
-                self._refuse_wrong(c, values, failed, where, "dates")
-                parts = _date_parts(t)
+                fmt = c.get("format")
+                t, failed = parse_datetimes(values, miss, fmt)
+                self._refuse_wrong(c, values, failed, where, f"dates ({describe_format(fmt)})")
+                parts = calendar_parts(t)
                 for j, p in enumerate(c["parts"]):
-                    x = parts[p["part"]].astype(np.float64)
+                    x = parts[p["part"]]
                     x[miss] = p["mean"]
                     dense.append((start + j, self._scaled(x, p["mean"], p["std"], c, where)))
             else:
                 codes, message = self._one_hot_codes(c, values, miss)
                 hot.append((start, codes))
                 if message:
-                    warnings.append(message)
+                    warnings.append(ColumnWarning(c["name"], message))
             start += _width(c)
         return _assemble(n, start, dtype, dense, hot), warnings
 
     @staticmethod
     def _refuse_wrong(c, values, failed, where, what: str) -> None:
-        if failed.any():
-            rows = np.flatnonzero(failed)
-            raise PreprocessingError(
-                f"column {c['name']!r} was {what} in training, but {_lines(rows[:1], where)} "
-                f"holds {str(values[rows[0]])!r}"
-                + (f" ({len(rows) - 1} more such rows)" if len(rows) > 1 else "")
+        if not failed.any():
+            return
+        rows = np.flatnonzero(failed)
+        name = c["name"]
+        example = str(values[rows[0]])
+        texts = list(dict.fromkeys(str(v) for v in values[rows[:1000]]))
+        words = [t for t in texts if t in NA_SPELLINGS]
+        if words:
+            hint = (
+                f"; if {', '.join(map(repr, words))} marks missing values, give --na-values "
+                f"{shell_word(','.join(words))} (and --impute to fill them)"
             )
+        elif what == "numeric":
+            hint = (
+                f"; it was read as numbers because every training value was one: if it holds "
+                f"categories, train again with --categorical {name}"
+            )
+        else:
+            hint = ""
+        raise PreprocessingError(
+            f"column {name!r} was {what} in training, but {_lines(rows[:1], where)} "
+            f"holds {example!r}"
+            + (f" ({len(rows) - 1} more such rows)" if len(rows) > 1 else "")
+            + hint
+        )
 
     @staticmethod
     def _scaled(x, mean, std, c, where) -> np.ndarray:
@@ -733,6 +834,14 @@ class FeatureEncoder:
                     raise ValueError(f"feature column {name!r} has invalid date parts")
                 for p in parts:
                     _check_scale(name, p, ("mean", "std"))
+                fmt = c.get("format")
+                if fmt is not None:
+                    try:
+                        check_format(fmt)
+                    except ValueError:
+                        raise ValueError(
+                            f"feature column {name!r} has an invalid date format"
+                        ) from None
             else:
                 cats = c.get("categories")
                 if (
@@ -769,7 +878,10 @@ class FeatureEncoder:
                 )
             elif c["kind"] == "datetime":
                 parts = ", ".join(p["part"] for p in c["parts"])
-                lines.append(f"{c['name']}: date/time -> {parts}, each standardised")
+                lines.append(
+                    f"{c['name']}: date/time ({describe_format(c.get('format'))}) -> {parts}, "
+                    "each standardised"
+                )
             else:
                 cats = c["categories"]
                 shown = ", ".join(cats[:8]) + (", ..." if len(cats) > 8 else "")
@@ -824,25 +936,6 @@ def _assemble(n: int, width: int, dtype, dense, hot) -> np.ndarray:
             rows = np.flatnonzero(part >= 0)
             block[rows, offset + part[rows]] = 1
     return X
-
-
-def _not_numbers(values, missing) -> np.ndarray:
-    _, failed = parse_numbers(values, missing)
-    return failed
-
-
-def _date_parts(t: np.ndarray) -> dict[str, np.ndarray]:
-    pd = import_pandas()
-    index = pd.DatetimeIndex(t)
-    clock = (index.minute != 0) | (index.second != 0) | (index.hour != 0)
-    return {
-        "year": index.year.to_numpy(dtype=np.float64, na_value=np.nan),
-        "month": index.month.to_numpy(dtype=np.float64, na_value=np.nan),
-        "dayofweek": index.day_of_week.to_numpy(dtype=np.float64, na_value=np.nan),
-        "dayofyear": index.day_of_year.to_numpy(dtype=np.float64, na_value=np.nan),
-        "hour": index.hour.to_numpy(dtype=np.float64, na_value=np.nan),
-        "_clock": np.asarray(clock, dtype=bool),
-    }
 
 
 def _width(c: dict) -> int:
@@ -1196,6 +1289,11 @@ class TargetEncoder:
             raise PreprocessingError(
                 f"the target column {self.name!r} holds an infinite value ({stats.infinite})"
             )
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The feature column of every column of the encoded matrix."""
+        return [c["name"] for c in self.columns for _ in range(_width(c))]
 
     @property
     def n_outputs(self) -> int:

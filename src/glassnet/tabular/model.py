@@ -4,8 +4,8 @@ This is what ``glassnet train`` builds and ``glassnet predict`` uses. In Python:
 
     import pandas as pd, glassnet
     frame = pd.read_csv("iris.csv")            # or a polars or pyarrow table
-    model, history = glassnet.TabularModel.fit(frame, target="species", epochs=200,
-                                               early_stopping=True)
+    model = glassnet.TabularModel.fit(frame, "species")   # the command line's defaults
+    model.history.loss                         # how the training went
     model.save("iris.glassnet")
     glassnet.load("iris.glassnet").predict(frame)   # labels, as the data spells them
 
@@ -15,13 +15,18 @@ are held out of everything but the validation loss. Columns are matched by name,
 a prediction applies exactly the preprocessing the training did. ``predict``,
 ``predict_proba``, ``transform`` and ``evaluate`` take any table (a list of records
 too) and raise :class:`PreprocessingError` (a ValueError) naming the column and the
-problem. The options of training and its steps are :mod:`.recipe`'s; this module
-trains in memory, chunk by chunk, and through :mod:`.streaming` from a file.
+problem; ``impute=True`` fills missing cells with the training statistics, which
+every model keeps, and says how many it filled (a warning of the ``glassnet`` logger).
+A row whose inputs the network cannot compute (``-1e308`` where numbers near 1 were
+seen) is refused, naming its line and column, rather than given an empty answer. The
+options of training and its steps are :mod:`.recipe`'s; this module trains in memory,
+chunk by chunk, and through :mod:`.streaming` from a file.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,9 +39,11 @@ from ..training import Callback, History
 from .columns import as_columns, missing_mask, rows_text
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
 from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
-from .recipe import Recipe, Training, check_rows, check_target
+from .recipe import Recipe, Training, check_target
 
 __all__ = ["TabularModel"]
+
+_log = logging.getLogger(__name__)
 
 #: The options of training on the whole data at once, which partial_fit goes without.
 _WHOLE_DATA_OPTIONS = ("epochs", "val_split", "early_stopping", "patience", "drop_missing_target")
@@ -53,6 +60,8 @@ class TabularModel:
     info : dict
         How the model was trained: data, rows, epochs, the restored epoch and its
         losses, metrics, warnings, date.
+    history : History or None
+        The epochs of the training that made this model (None for a loaded model).
     """
 
     model_file_kind = "tabular"
@@ -68,6 +77,7 @@ class TabularModel:
         self.features = features
         self.target = target
         self.info = dict(info or {})
+        self.history: History | None = None
         self._incremental: _Incremental | None = None
 
     # -- training ---------------------------------------------------------------------------
@@ -82,9 +92,9 @@ class TabularModel:
         source: str | None = None,
         where: tuple[str, Any] = ("row", 1),
         **options,
-    ) -> tuple[TabularModel, History]:
+    ) -> TabularModel:
         """Train on a table: a pandas, polars or pyarrow table, a mapping of columns, or a
-        list of records.
+        list of records. Returns the model; its ``history`` holds the epochs.
 
         Parameters
         ----------
@@ -93,40 +103,25 @@ class TabularModel:
         source : the data's name, for the training summary
         where : how messages number the rows, (unit, first row's number)
         **options : the options of :class:`~.recipe.Recipe` (``hidden``, ``epochs``,
-            ``val_split``, ``early_stopping``, ``features``, ``impute``, ...), with its
-            defaults
+            ``val_split``, ``early_stopping``, ``features``, ``impute``, ``date_format``,
+            ...), with its defaults, which are the command line's: 20% of the rows held
+            out, early stopping on, the best epoch's weights kept
 
         Raises
         ------
         PreprocessingError
-            For anything wrong with the data or the options, naming it.
+            For anything wrong with the data or the options, naming it (every problem
+            of the data in one message).
         NonFiniteLossError
             If the loss, the validation loss or the weights stop being finite.
         """
         recipe = Recipe.from_options(options, "fit")
-        cols = as_columns(frame)
-        feature_names = recipe.feature_columns(cols.names, target)
-        numbers = _row_numbers(where, cols.n_rows)
-        cols, numbers, dropped = recipe.rows_with_target(cols, target, numbers)
-        n_rows = cols.n_rows
-        check_rows(n_rows, dropped)
-        where_all = (where[0], numbers)
-        recipe.check_missing(cols, feature_names, where_all)
-        y_raw = cols[target]
-        target_enc = TargetEncoder.fit(target, y_raw, recipe.task, where=where_all)
-        classification = target_enc.task == "classification"
-        classes = target_enc.class_indices(y_raw) if classification else None
-        train_idx, val_idx = recipe.split(n_rows, classes)
-        if not classification:  # scaled by the training rows alone
-            target_enc = TargetEncoder.fit(
-                target, y_raw, "regression", scale_rows=train_idx, where=where_all
-            )
-        feature_enc = recipe.feature_encoder().fit(
-            cols.take(train_idx), feature_names, where=(where[0], numbers[train_idx])
-        )
-        feature_enc.check_memory(n_rows, np.float64)
+        ready = recipe.prepare(as_columns(frame), target, where)
+        cols, where_all = ready.cols, ready.where
+        train_idx, val_idx = ready.train, ready.validation
+        feature_enc, target_enc = ready.features, ready.target
         X, _ = feature_enc.transform(cols, where=where_all)
-        y = target_enc.encode(y_raw, where=where_all)
+        y = target_enc.encode(cols[target], where=where_all)
 
         training = recipe.training(
             target_enc,
@@ -156,13 +151,15 @@ class TabularModel:
             history,
             features=feature_enc,
             target=target_enc,
-            rows=n_rows,
-            dropped=dropped,
+            rows=cols.n_rows,
+            dropped=ready.dropped,
             train=train,
             validation=validation,
             source=source,
         )
-        return cls(net, feature_enc, target_enc, info), history
+        model = cls(net, feature_enc, target_enc, info)
+        model.history = history
+        return model
 
     @classmethod
     def fit_stream(
@@ -177,17 +174,19 @@ class TabularModel:
         callbacks: Sequence[Callback] = (),
         source: str | None = None,
         **options,
-    ) -> tuple[TabularModel, History]:
-        """Train on a data file read ``chunk_rows`` rows at a time, never whole.
+    ) -> TabularModel:
+        """Train on a data file read ``chunk_rows`` rows at a time, never whole; returns
+        the model (its ``history`` holds the epochs), as :meth:`fit`.
 
         Takes :meth:`fit`'s options (``batch_size`` must be a number). A first pass
-        fits the preprocessing on the training rows and chooses the held-out rows (a
-        stratified split that is the same whatever ``chunk_rows``); each epoch then reads
-        the file again and trains on its rows through a shuffle buffer of
-        ``buffer_rows`` rows. At most ``max_validation_rows`` held-out rows (a seeded
-        sample) measure the validation loss; the others are trained on. ``read_options``
-        is a :class:`~.reading.ReadOptions`. See :mod:`.streaming` for the passes and what
-        bounds the memory.
+        surveys every row (the columns' kinds and every problem of the data, as
+        :meth:`fit` does), a second fits the preprocessing on the training rows and
+        chooses the held-out rows (a stratified split that is the same whatever
+        ``chunk_rows``); each epoch then reads the file again and trains on its rows
+        through a shuffle buffer of ``buffer_rows`` rows. At most ``max_validation_rows``
+        held-out rows (a seeded sample) measure the validation loss; the others are
+        trained on. ``read_options`` is a :class:`~.reading.ReadOptions`. See
+        :mod:`.streaming` for the passes and what bounds the memory.
         """
         from .streaming import fit_file
 
@@ -203,7 +202,9 @@ class TabularModel:
             max_validation_rows=max_validation_rows,
             read_options=read_options,
         )
-        return cls(network, features, target_enc, info), history
+        model = cls(network, features, target_enc, info)
+        model.history = history
+        return model
 
     @classmethod
     def untrained(cls, target: str, *, classes: Sequence | None = None, **options) -> TabularModel:
@@ -245,7 +246,7 @@ class TabularModel:
             raise PreprocessingError("the preprocessing is already fitted")
         unit, first = where
         for cols in map(as_columns, chunks):
-            self._accumulate(cols, state, (unit, first))
+            self._accumulate(state.recipe.mark_missing(cols), state, (unit, first))
             first += cols.n_rows
         self._finish_statistics(state)
         return self
@@ -278,7 +279,7 @@ class TabularModel:
         first call fits the preprocessing on this chunk unless :meth:`fit_statistics`
         did. Returns the chunk's History."""
         state = self._incremental_state()
-        cols = as_columns(frame)
+        cols = state.recipe.mark_missing(as_columns(frame))
         if not self.features.columns:
             self._accumulate(cols, state, where)
             self._finish_statistics(state)
@@ -306,24 +307,91 @@ class TabularModel:
 
     # -- prediction -------------------------------------------------------------------------
 
-    def transform(self, frame, *, where: tuple[str, Any] = ("row", 1)) -> tuple[np.ndarray, list]:
+    def transform(
+        self,
+        frame,
+        *,
+        where: tuple[str, Any] = ("row", 1),
+        impute: bool = False,
+        filled: dict[str, int] | None = None,
+    ) -> tuple[np.ndarray, list]:
         """The network's input for a table (n_rows, n_inputs), and warnings about values
-        never seen in training."""
-        return self.features.transform(frame, dtype=self.network.dtype, where=where)
+        never seen in training. ``impute`` fills missing cells with the training
+        statistics (a model trained with ``impute=True`` always does); ``filled``, if
+        given, counts the cells ``impute`` filled in each column."""
+        return self.features.transform(
+            frame,
+            dtype=self.network.dtype,
+            where=where,
+            impute=True if impute else None,
+            filled=filled if impute else None,
+        )
 
-    def predict(self, frame, *, where: tuple[str, Any] = ("row", 1)) -> np.ndarray:
-        """Labels (as the training data spelled them) or numbers in the target's units."""
-        X, _ = self.transform(frame, where=where)
-        return self.target.decode(self.network.predict(X))
+    def outputs(
+        self,
+        frame,
+        *,
+        where: tuple[str, Any] = ("row", 1),
+        impute: bool = False,
+        filled: dict[str, int] | None = None,
+    ) -> tuple[np.ndarray, list]:
+        """The network's output for a table (n_rows, n_outputs), checked finite, and the
+        warnings of :meth:`transform`.
 
-    def predict_proba(self, frame, *, where: tuple[str, Any] = ("row", 1)) -> np.ndarray:
+        Raises
+        ------
+        PreprocessingError
+            For a row whose output is not a finite number (an input far outside what
+            training saw, such as -1e308), naming its line and its most extreme input.
+        """
+        cols = as_columns(frame)
+        X, warnings = self.transform(cols, where=where, impute=impute, filled=filled)
+        output = self.network.predict(X)
+        values = output if self.target.task == "classification" else self.target.decode(output)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+        if bad.any():
+            raise PreprocessingError(self._overflow_message(cols, X, np.flatnonzero(bad), where))
+        return output, warnings
+
+    def _overflow_message(self, cols, X: np.ndarray, rows: np.ndarray, where) -> str:
+        """Which row's inputs the network cannot compute, and its most extreme column."""
+        first = rows[0]
+        j = int(np.argmax(np.abs(X[first])))
+        name = self.features.output_columns[j]
+        raw = cols[name][first] if name in cols else "?"
+        more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+        return (
+            f"the network's output for {rows_text(rows[:1], where)}{more} is not a finite "
+            f"number: column {name!r} holds {str(raw)!r}, {abs(X[first, j]):.3g} standard "
+            "deviations from the training values, too far for the network to compute; "
+            "correct or remove that row"
+        )
+
+    def predict(
+        self, frame, *, where: tuple[str, Any] = ("row", 1), impute: bool = False
+    ) -> np.ndarray:
+        """Labels (as the training data spelled them) or numbers in the target's units.
+        ``impute`` fills missing cells with the training statistics, and warns how many."""
+        filled: dict[str, int] = {}
+        output, _ = self.outputs(frame, where=where, impute=impute, filled=filled)
+        _warn_filled(filled)
+        return self.target.decode(output)
+
+    def predict_proba(
+        self, frame, *, where: tuple[str, Any] = ("row", 1), impute: bool = False
+    ) -> np.ndarray:
         """Class probabilities (n_rows, n_classes), columns in ``classes`` order."""
         if self.target.task != "classification":
             raise PreprocessingError("probabilities exist only for a classification model")
-        X, _ = self.transform(frame, where=where)
-        return self.network.predict(X)
+        filled: dict[str, int] = {}
+        output, _ = self.outputs(frame, where=where, impute=impute, filled=filled)
+        _warn_filled(filled)
+        return output
 
-    def evaluate(self, frame, *, where: tuple[str, Any] = ("row", 1)) -> dict[str, Any]:
+    def evaluate(
+        self, frame, *, where: tuple[str, Any] = ("row", 1), impute: bool = False
+    ) -> dict[str, Any]:
         """Metrics on a table that holds the target column (see :mod:`.metrics`)."""
         cols = as_columns(frame)
         if self.target.name not in cols:
@@ -331,7 +399,9 @@ class TabularModel:
                 f"the data has no target column {self.target.name!r} to measure against"
             )
         acc = self.metrics_accumulator()
-        self.update_metrics(acc, cols, where=where)
+        filled: dict[str, int] = {}
+        self.update_metrics(acc, cols, where=where, impute=impute, filled=filled)
+        _warn_filled(filled)
         return acc.result()
 
     def metrics_accumulator(self):
@@ -340,8 +410,19 @@ class TabularModel:
             return ClassificationMetrics(self.target.classes)
         return RegressionMetrics()
 
-    def update_metrics(self, acc, frame, *, where=("row", 1), output=None) -> np.ndarray:
-        """Add one chunk's truth and predictions to ``acc``; returns the network output."""
+    def update_metrics(
+        self,
+        acc,
+        frame,
+        *,
+        where=("row", 1),
+        output=None,
+        impute: bool = False,
+        filled: dict[str, int] | None = None,
+        warnings: list | None = None,
+    ) -> np.ndarray:
+        """Add one chunk's truth and predictions to ``acc``; returns the network output.
+        ``warnings``, if given, receives those of :meth:`transform`."""
         cols = as_columns(frame)
         truth = cols[self.target.name]
         missing = missing_mask(truth)
@@ -352,8 +433,9 @@ class TabularModel:
                 "measure those rows against (--drop-missing-target leaves them out)"
             )
         if output is None:
-            X, _ = self.transform(cols, where=where)
-            output = self.network.predict(X)
+            output, notes = self.outputs(cols, where=where, impute=impute, filled=filled)
+            if warnings is not None:
+                warnings.extend(notes)
         if self.target.task == "classification":
             index = self.target.class_indices(truth)
             acc.update(index, output, unknown_labels=truth)
@@ -502,7 +584,14 @@ class _Incremental:
     rows: int = 0
 
 
-def _row_numbers(where, n: int) -> np.ndarray:
-    if isinstance(where[1], np.ndarray):
-        return where[1]
-    return np.arange(n, dtype=np.int64) + int(where[1])
+def _warn_filled(filled: dict[str, int]) -> None:
+    """Say how many missing cells were filled with the training statistics, and where."""
+    if filled:
+        total = sum(filled.values())
+        shown = ", ".join(f"{name!r}: {n}" for name, n in filled.items())
+        _log.warning(
+            "filled %d missing cell%s with the training statistics (%s)",
+            total,
+            "s" * (total != 1),
+            shown,
+        )

@@ -18,7 +18,9 @@ format (Parquet and Arrow through pyarrow's record batches), each indexed by its
 rows' 0-based positions in the file, so memory stays flat however long the file
 is; :func:`read_table` is all the chunks at once. :func:`row_numbering` says how
 messages should number a format's rows (CSV line 2 is the first row).
-Folders, FIFOs and devices are refused before they are opened.
+Folders, FIFOs and devices are refused before they are opened, and a damaged or
+truncated compressed file is a :class:`DataFileError` that names it and what is wrong
+(:func:`damaged`), whichever decompressor finds it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ __all__ = [
     "sniff_csv",
     "check_header",
     "normalise_numbers",
+    "read_errors",
+    "damaged",
     "FORMATS",
     "DEFAULT_CHUNK_ROWS",
 ]
@@ -230,12 +234,49 @@ def _open_binary(path: str, compression: str | None):
     if compression == "zip":
         import zipfile
 
-        archive = zipfile.ZipFile(path)
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise damaged(path, compression, exc) from None
         members = [m for m in archive.namelist() if not m.endswith("/")]
         if len(members) != 1:
             raise DataFileError(f"{path}: a zip archive must hold exactly one file")
         return archive.open(members[0])
     return open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+
+_COMPRESSION_NAMES = {"gzip": "gzip", "bz2": "bzip2", "xz": "xz", "zstd": "Zstandard", "zip": "zip"}
+
+
+def read_errors(compression: str | None) -> tuple[type[BaseException], ...]:
+    """What reading a damaged file (of this compression) raises: besides OSError and
+    EOFError, each decompressor's own error."""
+    import lzma
+    import zipfile
+    import zlib
+
+    errors: list[type[BaseException]] = [OSError, EOFError, lzma.LZMAError, zlib.error]
+    errors.append(zipfile.BadZipFile)
+    if compression == "zstd":
+        import pyarrow as pa
+
+        errors.append(pa.ArrowException)
+    return tuple(errors)
+
+
+def damaged(path: str, compression: str | None, exc: BaseException) -> DataFileError:
+    """The one-line error for a file that cannot be read (or decompressed) to its end."""
+    reason = " ".join(str(getattr(exc, "strerror", None) or exc).split()) or type(exc).__name__
+    if isinstance(exc, EOFError):
+        return DataFileError(f"{path} is truncated (its compressed data ends early)")
+    if compression is None or path == "-":
+        return DataFileError(f"cannot read {path}: {reason}")
+    kind = _COMPRESSION_NAMES[compression]
+    if compression == "zip":
+        return DataFileError(
+            f"{path} is damaged: it is not a whole zip archive ({reason}); it may be truncated"
+        )
+    return DataFileError(f"{path} is damaged: its {kind} data cannot be decompressed ({reason})")
 
 
 def _decode_error(path: str, encoding: str | None, exc: UnicodeDecodeError) -> DataFileError:
@@ -291,6 +332,7 @@ def _best_separator(lines: list[str], decimal: str) -> str:
 
 def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -> Iterator:
     pd = import_pandas()
+    errors = read_errors(compression)
     stream = _open_binary(path, compression)
     try:
         try:
@@ -300,10 +342,8 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
                 head = stream.read(65536)
                 stream.close()
                 stream = _open_binary(path, compression)
-        except OSError as exc:
-            raise DataFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except EOFError:
-            raise DataFileError(f"{path} is truncated (its compressed data ends early)") from None
+        except errors as exc:
+            raise damaged(path, compression, exc) from None
         if not head.strip():
             raise DataFileError(f"{path} is empty")
         sep, header = sniff_csv(path, head, fmt, options)
@@ -312,13 +352,16 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             raise DataFileError(
                 f"the separator {sep!r} is also the decimal or thousands mark; give --sep"
             )
-        reader = pd.read_csv(
-            stream,
-            **csv_keywords(sep, options),
-            chunksize=chunk_rows,
-            engine="c",
-            skipinitialspace=False,
-        )
+        try:  # the reader reads its first block at once
+            reader = pd.read_csv(
+                stream,
+                **csv_keywords(sep, options),
+                chunksize=chunk_rows,
+                engine="c",
+                skipinitialspace=False,
+            )
+        except errors as exc:
+            raise damaged(path, compression, exc) from None
         offset = 0
         while True:
             try:
@@ -332,8 +375,8 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
                 raise DataFileError(f"cannot read {path} as CSV: {first}") from None
             except UnicodeDecodeError as exc:
                 raise _decode_error(path, options.encoding, exc) from None
-            except (EOFError, OSError) as exc:
-                raise DataFileError(f"cannot read {path}: {exc}") from None
+            except errors as exc:
+                raise damaged(path, compression, exc) from None
             chunk.index = pd.RangeIndex(offset, offset + len(chunk))
             offset += len(chunk)
             if options.decimal != "." or options.thousands:
@@ -413,6 +456,7 @@ def _mark_missing(chunk, options: ReadOptions):
 
 def _jsonl_chunks(path, compression, options: ReadOptions, chunk_rows: int) -> Iterator:
     pd = import_pandas()
+    errors = read_errors(compression)
     stream = _open_binary(path, compression)
     try:
         text = io.TextIOWrapper(stream, encoding=options.encoding or "utf-8-sig")
@@ -428,6 +472,8 @@ def _jsonl_chunks(path, compression, options: ReadOptions, chunk_rows: int) -> I
                 break
             except UnicodeDecodeError as exc:
                 raise _decode_error(path, options.encoding, exc) from None
+            except errors as exc:
+                raise damaged(path, compression, exc) from None
             except ValueError as exc:
                 raise DataFileError(
                     f"cannot read {path} as JSON Lines: {' '.join(str(exc).split())}"

@@ -1,7 +1,9 @@
 """The tabular recipe: the options of training on a table, checked once, and the steps that
 every way of training takes (in memory, from a file, chunk by chunk, on Dask): the feature
-columns, the split, the encoders, the network and its training, and the summary a model keeps.
-Reading the data, and the passes over it, are the callers' own.
+columns, the survey of every row (kinds, date formats, and every problem in one message),
+the split, the encoders, the network and its training, and the summary a model keeps.
+Reading the data, and the passes over it, are the callers' own; :meth:`Recipe.prepare` is
+the steps before training for a table in memory.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 
@@ -19,12 +21,15 @@ from ..layers import Dense
 from ..network import Network
 from ..optimizers import LBFGS, SGD, Adam, Optimizer
 from ..training import Callback, EarlyStopping, History
-from .columns import Columns, missing_mask
+from .columns import Columns, mark_missing, missing_mask
+from .dates import check_format
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, refuse_missing
 from .metrics import SummaryMetrics
+from .survey import Survey, SurveyResult
 
 __all__ = [
     "Recipe",
+    "Prepared",
     "Training",
     "OverfittingWarning",
     "split_rows",
@@ -33,6 +38,10 @@ __all__ = [
     "overfitting",
     "history_summary",
 ]
+
+
+#: The largest seed: NumPy's generators take 0 to 2**32 - 1.
+SEED_MAX = 2**32 - 1
 
 
 class OverfittingWarning(UserWarning):
@@ -58,8 +67,9 @@ class Recipe:
         The fraction of rows held out for validation (stratified by class).
     early_stopping, patience : bool, int
         Stop when the validation loss (the training loss, without validation rows) has not
-        improved for ``patience`` epochs, and restore the weights of its best epoch.
-    seed : int or None
+        improved for ``patience`` epochs, and restore the weights of its best epoch (on by
+        default, as on the command line).
+    seed : int in [0, 2**32 - 1], or None
         Seeds the validation split, the initial weights and the shuffles.
     impute : bool
         Fill missing feature cells instead of refusing them (see FeatureEncoder).
@@ -72,6 +82,11 @@ class Recipe:
         At most this many one-hot columns per categorical feature.
     drop_missing_target : bool
         Drop the rows without a target instead of refusing them.
+    date_format : str, or mapping of column name to str, optional
+        The strftime format (``"%d/%m/%Y"``) of date columns not written in ISO 8601, for
+        every such column or by name; without it, the data decides (see :mod:`.survey`).
+    na_values : sequence of str
+        Cell texts that mean a missing value (``"NA"``), besides the empty cell.
 
     Raises
     ------
@@ -90,7 +105,7 @@ class Recipe:
     epochs: int = 200
     batch_size: int | None = 32
     val_split: float = 0.2
-    early_stopping: bool = False
+    early_stopping: bool = True
     patience: int = 10
     seed: int | None = 0
     impute: bool = False
@@ -101,6 +116,8 @@ class Recipe:
     numeric: Sequence[str] = ()
     max_categories: int | None = None
     drop_missing_target: bool = False
+    date_format: str | Mapping[str, str] | None = None
+    na_values: Sequence[str] = ()
 
     def __post_init__(self):
         if any(int(h) < 1 for h in self.hidden):
@@ -115,6 +132,21 @@ class Recipe:
             )
         if self.patience < 1:
             raise PreprocessingError(f"patience must be at least 1, got {self.patience}")
+        seed = self.seed
+        if seed is not None and (
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or not 0 <= seed <= SEED_MAX
+        ):
+            raise PreprocessingError(
+                f"the seed must be an integer from 0 to 2**32 - 1 ({SEED_MAX}), got {seed!r}"
+            )
+        formats = self.date_format
+        for fmt in [formats] if isinstance(formats, str) else (formats or {}).values():
+            try:
+                check_format(fmt)
+            except ValueError as exc:
+                raise PreprocessingError(f"--date-format {fmt!r}: {exc}") from None
         lr = self.lr
         if lr is not None and not (lr > 0 and math.isfinite(lr)):
             raise PreprocessingError(f"the learning rate must be a positive number, got {lr}")
@@ -177,6 +209,15 @@ class Recipe:
                 raise PreprocessingError(
                     f"column {name!r} is given a kind, but it is not a feature"
                 )
+        if isinstance(self.date_format, Mapping):
+            for name in self.date_format:
+                if name not in names:
+                    what = "column to read dates of"
+                    raise PreprocessingError(_no_such_column(name, names, what))
+                if name not in chosen:
+                    raise PreprocessingError(
+                        f"--date-format names column {name!r}, which is not a feature"
+                    )
         if not chosen:
             raise PreprocessingError("there are no feature columns left to learn from")
         return chosen
@@ -192,6 +233,83 @@ class Recipe:
             if not keep.all():
                 return cols.take(keep), positions[keep], int((~keep).sum())
         return cols, positions, 0
+
+    def survey(self, names: Sequence[str], target: str | None) -> Survey:
+        """An empty :class:`~.survey.Survey` of these feature columns and the target, with
+        these options."""
+        return Survey(
+            names,
+            target,
+            categorical=self.categorical,
+            numeric=self.numeric,
+            date_format=self.date_format,
+            na_values=self.na_values,
+            impute=self.impute,
+            drop_missing_target=self.drop_missing_target,
+        )
+
+    def mark_missing(self, cols: Columns) -> Columns:
+        """The table with the cells ``na_values`` names made missing."""
+        return mark_missing(cols, self.na_values)
+
+    def refuse(self, found: SurveyResult, attempt: Callable[[Recipe], Any]) -> NoReturn:
+        """Raise every problem the survey ``found``, in one PreprocessingError. When they
+        are all missing values, which its fixes settle, first ``attempt`` the preparation
+        with those fixes (a recipe with them), and name what else it refuses too, so that
+        the user learns everything at once."""
+        more = None
+        if found.only_missing:
+            fixed = replace(
+                self,
+                na_values=found.na_values,
+                impute=found.impute,
+                drop_missing_target=found.drop_missing_target,
+                ignore=[*self.ignore, *found.ignore],
+            )
+            try:
+                attempt(fixed)
+            except PreprocessingError as exc:
+                more = str(exc)
+        found.refuse(more)
+        raise AssertionError("a survey with problems refuses")  # pragma: no cover
+
+    def prepare(self, cols: Columns, target: str, where=("row", 1), *, trial=False) -> Prepared:
+        """The steps before training, for a table in memory: the feature columns, the
+        survey of every row (its problems refused in one message, see :meth:`refuse`), the
+        rows with a target, the target encoder, the split, the feature encoder fitted on the
+        training rows with the kinds the survey decided, and the memory the encoded matrix
+        will take. ``where`` numbers the rows: (unit, first row's number, or every row's)."""
+        cols = self.mark_missing(cols)
+        names = self.feature_columns(cols.names, target)
+        numbers = _row_numbers(where, cols.n_rows)
+        found = self.survey(names, target).add(cols, (where[0], numbers)).finish()
+        if found.problems:
+            if trial:
+                found.refuse()
+            self.refuse(found, lambda fixed: fixed.prepare(cols, target, where, trial=True))
+        cols, numbers, dropped = self.rows_with_target(cols, target, numbers)
+        n_rows = cols.n_rows
+        check_rows(n_rows, dropped)
+        where_all = (where[0], numbers)
+        y_raw = cols[target]
+        target_enc = TargetEncoder.fit(target, y_raw, self.task, where=where_all)
+        classification = target_enc.task == "classification"
+        classes = target_enc.class_indices(y_raw) if classification else None
+        train_idx, val_idx = self.split(n_rows, classes)
+        if not classification:  # scaled by the training rows alone
+            target_enc = TargetEncoder.fit(
+                target, y_raw, "regression", scale_rows=train_idx, where=where_all
+            )
+        features = self.feature_encoder().partial_fit(
+            cols.take(train_idx),
+            names,
+            where=(where[0], numbers[train_idx]),
+            kinds=found.kinds,
+            formats=found.formats,
+        )
+        features.finish()
+        features.check_memory(n_rows, np.float64)
+        return Prepared(cols, where_all, dropped, features, target_enc, train_idx, val_idx)
 
     def check_missing(self, cols: Columns, names: Sequence[str], where) -> None:
         """Without ``impute``, refuse missing feature cells, every such column in one
@@ -219,6 +337,7 @@ class Recipe:
             max_categories=self.max_categories,
             categorical=self.categorical,
             numeric=self.numeric,
+            date_format=self.date_format,
         )
 
     # -- the network and its training ---------------------------------------------------------
@@ -338,6 +457,21 @@ class Recipe:
 
 
 @dataclass
+class Prepared:
+    """A table made ready to train on (what :meth:`Recipe.prepare` returns): the rows with
+    a target, how messages number them, how many were dropped without one, the fitted
+    encoders, and the training and validation rows (positions in ``cols``)."""
+
+    cols: Columns
+    where: tuple[str, np.ndarray]
+    dropped: int
+    features: FeatureEncoder
+    target: TargetEncoder
+    train: np.ndarray
+    validation: np.ndarray
+
+
+@dataclass
 class Training:
     """A network, built for the encoded features and seeded, and how to train it: what
     :meth:`Recipe.training` chose. The optimizer is fresh, and keeps its state from one
@@ -429,6 +563,13 @@ def history_summary(history: History) -> dict[str, Any]:
         "final_loss": history.loss[-1],
         "final_val_loss": history.val_loss[-1] if history.val_loss else None,
     }
+
+
+def _row_numbers(where, n: int) -> np.ndarray:
+    """Every row's number, from (unit, first row's number) or (unit, the numbers)."""
+    if isinstance(where[1], np.ndarray):
+        return where[1]
+    return np.arange(n, dtype=np.int64) + int(where[1])
 
 
 def _no_such_column(name: str, columns: Sequence[str], what: str) -> str:

@@ -3,6 +3,11 @@ chunk, the shuffle buffer and the validation rows, never by the length of the fi
 
 The file is read several times, always in file order:
 
+0. **survey**: every row of every chunk is read by a :class:`~.survey.Survey`, which
+   decides each column's kind (and a date column's format) from the whole file, as
+   training in memory does, and refuses in one message what must be settled first
+   (missing values, text among numbers, dates whose day and month cannot be told apart),
+   counting and numbering the file's own lines;
 1. **statistics**: every chunk's rows are split into training and held-out rows
    (:class:`RowSplit`, the same split whatever the chunk size), the encoders accumulate
    the training rows (``FeatureEncoder.partial_fit``, ``TargetEncoder.partial_fit``: the
@@ -30,7 +35,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,11 +47,13 @@ from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, class_i
 from .metrics import SummaryMetrics
 from .reading import DEFAULT_CHUNK_ROWS, ReadOptions, data_format, iter_chunks, row_numbering
 from .recipe import Recipe, check_rows, check_target
+from .survey import SurveyResult
 
 __all__ = [
     "RowSplit",
     "ShuffleBuffer",
     "Statistics",
+    "survey_file",
     "gather_statistics",
     "encoded_chunks",
     "fit_file",
@@ -252,6 +259,34 @@ def _chunks_with_target(path, target: str, recipe: Recipe, chunk_rows, options):
         yield cols, positions, cols[target], dropped
 
 
+def _reading(recipe: Recipe, options: ReadOptions | None) -> ReadOptions:
+    """The reading options, with the recipe's ``na_values`` read as missing too."""
+    options = options or ReadOptions()
+    words = list(dict.fromkeys([*options.na_values, *recipe.na_values]))
+    return replace(options, na_values=tuple(words))
+
+
+def survey_file(
+    path: str,
+    target: str,
+    recipe: Recipe,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    options: ReadOptions | None = None,
+) -> tuple[list[str], SurveyResult]:
+    """The survey of every row of the file (the first pass): its feature columns, and what
+    the :class:`~.survey.Survey` of them decided. ``options`` are read as they are."""
+    survey = names = None
+    for chunk in iter_chunks(path, options, chunk_rows):
+        cols = as_columns(chunk)
+        if names is None:
+            names = recipe.feature_columns(cols.names, target)
+            survey = recipe.survey(names, target)
+        check_target(cols.names, target)
+        survey.add(cols, _where(path, chunk.index.to_numpy(dtype=np.int64)))
+    return names, survey.finish()
+
+
 def gather_statistics(
     path: str,
     target: str,
@@ -260,18 +295,37 @@ def gather_statistics(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     max_validation_rows: int = DEFAULT_VALIDATION_ROWS,
     options: ReadOptions | None = None,
+    trial: bool = False,
 ) -> Statistics:
-    """The first pass over the file (see the module's docstring), as ``recipe`` says:
-    the feature columns (from the file's columns), the split, the encoders.
+    """The first passes over the file (see the module's docstring), as ``recipe`` says:
+    the survey (the feature columns, their kinds, every problem refused at once), then
+    the split and the encoders. ``options`` gain the recipe's ``na_values``.
 
     Of the held-out rows, the ``max_validation_rows`` with the smallest seeded hash of
     their position measure the validation loss (all of them when there are fewer);
     held-out rows beyond those are trained on in the epochs.
     """
+    options = _reading(recipe, options)
+    names, found = survey_file(path, target, recipe, chunk_rows=chunk_rows, options=options)
+    if found.problems:
+        if trial:
+            found.refuse()
+
+        def attempt(fixed: Recipe) -> Statistics:
+            return gather_statistics(
+                path,
+                target,
+                fixed,
+                chunk_rows=chunk_rows,
+                max_validation_rows=max_validation_rows,
+                options=options,
+                trial=True,
+            )
+
+        recipe.refuse(found, attempt)
     split = RowSplit(recipe.val_split, recipe.seed, stratify=recipe.task != "regression")
     features = recipe.feature_encoder()
     target_enc = TargetEncoder(target, recipe.task)
-    names = None
     rows = dropped = held = trained = 0
     sample_hash = np.empty(0, dtype=np.uint64)
     sample_pos = np.empty(0, dtype=np.int64)
@@ -281,15 +335,18 @@ def gather_statistics(
         dropped += n_dropped
         if not len(positions):
             continue
-        if names is None:
-            names = recipe.feature_columns(cols.names, target)
         where = _where(path, positions)
-        recipe.check_missing(cols, names, where)
         out = split.held_out(y_raw)
         train = ~out
         target_enc.partial_fit(y_raw, scale=train, where=where)
         if train.any():
-            features.partial_fit(cols.take(train), names, where=(where[0], where[1][train]))
+            features.partial_fit(
+                cols.take(train),
+                names,
+                where=(where[0], where[1][train]),
+                kinds=found.kinds,
+                formats=found.formats,
+            )
             trained += int(train.sum())
         rows += len(positions)
         if out.any():
@@ -431,10 +488,12 @@ def fit_file(
         raise PreprocessingError(
             "streamed training takes mini-batches; a full batch needs the data in memory"
         )
-    reading = dict(chunk_rows=chunk_rows, options=read_options)
+    reading = dict(chunk_rows=chunk_rows, options=_reading(recipe, read_options))
     stats = gather_statistics(
         path, target, recipe, max_validation_rows=max_validation_rows, **reading
     )
+    # a chunk and the buffer's pool are encoded at once: as many rows as in memory, or fewer
+    stats.features.check_memory(min(stats.rows, chunk_rows + buffer_rows))
     X_val, y_val = _validation_rows(path, stats, recipe, reading)
     n_val = len(X_val)
     training = recipe.training(
