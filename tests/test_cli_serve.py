@@ -264,11 +264,11 @@ def test_slow_and_vanishing_clients_get_408_and_one_log_line(tmp_path):
         stop(proc)
     lines += proc.stderr.read().splitlines()
     assert reply.startswith(b"HTTP/1.1 408 ")
-    assert b"did not arrive within 0.5 seconds (6 of 100 bytes came)" in reply
+    assert re.search(rb"did not arrive within 0.5 seconds \([0-6] of 100 bytes came\)", reply)
     assert health.json() == {"status": "ok"}
     (left,) = [line for line in lines if "disconnected" in line]
     assert left.startswith("glassnet: POST /predict: the client 127.0.0.1:")
-    assert "(6 of 100 bytes came)" in left
+    assert re.search(r"\([0-6] of 100 bytes came\)", left)  # as many as came before the end
     assert not [line for line in lines if "Traceback" in line or "ERROR" in line], lines
 
 
