@@ -147,7 +147,7 @@ BAD_REQUESTS = [
         JSON,
         b'[{"size": "big", "town": "a", "age": 1}]',
         422,
-        "column 'size' takes a number, not 'big'",
+        "column 'size' was numeric in training, but record 0 holds 'big'",
     ),
     ("a list in a cell", JSON, b'[{"size": [1], "town": "a", "age": 1}]', 422, "holds a list"),
     (
@@ -166,7 +166,7 @@ BAD_REQUESTS = [
     ),
     ("one bad record of two", JSON, f"[{GOOD}, 7]".encode(), 422, "record 1 is 7"),
     ("deep nesting", JSON, b"[" * 100000 + b"]" * 100000, 400, "malformed JSON"),
-    ("CSV without the columns", CSV, b"a,b\n1,2\n", 422, "'size', 'town' and 'age'"),
+    ("CSV without the columns", CSV, b"a,b\n1,2\n", 422, "no column 'size' (nor 'town', 'age')"),
     (
         "CSV with text for a number",
         CSV,
@@ -176,6 +176,9 @@ BAD_REQUESTS = [
     ),
     ("CSV with a header only", CSV, b"size,town,age\n", 422, "no rows"),
     ("CSV with ragged rows", CSV, b"size,town,age\n1,2,3,4,5\n1\n", 400, "malformed CSV"),
+    ("CSV with a short row", CSV, b"size,town,age\n1,north,3\n1,north\n", 400, "line 3 has 2"),
+    ("CSV wider than the limit", CSV, b",".join([b"c"] * 1004) + b"\n", 413, "limit is 1003"),
+    ("CSV with a name twice", CSV, b"size,town,age,town\n1,a,3,b\n", 400, "'town' appears twice"),
     ("another content type", {"content-type": "text/plain"}, b"hello", 415, "'text/plain'"),
     ("no content type", {}, b"[]", 415, "no Content-Type"),
     ("too large a body", JSON, b"[" + b"1," * (6 * 2**20) + b"1]", 413, "the limit is"),
@@ -196,6 +199,77 @@ def test_every_bad_request_is_a_4xx_that_names_the_problem(
     assert set(got.json()) == {"error"}
     assert fragment in got.json()["error"]
     assert "Traceback" not in got.text
+
+
+def test_serve_numbers_a_bad_csv_body_as_the_command_line_numbers_the_file(
+    service, tmp_path, capsys
+):
+    _, client, _ = service
+    model_file = client.get("/metadata").json()["model_file"]
+    bodies = {
+        "text in a number": "size,town,age\n1,north,3\n2,south,4\n12 cm,east,5\n",
+        "an infinite number": "size,town,age\n1,north,3\n1e999,south,4\n",
+        "a row too long": "size,town,age\n1,north,3\n2,south,4,5\n",
+    }
+    for name, body in bodies.items():
+        (tmp_path / "rows.csv").write_text(body)
+        code, _, err = call(capsys, "predict", model_file, tmp_path / "rows.csv")
+        cli_line = re.search(r"line \d+", err)
+        got = client.post("/predict", content=body, headers=CSV)
+        assert code == 2 and cli_line, (name, err)
+        assert got.status_code in (400, 422), (name, got.text)
+        assert re.findall(r"line \d+", got.json()["error"]) == [cli_line.group()], (name, err)
+        if got.status_code == 422:  # the model's own message, word for word
+            assert err.strip() == f"glassnet: error: {got.json()['error']}"
+
+
+def test_a_csv_cell_over_128_kib_gives_the_command_lines_prediction(service, tmp_path, capsys):
+    _, client, _ = service
+    model_file = client.get("/metadata").json()["model_file"]
+    body = f"size,town,age\n9.5,north,30\n11,{'w' * 200_000},40\n"
+    (tmp_path / "rows.csv").write_text(body)
+    code, out, _ = call(capsys, "predict", model_file, tmp_path / "rows.csv", "--quiet")
+    got = client.post("/predict", content=body, headers=CSV)
+    assert code == 0 and got.status_code == 200, got.text[:300]
+    assert got.json()["predictions"] == out.split()[1:]
+
+
+def test_slow_and_vanishing_clients_get_408_and_one_log_line(tmp_path):
+    net = gn.Network([gn.Dense(1)], input_size=2)
+    net.save(tmp_path / "net.glassnet")
+    proc, url = start(tmp_path / "net.glassnet", "--body-timeout", "0.5")
+    port = int(url.rsplit(":", 1)[1])
+    partial = (
+        b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: text/csv\r\n"
+        b"Content-Length: 100\r\n\r\na,b\n1,"
+    )
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as stalled:
+            stalled.sendall(partial)  # and then nothing
+            reply = b""
+            while chunk := stalled.recv(65536):
+                reply += chunk
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as leaving:
+            leaving.sendall(partial)
+        lines = []
+        chosen = selectors.DefaultSelector()
+        chosen.register(proc.stderr, selectors.EVENT_READ)
+        deadline = time.monotonic() + 120
+        while not any("disconnected" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            if chosen.select(timeout=1):
+                lines.append(proc.stderr.readline())
+        health = httpx.get(f"{url}/health", timeout=30)
+    finally:
+        stop(proc)
+    lines += proc.stderr.read().splitlines()
+    assert reply.startswith(b"HTTP/1.1 408 ")
+    assert re.search(rb"did not arrive within 0.5 seconds \([0-6] of 100 bytes came\)", reply)
+    assert health.json() == {"status": "ok"}
+    (left,) = [line for line in lines if "disconnected" in line]
+    assert left.startswith("glassnet: POST /predict: the client 127.0.0.1:")
+    assert re.search(r"\([0-6] of 100 bytes came\)", left)  # as many as came before the end
+    assert not [line for line in lines if "Traceback" in line or "ERROR" in line], lines
 
 
 def test_wrong_routes_and_methods_are_json_too(service):
@@ -258,6 +332,8 @@ def test_start_up_problems_are_one_line_errors(tmp_path, capsys):
             (["--port", "70000"], "--port must be"),
             (["--max-rows", "0"], "--max-rows must be"),
             (["--max-body", "-5"], "--max-body must be"),
+            (["--body-timeout", "0"], "--body-timeout must be"),
+            (["--body-timeout", "nan"], "--body-timeout must be"),
             (["--host", "no such host"], "cannot listen on no such host"),
         ):
             result = call(capsys, "serve", tmp_path / "net.glassnet", *args)

@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
         '([{"column": value, ...}]) or a CSV table (Content-Type: application/json or '
         "text/csv) and answers predictions, and probabilities for a classifier; GET /health "
         "and GET /metadata describe the service and the model. Bad requests get a 4xx "
-        'answer {"error": "..."}.',
+        'answer {"error": "..."}; a body that does not arrive within --body-timeout '
+        "seconds gets 408.",
     )
     p.add_argument("model", metavar="MODEL", help="a model file (any kind glassnet saves)")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (127.0.0.1)")
@@ -34,6 +35,14 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--max-rows", type=int, default=None, help="the most rows in one request (100000)"
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="the seconds a request body may take to arrive, whole; a slower one is "
+        "answered 408 (default 30)",
     )
     p.set_defaults(run=run)
 
@@ -56,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
             if value < 1:
                 raise UserError(f"{flag} must be a positive number, got {value}")
             limits[key] = value
+    if args.body_timeout is not None:
+        if not 0 < args.body_timeout < float("inf"):
+            raise UserError(
+                f"--body-timeout must be a positive number of seconds, got {args.body_timeout}"
+            )
+        limits["body_timeout"] = args.body_timeout
     model = modelfile.load(args.model)
     try:
         app = serve.create_app(model, source=args.model, **limits)
