@@ -70,14 +70,12 @@ def check_report_path(path: str, inputs) -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UserError("--report needs matplotlib: pip install 'glassnet[plot]'") from None
-    if os.path.exists(path):
-        from ..reporting import is_report
+    from ..reporting import ReportError, check_destination
 
-        if not is_report(path):
-            raise UserError(
-                f"--report {printable(path)} exists and is not a glassnet report; refusing to "
-                "replace it (remove it, or choose another name)"
-            )
+    try:
+        check_destination(path)  # writable, and not a file that is no report
+    except ReportError as exc:
+        raise UserError(f"--report: {exc}") from None
 
 
 def check_model_out(path: str, inputs) -> None:
@@ -166,6 +164,17 @@ def _finish(args, model, history, report=None) -> int:
     say(*_summary(args, model, history))
     for note in model.info["warnings"]:
         warn(note + " (the default; drop --no-early-stopping)")
+    page = None
+    if args.report:  # built before anything is written: if it cannot be, nothing is
+        from ..reporting import ReportError, build_report
+
+        frame, snapshots, _ = report
+        try:
+            page = build_report(model, history, frame, snapshots=snapshots)
+        except ReportError as exc:
+            raise UserError(
+                f"--report {printable(args.report)}: {exc}; nothing was written"
+            ) from None
     outputs = args.outputs
     try:
         model.save(outputs.path(args.out))
@@ -179,17 +188,12 @@ def _finish(args, model, history, report=None) -> int:
         save_figure(plot.loss_curve(history, title=title), outputs.path(args.plot))
         written.append(f"loss curve written to {printable(args.plot)}")
     if args.report:
-        from ..reporting import training_report
+        from ..reporting import ReportError, write_report
 
-        frame, snapshots, data_path = report
-        training_report(
-            model,
-            history,
-            frame,
-            outputs.path(args.report),
-            data_path=data_path,
-            snapshots=snapshots,
-        )
+        try:
+            write_report(page, outputs.path(args.report), data_path=report[2])
+        except ReportError as exc:
+            raise UserError(f"--report {printable(args.report)}: {exc}") from None
         written.append(f"report written to {printable(args.report)}")
     outputs.commit()
     say(*written)
