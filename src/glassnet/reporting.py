@@ -181,20 +181,21 @@ def _numeric_rows(names: Sequence[str], X: np.ndarray) -> list[list[Any]]:
 
 
 def _dates(values: np.ndarray) -> list[Any]:
-    """Mean, standard deviation (in days), first and last of datetime64[ns] values."""
+    """Mean, standard deviation (in days), first and last of datetime64 values."""
     t = values[~np.isnat(values)]
     if not t.size:
         return [None, None, None, None]
-    ns = t.astype(np.int64)
-    unit = "D" if np.all(ns % 86_400_000_000_000 == 0) else "s"
+    seconds = t.astype("datetime64[s]").astype(np.int64)
+    unit = "D" if np.all(seconds % 86_400 == 0) else "s"
 
     def shown(v) -> str:
-        return str(np.datetime_as_string(np.datetime64(int(v), "ns"), unit=unit))
+        return str(np.datetime_as_string(np.datetime64(int(v), "s"), unit=unit))
 
-    centre = ns.min()
-    offsets = (ns - centre).astype(np.float64)
+    centre = seconds.min()
+    offsets = (seconds - centre).astype(np.float64)
     mean = centre + int(round(offsets.mean()))
-    return [shown(mean), f"{offsets.std() / 86_400e9:.6g} days", shown(ns.min()), shown(ns.max())]
+    first, last = seconds.min(), seconds.max()
+    return [shown(mean), f"{offsets.std() / 86_400:.6g} days", shown(first), shown(last)]
 
 
 def _column_row(column: Mapping, values: np.ndarray) -> list[Any]:
@@ -220,7 +221,7 @@ def _column_row(column: Mapping, values: np.ndarray) -> list[Any]:
         share = f"{ok.mean():.1%} true" if ok.size else None
         return [name, "boolean", share, None, None, None, n_missing]
     if kind == "datetime":
-        times, _ = parse_datetimes(values, missing)
+        times, _ = parse_datetimes(values, missing, column.get("format"))
         return [name, "datetime", *_dates(times), n_missing]
     labels, counts = np.unique(label_text(values[~missing]).astype(str), return_counts=True)
     order = np.lexsort((labels, -counts))[:5]
