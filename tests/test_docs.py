@@ -120,6 +120,21 @@ def test_the_api_reference_documents_network_fit_from_its_docstring(site):
     assert "(n_samples, n_features)" in entry  # the shapes the docstring states
 
 
+def test_the_drop_in_s_parameters_are_documented_as_help_shows_them(site):
+    """MLPClassifier's docstring gets its Parameters and Attributes when its module is
+    imported (docs/hooks/runtime_docstrings.py brings them into the reference)."""
+    page = html_of(site, "reference/sklearn.md")
+    classifier = page.index('id="glassnet.sklearn.MLPClassifier"')
+    regressor = page.index('id="glassnet.sklearn.MLPRegressor"')
+    assert classifier < regressor
+    entries = {"MLPClassifier": page[classifier:regressor], "MLPRegressor": page[regressor:]}
+    for estimator, html in entries.items():
+        entry = text_of(html)
+        assert "Parameters:" in entry and "Attributes:" in entry, estimator
+        for parameter in ("hidden_layer_sizes", "early_stopping_metric", "coefs_", "network_"):
+            assert parameter in entry, (estimator, parameter)
+
+
 def test_every_module_of_the_reference_has_its_page(site):
     for module in REFERENCE:
         page = html_of(site, f"reference/{module}.md")
