@@ -69,7 +69,8 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 
 # Speed against hand-written NumPy, scikit-learn and PyTorch, at 1 and 2 BLAS threads,
-# cold start and NumPy calls per step (see benchmarks/README.md). Every table in README.md.
+# cold start and NumPy calls per step (see benchmarks/README.md): the tables of
+# docs/performance.md and docs/sklearn.md.
 # PyTorch is installed only when its CPU wheel lies on this machine (PIP_FIND_LINKS),
 # never downloaded (PyPI's build is several GB); without it, its rows are skipped.
 bench: $(VENV)/.installed

@@ -1,10 +1,9 @@
 """The README's and the documentation pages' examples run, and print what they say they print.
 
-Two READMEs are checked: README.md, and docs/README.next.md, the front page that is to
-replace it (its long sections have moved into the pages of docs/). A block is found the
-same way in any of these files: by the heading of its section, at any level, up to the
-next heading of the same level or higher (`section`); a page's title is its own section.
-So a test names its example by file and heading, and runs it wherever it stands.
+README.md is the front page; the long sections are the pages of docs/. A block is found
+the same way in any of these files: by the heading of its section, at any level, up to
+the next heading of the same level or higher (`section`); a page's title is its own
+section. So a test names its example by file and heading, and runs it wherever it stands.
 """
 
 import contextlib
@@ -19,12 +18,10 @@ import pytest
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
-NEXT = DOCS / "README.next.md"
-READMES = [README, NEXT]
 
-#: Pages whose Python blocks other tests run, with a cluster, from README.md's sections of
-#: the same headings (test_integrations.py, test_dask_cli.py, test_streaming.py): here they
-#: are checked to be the same blocks as README.md's, while README.md still has them.
+#: Pages whose examples other tests run, with a cluster, from the page's sections
+#: (test_integrations.py, test_dask_cli.py, test_streaming.py): here they are checked to
+#: be where those tests read them.
 RUN_ELSEWHERE = {"scaling.md"}
 
 
@@ -60,17 +57,6 @@ def run_block(code: str, where: str, namespace: dict | None = None) -> list[str]
     return out.getvalue().splitlines()
 
 
-def places(*candidates: tuple[Path, str]) -> list:
-    """The (file, heading) places an example stands in: every docs/ place (it must be
-    there), and README.md's while README.md still has that section."""
-    found = []
-    for path, heading in candidates:
-        if path.parent == ROOT and section(path.read_text(), heading) is None:
-            continue
-        found.append(pytest.param(path, heading, id=f"{path.name}:{heading}"))
-    return found
-
-
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     """A fresh folder with examples/ and the model.glassnet that `glassnet train` writes."""
@@ -85,53 +71,54 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
-# -- the READMEs --------------------------------------------------------------------------------
+# -- the README ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", READMES, ids=name)
-def test_the_ten_line_example_runs_and_learns_xor(path):
-    code = blocks(path.read_text())[0]
+def test_the_ten_line_example_runs_and_learns_xor():
+    code = blocks(README.read_text())[0]
     assert len(code.strip().splitlines()) <= 12
-    assert run_block(code, name(path))[0] == "[0. 1. 1. 0.]"
+    assert run_block(code, name(README))[0] == "[0. 1. 1. 0.]"
 
 
-def test_the_next_readme_is_a_front_page():
-    text = NEXT.read_text()
+def test_the_readme_is_a_front_page():
+    text = README.read_text()
     assert len(text.splitlines()) <= 300
     quick = section(text, "Quick start")
     assert "make demo" in quick and "make test" in quick
     assert section(text, "What it does").count("](docs/") >= 9  # the features, into the docs
 
 
-@pytest.mark.parametrize("path", READMES, ids=name)
-def test_links_into_the_docs_reach_a_page_and_heading(path):
-    """Every relative link of a README names a file that exists, and a heading in it."""
+def test_links_into_the_docs_reach_a_page_and_heading():
+    """Every relative link of the README names a file that exists, and a heading in it."""
     from markdown.extensions.toc import slugify
 
-    text = path.read_text()
+    text = README.read_text()
     for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#([^)\s]+))?\)", text):
         page = ROOT / target[0]
-        assert page.is_file(), f"{name(path)} links to {target[0]}, which does not exist"
+        assert page.is_file(), f"README.md links to {target[0]}, which does not exist"
         if target[1]:
             headings = re.findall(r"^#+ (.*?)\s*$", page.read_text(), flags=re.M)
-            assert target[1] in {slugify(h, "-") for h in headings}, (name(path), target)
+            assert target[1] in {slugify(h, "-") for h in headings}, target
 
 
-@pytest.mark.parametrize("path", READMES, ids=name)
-def test_the_command_line_walkthrough_runs_as_printed(path, workdir, capsys):
-    """What test_cli.py checks of README.md's walkthrough, for either README."""
+def test_the_command_line_walkthrough_runs_as_printed(workdir, capsys):
+    """What test_cli.py checks of README.md's walkthrough, in this process: the commands,
+    then the Python block, which imports what it uses."""
+    import glassnet as gn
     from glassnet import cli
 
-    text = section(path.read_text(), "The command line")
-    run_console(text, cli, capsys, name(path))
-    import pandas
-
-    import glassnet as gn
-
-    namespace = {"glassnet": gn, "pandas": pandas}  # README.md's block leaves out its imports
-    run_block(blocks(text)[0], name(path), namespace)
-
+    text = section(README.read_text(), "The command line")
+    assert run_console(text, cli, capsys, name(README)) >= 3
+    namespace: dict = {}
+    run_block(blocks(text)[0], name(README), namespace)
     assert isinstance(namespace["model"], gn.TabularModel)
+
+
+def test_no_example_takes_a_tuple_from_fit():
+    """TabularModel.fit, fit_stream and glassnet.dask.fit_table return the model (its
+    history is model.history), in the README and on every page."""
+    for path in [README, *sorted(DOCS.rglob("*.md"))]:
+        assert not re.search(r"\w+, \w+ = .*fit(_table|_stream)?\(", path.read_text()), name(path)
 
 
 # -- the same examples, wherever they stand --------------------------------------------------
@@ -165,31 +152,23 @@ def run_console(text: str, cli, capsys, where: str) -> int:
     return ran
 
 
-@pytest.mark.parametrize(
-    "path, heading",
-    places((README, "Model files"), (DOCS / "deploying.md", "Model files")),
-)
-def test_the_models_in_memory_example_runs(path, heading):
-    (code,) = blocks(section(path.read_text(), heading))
-    assert run_block(code, name(path)) == ["True"]
+DEPLOYING = DOCS / "deploying.md"
 
 
-@pytest.mark.parametrize(
-    "path, heading",
-    places(
-        (README, "Deploying: ONNX and an HTTP service"),
-        (DOCS / "deploying.md", "ONNX export"),
-    ),
-)
-def test_the_deployment_examples_run(path, heading, workdir, capsys):
+def test_the_models_in_memory_example_runs():
+    (code,) = blocks(section(DEPLOYING.read_text(), "Model files"))
+    assert run_block(code, name(DEPLOYING)) == ["True"]
+
+
+def test_the_deployment_examples_run(workdir, capsys):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("skl2onnx")
     from glassnet import cli
 
-    text = section(path.read_text(), heading)
+    text = section(DEPLOYING.read_text(), "ONNX export")
     onnx_example, pipeline_example = blocks(text)
-    assert run_block(onnx_example, name(path)) == ["True"]
-    assert run_block(pipeline_example, name(path)) == ["['label', 'probabilities']"]
+    assert run_block(onnx_example, name(DEPLOYING)) == ["True"]
+    assert run_block(pipeline_example, name(DEPLOYING)) == ["['label', 'probabilities']"]
     # the export line the section prints is what the command says for such a model
     printed = re.search(r"\$ glassnet export .*\n(.*)\n", text).group(1)
     err = io.StringIO()
@@ -216,7 +195,7 @@ def sh_commands(text: str) -> list[list[str]]:
     return commands
 
 
-PAGES = sorted(p for p in DOCS.rglob("*.md") if p != NEXT and p.name not in RUN_ELSEWHERE)
+PAGES = sorted(p for p in DOCS.rglob("*.md") if p.name not in RUN_ELSEWHERE)
 WITH_PYTHON = [p for p in PAGES if blocks(p.read_text())]
 WITH_COMMANDS = [
     p for p in PAGES if "$ glassnet " in p.read_text() or sh_commands(p.read_text())
@@ -230,6 +209,10 @@ def page_id(page: Path) -> str:
 #: What a page's blocks print, by a line each block contains: checked line for line.
 PRINTS = {
     ("getting-started.md", "the real XOR"): ["[0. 1. 1. 0.]"],
+    ("command-line.md", "TabularModel.fit(flowers"): [
+        "['setosa' 'versicolor' 'virginica']",
+        "True True",
+    ],  # fmt: skip
     ("python-api.md", "np.shares_memory"): ["[0. 1. 1. 0.]", "500 True", "True"],
     ("deploying.md", "gn.dumps(net)"): ["True"],
     ("deploying.md", "onnxruntime.InferenceSession"): ["True"],
@@ -285,16 +268,10 @@ def test_every_glassnet_command_of_a_page_runs(page, workdir, capsys):
         ("From files, on the command line", "python"),
     ],
 )
-def test_scaling_blocks_are_readmes(heading, language):
-    """docs/scaling.md holds README.md's cluster and streaming examples under the same
-    headings, block for block, so the tests that run README.md's can run the page's
-    instead once README.md is the front page (read from docs/scaling.md, nothing else
-    changes). Until then, a change to one must be made to the other."""
+def test_the_scaling_examples_are_where_their_tests_read_them(heading, language):
+    """docs/scaling.md's cluster and streaming examples are run by the tests named above,
+    from the page's sections of these headings (they need a cluster, or Spark): each
+    section is there and holds its blocks, so that none of them runs nothing."""
     page = section((DOCS / "scaling.md").read_text(), heading)
-    assert page is not None and blocks(page, language)
-    readme = section(README.read_text(), heading)
-    if readme is None:
-        pytest.skip("README.md no longer has this section: its tests read docs/scaling.md")
-    assert blocks(page, language) == blocks(readme, language), (
-        f"docs/scaling.md and README.md differ under {heading!r}: change both"
-    )
+    assert page is not None and blocks(page, language), heading
+    assert section(README.read_text(), heading) is None  # the front page only links to it

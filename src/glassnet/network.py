@@ -112,9 +112,12 @@ class Network:
         return self
 
     def initialize_from(self, X) -> Network:
-        """Start from the data: each layer in turn sets what depends on it (``Dense(...,
-        init="data")``, say) from a sample ``X`` of the inputs, as the layers before it
-        transform the sample. The network must be built; returns self."""
+        """Set every layer's data-dependent start from a sample ``X`` of the inputs.
+
+        Each layer in turn sets what depends on the data (``Dense(..., init="data")``,
+        say) from the sample as the layers before it transform it. The network must be
+        built; returns self.
+        """
         self.require_built("start from data")
         x = _v.as_2d_float(X, "X", dtype=self.dtype)
         _v.check_features(x, self.input_size)

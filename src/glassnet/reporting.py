@@ -74,6 +74,8 @@ class Snapshots(Callback):
     before : bool
         Also record the initial parameters (as epoch 0).
 
+    Notes
+    -----
     The last epoch is always recorded. ``snapshots`` is the list of
     ``(epoch, parameters)`` pairs; pass the callback to ``fit(callbacks=[...])`` and
     then to :func:`report`.
