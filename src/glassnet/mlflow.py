@@ -15,7 +15,8 @@ What is stored is the model's safe ``.glassnet`` file (never a pickle), with the
 output signature read from the model itself (its feature columns and kinds, its classes)
 and the pip requirements of the model's kind. :func:`autolog` logs the parameters, every
 epoch's metrics and the model of every ``Network.fit``, estimator ``fit`` and
-``TabularModel.fit``; ``glassnet train --mlflow`` logs a command-line run.
+``TabularModel.fit``; :func:`log_run` logs one training, which is what ``glassnet train
+--mlflow`` does with a command-line run.
 
 A scikit-learn Pipeline holding a glassnet estimator goes through ``mlflow.sklearn`` with
 skops, trusting :data:`glassnet.sklearn.SKOPS_TRUSTED_TYPES`.
@@ -62,6 +63,7 @@ __all__ = [
     "infer_signature",
     "get_default_pip_requirements",
     "autolog",
+    "log_run",
     "PyfuncModel",
 ]
 
@@ -365,7 +367,7 @@ class PyfuncModel:
         model = self.model
         proba = bool((params or {}).get("proba", False))
         if getattr(model, "model_file_kind", None) == "tabular":
-            return model.prediction_table(model_input, proba=proba)
+            return model.prediction_table(model_input, proba=proba)[0]
         if isinstance(model, Network):
             return model.predict(_matrix(model_input))
         return model.predict(model_input)
@@ -384,6 +386,49 @@ def _load_pyfunc(path: str) -> PyfuncModel:
     if os.path.isdir(path):
         path = _model_file(path)
     return PyfuncModel(_modelfile.load(path))
+
+
+# -- a training run ----------------------------------------------------------------------
+
+
+def log_run(
+    model,
+    history=None,
+    *,
+    params: dict[str, Any] | None = None,
+    run_name: str | None = None,
+    log_model_file: bool = True,
+) -> str:
+    """Log one training to MLflow and return the run's id: ``params``, every epoch's
+    metrics of the ``history`` (a History, or an estimator's curves), the final metrics a
+    TabularModel's summary holds (``train_<name>`` and ``validation_<name>``), and the model
+    (:func:`log_model`, as ``model``). It logs to the active run, or to a new one of
+    ``run_name`` that it ends. The tracking store is MLflow's own choice
+    (``MLFLOW_TRACKING_URI``, else ./mlruns), as for any MLflow client.
+    """
+    started = mlflow.active_run() is None
+    run = mlflow.start_run(run_name=run_name) if started else mlflow.active_run()
+    status = "FAILED"
+    try:
+        if params:
+            mlflow.log_params({k: _text(v) for k, v in params.items()})
+        _log_history(run.info.run_id, model, history)
+        info = getattr(model, "info", None) or {}
+        finals = {
+            f"{part}_{name}": float(value)
+            for part in ("train", "validation")
+            for name, value in (info.get(f"{part}_metrics") or {}).items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        }
+        if finals:
+            mlflow.log_metrics(finals)
+        if log_model_file:
+            log_model(model, name="model")
+        status = "FINISHED"
+        return run.info.run_id
+    finally:
+        if started:
+            mlflow.end_run(status=status)
 
 
 # -- autologging -------------------------------------------------------------------------
