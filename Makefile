@@ -76,4 +76,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/sklearn_compare.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis
