@@ -48,6 +48,7 @@ class Trainable(Protocol):
     input_size: int | None
     dtype: np.dtype | None
     n_weights: int
+    lr_factors: np.ndarray | None
     training_summary: dict
 
     @property
@@ -93,6 +94,7 @@ def inputs(net: Trainable, X, allow_sparse: bool = True):
     if not net.built:
         net.build(X.shape[1], X.dtype)
     else:
+        assert net.input_size is not None  # built
         _v.check_features(X, net.input_size)
         net.astype(X.dtype)
     return X
@@ -115,6 +117,7 @@ def validation_arrays(net: Trainable, validation_data, loss: _losses.Loss) -> Ba
         return None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a pair (X_val, y_val)")
+    assert net.input_size is not None  # built
     X_val = _v.as_2d_float(validation_data[0], "X_val", dtype=net.dtype)
     _v.check_features(X_val, net.input_size)
     Y_val = target(net, validation_data[1], X_val.shape[0], loss)
@@ -210,6 +213,7 @@ class ArrayBatches:
             yield from views
             return
         order = self.new_order()
+        assert order is not None  # shuffling
         if not self.dense:  # a scipy.sparse matrix: gather rows by indexing
             for s in self.starts:
                 rows = order[s : s + bs]
@@ -255,7 +259,7 @@ class StreamBatches:
             raise TypeError("blocks must be a function that returns one epoch's (X, y) blocks")
         self.net, self.blocks, self.batch, self.loss = net, blocks, int(batch_size), loss
         self.full = False
-        self._first_epoch = iter(blocks())
+        self._first_epoch: Iterator[tuple[Any, Any]] | None = iter(blocks())
         first = next(self._first_epoch, None)
         if first is None:
             raise ValueError("the first epoch has no rows to train on")
@@ -267,6 +271,7 @@ class StreamBatches:
 
     def _checked(self, pairs) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         net, first = self.net, self.first[0]
+        assert net.input_size is not None  # built from the first block
         for X, y in pairs:
             if X is not first:  # (the first block was checked as it built the network)
                 X = _v.as_2d_float(X, "X", dtype=net.dtype)
@@ -275,7 +280,7 @@ class StreamBatches:
 
     def epoch(self) -> Iterator[Batch]:
         if self._first_epoch is not None:
-            pairs = itertools.chain([self.first], self._first_epoch)
+            pairs: Iterable[tuple[Any, Any]] = itertools.chain([self.first], self._first_epoch)
             self._first_epoch = None
         else:
             pairs = self.blocks()

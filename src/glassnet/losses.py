@@ -369,10 +369,12 @@ class CrossEntropy(_LogitLoss):
     # exp(z - shift) stays a normal number down to these values of z - shift.
     SPAN = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
 
-    def __init__(self, smoothing: float = 0.0):
+    def __init__(self, smoothing: float = 0.0) -> None:
         self.smoothing = _smoothing(smoothing)
-        self._ones = {}  # (k, dtype) -> ones(k), for row sums as a matrix-vector product
-        self._offsets = {}  # (n, k) -> [0, k, 2k, ...], the start of each row in a flat view
+        # (k, dtype) -> ones(k), for row sums as a matrix-vector product
+        self._ones: dict[tuple[int, np.dtype], np.ndarray] = {}
+        # (n, k) -> [0, k, 2k, ...], the start of each row in a flat view
+        self._offsets: dict[tuple[int, int], np.ndarray] = {}
 
     def __repr__(self) -> str:
         return f"CrossEntropy(smoothing={self.smoothing:g})" if self.smoothing else "CrossEntropy()"

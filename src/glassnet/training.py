@@ -231,8 +231,9 @@ class ProgressBar(Callback):
     training ends, also when it ends by an exception.
     """
 
-    def __init__(self, tqdm, epochs: int, desc: str = "training"):
-        self.tqdm, self.epochs, self.desc, self.bar = tqdm, epochs, desc, None
+    def __init__(self, tqdm: Any, epochs: int, desc: str = "training") -> None:
+        self.tqdm, self.epochs, self.desc = tqdm, epochs, desc
+        self.bar: Any = None  # the tqdm bar, while training runs
 
     def on_train_begin(self, net, history):
         self.bar = self.tqdm(total=self.epochs, unit="epoch", desc=self.desc, leave=True)
@@ -299,7 +300,7 @@ def _epoch_line(history: History, epochs: int) -> str:
     return line
 
 
-def _with_verbose(callbacks: list, verbose: int, epochs: int) -> list:
+def _with_verbose(callbacks: Sequence[Callback], verbose: int, epochs: int) -> Sequence[Callback]:
     if verbose == 1:
         return [*callbacks, _progress(epochs)]
     if verbose == 2:
@@ -485,6 +486,7 @@ def train(
     """
     history = History() if history is None else history
     schedule = _schedules.get(schedule)
+    assert opt.lr is not None  # a per-step optimizer (L-BFGS runs in lbfgs, not here)
     schedule.start(opt.lr, epochs)
     for cb in callbacks:
         cb.on_train_begin(net, history)
@@ -586,6 +588,7 @@ def lbfgs(
             if guard.active:
                 raise _Diverged(value)
         elif guard.active:
+            assert guard.snapshot is not None  # an active guard keeps one
             np.copyto(guard.snapshot, params)
         return value, grads.astype(np.float64)
 
