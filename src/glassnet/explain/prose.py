@@ -302,12 +302,13 @@ def _backward_lines(ex, s: int) -> list[str]:
 def _upstream(ex, upper, s: int, j: int) -> str:
     """dL/dh_j = sum_k dL/dz_k * W[j, k] (times the dropout mask), with the numbers."""
     number = upper.number
-    symbols, numbers = [], []
+    symbol_terms, number_terms = [], []
     for k, unit in enumerate(upper.unit_names):
         w = ex.seed_names[f"W{number}[{j},{k}]"]
-        symbols.append(f"dL/d{_zname(unit)} * {w}")
-        numbers.append(f"{_paren(upper.dz[s, k])} * {_paren(upper.W[j, k])}")
-    symbols, numbers = " + ".join(_shortened(symbols)), " + ".join(_shortened(numbers))
+        symbol_terms.append(f"dL/d{_zname(unit)} * {w}")
+        number_terms.append(f"{_paren(upper.dz[s, k])} * {_paren(upper.W[j, k])}")
+    symbols = " + ".join(_shortened(symbol_terms))
+    numbers = " + ".join(_shortened(number_terms))
     text = f"{symbols} = {numbers}"
     if upper.input_mask is not None:
         m = _g(upper.input_mask[s, j])
@@ -453,7 +454,7 @@ def chain_rule(ex, number: int, kind: str, i: int, j: int) -> Chain:
         if n > 1 and s == _SHOWN_SAMPLES:
             lines.append(f"  ... samples {s + 1} to {n} likewise")
         show = s < _SHOWN_SAMPLES
-        out = []
+        out: list[str] = []
 
         def say(text, _show=show, _out=out):
             if _show:

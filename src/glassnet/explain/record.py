@@ -63,7 +63,11 @@ class LayerStep:
         What the optimizer's step would add to W and b.
     """
 
-    def __init__(self, number: int, layer: Dense, unit_names: list[str], input_names: list[str]):
+    index: int  # set by explain's forward pass
+
+    def __init__(
+        self, number: int, layer: Dense, unit_names: list[str], input_names: list[str]
+    ) -> None:
         self.number = number
         self.activation = layer.activation
         self.units = layer.units
@@ -71,13 +75,22 @@ class LayerStep:
         self.input_names = input_names
         self.W = layer.weights.copy()
         self.b = None if layer.bias is None else layer.bias.copy()
-        self.x = self.z = self.a = None
+        self.x: np.ndarray | None = None
+        self.z: np.ndarray | None = None
+        self.a: np.ndarray | None = None
         self.input_mask: np.ndarray | None = None
-        self.da = self.da_dz = self.jacobian = self.dz = self.dW = self.db = None
-        self.penalty_W = self.update_W = self.update_b = None
+        self.da: np.ndarray | None = None
+        self.da_dz: np.ndarray | None = None
+        self.jacobian: np.ndarray | None = None
+        self.dz: np.ndarray | None = None
+        self.dW: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+        self.penalty_W: np.ndarray | None = None
+        self.update_W: np.ndarray | None = None
+        self.update_b: np.ndarray | None = None
 
     @property
-    def gradient_W(self) -> np.ndarray:
+    def gradient_W(self) -> np.ndarray | None:
         """dL/dW as the optimizer receives it (with the L2 penalty, when there is one)."""
         if self.dW is None or self.penalty_W is None:
             return self.dW
@@ -110,6 +123,12 @@ class LayerStep:
 
     def __repr__(self) -> str:
         return f"LayerStep(layer {self.number}: Dense({self.units}, {self.activation!r}))"
+
+
+def _element(values: np.ndarray | None, kind: str, i: int, j: int) -> float:
+    """``values[i, j]`` of a weight matrix (``kind="W"``) or ``values[j]`` of a bias."""
+    assert values is not None  # the callers ask only for numbers the pass computed
+    return float(values[i, j] if kind == "W" else values[j])
 
 
 class OtherStep:
@@ -193,7 +212,32 @@ class Explanation:
         003's names to ``(layer, "W" or "b", i, j)``.
     """
 
-    def __init__(self, **fields):
+    # The fields, as explain() passes them (see above).
+    x: np.ndarray
+    y: np.ndarray | None
+    labels: np.ndarray | None
+    y_pred: np.ndarray
+    loss: float | None
+    data_loss: float | None
+    loss_name: str | None
+    loss_object: _losses.Loss
+    fused: bool
+    sample_weight: np.ndarray | None
+    l2: float
+    layers: list[LayerStep]
+    others: list[OtherStep]
+    gradients: np.ndarray | None
+    updates: np.ndarray | None
+    optimizer: str | None
+    optimizer_object: _optimizers.Optimizer | None
+    input_names: list[str] | None
+    output_names: list[str] | None
+    architecture: str
+    has_dropout: bool
+    seed_names: dict[str, str]
+    seed_index: dict[str, tuple[int, str, int, int]]
+
+    def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
 
     # -- looking things up ----------------------------------------------------------------
@@ -253,7 +297,7 @@ class Explanation:
         number, kind, i, j = self._parameter(which)
         self._require_backward()
         step = self.layers[number - 1]
-        return float(step.gradient_W[i, j] if kind == "W" else step.db[j])
+        return _element(step.gradient_W if kind == "W" else step.db, kind, i, j)
 
     def update(self, which) -> float | None:
         """The optimizer's update for one parameter (None without an optimizer)."""
@@ -261,7 +305,7 @@ class Explanation:
         step = self.layers[number - 1]
         if step.update_W is None:
             return None
-        return float(step.update_W[i, j] if kind == "W" else step.update_b[j])
+        return _element(step.update_W if kind == "W" else step.update_b, kind, i, j)
 
     # -- the chain rule ---------------------------------------------------------------------
 
@@ -323,13 +367,13 @@ class Explanation:
 
     def _row(self, step: LayerStep, kind: str, i: int, j: int, source: str) -> dict[str, Any]:
         name = self.parameter_name(step.number, kind, i, j)
-        value = step.W[i, j] if kind == "W" else step.b[j]
+        value = _element(step.W if kind == "W" else step.b, kind, i, j)
         grad = None
         if step.dW is not None:
-            grad = float(step.gradient_W[i, j] if kind == "W" else step.db[j])
+            grad = _element(step.gradient_W if kind == "W" else step.db, kind, i, j)
         update = None
         if step.update_W is not None:
-            update = float(step.update_W[i, j] if kind == "W" else step.update_b[j])
+            update = _element(step.update_W if kind == "W" else step.update_b, kind, i, j)
         return {
             "layer": step.number,
             "parameter": name,
@@ -345,6 +389,8 @@ class Explanation:
         """One row per sample, layer and unit: z, a, dL/da, da/dz and dL/dz."""
         rows = []
         for step in self.layers:
+            z, a = step.z, step.a
+            assert z is not None and a is not None  # the forward pass kept them
             for s in range(self.x.shape[0]):
                 for j in range(step.units):
                     rows.append(
@@ -352,8 +398,8 @@ class Explanation:
                             "sample": s,
                             "layer": step.number,
                             "unit": step.unit_names[j],
-                            "z": float(step.z[s, j]),
-                            "a": float(step.a[s, j]),
+                            "z": float(z[s, j]),
+                            "a": float(a[s, j]),
                             "dL/da": None if step.da is None else float(step.da[s, j]),
                             "da/dz": None if step.da_dz is None else float(step.da_dz[s, j]),
                             "dL/dz": None if step.dz is None else float(step.dz[s, j]),
@@ -661,7 +707,7 @@ def _backward(work, steps, others, X, Y, w, loss_fn, l2: float, fused: bool):
     """The loss and the engine's backward, layer by layer, keeping dL/da and dL/dz;
     then the gradient the training step itself hands the optimizer."""
     last = work.layers[-1]
-    grad = np.empty((X.shape[0], work.output_size), dtype=work.dtype)
+    grad: np.ndarray | None = np.empty((X.shape[0], work.output_size), dtype=work.dtype)
     if fused:  # dL/dz straight from the logits
         data_loss = loss_fn.fused(last.a, Y, w, grad)
     else:  # dL/da
@@ -670,6 +716,7 @@ def _backward(work, steps, others, X, Y, w, loss_fn, l2: float, fused: bool):
     first_param = work.layers.index(dense[0])
     by_layer = {id(layer): step for layer, step in zip(dense, steps)}
     for layer in reversed(work.layers[first_param:]):
+        assert grad is not None  # only the first layer with parameters gives None, and last
         if not isinstance(layer, Dense):
             grad = layer.backward(grad)
             continue
