@@ -72,7 +72,9 @@ def _identity() -> dict:
     """What the cache depends on: kernels.py, numba (its installed files: reading its
     version from the package metadata would cost a tenth of a second), Python."""
     stat = _KERNELS.stat()
-    numba = Path(find_spec("numba").origin).with_name("_version.py").stat()
+    spec = find_spec("numba")
+    assert spec is not None and spec.origin is not None  # the compiled path has numba
+    numba = Path(spec.origin).with_name("_version.py").stat()
     return {
         "stamp": [stat.st_mtime, stat.st_size],
         "numba": [numba.st_mtime, numba.st_size],
@@ -87,10 +89,12 @@ def _read_marker() -> dict:
     if _marker is None:
         _marker = {}
         folder = _marker_folder()
-        try:
-            entry = json.loads((folder / MARKER).read_text())[str(_KERNELS)]
-        except (TypeError, OSError, ValueError, KeyError):
-            entry = None
+        entry = None  # none without a folder for the marker
+        if folder is not None:
+            try:
+                entry = json.loads((folder / MARKER).read_text())[str(_KERNELS)]
+            except (TypeError, OSError, ValueError, KeyError):
+                entry = None
         if isinstance(entry, dict):
             identity = _identity()
             cache = entry.get("cache")

@@ -19,6 +19,8 @@ reads the network through its public attributes only, once, when it is made.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..layers import Dense
@@ -39,7 +41,7 @@ class Plan:
         self.n_params, self.n_weights = self.params.size, net.n_weights
         self.loss_code = kernels.LOSSES[loss.name]
         self.fused = self.loss_code in kernels.FUSED
-        self.loss_kernel = kernels.LOSS_KERNELS.get(self.loss_code)
+        self.loss_kernel = kernels.LOSS_KERNELS[self.loss_code]  # one for every code
         dtype = self.dtype = net.dtype
         self.C = kernels.constants(dtype, getattr(loss, "delta", 1.0))
         self.S = np.empty(1, dtype=dtype)
@@ -63,7 +65,9 @@ class Plan:
         if self.small:
             codes = [self.codes[id(d)] for d in dense]
             self.meta = kernels.describe(self.params, dense, net.input_size, codes)
-        self._scratch: dict[tuple[int, int], tuple] = {}
+        # (rows, outputs) -> the small kernel's buffers; (rows, -1) and (rows, -2) -> the
+        # per-row loss and the gradient buffers of the layered path.
+        self._scratch: dict[tuple[int, int], Any] = {}
 
     # -- small networks: the whole step in one kernel ------------------------------------
 

@@ -34,8 +34,7 @@ class CompiledSteps:
     def __init__(self, net, loss, opt, l2: float, whole: bool, rows: int, covered: bool = True):
         self.net, self.opt, self.loss, self.l2, self.rows = net, opt, loss, l2, rows
         self.plan = Plan(net, loss) if covered else None
-        if not covered:
-            self.loss_and_grad = self._numpy_pass
+        self.loss_and_grad = self._plan_pass if covered else self._numpy_pass
         self.whole = covered and whole and small_optimizer(opt)
         self.cast = net.dtype.type
         self.nothing = np.empty(0, dtype=net.dtype)  # "keep nothing" for the update
@@ -46,7 +45,8 @@ class CompiledSteps:
         else:
             self.update = opt.update
 
-    def loss_and_grad(self, x, y, w, loss, l2: float) -> float:
+    def _plan_pass(self, x, y, w, loss, l2: float) -> float:
+        assert self.plan is not None  # covered
         return self.plan.loss_and_grad(x, y, w, l2)
 
     def _numpy_pass(self, x, y, w, loss, l2: float) -> float:
@@ -106,6 +106,7 @@ class CompiledSteps:
             orders = np.empty((0, 0), dtype=np.intp)
         record = np.empty((count, 2))
         saved = guard.snapshot if guard.active else self.nothing
+        assert self.plan is not None  # whole steps run only where the plan covers the network
         done, bad = self.plan.train(
             batches.X,
             batches.Y,
