@@ -162,12 +162,12 @@ class EarlyStopping(Callback):
     def __init__(
         self,
         monitor: str = "val_loss",
-        patience: int = 10,
+        patience: float = 10,  # an int, or math.inf
         min_delta: float = 0.0,
         restore_best: bool = True,
         mode: str = "min",
         plateau: _schedules.Plateau | None = None,
-    ):
+    ) -> None:
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be a name, got {monitor!r}")
         self.monitor = monitor

@@ -34,10 +34,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import data as _data
 from .. import losses as _losses
 from .. import training as _training
-from ..layers import Dense, Dropout
+from ..layers import Dense, Dropout, Layer
 from ..network import Network
 from ..optimizers import LBFGS, SGD, Adam, Optimizer
-from ..schedules import Adaptive, InvScaling, Plateau
+from ..schedules import Adaptive, InvScaling, Plateau, Schedule
 from . import params as _params
 from .epochs import Lines, Validation
 
@@ -97,6 +97,12 @@ class _BaseMLP(BaseEstimator):
     #: Whether the estimator classifies.
     is_classifier = False
 
+    # Set when fitting (declared for type checkers; scikit-learn sets no defaults).
+    _optimizer: Optimizer
+    _plateau: Plateau | None
+    loss_curve_: list[float]
+    best_loss_: float | None
+
     def loss_function(self) -> _losses.Loss:
         """The glassnet loss the network trains with."""
         raise NotImplementedError
@@ -123,13 +129,15 @@ class _BaseMLP(BaseEstimator):
             return np.random.RandomState(int(rng.integers(2**32))), rng
         state = rs if isinstance(rs, np.random.RandomState) else np.random.RandomState(int(rs))
         # Seeded from the RandomState's key without drawing from it, so the weights and
-        # the split come out as scikit-learn's would.
+        # the split come out as scikit-learn's would. (get_state() gives the tuple
+        # (name, key, pos, ...); NumPy's stubs say the dict of get_state(legacy=False).)
         _, key, pos, *_ = state.get_state()
-        return state, np.random.default_rng([*key.tolist(), int(pos)])
+        seed = [*key.tolist(), int(pos)]  # type: ignore[attr-defined]
+        return state, np.random.default_rng(seed)
 
     def _build_network(self, n_features: int, n_outputs: int, dtype, rng, state=None) -> Network:
         sizes, acts, rates = _params.hidden(self)
-        layers = []
+        layers: list[Layer] = []
         for size, act, rate in zip(sizes, acts, rates):
             layers.append(Dense(size, act))
             if rate > 0:
@@ -142,6 +150,7 @@ class _BaseMLP(BaseEstimator):
         # scikit-learn's initialisation, draw for draw: per layer, weights and then biases
         # ~ U(-r, r) with r = sqrt(6 / (fan_in + fan_out)), or sqrt(2 / ...) for logistic.
         for i, layer in enumerate(_dense(net)):
+            assert layer.n_in is not None  # built
             act = acts[min(i, len(acts) - 1)] if acts else self.activation  # no hidden layer
             factor = 2.0 if act == "logistic" else 6.0
             bound = math.sqrt(factor / (layer.n_in + layer.units))
@@ -288,7 +297,7 @@ class _BaseMLP(BaseEstimator):
                     self._score_output,
                 )
             )
-        schedule = None
+        schedule: Schedule | None = None
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             self._optimizer.lr = self.learning_rate_init  # the schedule's base
             schedule = InvScaling(self.power_t, samples_before=int(self.t_))
@@ -337,6 +346,7 @@ class _BaseMLP(BaseEstimator):
         self.loss_curve_.extend(history.sample_loss)
         if self.loss_curve_:
             self.loss_ = self.loss_curve_[-1]
+        assert self._plateau is not None  # made by training_options
         self._no_improvement_count = self._plateau.wait
         if self.early_stopping:
             scores = history.metrics.get("val_score", [])
@@ -348,6 +358,7 @@ class _BaseMLP(BaseEstimator):
             elif not np.isnan(scores).all():
                 self.best_validation_score_ = float(np.nanmax(scores))
         elif history.sample_loss:
+            assert self.best_loss_ is not None  # inf before any loss, without early stopping
             self.best_loss_ = min(self.best_loss_, min(history.sample_loss))
         if history.stopped_early and self.verbose:
             print(self._stop_message())
@@ -513,7 +524,8 @@ class _BaseMLP(BaseEstimator):
             return _LayerArrays(_dense(self.network_), "weights")
         if "_coefs" in self.__dict__:
             return self._coefs
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "network_")  # raises NotFittedError
+        raise AssertionError("not reached")
 
     @coefs_.setter
     def coefs_(self, values) -> None:
@@ -529,7 +541,8 @@ class _BaseMLP(BaseEstimator):
             return _LayerArrays(_dense(self.network_), "bias")
         if "_intercepts" in self.__dict__:
             return self._intercepts
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "network_")  # raises NotFittedError
+        raise AssertionError("not reached")
 
     @intercepts_.setter
     def intercepts_(self, values) -> None:
@@ -578,7 +591,8 @@ class _BaseMLP(BaseEstimator):
             state["network_"] = Network.from_plain_state(state["network_"])
         if isinstance(state.get("_optimizer"), dict):
             plain = state["_optimizer"]
-            cls = {"SGD": SGD, "Adam": Adam, "LBFGS": LBFGS}[plain["optimizer"]]
+            classes: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "LBFGS": LBFGS}
+            cls = classes[plain["optimizer"]]
             optimizer = cls.__new__(cls)
             optimizer.__setstate__(plain["state"])
             state["_optimizer"] = optimizer

@@ -74,7 +74,10 @@ def user_level() -> int:
 
     import glassnet
 
-    inside = tuple(os.path.dirname(m.__file__) + os.sep for m in (glassnet, sklearn))
+    inside = (
+        os.path.dirname(glassnet.__file__) + os.sep,
+        os.path.dirname(sklearn.__file__) + os.sep,
+    )
     frame, level = inspect.currentframe(), 0
     while frame is not None and frame.f_code.co_filename.startswith(inside):
         frame, level = frame.f_back, level + 1
