@@ -200,7 +200,7 @@ def infer_signature(model) -> ModelSignature:
     if kind == "tabular":
         features = model.features
         optional = bool(features.impute)
-        inputs = []
+        inputs: list[ColSpec | TensorSpec] = []
         for column in features.columns:
             name, column_kind = column["name"], column["kind"]
             if column_kind == "categorical":
@@ -209,6 +209,7 @@ def infer_signature(model) -> ModelSignature:
                 dtype = _COLUMN_TYPES.get(column_kind, "double")
             inputs.append(ColSpec(dtype, name, required=not optional))
         target = model.target
+        outputs: list[ColSpec | TensorSpec]
         if target.task == "classification":
             outputs = [ColSpec(_label_type(target.classes), target.name)]
             outputs += [ColSpec("double", f"proba_{c}", required=False) for c in target.classes]
@@ -218,17 +219,17 @@ def infer_signature(model) -> ModelSignature:
         return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
     names = getattr(model, "feature_names_in_", None)
     if names is not None:
-        inputs = Schema([ColSpec("double", str(n)) for n in names])
+        input_schema = Schema([ColSpec("double", str(n)) for n in names])
     else:
-        inputs = Schema([TensorSpec(np.dtype(np.float64), (-1, int(model.n_features_in_)))])
+        input_schema = Schema([TensorSpec(np.dtype(np.float64), (-1, int(model.n_features_in_)))])
     classes = getattr(model, "classes_", None)
     if classes is not None:
-        outputs = Schema([ColSpec(_label_type(classes.tolist()), "prediction")])
+        output_schema = Schema([ColSpec(_label_type(classes.tolist()), "prediction")])
     else:
         width = int(getattr(model, "n_outputs_", 1))
         shape = (-1,) if width == 1 else (-1, width)
-        outputs = Schema([TensorSpec(np.dtype(np.float64), shape, "prediction")])
-    return ModelSignature(inputs=inputs, outputs=outputs)
+        output_schema = Schema([TensorSpec(np.dtype(np.float64), shape, "prediction")])
+    return ModelSignature(inputs=input_schema, outputs=output_schema)
 
 
 # -- save, log, load ---------------------------------------------------------------------
@@ -462,8 +463,10 @@ def _logged(original):
 
 
 def _run_logged(function: Callable, first, args, kwargs):
-    started = mlflow.active_run() is None
-    run = mlflow.start_run() if started else mlflow.active_run()
+    run = mlflow.active_run()
+    started = run is None
+    if run is None:
+        run = mlflow.start_run()
     status = "FAILED"
     try:
         _quietly(lambda: mlflow.log_params(_params(first, args, kwargs)))

@@ -28,7 +28,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -186,7 +186,7 @@ def _dates(values: np.ndarray) -> list[Any]:
     if not t.size:
         return [None, None, None, None]
     ns = t.astype(np.int64)
-    unit = "D" if np.all(ns % 86_400_000_000_000 == 0) else "s"
+    unit: Literal["D", "s"] = "D" if np.all(ns % 86_400_000_000_000 == 0) else "s"
 
     def shown(v) -> str:
         return str(np.datetime_as_string(np.datetime64(int(v), "ns"), unit=unit))
@@ -238,7 +238,7 @@ class _Data:
         self.left_out = 0  # rows without a target
         self.notes: list[str] = []  # figures left out, and why
         self.plot_X = self.plot_y = None
-        self.truth_numbers = None  # a regression's true values
+        self.truth_numbers: np.ndarray | None = None  # a regression's true values
         if self.tabular:
             self._from_table(model, X, y)
         else:
@@ -311,6 +311,7 @@ class _Data:
             y = truth
         else:
             y = self.truth_numbers
+            assert y is not None  # read above for a regression
             usable &= np.isfinite(y)
         if usable.any():
             self.plot_X, self.plot_y = X[usable], y[usable]
@@ -327,6 +328,8 @@ class _Data:
             raise ValueError("report() needs the data: report(model, history, X, y, path)")
         if hasattr(X, "columns") and known is None:
             known = [str(c) for c in X.columns]
+        if net.input_size is None:
+            raise ValueError("the network is not built yet: train it first")
         given = X
         X = _v.as_2d_float(X, "X", dtype=np.float64)
         _v.check_features(X, net.input_size)
@@ -341,7 +344,10 @@ class _Data:
         if estimator:  # an estimator predicts its own labels
             classification = hasattr(model, "classes_")
         else:
-            classification = net.layers[-1].activation in ("sigmoid", "softmax")
+            last = net.layers[-1]
+            assert isinstance(last, Dense)  # a network ends in a Dense layer
+            classification = last.activation in ("sigmoid", "softmax")
+        acc: ClassificationMetrics | RegressionMetrics
         if classification:
             classes, truth_index, proba = _classes_and_probabilities(model, net, X, given, y)
             acc = ClassificationMetrics(classes)
@@ -423,6 +429,7 @@ def _target_rows(data: _Data) -> list[list[Any]]:
             [c["class"], c["support"], f"{c['support'] / n:.1%}"]
             for c in data.result["per_class"][:MAX_CLASS_ROWS]
         ]
+    assert data.truth_numbers is not None  # a regression's
     mean, std, low, high = _spread(data.truth_numbers)
     return [["mean", mean, ""], ["std", std, ""], ["min", low, ""], ["max", high, ""]]
 
@@ -499,6 +506,7 @@ def _metrics_section(model, data: _Data) -> str:
 
 
 def _training_rows(net: Network, history: History | None, model) -> list[list[Any]]:
+    assert net.dtype is not None  # built: the report measured it
     rows = [
         [
             "architecture",

@@ -168,6 +168,7 @@ def _validation(net: Network, validation_data, loss: _losses.Loss, client):
         raise ValueError("validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val)")
     X_val, y_val = validation_data[0], validation_data[1]
     w_val = validation_data[2] if len(validation_data) == 3 else None
+    assert net.input_size is not None  # built before validation is set up
     if _shards.kind_of(X_val) is not None:
         inputs = _shards.check_inputs(X_val, y_val, w_val)
         _v.check_features(np.empty((0, inputs.n_features)), net.input_size)

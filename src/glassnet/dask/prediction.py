@@ -45,6 +45,7 @@ def _describe(model, method: str) -> tuple[int, list | None, np.dtype, list | No
         if method != "predict":
             raise TypeError("a Network has no predict_proba: its predict is the output layer")
         k = model.output_size
+        assert model.input_size is not None and model.dtype is not None  # built
         return model.input_size, None, model.dtype, list(range(k)), "the network"
     from .estimators import is_estimator
 

@@ -334,7 +334,8 @@ class Shard:
         self.loss = copy.deepcopy(target.loss)
         self.index = index
         self.parts = [p for p in parts if p is not None]
-        self._orders = (None, None)  # (seed, one row order per part), for batch()
+        # (seed, one row order per part), for batch()
+        self._orders: tuple[int | None, list[np.ndarray] | None] = (None, None)
 
     def load(self, params: np.ndarray):
         net = self.net
@@ -353,7 +354,9 @@ class Shard:
                     for j, p in enumerate(self.parts)
                 ],
             )
-        return self._orders[1]
+        orders = self._orders[1]
+        assert orders is not None  # made for this seed
+        return orders
 
     def reseed(self, seed: int) -> None:
         """Set the network's generator (shuffling, dropout) to a state made from ``seed``."""
@@ -544,7 +547,7 @@ class Shards:
             if info[i][0]:
                 where = holders.get(f.key) or (min(threads, key=lambda a: len(on.get(a, ()))),)
                 on.setdefault(where[0], []).append((i, info[i][0]))
-        self.futures = []
+        self.futures: list[distributed.Future] = []
         for address, items in on.items():
             for group in _split(items, threads.get(address, 1)):
                 self.futures.append(

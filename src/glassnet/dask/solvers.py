@@ -95,7 +95,9 @@ def _lbfgs_objective(net, shards, l2: float):
         for _, hi, lo, _ in results:
             if hi is not None:
                 grad.add(hi, lo)
-        np.divide(grad.result(), whole, out=grads, casting="same_kind")
+        total = grad.result()
+        assert total is not None  # the shards hold rows: some gave a gradient
+        np.divide(total, whole, out=grads, casting="same_kind")
         return _penalised(net, value, l2, shards.weight)
 
     return objective
