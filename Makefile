@@ -54,8 +54,10 @@ test: $(VENV)/.installed-dev | $(CHROMIUM)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -q -n auto --dist loadfile
 
+# mypy reads its settings from pyproject.toml ([tool.mypy]: the files and the checks).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 # Speed against hand-written NumPy, scikit-learn and PyTorch, at 1 and 2 BLAS threads,
 # cold start and NumPy calls per step (see benchmarks/README.md). Every table in README.md.
