@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import losses as _losses
 from . import validation as _v
@@ -60,19 +61,28 @@ class Trainable(Protocol):
     @property
     def gradients(self) -> np.ndarray: ...
     def count_params(self) -> int: ...
-    def build(self, input_size: int, dtype=...) -> Any: ...
-    def astype(self, dtype) -> Any: ...
+    def build(self, input_size: int, dtype: DTypeLike = ...) -> Any: ...
+    def astype(self, dtype: DTypeLike) -> Any: ...
     def check_loss(self, loss: _losses.Loss) -> None: ...
-    def loss_and_grad(self, x, y, w, loss: _losses.Loss, l2: float = 0.0) -> float: ...
-    def loss_of(self, X, y, w, loss: _losses.Loss) -> float: ...
-    def output(self, X) -> tuple[np.ndarray, np.ndarray]: ...
+    def loss_and_grad(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray | None,
+        loss: _losses.Loss,
+        l2: float = 0.0,
+    ) -> float: ...
+    def loss_of(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, loss: _losses.Loss
+    ) -> float: ...
+    def output(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 #: One batch: inputs (m, n_features), targets (m, k) or class labels (m,), weights (m,) or None.
 Batch = tuple[Any, np.ndarray, "np.ndarray | None"]
 
 
-def target(net: Trainable, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
+def target(net: Trainable, y: Any, n_rows: int, loss: _losses.Loss) -> np.ndarray:
     """``y`` checked for ``loss`` and ``net``'s output layer, in the network's dtype:
     (n_rows, n_outputs), or for cross-entropy with integer labels, the label vector
     (never expanded to one-hot rows)."""
@@ -84,7 +94,7 @@ def target(net: Trainable, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
     return np.ascontiguousarray(loss.check_target(y, net.output_size), dtype=net.dtype)
 
 
-def inputs(net: Trainable, X, allow_sparse: bool = True):
+def inputs(net: Trainable, X: Any, allow_sparse: bool = True) -> Any:
     """X checked (2-D, numeric, finite, non-empty); the network is built for it when it
     is not built yet, or else converted to X's dtype (float32 data trains a float32
     network) after checking the number of features."""
@@ -100,7 +110,9 @@ def inputs(net: Trainable, X, allow_sparse: bool = True):
     return X
 
 
-def training_arrays(net: Trainable, X, y, loss: _losses.Loss, sample_weight=None) -> Batch:
+def training_arrays(
+    net: Trainable, X: Any, y: Any, loss: _losses.Loss, sample_weight: Any = None
+) -> Batch:
     """(X, Y, W): the training data checked once for ``net`` and ``loss`` (see the
     module docstring)."""
     X = inputs(net, X)
@@ -110,7 +122,7 @@ def training_arrays(net: Trainable, X, y, loss: _losses.Loss, sample_weight=None
     return X, Y, W
 
 
-def validation_arrays(net: Trainable, validation_data, loss: _losses.Loss) -> Batch | None:
+def validation_arrays(net: Trainable, validation_data: Any, loss: _losses.Loss) -> Batch | None:
     """``validation_data`` — ``(X_val, y_val)`` or ``(X_val, y_val, w_val)`` — checked
     for the built ``net``; None without it."""
     if validation_data is None:
@@ -169,7 +181,9 @@ class ArrayBatches:
     rng : numpy.random.Generator
     """
 
-    def __init__(self, data: Batch, batch_size: int | None, shuffle: bool, rng):
+    def __init__(
+        self, data: Batch, batch_size: int | None, shuffle: bool, rng: np.random.Generator
+    ) -> None:
         self.X, self.Y, self.W = data
         self.n = n = self.X.shape[0]
         self.batch = n if batch_size is None else min(batch_size, n)
@@ -191,6 +205,7 @@ class ArrayBatches:
         """Draw the next epoch's order of the rows (None when not shuffling): the
         compiled path draws its orders here too, so both train on the same batches."""
         if self.shuffle:
+            assert self.order is not None  # made for shuffling
             self.rng.shuffle(self.order)
         return self.order
 
@@ -253,8 +268,12 @@ class StreamBatches:
     """
 
     def __init__(
-        self, net: Trainable, blocks: Callable[[], Iterable[tuple[Any, Any]]], batch_size, loss
-    ):
+        self,
+        net: Trainable,
+        blocks: Callable[[], Iterable[tuple[Any, Any]]],
+        batch_size: int,
+        loss: _losses.Loss,
+    ) -> None:
         if not callable(blocks):
             raise TypeError("blocks must be a function that returns one epoch's (X, y) blocks")
         self.net, self.blocks, self.batch, self.loss = net, blocks, int(batch_size), loss

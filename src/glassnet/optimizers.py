@@ -15,6 +15,8 @@ sets ``lr`` before each epoch when a learning-rate schedule is in use
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -264,7 +266,13 @@ class LBFGS(Optimizer):
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         raise TypeError("LBFGS optimises the whole batch at once; pass it to fit()")
 
-    def minimize(self, objective, params: np.ndarray, iterations: int, callback):
+    def minimize(
+        self,
+        objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+        params: np.ndarray,
+        iterations: int,
+        callback: Callable[[Any], Any],
+    ) -> Any:
         """Run scipy's L-BFGS-B from ``params`` for at most ``iterations`` iterations:
         ``objective(x)`` returns the loss and its float64 gradient, ``callback`` sees
         each iteration's OptimizeResult. Writes the result into ``params``, keeps it as
@@ -305,7 +313,7 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(optimizer) -> Optimizer:
+def get(optimizer: str | Optimizer | None) -> Optimizer:
     """An Optimizer for a name ("sgd", "adam", "lbfgs"), an instance, or None (Adam())."""
     if optimizer is None:
         return Adam()
