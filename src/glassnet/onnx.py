@@ -31,8 +31,10 @@ registered until a conversion asks for it. Needs the ``onnx`` extra:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 try:
     import onnx
@@ -556,7 +558,9 @@ def _tabular_model(model, dtype) -> onnx.ModelProto:
 # -- the entry point --------------------------------------------------------------------------
 
 
-def to_onnx(model, dtype=None, *, X=None, options=None) -> onnx.ModelProto:
+def to_onnx(
+    model: Any, dtype: DTypeLike | None = None, *, X: Any = None, options: dict | None = None
+) -> onnx.ModelProto:
     """An ONNX graph that computes what ``model.predict`` (and ``predict_proba``) do.
 
     Parameters

@@ -66,7 +66,7 @@ class Figure(_MatplotlibFigure):
 # --- what a model knows about itself ----------------------------------------------------
 
 
-def network_and_names(model) -> tuple[Network, list[str] | None, list[str] | None]:
+def network_and_names(model: Any) -> tuple[Network, list[str] | None, list[str] | None]:
     """(network, input names, output names) for a Network, TabularModel or estimator."""
     if isinstance(model, Network):
         return model, None, None
@@ -105,7 +105,7 @@ def _named(model, input_names, output_names, what: str):
     return net, inputs, outputs
 
 
-def checked_names(names, n: int, what: str) -> list[str] | None:
+def checked_names(names: Sequence[Any] | None, n: int, what: str) -> list[str] | None:
     """``n`` names as strings (None stays None); a ValueError names ``what`` otherwise."""
     if names is None:
         return None
@@ -138,7 +138,7 @@ def _spans_decades(values: Sequence[float]) -> bool:
     return bool(finite) and min(finite) > 0 and max(finite) / min(finite) >= 100
 
 
-def loss_curve(history, *, title: str | None = None, log: bool | str = "auto") -> Figure:
+def loss_curve(history: Any, *, title: str | None = None, log: bool | str = "auto") -> Figure:
     """The training loss per epoch, the validation loss when there is one, and the
     epoch whose weights early stopping restored.
 
@@ -349,9 +349,9 @@ def _panel(ax, fig, predict, probabilities, X, labels, names, class_names, resol
 
 
 def decision_boundary(
-    model,
-    X,
-    y,
+    model: Any,
+    X: Any,
+    y: Any,
     *,
     resolution: int = 200,
     title: str | None = None,
@@ -388,10 +388,10 @@ def decision_boundary(
 
 
 def boundary_evolution(
-    model,
-    X,
-    y,
-    snapshots,
+    model: Any,
+    X: Any,
+    y: Any,
+    snapshots: Any,
     *,
     columns: int = 3,
     resolution: int = 80,
@@ -480,7 +480,7 @@ def _shown_units(n: int, limit: int) -> list[int | None]:
 
 
 def network(
-    model,
+    model: Any,
     *,
     title: str | None = None,
     input_names: Sequence[str] | None = None,
@@ -576,7 +576,7 @@ def network(
 
 
 def weights(
-    model,
+    model: Any,
     *,
     title: str | None = None,
     input_names: Sequence[str] | None = None,
@@ -661,7 +661,11 @@ def save_figures(folder: str, figures: Mapping[str, Figure], dpi: int = 120) -> 
 
 
 def confusion_matrix(
-    counts, labels: Sequence, predicted: Sequence | None = None, *, title: str | None = None
+    counts: Any,
+    labels: Sequence,
+    predicted: Sequence | None = None,
+    *,
+    title: str | None = None,
 ) -> Figure:
     """The confusion matrix as a heat map, rows the true class and columns the predicted one,
     each cell with its count and its share of the row (the recall on the diagonal)."""
@@ -700,7 +704,12 @@ def confusion_matrix(
 
 
 def predicted_vs_true(
-    truth, predicted, *, name: str = "target", r2: float | None = None, title: str | None = None
+    truth: Any,
+    predicted: Any,
+    *,
+    name: str = "target",
+    r2: float | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Predicted against true values, with the diagonal where they would be equal."""
     truth = np.asarray(truth, dtype=np.float64)

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import __version__
 from .atomic import write_atomically
+from .data import Trainable
 from .layers import Dense
 from .network import Network
 from .training import Callback, History
@@ -94,14 +95,14 @@ class Snapshots(Callback):
         decade = 10 ** int(math.floor(math.log10(epoch)))
         return epoch in (decade, 2 * decade, 5 * decade)
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net: Trainable, history: History) -> None:
         self.snapshots = [(0, net.parameters.copy())] if self.before else []
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> None:
         if self._wanted(history.epochs):
             self.snapshots.append((history.epochs, net.parameters.copy()))
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net: Trainable, history: History) -> None:
         if history.epochs and (not self.snapshots or self.snapshots[-1][0] != history.epochs):
             self.snapshots.append((history.epochs, net.parameters.copy()))
 
@@ -700,7 +701,7 @@ def _html(title: str, sections) -> str:
     )
 
 
-def is_report(path) -> bool:
+def is_report(path: str | os.PathLike) -> bool:
     """Whether a regular file at ``path`` is a glassnet report (its first bytes say so)."""
     import stat
 
@@ -713,7 +714,7 @@ def is_report(path) -> bool:
         return False
 
 
-def check_destination(path, data_path=None) -> str:
+def check_destination(path: str | os.PathLike, data_path: str | os.PathLike | None = None) -> str:
     """Check, before any work, that a report can be written at ``path``; returns it.
 
     Raises :class:`ReportError` when ``path`` is a folder, its folder is missing or not
@@ -751,13 +752,13 @@ def check_destination(path, data_path=None) -> str:
 
 
 def build_report(
-    model,
+    model: Any,
     history: History | None,
-    X=None,
-    y=None,
+    X: Any = None,
+    y: Any = None,
     *,
     title: str | None = None,
-    snapshots=None,
+    snapshots: Any = None,
     feature_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
 ) -> str:
@@ -786,7 +787,9 @@ def build_report(
     return _html(title or f"glassnet training report: {kind}", sections)
 
 
-def write_report(text: str, path, *, data_path=None) -> str:
+def write_report(
+    text: str, path: str | os.PathLike, *, data_path: str | os.PathLike | None = None
+) -> str:
     """Write a report that :func:`build_report` built to ``path``, atomically, after
     :func:`check_destination`; returns the path. Raises :class:`ReportError`."""
     path = check_destination(path, data_path)
@@ -798,17 +801,17 @@ def write_report(text: str, path, *, data_path=None) -> str:
 
 
 def report(
-    model,
+    model: Any,
     history: History | None,
-    X=None,
-    y=None,
-    path="report.html",
+    X: Any = None,
+    y: Any = None,
+    path: str | os.PathLike = "report.html",
     *,
     title: str | None = None,
-    snapshots=None,
+    snapshots: Any = None,
     feature_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
-    data_path=None,
+    data_path: str | os.PathLike | None = None,
 ) -> str:
     """Write a self-contained HTML training report; returns its path.
 
@@ -849,7 +852,15 @@ def report(
     return write_report(text, path, data_path=data_path)
 
 
-def training_report(model, history, frame, path, *, data_path=None, snapshots=None) -> str:
+def training_report(
+    model: Any,
+    history: History | None,
+    frame: Any,
+    path: str | os.PathLike,
+    *,
+    data_path: str | os.PathLike | None = None,
+    snapshots: Any = None,
+) -> str:
     """The report ``glassnet train ... --report report.html`` writes: a trained
     TabularModel, its History, the training frame (with the target column) and the
     path; ``data_path`` is the training file, which is never overwritten."""

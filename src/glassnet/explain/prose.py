@@ -7,6 +7,7 @@ compute nothing (every number comes from the record) and never import the record
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,15 @@ class Chain:
         dL/d(parameter), the data term, equal to the engine's gradient.
     """
 
-    def __init__(self, parameter, seed_name, lines, factors, terms, value):
+    def __init__(
+        self,
+        parameter: str,
+        seed_name: str,
+        lines: list[str],
+        factors: list[list[tuple[str, float]]],
+        terms: list[float],
+        value: float,
+    ) -> None:
         self.parameter = parameter
         self.seed_name = seed_name
         self.lines = lines
@@ -355,7 +364,7 @@ def _parameter_lines(step, W, b, w_label: str, b_label: str) -> list[str]:
     return lines
 
 
-def walkthrough(ex, which) -> str:
+def walkthrough(ex: Any, which: Any) -> str:
     """The whole walkthrough of ``ex`` (an Explanation), as seed 003 writes it.
 
     The forward pass, the loss, the backward pass layer by layer, the gradients, the
@@ -403,7 +412,7 @@ def walkthrough(ex, which) -> str:
     return "\n".join(lines)
 
 
-def chain_rule(ex, number: int, kind: str, i: int, j: int) -> Chain:
+def chain_rule(ex: Any, number: int, kind: str, i: int, j: int) -> Chain:
     """dL/dw for W{number}[i,j] (or b{number}[j]) of ``ex`` (an Explanation) as seed 003
     writes it, sample by sample; ``kind`` is ``"W"`` or ``"b"``, the indices checked."""
     name = ex.parameter_name(number, kind, i, j)

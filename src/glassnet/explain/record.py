@@ -17,7 +17,7 @@ from .. import data as _data
 from .. import losses as _losses
 from .. import optimizers as _optimizers
 from .. import validation as _v
-from ..layers import Dense, Dropout
+from ..layers import Dense, Dropout, Layer
 from . import prose
 
 __all__ = ["explain", "Explanation", "LayerStep", "OtherStep", "MAX_ROWS"]
@@ -148,7 +148,7 @@ class OtherStep:
         optimizer's step would add (empty without an optimizer).
     """
 
-    def __init__(self, index: int, layer, x: np.ndarray, a: np.ndarray):
+    def __init__(self, index: int, layer: Layer, x: np.ndarray, a: np.ndarray) -> None:
         self.index, self.layer = index, layer
         self.kind = type(layer).__name__
         self.x, self.a = x, a
@@ -292,14 +292,14 @@ class Explanation:
         """glassnet's name for a parameter: ``"W1[0,0]"`` (``kind="W"``) or ``"b2[0]"``."""
         return f"W{number}[{i},{j}]" if kind == "W" else f"b{number}[{j}]"
 
-    def gradient(self, which) -> float:
+    def gradient(self, which: str | tuple[int, int] | tuple[int, int, int]) -> float:
         """dL/d(parameter) as the optimizer receives it: ``ex.gradient("w1")``."""
         number, kind, i, j = self._parameter(which)
         self._require_backward()
         step = self.layers[number - 1]
         return _element(step.gradient_W if kind == "W" else step.db, kind, i, j)
 
-    def update(self, which) -> float | None:
+    def update(self, which: str | tuple[int, int] | tuple[int, int, int]) -> float | None:
         """The optimizer's update for one parameter (None without an optimizer)."""
         number, kind, i, j = self._parameter(which)
         step = self.layers[number - 1]
@@ -310,7 +310,12 @@ class Explanation:
     # -- the chain rule ---------------------------------------------------------------------
 
     def chain(
-        self, which="W1[0,0]", *, layer: int | None = None, i: int = 0, j: int = 0
+        self,
+        which: str | tuple[int, int] | tuple[int, int, int] = "W1[0,0]",
+        *,
+        layer: int | None = None,
+        i: int = 0,
+        j: int = 0,
     ) -> prose.Chain:
         """The chain rule for one weight or bias, with the numbers.
 
@@ -407,7 +412,7 @@ class Explanation:
                     )
         return rows
 
-    def to_frame(self, what: str = "parameters"):
+    def to_frame(self, what: str = "parameters") -> Any:
         """A pandas DataFrame: ``"parameters"`` (one row per weight and bias: value,
         gradient, update) or ``"units"`` (one row per sample and unit: z, a, dL/da,
         da/dz, dL/dz). Needs pandas (``pip install 'glassnet[cli]'``)."""
@@ -426,7 +431,7 @@ class Explanation:
 
     # -- as text ------------------------------------------------------------------------------
 
-    def text(self, which="W1[0,0]") -> str:
+    def text(self, which: str | tuple[int, int] | tuple[int, int, int] = "W1[0,0]") -> str:
         """The whole walkthrough, ending with the chain rule for ``which``."""
         return prose.walkthrough(self, which)
 
@@ -556,13 +561,13 @@ def _local_derivative(layer: Dense, a: np.ndarray, z: np.ndarray):
 
 
 def explain(
-    net,
-    x,
-    y,
-    loss="mse",
-    optimizer=None,
+    net: Any,
+    x: Any,
+    y: Any,
+    loss: str | _losses.Loss = "mse",
+    optimizer: str | _optimizers.Optimizer | None = None,
     *,
-    sample_weight=None,
+    sample_weight: Any = None,
     l2: float = 0.0,
     training: bool = True,
     input_names: Sequence[str] | None = None,

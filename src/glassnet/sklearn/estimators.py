@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -793,34 +795,34 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | Sequence[str] = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dropout=0.0,
-        class_weight=None,
-        early_stopping_metric="score",
-    ):
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        dropout: float | Sequence[float] = 0.0,
+        class_weight: dict | str | None = None,
+        early_stopping_metric: str = "score",
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -856,7 +858,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     # -- targets --------------------------------------------------------------------------------
 
-    def set_classes(self, classes, multilabel: bool = False) -> None:
+    def set_classes(self, classes: Any, multilabel: bool = False) -> None:
         """Fix the labels the network's outputs stand for (``classes_``): the sorted
         labels, or for a label matrix, one per column."""
         binarizer = LabelBinarizer()
@@ -908,7 +910,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 )
         return X, y
 
-    def encode_target(self, y) -> np.ndarray:
+    def encode_target(self, y: Any) -> np.ndarray:
         """The rows the network trains on for labels ``y`` (one-hot, or one column of 0
         and 1 for two classes), as scikit-learn encodes them."""
         return self._label_binarizer.transform(y).astype(np.float64)
@@ -921,7 +923,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def loss_function(self) -> _losses.Loss:
         return _losses.get("cross_entropy" if self.out_activation_ == "softmax" else "bce")
 
-    def class_weights(self, labels) -> np.ndarray | None:
+    def class_weights(self, labels: np.ndarray) -> np.ndarray | None:
         """The weight ``class_weight`` gives each of ``labels`` (None without it)."""
         if self.class_weight is None:
             return None
@@ -956,12 +958,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     # -- the public methods ---------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
         """Fit the model to data matrix X and target(s) y (class labels or a label matrix)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
+    ) -> MLPClassifier:
         """Update the model with one epoch over (X, y).
 
         ``classes`` is required on the first call: every label there will ever be.
@@ -982,11 +986,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The predicted classes (or label matrix, for multilabel targets)."""
         return self._decode(self._forward(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class, in ``classes_`` order."""
         output = self._forward(X)
         if self.n_outputs_ == 1:
@@ -994,7 +998,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.vstack([1 - p, p]).T
         return output
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Any) -> np.ndarray:
         """The log of ``predict_proba``."""
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
@@ -1063,34 +1067,34 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def __init__(
         self,
-        loss="squared_error",
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        loss: str = "squared_error",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | Sequence[str] = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dropout=0.0,
-        early_stopping_metric="score",
-    ):
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        dropout: float | Sequence[float] = 0.0,
+        early_stopping_metric: str = "score",
+    ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -1140,7 +1144,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError("MLPRegressor with loss='poisson' needs non-negative targets y.")
         return X, y
 
-    def encode_target(self, y) -> np.ndarray:
+    def encode_target(self, y: Any) -> np.ndarray:
         """The rows the network trains on for targets ``y``: (n, n_outputs)."""
         return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
 
@@ -1159,16 +1163,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             r2_score(y, output.ravel() if output.shape[1] == 1 else output, sample_weight=w)
         )
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Fit the model to data matrix X and target(s) y."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Update the model with one epoch over (X, y)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
         output = self._forward(X)
         return output.ravel() if output.shape[1] == 1 else output
