@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def cache_folder() -> str | None:
     return None if path in (None, "N/A") else str(path)
 
 
-def record(groups, dtype) -> None:
+def record(groups: Iterable[str], dtype: str) -> None:
     """Adds the groups to the marker (written atomically; a lost race only means a
     later process says it compiles when it loads)."""
     global _marker
@@ -159,7 +160,7 @@ def compile_notice(seconds: float) -> str:
     return f"compiling the fast kernels once (about {max(1, round(seconds))} s; {where})"
 
 
-def announce(groups, dtype: str) -> None:
+def announce(groups: Iterable[str], dtype: str) -> None:
     """Before a fit uses these groups: say, at INFO, that those not recorded as cached
     compile now, and record them (numba caches what the fit compiles; a kernel of the
     group the fit does not call compiles, unannounced, when a later fit first calls it:

@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from ..data import Trainable
 from ..layers import Dense
-from ..optimizers import SGD
+from ..losses import Loss
+from ..optimizers import SGD, Adam, Optimizer
 from . import kernels
 from .scope import SMALL_WORK, small_network
 
@@ -35,7 +37,7 @@ class Plan:
     """The compiled path for ``net`` with ``loss`` (see the module docstring); made
     for one fit, once the network is built. Importing this module imports numba."""
 
-    def __init__(self, net, loss):
+    def __init__(self, net: Trainable, loss: Loss) -> None:
         self.net = net
         self.params, self.grads = net.parameters, net.gradients
         self.n_params, self.n_weights = self.params.size, net.n_weights
@@ -63,6 +65,7 @@ class Plan:
         self.backward_rest = list(reversed(layers[first:-1]))
         self.small = small_network(net)
         if self.small:
+            assert net.input_size is not None  # built
             codes = [self.codes[id(d)] for d in dense]
             self.meta = kernels.describe(self.params, dense, net.input_size, codes)
         # (rows, outputs) -> the small kernel's buffers; (rows, -1) and (rows, -2) -> the
@@ -91,7 +94,7 @@ class Plan:
             return self.empty2, y
         return y, self.no_labels
 
-    def loss_and_grad(self, x, y, w, l2: float) -> float:
+    def loss_and_grad(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, l2: float) -> float:
         """Network.loss_and_grad on the compiled path: fills the network's gradient vector,
         returns the loss."""
         if self.small_for(x.shape[0]):
@@ -130,7 +133,20 @@ class Plan:
             return float(self.record[0, 0])
         return self._layered(x, y, w, l2)
 
-    def train(self, X, Y, W, orders, n_epochs, batch, opt, l2, saved, check, record):
+    def train(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        W: np.ndarray | None,
+        orders: np.ndarray,
+        n_epochs: int,
+        batch: int,
+        opt: Optimizer,
+        l2: float,
+        saved: np.ndarray,
+        check: bool,
+        record: np.ndarray,
+    ) -> tuple[int, int]:
         """Run ``n_epochs`` epochs in one call (see kernels.train); returns
         (epochs run, the epoch that saw a non-finite loss or -1)."""
         kind, M, V, hyper = _optimizer_arrays(opt, self.dtype, self.n_weights)
@@ -165,6 +181,7 @@ class Plan:
             record,
         )
         if kind == kernels.ADAM:
+            assert isinstance(opt, Adam)
             opt.t = int(t)
         return int(done), int(bad)
 
