@@ -44,6 +44,7 @@ class Plan:
         self.loss_code = kernels.LOSSES[loss.name]
         self.fused = self.loss_code in kernels.FUSED
         self.loss_kernel = kernels.LOSS_KERNELS[self.loss_code]  # one for every code
+        assert net.dtype is not None  # built
         dtype = self.dtype = net.dtype
         self.C = kernels.constants(dtype, getattr(loss, "delta", 1.0))
         self.S = np.empty(1, dtype=dtype)
@@ -243,6 +244,7 @@ class Plan:
     def _backward(self, layer, da) -> np.ndarray | None:
         if type(layer) is not Dense:
             return layer.backward(da)
+        assert layer.a is not None  # forward made it
         kernels.activation_backward(self.codes[id(layer)], layer.a, da, self.db[id(layer)], self.C)
         return layer.backward_product(da)
 
