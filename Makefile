@@ -65,8 +65,10 @@ $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 docs: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
+# mypy reads its settings from pyproject.toml ([tool.mypy]: the files and the checks).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 # Speed against hand-written NumPy, scikit-learn and PyTorch, at 1 and 2 BLAS threads,
 # cold start and NumPy calls per step (see benchmarks/README.md): the tables of
@@ -88,4 +90,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/sklearn_compare.py
 
 clean:
-	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

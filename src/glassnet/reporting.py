@@ -28,12 +28,13 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from . import __version__
 from .atomic import write_atomically
+from .data import Trainable
 from .layers import Dense
 from .network import Network
 from .training import Callback, History
@@ -96,14 +97,14 @@ class Snapshots(Callback):
         decade = 10 ** int(math.floor(math.log10(epoch)))
         return epoch in (decade, 2 * decade, 5 * decade)
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net: Trainable, history: History) -> None:
         self.snapshots = [(0, net.parameters.copy())] if self.before else []
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> None:
         if self._wanted(history.epochs):
             self.snapshots.append((history.epochs, net.parameters.copy()))
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net: Trainable, history: History) -> None:
         if history.epochs and (not self.snapshots or self.snapshots[-1][0] != history.epochs):
             self.snapshots.append((history.epochs, net.parameters.copy()))
 
@@ -188,7 +189,7 @@ def _dates(values: np.ndarray) -> list[Any]:
     if not t.size:
         return [None, None, None, None]
     seconds = t.astype("datetime64[s]").astype(np.int64)
-    unit = "D" if np.all(seconds % 86_400 == 0) else "s"
+    unit: Literal["D", "s"] = "D" if np.all(seconds % 86_400 == 0) else "s"
 
     def shown(v) -> str:
         return str(np.datetime_as_string(np.datetime64(int(v), "s"), unit=unit))
@@ -241,7 +242,7 @@ class _Data:
         self.left_out = 0  # rows without a target
         self.notes: list[str] = []  # figures left out, and why
         self.plot_X = self.plot_y = None
-        self.truth_numbers = None  # a regression's true values
+        self.truth_numbers: np.ndarray | None = None  # a regression's true values
         if self.tabular:
             self._from_table(model, X, y)
         else:
@@ -314,6 +315,7 @@ class _Data:
             y = truth
         else:
             y = self.truth_numbers
+            assert y is not None  # read above for a regression
             usable &= np.isfinite(y)
         if usable.any():
             self.plot_X, self.plot_y = X[usable], y[usable]
@@ -330,6 +332,8 @@ class _Data:
             raise ValueError("report() needs the data: report(model, history, X, y, path)")
         if hasattr(X, "columns") and known is None:
             known = [str(c) for c in X.columns]
+        if net.input_size is None:
+            raise ValueError("the network is not built yet: train it first")
         given = X
         X = _v.as_2d_float(X, "X", dtype=np.float64)
         _v.check_features(X, net.input_size)
@@ -344,7 +348,10 @@ class _Data:
         if estimator:  # an estimator predicts its own labels
             classification = hasattr(model, "classes_")
         else:
-            classification = net.layers[-1].activation in ("sigmoid", "softmax")
+            last = net.layers[-1]
+            assert isinstance(last, Dense)  # a network ends in a Dense layer
+            classification = last.activation in ("sigmoid", "softmax")
+        acc: ClassificationMetrics | RegressionMetrics
         if classification:
             classes, truth_index, proba = _classes_and_probabilities(model, net, X, given, y)
             acc = ClassificationMetrics(classes)
@@ -426,6 +433,7 @@ def _target_rows(data: _Data) -> list[list[Any]]:
             [c["class"], c["support"], f"{c['support'] / n:.1%}"]
             for c in data.result["per_class"][:MAX_CLASS_ROWS]
         ]
+    assert data.truth_numbers is not None  # a regression's
     mean, std, low, high = _spread(data.truth_numbers)
     return [["mean", mean, ""], ["std", std, ""], ["min", low, ""], ["max", high, ""]]
 
@@ -502,6 +510,7 @@ def _metrics_section(model, data: _Data) -> str:
 
 
 def _training_rows(net: Network, history: History | None, model) -> list[list[Any]]:
+    assert net.dtype is not None  # built: the report measured it
     rows = [
         [
             "architecture",
@@ -695,7 +704,7 @@ def _html(title: str, sections) -> str:
     )
 
 
-def is_report(path) -> bool:
+def is_report(path: str | os.PathLike) -> bool:
     """Whether a regular file at ``path`` is a glassnet report (its first bytes say so)."""
     import stat
 
@@ -708,7 +717,7 @@ def is_report(path) -> bool:
         return False
 
 
-def check_destination(path, data_path=None) -> str:
+def check_destination(path: str | os.PathLike, data_path: str | os.PathLike | None = None) -> str:
     """Check, before any work, that a report can be written at ``path``; returns it.
 
     Raises :class:`ReportError` when ``path`` is a folder, its folder is missing or not
@@ -746,13 +755,13 @@ def check_destination(path, data_path=None) -> str:
 
 
 def build_report(
-    model,
+    model: Any,
     history: History | None,
-    X=None,
-    y=None,
+    X: Any = None,
+    y: Any = None,
     *,
     title: str | None = None,
-    snapshots=None,
+    snapshots: Any = None,
     feature_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
 ) -> str:
@@ -781,7 +790,9 @@ def build_report(
     return _html(title or f"glassnet training report: {kind}", sections)
 
 
-def write_report(text: str, path, *, data_path=None) -> str:
+def write_report(
+    text: str, path: str | os.PathLike, *, data_path: str | os.PathLike | None = None
+) -> str:
     """Write a report that :func:`build_report` built to ``path``, atomically, after
     :func:`check_destination`; returns the path. Raises :class:`ReportError`."""
     path = check_destination(path, data_path)
@@ -793,17 +804,17 @@ def write_report(text: str, path, *, data_path=None) -> str:
 
 
 def report(
-    model,
+    model: Any,
     history: History | None,
-    X=None,
-    y=None,
-    path="report.html",
+    X: Any = None,
+    y: Any = None,
+    path: str | os.PathLike = "report.html",
     *,
     title: str | None = None,
-    snapshots=None,
+    snapshots: Any = None,
     feature_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
-    data_path=None,
+    data_path: str | os.PathLike | None = None,
 ) -> str:
     """Write a self-contained HTML training report; returns its path.
 
@@ -844,7 +855,15 @@ def report(
     return write_report(text, path, data_path=data_path)
 
 
-def training_report(model, history, frame, path, *, data_path=None, snapshots=None) -> str:
+def training_report(
+    model: Any,
+    history: History | None,
+    frame: Any,
+    path: str | os.PathLike,
+    *,
+    data_path: str | os.PathLike | None = None,
+    snapshots: Any = None,
+) -> str:
     """The report ``glassnet train ... --report report.html`` writes: a trained
     TabularModel, its History, the training frame (with the target column) and the
     path; ``data_path`` is the training file, which is never overwritten."""
