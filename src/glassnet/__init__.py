@@ -1,42 +1,14 @@
 """glassnet: a NumPy neural-network library in which nothing is hidden.
 
 The public names are imported on first use, so ``import glassnet`` stays quick (the
-command line starts at once) and an optional extra is needed only by what uses it.
+command line starts at once) and an optional extra is needed only by what uses it. Type
+checkers read them, with their types, from the stub beside this file (``__init__.pyi``).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # the same names, for type checkers only: nothing is imported when running
-    # ("X as X" marks each as re-exported, for checkers that want that said.)
-    from . import activations as activations
-    from . import initializers as initializers
-    from . import losses as losses
-    from . import optimizers as optimizers
-    from .explain import Explanation as Explanation
-    from .gradcheck import check_gradients as check_gradients
-    from .layers import Dense as Dense
-    from .layers import Dropout as Dropout
-    from .layers import Layer as Layer
-    from .modelfile import ModelFileError as ModelFileError
-    from .modelfile import dumps as dumps
-    from .modelfile import load as load
-    from .modelfile import save as save
-    from .network import Network as Network
-    from .onnx import to_onnx as to_onnx
-    from .optimizers import SGD as SGD
-    from .optimizers import Adam as Adam
-    from .reporting import Snapshots as Snapshots
-    from .reporting import report as report
-    from .sklearn import MLPClassifier as MLPClassifier
-    from .sklearn import MLPRegressor as MLPRegressor
-    from .tabular import TabularModel as TabularModel
-    from .training import Callback as Callback
-    from .training import EarlyStopping as EarlyStopping
-    from .training import History as History
-    from .training import NonFiniteLossError as NonFiniteLossError
+from typing import Any
 
 __version__ = "0.1.0"
 

@@ -414,8 +414,9 @@ def log_run(
     ``run_name`` that it ends. The tracking store is MLflow's own choice
     (``MLFLOW_TRACKING_URI``, else ./mlruns), as for any MLflow client.
     """
-    started = mlflow.active_run() is None
-    run = mlflow.start_run(run_name=run_name) if started else mlflow.active_run()
+    active = mlflow.active_run()
+    started = active is None
+    run = mlflow.start_run(run_name=run_name) if active is None else active
     status = "FAILED"
     try:
         if params:
@@ -515,16 +516,15 @@ def _logged(original):
 
 
 def _run_logged(function: Callable, first, args, kwargs):
-    run = mlflow.active_run()
-    started = run is None
-    if run is None:
-        run = mlflow.start_run()
+    active = mlflow.active_run()
+    started = active is None
+    run_id = (mlflow.start_run() if active is None else active).info.run_id
     status = "FAILED"
     try:
         _quietly(lambda: mlflow.log_params(_params(first, args, kwargs)))
         result = function(first, *args, **kwargs)
         model, history = _trained(first, result)
-        _quietly(lambda: _log_history(run.info.run_id, model, history))
+        _quietly(lambda: _log_history(run_id, model, history))
         if _AUTOLOG.log_models:
             _quietly(lambda: log_model(model, name="model"))
         status = "FINISHED"

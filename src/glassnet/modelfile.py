@@ -47,7 +47,7 @@ import os
 import re
 import stat
 import struct
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
@@ -55,10 +55,17 @@ from . import activations, initializers
 from .atomic import write_atomically
 from .layers import from_config, layer_types
 
-if TYPE_CHECKING:  # for the types of load and save only: never imported when running
-    from .network import Network
-    from .sklearn import MLPClassifier, MLPRegressor
-    from .tabular import TabularModel
+
+class Savable(Protocol):
+    """What a model file holds: an object of a kind (``model_file_kind``, one of
+    :data:`KINDS`) that gives its network and a JSON payload, and whose class rebuilds it
+    from them (``from_model_file``). Network, TabularModel and the estimators are."""
+
+    @property
+    def model_file_kind(self) -> str: ...
+
+    def model_file_payload(self) -> tuple[Any, dict]: ...  # (its Network, the payload)
+
 
 __all__ = [
     "ModelFileError",
@@ -138,7 +145,7 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def dumps(obj: Network | TabularModel | MLPClassifier | MLPRegressor) -> bytes:
+def dumps(obj: Savable) -> bytes:
     """The model file of a Network (or a model or estimator built on one), as bytes.
 
     Raises
@@ -188,9 +195,7 @@ def _seal(blob: bytes) -> bytes:
     return blob[:start] + digest + blob[start + 64 :]
 
 
-def save(
-    obj: Network | TabularModel | MLPClassifier | MLPRegressor, dest: str | os.PathLike | Any
-) -> None:
+def save(obj: Savable, dest: str | os.PathLike | Any) -> None:
     """Write a model to a path (atomically) or to a binary file object.
 
     Parameters
@@ -757,8 +762,9 @@ def read_metadata(source: str | os.PathLike | bytes | Any) -> dict:
 
 def load(
     source: str | os.PathLike | bytes | Any,
-) -> Network | TabularModel | MLPClassifier | MLPRegressor:
-    """Load a model: a Network, a command-line model, or an estimator.
+) -> Any:
+    """Load a model: a Network, a command-line model, or an estimator (``glassnet.load``
+    is typed as that union: ``Network | TabularModel | MLPClassifier | MLPRegressor``).
 
     Parameters
     ----------

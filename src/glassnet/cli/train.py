@@ -234,6 +234,7 @@ def _log_to_mlflow(args, model, history) -> str:
         ) from None
     return f"logged to MLflow run {run_id} ({printable(mlflow.get_tracking_uri())})"
 
+
 def _summary(args, model, history) -> list[str]:
     """What was trained, on what, for how long, and how well."""
     from ..tabular import format_metrics as fmt
