@@ -12,18 +12,21 @@ $(BIN)/python:
 
 # The project with every optional extra (cli, plot, sklearn, scipy, io).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "installing glassnet and every extra into $(VENV) (pip; a few minutes the first time)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	touch $@
 
 # The same, plus the test tools.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	@echo "installing glassnet, every extra and the test tools into $(VENV) (pip; a few minutes the first time)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
 # The compiled path's kernels are compiled once, ahead, into numba's on-disk cache
-# (instant once they are there; about two minutes on two cores the first time).
+# (instant once they are there); the command says how long it expects, and then how long
+# it took.
 WARM := $(BIN)/python -m glassnet.fast --warm
 
 demo: $(VENV)/.installed
@@ -58,6 +61,7 @@ test: $(VENV)/.installed-dev | $(CHROMIUM)
 # a broken link or anchor, a cross-reference or docstring mkdocstrings cannot read, an
 # asset from the internet), the tutorials executed as it builds. Nothing is fetched.
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	@echo "installing glassnet and the documentation tools into $(VENV) (pip)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $@
