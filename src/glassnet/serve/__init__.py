@@ -13,6 +13,11 @@ with uvicorn (``glassnet serve MODEL`` on the command line). The routes:
 * ``GET /health``: ``{"status": "ok"}``.
 * ``GET /metadata``: the features with their types, the classes or target, how the model
   was trained, and the request limits.
+* ``GET /openapi.json``: the service as an OpenAPI 3.1 document, generated from the
+  model: one property per feature column, typed as the model reads it, the answer typed
+  by the model's labels, every error, and an example request that the service answers.
+* ``GET /docs``: the same document as one HTML page, with nothing loaded from another
+  host (inline CSS, no script), to read offline.
 
 A value is read the same way whichever body carries it, and as ``glassnet predict``
 reads a data file: a JSON string is a CSV cell (``"1.1"`` is a number in a numeric
@@ -39,6 +44,8 @@ The package, one job a module (each imports only those above it in this list):
 * :mod:`.errors`: :class:`BadRequest`, the JSON error answer, the wording of messages;
 * :mod:`.bodies`: the content type, the body within its limits, JSON rows, CSV tables;
 * :mod:`.adapters`: what each kind of model takes and gives;
+* :mod:`.openapi`: the OpenAPI document of a model's service;
+* :mod:`.page`: the ``/docs`` page, from that document;
 * :mod:`.app`: :func:`create_app` and its routes;
 * :mod:`.server`: :func:`listen` and :func:`serve` (uvicorn).
 """

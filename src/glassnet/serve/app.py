@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
@@ -34,6 +34,8 @@ from .bodies import (
     read_body,
 )
 from .errors import BadRequest, error_response
+from .openapi import openapi_document
+from .page import docs_page
 
 __all__ = ["create_app"]
 
@@ -75,6 +77,9 @@ def create_app(
         },
     )
     about = json.loads(json.dumps(about, default=str))  # JSON-ready once, at start
+    described = openapi_document(adapter, about)
+    document = json.dumps(described).encode()
+    page = docs_page(described)
 
     def answer(kind: str, body: bytes) -> dict[str, Any]:
         """Read the body and predict (in a worker thread)."""
@@ -105,11 +110,15 @@ def create_app(
     async def metadata(request: Request) -> JSONResponse:
         return JSONResponse(about)
 
+    async def openapi(request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    async def docs(request: Request) -> HTMLResponse:
+        return HTMLResponse(page.render(str(request.base_url).rstrip("/")))
+
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            return error_response(
-                404, f"no route {request.url.path}; try POST /predict, GET /metadata"
-            )
+            return error_response(404, f"no route {request.url.path}; try POST /predict, GET /docs")
         if exc.status_code == 405:
             return error_response(405, f"{request.method} is not allowed on {request.url.path}")
         return error_response(exc.status_code, str(exc.detail))
@@ -122,6 +131,8 @@ def create_app(
             Route("/predict", predict, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metadata", metadata, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/docs", docs, methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
