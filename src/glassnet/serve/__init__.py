@@ -46,6 +46,9 @@ The package, one job a module (each imports only those above it in this list):
 * :mod:`.adapters`: what each kind of model takes and gives;
 * :mod:`.openapi`: the OpenAPI document of a model's service;
 * :mod:`.page`: the ``/docs`` page, from that document;
+* :mod:`.access`: the access log, one line per request;
+* :mod:`.metrics`: the counters ``GET /metrics`` answers (prometheus_client);
+* :mod:`.observe`: the middleware that times each request for both;
 * :mod:`.app`: :func:`create_app` and its routes;
 * :mod:`.server`: :func:`listen` and :func:`serve` (uvicorn).
 """
@@ -54,11 +57,13 @@ from __future__ import annotations
 
 try:
     import anyio  # noqa: F401
+    import prometheus_client  # noqa: F401
     import starlette  # noqa: F401
     import uvicorn  # noqa: F401
-except ImportError:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "glassnet serve needs Starlette and uvicorn: pip install 'glassnet[serve]'"
+        f"glassnet serve needs Starlette, uvicorn and prometheus_client ({exc.name} is "
+        "missing): pip install 'glassnet[serve]'"
     ) from None
 
 from .app import create_app

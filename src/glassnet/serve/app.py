@@ -16,11 +16,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from .access import AccessLog
 from .adapters import adapter_for, predict_rows, row_count
 from .bodies import (
     BODY_TIMEOUT,
@@ -34,6 +36,8 @@ from .bodies import (
     read_body,
 )
 from .errors import BadRequest, error_response
+from .metrics import Metrics
+from .observe import Observer
 from .openapi import openapi_document
 from .page import docs_page
 
@@ -55,11 +59,19 @@ def create_app(
     max_rows: int = MAX_ROWS,
     max_extra_columns: int = MAX_EXTRA_COLUMNS,
     body_timeout: float = BODY_TIMEOUT,
+    access_log: bool = True,
+    metrics: bool = True,
 ) -> Starlette:
     """An ASGI application that serves ``model`` (a TabularModel, Network or drop-in
     estimator, as :func:`glassnet.load` gives them). ``source`` names the model file in
     ``/metadata``. A CSV body may have the model's columns and ``max_extra_columns``
-    others; a body must arrive whole within ``body_timeout`` seconds."""
+    others; a body must arrive whole within ``body_timeout`` seconds.
+
+    ``access_log``: one line per request on the ``glassnet.serve.access`` logger, at
+    INFO (:mod:`.access`). ``metrics``: ``GET /metrics``, the counters of this
+    application in a registry of its own (:mod:`.metrics`); without it, ``/metrics`` is
+    no route. With neither, requests go straight to the routes, as they did before
+    either existed."""
     if not body_timeout > 0:
         raise ValueError(f"body_timeout must be a positive number of seconds, got {body_timeout}")
     adapter = adapter_for(model)
@@ -77,9 +89,18 @@ def create_app(
         },
     )
     about = json.loads(json.dumps(about, default=str))  # JSON-ready once, at start
-    described = openapi_document(adapter, about)
+    described = openapi_document(adapter, about, metrics=metrics)
     document = json.dumps(described).encode()
     page = docs_page(described)
+    paths = ["/predict", "/health", "/metadata", "/openapi.json", "/docs"]
+    counters = None
+    if metrics:
+        labels = {
+            "kind": about["kind"],
+            "task": str(about.get("task") or ""),
+            "glassnet_version": __version__,
+        }
+        counters = Metrics([*paths, "/metrics"], labels)
 
     def answer(kind: str, body: bytes) -> dict[str, Any]:
         """Read the body and predict (in a worker thread)."""
@@ -102,6 +123,8 @@ def create_app(
                 result = await run_in_threadpool(answer, kind, body)
         except BadRequest as exc:
             return error_response(exc.status, str(exc), close=exc.close)
+        if counters is not None:
+            counters.predicted(len(result["predictions"]))
         return JSONResponse(result)
 
     async def health(request: Request) -> JSONResponse:
@@ -116,6 +139,10 @@ def create_app(
     async def docs(request: Request) -> HTMLResponse:
         return HTMLResponse(page.render(str(request.base_url).rstrip("/")))
 
+    async def exposition(request: Request) -> Response:
+        text, kind = counters.exposition(request.headers.get("accept"))
+        return Response(text, headers={"content-type": kind})
+
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error_response(404, f"no route {request.url.path}; try POST /predict, GET /docs")
@@ -126,13 +153,19 @@ def create_app(
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(500, f"internal error ({type(exc).__name__}); please report it")
 
+    routes = [
+        Route("/predict", predict, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/metadata", metadata, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+    ]
+    if counters is not None:
+        routes.append(Route("/metrics", exposition, methods=["GET"]))
+    watch = access_log or counters is not None
+    access = AccessLog() if access_log else None
     return Starlette(
-        routes=[
-            Route("/predict", predict, methods=["POST"]),
-            Route("/health", health, methods=["GET"]),
-            Route("/metadata", metadata, methods=["GET"]),
-            Route("/openapi.json", openapi, methods=["GET"]),
-            Route("/docs", docs, methods=["GET"]),
-        ],
+        routes=routes,
+        middleware=[Middleware(Observer, access=access, metrics=counters)] if watch else None,
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )

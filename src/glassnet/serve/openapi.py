@@ -49,9 +49,12 @@ ERRORS = {
 _REF = "#/components/schemas/"
 
 
-def openapi_document(adapter: Adapter, about: dict[str, Any]) -> dict[str, Any]:
+def openapi_document(
+    adapter: Adapter, about: dict[str, Any], *, metrics: bool = True
+) -> dict[str, Any]:
     """The OpenAPI 3.1 document of a service of ``adapter``'s model; ``about`` is what
-    ``/metadata`` answers (its ``request`` entry holds the limits)."""
+    ``/metadata`` answers (its ``request`` entry holds the limits); ``metrics``: whether
+    the service has ``GET /metrics``."""
     limits = about["request"]
     features = feature_schemas(adapter)
     example = example_request(adapter)
@@ -90,7 +93,11 @@ def openapi_document(adapter: Adapter, about: dict[str, Any]) -> dict[str, Any]:
             "version": about["glassnet_version"],
             "description": _description(about),
         },
-        "paths": _paths(example, limits),
+        "paths": {
+            path: item
+            for path, item in _paths(example, limits).items()
+            if metrics or path != "/metrics"
+        },
         "components": {
             "schemas": schemas,
             "responses": {
