@@ -69,12 +69,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from .app import create_app
 from .bodies import BODY_TIMEOUT, MAX_BODY_BYTES, MAX_EXTRA_COLUMNS, MAX_ROWS
 from .errors import BadRequest
-from .server import listen, serve
+from .server import app_from_environment, listen, serve, serve_workers, worker_log_config
 
 __all__ = [
     "create_app",
     "listen",
     "serve",
+    "serve_workers",
+    "app_from_environment",
+    "worker_log_config",
     "BadRequest",
     "MAX_BODY_BYTES",
     "MAX_ROWS",
