@@ -1,10 +1,14 @@
 """The HTTP prediction service: a model file behind ``POST /predict``, on Starlette and uvicorn.
 
 :func:`create_app` wraps a loaded model in an ASGI application; :func:`serve` runs it
-with uvicorn (``glassnet serve MODEL`` on the command line). The routes:
+with uvicorn in this process, :func:`serve_workers` in several worker processes that
+share one socket (``glassnet serve MODEL [--workers N]`` on the command line). The
+documentation site's page "The prediction service's API" (``docs/serving-api.md``)
+tells it all with examples. The routes:
 
 * ``POST /predict``: rows in, predictions out. ``Content-Type: application/json`` takes
-  a list of records (``[{"column": value, ...}, ...]``, one object per row; for a bare
+  one record, or a list of records (``[{"column": value, ...}, ...]``, one object per
+  row; for a bare
   network, or an estimator fitted without column names, a list of rows of numbers);
   ``text/csv`` takes a table with a header row. The answer is
   ``{"predictions": [...]}``, plus ``"probabilities"`` (one list per row, in
@@ -18,6 +22,17 @@ with uvicorn (``glassnet serve MODEL`` on the command line). The routes:
   by the model's labels, every error, and an example request that the service answers.
 * ``GET /docs``: the same document as one HTML page, with nothing loaded from another
   host (inline CSS, no script), to read offline.
+* ``GET /metrics``: requests by endpoint, method and status, a histogram of their
+  durations, the rows predicted and the model's kind and glassnet version, in
+  Prometheus' text format (prometheus_client, a registry per application). With
+  several workers each counts its own requests, and ``/metrics`` reports those of the
+  worker that answered, unless ``PROMETHEUS_MULTIPROC_DIR`` names an empty folder when
+  the service starts: then prometheus_client's multiprocess mode sums them all.
+
+Each request answered is one line on the ``glassnet.serve.access`` logger, at INFO:
+client, method, path, status, body bytes, milliseconds (uvicorn's own access log is
+turned off, so nothing is logged twice); ``create_app(access_log=False)`` or
+``glassnet serve --no-access-log`` leaves it out.
 
 A value is read the same way whichever body carries it, and as ``glassnet predict``
 reads a data file: a JSON string is a CSV cell (``"1.1"`` is a number in a numeric
@@ -50,7 +65,8 @@ The package, one job a module (each imports only those above it in this list):
 * :mod:`.metrics`: the counters ``GET /metrics`` answers (prometheus_client);
 * :mod:`.observe`: the middleware that times each request for both;
 * :mod:`.app`: :func:`create_app` and its routes;
-* :mod:`.server`: :func:`listen` and :func:`serve` (uvicorn).
+* :mod:`.server`: :func:`listen`, :func:`serve` (uvicorn), :func:`serve_workers` and
+  :func:`app_from_environment`, the workers' application factory.
 """
 
 from __future__ import annotations
