@@ -291,9 +291,7 @@ def test_a_boundary_over_text_or_a_date_is_left_out_with_a_note(browser, mixed, 
     folder, frames = mixed
     frame = frames[column]
     snapshots = Snapshots(epochs=[1, 3])
-    model = gn.TabularModel.fit(
-        frame, "label", hidden=[4], epochs=6, seed=0, callbacks=[snapshots]
-    )
+    model = gn.TabularModel.fit(frame, "label", hidden=[4], epochs=6, seed=0, callbacks=[snapshots])
     path = folder / f"{column}.html"
     training_report(model, model.history, frame, path, snapshots=snapshots)
     seen = open_in(browser, path)
