@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -64,6 +65,9 @@ def start(command: list[str]) -> tuple[subprocess.Popen, str]:
         line = proc.stderr.readline()
         found = re.search(r"serving on (http://\S+)", line)
         if found:
+            # The rest (glassnet serve's access log: a line a request) is read and
+            # dropped, so that a full pipe never holds the server up.
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
             return proc, found.group(1)
         if not line and proc.poll() is not None:
             break

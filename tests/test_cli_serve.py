@@ -1,8 +1,11 @@
 """glassnet serve: the real command in a subprocess, a real HTTP client, bad requests and load."""
 
 import asyncio
+import contextlib
+import os
 import re
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -20,13 +23,15 @@ import glassnet as gn  # noqa: E402
 from test_cli import assert_one_line_error, call  # noqa: E402
 
 
-def start(*args, timeout=120):
-    """Start ``glassnet serve`` on a free port; returns (process, base URL)."""
+def start(*args, timeout=120, **popen):
+    """Start ``glassnet serve`` on a free port; returns (process, base URL). ``popen``:
+    more of Popen's arguments (env, start_new_session)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "glassnet.cli", "serve", *map(str, args), "--port", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
     chosen = selectors.DefaultSelector()
     chosen.register(proc.stderr, selectors.EVENT_READ)
@@ -342,3 +347,210 @@ def test_start_up_problems_are_one_line_errors(tmp_path, capsys):
             assert_one_line_error(call(capsys, "serve", path), path.name)
     finally:
         busy.close()
+
+
+# --- the access log, the log level, the workers ------------------------------------------------
+
+
+ACCESS_LINE = re.compile(
+    r'^glassnet: 127\.0\.0\.1:\d+ "(GET|POST) (/\S*)" (\d{3}) (\d+) bytes \d+\.\d\d ms$'
+)
+
+
+def requests_and_log(model_file, *options, **popen):
+    """Serve ``model_file``, send three requests, stop; returns the answers and every
+    line the command wrote on stderr."""
+    proc, url = start(model_file, *options, **popen)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            answers = [
+                client.get("/health"),
+                client.post("/predict", json=[[1.0, 2.0], [3.0, 4.0]]),
+                client.post("/predict", content=b"[{", headers=JSON),
+            ]
+    finally:
+        stop(proc)
+    return answers, proc.stderr.read().splitlines()
+
+
+@pytest.fixture(scope="module")
+def net_file(tmp_path_factory):
+    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1)], input_size=2, seed=0)
+    path = tmp_path_factory.mktemp("net") / "net.glassnet"
+    net.save(path)
+    return net, path
+
+
+def test_each_request_is_one_access_log_line_on_stderr(net_file):
+    _, path = net_file
+    answers, lines = requests_and_log(path)
+    access = [ACCESS_LINE.match(line) for line in lines if ACCESS_LINE.match(line)]
+    assert [(m[1], m[2], int(m[3]), int(m[4])) for m in access] == [
+        ("GET", "/health", 200, len(answers[0].content)),
+        ("POST", "/predict", 200, len(answers[1].content)),
+        ("POST", "/predict", 400, len(answers[2].content)),
+    ]
+    # uvicorn's own access log is off: no second line for any request
+    assert [line for line in lines if "/health" in line or "/predict" in line] == [
+        m.group() for m in access
+    ]
+    assert not [line for line in lines if "Traceback" in line]
+
+
+def test_no_access_log(net_file):
+    _, path = net_file
+    answers, lines = requests_and_log(path, "--no-access-log")
+    assert [a.status_code for a in answers] == [200, 200, 400]
+    assert not [line for line in lines if "/health" in line or "/predict" in line], lines
+
+
+def free_port_start(*args, attempts=5):
+    """Start ``glassnet serve`` on a port chosen here (for options that hide the
+    'serving on' line); returns (process, base URL) once /health answers."""
+    for _ in range(attempts):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "glassnet.cli", "serve", *map(str, args), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    return proc, url
+            time.sleep(0.05)
+        stop(proc)
+        err = proc.stderr.read()
+        if "cannot listen" not in err:  # another program took the port meanwhile: again
+            raise AssertionError(f"glassnet serve did not start: {err}")
+    raise AssertionError("no free port")
+
+
+def test_log_level_warning_shows_neither_notes_nor_access_lines(net_file):
+    _, path = net_file
+    proc, url = free_port_start(path, "--log-level", "warning")
+    try:
+        assert httpx.get(f"{url}/health", timeout=30).status_code == 200
+        assert httpx.post(f"{url}/predict", json=[[1.0, 2.0]], timeout=30).status_code == 200
+    finally:
+        stop(proc)
+    assert proc.stderr.read() == ""
+
+
+def test_log_level_debug_shows_uvicorns_messages_too(net_file):
+    _, path = net_file
+    _, lines = requests_and_log(path, "--log-level", "debug")
+    assert len([line for line in lines if ACCESS_LINE.match(line)]) == 3
+    assert any("Started server process" in line for line in lines), lines  # uvicorn's own
+
+
+def processes():
+    """{pid: (parent pid, state, command line)} of the processes on this machine."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it ended meanwhile
+            continue
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        found[int(entry)] = (int(parent), state, command)
+    return found
+
+
+def descendants(pid):
+    """The live processes below ``pid``: {pid: command line}."""
+    table = processes()
+    below, todo = {}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child, (ppid, state, command) in table.items():
+            if ppid == parent and child not in below and state != "Z":
+                below[child] = command
+                todo.append(child)
+    return below
+
+
+def still_running(pids):
+    table = processes()
+    return [pid for pid in pids if pid in table and table[pid][1] != "Z"]
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
+def test_workers_answer_together_and_all_stop(net_file, tmp_path, how):
+    net, path = net_file
+    env = dict(os.environ)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if how == "SIGTERM":  # and /metrics counts every worker's requests
+        (tmp_path / "metrics").mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    proc, url = start(path, "--workers", "2", env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len([c for c in descendants(proc.pid).values() if "spawn_main" in c]) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, "no 2 workers"
+            time.sleep(0.05)
+        rows = [[1.0, 2.0], [0.5, -1.0]]
+        answers = [httpx.post(f"{url}/predict", json=rows, timeout=60) for _ in range(8)]
+        for answer in answers:  # each on a connection of its own: either worker's
+            assert answer.status_code == 200, answer.text
+            np.testing.assert_allclose(answer.json()["predictions"], net.predict(rows))
+        if how == "SIGTERM":
+            deadline = time.monotonic() + 120
+            while True:
+                text = httpx.get(f"{url}/metrics", timeout=60).text
+                counted = re.search(
+                    r'^glassnet_requests_total\{endpoint="/predict",method="POST",'
+                    r'status="200"\} (\S+)$',
+                    text,
+                    re.MULTILINE,
+                )
+                if counted and float(counted[1]) == 8:
+                    break
+                assert time.monotonic() < deadline, text
+                time.sleep(0.05)
+            assert re.search(r"^glassnet_rows_predicted_total 16\.0$", text, re.MULTILINE)
+        below = descendants(proc.pid)
+        if how == "SIGTERM":
+            proc.send_signal(signal.SIGTERM)
+        else:  # a terminal's Ctrl-C: SIGINT to the whole foreground process group
+            os.killpg(proc.pid, signal.SIGINT)
+        status = proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    err = proc.stderr.read()
+    assert status == (-signal.SIGTERM if how == "SIGTERM" else 130), err
+    if how == "Ctrl-C":
+        assert err.splitlines()[-1] == "glassnet: interrupted"
+    deadline = time.monotonic() + 120
+    while still_running(below):  # the workers (and multiprocessing's helper) end too
+        assert time.monotonic() < deadline, f"left running: {still_running(below)}"
+        time.sleep(0.05)
+    assert "Traceback" not in err and "ERROR" not in err, err
+
+
+def test_worker_start_up_problems_are_one_line_errors(tmp_path, capsys, monkeypatch):
+    net = gn.Network([gn.Dense(1)], input_size=2)
+    net.save(tmp_path / "net.glassnet")
+    (tmp_path / "notes.txt").write_text("not a model\n")
+    for path in (tmp_path / "missing.glassnet", tmp_path / "notes.txt"):
+        assert_one_line_error(call(capsys, "serve", path, "--workers", "2"), path.name)
+    for args, fragment in (
+        (["--workers", "0"], "--workers must be a positive number"),
+        (["--log-level", "loud"], "invalid choice: 'loud'"),
+    ):
+        assert_one_line_error(call(capsys, "serve", tmp_path / "net.glassnet", *args), fragment)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "nowhere"))
+    result = call(capsys, "serve", tmp_path / "net.glassnet", "--workers", "2")
+    assert_one_line_error(result, "PROMETHEUS_MULTIPROC_DIR=", "is not a folder")

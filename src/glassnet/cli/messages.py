@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from .common import printable
 
-__all__ = ["LOGGER", "write_line", "shown", "quiet"]
+__all__ = ["LOGGER", "LineFormatter", "write_line", "shown", "quiet"]
 
 #: The logger whose records the command shows (the library's loggers are below it).
 LOGGER = "glassnet"
@@ -36,7 +36,11 @@ def write_line(text: str) -> None:
         sys.stderr.flush()
 
 
-class _Lines(logging.Formatter):
+class LineFormatter(logging.Formatter):
+    """A record as the command's line: ``glassnet: [warning: |error: ]<message>``, with
+    control characters escaped (a worker process of ``glassnet serve`` formats its
+    records with it too)."""
+
     def format(self, record: logging.LogRecord) -> str:
         if record.levelno >= logging.ERROR:
             kind = "error: "
@@ -53,7 +57,7 @@ class _Terminal(logging.Handler):
     def __init__(self, interrupts) -> None:
         super().__init__()
         self.interrupts = interrupts
-        self.setFormatter(_Lines())
+        self.setFormatter(LineFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

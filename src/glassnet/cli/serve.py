@@ -1,10 +1,21 @@
-"""glassnet serve: a model file behind an HTTP prediction service (Starlette on uvicorn)."""
+"""glassnet serve: a model file behind an HTTP prediction service (Starlette on uvicorn).
+
+One process by default; ``--workers N`` runs N worker processes on one socket, each
+loading the model file (checked here first, so that a bad file is one line, at once).
+Each request is one line on stderr (``--no-access-log`` turns them off), at INFO:
+``--log-level`` chooses the least severe messages shown (``--quiet`` is ``warning``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 
+from . import messages
 from .common import UserError
+
+_LEVELS = ("debug", "info", "warning", "error")
 
 __all__ = ["add_parser", "run"]
 
@@ -17,9 +28,12 @@ def add_parser(sub) -> None:
         description="Serve a model file over HTTP. POST /predict takes JSON records "
         '([{"column": value, ...}]) or a CSV table (Content-Type: application/json or '
         "text/csv) and answers predictions, and probabilities for a classifier; GET /health "
-        "and GET /metadata describe the service and the model. Bad requests get a 4xx "
-        'answer {"error": "..."}; a body that does not arrive within --body-timeout '
-        "seconds gets 408.",
+        "and GET /metadata describe the service and the model; GET /openapi.json is its "
+        "OpenAPI 3.1 document, GET /docs the same as a web page, and GET /metrics its "
+        "counters for Prometheus. Bad requests get a 4xx answer "
+        '{"error": "..."}; a body that does not arrive within --body-timeout seconds gets '
+        "408. Each request is one line on stderr (client, method, path, status, bytes, "
+        "milliseconds).",
     )
     p.add_argument("model", metavar="MODEL", help="a model file (any kind glassnet saves)")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (127.0.0.1)")
@@ -43,6 +57,27 @@ def add_parser(sub) -> None:
         default=None,
         help="the seconds a request body may take to arrive, whole; a slower one is "
         "answered 408 (default 30)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        default=1,
+        help="worker processes, each with the model loaded (1); with more than one, set "
+        "PROMETHEUS_MULTIPROC_DIR to an empty folder for /metrics to count them all",
+    )
+    p.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one line on stderr per request (on; --no-access-log turns it off)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=_LEVELS,
+        default=None,
+        help="the least severe messages shown on stderr: debug (uvicorn's too), info "
+        "(the default: the access log and notes), warning (as --quiet) or error",
     )
     p.set_defaults(run=run)
 
@@ -71,9 +106,14 @@ def run(args: argparse.Namespace) -> int:
                 f"--body-timeout must be a positive number of seconds, got {args.body_timeout}"
             )
         limits["body_timeout"] = args.body_timeout
+    if args.workers < 1:
+        raise UserError(f"--workers must be a positive number, got {args.workers}")
+    level = _log_level(args)
+    options = {"source": args.model, "access_log": args.access_log, **limits}
+    _check_metrics_folder()
     model = modelfile.load(args.model)
-    try:
-        app = serve.create_app(model, source=args.model, **limits)
+    try:  # with workers, a check that the model can be served: each worker loads its own
+        app = serve.create_app(model, **{**options, "metrics": args.workers == 1})
     except TypeError as exc:
         raise UserError(f"{args.model}: {exc}") from None
     try:
@@ -82,6 +122,49 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
         ) from None
+    uvicorn_level = "debug" if level == "debug" else "warning" if level != "error" else "error"
     with sock:
-        serve.serve(app, sock)
+        if args.workers == 1:
+            serve.serve(app, sock, log_level=uvicorn_level)
+            return 0
+        del app, model
+        config = serve.worker_log_config(level, f"{messages.__name__}.LineFormatter")
+        try:
+            serve.serve_workers(
+                sock,
+                args.workers,
+                args.model,
+                options=options,
+                log_level=uvicorn_level,
+                log_config=config,
+            )
+        except RuntimeError as exc:
+            raise UserError(str(exc)) from None
     return 0
+
+
+def _log_level(args: argparse.Namespace) -> str:
+    """The level of the glassnet logger while the service runs: --log-level's, else the
+    command's (info, or warning with --quiet)."""
+    logger = logging.getLogger(messages.LOGGER)
+    if args.log_level is not None:
+        logger.setLevel(args.log_level.upper())  # messages.shown puts it back at the end
+    return logging.getLevelName(logger.getEffectiveLevel()).lower()
+
+
+def _check_metrics_folder() -> None:
+    """PROMETHEUS_MULTIPROC_DIR, when set, names a folder the service can write."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(
+            f"PROMETHEUS_MULTIPROC_DIR={folder} is not a folder this process can write; "
+            "create it, empty, or unset the variable"
+        )
+    if any(name.endswith(".db") for name in os.listdir(folder)):
+        logging.getLogger(messages.LOGGER).warning(
+            "PROMETHEUS_MULTIPROC_DIR=%s holds the counts of an earlier run, which "
+            "/metrics adds in; empty it before starting for counts of this run alone",
+            folder,
+        )
