@@ -23,12 +23,16 @@ def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     before = mlflow.get_tracking_uri()
+    environment = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("glassnet", artifact_location=(root / "art").as_uri())
     mlflow.set_experiment(experiment_id=experiment)
     yield uri
     gm.autolog(disable=True)
     mlflow.set_tracking_uri(before)
+    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:  # MLflow sets some
+        del os.environ[key]
+    os.environ.update(environment)
 
 
 @pytest.fixture(autouse=True)

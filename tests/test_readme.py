@@ -217,6 +217,11 @@ PRINTS = {
     ("deploying.md", "gn.dumps(net)"): ["True"],
     ("deploying.md", "onnxruntime.InferenceSession"): ["True"],
     ("deploying.md", "make_pipeline"): ["['label', 'probabilities']"],
+    ("mlflow.md", 'params={"proba": True}'): [
+        "['species', 'proba_setosa', 'proba_versicolor', 'proba_virginica']"
+    ],
+    ("mlflow.md", "glassnet.mlflow.autolog()"): ["20"],
+    ("mlflow.md", "SKOPS_TRUSTED_TYPES"): ["True"],
 }
 
 
