@@ -5,25 +5,28 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # The project with every optional extra (cli, plot, sklearn, scipy, io).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "installing glassnet and every extra into $(VENV) (pip; a few minutes the first time)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	touch $@
 
 # The same, plus the test tools.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	@echo "installing glassnet, every extra and the test tools into $(VENV) (pip; a few minutes the first time)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
 # The compiled path's kernels are compiled once, ahead, into numba's on-disk cache
-# (instant once they are there; about two minutes on two cores the first time).
+# (instant once they are there); the command says how long it expects, and then how long
+# it took.
 WARM := $(BIN)/python -m glassnet.fast --warm
 
 demo: $(VENV)/.installed
@@ -54,11 +57,26 @@ test: $(VENV)/.installed-dev | $(CHROMIUM)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -q -n auto --dist loadfile
 
+# The documentation site, into site/: MkDocs with --strict (any warning fails the build:
+# a broken link or anchor, a cross-reference or docstring mkdocstrings cannot read, an
+# asset from the internet), the tutorials executed as it builds. Nothing is fetched.
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	@echo "installing glassnet and the documentation tools into $(VENV) (pip)"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# mypy reads its settings from pyproject.toml ([tool.mypy]: the files and the checks).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 # Speed against hand-written NumPy, scikit-learn and PyTorch, at 1 and 2 BLAS threads,
-# cold start and NumPy calls per step (see benchmarks/README.md). Every table in README.md.
+# cold start and NumPy calls per step (see benchmarks/README.md): the tables of
+# docs/performance.md and docs/sklearn.md.
 # PyTorch is installed only when its CPU wheel lies on this machine (PIP_FIND_LINKS),
 # never downloaded (PyPI's build is several GB); without it, its rows are skipped.
 bench: $(VENV)/.installed
@@ -76,4 +94,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/sklearn_compare.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

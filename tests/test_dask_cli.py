@@ -327,22 +327,22 @@ def test_data_errors_name_the_column_the_file_and_its_line(capsys, client, addre
     assert model.info["rows"] == 238 and model.info["dropped_missing_target"] == 2
 
 
-# -- the README -------------------------------------------------------------------------------
+# -- the page: docs/scaling.md ------------------------------------------------------------------
 
 
-def test_the_readme_commands_and_python_run_as_printed(
+def test_the_scaling_page_s_commands_and_python_run_as_printed(
     capsys, client, address, tmp_path, monkeypatch
 ):
-    """The README's --dask commands, with the module's cluster (by its address) in place of
-    local:2, and its Python block on that cluster."""
+    """The --dask commands of docs/scaling.md, with the module's cluster (by its address) in
+    place of local:2, and its Python block on that cluster."""
     import re
     import shlex
     import shutil
 
     import glassnet.dask
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("### From files, on the command line\n")[1].split("\n## ")[0]
+    page = (Path(__file__).parent.parent / "docs" / "scaling.md").read_text()
+    section = page.split("### From files, on the command line\n")[1].split("\n## ")[0]
     commands = re.findall(r"```sh\n(.*?)```", section, flags=re.S)[0].strip().splitlines()
     (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     (tmp_path / "examples").mkdir()
@@ -362,7 +362,7 @@ def test_the_readme_commands_and_python_run_as_printed(
     assert out.splitlines() == ["species", "setosa", "versicolor", "virginica"]
     printed = io.StringIO()
     with client.as_current(), contextlib.redirect_stdout(printed):
-        exec(compile(code, "README.md", "exec"), {"glassnet": glassnet})
+        exec(compile(code, "docs/scaling.md", "exec"), {"glassnet": glassnet})
     expected = re.findall(r"^print\(.*\)\s+# (.*)$", code, flags=re.M)
     assert printed.getvalue().splitlines() == expected
     assert gn.load("flowers.glassnet").info["cluster"]["partitions"] == 3

@@ -437,3 +437,15 @@ def test_warnings_about_unseen_values_name_their_column():
     enc = FeatureEncoder().fit({"c": text("a", "b")})
     _, (warning,) = enc.transform({"c": text("z")})
     assert warning.column == "c" and warning.startswith("column 'c' has value never seen")
+
+
+def test_a_boolean_column_reads_1_and_0_as_text_too():
+    """A CSV cell "1" in a boolean column is true, as the JSON number 1 is."""
+    enc = FeatureEncoder().fit({"flag": np.array(["true", "false", "TRUE"], dtype=object)})
+    as_text, _ = enc.transform({"flag": np.array(["1", "0", " 1 "], dtype=object)})
+    as_numbers, _ = enc.transform({"flag": np.array([1, 0, 1])})
+    as_words, _ = enc.transform({"flag": np.array(["true", "false", "true"], dtype=object)})
+    np.testing.assert_array_equal(as_text, as_words)
+    np.testing.assert_array_equal(as_numbers, as_words)
+    with pytest.raises(PreprocessingError, match="'2'"):
+        enc.transform({"flag": np.array(["2"], dtype=object)})

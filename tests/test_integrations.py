@@ -1,8 +1,8 @@
-"""The README's "Larger than memory, and clusters" examples, run as they are printed.
+"""The "Larger than memory, and clusters" examples of docs/scaling.md, run as printed.
 
 The section's Python blocks run in order in one namespace, on the cluster its first
 block starts (two worker processes); each test runs the blocks up to its own and
-checks what that block prints against what the README says it prints. Spark starts
+checks what that block prints against what the page says it prints. Spark starts
 once for the module, quietly, on local[2]; if it cannot start here, its test is
 skipped with the reason.
 """
@@ -22,7 +22,8 @@ pytest.importorskip("dask_ml")
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning")
 
 ROOT = Path(__file__).parent.parent
-SECTION = (ROOT / "README.md").read_text().split("## Larger than memory, and clusters\n")[1]
+PAGE = ROOT / "docs" / "scaling.md"
+SECTION = PAGE.read_text().split("## Larger than memory, and clusters\n")[1]
 SECTION = SECTION.split("\n## ")[0]
 BLOCKS = re.findall(r"```python\n(.*?)```", SECTION, flags=re.S)
 
@@ -30,11 +31,11 @@ BLOCKS = re.findall(r"```python\n(.*?)```", SECTION, flags=re.S)
 def block(marker: str) -> int:
     """The index of the one block that contains ``marker``."""
     found = [i for i, code in enumerate(BLOCKS) if marker in code]
-    assert len(found) == 1, f"{len(found)} README blocks contain {marker!r}"
+    assert len(found) == 1, f"{len(found)} blocks of {PAGE.name} contain {marker!r}"
     return found[0]
 
 
-class Readme:
+class Scaling:
     """Runs the section's blocks in order, each once, keeping what each printed."""
 
     def __init__(self):
@@ -49,20 +50,20 @@ class Readme:
             code = BLOCKS[len(self.printed)]
             with contextlib.redirect_stdout(out), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                exec(compile(code, "README.md", "exec"), self.namespace)
+                exec(compile(code, str(PAGE), "exec"), self.namespace)
             self.printed.append(out.getvalue().splitlines())
         return self.printed[last]
 
     def expected(self, marker: str) -> list[str]:
-        """What the README's comments say the block's print calls show."""
+        """What the page's comments say the block's print calls show."""
         return re.findall(r"^print\(.*\)\s+# (.*)$", BLOCKS[block(marker)], flags=re.M)
 
 
 @pytest.fixture(scope="module")
-def readme(tmp_path_factory):
+def scaling(tmp_path_factory):
     here = os.getcwd()
     os.chdir(ROOT)  # the examples read examples/iris.csv, as from a fresh clone
-    runner = Readme()
+    runner = Scaling()
     try:
         runner.through("Client(")
         yield runner
@@ -75,38 +76,38 @@ def readme(tmp_path_factory):
             cluster.close()
 
 
-def test_a_network_trains_on_the_cluster_as_in_memory(readme):
-    printed = readme.through("glassnet.dask.fit(net")
-    assert printed[0] == readme.expected("glassnet.dask.fit(net")[0] == "True"
+def test_a_network_trains_on_the_cluster_as_in_memory(scaling):
+    printed = scaling.through("glassnet.dask.fit(net")
+    assert printed[0] == scaling.expected("glassnet.dask.fit(net")[0] == "True"
     assert printed[1].startswith("dask.array<_apply, shape=(10000, 2)")
-    history = readme.namespace["history"]
+    history = scaling.namespace["history"]
     assert history.epochs == 30 and history.loss[-1] < history.loss[0]
 
 
-def test_an_estimator_trains_on_a_dataframe_with_text_labels(readme):
-    printed = readme.through("iris.csv")
-    assert printed == readme.expected("iris.csv")
-    clf = readme.namespace["clf"]
+def test_an_estimator_trains_on_a_dataframe_with_text_labels(scaling):
+    printed = scaling.through("iris.csv")
+    assert printed == scaling.expected("iris.csv")
+    clf = scaling.namespace["clf"]
     assert clf.n_features_in_ == 4 and list(clf.feature_names_in_)[0] == "sepal_length"
 
 
-def test_dask_ml_incremental_calls_partial_fit_chunk_by_chunk(readme):
-    printed = readme.through("Incremental(")
-    assert printed == readme.expected("Incremental(") == ["True 1 30000"]  # 3 passes of 10 000
+def test_dask_ml_incremental_calls_partial_fit_chunk_by_chunk(scaling):
+    printed = scaling.through("Incremental(")
+    assert printed == scaling.expected("Incremental(") == ["True 1 30000"]  # 3 passes of 10 000
 
 
-def test_grid_search_on_the_joblib_dask_backend_and_parallel_post_fit(readme):
+def test_grid_search_on_the_joblib_dask_backend_and_parallel_post_fit(scaling):
     import dask.array as da
 
-    printed = readme.through("GridSearchCV(")
-    assert printed == readme.expected("GridSearchCV(")
-    search = readme.namespace["search"]
+    printed = scaling.through("GridSearchCV(")
+    assert printed == scaling.expected("GridSearchCV(")
+    search = scaling.namespace["search"]
     assert len(search.cv_results_["params"]) == 4 and hasattr(search.best_estimator_, "network_")
-    assert isinstance(readme.namespace["labels"], da.Array)
+    assert isinstance(scaling.namespace["labels"], da.Array)
 
 
 @pytest.fixture(scope="module")
-def spark(readme, tmp_path_factory):
+def spark(scaling, tmp_path_factory):
     """A quiet local[2] Spark session, or a skip that says what failed."""
     pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
@@ -142,10 +143,10 @@ def spark(readme, tmp_path_factory):
         session.stop()
 
 
-def test_spark_map_in_pandas_loads_the_model_from_its_bytes_on_each_executor(readme, spark):
+def test_spark_map_in_pandas_loads_the_model_from_its_bytes_on_each_executor(scaling, spark):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pyspark's note about pandas versions
-        printed = readme.through("mapInPandas")
-    assert printed == readme.expected("mapInPandas") == ["True"]
-    scored = readme.namespace["scored"]
+        printed = scaling.through("mapInPandas")
+    assert printed == scaling.expected("mapInPandas") == ["True"]
+    scored = scaling.namespace["scored"]
     assert len(scored) == 3_000 and set(scored["prediction"]) <= {0, 1}

@@ -193,3 +193,81 @@ def test_autolog_never_breaks_training(store, caplog):
         net.fit(X, y[:5], epochs=2)
     assert mlflow.last_active_run().info.status == "FAILED"
     assert mlflow.active_run() is None
+
+
+@pytest.fixture(scope="module")
+def flowers():
+    root = os.path.join(os.path.dirname(__file__), "..", "examples")
+    return pd.read_csv(os.path.join(root, "iris.csv")), pd.read_csv(
+        os.path.join(root, "new_flowers.csv")
+    )
+
+
+def test_a_tabular_model_predicts_through_pyfunc_as_glassnet_predict_does(store, tmp_path, flowers):
+    """The pyfunc's table is the command line's, in a new process, with the signature of
+    the model's columns and classes."""
+    from glassnet import cli
+
+    train, new = flowers
+    model = gn.TabularModel.fit(train, "species", epochs=5)
+    with mlflow.start_run():
+        info = gm.log_model(model, name="flowers")
+    signature = mlflow.models.get_model_info(info.model_uri).signature
+    assert signature.inputs.input_names() == list(model.features.names)
+    outputs = signature.outputs.to_dict()
+    assert outputs[0] == {"type": "string", "name": "species", "required": True}
+    assert [o["name"] for o in outputs[1:]] == [f"proba_{c}" for c in model.classes]
+    new.to_csv(tmp_path / "new.csv", index=False)
+    code = f"""
+frame = mlflow.pyfunc.load_model(uri).predict(pd.read_csv({str(tmp_path / "new.csv")!r}),
+                                              params={{"proba": True}})
+out = frame.astype(str).to_numpy(dtype=str)
+"""
+    got = in_new_process(store, info.model_uri, tmp_path, code)
+    model.save(tmp_path / "m.glassnet")
+    assert cli.main(["predict", str(tmp_path / "m.glassnet"), str(tmp_path / "new.csv"),
+                     "--proba", "--out", str(tmp_path / "p.csv")]) == 0  # fmt: skip
+    want = pd.read_csv(tmp_path / "p.csv", dtype=str)
+    assert got[:, 0].tolist() == want["species"].tolist()
+    np.testing.assert_allclose(got[:, 1:].astype(float), want.iloc[:, 1:].astype(float), rtol=1e-15)
+
+
+def test_train_mlflow_logs_a_command_line_run(store, tmp_path):
+    """`glassnet train --mlflow`, the real command in its own process, on the store that
+    MLFLOW_TRACKING_URI names: the options, every epoch, the final metrics, the model."""
+    root = os.path.join(os.path.dirname(__file__), "..", "examples", "iris.csv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(MLFLOW_TRACKING_URI=store, MLFLOW_EXPERIMENT_NAME="cli")
+    out = tmp_path / "cli.glassnet"
+    run = subprocess.run(
+        [sys.executable, "-m", "glassnet.cli", "train", root, "--target", "species",
+         "--epochs", "6", "--no-early-stopping", "--out", str(out), "--mlflow", "--quiet"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    line = run.stdout.strip().splitlines()[-1]
+    assert line.startswith("logged to MLflow run ") and store in line
+    run_id = line.split()[4]
+    client = mlflow.MlflowClient()
+    logged = client.get_run(run_id)
+    assert logged.data.params["target"] == "species" and logged.data.params["epochs"] == "6"
+    assert [m.step for m in client.get_metric_history(run_id, "loss")] == list(range(6))
+    assert 0 <= logged.data.metrics["validation_accuracy"] <= 1
+    again = gm.load_model(f"runs:/{run_id}/model")
+    assert again.network.parameters.tobytes() == gn.load(out).network.parameters.tobytes()
+
+
+def test_train_mlflow_without_a_store_is_one_line(tmp_path):
+    root = os.path.join(os.path.dirname(__file__), "..", "examples", "iris.csv")
+    env = dict(
+        os.environ, MLFLOW_TRACKING_URI="http://127.0.0.1:9", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "glassnet.cli", "train", root, "--target", "species",
+         "--epochs", "2", "--out", str(tmp_path / "m.glassnet"), "--mlflow", "--quiet"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 2  # the command line's status for an error it explains
+    assert "Traceback" not in run.stderr
+    assert "the model is written, but logging to MLflow failed" in run.stderr
+    assert (tmp_path / "m.glassnet").exists()

@@ -603,7 +603,7 @@ def tabular_blob():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=40), "town": rng.choice(["n", "s"], 40)})
     frame["y"] = np.where(frame["x"] > 0, "hi", "lo")
-    model, _ = gn.TabularModel.fit(frame, "y", epochs=2, hidden=[3])
+    model = gn.TabularModel.fit(frame, "y", epochs=2, hidden=[3])
     return gn.dumps(model)
 
 

@@ -206,6 +206,7 @@ def test_importing_glassnet_registers_nothing_and_skl2onnx_converts_once_registe
     pytest.importorskip("skl2onnx")
     code = textwrap.dedent("""
         import sys, numpy as np
+        import sklearn.neural_network  # what scikit-learn's own imports add is not glassnet's
         hooks = list(sys.meta_path)
         import glassnet
         model = glassnet.MLPRegressor(max_iter=2).fit(np.eye(3), [1.0, 2.0, 3.0])
@@ -505,7 +506,7 @@ def test_a_missing_cell_without_impute_gives_nan_as_predict_refuses_it(every_kin
 
     frame, feeds = every_kind
     others = [c for c in ("label", "price", "grade") if c != target]
-    model, _ = gn.TabularModel.fit(frame.drop(columns=others), target, epochs=3)
+    model = gn.TabularModel.fit(frame.drop(columns=others), target, epochs=3)
     assert not model.features.to_json()["impute"]
     test = frame.drop(columns=["label", "price", "grade"]).head(8).reset_index(drop=True)
     columns = feeds(test)

@@ -266,3 +266,23 @@ def test_a_flipped_byte_in_gzip_or_bzip2_is_one_line_naming_the_file(tmp_path, n
     _damaged(path, compress(text.encode()), "flip")
     result = inproc("train", path, "--target", "b", "--quiet", "--out", tmp_path / "m.glassnet")
     assert_one_line_error(result, str(path))
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("size,town,age\n1,north,3,4,5\n2,south,4\n", 2),  # two fields too many
+        ("size,town,age\n1,north,3\n2,south,4,9\n", 3),  # one, on a later line
+        ("size,town\n1,a,b\n2,c,d\n", 2),  # R's write.table: row names without a header
+    ],
+)
+def test_a_row_longer_than_the_header_is_refused_by_line(tmp_path, text, line):
+    """pandas would take the extra leading fields as the row's index and shift its values
+    into the wrong columns; the row is refused instead, naming its line."""
+    path = tmp_path / "ragged.csv"
+    path.write_text(text)
+    with pytest.raises(DataFileError, match=rf"\bline {line}\b") as refused:
+        read_table(str(path))
+    assert "fields" in str(refused.value)
+    with pytest.raises(DataFileError, match=rf"\bline {line}\b"):
+        list(iter_chunks(str(path), chunk_rows=1))

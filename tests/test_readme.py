@@ -1,157 +1,277 @@
-"""The README's examples run and print what the README says they print: every Python block,
-as printed, in a folder that holds what the README's commands before it make."""
+"""The README's and the documentation pages' examples run, and print what they say they print.
 
-import ast
+README.md is the front page; the long sections are the pages of docs/. A block is found
+the same way in any of these files: by the heading of its section, at any level, up to
+the next heading of the same level or higher (`section`); a page's title is its own
+section. So a test names its example by file and heading, and runs it wherever it stands.
+"""
+
 import contextlib
 import io
 import re
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).parent.parent
-README = (ROOT / "README.md").read_text()
-#: The section whose blocks run on a cluster, one session from its first block to its last.
-CLUSTERS = "Larger than memory, and clusters"
+DOCS = ROOT / "docs"
+README = ROOT / "README.md"
+
+#: Pages whose examples other tests run, with a cluster, from the page's sections
+#: (test_integrations.py, test_dask_cli.py, test_streaming.py): here they are checked to
+#: be where those tests read them.
+RUN_ELSEWHERE = {"scaling.md"}
 
 
-def python_blocks():
-    return re.findall(r"```python\n(.*?)```", README, flags=re.S)
+def name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
 
 
-def section(heading):
-    """The text of one README section, up to the next '## ' heading."""
-    start = README.index(f"\n## {heading}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end > 0 else None]
+def section(text: str, heading: str) -> str | None:
+    """The section under ``heading`` (any level), up to the next heading of its level or
+    higher; None when the text has no such heading. Fenced code never holds a heading."""
+    lines = text.split("\n")
+    fenced, start, level = False, None, 0
+    for i, line in enumerate(lines):
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or not (found := re.match(r"(#{1,6}) (.*?)\s*$", line)):
+            continue
+        if start is None and found.group(2) == heading:
+            start, level = i, len(found.group(1))
+        elif start is not None and len(found.group(1)) <= level:
+            return "\n".join(lines[start:i])
+    return None if start is None else "\n".join(lines[start:])
 
 
-def blocks_in(heading):
-    return re.findall(r"```python\n(.*?)```", section(heading), flags=re.S)
+def blocks(text: str, language: str = "python") -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
-def run_block(code, namespace=None, where="README.md"):
+def run_block(code: str, where: str, namespace: dict | None = None) -> list[str]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, where, "exec"), {} if namespace is None else namespace)
     return out.getvalue().splitlines()
 
 
-def printed_as_said(code, lines):
-    """Each ``print(...)  # value`` line of a block, where the comment is a value (not prose)
-    and every print of the block gave one line: (what the README says, what it printed)."""
-    prints = [line for line in code.splitlines() if line.lstrip().startswith("print(")]
-    if len(prints) != len(lines):
-        return []
-    pairs = []
-    for statement, line in zip(prints, lines):
-        comment = statement.split("  # ", 1)[1].strip() if "  # " in statement else ""
-        if re.match(r"^(True|False|\[|\(|-?\d|')", comment):
-            pairs.append((comment, line))
-    return pairs
-
-
 @pytest.fixture
-def readme_folder(tmp_path, monkeypatch):
-    """A folder with what the README's commands make: examples/, and the model.glassnet of
-    `glassnet train examples/iris.csv --target species`."""
-    from glassnet import cli
+def workdir(tmp_path, monkeypatch):
+    """A fresh folder with examples/ and the model.glassnet that `glassnet train` writes."""
+    pandas = pytest.importorskip("pandas")
+    import glassnet as gn
 
-    (tmp_path / "examples").mkdir()
-    for name in ("iris.csv", "new_flowers.csv"):
-        shutil.copy(ROOT / "examples" / name, tmp_path / "examples" / name)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    model = gn.TabularModel.fit(pandas.read_csv(ROOT / "examples" / "iris.csv"), "species",
+                                epochs=30)  # fmt: skip
+    model.save(tmp_path / "model.glassnet")
     monkeypatch.chdir(tmp_path)
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        assert cli.main(["train", "examples/iris.csv", "--target", "species", "--quiet"]) == 0
     return tmp_path
 
 
+# -- the README ---------------------------------------------------------------------------------
+
+
 def test_the_ten_line_example_runs_and_learns_xor():
-    code = python_blocks()[0]
+    code = blocks(README.read_text())[0]
     assert len(code.strip().splitlines()) <= 12
-    assert run_block(code)[0] == "[0. 1. 1. 0.]"
+    assert run_block(code, name(README))[0] == "[0. 1. 1. 0.]"
 
 
-def test_every_python_block_outside_the_cluster_section_runs_as_printed(readme_folder):
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("skl2onnx")
-    pytest.importorskip("matplotlib")
-    clusters = set(blocks_in(CLUSTERS))
-    blocks = [code for code in python_blocks() if code not in clusters]
-    assert len(blocks) >= 9
-    checked = 0
-    for i, code in enumerate(blocks):
-        lines = run_block(code, where=f"README.md, Python block {i}")
-        for said, got in printed_as_said(code, lines):
-            assert got == said, (code, got)
-            checked += 1
-    assert checked >= 5
-    # the example of TabularModel.fit: a model, with its history, as the command line trains
-    (fit,) = [c for c in blocks if "TabularModel.fit(" in c]
-    assert "model = TabularModel.fit(" in fit and "model.history" in fit
+def test_the_readme_is_a_front_page():
+    text = README.read_text()
+    assert len(text.splitlines()) <= 300
+    quick = section(text, "Quick start")
+    assert "make demo" in quick and "make test" in quick
+    assert section(text, "What it does").count("](docs/") >= 9  # the features, into the docs
 
 
-def test_the_deployment_section_prints_what_the_command_prints(readme_folder):
-    pytest.importorskip("onnxruntime")
+def test_links_into_the_docs_reach_a_page_and_heading():
+    """Every relative link of the README names a file that exists, and a heading in it."""
+    from markdown.extensions.toc import slugify
+
+    text = README.read_text()
+    for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#([^)\s]+))?\)", text):
+        page = ROOT / target[0]
+        assert page.is_file(), f"README.md links to {target[0]}, which does not exist"
+        if target[1]:
+            headings = re.findall(r"^#+ (.*?)\s*$", page.read_text(), flags=re.M)
+            assert target[1] in {slugify(h, "-") for h in headings}, target
+
+
+def test_the_command_line_walkthrough_runs_as_printed(workdir, capsys):
+    """What test_cli.py checks of README.md's walkthrough, in this process: the commands,
+    then the Python block, which imports what it uses."""
+    import glassnet as gn
     from glassnet import cli
 
-    printed = re.search(
-        r"\$ glassnet export .*\n(.*)\n", section("Deploying: ONNX and an HTTP service")
-    ).group(1)
+    text = section(README.read_text(), "The command line")
+    assert run_console(text, cli, capsys, name(README)) >= 3
+    namespace: dict = {}
+    run_block(blocks(text)[0], name(README), namespace)
+    assert isinstance(namespace["model"], gn.TabularModel)
+
+
+def test_no_example_takes_a_tuple_from_fit():
+    """TabularModel.fit, fit_stream and glassnet.dask.fit_table return the model (its
+    history is model.history), in the README and on every page."""
+    for path in [README, *sorted(DOCS.rglob("*.md"))]:
+        assert not re.search(r"\w+, \w+ = .*fit(_table|_stream)?\(", path.read_text()), name(path)
+
+
+# -- the same examples, wherever they stand --------------------------------------------------
+
+
+def run_console(text: str, cli, capsys, where: str) -> int:
+    """Run each `$ glassnet ...` line of a text's console blocks, as test_cli.py runs
+    README.md's: it succeeds, and its first line of output starts as the one printed
+    (up to a colon). A file the text only describes (penguins.csv) is skipped."""
+    ran = 0
+    for console in blocks(text, "console"):
+        lines = console.split("\n")
+        for i, line in enumerate(lines):
+            if not line.startswith("$ glassnet ") or "penguins.csv" in line:
+                continue
+            command = shlex.split(line[2:])[1:]
+            if command[0] == "serve":
+                continue  # a server: it answers until stopped (test_cli_serve.py runs it)
+            output = [o for o in lines[i + 1 :] if not o.startswith("training:")]
+            printed = "" if not output or output[0].startswith("$") else output[0]
+            on_stderr = printed.startswith("glassnet:")  # a note, which --quiet would hush
+            capsys.readouterr()
+            code = cli.main(command if on_stderr else command + ["--quiet"])
+            out, err = capsys.readouterr()
+            assert code == 0, (where, line, err)
+            if on_stderr:
+                assert err.strip() == printed, (where, line)
+            elif printed:
+                assert out.splitlines()[0].split(":")[0] == printed.split(":")[0], (where, line)
+            ran += 1
+    return ran
+
+
+DEPLOYING = DOCS / "deploying.md"
+
+
+def test_the_models_in_memory_example_runs():
+    (code,) = blocks(section(DEPLOYING.read_text(), "Model files"))
+    assert run_block(code, name(DEPLOYING)) == ["True"]
+
+
+def test_the_deployment_examples_run(workdir, capsys):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    from glassnet import cli
+
+    text = section(DEPLOYING.read_text(), "ONNX export")
+    onnx_example, pipeline_example = blocks(text)
+    assert run_block(onnx_example, name(DEPLOYING)) == ["True"]
+    assert run_block(pipeline_example, name(DEPLOYING)) == ["['label', 'probabilities']"]
+    # the export line the section prints is what the command says for such a model
+    printed = re.search(r"\$ glassnet export .*\n(.*)\n", text).group(1)
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         assert cli.main(["export", "model.glassnet", "iris.onnx"]) == 0
     assert err.getvalue().strip() == printed
 
 
-def test_the_cluster_section_runs_as_printed(readme_folder):
-    """The section's blocks one after the other, as one session: a local Dask client, the
-    arrays and frames on it, dask-ml, joblib and Spark, then the files of its command line."""
-    for module in ("dask.distributed", "dask_ml", "pyspark", "pyarrow"):
-        pytest.importorskip(module)
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java")
-    sh = re.findall(r"```sh\n(.*?)```", section(CLUSTERS), flags=re.S)
-    make = next(line for block in sh for line in block.splitlines() if "flowers-" in line)
-    exec(re.search(r'-c "(.*)"$', make).group(1), {})  # the README's own command: 3 files
+# -- every page of docs/ ------------------------------------------------------------------------
+
+
+def sh_commands(text: str) -> list[list[str]]:
+    """The `glassnet ...` lines of a text's sh blocks, as words: the synopses (placeholders
+    in capitals, options in brackets) and the server (it answers until stopped) aside."""
+    commands = []
+    for sh in blocks(text, "sh"):
+        for line in sh.strip().split("\n"):
+            words = shlex.split(line, comments=True)
+            if len(words) < 2 or words[0] != "glassnet" or words[1] == "serve":
+                continue
+            if "[" in line or any(re.fullmatch(r"[A-Z][A-Z_.]*(onnx)?", w) for w in words):
+                continue
+            commands.append(words[1:])
+    return commands
+
+
+PAGES = sorted(p for p in DOCS.rglob("*.md") if p.name not in RUN_ELSEWHERE)
+WITH_PYTHON = [p for p in PAGES if blocks(p.read_text())]
+WITH_COMMANDS = [
+    p for p in PAGES if "$ glassnet " in p.read_text() or sh_commands(p.read_text())
+]  # fmt: skip
+
+
+def page_id(page: Path) -> str:
+    return str(page.relative_to(DOCS))
+
+
+#: What a page's blocks print, by a line each block contains: checked line for line.
+PRINTS = {
+    ("getting-started.md", "the real XOR"): ["[0. 1. 1. 0.]"],
+    ("command-line.md", "TabularModel.fit(flowers"): [
+        "['setosa' 'versicolor' 'virginica']",
+        "True True",
+    ],  # fmt: skip
+    ("python-api.md", "np.shares_memory"): ["[0. 1. 1. 0.]", "500 True", "True"],
+    ("deploying.md", "gn.dumps(net)"): ["True"],
+    ("deploying.md", "onnxruntime.InferenceSession"): ["True"],
+    ("deploying.md", "make_pipeline"): ["['label', 'probabilities']"],
+}
+
+
+def test_the_pages_run_here_are_the_ones_with_examples():
+    assert {page_id(p) for p in WITH_PYTHON} >= {
+        "getting-started.md", "command-line.md", "python-api.md", "sklearn.md", "deploying.md",
+    }  # fmt: skip
+    assert {page_id(p) for p in WITH_COMMANDS} >= {
+        "getting-started.md", "command-line.md", "deploying.md",
+    }  # fmt: skip
+    for page, marker in PRINTS:
+        assert any(marker in code for code in blocks((DOCS / page).read_text())), (page, marker)
+
+
+@pytest.mark.parametrize("page", WITH_PYTHON, ids=page_id)
+def test_every_python_block_of_a_page_runs(page, workdir):
+    """A page's Python blocks run in order in one namespace, from a fresh folder with the
+    examples and model.glassnet, as a reader would paste them."""
     namespace: dict = {}
-    try:
-        for i, code in enumerate(blocks_in(CLUSTERS)):
-            lines = run_block(code, namespace, where=f"README.md, cluster block {i}")
-            for said, got in printed_as_said(code, lines):
-                assert got == said, (code, got)
-    finally:
-        if "spark" in namespace:
-            namespace["spark"].stop()
-        if "client" in namespace:
-            namespace["client"].close()
-    assert namespace["model"].history is not None
-    assert (readme_folder / "flowers.glassnet").exists()
+    for code in blocks(page.read_text()):
+        printed = run_block(code, name(page), namespace)
+        for (where, marker), expected in PRINTS.items():
+            if where == page_id(page) and marker in code:
+                lines = printed if len(expected) > 1 else printed[:1]
+                assert lines == expected, (where, marker)
 
 
-def test_printed_values_are_read_from_the_comments():
-    code = 'print(1 + 1)  # 2\nprint("x")  # the letter\n'
-    assert printed_as_said(code, ["2", "x"]) == [("2", "2")]
-    assert printed_as_said(code, ["2"]) == []
+@pytest.mark.parametrize("page", WITH_COMMANDS, ids=page_id)
+def test_every_glassnet_command_of_a_page_runs(page, workdir, capsys):
+    """A page's `$ glassnet ...` console lines run and start their output as printed, and
+    the `glassnet ...` lines of its sh blocks run."""
+    from glassnet import cli
+
+    text = page.read_text()
+    ran = run_console(text, cli, capsys, name(page))
+    assert ran or "$ glassnet " not in text
+    for words in sh_commands(text):
+        capsys.readouterr()
+        code = cli.main(words + ["--quiet"])
+        assert code == 0, (name(page), words, capsys.readouterr().err)
 
 
-def test_the_python_blocks_import_what_they_use():
-    """No block leans on a name only an earlier block defines, but the cluster session's."""
-    clusters = set(blocks_in(CLUSTERS))
-    for code in python_blocks():
-        if code in clusters:
-            continue
-        tree = ast.parse(code)
-        imported = {a.asname or a.name.split(".")[0] for n in ast.walk(tree)
-                    if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}  # fmt: skip
-        assigned = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign)
-                    for t in n.targets if isinstance(t, ast.Name)}  # fmt: skip
-        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        for module in ("glassnet", "gn", "pandas", "np"):
-            if module in used:
-                assert module in imported or module in assigned, (module, code)
-
-
-def test_the_readme_mentions_no_tuple_from_fit():
-    assert not re.search(r"model, history = .*fit", README)
+@pytest.mark.parametrize(
+    "heading, language",
+    [
+        ("Larger than memory, and clusters", "python"),  # test_integrations.py
+        ("Data larger than memory", "sh"),  # test_streaming.py
+        ("From files, on the command line", "sh"),  # test_dask_cli.py
+        ("From files, on the command line", "python"),
+    ],
+)
+def test_the_scaling_examples_are_where_their_tests_read_them(heading, language):
+    """docs/scaling.md's cluster and streaming examples are run by the tests named above,
+    from the page's sections of these headings (they need a cluster, or Spark): each
+    section is there and holds its blocks, so that none of them runs nothing."""
+    page = section((DOCS / "scaling.md").read_text(), heading)
+    assert page is not None and blocks(page, language), heading
+    assert section(README.read_text(), heading) is None  # the front page only links to it

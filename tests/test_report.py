@@ -291,11 +291,9 @@ def test_a_boundary_over_text_or_a_date_is_left_out_with_a_note(browser, mixed, 
     folder, frames = mixed
     frame = frames[column]
     snapshots = Snapshots(epochs=[1, 3])
-    model, history = gn.TabularModel.fit(
-        frame, "label", hidden=[4], epochs=6, seed=0, callbacks=[snapshots]
-    )
+    model = gn.TabularModel.fit(frame, "label", hidden=[4], epochs=6, seed=0, callbacks=[snapshots])
     path = folder / f"{column}.html"
-    training_report(model, history, frame, path, snapshots=snapshots)
+    training_report(model, model.history, frame, path, snapshots=snapshots)
     seen = open_in(browser, path)
     check_self_contained(seen, path)
     assert set(seen["images"]) == {"network-drawing", "loss-curve", "weights-heatmap"}

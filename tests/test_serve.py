@@ -152,7 +152,7 @@ def test_a_finite_value_that_overflows_a_command_line_model_is_refused(data):
     X, y = data
     frame = pd.DataFrame({"size": X[:, 0], "town": np.array(["north", "south"])[y % 2]})
     frame["price"] = 3 * X[:, 0] + 2
-    model, _ = gn.TabularModel.fit(frame, "price", epochs=3, seed=0)
+    model = gn.TabularModel.fit(frame, "price", epochs=3, seed=0)
     with running(model) as client:
         by_json = post_json(client, [{"size": 1.0, "town": "north"}, {"size": -1e308, "town": "a"}])
         by_text = post_json(client, [{"size": "-1e308", "town": "north"}])
@@ -293,8 +293,8 @@ def kinds():
         }
     )
     frame["label"] = np.where(frame["size"].astype(float) > 10, "big", "small")
-    imputing, _ = gn.TabularModel.fit(frame, "label", epochs=3, impute=True, seed=0)
-    strict, _ = gn.TabularModel.fit(frame, "label", epochs=3, seed=0)
+    imputing = gn.TabularModel.fit(frame, "label", epochs=3, impute=True, seed=0)
+    strict = gn.TabularModel.fit(frame, "label", epochs=3, seed=0)
     return imputing, strict
 
 

@@ -209,7 +209,7 @@ def test_streamed_training_reaches_the_in_memory_accuracy(trained):
     streamed = stream.evaluate(test)["accuracy"]
     in_memory = memory.evaluate(test)["accuracy"]
     assert in_memory > 0.85
-    assert streamed >= in_memory - 0.03  # the tolerance README states
+    assert streamed >= in_memory - 0.03  # the tolerance docs/scaling.md states
     assert stream.info["training_rows"] + stream.info["validation_rows"] == 3000
     assert stream.info["validation_rows"] == pytest.approx(600, abs=10)
     # early stopping restored the best epoch, as in memory
@@ -371,15 +371,16 @@ def test_partial_fit_after_a_first_pass_and_its_errors(files):
         model_from_file.partial_fit({"a": [1.0], "y": [2.0]})
 
 
-def test_the_readme_commands_run_as_printed(capsys, tmp_path, monkeypatch):
+def test_the_scaling_page_s_commands_run_as_printed(capsys, tmp_path, monkeypatch):
+    """The commands of docs/scaling.md's 'Data larger than memory', as printed."""
     import re
     import shlex
     import shutil
     from pathlib import Path
 
     root = Path(__file__).parent.parent
-    readme = (root / "README.md").read_text()
-    section = readme.split("### Data larger than memory\n")[1].split("\n### ")[0]
+    page = (root / "docs" / "scaling.md").read_text()
+    section = page.split("### Data larger than memory\n")[1].split("\n### ")[0]
     (commands,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
     (tmp_path / "examples").mkdir()
     shutil.copy(root / "examples" / "iris.csv", tmp_path / "examples")

@@ -1,12 +1,14 @@
 """glassnet: a NumPy neural-network library in which nothing is hidden.
 
 The public names are imported on first use, so ``import glassnet`` stays quick (the
-command line starts at once) and an optional extra is needed only by what uses it.
+command line starts at once) and an optional extra is needed only by what uses it. Type
+checkers read them, with their types, from the stub beside this file (``__init__.pyi``).
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -40,7 +42,7 @@ _MODULES = ("activations", "initializers", "losses", "optimizers")
 __all__ = [*_NAMES, *_MODULES, "__version__"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _NAMES:
         value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
     elif name.startswith("_"):

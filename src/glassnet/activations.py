@@ -55,12 +55,15 @@ LEAKY_SLOPE = 0.01
 
 # exp(-z) overflows below these inputs; sigmoid clips there (its value is 0 to
 # within the dtype's precision anyway).
-SIGMOID_FLOOR = {np.dtype(np.float32): -87.0, np.dtype(np.float64): -708.0}
+SIGMOID_FLOOR: dict[np.dtype, float] = {np.dtype(np.float32): -87.0, np.dtype(np.float64): -708.0}
 
 
-def _constants(dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _constants(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(0, 1, sigmoid floor) as 0-d arrays: a ufunc takes them faster than Python floats."""
-    return tuple(np.asarray(v, dtype=dtype) for v in (0.0, 1.0, SIGMOID_FLOOR[np.dtype(dtype)]))
+    zero, one, floor = (
+        np.asarray(v, dtype=dtype) for v in (0.0, 1.0, SIGMOID_FLOOR[np.dtype(dtype)])
+    )
+    return zero, one, floor
 
 
 _CONST = {dtype: _constants(dtype) for dtype in SIGMOID_FLOOR}

@@ -65,7 +65,7 @@ def remove_stale(target: str) -> list[str]:
     file another process removes first, a folder we may not write) are ignored."""
     folder = os.path.dirname(os.path.abspath(target))
     pattern, host = _pattern(target), _host()
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(folder)
     except OSError:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import losses as _losses
 from . import validation as _v
@@ -48,6 +49,7 @@ class Trainable(Protocol):
     input_size: int | None
     dtype: np.dtype | None
     n_weights: int
+    lr_factors: np.ndarray | None
     training_summary: dict
 
     @property
@@ -59,19 +61,28 @@ class Trainable(Protocol):
     @property
     def gradients(self) -> np.ndarray: ...
     def count_params(self) -> int: ...
-    def build(self, input_size: int, dtype=...) -> Any: ...
-    def astype(self, dtype) -> Any: ...
+    def build(self, input_size: int, dtype: DTypeLike = ...) -> Any: ...
+    def astype(self, dtype: DTypeLike) -> Any: ...
     def check_loss(self, loss: _losses.Loss) -> None: ...
-    def loss_and_grad(self, x, y, w, loss: _losses.Loss, l2: float = 0.0) -> float: ...
-    def loss_of(self, X, y, w, loss: _losses.Loss) -> float: ...
-    def output(self, X) -> tuple[np.ndarray, np.ndarray]: ...
+    def loss_and_grad(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray | None,
+        loss: _losses.Loss,
+        l2: float = 0.0,
+    ) -> float: ...
+    def loss_of(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, loss: _losses.Loss
+    ) -> float: ...
+    def output(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 #: One batch: inputs (m, n_features), targets (m, k) or class labels (m,), weights (m,) or None.
 Batch = tuple[Any, np.ndarray, "np.ndarray | None"]
 
 
-def target(net: Trainable, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
+def target(net: Trainable, y: Any, n_rows: int, loss: _losses.Loss) -> np.ndarray:
     """``y`` checked for ``loss`` and ``net``'s output layer, in the network's dtype:
     (n_rows, n_outputs), or for cross-entropy with integer labels, the label vector
     (never expanded to one-hot rows)."""
@@ -83,7 +94,7 @@ def target(net: Trainable, y, n_rows: int, loss: _losses.Loss) -> np.ndarray:
     return np.ascontiguousarray(loss.check_target(y, net.output_size), dtype=net.dtype)
 
 
-def inputs(net: Trainable, X, allow_sparse: bool = True):
+def inputs(net: Trainable, X: Any, allow_sparse: bool = True) -> Any:
     """X checked (2-D, numeric, finite, non-empty); the network is built for it when it
     is not built yet, or else converted to X's dtype (float32 data trains a float32
     network) after checking the number of features."""
@@ -93,12 +104,15 @@ def inputs(net: Trainable, X, allow_sparse: bool = True):
     if not net.built:
         net.build(X.shape[1], X.dtype)
     else:
+        assert net.input_size is not None  # built
         _v.check_features(X, net.input_size)
         net.astype(X.dtype)
     return X
 
 
-def training_arrays(net: Trainable, X, y, loss: _losses.Loss, sample_weight=None) -> Batch:
+def training_arrays(
+    net: Trainable, X: Any, y: Any, loss: _losses.Loss, sample_weight: Any = None
+) -> Batch:
     """(X, Y, W): the training data checked once for ``net`` and ``loss`` (see the
     module docstring)."""
     X = inputs(net, X)
@@ -108,13 +122,14 @@ def training_arrays(net: Trainable, X, y, loss: _losses.Loss, sample_weight=None
     return X, Y, W
 
 
-def validation_arrays(net: Trainable, validation_data, loss: _losses.Loss) -> Batch | None:
+def validation_arrays(net: Trainable, validation_data: Any, loss: _losses.Loss) -> Batch | None:
     """``validation_data`` — ``(X_val, y_val)`` or ``(X_val, y_val, w_val)`` — checked
     for the built ``net``; None without it."""
     if validation_data is None:
         return None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a pair (X_val, y_val)")
+    assert net.input_size is not None  # built
     X_val = _v.as_2d_float(validation_data[0], "X_val", dtype=net.dtype)
     _v.check_features(X_val, net.input_size)
     Y_val = target(net, validation_data[1], X_val.shape[0], loss)
@@ -166,7 +181,9 @@ class ArrayBatches:
     rng : numpy.random.Generator
     """
 
-    def __init__(self, data: Batch, batch_size: int | None, shuffle: bool, rng):
+    def __init__(
+        self, data: Batch, batch_size: int | None, shuffle: bool, rng: np.random.Generator
+    ) -> None:
         self.X, self.Y, self.W = data
         self.n = n = self.X.shape[0]
         self.batch = n if batch_size is None else min(batch_size, n)
@@ -188,6 +205,7 @@ class ArrayBatches:
         """Draw the next epoch's order of the rows (None when not shuffling): the
         compiled path draws its orders here too, so both train on the same batches."""
         if self.shuffle:
+            assert self.order is not None  # made for shuffling
             self.rng.shuffle(self.order)
         return self.order
 
@@ -210,6 +228,7 @@ class ArrayBatches:
             yield from views
             return
         order = self.new_order()
+        assert order is not None  # shuffling
         if not self.dense:  # a scipy.sparse matrix: gather rows by indexing
             for s in self.starts:
                 rows = order[s : s + bs]
@@ -249,13 +268,17 @@ class StreamBatches:
     """
 
     def __init__(
-        self, net: Trainable, blocks: Callable[[], Iterable[tuple[Any, Any]]], batch_size, loss
-    ):
+        self,
+        net: Trainable,
+        blocks: Callable[[], Iterable[tuple[Any, Any]]],
+        batch_size: int,
+        loss: _losses.Loss,
+    ) -> None:
         if not callable(blocks):
             raise TypeError("blocks must be a function that returns one epoch's (X, y) blocks")
         self.net, self.blocks, self.batch, self.loss = net, blocks, int(batch_size), loss
         self.full = False
-        self._first_epoch = iter(blocks())
+        self._first_epoch: Iterator[tuple[Any, Any]] | None = iter(blocks())
         first = next(self._first_epoch, None)
         if first is None:
             raise ValueError("the first epoch has no rows to train on")
@@ -267,6 +290,7 @@ class StreamBatches:
 
     def _checked(self, pairs) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         net, first = self.net, self.first[0]
+        assert net.input_size is not None  # built from the first block
         for X, y in pairs:
             if X is not first:  # (the first block was checked as it built the network)
                 X = _v.as_2d_float(X, "X", dtype=net.dtype)
@@ -275,7 +299,7 @@ class StreamBatches:
 
     def epoch(self) -> Iterator[Batch]:
         if self._first_epoch is not None:
-            pairs = itertools.chain([self.first], self._first_epoch)
+            pairs: Iterable[tuple[Any, Any]] = itertools.chain([self.first], self._first_epoch)
             self._first_epoch = None
         else:
             pairs = self.blocks()

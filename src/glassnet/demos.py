@@ -83,6 +83,13 @@ class _EveryN(Callback):
             self.story(self.line(net, epoch, history))
 
 
+def _dense(net: Network, i: int) -> Dense:
+    """``net.layers[i]``: a Dense layer, in every network of the demos."""
+    layer = net.layers[i]
+    assert isinstance(layer, Dense)
+    return layer
+
+
 def _seed_weights(hidden: int) -> tuple[np.ndarray, np.ndarray]:
     """w1, w2 exactly as seeds 001/002 draw them after np.random.seed(83832)."""
     draw = np.random.RandomState(83832)
@@ -92,8 +99,8 @@ def _seed_weights(hidden: int) -> tuple[np.ndarray, np.ndarray]:
 def _xor_style_run(story: _Story, hidden: int, lr: float, every: int) -> tuple[Network, list]:
     w1, w2 = _seed_weights(hidden)
     net = Network([Dense(hidden, "relu", bias=False), Dense(1, bias=False)], input_size=3)
-    net.layers[0].weights = w1
-    net.layers[1].weights = w2
+    _dense(net, 0).weights = w1
+    _dense(net, 1).weights = w2
     story(f"  network: {net!r}")
     story(f"  training: loss='sse', SGD(lr={lr:g}), full batch, 500 epochs")
     story("  (each line: epoch, then the loss before that epoch's update, as the seed prints it)")
@@ -137,8 +144,8 @@ def xor(stream: TextIO | None = None, plot_dir: str | None = None) -> dict:
         story.block(f"{_array(x_row):<9}  {t}   {p:.8f}")
     story()
     story("The learned weights (the seed's w1 and w2):")
-    story.block("w1 =\n" + _array(net.layers[0].weights))
-    story.block("w2 =\n" + _array(net.layers[1].weights))
+    story.block("w1 =\n" + _array(_dense(net, 0).weights))
+    story.block("w2 =\n" + _array(_dense(net, 1).weights))
     story("The hidden activations, h_relu = max(x @ w1, 0), one row per sample:")
     story.block(_array(hidden))
     story("Row 0 and row 3 are all zeros, so the prediction there is exactly 0: the")
@@ -174,8 +181,8 @@ def xor(stream: TextIO | None = None, plot_dir: str | None = None) -> dict:
         "seed001_predictions": pred1,
         "seed002_losses": loss2,
         "seed002_predictions": pred.ravel(),
-        "seed002_w1": net.layers[0].weights.copy(),
-        "seed002_w2": net.layers[1].weights.copy(),
+        "seed002_w1": _dense(net, 0).weights.copy(),
+        "seed002_w2": _dense(net, 1).weights.copy(),
         "seed002_hidden": hidden,
         "real_xor_accuracy": accuracy,
         "figures": figures,
@@ -188,14 +195,15 @@ def gender(stream: TextIO | None = None, plot_dir: str | None = None, seed: int 
     story.title("gender: seed 003, a sigmoid neuron and a 2-2-1 network")
 
     neuron = Network([Dense(1, "sigmoid")], input_size=2)
-    neuron.layers[0].weights = [[0], [1]]
-    neuron.layers[0].bias = [4]
+    _dense(neuron, 0).weights = [[0], [1]]
+    _dense(neuron, 0).bias = [4]
     neuron_out = float(neuron.predict([[2, 3]])[0, 0])
     story("A neuron with weights [0, 1] and bias 4, on the input [2, 3]:")
     story(f"  sigmoid(0*2 + 1*3 + 4) = sigmoid(7) = {neuron_out!r}")
 
     net = Network([Dense(2, "sigmoid"), Dense(1, "sigmoid")], input_size=2)
     for layer in net.layers:
+        assert isinstance(layer, Dense)
         layer.weights = np.tile([[0], [1]], (1, layer.units))[: layer.weights.shape[0]]
         layer.bias = np.zeros(layer.units)
     net_out = float(net.predict([[2, 3]])[0, 0])
@@ -252,10 +260,10 @@ def gender(stream: TextIO | None = None, plot_dir: str | None = None, seed: int 
     for name, t, p, h in zip(GENDER_PEOPLE, GENDER_Y, pred.ravel(), hidden):
         story.block(f"{name:<8} truth {t}  prediction {p:.3f}   h = {_array(h, 3)}")
     story("The learned weights (column j holds the weights into hidden neuron j):")
-    story.block("W1 =\n" + _array(model.layers[0].weights, 4))
-    story.block(f"b1 = {_array(model.layers[0].bias, 4)}")
-    story.block("W2 =\n" + _array(model.layers[1].weights, 4))
-    story.block(f"b2 = {_array(model.layers[1].bias, 4)}")
+    story.block("W1 =\n" + _array(_dense(model, 0).weights, 4))
+    story.block(f"b1 = {_array(_dense(model, 0).bias, 4)}")
+    story.block("W2 =\n" + _array(_dense(model, 1).weights, 4))
+    story.block(f"b2 = {_array(_dense(model, 1).bias, 4)}")
     emily, frank = model.predict(np.vstack([EMILY, FRANK])).ravel()
     story()
     story(f"Emily (128 lb, 63 in): {emily:.3f} - {'F' if emily > 0.5 else 'M'}")
@@ -310,8 +318,8 @@ def exam(stream: TextIO | None = None, plot_dir: str | None = None, seed: int = 
     story("The seed's worked example: weights .2 .6 .1 / .8 .3 .7 into the hidden layer,")
     story(".4 .5 .9 into the output, on the input [2, 9], with no biases.")
     example = Network([Dense(3, "sigmoid", bias=False), Dense(1, "sigmoid", bias=False)], 2)
-    example.layers[0].weights = [[0.2, 0.6, 0.1], [0.8, 0.3, 0.7]]
-    example.layers[1].weights = [[0.4], [0.5], [0.9]]
+    _dense(example, 0).weights = [[0.2, 0.6, 0.1], [0.8, 0.3, 0.7]]
+    _dense(example, 1).weights = [[0.4], [0.5], [0.9]]
     story("net.explain writes the forward pass out (S is the sigmoid; seed 003 names the")
     story("weights w1, w2 into h1, w3, w4 into h2, ...):")
     worked = example.explain([2, 9], 0.92, loss="sse", input_names=["study", "sleep"])
@@ -336,8 +344,8 @@ def exam(stream: TextIO | None = None, plot_dir: str | None = None, seed: int = 
     story.block(f"column maxima {_array(x_max, 0)}")
     draw = np.random.RandomState(seed)
     model = Network([Dense(3, "sigmoid", bias=False), Dense(1, "sigmoid", bias=False)], 2)
-    model.layers[0].weights = draw.randn(2, 3)
-    model.layers[1].weights = draw.randn(3, 1)
+    _dense(model, 0).weights = draw.randn(2, 3)
+    _dense(model, 1).weights = draw.randn(3, 1)
     story("The network: 2 inputs, 3 sigmoid hidden units, 1 sigmoid output, no biases,")
     story("weights from randn as in the seed. The seed's update W += X.T @ delta is")
     story("gradient descent on the sum of squares with learning rate 0.5.")
@@ -352,8 +360,8 @@ def exam(stream: TextIO | None = None, plot_dir: str | None = None, seed: int = 
     for x_row, t, p in zip(EXAM_X, EXAM_Y.ravel(), pred.ravel()):
         story.block(f"{_array(x_row, 0):<8} truth {t:g}  prediction {100 * p:.2f}")
     story("The learned weights (the seed's saveWeights, made legible):")
-    story.block("W1 (input -> hidden) =\n" + _array(model.layers[0].weights, 6))
-    story.block("W2 (hidden -> output) =\n" + _array(model.layers[1].weights, 6))
+    story.block("W1 (input -> hidden) =\n" + _array(_dense(model, 0).weights, 6))
+    story.block("W2 (hidden -> output) =\n" + _array(_dense(model, 1).weights, 6))
     story("The hidden activations, one row per student:")
     story.block(_array(hidden, 6))
 

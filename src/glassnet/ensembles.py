@@ -20,6 +20,7 @@ Parametric, Embedding and Scale (folded into the Dense layer after it).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -55,6 +56,7 @@ def average(networks: Sequence[Network]) -> Network:
     for i in range(len(first.layers)):
         builder.add([net.layers[i] for net in nets], last=i == len(first.layers) - 1)
     combined = Network(builder.layers, seed=first.seed)
+    assert first.input_size is not None and first.dtype is not None  # built
     combined.build(first.input_size, first.dtype)
     for layer, values in zip(combined.layers, builder.values):
         arrays = layer.parameter_arrays()
@@ -68,9 +70,11 @@ class _Builder:
     """The combined layers, their parameter values, and where each member's current
     units are among the combined ones (``columns``), with a Scale not yet folded in."""
 
-    def __init__(self, nets: list[Network]):
+    def __init__(self, nets: list[Network]) -> None:
         self.K = len(nets)
-        self.width = nets[0].input_size
+        width = nets[0].input_size
+        assert width is not None  # average() checked that every member is built
+        self.width = width
         self.columns = [np.arange(self.width)] * self.K
         self.scales: list[np.ndarray | None] = [None] * self.K
         self.layers: list[Layer] = []
@@ -85,15 +89,17 @@ class _Builder:
             return
         if kind is not Dense and any(s is not None for s in self.scales):
             raise ValueError("a Scale layer must be followed by a Dense layer to be averaged")
+        # (The members share one architecture: all their layers here are of this kind.)
         if kind is Dense:
-            self._dense(layers, last)
+            self._dense(cast(list[Dense], layers), last)
         elif kind is Dropout:
-            self._keep(Dropout(layers[0].rate), {})
+            self._keep(Dropout(cast(Dropout, layers[0]).rate), {})
         elif kind is Parametric:
             alphas = [layer.parameter_arrays()["alpha"] for layer in layers]
-            self._keep(Parametric(layers[0].activation, layers[0].lr_factor), {"alpha": alphas})
+            first = cast(Parametric, layers[0])
+            self._keep(Parametric(first.activation, first.lr_factor), {"alpha": alphas})
         elif kind is Embedding:
-            self._embedding(layers)
+            self._embedding(cast(list[Embedding], layers))
         else:
             raise ValueError(f"a {kind.__name__} layer cannot be averaged")
 
@@ -118,11 +124,13 @@ class _Builder:
         b = np.zeros(out)
         for m, layer in enumerate(layers):
             weights = layer.weights
-            if self.scales[m] is not None:
-                weights = weights * self.scales[m][:, None]
+            scale = self.scales[m]
+            if scale is not None:
+                weights = weights * scale[:, None]
             block = slice(0, units) if last else slice(m * units, (m + 1) * units)
             share = 1.0 / K if last else 1.0
-            np.add.at(W, (self.columns[m], block), weights * share)
+            # (a tuple of an index array and a slice, as NumPy documents; its stubs want arrays)
+            np.add.at(W, (self.columns[m], block), weights * share)  # type: ignore[arg-type]
             if layer.bias is not None:
                 b[block] += layer.bias * share
         first = layers[0]

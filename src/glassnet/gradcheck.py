@@ -23,12 +23,17 @@ The check runs on a float64 copy of the network, which it leaves unchanged.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import data as _data
 from . import losses as _losses
 from . import validation as _v
 from .layers import Dropout
+
+if TYPE_CHECKING:  # for the hints only
+    from .network import Network
 
 __all__ = ["check_gradients", "numerical_gradient"]
 
@@ -75,13 +80,31 @@ def _gradients(net, X, y, loss, sample_weight, l2, steps):
     return value, analytic, numeric
 
 
-def numerical_gradient(net, X, y, loss="mse", *, sample_weight=None, l2=0.0, eps=1e-6):
+def numerical_gradient(
+    net: Network,
+    X: Any,
+    y: Any,
+    loss: str | _losses.Loss = "mse",
+    *,
+    sample_weight: Any = None,
+    l2: float = 0.0,
+    eps: float = 1e-6,
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Return (analytic, numeric, loss): the gradients as flat float64 vectors, and the loss."""
     value, analytic, (numeric,) = _gradients(net, X, y, loss, sample_weight, l2, (eps,))
     return analytic, numeric, value
 
 
-def check_gradients(net, X, y, loss="mse", *, sample_weight=None, l2=0.0, eps=1e-6) -> float:
+def check_gradients(
+    net: Network,
+    X: Any,
+    y: Any,
+    loss: str | _losses.Loss = "mse",
+    *,
+    sample_weight: Any = None,
+    l2: float = 0.0,
+    eps: float = 1e-6,
+) -> float:
     """The largest relative error between backprop's gradient and central differences.
 
     Parameters

@@ -18,7 +18,8 @@ arrays are only valid until the next step. ``predict`` allocates fresh arrays.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -56,8 +57,10 @@ class Param(NamedTuple):
 # Arrays up to this size are computed into fresh arrays on the inference path.
 _SMALL = 64
 
+_Buffers = TypeVar("_Buffers")
 
-def buffers_for(cache: dict, n: int, make):
+
+def buffers_for(cache: dict[int, _Buffers], n: int, make: Callable[[int], _Buffers]) -> _Buffers:
     """The buffers for batch size n from ``cache``, made by ``make(n)`` the first time.
 
     A training run uses at most two batch sizes (the batch and the remainder), so
@@ -71,7 +74,7 @@ def buffers_for(cache: dict, n: int, make):
     return buffers
 
 
-def checked_values(value, shape: tuple[int, ...], name: str) -> np.ndarray:
+def checked_values(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
     """An array assigned to parameters, checked: numeric, finite, the right shape."""
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -130,7 +133,13 @@ class Layer:
         decayed, learning-rate factor). Model files store each as ``layers.<i>.<name>``."""
         return {}
 
-    def bind(self, n_in: int, params: dict, grads: dict, rng: np.random.Generator) -> None:
+    def bind(
+        self,
+        n_in: int,
+        params: dict[str, np.ndarray],
+        grads: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> None:
         """Take the views of this layer's parameters and gradients (name -> array) into
         the network's flat vectors, and the network's generator."""
         self.n_in = n_in
@@ -164,7 +173,8 @@ class Layer:
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return x
 
-    def backward(self, da: np.ndarray) -> np.ndarray:
+    def backward(self, da: np.ndarray) -> np.ndarray | None:
+        """dL/dx from ``da`` = dL/d(output); None when :attr:`need_dx` is False."""
         return da
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -245,10 +255,10 @@ class Dense(Layer):
         units: int,
         activation: Any = "identity",
         bias: bool = True,
-        init=None,
+        init: str | None = None,
         lr_factor: float = 1.0,
         bias_lr_factor: float = 1.0,
-    ):
+    ) -> None:
         super().__init__()
         self.units = _check_units(units)
         self.act = activations.get(activation)
@@ -266,7 +276,11 @@ class Dense(Layer):
         if self.from_data:
             init = "he_normal"
         self.init = initializers.canonical_name(init if init is not None else self.act.init)
-        self._W = self._b = self._dW = self._db = None
+        # Views into the network's flat vectors, bound when the network is built.
+        self._W: np.ndarray | None = None
+        self._b: np.ndarray | None = None
+        self._dW: np.ndarray | None = None
+        self._db: np.ndarray | None = None
         self.clear_workspace()
 
     @property
@@ -285,12 +299,19 @@ class Dense(Layer):
             shapes["bias"] = Param((self.units,), False, self.bias_lr_factor)
         return shapes
 
-    def bind(self, n_in, params, grads, rng) -> None:
+    def bind(
+        self,
+        n_in: int,
+        params: dict[str, np.ndarray],
+        grads: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> None:
         super().bind(n_in, params, grads, rng)
         self._W, self._dW = params["weights"], grads["weights"]
         self._b, self._db = params.get("bias"), grads.get("bias")
 
     def initialize(self, rng: np.random.Generator) -> None:
+        assert self._W is not None and self.n_in is not None  # bound by the network
         self._W[...] = initializers.get(self.init)(rng, self.n_in, self.units)
         if self._b is not None:
             self._b[...] = initializers.initial_bias(rng, self.init, self.units)
@@ -303,6 +324,7 @@ class Dense(Layer):
         2024)."""
         if not self.from_data:
             return self.predict(x)
+        assert self._W is not None and self.n_in is not None  # bound by the network
         W = rng.standard_normal((self.n_in, self.units))
         z = np.asarray(x @ W, dtype=np.float64)
         std = z.std(axis=0)
@@ -321,7 +343,10 @@ class Dense(Layer):
     def clear_workspace(self) -> None:
         self._n = -1
         self._ws: dict[int, tuple] = {}
-        self.x = self.z = self.a = self._dx = None
+        self.x: np.ndarray | None = None
+        self.z: np.ndarray | None = None
+        self.a: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
 
     def _prepare(self, n: int) -> None:
         """Point the workspace at the buffers for batch size n, allocating them once.
@@ -329,13 +354,14 @@ class Dense(Layer):
         One (n, units) buffer holds z and then, computed in place, a = f(z); an
         activation whose derivative needs z keeps z in a buffer of its own.
         """
-        dtype = self._W.dtype
+        assert self._W is not None and self.n_in is not None  # bound by the network
+        dtype, n_in = self._W.dtype, self.n_in
         keep_z = self.act.from_input
 
-        def make(n):
+        def make(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
             a = np.empty((n, self.units), dtype=dtype)
             z = np.empty((n, self.units), dtype=dtype) if keep_z else a
-            dx = np.empty((n, self.n_in), dtype=dtype) if self.need_dx else None
+            dx = np.empty((n, n_in), dtype=dtype) if self.need_dx else None
             return z, a, dx
 
         self.z, self.a, self._dx = buffers_for(self._ws, n, make)
@@ -353,11 +379,13 @@ class Dense(Layer):
     @property
     def weights(self) -> np.ndarray:
         self._check_built("weights")
+        assert self._W is not None
         return self._W
 
     @weights.setter
-    def weights(self, value) -> None:
+    def weights(self, value: Any) -> None:
         self._check_built("weights")
+        assert self._W is not None
         self._W[...] = checked_values(value, self._W.shape, "weights")
 
     @property
@@ -368,16 +396,18 @@ class Dense(Layer):
         return self._b
 
     @bias.setter
-    def bias(self, value) -> None:
+    def bias(self, value: Any) -> None:
         if not self.has_bias:
             raise ValueError("this layer was built with bias=False, so it has no bias to set")
         self._check_built("bias")
+        assert self._b is not None  # bound with the weights
         self._b[...] = checked_values(value, self._b.shape, "bias")
 
     @property
     def dW(self) -> np.ndarray:
         """dL/dW from the last backward pass, shape (n_in, units)."""
         self._check_built("gradients")
+        assert self._dW is not None
         return self._dW
 
     @property
@@ -416,6 +446,7 @@ class Dense(Layer):
         if x.shape[0] != self._n:
             self._prepare(x.shape[0])
         self.x = x
+        assert self._W is not None and self.z is not None  # bound; _prepare made z
         if type(x) is np.ndarray:
             # The method, not np.dot: on the tiny arrays of a per-sample step, np.dot's
             # dispatch costs as much as the product.
@@ -423,11 +454,12 @@ class Dense(Layer):
         self.z[...] = x @ self._W  # scipy.sparse input, in the first layer
         return self.z
 
-    def linear(self, x, out: np.ndarray | None = None) -> np.ndarray:
+    def linear(self, x: Any, out: np.ndarray | None = None) -> np.ndarray:
         """z = x @ W + b, into ``out`` or a fresh array, with nothing cached.
 
         ``x`` may be a scipy.sparse matrix (in the first layer).
         """
+        assert self._W is not None  # bound by the network
         if isinstance(x, np.ndarray):
             z = x.dot(self._W, out)
         elif out is None:
@@ -459,7 +491,8 @@ class Dense(Layer):
             if dz.shape[0] == 1:
                 self._db[...] = dz[0]
             else:
-                np.add.reduce(dz, 0, None, self._db)
+                # out positionally (faster on tiny arrays); NumPy's stubs take it by keyword
+                np.add.reduce(dz, 0, None, self._db)  # type: ignore[call-overload]
         return self.backward_product(dz)
 
     def backward_product(self, dz: np.ndarray) -> np.ndarray | None:
@@ -470,6 +503,7 @@ class Dense(Layer):
         run it as a matrix product with an inner dimension of 1, about twice as slowly).
         """
         x = self.x
+        assert x is not None and self._W is not None and self._dW is not None  # after forward
         if type(x) is not np.ndarray:  # scipy.sparse input
             self._dW[...] = x.T @ dz
         elif dz.shape[0] == 1:
@@ -525,7 +559,7 @@ class Dropout(Layer):
 
     TRANSIENT = ("rng", "_views", "_grad_views", "mask", "_out", "_ws", "_n")
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float) -> None:
         super().__init__()
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
             raise TypeError(f"dropout rate must be a number in [0, 1), got {rate!r}")
@@ -538,7 +572,8 @@ class Dropout(Layer):
     def clear_workspace(self) -> None:
         self._n = -1
         self._ws: dict[int, tuple] = {}
-        self.mask = self._out = None
+        self.mask: np.ndarray | None = None
+        self._out: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not training or self.rate == 0.0:
@@ -551,12 +586,16 @@ class Dropout(Layer):
             )
             self._n = n
             self.freeze_mask = False
+        mask = self.mask
+        # FIXME: None when forward(training=False) ran at this batch size since the last
+        # training pass (the buffers are not fetched again); it fails here.
+        assert mask is not None
         if not self.freeze_mask:
-            mask = self.mask
+            assert self.rng is not None  # the network's, given by bind
             self.rng.random(dtype=mask.dtype, out=mask)
             np.greater_equal(mask, self.rate, out=mask)
             mask *= 1.0 / (1.0 - self.rate)
-        return np.multiply(x, self.mask, out=self._out)
+        return np.multiply(x, mask, out=self._out)
 
     def backward(self, da: np.ndarray) -> np.ndarray:
         if self.mask is None:
@@ -582,26 +621,37 @@ class Scale(Layer):
 
     TRANSIENT = ("rng", "_views", "_grad_views", "_s", "_ds", "x", "_out", "_dx", "_ws", "_n")
 
-    def __init__(self, lr_factor: float = 1.0):
+    def __init__(self, lr_factor: float = 1.0) -> None:
         super().__init__()
         self.lr_factor = _positive(lr_factor, "lr_factor")
-        self._s = self._ds = None
+        # Views into the network's flat vectors, bound when the network is built.
+        self._s: np.ndarray | None = None
+        self._ds: np.ndarray | None = None
         self.clear_workspace()
 
     def parameter_shapes(self, n_in: int) -> dict[str, Param]:
         return {"scale": Param((n_in,), False, self.lr_factor)}
 
-    def bind(self, n_in, params, grads, rng) -> None:
+    def bind(
+        self,
+        n_in: int,
+        params: dict[str, np.ndarray],
+        grads: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> None:
         super().bind(n_in, params, grads, rng)
         self._s, self._ds = params["scale"], grads["scale"]
 
     def initialize(self, rng: np.random.Generator) -> None:
+        assert self._s is not None  # bound by the network
         self._s[...] = 1.0
 
     def clear_workspace(self) -> None:
         self._n = -1
         self._ws: dict[int, tuple] = {}
-        self.x = self._out = self._dx = None
+        self.x: np.ndarray | None = None
+        self._out: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if x.shape[0] != self._n:
@@ -610,14 +660,19 @@ class Scale(Layer):
             )
             self._n = x.shape[0]
         self.x = x
+        assert self._s is not None and self._out is not None  # bound; buffers made above
         return np.multiply(x, self._s, self._out)
 
     def backward(self, da: np.ndarray) -> np.ndarray | None:
         """ds = sum over rows of da * x; dx = da * s."""
-        np.add.reduce(np.multiply(da, self.x), 0, None, self._ds)
-        return np.multiply(da, self._s, self._dx) if self.need_dx else None
+        x, s, ds = self.x, self._s, self._ds
+        assert x is not None and s is not None and ds is not None  # bound, and forward ran
+        # out positionally (faster on tiny arrays); NumPy's stubs take it by keyword
+        np.add.reduce(np.multiply(da, x), 0, None, ds)  # type: ignore[call-overload]
+        return np.multiply(da, s, self._dx) if self.need_dx else None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        assert self._s is not None  # bound by the network
         return x * self._s
 
     def config(self) -> dict:
@@ -655,13 +710,15 @@ class Parametric(Layer):
         "_n",
     )
 
-    def __init__(self, activation: Any = "selu", lr_factor: float = 1.0):
+    def __init__(self, activation: Any = "selu", lr_factor: float = 1.0) -> None:
         super().__init__()
         self.act = activations.get(activation)
         if self.act.name == "softmax":
             raise ValueError("softmax mixes units: a Parametric layer blends elementwise ones")
         self.lr_factor = _positive(lr_factor, "lr_factor")
-        self._alpha = self._dalpha = None
+        # Views into the network's flat vectors, bound when the network is built.
+        self._alpha: np.ndarray | None = None
+        self._dalpha: np.ndarray | None = None
         self.clear_workspace()
 
     @property
@@ -671,17 +728,27 @@ class Parametric(Layer):
     def parameter_shapes(self, n_in: int) -> dict[str, Param]:
         return {"alpha": Param((n_in,), False, self.lr_factor)}
 
-    def bind(self, n_in, params, grads, rng) -> None:
+    def bind(
+        self,
+        n_in: int,
+        params: dict[str, np.ndarray],
+        grads: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> None:
         super().bind(n_in, params, grads, rng)
         self._alpha, self._dalpha = params["alpha"], grads["alpha"]
 
     def initialize(self, rng: np.random.Generator) -> None:
+        assert self._alpha is not None  # bound by the network
         self._alpha[...] = 1.0
 
     def clear_workspace(self) -> None:
         self._n = -1
         self._ws: dict[int, tuple] = {}
-        self.x = self.f = self._out = self._dx = None
+        self.x: np.ndarray | None = None
+        self.f: np.ndarray | None = None
+        self._out: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if x.shape[0] != self._n:
@@ -690,6 +757,7 @@ class Parametric(Layer):
             )
             self._n = x.shape[0]
         self.x = x
+        assert self._alpha is not None  # bound by the network
         f = self.act.forward(x, self.f)
         out = np.subtract(f, x, self._out)
         out *= self._alpha
@@ -697,8 +765,11 @@ class Parametric(Layer):
         return out
 
     def backward(self, da: np.ndarray) -> np.ndarray | None:
-        x, f, alpha = self.x, self.f, self._alpha
-        np.add.reduce(da * (f - x), 0, None, self._dalpha)
+        x, f, alpha, dalpha = self.x, self.f, self._alpha, self._dalpha
+        assert x is not None and f is not None  # forward ran
+        assert alpha is not None and dalpha is not None  # bound by the network
+        # out positionally (faster on tiny arrays); NumPy's stubs take it by keyword
+        np.add.reduce(da * (f - x), 0, None, dalpha)  # type: ignore[call-overload]
         if not self.need_dx:
             return None
         dx = np.multiply(da, 1.0 - alpha, self._dx)
@@ -706,6 +777,7 @@ class Parametric(Layer):
         return dx
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        assert self._alpha is not None  # bound by the network
         return x + self._alpha * (self.act.forward(x) - x)
 
     def config(self) -> dict:
@@ -713,6 +785,11 @@ class Parametric(Layer):
 
     def __repr__(self) -> str:
         return f"Parametric({self.activation!r})"
+
+
+# What Embedding's forward keeps for backward: the numeric columns xn, c = 2 pi w xn + b,
+# and h = cos(c).
+_EmbeddingCache = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class Embedding(Layer):
@@ -745,14 +822,14 @@ class Embedding(Layer):
 
     def __init__(
         self,
-        numeric=(),
-        categorical=(),
+        numeric: Iterable[int] = (),
+        categorical: Iterable[tuple[int, int]] = (),
         frequencies: int = 16,
         dims: int = 4,
         sigma: float = 0.1,
         size: int = 8,
         lr_factor: float = 1.0,
-    ):
+    ) -> None:
         super().__init__()
         self.numeric = [int(c) for c in numeric]
         self.categorical = [(int(c), int(levels)) for c, levels in categorical]
@@ -791,7 +868,13 @@ class Embedding(Layer):
             shapes[f"table_{j}"] = Param((levels, self.size), True)
         return shapes
 
-    def bind(self, n_in, params, grads, rng) -> None:
+    def bind(
+        self,
+        n_in: int,
+        params: dict[str, np.ndarray],
+        grads: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> None:
         super().bind(n_in, params, grads, rng)
         self._p, self._g = params, grads
         embedded = set(self.numeric) | {c for c, _ in self.categorical}
@@ -811,13 +894,15 @@ class Embedding(Layer):
 
     def clear_workspace(self) -> None:
         self._n = -1
-        self.x = self._cache = self._dx = None
+        self.x: np.ndarray | None = None
+        self._cache: _EmbeddingCache | None = None
+        self._dx: np.ndarray | None = None
 
     def _indices(self, x: np.ndarray, j: int) -> np.ndarray:
         column, levels = self.categorical[j]
         return np.clip(x[:, column], 0, levels - 1).astype(np.intp)
 
-    def _embed(self, x: np.ndarray, keep: bool):
+    def _embed(self, x: np.ndarray, keep: bool) -> tuple[np.ndarray, _EmbeddingCache | None]:
         p = self._p
         parts = [x[:, self.passed]]
         cache = None
@@ -847,11 +932,13 @@ class Embedding(Layer):
         dw = 2 pi sum(dc x) and db = sum(dc) over rows. A table row's gradient is the
         sum of da over the rows that chose that level."""
         g, p, x = self._g, self._p, self.x
+        assert x is not None  # forward ran
         n, at = da.shape[0], self.passed.size
         dx = np.zeros_like(x) if self.need_dx else None
         if dx is not None:
             dx[:, self.passed] = da[:, :at]
         if self.numeric:
+            assert self._cache is not None  # forward keeps it when there are numeric columns
             xn, c, h = self._cache
             k, d = len(self.numeric), self.dims
             de = da[:, at : at + k * d].reshape(n, k, d)

@@ -26,6 +26,8 @@ fused with it: from the logits ``z`` they compute the activation, the value
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import activations
@@ -58,7 +60,13 @@ def _smoothing(value) -> float:
     return value
 
 
-def l2_penalty(weights: np.ndarray, l2: float, m: float, grads=None, tmp=None) -> float:
+def l2_penalty(
+    weights: np.ndarray,
+    l2: float,
+    m: float,
+    grads: np.ndarray | None = None,
+    tmp: np.ndarray | None = None,
+) -> float:
     """The L2 penalty on the weights (scikit-learn's ``alpha``):
     0.5 * l2 * ||W||^2 / m, with m the batch's total sample weight.
 
@@ -94,15 +102,19 @@ class Loss:
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         return self.value(y_pred, y, w)
 
-    def value(self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, z=None) -> float:
+    def value(
+        self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, z: np.ndarray | None = None
+    ) -> float:
         """The loss of outputs ``a`` (and, for logit losses, pre-activations ``z``)."""
         return self.value_and_grad(a, y, w, np.empty_like(a))
 
-    def value_and_grad(self, a, y, w, out) -> float:
+    def value_and_grad(
+        self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None, out: np.ndarray
+    ) -> float:
         """Return the loss and write dL/da into ``out`` (same shape as ``a``)."""
         raise NotImplementedError(f"{self.name} is computed from logits; use fused")
 
-    def fused(self, z, y, w, out) -> float:
+    def fused(self, z: np.ndarray, y: np.ndarray, w: np.ndarray | None, out: np.ndarray) -> float:
         """From the logits z: return the loss and write dL/dz into ``out`` (canonical pairs)."""
         raise NotImplementedError(f"{self.name} has no fused form")
 
@@ -143,10 +155,12 @@ class _Squared(Loss):
     def _denominator(self, n: int, k: int, wsum: float) -> float:
         raise NotImplementedError
 
-    def denominator(self, n, k, w=None) -> float:
+    def denominator(self, n: int, k: int, w: np.ndarray | None = None) -> float:
         return self._denominator(n, k, _weights_sum(w, n))
 
-    def value_and_grad(self, a, y, w, out) -> float:
+    def value_and_grad(
+        self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None, out: np.ndarray
+    ) -> float:
         n, k = a.shape
         diff = np.subtract(a, y, out)
         if w is None:
@@ -197,10 +211,12 @@ class MAE(Loss):
 
     name = "mae"
 
-    def denominator(self, n, k, w=None) -> float:
+    def denominator(self, n: int, k: int, w: np.ndarray | None = None) -> float:
         return _weights_sum(w, n) * k
 
-    def value_and_grad(self, a, y, w, out) -> float:
+    def value_and_grad(
+        self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None, out: np.ndarray
+    ) -> float:
         n, k = a.shape
         diff = np.subtract(a, y, out)
         denom = _weights_sum(w, n) * k
@@ -229,10 +245,12 @@ class Huber(Loss):
             raise ValueError(f"huber delta must be positive, got {delta}")
         self.delta = float(delta)
 
-    def denominator(self, n, k, w=None) -> float:
+    def denominator(self, n: int, k: int, w: np.ndarray | None = None) -> float:
         return _weights_sum(w, n) * k
 
-    def value_and_grad(self, a, y, w, out) -> float:
+    def value_and_grad(
+        self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None, out: np.ndarray
+    ) -> float:
         n, k = a.shape
         d = self.delta
         r = np.subtract(a, y, out)
@@ -266,7 +284,9 @@ class _LogitLoss(Loss):
         """The per-sample losses, shape (n,), computed from the logits."""
         raise NotImplementedError
 
-    def value(self, a, y, w=None, z=None) -> float:
+    def value(
+        self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, z: np.ndarray | None = None
+    ) -> float:
         if z is None:
             raise ValueError(f"{self.name} is computed from the output layer's logits z")
         return self._reduce(self._rows(z, a, y), w)
@@ -284,7 +304,7 @@ class _LogitLoss(Loss):
         """The loss: the (weighted) mean of the per-sample losses."""
         return self._reduce(self._rows(z, a, y, extra), w)
 
-    def fused(self, z, y, w, out) -> float:
+    def fused(self, z: np.ndarray, y: np.ndarray, w: np.ndarray | None, out: np.ndarray) -> float:
         """Write dL/dz into ``out`` (via a = f(z)); return the loss. ``z`` is not changed."""
         extra = self._activate(z, out)
         value = self._total(z, out, y, extra, w)
@@ -319,10 +339,12 @@ class BinaryCrossEntropy(_LogitLoss):
         e = self.smoothing
         return y if not e else y * (1.0 - e) + e / 2
 
-    def fused(self, z, y, w, out) -> float:
+    def fused(self, z: np.ndarray, y: np.ndarray, w: np.ndarray | None, out: np.ndarray) -> float:
         return super().fused(z, self._smoothed(y), w, out)
 
-    def value(self, a, y, w=None, z=None) -> float:
+    def value(
+        self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, z: np.ndarray | None = None
+    ) -> float:
         return super().value(a, self._smoothed(y), w, z)
 
     def __repr__(self) -> str:
@@ -344,7 +366,7 @@ class BinaryCrossEntropy(_LogitLoss):
         t -= y * z
         return t.sum(axis=1) if t.shape[1] > 1 else t[:, 0]
 
-    def check_target(self, y, n_outputs):
+    def check_target(self, y: np.ndarray, n_outputs: int) -> np.ndarray:
         y = super().check_target(y, n_outputs)
         if y.size and (y.min() < 0 or y.max() > 1):
             raise ValueError(
@@ -369,10 +391,12 @@ class CrossEntropy(_LogitLoss):
     # exp(z - shift) stays a normal number down to these values of z - shift.
     SPAN = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
 
-    def __init__(self, smoothing: float = 0.0):
+    def __init__(self, smoothing: float = 0.0) -> None:
         self.smoothing = _smoothing(smoothing)
-        self._ones = {}  # (k, dtype) -> ones(k), for row sums as a matrix-vector product
-        self._offsets = {}  # (n, k) -> [0, k, 2k, ...], the start of each row in a flat view
+        # (k, dtype) -> ones(k), for row sums as a matrix-vector product
+        self._ones: dict[tuple[int, np.dtype], np.ndarray] = {}
+        # (n, k) -> [0, k, 2k, ...], the start of each row in a flat view
+        self._offsets: dict[tuple[int, int], np.ndarray] = {}
 
     def __repr__(self) -> str:
         return f"CrossEntropy(smoothing={self.smoothing:g})" if self.smoothing else "CrossEntropy()"
@@ -402,7 +426,7 @@ class CrossEntropy(_LogitLoss):
         s += m if m.ndim == 0 else m[:, 0]
         return s
 
-    def fused(self, z, y, w, out) -> float:
+    def fused(self, z: np.ndarray, y: np.ndarray, w: np.ndarray | None, out: np.ndarray) -> float:
         e = self.smoothing
         if y.ndim == 2:
             return super().fused(z, y if not e else y * (1.0 - e) + e / z.shape[1], w, out)
@@ -442,7 +466,9 @@ class CrossEntropy(_LogitLoss):
             return extra - np.take(z.reshape(-1), at)
         return extra - np.einsum("ij,ij->i", y, z)  # (rows smoothed by fused or value)
 
-    def value(self, a, y, w=None, z=None) -> float:
+    def value(
+        self, a: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, z: np.ndarray | None = None
+    ) -> float:
         e = self.smoothing
         if e and y.ndim == 2:
             y = y * (1.0 - e) + e / y.shape[1]
@@ -459,7 +485,7 @@ class CrossEntropy(_LogitLoss):
         else:
             out -= y
 
-    def labels(self, y, n_rows: int, n_outputs: int) -> np.ndarray | None:
+    def labels(self, y: Any, n_rows: int, n_outputs: int) -> np.ndarray | None:
         """Integer class labels as an index vector (no copy when y already is one),
         or None when y holds one-hot or probability rows."""
         arr = np.asarray(y)
@@ -484,7 +510,7 @@ class CrossEntropy(_LogitLoss):
             )
         return arr.astype(np.intp, copy=False)
 
-    def check_target(self, y, n_outputs):
+    def check_target(self, y: np.ndarray, n_outputs: int) -> np.ndarray:
         """One-hot or probability rows (integer labels go through :meth:`labels`)."""
         y = super().check_target(y, n_outputs)
         if y.size and (y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0, atol=1e-6)):
@@ -512,7 +538,7 @@ class Poisson(_LogitLoss):
         ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
         return (ylogy - y * z - y + a).sum(axis=1)
 
-    def check_target(self, y, n_outputs):
+    def check_target(self, y: np.ndarray, n_outputs: int) -> np.ndarray:
         y = super().check_target(y, n_outputs)
         if y.size and y.min() < 0:
             raise ValueError(f"poisson targets must be non-negative; y has minimum {y.min():g}")

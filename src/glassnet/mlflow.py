@@ -15,7 +15,8 @@ What is stored is the model's safe ``.glassnet`` file (never a pickle), with the
 output signature read from the model itself (its feature columns and kinds, its classes)
 and the pip requirements of the model's kind. :func:`autolog` logs the parameters, every
 epoch's metrics and the model of every ``Network.fit``, estimator ``fit`` and
-``TabularModel.fit``; ``glassnet train --mlflow`` logs a command-line run.
+``TabularModel.fit``; :func:`log_run` logs one training, which is what ``glassnet train
+--mlflow`` does with a command-line run.
 
 A scikit-learn Pipeline holding a glassnet estimator goes through ``mlflow.sklearn`` with
 skops, trusting :data:`glassnet.sklearn.SKOPS_TRUSTED_TYPES`.
@@ -33,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +44,7 @@ try:
     from mlflow import pyfunc
     from mlflow.entities import Metric
     from mlflow.models import Model, ModelSignature
+    from mlflow.models.model import ModelInfo
     from mlflow.models.utils import _save_example
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 except ImportError:  # pragma: no cover - exercised only without the extra
@@ -53,6 +55,10 @@ from . import modelfile as _modelfile
 from .network import Network
 from .training import History
 
+if TYPE_CHECKING:  # for load_model's type only
+    from .sklearn import MLPClassifier, MLPRegressor
+    from .tabular import TabularModel
+
 __all__ = [
     "FLAVOR_NAME",
     "MODEL_FILE",
@@ -62,6 +68,7 @@ __all__ = [
     "infer_signature",
     "get_default_pip_requirements",
     "autolog",
+    "log_run",
     "PyfuncModel",
 ]
 
@@ -100,7 +107,7 @@ def _kind(model) -> str:
 # -- requirements ------------------------------------------------------------------------
 
 
-def get_default_pip_requirements(model=None) -> list[str]:
+def get_default_pip_requirements(model: Any = None) -> list[str]:
     """The pip requirements a model needs to load and predict: glassnet with the extra of
     the model's kind (all three kinds when ``model`` is None), and the installed versions
     of the packages that extra brings."""
@@ -177,7 +184,7 @@ def _categorical_type(categories) -> str:
     return "string"
 
 
-def infer_signature(model) -> ModelSignature:
+def infer_signature(model: Any) -> ModelSignature:
     """The input and output signature of a model, read from the model itself.
 
     * a TabularModel: one input column per feature column (numbers ``double``,
@@ -200,7 +207,7 @@ def infer_signature(model) -> ModelSignature:
     if kind == "tabular":
         features = model.features
         optional = bool(features.impute)
-        inputs = []
+        inputs: list[ColSpec | TensorSpec] = []
         for column in features.columns:
             name, column_kind = column["name"], column["kind"]
             if column_kind == "categorical":
@@ -209,6 +216,7 @@ def infer_signature(model) -> ModelSignature:
                 dtype = _COLUMN_TYPES.get(column_kind, "double")
             inputs.append(ColSpec(dtype, name, required=not optional))
         target = model.target
+        outputs: list[ColSpec | TensorSpec]
         if target.task == "classification":
             outputs = [ColSpec(_label_type(target.classes), target.name)]
             outputs += [ColSpec("double", f"proba_{c}", required=False) for c in target.classes]
@@ -218,29 +226,29 @@ def infer_signature(model) -> ModelSignature:
         return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
     names = getattr(model, "feature_names_in_", None)
     if names is not None:
-        inputs = Schema([ColSpec("double", str(n)) for n in names])
+        input_schema = Schema([ColSpec("double", str(n)) for n in names])
     else:
-        inputs = Schema([TensorSpec(np.dtype(np.float64), (-1, int(model.n_features_in_)))])
+        input_schema = Schema([TensorSpec(np.dtype(np.float64), (-1, int(model.n_features_in_)))])
     classes = getattr(model, "classes_", None)
     if classes is not None:
-        outputs = Schema([ColSpec(_label_type(classes.tolist()), "prediction")])
+        output_schema = Schema([ColSpec(_label_type(classes.tolist()), "prediction")])
     else:
         width = int(getattr(model, "n_outputs_", 1))
         shape = (-1,) if width == 1 else (-1, width)
-        outputs = Schema([TensorSpec(np.dtype(np.float64), shape, "prediction")])
-    return ModelSignature(inputs=inputs, outputs=outputs)
+        output_schema = Schema([TensorSpec(np.dtype(np.float64), shape, "prediction")])
+    return ModelSignature(inputs=input_schema, outputs=output_schema)
 
 
 # -- save, log, load ---------------------------------------------------------------------
 
 
 def save_model(
-    model,
+    model: Any,
     path: str | os.PathLike,
     *,
     mlflow_model: Model | None = None,
     signature: ModelSignature | None = None,
-    input_example=None,
+    input_example: Any = None,
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
     metadata: dict | None = None,
@@ -297,18 +305,18 @@ def save_model(
 
 
 def log_model(
-    model,
+    model: Any,
     name: str | None = None,
     *,
     artifact_path: str | None = None,
     registered_model_name: str | None = None,
     signature: ModelSignature | None = None,
-    input_example=None,
+    input_example: Any = None,
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
     metadata: dict | None = None,
-    **kwargs,
-):
+    **kwargs: Any,
+) -> ModelInfo:
     """Log a glassnet model to the active run (one is started if none is): the arguments
     of :func:`save_model`, and MLflow's own (``name``, ``registered_model_name``,
     ``params``, ``tags``...). Returns MLflow's ``ModelInfo``."""
@@ -337,7 +345,9 @@ def _model_file(local_path: str) -> str:
     return os.path.join(local_path, mlmodel.flavors[FLAVOR_NAME].get("model_file", MODEL_FILE))
 
 
-def load_model(model_uri: str, dst_path: str | None = None):
+def load_model(
+    model_uri: str, dst_path: str | None = None
+) -> Network | TabularModel | MLPClassifier | MLPRegressor:
     """The glassnet model an MLflow model holds: a Network, a TabularModel or an
     estimator, as it was logged. ``model_uri`` is any MLflow model URI
     (``runs:/<run id>/model``, ``models:/<name>/<version>``, a local path)."""
@@ -354,18 +364,18 @@ class PyfuncModel:
     output array.
     """
 
-    def __init__(self, model):
+    def __init__(self, model: Any) -> None:
         self.model = model
 
-    def get_raw_model(self):
+    def get_raw_model(self) -> Any:
         """The glassnet model underneath."""
         return self.model
 
-    def predict(self, model_input, params: dict | None = None):
+    def predict(self, model_input: Any, params: dict | None = None) -> Any:
         model = self.model
         proba = bool((params or {}).get("proba", False))
         if getattr(model, "model_file_kind", None) == "tabular":
-            return model.prediction_table(model_input, proba=proba)
+            return model.prediction_table(model_input, proba=proba)[0]
         if isinstance(model, Network):
             return model.predict(_matrix(model_input))
         return model.predict(model_input)
@@ -384,6 +394,50 @@ def _load_pyfunc(path: str) -> PyfuncModel:
     if os.path.isdir(path):
         path = _model_file(path)
     return PyfuncModel(_modelfile.load(path))
+
+
+# -- a training run ----------------------------------------------------------------------
+
+
+def log_run(
+    model,
+    history=None,
+    *,
+    params: dict[str, Any] | None = None,
+    run_name: str | None = None,
+    log_model_file: bool = True,
+) -> str:
+    """Log one training to MLflow and return the run's id: ``params``, every epoch's
+    metrics of the ``history`` (a History, or an estimator's curves), the final metrics a
+    TabularModel's summary holds (``train_<name>`` and ``validation_<name>``), and the model
+    (:func:`log_model`, as ``model``). It logs to the active run, or to a new one of
+    ``run_name`` that it ends. The tracking store is MLflow's own choice
+    (``MLFLOW_TRACKING_URI``, else ./mlruns), as for any MLflow client.
+    """
+    active = mlflow.active_run()
+    started = active is None
+    run = mlflow.start_run(run_name=run_name) if active is None else active
+    status = "FAILED"
+    try:
+        if params:
+            mlflow.log_params({k: _text(v) for k, v in params.items()})
+        _log_history(run.info.run_id, model, history)
+        info = getattr(model, "info", None) or {}
+        finals = {
+            f"{part}_{name}": float(value)
+            for part in ("train", "validation")
+            for name, value in (info.get(f"{part}_metrics") or {}).items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        }
+        if finals:
+            mlflow.log_metrics(finals)
+        if log_model_file:
+            log_model(model, name="model")
+        status = "FINISHED"
+        return run.info.run_id
+    finally:
+        if started:
+            mlflow.end_run(status=status)
 
 
 # -- autologging -------------------------------------------------------------------------
@@ -462,14 +516,15 @@ def _logged(original):
 
 
 def _run_logged(function: Callable, first, args, kwargs):
-    started = mlflow.active_run() is None
-    run = mlflow.start_run() if started else mlflow.active_run()
+    active = mlflow.active_run()
+    started = active is None
+    run_id = (mlflow.start_run() if active is None else active).info.run_id
     status = "FAILED"
     try:
         _quietly(lambda: mlflow.log_params(_params(first, args, kwargs)))
         result = function(first, *args, **kwargs)
         model, history = _trained(first, result)
-        _quietly(lambda: _log_history(run.info.run_id, model, history))
+        _quietly(lambda: _log_history(run_id, model, history))
         if _AUTOLOG.log_models:
             _quietly(lambda: log_model(model, name="model"))
         status = "FINISHED"

@@ -47,13 +47,25 @@ import os
 import re
 import stat
 import struct
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
 from . import activations, initializers
 from .atomic import write_atomically
 from .layers import from_config, layer_types
+
+
+class Savable(Protocol):
+    """What a model file holds: an object of a kind (``model_file_kind``, one of
+    :data:`KINDS`) that gives its network and a JSON payload, and whose class rebuilds it
+    from them (``from_model_file``). Network, TabularModel and the estimators are."""
+
+    @property
+    def model_file_kind(self) -> str: ...
+
+    def model_file_payload(self) -> tuple[Any, dict]: ...  # (its Network, the payload)
+
 
 __all__ = [
     "ModelFileError",
@@ -133,7 +145,7 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def dumps(obj) -> bytes:
+def dumps(obj: Savable) -> bytes:
     """The model file of a Network (or a model or estimator built on one), as bytes.
 
     Raises
@@ -177,12 +189,13 @@ def _seal(blob: bytes) -> bytes:
     """Fill the blank checksum field with the SHA-256 of the whole file (field blank)."""
     (header_len,) = struct.unpack("<Q", blob[:8])
     match = _CHECKSUM_FIELD.search(blob, 8, 8 + header_len)
+    assert match is not None  # dumps wrote the blank field
     start = match.start(1)
     digest = hashlib.sha256(blob).hexdigest().encode()
     return blob[:start] + digest + blob[start + 64 :]
 
 
-def save(obj, dest) -> None:
+def save(obj: Savable, dest: str | os.PathLike | Any) -> None:
     """Write a model to a path (atomically) or to a binary file object.
 
     Parameters
@@ -205,9 +218,10 @@ def save(obj, dest) -> None:
 class _Source:
     """Reads a model from a path, bytes or a file object: ``read(n)`` and, if known, ``size``."""
 
-    def __init__(self, source):
-        self._file = None
+    def __init__(self, source: Any) -> None:
+        self._file: Any = None  # a binary file object: anything with read(n)
         self._close = False
+        self.size: int | None
         if isinstance(source, (bytes, bytearray, memoryview)):
             self.name = "the model bytes"
             self._file = io.BytesIO(bytes(source))
@@ -556,11 +570,11 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _is_int(value) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -689,7 +703,7 @@ def _read_checked(src: _Source) -> tuple[dict, dict, bytes]:
         raise src.fail("there are bytes after the tensor data: this is not one model file")
     _verify_checksum(src, raw_header, data, meta, doc)
     _check_document(src, doc)
-    spec = doc.get("network")
+    spec: Any = doc.get("network")  # a JSON value, checked by _check_architecture
     expected = _check_architecture(src, spec)
     _check_tensors(src, header, expected, spec["dtype"], data_len)
     return header, doc, raw_header + data
@@ -731,7 +745,7 @@ def _build(src: _Source, header: dict, doc: dict, blob: bytes):
         raise src.fail(f"invalid {doc['kind']} metadata ({exc})") from None
 
 
-def read_metadata(source) -> dict:
+def read_metadata(source: str | os.PathLike | bytes | Any) -> dict:
     """The validated JSON metadata of a model file (a path, bytes or binary file object).
 
     Only the header is read and checked: the tensor data is not read, so the checksum,
@@ -746,12 +760,20 @@ def read_metadata(source) -> dict:
         src.close()
 
 
-def load(source):
-    """Load a model: a Network, a command-line model, or an estimator.
+def load(
+    source: str | os.PathLike | bytes | Any,
+) -> Any:
+    """Load a model: a Network, a command-line model, or an estimator (``glassnet.load``
+    is typed as that union: ``Network | TabularModel | MLPClassifier | MLPRegressor``).
 
     Parameters
     ----------
     source : str, os.PathLike, bytes, or a binary file object with ``read``
+
+    Returns
+    -------
+    Network, TabularModel, MLPClassifier or MLPRegressor
+        The kind of model the file holds (its ``kind``); ``isinstance`` tells which.
 
     Raises
     ------

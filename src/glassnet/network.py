@@ -14,9 +14,10 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import data as _data
 from . import losses as _losses
@@ -24,6 +25,7 @@ from . import training as _training
 from . import validation as _v
 from .layers import Dense, Layer, Param, buffers_for, checked_values
 from .layers import from_config as _layer_from_config
+from .optimizers import Optimizer
 
 __all__ = ["Network"]
 
@@ -54,7 +56,12 @@ class Network:
     array([0., 1., 1., 0.])
     """
 
-    def __init__(self, layers: Sequence[Layer], input_size: int | None = None, seed=None):
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        input_size: int | None = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
         if isinstance(layers, Layer):
             raise TypeError("Network takes a list of layers, e.g. Network([Dense(3), Dense(1)])")
         try:
@@ -96,10 +103,17 @@ class Network:
         return self._params is not None
 
     @property
-    def output_size(self) -> int:
-        return self.layers[-1].units
+    def _output_layer(self) -> Dense:
+        """The last layer: a Dense layer, as ``__init__`` checked."""
+        last = self.layers[-1]
+        assert isinstance(last, Dense)
+        return last
 
-    def build(self, input_size: int, dtype=np.float64) -> Network:
+    @property
+    def output_size(self) -> int:
+        return self._output_layer.units
+
+    def build(self, input_size: int, dtype: DTypeLike = np.float64) -> Network:
         """Allocate the flat buffers and draw initial weights for ``input_size`` inputs."""
         input_size = _v.check_int(input_size, "input_size")
         dtype = np.dtype(dtype)
@@ -111,11 +125,15 @@ class Network:
             layer.initialize(self.rng)
         return self
 
-    def initialize_from(self, X) -> Network:
-        """Start from the data: each layer in turn sets what depends on it (``Dense(...,
-        init="data")``, say) from a sample ``X`` of the inputs, as the layers before it
-        transform the sample. The network must be built; returns self."""
+    def initialize_from(self, X: Any) -> Network:
+        """Set every layer's data-dependent start from a sample ``X`` of the inputs.
+
+        Each layer in turn sets what depends on the data (``Dense(..., init="data")``,
+        say) from the sample as the layers before it transform it. The network must be
+        built; returns self.
+        """
         self.require_built("start from data")
+        assert self.input_size is not None  # built
         x = _v.as_2d_float(X, "X", dtype=self.dtype)
         _v.check_features(x, self.input_size)
         for layer in self.layers:
@@ -124,7 +142,10 @@ class Network:
 
     def layout(self) -> list[tuple[int, dict[str, Param]]]:
         """Each layer's input width and parameters (``Layer.parameter_shapes``)."""
-        sizes, n_in = [], self.input_size
+        n_in = self.input_size
+        if n_in is None:
+            raise RuntimeError("the network has no layout before its input size is known")
+        sizes = []
         for layer in self.layers:
             sizes.append((n_in, layer.parameter_shapes(n_in)))
             n_in = layer.output_size(n_in)
@@ -139,19 +160,21 @@ class Network:
         self.n_weights = sum(int(np.prod(p.shape)) for p in every if p.decayed)
         self.dtype = np.dtype(dtype)
         self._grad_buffers = {}
-        self._l2_tmp = None  # made when an L2 penalty first needs it
+        self._l2_tmp: np.ndarray | None = None  # made when an L2 penalty first needs it
         self._bind(layout)
 
-    def _bind(self, layout) -> None:
+    def _bind(self, layout: list[tuple[int, dict[str, Param]]]) -> None:
         """Give every layer its views into the flat vectors: every decayed parameter
         (weights) first, layer by layer, then the others (biases); and lay out the
         parameters' learning-rate factors the same way (:attr:`lr_factors`)."""
         at = [0, self.n_weights]  # where the next decayed / other parameter starts
         P, G = self._params, self._grads
+        assert P is not None and G is not None  # _allocate made them
         factors = np.ones(P.size, dtype=P.dtype)
         first_param = next((i for i, (_, named) in enumerate(layout) if named), 0)
         for i, (layer, (n_in, named)) in enumerate(zip(self.layers, layout)):
-            params, grads = {}, {}
+            params: dict[str, np.ndarray] = {}
+            grads: dict[str, np.ndarray] = {}
             for name, (shape, decayed, lr_factor) in named.items():
                 start = at[0 if decayed else 1]
                 size = int(np.prod(shape))
@@ -168,12 +191,12 @@ class Network:
         #: None when every factor is 1 (the optimizers then skip the product).
         self.lr_factors = None if (factors == 1.0).all() else factors
 
-    def astype(self, dtype) -> Network:
+    def astype(self, dtype: DTypeLike) -> Network:
         """Convert the parameters to float32 or float64, in place; returns self."""
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"a network computes in float32 or float64, not {dtype}")
-        if self.built and dtype != self.dtype:
+        if self._params is not None and dtype != self.dtype:  # built, in another dtype
             self._allocate(dtype, self._params.astype(dtype))
         return self
 
@@ -190,26 +213,29 @@ class Network:
     def parameters(self) -> np.ndarray:
         """All parameters as one 1-D array: every layer's weights, then every bias."""
         self.require_built("read parameters")
+        assert self._params is not None
         return self._params
 
     @parameters.setter
-    def parameters(self, value) -> None:
+    def parameters(self, value: Any) -> None:
         self.require_built("set parameters")
+        assert self._params is not None
         self._params[...] = checked_values(value, self._params.shape, "parameters")
 
     @property
     def gradients(self) -> np.ndarray:
         """dL/d(parameters) from the last backward pass, laid out like :attr:`parameters`."""
         self.require_built("read gradients")
+        assert self._grads is not None
         return self._grads
 
     def count_params(self) -> int:
         """The number of trainable parameters (0 before the network is built)."""
-        return 0 if not self.built else int(self._params.size)
+        return 0 if self._params is None else int(self._params.size)
 
     # -- checking user data ----------------------------------------------------------------
 
-    def _check_X(self, X, action: str) -> np.ndarray:
+    def _check_X(self, X: Any, action: str) -> np.ndarray:
         """Validate X for predict-like calls, in the network's dtype."""
         if (  # the common case, checked quickly: an array ready to use as it is
             type(X) is np.ndarray
@@ -222,6 +248,7 @@ class Network:
         ):
             return X
         self.require_built(action)
+        assert self.input_size is not None  # built
         X = _v.as_2d_float(X, "X", dtype=self.dtype, allow_sparse=True)
         _v.check_features(X, self.input_size)
         return X
@@ -229,7 +256,7 @@ class Network:
     def check_loss(self, loss: _losses.Loss) -> None:
         """A loss fused with an output activation needs that activation in the last layer
         (softmax for cross_entropy, sigmoid for bce, exp for poisson)."""
-        last = self.layers[-1]
+        last = self._output_layer
         if loss.output is not None and last.activation != loss.output:
             raise ValueError(
                 f"loss {loss.name!r} needs a {loss.output} output layer, but the last "
@@ -243,11 +270,12 @@ class Network:
             x = layer.forward(x, training)
         return x
 
-    def _backward(self, grad: np.ndarray) -> None:
+    def _backward(self, grad: np.ndarray | None) -> None:
         for layer in self._backward_layers:
+            assert grad is not None  # only the last here, the first with parameters, gives None
             grad = layer.backward(grad)
 
-    def forward(self, X, training: bool = False) -> np.ndarray:
+    def forward(self, X: Any, training: bool = False) -> np.ndarray:
         """Run the training-path forward pass and cache what :meth:`backward` needs.
 
         Returns the output layer's activations. The array is a reused buffer:
@@ -256,15 +284,17 @@ class Network:
         X = self._check_X(X, "run forward")
         return self._forward(X, training)
 
-    def backward(self, grad) -> np.ndarray:
+    def backward(self, grad: Any) -> np.ndarray:
         """Backpropagate dL/d(output) (shape (n, units)) through the last forward pass.
 
         Fills :attr:`gradients` (and every layer's ``dW`` and ``db``); returns them.
         """
         self.require_built("run backward")
-        last = self.layers[-1]
+        assert self._grads is not None
+        last = self._output_layer
         if last.x is None:
             raise RuntimeError("call forward() before backward()")
+        assert last.a is not None  # forward made it with x
         grad = np.array(grad, dtype=self.dtype)  # a copy: backward writes into it
         if grad.shape != last.a.shape:
             raise ValueError(f"grad must have the output's shape {last.a.shape}, got {grad.shape}")
@@ -276,7 +306,14 @@ class Network:
             self._grad_buffers, n, lambda n: np.empty((n, self.output_size), dtype=self.dtype)
         )
 
-    def loss_and_grad(self, x, y, w, loss: _losses.Loss, l2: float = 0.0) -> float:
+    def loss_and_grad(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray | None,
+        loss: _losses.Loss,
+        l2: float = 0.0,
+    ) -> float:
         """One training pass, forward then backward: fills :attr:`gradients`, returns the
         loss (with the L2 penalty 0.5 * l2 * ||W||^2 / m, m the total sample weight).
 
@@ -289,7 +326,7 @@ class Network:
         """
         for layer in self._hidden_layers:
             x = layer.forward(x, True)
-        last = self.layers[-1]
+        last = self._output_layer
         z = last.forward_linear(x)
         g = self._grad_buffers.get(z.shape[0])
         if g is None:
@@ -301,12 +338,14 @@ class Network:
             value = loss.value_and_grad(last.activate(z), y, w, g)
             grad = last.backward(g)
         for layer in self._backward_layers[1:]:
+            assert grad is not None  # only the first layer with parameters gives None
             grad = layer.backward(grad)
         if l2:
             if self._l2_tmp is None:
                 self._l2_tmp = np.empty(self.n_weights, dtype=self.dtype)
             m = float(z.shape[0]) if w is None else float(w.sum())
             n = self.n_weights
+            assert self._params is not None and self._grads is not None  # built
             value += _losses.l2_penalty(self._params[:n], l2, m, self._grads[:n], self._l2_tmp)
         return value
 
@@ -319,7 +358,7 @@ class Network:
     #: of one block stay in cache, and memory does not grow with the number of rows.
     BLOCK_ROWS = 2048
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """The network's output for X, shape (n_samples, units), in the network's dtype."""
         x = self._check_X(X, "predict")
         if x.shape[0] <= self.BLOCK_ROWS:
@@ -334,7 +373,7 @@ class Network:
             out[start : start + h.shape[0]] = h
         return out
 
-    def activations(self, X) -> list[np.ndarray]:
+    def activations(self, X: Any) -> list[np.ndarray]:
         """The output of every layer for X, in order (the last is the prediction).
 
         For seed 000's network this is ``[h_relu, y_pred]``.
@@ -346,7 +385,15 @@ class Network:
             outputs.append(x)
         return outputs
 
-    def explain(self, x, y, loss="mse", optimizer=None, **options):
+    # The result is an Explanation; Any here, as the engine names no face's type.
+    def explain(
+        self,
+        x: Any,
+        y: Any,
+        loss: str | _losses.Loss = "mse",
+        optimizer: str | Optimizer | None = None,
+        **options: Any,
+    ) -> Any:
         """One sample's (or a small batch's) forward and backward pass, with every number.
 
         Returns a :class:`~glassnet.explain.Explanation`: per layer ``z = x @ W + b``,
@@ -361,7 +408,13 @@ class Network:
 
         return explain(self, x, y, loss=loss, optimizer=optimizer, **options)
 
-    def evaluate(self, X, y, loss="mse", sample_weight=None) -> float:
+    def evaluate(
+        self,
+        X: Any,
+        y: Any,
+        loss: str | _losses.Loss = "mse",
+        sample_weight: Any = None,
+    ) -> float:
         """The loss of the network's predictions for X against targets y."""
         loss = _losses.get(loss)
         X = self._check_X(X, "evaluate")
@@ -370,10 +423,10 @@ class Network:
         w = _v.check_sample_weight(sample_weight, X.shape[0], self.dtype)
         return self.loss_of(X, y, w, loss)
 
-    def output(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def output(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The output layer's pre-activations z and activations a for checked X, from
         one pass (in blocks of rows, so only these two arrays span every row)."""
-        last = self.layers[-1]
+        last = self._output_layer
         z = np.empty((X.shape[0], self.output_size), dtype=self.dtype)
         for start in range(0, X.shape[0], self.BLOCK_ROWS):
             x = X[start : start + self.BLOCK_ROWS]
@@ -382,7 +435,9 @@ class Network:
             last.linear(x, out=z[start : start + x.shape[0]])
         return z, last.act.forward(z, np.empty_like(z))
 
-    def loss_of(self, X, y, w, loss: _losses.Loss) -> float:
+    def loss_of(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, loss: _losses.Loss
+    ) -> float:
         """The loss (without any penalty) of the network's output for checked X against
         a prepared target y and weights w (see :meth:`loss_and_grad`); nothing is cached."""
         z, a = self.output(X)
@@ -392,16 +447,16 @@ class Network:
 
     def fit(
         self,
-        X,
-        y,
-        loss="mse",
-        optimizer=None,
+        X: Any,
+        y: Any,
+        loss: str | _losses.Loss = "mse",
+        optimizer: str | Optimizer | None = None,
         epochs: int = 1,
         batch_size: int | None = None,
         shuffle: bool = True,
         verbose: int = 0,
-        **options,
-    ):
+        **options: Any,
+    ) -> _training.History:
         """Train the network; returns a :class:`~glassnet.training.History`.
 
         Parameters
@@ -544,7 +599,9 @@ class Network:
 
     def _summary_rows(self) -> tuple[list[tuple[str, ...]], int]:
         """The layer table (a header row, then one row per layer) and the parameter total."""
-        rows = [("layer", "type", "units", "activation", "bias", "parameters")]
+        rows: list[tuple[str, ...]] = [
+            ("layer", "type", "units", "activation", "bias", "parameters")
+        ]
         n_in = self.input_size
         total = 0
         for i, layer in enumerate(self.layers):
@@ -566,11 +623,20 @@ class Network:
     def _title(self, total: int) -> str:
         if not self.built:
             return "Network (not built yet: input size unknown until it sees data)"
+        assert self.dtype is not None  # built
         sizes = " -> ".join(
             [str(self.input_size)]
             + [str(lay.units) for lay in self.layers if isinstance(lay, Dense)]
         )
         return f"Network {sizes}: {total:,} parameters, {self.dtype.name}"
+
+    # The text with print_=False, None when it prints: so type checkers know which.
+    @overload
+    def summary(self, print_: Literal[True] = ...) -> None: ...
+    @overload
+    def summary(self, print_: Literal[False]) -> str: ...
+    @overload
+    def summary(self, print_: bool) -> str | None: ...
 
     def summary(self, print_: bool = True) -> str | None:
         """A table of the layers: units, activation and parameter count.

@@ -31,8 +31,10 @@ registered until a conversion asks for it. Needs the ``onnx`` extra:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 try:
     import onnx
@@ -96,10 +98,10 @@ class _Graph:
         name = self.name(hint)
         array = np.asarray(value)
         if array.dtype.kind in "OUS":
+            # (ONNX takes a string tensor's values as bytes; its hint names numbers only)
+            values = [str(v).encode() for v in array.flat]
             self.initializers.append(
-                helper.make_tensor(
-                    name, TensorProto.STRING, array.shape, [str(v).encode() for v in array.flat]
-                )
+                helper.make_tensor(name, TensorProto.STRING, array.shape, values)  # type: ignore[arg-type]
             )
         else:
             array = array.astype(dtype or self.dtype)
@@ -270,7 +272,11 @@ def _decode_labels(g: _Graph, index: str, classes, out: str) -> int:
     values, element = _label_values(classes)
     if len(values) == 1:
         values = np.concatenate([values, values])
-    dtype = {TensorProto.BOOL: bool, TensorProto.INT64: np.int64, TensorProto.DOUBLE: np.float64}
+    dtype: dict[int, type] = {
+        TensorProto.BOOL: bool,
+        TensorProto.INT64: np.int64,
+        TensorProto.DOUBLE: np.float64,
+    }
     table = g.const(values, "classes", dtype.get(element))
     g.op("Gather", [table, index], out=out, axis=0)
     return element
@@ -279,7 +285,7 @@ def _decode_labels(g: _Graph, index: str, classes, out: str) -> int:
 #: The label of a row the graph cannot answer, by the labels' element type: text and
 #: numbers have a missing value; integers and true/false have none (their rows' label is
 #: the decoded one, and their probabilities are NaN).
-_MISSING_LABEL = {TensorProto.STRING: "", TensorProto.DOUBLE: np.nan}
+_MISSING_LABEL: dict[int, object] = {TensorProto.STRING: "", TensorProto.DOUBLE: np.nan}
 
 
 def _classifier_outputs(
@@ -340,8 +346,9 @@ def _estimator_graph(g: _Graph, est, x: str, outputs: list[str]) -> int | None:
         g.op("Identity", [_network(g, net, x)], out=outputs[0])
         return None
     multilabel = est.target_type == "multilabel-indicator"
+    label, probabilities = outputs  # a classifier's two outputs
     return _classifier_outputs(
-        g, net, x, est.out_activation_, est.classes_, *outputs, multilabel=multilabel
+        g, net, x, est.out_activation_, est.classes_, label, probabilities, multilabel=multilabel
     )
 
 
@@ -354,6 +361,7 @@ def _estimator_model(est, dtype) -> onnx.ModelProto:
     if getattr(est, "is_classifier", False):
         names = ["label", "probabilities"]
         element = _estimator_graph(g, est, "X", names)
+        assert element is not None  # a classifier's label has one
         width = len(est.classes_) if est.out_activation_ == "logistic" and n_out > 1 else None
         shapes = [["N", width] if width else ["N"], ["N", max(n_out, 2)]]
         outputs = [_tensor(names[0], element, shapes[0]), _tensor(names[1], g.element, shapes[1])]
@@ -567,7 +575,9 @@ def _tabular_model(model, dtype) -> onnx.ModelProto:
 # -- the entry point --------------------------------------------------------------------------
 
 
-def to_onnx(model, dtype=None, *, X=None, options=None) -> onnx.ModelProto:
+def to_onnx(
+    model: Any, dtype: DTypeLike | None = None, *, X: Any = None, options: dict | None = None
+) -> onnx.ModelProto:
     """An ONNX graph that computes what ``model.predict`` (and ``predict_proba``) do.
 
     Parameters

@@ -15,6 +15,8 @@ sets ``lr`` before each epoch when a learning-rate schedule is in use
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -46,12 +48,14 @@ class Optimizer:
     and :meth:`prepare` makes them again.
     """
 
-    lr: float
+    lr: float | None  # None for L-BFGS, which takes no steps of its own
     lr_factors: np.ndarray | None = None
     _SCRATCH: tuple[str, ...] = ("_tmp",)
+    _tmp: np.ndarray  # a scratch buffer, made by prepare
+    _shape: tuple[tuple[int, ...], np.dtype] | None
 
     @property
-    def learning_rate(self) -> float:
+    def learning_rate(self) -> float | None:
         """The step size ``lr``, by scikit-learn's name for it."""
         return self.lr
 
@@ -87,8 +91,9 @@ class Optimizer:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        if self.__dict__.get("_shape") is not None:
-            shape, dtype = self._shape
+        saved = self.__dict__.get("_shape")
+        if saved is not None:
+            shape, dtype = saved
             self._shape = (tuple(shape), np.dtype(dtype))
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
@@ -115,7 +120,9 @@ class SGD(Optimizer):
     ``params += mu * v - lr * grads``).
     """
 
-    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
+    lr: float
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
         self.lr = _check_rate(lr, "learning rate")
         self.momentum = _check_rate(momentum, "momentum", positive=False, below_one=True)
         self.nesterov = bool(nesterov)
@@ -161,6 +168,8 @@ class Adam(Optimizer):
     of themselves each step, before the update (AdamW).
     """
 
+    lr: float
+
     def __init__(
         self,
         lr: float = 1e-3,
@@ -168,7 +177,7 @@ class Adam(Optimizer):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
-    ):
+    ) -> None:
         self.lr = _check_rate(lr, "learning rate")
         self.beta1 = _check_rate(beta1, "beta1", positive=False, below_one=True)
         self.beta2 = _check_rate(beta2, "beta2", positive=False, below_one=True)
@@ -178,6 +187,7 @@ class Adam(Optimizer):
         self.t = 0
 
     _SCRATCH = ("_tmp", "_tmp2")
+    _tmp2: np.ndarray
 
     def _allocate(self, params: np.ndarray) -> None:
         self.m = np.zeros_like(params)
@@ -238,7 +248,7 @@ class LBFGS(Optimizer):
 
     lr = None
 
-    def __init__(self, tol: float = 1e-4, max_fun: int = 15000, history_size: int = 10):
+    def __init__(self, tol: float = 1e-4, max_fun: int = 15000, history_size: int = 10) -> None:
         self.tol = _check_rate(tol, "tol", positive=False)
         if isinstance(max_fun, bool) or not isinstance(max_fun, (int, np.integer)) or max_fun < 1:
             raise ValueError(f"max_fun must be a positive integer, got {max_fun!r}")
@@ -256,7 +266,13 @@ class LBFGS(Optimizer):
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         raise TypeError("LBFGS optimises the whole batch at once; pass it to fit()")
 
-    def minimize(self, objective, params: np.ndarray, iterations: int, callback):
+    def minimize(
+        self,
+        objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+        params: np.ndarray,
+        iterations: int,
+        callback: Callable[[Any], Any],
+    ) -> Any:
         """Run scipy's L-BFGS-B from ``params`` for at most ``iterations`` iterations:
         ``objective(x)`` returns the loss and its float64 gradient, ``callback`` sees
         each iteration's OptimizeResult. Writes the result into ``params``, keeps it as
@@ -297,7 +313,7 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(optimizer) -> Optimizer:
+def get(optimizer: str | Optimizer | None) -> Optimizer:
     """An Optimizer for a name ("sgd", "adam", "lbfgs"), an instance, or None (Adam())."""
     if optimizer is None:
         return Adam()

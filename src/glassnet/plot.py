@@ -66,7 +66,7 @@ class Figure(_MatplotlibFigure):
 # --- what a model knows about itself ----------------------------------------------------
 
 
-def network_and_names(model) -> tuple[Network, list[str] | None, list[str] | None]:
+def network_and_names(model: Any) -> tuple[Network, list[str] | None, list[str] | None]:
     """(network, input names, output names) for a Network, TabularModel or estimator."""
     if isinstance(model, Network):
         return model, None, None
@@ -74,7 +74,9 @@ def network_and_names(model) -> tuple[Network, list[str] | None, list[str] | Non
     features = getattr(model, "features", None)
     if isinstance(net, Network) and features is not None:  # a TabularModel
         target = model.target
-        outputs = [str(c) for c in target.classes] if target.classes else [target.name]
+        outputs: list[str] | None = (
+            [str(c) for c in target.classes] if target.classes else [target.name]
+        )
         return net, list(features.output_names), outputs
     net = getattr(model, "network_", None)
     if isinstance(net, Network):  # a fitted scikit-learn drop-in
@@ -97,12 +99,13 @@ def _named(model, input_names, output_names, what: str):
     net, known_inputs, known_outputs = network_and_names(model)
     if not net.built:
         raise ValueError(f"{what}() draws a built network: train it first")
+    assert net.input_size is not None  # built
     inputs = checked_names(input_names, net.input_size, "input_names") or known_inputs
     outputs = checked_names(output_names, net.output_size, "output_names") or known_outputs
     return net, inputs, outputs
 
 
-def checked_names(names, n: int, what: str) -> list[str] | None:
+def checked_names(names: Sequence[Any] | None, n: int, what: str) -> list[str] | None:
     """``n`` names as strings (None stays None); a ValueError names ``what`` otherwise."""
     if names is None:
         return None
@@ -135,7 +138,7 @@ def _spans_decades(values: Sequence[float]) -> bool:
     return bool(finite) and min(finite) > 0 and max(finite) / min(finite) >= 100
 
 
-def loss_curve(history, *, title: str | None = None, log: bool | str = "auto") -> Figure:
+def loss_curve(history: Any, *, title: str | None = None, log: bool | str = "auto") -> Figure:
     """The training loss per epoch, the validation loss when there is one, and the
     epoch whose weights early stopping restored.
 
@@ -188,7 +191,9 @@ def _predictor(model, names: list[str] | None):
     """A function from grid points (m, 2) to outputs (m, k), and whether they are
     probabilities. A TabularModel is fed a table with its own two feature columns."""
     net, _, _ = network_and_names(model)
-    probabilities = net.layers[-1].activation in ("sigmoid", "softmax")
+    last = net.layers[-1]
+    assert isinstance(last, Dense)  # a network ends in a Dense layer
+    probabilities = last.activation in ("sigmoid", "softmax")
     if isinstance(model, Network):
         return (lambda grid: model.predict(grid.astype(model.dtype))), probabilities
     if hasattr(model, "features"):  # a TabularModel: the grid is in the file's units
@@ -244,7 +249,8 @@ def _labels(model, y, n: int):
     if y.ndim == 2 and y.shape[1] > 1:
         return y.argmax(axis=1)
     target = getattr(model, "target", None)
-    if getattr(target, "classes", None):  # a TabularModel's labels: their class index
+    # A TabularModel's labels: their class index.
+    if target is not None and getattr(target, "classes", None):
         return np.asarray(target.encode(y.reshape(n)))
     if y.dtype.kind == "f" and y.ndim == 2 and y.shape[1] == 1 and not hasattr(model, "features"):
         return y.ravel()
@@ -258,7 +264,8 @@ def _luminance(rgb) -> float:
 
 
 def _dark(color, factor: float = 0.55) -> tuple[float, float, float]:
-    return tuple(factor * c for c in to_rgb(color))
+    r, g, b = to_rgb(color)
+    return factor * r, factor * g, factor * b
 
 
 #: At most this many data points are drawn on a decision boundary.
@@ -342,9 +349,9 @@ def _panel(ax, fig, predict, probabilities, X, labels, names, class_names, resol
 
 
 def decision_boundary(
-    model,
-    X,
-    y,
+    model: Any,
+    X: Any,
+    y: Any,
     *,
     resolution: int = 200,
     title: str | None = None,
@@ -381,10 +388,10 @@ def decision_boundary(
 
 
 def boundary_evolution(
-    model,
-    X,
-    y,
-    snapshots,
+    model: Any,
+    X: Any,
+    y: Any,
+    snapshots: Any,
     *,
     columns: int = 3,
     resolution: int = 80,
@@ -473,7 +480,7 @@ def _shown_units(n: int, limit: int) -> list[int | None]:
 
 
 def network(
-    model,
+    model: Any,
     *,
     title: str | None = None,
     input_names: Sequence[str] | None = None,
@@ -539,13 +546,13 @@ def network(
         )
     )
     node_size = 420 if height <= 12 else 260
-    for col, units in enumerate(positions):
-        layer = dense[col - 1] if col else None
-        for u, (x, yv) in units.items():
+    for col, nodes in enumerate(positions):
+        into = dense[col - 1] if col else None  # the layer whose units these are
+        for u, (x, yv) in nodes.items():
             if u is None:
                 ax.text(x, yv, "⋮", ha="center", va="center", fontsize=16, zorder=3)
                 continue
-            bias = layer.bias[u] if layer is not None and layer.bias is not None else None
+            bias = into.bias[u] if into is not None and into.bias is not None else None
             face = cmap(norm(float(bias))) if bias is not None else "#f2f2f2"
             ax.scatter([x], [yv], s=node_size, color=face, edgecolor="k", linewidth=1.0, zorder=2)
             if col == 0:
@@ -569,7 +576,7 @@ def network(
 
 
 def weights(
-    model,
+    model: Any,
     *,
     title: str | None = None,
     input_names: Sequence[str] | None = None,
@@ -654,7 +661,11 @@ def save_figures(folder: str, figures: Mapping[str, Figure], dpi: int = 120) -> 
 
 
 def confusion_matrix(
-    counts, labels: Sequence, predicted: Sequence | None = None, *, title: str | None = None
+    counts: Any,
+    labels: Sequence,
+    predicted: Sequence | None = None,
+    *,
+    title: str | None = None,
 ) -> Figure:
     """The confusion matrix as a heat map, rows the true class and columns the predicted one,
     each cell with its count and its share of the row (the recall on the diagonal)."""
@@ -693,7 +704,12 @@ def confusion_matrix(
 
 
 def predicted_vs_true(
-    truth, predicted, *, name: str = "target", r2: float | None = None, title: str | None = None
+    truth: Any,
+    predicted: Any,
+    *,
+    name: str = "target",
+    r2: float | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Predicted against true values, with the diagonal where they would be equal."""
     truth = np.asarray(truth, dtype=np.float64)

@@ -28,12 +28,13 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from . import __version__
 from .atomic import write_atomically
+from .data import Trainable
 from .layers import Dense
 from .network import Network
 from .training import Callback, History
@@ -74,6 +75,8 @@ class Snapshots(Callback):
     before : bool
         Also record the initial parameters (as epoch 0).
 
+    Notes
+    -----
     The last epoch is always recorded. ``snapshots`` is the list of
     ``(epoch, parameters)`` pairs; pass the callback to ``fit(callbacks=[...])`` and
     then to :func:`report`.
@@ -94,14 +97,14 @@ class Snapshots(Callback):
         decade = 10 ** int(math.floor(math.log10(epoch)))
         return epoch in (decade, 2 * decade, 5 * decade)
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net: Trainable, history: History) -> None:
         self.snapshots = [(0, net.parameters.copy())] if self.before else []
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> None:
         if self._wanted(history.epochs):
             self.snapshots.append((history.epochs, net.parameters.copy()))
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net: Trainable, history: History) -> None:
         if history.epochs and (not self.snapshots or self.snapshots[-1][0] != history.epochs):
             self.snapshots.append((history.epochs, net.parameters.copy()))
 
@@ -181,20 +184,21 @@ def _numeric_rows(names: Sequence[str], X: np.ndarray) -> list[list[Any]]:
 
 
 def _dates(values: np.ndarray) -> list[Any]:
-    """Mean, standard deviation (in days), first and last of datetime64[ns] values."""
+    """Mean, standard deviation (in days), first and last of datetime64 values."""
     t = values[~np.isnat(values)]
     if not t.size:
         return [None, None, None, None]
-    ns = t.astype(np.int64)
-    unit = "D" if np.all(ns % 86_400_000_000_000 == 0) else "s"
+    seconds = t.astype("datetime64[s]").astype(np.int64)
+    unit: Literal["D", "s"] = "D" if np.all(seconds % 86_400 == 0) else "s"
 
     def shown(v) -> str:
-        return str(np.datetime_as_string(np.datetime64(int(v), "ns"), unit=unit))
+        return str(np.datetime_as_string(np.datetime64(int(v), "s"), unit=unit))
 
-    centre = ns.min()
-    offsets = (ns - centre).astype(np.float64)
+    centre = seconds.min()
+    offsets = (seconds - centre).astype(np.float64)
     mean = centre + int(round(offsets.mean()))
-    return [shown(mean), f"{offsets.std() / 86_400e9:.6g} days", shown(ns.min()), shown(ns.max())]
+    first, last = seconds.min(), seconds.max()
+    return [shown(mean), f"{offsets.std() / 86_400:.6g} days", shown(first), shown(last)]
 
 
 def _column_row(column: Mapping, values: np.ndarray) -> list[Any]:
@@ -220,7 +224,7 @@ def _column_row(column: Mapping, values: np.ndarray) -> list[Any]:
         share = f"{ok.mean():.1%} true" if ok.size else None
         return [name, "boolean", share, None, None, None, n_missing]
     if kind == "datetime":
-        times, _ = parse_datetimes(values, missing)
+        times, _ = parse_datetimes(values, missing, column.get("format"))
         return [name, "datetime", *_dates(times), n_missing]
     labels, counts = np.unique(label_text(values[~missing]).astype(str), return_counts=True)
     order = np.lexsort((labels, -counts))[:5]
@@ -238,7 +242,7 @@ class _Data:
         self.left_out = 0  # rows without a target
         self.notes: list[str] = []  # figures left out, and why
         self.plot_X = self.plot_y = None
-        self.truth_numbers = None  # a regression's true values
+        self.truth_numbers: np.ndarray | None = None  # a regression's true values
         if self.tabular:
             self._from_table(model, X, y)
         else:
@@ -311,6 +315,7 @@ class _Data:
             y = truth
         else:
             y = self.truth_numbers
+            assert y is not None  # read above for a regression
             usable &= np.isfinite(y)
         if usable.any():
             self.plot_X, self.plot_y = X[usable], y[usable]
@@ -327,6 +332,8 @@ class _Data:
             raise ValueError("report() needs the data: report(model, history, X, y, path)")
         if hasattr(X, "columns") and known is None:
             known = [str(c) for c in X.columns]
+        if net.input_size is None:
+            raise ValueError("the network is not built yet: train it first")
         given = X
         X = _v.as_2d_float(X, "X", dtype=np.float64)
         _v.check_features(X, net.input_size)
@@ -341,7 +348,10 @@ class _Data:
         if estimator:  # an estimator predicts its own labels
             classification = hasattr(model, "classes_")
         else:
-            classification = net.layers[-1].activation in ("sigmoid", "softmax")
+            last = net.layers[-1]
+            assert isinstance(last, Dense)  # a network ends in a Dense layer
+            classification = last.activation in ("sigmoid", "softmax")
+        acc: ClassificationMetrics | RegressionMetrics
         if classification:
             classes, truth_index, proba = _classes_and_probabilities(model, net, X, given, y)
             acc = ClassificationMetrics(classes)
@@ -423,6 +433,7 @@ def _target_rows(data: _Data) -> list[list[Any]]:
             [c["class"], c["support"], f"{c['support'] / n:.1%}"]
             for c in data.result["per_class"][:MAX_CLASS_ROWS]
         ]
+    assert data.truth_numbers is not None  # a regression's
     mean, std, low, high = _spread(data.truth_numbers)
     return [["mean", mean, ""], ["std", std, ""], ["min", low, ""], ["max", high, ""]]
 
@@ -499,6 +510,7 @@ def _metrics_section(model, data: _Data) -> str:
 
 
 def _training_rows(net: Network, history: History | None, model) -> list[list[Any]]:
+    assert net.dtype is not None  # built: the report measured it
     rows = [
         [
             "architecture",
@@ -692,7 +704,7 @@ def _html(title: str, sections) -> str:
     )
 
 
-def is_report(path) -> bool:
+def is_report(path: str | os.PathLike) -> bool:
     """Whether a regular file at ``path`` is a glassnet report (its first bytes say so)."""
     import stat
 
@@ -705,7 +717,7 @@ def is_report(path) -> bool:
         return False
 
 
-def check_destination(path, data_path=None) -> str:
+def check_destination(path: str | os.PathLike, data_path: str | os.PathLike | None = None) -> str:
     """Check, before any work, that a report can be written at ``path``; returns it.
 
     Raises :class:`ReportError` when ``path`` is a folder, its folder is missing or not
@@ -743,13 +755,13 @@ def check_destination(path, data_path=None) -> str:
 
 
 def build_report(
-    model,
+    model: Any,
     history: History | None,
-    X=None,
-    y=None,
+    X: Any = None,
+    y: Any = None,
     *,
     title: str | None = None,
-    snapshots=None,
+    snapshots: Any = None,
     feature_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
 ) -> str:
@@ -778,7 +790,9 @@ def build_report(
     return _html(title or f"glassnet training report: {kind}", sections)
 
 
-def write_report(text: str, path, *, data_path=None) -> str:
+def write_report(
+    text: str, path: str | os.PathLike, *, data_path: str | os.PathLike | None = None
+) -> str:
     """Write a report that :func:`build_report` built to ``path``, atomically, after
     :func:`check_destination`; returns the path. Raises :class:`ReportError`."""
     path = check_destination(path, data_path)
@@ -790,17 +804,17 @@ def write_report(text: str, path, *, data_path=None) -> str:
 
 
 def report(
-    model,
+    model: Any,
     history: History | None,
-    X=None,
-    y=None,
-    path="report.html",
+    X: Any = None,
+    y: Any = None,
+    path: str | os.PathLike = "report.html",
     *,
     title: str | None = None,
-    snapshots=None,
+    snapshots: Any = None,
     feature_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
-    data_path=None,
+    data_path: str | os.PathLike | None = None,
 ) -> str:
     """Write a self-contained HTML training report; returns its path.
 
@@ -841,7 +855,15 @@ def report(
     return write_report(text, path, data_path=data_path)
 
 
-def training_report(model, history, frame, path, *, data_path=None, snapshots=None) -> str:
+def training_report(
+    model: Any,
+    history: History | None,
+    frame: Any,
+    path: str | os.PathLike,
+    *,
+    data_path: str | os.PathLike | None = None,
+    snapshots: Any = None,
+) -> str:
     """The report ``glassnet train ... --report report.html`` writes: a trained
     TabularModel, its History, the training frame (with the target column) and the
     path; ``data_path`` is the training file, which is never overwritten."""

@@ -29,7 +29,7 @@ fixed within an epoch. ``base`` is the optimizer's own rate when training starts
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Any, Protocol
 
 from .validation import unknown_name
 
@@ -78,7 +78,7 @@ def _count(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def patience_of(value, name: str = "patience") -> float:
+def patience_of(value: Any, name: str = "patience") -> float:
     """A patience: an integer >= 1, or infinity (never)."""
     if isinstance(value, float) and value == math.inf:
         return value
@@ -175,7 +175,7 @@ class Constant(Schedule):
 
     constant = True
 
-    def rate(self, epoch, history):
+    def rate(self, epoch: int, history: History) -> float | None:
         return self.base
 
 
@@ -187,7 +187,7 @@ class InvScaling(Schedule):
         self.power_t = _number(power_t, "power_t")
         self.samples_before = _count(samples_before, "samples_before", 0)
 
-    def rate(self, epoch, history):
+    def rate(self, epoch: int, history: History) -> float | None:
         return self.base / (self.samples_before + history.samples + 1) ** self.power_t
 
     def __repr__(self) -> str:
@@ -222,14 +222,14 @@ class Adaptive(Schedule):
         self.carried = plateau is not None
         self.plateau = plateau if plateau is not None else Plateau(min_delta, mode)
 
-    def start(self, base, epochs):
+    def start(self, base: float, epochs: int) -> None:
         super().start(base, epochs)
         self.current = self.base
         if not self.carried:
             self.plateau.reset()
         self.changes: list[tuple[int, float]] = []
 
-    def rate(self, epoch, history):
+    def rate(self, epoch: int, history: History) -> float | None:
         if epoch == 0:
             return self.current
         self.plateau.update(monitored(history, self.monitor)[-1], epoch - 1)
@@ -253,7 +253,7 @@ class Step(Schedule):
         self.every = _count(every, "every")
         self.factor = _number(factor, "factor", inclusive=False)
 
-    def rate(self, epoch, history):
+    def rate(self, epoch: int, history: History) -> float | None:
         return self.base * self.factor ** (epoch // self.every)
 
     def __repr__(self) -> str:
@@ -268,7 +268,7 @@ class Cosine(Schedule):
         self.warmup = _count(warmup, "warmup", 0)
         self.floor = _number(floor, "floor")
 
-    def rate(self, epoch, history):
+    def rate(self, epoch: int, history: History) -> float | None:
         if epoch < self.warmup:
             return self.base * (epoch + 1) / (self.warmup + 1)
         span = max(self.epochs - self.warmup - 1, 1)
@@ -287,7 +287,7 @@ class CosLog(Schedule):
     def __init__(self, cycles: int = 4):
         self.cycles = _count(cycles, "cycles")
 
-    def rate(self, epoch, history):
+    def rate(self, epoch: int, history: History) -> float | None:
         s = (min(epoch, self.epochs - 1) + 0.5) / self.epochs
         phase = math.log2(1.0 + (2.0**self.cycles - 1.0) * s)
         return self.base * 0.5 * (1.0 - math.cos(2.0 * math.pi * phase))
@@ -310,7 +310,7 @@ def names() -> list[str]:
     return list(_REGISTRY)
 
 
-def get(schedule) -> Schedule:
+def get(schedule: str | Schedule | None) -> Schedule:
     """A Schedule for a name (default settings), an instance, or None (Constant)."""
     if schedule is None:
         return Constant()

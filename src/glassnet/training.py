@@ -29,7 +29,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,12 +165,12 @@ class EarlyStopping(Callback):
     def __init__(
         self,
         monitor: str = "val_loss",
-        patience: int = 10,
+        patience: float = 10,  # an int, or math.inf
         min_delta: float = 0.0,
         restore_best: bool = True,
         mode: str = "min",
         plateau: _schedules.Plateau | None = None,
-    ):
+    ) -> None:
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be a name, got {monitor!r}")
         self.monitor = monitor
@@ -188,12 +188,12 @@ class EarlyStopping(Callback):
     def best_epoch(self) -> int | None:
         return self.plateau.best_epoch
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net: Trainable, history: History) -> None:
         if not self.carried:
             self.plateau.reset()
         self.best_params = None
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> bool | None:
         values = _schedules.monitored(history, self.monitor)
         best = self.plateau.update(values[-1], history.epochs - 1)
         if best and self.restore_best:
@@ -203,7 +203,7 @@ class EarlyStopping(Callback):
                 self.best_params[...] = net.parameters
         return self.plateau.wait >= self.patience
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net: Trainable, history: History) -> None:
         if self.restore_best and self.best_params is not None:
             history.best_epoch = self.best_epoch
             net.parameters[...] = self.best_params
@@ -234,14 +234,15 @@ class ProgressBar(Callback):
     training ends, also when it ends by an exception.
     """
 
-    def __init__(self, tqdm, epochs: int | None = None, desc: str = "training"):
-        self.tqdm, self.epochs, self.desc, self.bar = tqdm, epochs, desc, None
+    def __init__(self, tqdm: Any, epochs: int | None = None, desc: str = "training") -> None:
+        self.tqdm, self.epochs, self.desc = tqdm, epochs, desc
+        self.bar: Any = None  # the tqdm bar, while training runs
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net: Trainable, history: History) -> None:
         total = self.epochs if self.epochs is not None else history.planned
         self.bar = self.tqdm(total=total, unit="epoch", desc=self.desc, leave=True)
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> None:
         postfix = {"loss": f"{history.loss[-1]:.4g}"}
         val_loss = history.val_loss or history.metrics.get("val_loss")
         if val_loss:
@@ -249,10 +250,10 @@ class ProgressBar(Callback):
         self.bar.set_postfix(postfix, refresh=False)
         self.bar.update(1)
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net: Trainable, history: History) -> None:
         self.close()
 
-    def on_interrupt(self, net, history):
+    def on_interrupt(self, net: Trainable, history: History) -> None:
         self.close()
 
     def close(self) -> None:
@@ -269,7 +270,7 @@ class _ProgressLine(Callback):
         self.epochs = epochs
         self._last = 0.0
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> None:
         import sys
 
         now = time.monotonic()
@@ -278,7 +279,7 @@ class _ProgressLine(Callback):
             sys.stderr.write("\r" + _epoch_line(history, self.epochs) + " ")
             sys.stderr.flush()
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net: Trainable, history: History) -> None:
         import sys
 
         sys.stderr.write("\r" + _epoch_line(history, self.epochs) + "\n")
@@ -291,7 +292,7 @@ class _EpochPrinter(Callback):
     def __init__(self, epochs: int):
         self.epochs = epochs
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> None:
         print(_epoch_line(history, self.epochs))
 
 
@@ -303,7 +304,7 @@ def _epoch_line(history: History, epochs: int) -> str:
     return line
 
 
-def _with_verbose(callbacks: list, verbose: int, epochs: int) -> list:
+def _with_verbose(callbacks: Sequence[Callback], verbose: int, epochs: int) -> Sequence[Callback]:
     if verbose == 1:
         return [*callbacks, _progress(epochs)]
     if verbose == 2:
@@ -326,7 +327,7 @@ class Guard:
     are checked when training ends. With ``active=False`` nothing is kept or checked.
     """
 
-    def __init__(self, net, opt, active: bool):
+    def __init__(self, net: Trainable, opt: _optimizers.Optimizer, active: bool) -> None:
         self.params = net.parameters
         self.opt, self.active = opt, bool(active)
         self.snapshot = self.params.copy() if self.active else None
@@ -365,14 +366,16 @@ class NumpySteps:
 
     compiled = False
 
-    def __init__(self, net, loss: _losses.Loss, opt: _optimizers.Optimizer, l2: float):
+    def __init__(
+        self, net: Trainable, loss: _losses.Loss, opt: _optimizers.Optimizer, l2: float
+    ) -> None:
         self.loss_and_grad = net.loss_and_grad
         self.update = opt.update
 
-    def epochs(self, batches, first: int, count: int, guard) -> list | None:
+    def epochs(self, batches: Any, first: int, count: int, guard: Guard) -> list | None:
         return None
 
-    def running(self):
+    def running(self) -> AbstractContextManager[None]:
         return nullcontext()
 
 
@@ -391,7 +394,17 @@ def _requested(compiled) -> bool | None:
     return True if value in _ON else False if value in _OFF else None
 
 
-def strategy(net, loss, opt, X, batch: int | None, epochs: int, l2: float, compiled=None):
+# The steps: NumpySteps, or fast's CompiledSteps (Any: the engine names no face's type).
+def strategy(
+    net: Trainable,
+    loss: _losses.Loss,
+    opt: _optimizers.Optimizer,
+    X: Any,
+    batch: int | None,
+    epochs: int,
+    l2: float,
+    compiled: bool | str | None = None,
+) -> Any:
     """How the steps of one fit run, decided once from the fit's own arguments.
 
     ``compiled`` (or, when it is None, the environment variable ``GLASSNET_FAST``):
@@ -418,7 +431,16 @@ class BatchEpochs:
     backward pass, the divergence check, and the optimizer's update. ``run`` returns
     (mean batch loss, sample-weighted mean, rows) of each epoch it ran."""
 
-    def __init__(self, batches, steps, loss, l2: float, params, grads, guard: Guard):
+    def __init__(
+        self,
+        batches: _data.ArrayBatches | _data.StreamBatches,
+        steps: Any,
+        loss: _losses.Loss,
+        l2: float,
+        params: np.ndarray,
+        grads: np.ndarray,
+        guard: Guard,
+    ) -> None:
         self.batches, self.steps, self.loss, self.l2 = batches, steps, loss, l2
         self.params, self.grads, self.guard = params, grads, guard
 
@@ -469,13 +491,13 @@ class BatchEpochs:
 
 def train(
     net: Trainable,
-    runner,
+    runner: Any,
     opt: _optimizers.Optimizer,
     *,
     epochs: int,
     validate: Callable[[], float] | None = None,
     callbacks: Sequence[Callback] = (),
-    schedule: _schedules.Schedule | None = None,
+    schedule: str | _schedules.Schedule | None = None,
     guard: Guard,
     history: History | None = None,
 ) -> History:
@@ -490,6 +512,7 @@ def train(
     history = History() if history is None else history
     history.planned = epochs
     schedule = _schedules.get(schedule)
+    assert opt.lr is not None  # a per-step optimizer (L-BFGS runs in lbfgs, not here)
     schedule.start(opt.lr, epochs)
     for cb in callbacks:
         cb.on_train_begin(net, history)
@@ -592,6 +615,7 @@ def lbfgs(
             if guard.active:
                 raise _Diverged(value)
         elif guard.active:
+            assert guard.snapshot is not None  # an active guard keeps one
             np.copyto(guard.snapshot, params)
         return value, grads.astype(np.float64)
 
@@ -661,23 +685,23 @@ def _summarise(net, history: History, loss, opt, n_samples: int) -> None:
 
 def fit(
     net: Trainable,
-    X,
-    y,
+    X: Any,
+    y: Any,
     *,
-    loss="mse",
-    optimizer=None,
+    loss: str | _losses.Loss = "mse",
+    optimizer: str | _optimizers.Optimizer | None = None,
     epochs: int = 1,
     batch_size: int | None = None,
     shuffle: bool = True,
     verbose: int = 0,
     validation_data: tuple[Any, ...] | None = None,
     validation_split: float = 0.0,
-    sample_weight=None,
+    sample_weight: Any = None,
     callbacks: Sequence[Callback] = (),
     l2: float = 0.0,
-    schedule=None,
+    schedule: str | _schedules.Schedule | None = None,
     stop_on_nonfinite: bool = True,
-    compiled=None,
+    compiled: bool | str | None = None,
 ) -> History:
     """Train ``net`` on (X, y). See :meth:`glassnet.Network.fit` for the main arguments.
 
@@ -745,8 +769,8 @@ def fit_arrays(
     net: Trainable,
     data: _data.Batch,
     *,
-    loss="mse",
-    optimizer=None,
+    loss: str | _losses.Loss = "mse",
+    optimizer: str | _optimizers.Optimizer | None = None,
     epochs: int = 1,
     batch_size: int | None = None,
     shuffle: bool = True,
@@ -754,9 +778,9 @@ def fit_arrays(
     validation: _data.Batch | None = None,
     callbacks: Sequence[Callback] = (),
     l2: float = 0.0,
-    schedule=None,
+    schedule: str | _schedules.Schedule | None = None,
     stop_on_nonfinite: bool = True,
-    compiled=None,
+    compiled: bool | str | None = None,
     history: History | None = None,
 ) -> History:
     """:func:`fit` on data checked already: ``data`` = (X, Y, W) and ``validation`` as
@@ -821,17 +845,17 @@ def fit_stream(
     net: Trainable,
     blocks: Callable[[], Iterable[tuple[Any, Any]]],
     *,
-    loss="mse",
-    optimizer=None,
+    loss: str | _losses.Loss = "mse",
+    optimizer: str | _optimizers.Optimizer | None = None,
     epochs: int = 1,
     batch_size: int = 32,
     verbose: int = 0,
     validation_data: tuple[Any, ...] | None = None,
     callbacks: Sequence[Callback] = (),
     l2: float = 0.0,
-    schedule=None,
+    schedule: str | _schedules.Schedule | None = None,
     stop_on_nonfinite: bool = True,
-    compiled=None,
+    compiled: bool | str | None = None,
 ) -> History:
     """Train ``net`` on data that arrives in blocks, one pass of blocks per epoch.
 

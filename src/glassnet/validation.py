@@ -11,9 +11,11 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = [
     "is_sparse",
@@ -32,7 +34,7 @@ def float_dtype_of(arr: np.ndarray) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def is_sparse(data) -> bool:
+def is_sparse(data: Any) -> bool:
     """A scipy.sparse matrix or array (recognised without importing scipy)."""
     return type(data).__module__.startswith("scipy.sparse")
 
@@ -124,7 +126,9 @@ def _check_finite(arr: np.ndarray, name: str) -> None:
     )
 
 
-def as_2d_float(data, name: str = "X", dtype=None, allow_sparse: bool = False) -> np.ndarray:
+def as_2d_float(
+    data: Any, name: str = "X", dtype: DTypeLike | None = None, allow_sparse: bool = False
+) -> np.ndarray:
     """A finite, non-empty, C-contiguous 2-D float array (or, if allowed, a CSR matrix).
 
     ``dtype=None`` keeps float32 and converts everything else to float64.
@@ -152,7 +156,9 @@ def as_2d_float(data, name: str = "X", dtype=None, allow_sparse: bool = False) -
     return arr
 
 
-def as_rows(data, n_rows: int, name: str = "y", dtype=np.float64) -> np.ndarray:
+def as_rows(
+    data: Any, n_rows: int, name: str = "y", dtype: DTypeLike | None = np.float64
+) -> np.ndarray:
     """A finite 1-D or 2-D float array with ``n_rows`` rows."""
     arr = _as_numeric(data, name)
     if arr.ndim == 0:
@@ -177,7 +183,9 @@ def check_features(X: np.ndarray, expected: int, what: str = "the network") -> N
         )
 
 
-def check_sample_weight(sample_weight, n_rows: int, dtype) -> np.ndarray | None:
+def check_sample_weight(
+    sample_weight: Any, n_rows: int, dtype: DTypeLike | None
+) -> np.ndarray | None:
     """Non-negative, finite weights, one per sample, with a positive sum."""
     if sample_weight is None:
         return None
@@ -191,7 +199,7 @@ def check_sample_weight(sample_weight, n_rows: int, dtype) -> np.ndarray | None:
     return w
 
 
-def did_you_mean(name: str, choices) -> str:
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' (did you mean 'relu'?)' for the closest choice, or '' when none is close."""
     hint = difflib.get_close_matches(str(name).lower(), [str(c) for c in choices], n=1)
     return f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -204,7 +212,7 @@ def unknown_name(kind: str, name: str, valid: list[str]) -> ValueError:
     )
 
 
-def check_int(value, name: str, minimum: int = 1) -> int:
+def check_int(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:

@@ -188,18 +188,14 @@ def predictions(
     from ..network import Network
     from ..tabular import TabularModel
 
-    out = pd.DataFrame({name: chunk[name].to_numpy() for name in keep})
     if isinstance(model, TabularModel):
-        output, warnings = model.outputs(chunk, where=where, impute=impute, filled=filled)
+        out, warnings = model.prediction_table(
+            chunk, proba=proba, keep=keep, where=where, impute=impute, filled=filled
+        )
         warn_once(warnings, seen_warnings)
-        name = model.target.name
-        if name in out.columns:
-            name = f"{name}_predicted"
-        out[name] = model.target.decode(output)
-        if proba:
-            for j, label in enumerate(model.target.classes):
-                out[f"proba_{label}"] = output[:, j]
-    elif isinstance(model, Network):
+        return out
+    out = pd.DataFrame({name: chunk[name].to_numpy() for name in keep})
+    if isinstance(model, Network):
         output = model.predict(_bare_inputs(model, chunk, where))
         for j in range(output.shape[1]):
             out[f"output_{j}" if output.shape[1] > 1 else "output"] = output[:, j]

@@ -51,6 +51,13 @@ def add_parser(sub) -> None:
         "--plot", metavar="FILE", help="also draw the loss curve (.png, .pdf, .svg, ...)"
     )
     out.add_argument(
+        "--mlflow",
+        action="store_true",
+        help="also log the run to MLflow: the options, every epoch's losses, the final "
+        "metrics and the model (to MLFLOW_TRACKING_URI, else ./mlruns; MLFLOW_EXPERIMENT_NAME "
+        "chooses the experiment)",
+    )
+    out.add_argument(
         "--report",
         metavar="FILE.html",
         help="also write a self-contained HTML report: the data, the network, loss curves, "
@@ -112,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         check_report_path(args.report, inputs)
     check_distinct([(args.out, "--out"), (args.plot, "--plot"), (args.report, "--report")])
+    if args.mlflow:
+        try:
+            import mlflow  # noqa: F401
+        except ImportError:
+            raise UserError("--mlflow needs MLflow: pip install 'glassnet[mlflow]'") from None
     if args.dask:
         with progress_bar(args.epochs, args.interrupts, hidden=args.quiet) as bar:
             model = on_dask.fit(args, files, hidden, batch_size, [bar])
@@ -197,7 +209,30 @@ def _finish(args, model, history, report=None) -> int:
         written.append(f"report written to {printable(args.report)}")
     outputs.commit()
     say(*written)
+    if args.mlflow:
+        say(_log_to_mlflow(args, model, history))
     return 0
+
+
+def _log_to_mlflow(args, model, history) -> str:
+    """Log the run (after the files are in place: a tracking store that fails loses
+    nothing); the line that says where."""
+    import mlflow
+
+    from ..mlflow import log_run
+
+    params = {
+        key: value
+        for key, value in vars(args).items()
+        if key not in ("run", "interrupts", "outputs", "command", "mlflow") and value is not None
+    }
+    try:
+        run_id = log_run(model, history, params=params, run_name=os.path.basename(args.out))
+    except Exception as exc:  # the store's own errors: a message, not a traceback
+        raise UserError(
+            f"--mlflow: the model is written, but logging to MLflow failed: {printable(exc)}"
+        ) from None
+    return f"logged to MLflow run {run_id} ({printable(mlflow.get_tracking_uri())})"
 
 
 def _summary(args, model, history) -> list[str]:

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     ) from None
 
 from collections.abc import Sequence
+from typing import Any
 
 from .. import losses as _losses
 from .. import optimizers as _optimizers
@@ -46,23 +47,23 @@ __all__ = [
 
 
 def fit(
-    model,
-    X,
-    y,
+    model: Any,
+    X: Any,
+    y: Any,
     *,
-    loss="mse",
-    optimizer="lbfgs",
+    loss: str | _losses.Loss = "mse",
+    optimizer: str | _optimizers.Optimizer | None = "lbfgs",
     epochs: int = 1,
     batch_size: int | None = None,
     shuffle: bool = True,
-    sample_weight=None,
+    sample_weight: Any = None,
     l2: float = 0.0,
-    validation_data=None,
+    validation_data: Any = None,
     callbacks: Sequence[Callback] = (),
     strategy: str = "average",
     stop_on_nonfinite: bool = True,
-    client=None,
-):
+    client: Any = None,
+) -> Any:  # History for a Network, the estimator for an estimator
     """Train ``model`` on Dask collections, with the data staying on the workers.
 
     Parameters

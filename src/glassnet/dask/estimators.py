@@ -13,7 +13,10 @@ This module uses the drop-in's own steps of ``fit`` (its parameter checks,
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import shards as _shards
 from .fitting import Session
@@ -21,7 +24,7 @@ from .fitting import Session
 __all__ = ["is_estimator", "fit_estimator"]
 
 
-def is_estimator(model) -> bool:
+def is_estimator(model: Any) -> bool:
     """Whether ``model`` is a glassnet MLPClassifier or MLPRegressor."""
     if not type(model).__module__.startswith("glassnet"):
         return False
@@ -37,7 +40,7 @@ class LabelEncoding:
     picklable, for the workers. It encodes as the classifier's ``encode_target`` does,
     with its own copy of the estimator's encoding (the estimator itself stays home)."""
 
-    def __init__(self, classes, multilabel: bool, dtype):
+    def __init__(self, classes: Any, multilabel: bool, dtype: DTypeLike) -> None:
         from ..sklearn import MLPClassifier
 
         self.encoder = MLPClassifier()
@@ -119,8 +122,15 @@ def _outputs_of(y) -> int:
 
 
 def fit_estimator(
-    est, X, y, *, sample_weight=None, strategy="average", stop_on_nonfinite=True, client=None
-):
+    est: Any,
+    X: Any,
+    y: Any,
+    *,
+    sample_weight: Any = None,
+    strategy: str = "average",
+    stop_on_nonfinite: bool = True,
+    client: Any = None,
+) -> Any:
     """Fit a glassnet MLPClassifier or MLPRegressor on Dask collections; returns it."""
     from ..sklearn.params import NON_FINITE, check
     from ..training import NonFiniteLossError

@@ -9,6 +9,8 @@ workers; :meth:`Session.train` then runs one of the solvers of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +19,7 @@ from .. import losses as _losses
 from .. import optimizers as _optimizers
 from .. import validation as _v
 from ..network import Network
+from ..schedules import Schedule
 from ..training import Callback, History
 from . import shards as _shards
 from . import solvers as _solvers
@@ -34,15 +37,15 @@ class Session:
     def __init__(
         self,
         net: Network,
-        X,
-        y,
-        sample_weight,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
         loss: _losses.Loss,
-        client=None,
+        client: Any = None,
         *,
-        encode=None,
-        class_weight=None,
-    ):
+        encode: Callable[[np.ndarray], np.ndarray] | None = None,
+        class_weight: Any = None,
+    ) -> None:
         self.client = _shards.get_client(client)
         inputs = _shards.check_inputs(X, y, sample_weight, numeric_y=encode is None)
         # The network's own boundary, on a stand-in row: it builds the network (drawing
@@ -64,11 +67,11 @@ class Session:
         batch_size: int | None = None,
         shuffle: bool = True,
         l2: float = 0.0,
-        validation_data=None,
-        callbacks=(),
+        validation_data: Any = None,
+        callbacks: Sequence[Callback] = (),
         strategy: str = "average",
         stop_on_nonfinite: bool = True,
-        schedule=None,
+        schedule: str | Schedule | None = None,
         history: History | None = None,
     ) -> History:
         """Train the network on the session's data; returns the History (``history``,
@@ -132,7 +135,9 @@ class Session:
         self.close()
 
 
-def check_options(epochs, batch_size, l2, strategy, callbacks) -> tuple:
+def check_options(
+    epochs: int, batch_size: int | None, l2: float, strategy: str, callbacks: Sequence[Callback]
+) -> tuple:
     """The training options, checked (before any data moves)."""
     epochs = _v.check_int(epochs, "epochs", minimum=1)
     if batch_size is not None:
@@ -148,7 +153,16 @@ def check_options(epochs, batch_size, l2, strategy, callbacks) -> tuple:
     return epochs, batch_size, l2, strategy, callbacks
 
 
-def fit_network(net: Network, X, y, *, loss, sample_weight=None, client=None, **options):
+def fit_network(
+    net: Network,
+    X: Any,
+    y: Any,
+    *,
+    loss: _losses.Loss,
+    sample_weight: Any = None,
+    client: Any = None,
+    **options: Any,
+) -> History:
     """Put the data on the workers, train, and free the data; returns the History."""
     check_options(
         options.get("epochs", 1),
@@ -168,6 +182,7 @@ def _validation(net: Network, validation_data, loss: _losses.Loss, client):
         raise ValueError("validation_data must be a pair (X_val, y_val) or (X_val, y_val, w_val)")
     X_val, y_val = validation_data[0], validation_data[1]
     w_val = validation_data[2] if len(validation_data) == 3 else None
+    assert net.input_size is not None  # built before validation is set up
     if _shards.kind_of(X_val) is not None:
         inputs = _shards.check_inputs(X_val, y_val, w_val)
         _v.check_features(np.empty((0, inputs.n_features)), net.input_size)

@@ -9,6 +9,8 @@ DataFrames give a Series (one output) or a DataFrame (several), with X's index.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dask
 import numpy as np
 
@@ -45,6 +47,7 @@ def _describe(model, method: str) -> tuple[int, list | None, np.dtype, list | No
         if method != "predict":
             raise TypeError("a Network has no predict_proba: its predict is the output layer")
         k = model.output_size
+        assert model.input_size is not None and model.dtype is not None  # built
         return model.input_size, None, model.dtype, list(range(k)), "the network"
     from .estimators import is_estimator
 
@@ -106,7 +109,7 @@ def _map(model, X, method: str):
     return X.map_partitions(_apply_to_frame, loaded, method, meta, meta=meta)
 
 
-def predict(model, X):
+def predict(model: Any, X: Any) -> Any:
     """The model's predictions for a Dask array or DataFrame X, as a lazy Dask collection.
 
     For a Network: its output layer, (n, units). For an estimator: what its ``predict``
@@ -117,7 +120,7 @@ def predict(model, X):
     return _map(model, X, "predict")
 
 
-def predict_proba(model, X):
+def predict_proba(model: Any, X: Any) -> Any:
     """A classifier's ``predict_proba`` for a Dask array or DataFrame X, lazily: one
     column per class, named by the class for a DataFrame."""
     return _map(model, X, "predict_proba")

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import data as _data
 from .. import losses as _losses
+from .. import optimizers as _optimizers
 from .. import training as _training
 from .. import validation as _v
 
@@ -41,7 +42,7 @@ class WorkerLostError(RuntimeError):
     scheduler allows (``distributed.scheduler.allowed-failures``), or the cluster went away."""
 
 
-def get_client(client=None) -> distributed.Client:
+def get_client(client: distributed.Client | None = None) -> distributed.Client:
     """The Client given, or else the current default one."""
     if client is not None:
         if not isinstance(client, distributed.Client):
@@ -62,7 +63,7 @@ def get_client(client=None) -> distributed.Client:
 # -- the collections, checked on the client from their metadata alone ------------------------
 
 
-def kind_of(obj) -> str | None:
+def kind_of(obj: Any) -> str | None:
     """ "array", "frame" or "series" for a Dask collection glassnet takes, else None."""
     if isinstance(obj, da.Array):
         return "array"
@@ -100,7 +101,7 @@ def _brief(chunks: tuple) -> str:
     return f"({head}{', ...' if len(chunks) > 5 else ''}: {len(chunks)} chunks)"
 
 
-def features_of(X) -> tuple[Any, int, np.dtype, list | None]:
+def features_of(X: Any) -> tuple[Any, int, np.dtype, list | None]:
     """Check X from its metadata: (X with one column block, n_features, dtype, columns)."""
     kind = kind_of(X)
     if kind is None:
@@ -149,7 +150,7 @@ class Inputs:
     columns: list | None  # X's column names, when X is a DataFrame
 
 
-def check_inputs(X, y, sample_weight=None, *, numeric_y: bool = True) -> Inputs:
+def check_inputs(X: Any, y: Any, sample_weight: Any = None, *, numeric_y: bool = True) -> Inputs:
     """Check X, y and sample_weight from their metadata, and pair up their partitions.
 
     X is a 2-D Dask array or a Dask DataFrame of numeric columns; y a Dask array,
@@ -248,7 +249,7 @@ class Part:
 
     __slots__ = ("x", "y", "w", "n", "wsum", "d")
 
-    def __init__(self, x, y, w, d: float):
+    def __init__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, d: float) -> None:
         self.x, self.y, self.w = x, y, w
         self.n = x.shape[0]
         self.wsum = float(self.n) if w is None else float(w.sum())
@@ -268,7 +269,7 @@ def _values(obj, dtype=None) -> np.ndarray:
     return np.asarray(obj)
 
 
-def prepare(target: Target, i: int, x, y, w) -> Part | None:
+def prepare(target: Target, i: int, x: Any, y: Any, w: Any) -> Part | None:
     """Partition ``i`` of X, y and the weights as a Part (None when it has no rows)."""
     net, loss = target.net, target.loss
     name = f"X (partition {i})"
@@ -334,9 +335,10 @@ class Shard:
         self.loss = copy.deepcopy(target.loss)
         self.index = index
         self.parts = [p for p in parts if p is not None]
-        self._orders = (None, None)  # (seed, one row order per part), for batch()
+        # (seed, one row order per part), for batch()
+        self._orders: tuple[int | None, list[np.ndarray] | None] = (None, None)
 
-    def load(self, params: np.ndarray):
+    def load(self, params: np.ndarray) -> Any:  # the shard's copy of the network
         net = self.net
         net.parameters[...] = params
         return net
@@ -353,7 +355,9 @@ class Shard:
                     for j, p in enumerate(self.parts)
                 ],
             )
-        return self._orders[1]
+        orders = self._orders[1]
+        assert orders is not None  # made for this seed
+        return orders
 
     def reseed(self, seed: int) -> None:
         """Set the network's generator (shuffling, dropout) to a state made from ``seed``."""
@@ -374,8 +378,9 @@ class Sum:
 
     __slots__ = ("hi", "lo")
 
-    def __init__(self):
-        self.hi = self.lo = None
+    def __init__(self) -> None:
+        self.hi: np.ndarray | None = None
+        self.lo: np.ndarray | None = None
 
     def add(self, x: np.ndarray, lo: np.ndarray | None = None) -> Sum:
         """Add x (and, for a Sum from elsewhere, its lo part)."""
@@ -396,7 +401,7 @@ class Sum:
         return None if self.hi is None else self.hi + self.lo
 
 
-def loss_and_grad(shard: Shard, params) -> tuple[list[float], Any, Any, int]:
+def loss_and_grad(shard: Shard, params: np.ndarray) -> tuple[list[float], Any, Any, int]:
     """Each part's d_p L_p, the sum of the parts' d_p dL_p/dparams (as hi and lo, lo None
     for a single part), and the number of rows."""
     net = shard.load(params)
@@ -412,7 +417,7 @@ def loss_and_grad(shard: Shard, params) -> tuple[list[float], Any, Any, int]:
     return values, grad.hi, lo, rows
 
 
-def loss_only(shard: Shard, params) -> tuple[list[float], int]:
+def loss_only(shard: Shard, params: np.ndarray) -> tuple[list[float], int]:
     """Each part's d_p L_p (for validation data), and the number of rows."""
     net = shard.load(params)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -420,7 +425,9 @@ def loss_only(shard: Shard, params) -> tuple[list[float], int]:
     return values, sum(p.n for p in shard.parts)
 
 
-def batch_loss_and_grad(shard: Shard, params, seed: int, step: int, steps: int, shuffle: bool):
+def batch_loss_and_grad(
+    shard: Shard, params: np.ndarray, seed: int, step: int, steps: int, shuffle: bool
+) -> tuple[float, np.ndarray | None, int, float]:
     """This shard's share of global batch ``step`` of ``steps``: every part gives the rows
     between step/steps and (step+1)/steps of its order for the epoch. Returns the scaled
     loss and gradient sums, the number of rows and their total weight."""
@@ -448,7 +455,16 @@ def batch_loss_and_grad(shard: Shard, params, seed: int, step: int, steps: int, 
     return value * d, net.gradients.astype(np.float64) * d, n, wsum
 
 
-def local_epoch(shard: Shard, params, optimizer, seed: int, batch_size, shuffle, l2, stop):
+def local_epoch(
+    shard: Shard,
+    params: np.ndarray,
+    optimizer: _optimizers.Optimizer,
+    seed: int,
+    batch_size: int | None,
+    shuffle: bool,
+    l2: float,
+    stop: bool,
+) -> tuple[np.ndarray, _optimizers.Optimizer, float, int, float, int, float]:
     """One epoch of ordinary mini-batch training over this shard's parts, from ``params``
     and a copy of ``optimizer``. Returns the new parameters and optimizer, the sum and
     count of the batch losses, the sum of the rows' losses, the rows and their weight."""
@@ -544,7 +560,7 @@ class Shards:
             if info[i][0]:
                 where = holders.get(f.key) or (min(threads, key=lambda a: len(on.get(a, ()))),)
                 on.setdefault(where[0], []).append((i, info[i][0]))
-        self.futures = []
+        self.futures: list[distributed.Future] = []
         for address, items in on.items():
             for group in _split(items, threads.get(address, 1)):
                 self.futures.append(
@@ -566,7 +582,7 @@ class Shards:
     def __len__(self) -> int:
         return len(self.futures)
 
-    def gather(self, futures) -> list:
+    def gather(self, futures: Any) -> list:
         try:
             return self.client.gather(futures)
         except distributed.KilledWorker as exc:
@@ -579,7 +595,7 @@ class Shards:
                 f"the cluster cancelled a task of the fit ({exc}); the fit stopped"
             ) from exc
 
-    def run(self, task, *args) -> list:
+    def run(self, task: Callable[..., Any], *args: Any) -> list:
         """``task(shard, *args)`` on every shard; the results, in shard order."""
         n = len(self.futures)
         return self.gather(

@@ -23,13 +23,16 @@ what a failure leaves behind.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .. import optimizers as _optimizers
 from .. import training as _training
+from ..data import Trainable
 from ..losses import l2_penalty
-from ..training import Guard, History
+from ..schedules import Schedule
+from ..training import Callback, Guard, History
 from . import shards as _shards
 
 __all__ = ["STRATEGIES", "ClusterGuard", "check_strategy", "run"]
@@ -41,7 +44,9 @@ class ClusterGuard(Guard):
     """The engine's divergence guard, which also keeps the parameters of the last
     finished epoch, and puts them back when the cluster loses a worker's task."""
 
-    def __init__(self, net, opt, active: bool):
+    snapshot: np.ndarray  # kept even when inactive (set in __init__)
+
+    def __init__(self, net: Trainable, opt: _optimizers.Optimizer, active: bool) -> None:
         super().__init__(net, opt, active)
         if self.snapshot is None:
             self.snapshot = self.params.copy()
@@ -95,7 +100,9 @@ def _lbfgs_objective(net, shards, l2: float):
         for _, hi, lo, _ in results:
             if hi is not None:
                 grad.add(hi, lo)
-        np.divide(grad.result(), whole, out=grads, casting="same_kind")
+        total = grad.result()
+        assert total is not None  # the shards hold rows: some gave a gradient
+        np.divide(total, whole, out=grads, casting="same_kind")
         return _penalised(net, value, l2, shards.weight)
 
     return objective
@@ -104,7 +111,16 @@ def _lbfgs_objective(net, shards, l2: float):
 class SyncEpochs:
     """Epochs of steps whose gradient every shard computes its share of (``"sync"``)."""
 
-    def __init__(self, net, shards, opt, batch_size, shuffle: bool, l2: float, guard):
+    def __init__(
+        self,
+        net: Trainable,
+        shards: _shards.Shards,
+        opt: _optimizers.Optimizer,
+        batch_size: int | None,
+        shuffle: bool,
+        l2: float,
+        guard: ClusterGuard,
+    ) -> None:
         self.net, self.shards, self.opt, self.l2, self.guard = net, shards, opt, l2, guard
         n = shards.n
         self.steps = 1 if batch_size is None else -(-n // min(batch_size, n))
@@ -140,7 +156,16 @@ class AverageEpochs:
     """Epochs each shard trains on its own from the same start, then averaged
     (``"average"``)."""
 
-    def __init__(self, net, shards, opt, batch_size, shuffle: bool, l2: float, guard):
+    def __init__(
+        self,
+        net: Trainable,
+        shards: _shards.Shards,
+        opt: _optimizers.Optimizer,
+        batch_size: int | None,
+        shuffle: bool,
+        l2: float,
+        guard: ClusterGuard,
+    ) -> None:
         self.net, self.shards, self.opt, self.guard = net, shards, opt, guard
         self.batch_size, self.shuffle, self.l2 = batch_size, shuffle, l2
 
@@ -200,19 +225,19 @@ def check_strategy(strategy: str) -> str:
 
 
 def run(
-    net,
-    shards,
-    opt,
+    net: Trainable,
+    shards: _shards.Shards,
+    opt: _optimizers.Optimizer,
     *,
-    strategy,
-    epochs,
-    batch_size,
-    shuffle,
-    l2,
-    callbacks,
-    validate,
+    strategy: str,
+    epochs: int,
+    batch_size: int | None,
+    shuffle: bool,
+    l2: float,
+    callbacks: Sequence[Callback],
+    validate: Callable[[], float] | None,
     guard: ClusterGuard,
-    schedule=None,
+    schedule: str | Schedule | None = None,
     history: History | None = None,
 ) -> History:
     """Train with the solver that fits ``opt`` and ``strategy``; returns the History."""

@@ -7,6 +7,7 @@ compute nothing (every number comes from the record) and never import the record
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,15 @@ class Chain:
         dL/d(parameter), the data term, equal to the engine's gradient.
     """
 
-    def __init__(self, parameter, seed_name, lines, factors, terms, value):
+    def __init__(
+        self,
+        parameter: str,
+        seed_name: str,
+        lines: list[str],
+        factors: list[list[tuple[str, float]]],
+        terms: list[float],
+        value: float,
+    ) -> None:
         self.parameter = parameter
         self.seed_name = seed_name
         self.lines = lines
@@ -302,12 +311,13 @@ def _backward_lines(ex, s: int) -> list[str]:
 def _upstream(ex, upper, s: int, j: int) -> str:
     """dL/dh_j = sum_k dL/dz_k * W[j, k] (times the dropout mask), with the numbers."""
     number = upper.number
-    symbols, numbers = [], []
+    symbol_terms, number_terms = [], []
     for k, unit in enumerate(upper.unit_names):
         w = ex.seed_names[f"W{number}[{j},{k}]"]
-        symbols.append(f"dL/d{_zname(unit)} * {w}")
-        numbers.append(f"{_paren(upper.dz[s, k])} * {_paren(upper.W[j, k])}")
-    symbols, numbers = " + ".join(_shortened(symbols)), " + ".join(_shortened(numbers))
+        symbol_terms.append(f"dL/d{_zname(unit)} * {w}")
+        number_terms.append(f"{_paren(upper.dz[s, k])} * {_paren(upper.W[j, k])}")
+    symbols = " + ".join(_shortened(symbol_terms))
+    numbers = " + ".join(_shortened(number_terms))
     text = f"{symbols} = {numbers}"
     if upper.input_mask is not None:
         m = _g(upper.input_mask[s, j])
@@ -354,7 +364,7 @@ def _parameter_lines(step, W, b, w_label: str, b_label: str) -> list[str]:
     return lines
 
 
-def walkthrough(ex, which) -> str:
+def walkthrough(ex: Any, which: Any) -> str:
     """The whole walkthrough of ``ex`` (an Explanation), as seed 003 writes it.
 
     The forward pass, the loss, the backward pass layer by layer, the gradients, the
@@ -402,7 +412,7 @@ def walkthrough(ex, which) -> str:
     return "\n".join(lines)
 
 
-def chain_rule(ex, number: int, kind: str, i: int, j: int) -> Chain:
+def chain_rule(ex: Any, number: int, kind: str, i: int, j: int) -> Chain:
     """dL/dw for W{number}[i,j] (or b{number}[j]) of ``ex`` (an Explanation) as seed 003
     writes it, sample by sample; ``kind`` is ``"W"`` or ``"b"``, the indices checked."""
     name = ex.parameter_name(number, kind, i, j)
@@ -453,7 +463,7 @@ def chain_rule(ex, number: int, kind: str, i: int, j: int) -> Chain:
         if n > 1 and s == _SHOWN_SAMPLES:
             lines.append(f"  ... samples {s + 1} to {n} likewise")
         show = s < _SHOWN_SAMPLES
-        out = []
+        out: list[str] = []
 
         def say(text, _show=show, _out=out):
             if _show:

@@ -17,7 +17,7 @@ from .. import data as _data
 from .. import losses as _losses
 from .. import optimizers as _optimizers
 from .. import validation as _v
-from ..layers import Dense, Dropout
+from ..layers import Dense, Dropout, Layer
 from . import prose
 
 __all__ = ["explain", "Explanation", "LayerStep", "OtherStep", "MAX_ROWS"]
@@ -63,7 +63,11 @@ class LayerStep:
         What the optimizer's step would add to W and b.
     """
 
-    def __init__(self, number: int, layer: Dense, unit_names: list[str], input_names: list[str]):
+    index: int  # set by explain's forward pass
+
+    def __init__(
+        self, number: int, layer: Dense, unit_names: list[str], input_names: list[str]
+    ) -> None:
         self.number = number
         self.activation = layer.activation
         self.units = layer.units
@@ -71,13 +75,22 @@ class LayerStep:
         self.input_names = input_names
         self.W = layer.weights.copy()
         self.b = None if layer.bias is None else layer.bias.copy()
-        self.x = self.z = self.a = None
+        self.x: np.ndarray | None = None
+        self.z: np.ndarray | None = None
+        self.a: np.ndarray | None = None
         self.input_mask: np.ndarray | None = None
-        self.da = self.da_dz = self.jacobian = self.dz = self.dW = self.db = None
-        self.penalty_W = self.update_W = self.update_b = None
+        self.da: np.ndarray | None = None
+        self.da_dz: np.ndarray | None = None
+        self.jacobian: np.ndarray | None = None
+        self.dz: np.ndarray | None = None
+        self.dW: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+        self.penalty_W: np.ndarray | None = None
+        self.update_W: np.ndarray | None = None
+        self.update_b: np.ndarray | None = None
 
     @property
-    def gradient_W(self) -> np.ndarray:
+    def gradient_W(self) -> np.ndarray | None:
         """dL/dW as the optimizer receives it (with the L2 penalty, when there is one)."""
         if self.dW is None or self.penalty_W is None:
             return self.dW
@@ -112,6 +125,12 @@ class LayerStep:
         return f"LayerStep(layer {self.number}: Dense({self.units}, {self.activation!r}))"
 
 
+def _element(values: np.ndarray | None, kind: str, i: int, j: int) -> float:
+    """``values[i, j]`` of a weight matrix (``kind="W"``) or ``values[j]`` of a bias."""
+    assert values is not None  # the callers ask only for numbers the pass computed
+    return float(values[i, j] if kind == "W" else values[j])
+
+
 class OtherStep:
     """A layer with parameters other than Dense (Scale, Parametric, Embedding): its input
     and output, and each parameter with its gradient and update, by name.
@@ -129,7 +148,7 @@ class OtherStep:
         optimizer's step would add (empty without an optimizer).
     """
 
-    def __init__(self, index: int, layer, x: np.ndarray, a: np.ndarray):
+    def __init__(self, index: int, layer: Layer, x: np.ndarray, a: np.ndarray) -> None:
         self.index, self.layer = index, layer
         self.kind = type(layer).__name__
         self.x, self.a = x, a
@@ -193,7 +212,32 @@ class Explanation:
         003's names to ``(layer, "W" or "b", i, j)``.
     """
 
-    def __init__(self, **fields):
+    # The fields, as explain() passes them (see above).
+    x: np.ndarray
+    y: np.ndarray | None
+    labels: np.ndarray | None
+    y_pred: np.ndarray
+    loss: float | None
+    data_loss: float | None
+    loss_name: str | None
+    loss_object: _losses.Loss
+    fused: bool
+    sample_weight: np.ndarray | None
+    l2: float
+    layers: list[LayerStep]
+    others: list[OtherStep]
+    gradients: np.ndarray | None
+    updates: np.ndarray | None
+    optimizer: str | None
+    optimizer_object: _optimizers.Optimizer | None
+    input_names: list[str] | None
+    output_names: list[str] | None
+    architecture: str
+    has_dropout: bool
+    seed_names: dict[str, str]
+    seed_index: dict[str, tuple[int, str, int, int]]
+
+    def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
 
     # -- looking things up ----------------------------------------------------------------
@@ -248,25 +292,30 @@ class Explanation:
         """glassnet's name for a parameter: ``"W1[0,0]"`` (``kind="W"``) or ``"b2[0]"``."""
         return f"W{number}[{i},{j}]" if kind == "W" else f"b{number}[{j}]"
 
-    def gradient(self, which) -> float:
+    def gradient(self, which: str | tuple[int, int] | tuple[int, int, int]) -> float:
         """dL/d(parameter) as the optimizer receives it: ``ex.gradient("w1")``."""
         number, kind, i, j = self._parameter(which)
         self._require_backward()
         step = self.layers[number - 1]
-        return float(step.gradient_W[i, j] if kind == "W" else step.db[j])
+        return _element(step.gradient_W if kind == "W" else step.db, kind, i, j)
 
-    def update(self, which) -> float | None:
+    def update(self, which: str | tuple[int, int] | tuple[int, int, int]) -> float | None:
         """The optimizer's update for one parameter (None without an optimizer)."""
         number, kind, i, j = self._parameter(which)
         step = self.layers[number - 1]
         if step.update_W is None:
             return None
-        return float(step.update_W[i, j] if kind == "W" else step.update_b[j])
+        return _element(step.update_W if kind == "W" else step.update_b, kind, i, j)
 
     # -- the chain rule ---------------------------------------------------------------------
 
     def chain(
-        self, which="W1[0,0]", *, layer: int | None = None, i: int = 0, j: int = 0
+        self,
+        which: str | tuple[int, int] | tuple[int, int, int] = "W1[0,0]",
+        *,
+        layer: int | None = None,
+        i: int = 0,
+        j: int = 0,
     ) -> prose.Chain:
         """The chain rule for one weight or bias, with the numbers.
 
@@ -323,13 +372,13 @@ class Explanation:
 
     def _row(self, step: LayerStep, kind: str, i: int, j: int, source: str) -> dict[str, Any]:
         name = self.parameter_name(step.number, kind, i, j)
-        value = step.W[i, j] if kind == "W" else step.b[j]
+        value = _element(step.W if kind == "W" else step.b, kind, i, j)
         grad = None
         if step.dW is not None:
-            grad = float(step.gradient_W[i, j] if kind == "W" else step.db[j])
+            grad = _element(step.gradient_W if kind == "W" else step.db, kind, i, j)
         update = None
         if step.update_W is not None:
-            update = float(step.update_W[i, j] if kind == "W" else step.update_b[j])
+            update = _element(step.update_W if kind == "W" else step.update_b, kind, i, j)
         return {
             "layer": step.number,
             "parameter": name,
@@ -345,6 +394,8 @@ class Explanation:
         """One row per sample, layer and unit: z, a, dL/da, da/dz and dL/dz."""
         rows = []
         for step in self.layers:
+            z, a = step.z, step.a
+            assert z is not None and a is not None  # the forward pass kept them
             for s in range(self.x.shape[0]):
                 for j in range(step.units):
                     rows.append(
@@ -352,8 +403,8 @@ class Explanation:
                             "sample": s,
                             "layer": step.number,
                             "unit": step.unit_names[j],
-                            "z": float(step.z[s, j]),
-                            "a": float(step.a[s, j]),
+                            "z": float(z[s, j]),
+                            "a": float(a[s, j]),
                             "dL/da": None if step.da is None else float(step.da[s, j]),
                             "da/dz": None if step.da_dz is None else float(step.da_dz[s, j]),
                             "dL/dz": None if step.dz is None else float(step.dz[s, j]),
@@ -361,7 +412,7 @@ class Explanation:
                     )
         return rows
 
-    def to_frame(self, what: str = "parameters"):
+    def to_frame(self, what: str = "parameters") -> Any:
         """A pandas DataFrame: ``"parameters"`` (one row per weight and bias: value,
         gradient, update) or ``"units"`` (one row per sample and unit: z, a, dL/da,
         da/dz, dL/dz). Needs pandas (``pip install 'glassnet[cli]'``)."""
@@ -380,7 +431,7 @@ class Explanation:
 
     # -- as text ------------------------------------------------------------------------------
 
-    def text(self, which="W1[0,0]") -> str:
+    def text(self, which: str | tuple[int, int] | tuple[int, int, int] = "W1[0,0]") -> str:
         """The whole walkthrough, ending with the chain rule for ``which``."""
         return prose.walkthrough(self, which)
 
@@ -510,13 +561,13 @@ def _local_derivative(layer: Dense, a: np.ndarray, z: np.ndarray):
 
 
 def explain(
-    net,
-    x,
-    y,
-    loss="mse",
-    optimizer=None,
+    net: Any,
+    x: Any,
+    y: Any,
+    loss: str | _losses.Loss = "mse",
+    optimizer: str | _optimizers.Optimizer | None = None,
     *,
-    sample_weight=None,
+    sample_weight: Any = None,
     l2: float = 0.0,
     training: bool = True,
     input_names: Sequence[str] | None = None,
@@ -661,7 +712,7 @@ def _backward(work, steps, others, X, Y, w, loss_fn, l2: float, fused: bool):
     """The loss and the engine's backward, layer by layer, keeping dL/da and dL/dz;
     then the gradient the training step itself hands the optimizer."""
     last = work.layers[-1]
-    grad = np.empty((X.shape[0], work.output_size), dtype=work.dtype)
+    grad: np.ndarray | None = np.empty((X.shape[0], work.output_size), dtype=work.dtype)
     if fused:  # dL/dz straight from the logits
         data_loss = loss_fn.fused(last.a, Y, w, grad)
     else:  # dL/da
@@ -670,6 +721,7 @@ def _backward(work, steps, others, X, Y, w, loss_fn, l2: float, fused: bool):
     first_param = work.layers.index(dense[0])
     by_layer = {id(layer): step for layer, step in zip(dense, steps)}
     for layer in reversed(work.layers[first_param:]):
+        assert grad is not None  # only the first layer with parameters gives None, and last
         if not isinstance(layer, Dense):
             grad = layer.backward(grad)
             continue

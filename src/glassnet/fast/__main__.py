@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 
 from . import available
 from . import cache as _cache
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m glassnet.fast",
         description="glassnet's compiled path (the fast extra): compile its kernels ahead.",

@@ -70,8 +70,8 @@ def exercise(group: str, dtype: str) -> None:
             params, grads = net.parameters, np.ones_like(net.parameters)
             for opt in (SGD(0.1), SGD(0.1, momentum=0.5), Adam(0.1, weight_decay=0.1)):
                 opt.prepare(params, net.n_weights)
-                loss = gn_losses.get("mse")
-                update = CompiledSteps(net, loss, opt, 0.0, False, 1, covered=False).update
+                mse = gn_losses.get("mse")
+                update = CompiledSteps(net, mse, opt, 0.0, False, 1, covered=False).update
                 update(params, grads, None)
                 update(params, grads, np.empty_like(params))
         else:

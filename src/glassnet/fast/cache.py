@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -72,7 +73,9 @@ def _identity() -> dict:
     """What the cache depends on: kernels.py, numba (its installed files: reading its
     version from the package metadata would cost a tenth of a second), Python."""
     stat = _KERNELS.stat()
-    numba = Path(find_spec("numba").origin).with_name("_version.py").stat()
+    spec = find_spec("numba")
+    assert spec is not None and spec.origin is not None  # the compiled path has numba
+    numba = Path(spec.origin).with_name("_version.py").stat()
     return {
         "stamp": [stat.st_mtime, stat.st_size],
         "numba": [numba.st_mtime, numba.st_size],
@@ -87,10 +90,12 @@ def _read_marker() -> dict:
     if _marker is None:
         _marker = {}
         folder = _marker_folder()
-        try:
-            entry = json.loads((folder / MARKER).read_text())[str(_KERNELS)]
-        except (TypeError, OSError, ValueError, KeyError):
-            entry = None
+        entry = None  # none without a folder for the marker
+        if folder is not None:
+            try:
+                entry = json.loads((folder / MARKER).read_text())[str(_KERNELS)]
+            except (TypeError, OSError, ValueError, KeyError):
+                entry = None
         if isinstance(entry, dict):
             identity = _identity()
             cache = entry.get("cache")
@@ -114,7 +119,7 @@ def cache_folder() -> str | None:
     return None if path in (None, "N/A") else str(path)
 
 
-def record(groups, dtype) -> None:
+def record(groups: Iterable[str], dtype: str) -> None:
     """Adds the groups to the marker (written atomically; a lost race only means a
     later process says it compiles when it loads)."""
     global _marker
@@ -155,7 +160,7 @@ def compile_notice(seconds: float) -> str:
     return f"compiling the fast kernels once (about {max(1, round(seconds))} s; {where})"
 
 
-def announce(groups, dtype: str) -> None:
+def announce(groups: Iterable[str], dtype: str) -> None:
     """Before a fit uses these groups: say, at INFO, that those not recorded as cached
     compile now, and record them (numba caches what the fit compiles; a kernel of the
     group the fit does not call compiles, unannounced, when a later fit first calls it:

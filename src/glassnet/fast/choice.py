@@ -15,8 +15,16 @@ they steer a choice, so they need to be right within a factor of two, not exact.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
+from ..data import Trainable
+from ..losses import Loss
+from ..optimizers import Optimizer
 from . import scope
+
+if TYPE_CHECKING:  # steps imports numba: only when a fit takes the compiled path
+    from .steps import CompiledSteps
 
 __all__ = ["choose", "saving", "price", "IMPORT", "LOAD"]
 
@@ -39,7 +47,7 @@ RATE = 1e10
 UPDATE = 3e-9
 
 
-def saving(net, X, batch: int | None, epochs: int, small: bool) -> float:
+def saving(net: Trainable, X: Any, batch: int | None, epochs: int, small: bool) -> float:
     """Seconds the kernels would save on this fit (an estimate)."""
     n = X.shape[0]
     rows = n if batch is None else min(batch, n)
@@ -52,12 +60,21 @@ def saving(net, X, batch: int | None, epochs: int, small: bool) -> float:
     return steps * per_step
 
 
-def price(groups) -> float:
+def price(groups: Iterable[str]) -> float:
     """What using these groups of kernels costs a new process, in seconds."""
     return IMPORT + sum(LOAD[g] for g in groups)
 
 
-def choose(net, loss, opt, X, batch: int | None, epochs: int, l2: float, forced: bool):
+def choose(
+    net: Trainable,
+    loss: Loss,
+    opt: Optimizer,
+    X: Any,
+    batch: int | None,
+    epochs: int,
+    l2: float,
+    forced: bool,
+) -> CompiledSteps | None:
     """The compiled step strategy (:class:`.steps.CompiledSteps`) for this fit, or None
     for NumPy's: with ``forced``, wherever the kernels apply; otherwise when they pay
     on this fit (see the module docstring). None too when numba is not installed, or
@@ -75,6 +92,7 @@ def choose(net, loss, opt, X, batch: int | None, epochs: int, l2: float, forced:
         return None
     from . import cache
 
+    assert net.dtype is not None  # built
     cache.announce(groups, net.dtype.name)
     rows = X.shape[0] if batch is None else min(batch, X.shape[0])
     covered = "train" in groups or "layers" in groups

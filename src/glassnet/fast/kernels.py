@@ -24,13 +24,21 @@ small networks (whole steps and epochs).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numba
 import numpy as np
+from numpy.typing import DTypeLike
+
+if TYPE_CHECKING:
+    from numba.core.dispatcher import Dispatcher
+
+_Kernel = TypeVar("_Kernel", bound=Callable[..., Any])
 
 
 # --- numba ----------------------------------------------------------------------------
-def jit(func):
+def jit(func: _Kernel) -> Dispatcher[_Kernel]:
     """``numba.njit(cache=True)``, or uncached where no cache folder can be written.
 
     ``error_model="numpy"``: a division by zero gives inf or NaN, as in NumPy, instead
@@ -74,7 +82,7 @@ FUSED = (BCE, CROSS_ENTROPY, POISSON)
 ZERO, ONE, FLOOR, SLOPE, HALF, DELTA, HALF_DELTA, SPAN = range(8)
 
 
-def constants(dtype, delta: float = 1.0) -> np.ndarray:
+def constants(dtype: DTypeLike, delta: float = 1.0) -> np.ndarray:
     """The scalars the kernels need, in the network's dtype (the values the NumPy path
     uses: activations.SIGMOID_FLOOR, LEAKY_SLOPE, Huber's delta, CrossEntropy.SPAN)."""
     from .. import activations, losses
@@ -130,7 +138,7 @@ def _softmax_row(row):
 
 
 @jit
-def bias_activation(code, z, b, C):
+def bias_activation(code: int, z: np.ndarray, b: np.ndarray, C: np.ndarray) -> None:
     """z = f(z + b), in place; with an empty b, z = f(z).
 
     Fuses ``np.add(z, b, out=z)`` (Dense.linear) with the activation's forward
@@ -182,7 +190,9 @@ def _derivative(code, a, da, C):
 
 
 @jit
-def activation_backward(code, a, da, db, C):
+def activation_backward(
+    code: int, a: np.ndarray, da: np.ndarray, db: np.ndarray, C: np.ndarray
+) -> None:
     """dz = da * f'(z) into da, and db = the column sums of dz (an empty db: none).
 
     Fuses the activation's backward (``f.backward(a, da, out=da)``, e.g.
@@ -213,7 +223,7 @@ def activation_backward(code, a, da, db, C):
 
 
 @jit
-def column_sums(dz, db):
+def column_sums(dz: np.ndarray, db: np.ndarray) -> None:
     """db = dz.sum(axis=0), row by row: ``np.add.reduce(dz, axis=0, out=db)``."""
     m, u = dz.shape
     for j in range(u):
@@ -436,21 +446,51 @@ def _poisson(z, y, w, out, rows, C):
 
 
 @jit
-def squared(code, a, y, labels, w, out, rows, C, S):
+def squared(
+    code: int,
+    a: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    rows: np.ndarray,
+    C: np.ndarray,
+    S: np.ndarray,
+) -> float:
     """sse, mse and half_squared_error: losses._Squared.value_and_grad (``np.subtract``,
     ``np.vdot`` or ``np.einsum`` and ``np.dot``, ``*=``) in one pass and a scaling."""
     return _squared(code, a, y, w, out, C, S)
 
 
 @jit
-def absolute(code, a, y, labels, w, out, rows, C, S):
+def absolute(
+    code: int,
+    a: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    rows: np.ndarray,
+    C: np.ndarray,
+    S: np.ndarray,
+) -> float:
     """mae and huber: MAE.value_and_grad and Huber.value_and_grad (``np.abs``,
     ``np.where``, ``np.sign`` or ``np.clip``, the sums and the scaling) in two passes."""
     return _absolute(code, a, y, w, out, C, S)
 
 
 @jit
-def binary_cross_entropy(code, z, y, labels, w, out, rows, C, S):
+def binary_cross_entropy(
+    code: int,
+    z: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    rows: np.ndarray,
+    C: np.ndarray,
+    S: np.ndarray,
+) -> float:
     """bce from the logits: BinaryCrossEntropy.fused (the sigmoid's five calls, the
     per-row loss's six, the target's subtraction and the scaling) in three passes."""
     value = _binary_cross_entropy(z, y, w, out, rows, C)
@@ -459,7 +499,17 @@ def binary_cross_entropy(code, z, y, labels, w, out, rows, C, S):
 
 
 @jit
-def cross_entropy(code, z, y, labels, w, out, rows, C, S):
+def cross_entropy(
+    code: int,
+    z: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    rows: np.ndarray,
+    C: np.ndarray,
+    S: np.ndarray,
+) -> float:
     """cross_entropy from the logits: CrossEntropy.fused (softmax with log-sum-exp, the
     loss, the target's subtraction and the scaling: about 15 NumPy calls) in three
     passes."""
@@ -469,7 +519,17 @@ def cross_entropy(code, z, y, labels, w, out, rows, C, S):
 
 
 @jit
-def poisson(code, z, y, labels, w, out, rows, C, S):
+def poisson(
+    code: int,
+    z: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    rows: np.ndarray,
+    C: np.ndarray,
+    S: np.ndarray,
+) -> float:
     """poisson from the logits: Poisson.fused in three passes."""
     value = _poisson(z, y, w, out, rows, C)
     _scale_rows(out, w, z.shape[0], S)
@@ -494,7 +554,17 @@ LOSS_KERNELS = {
 
 
 @jit
-def loss(code, a, y, labels, w, out, rows, C, S):
+def loss(
+    code: int,
+    a: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    rows: np.ndarray,
+    C: np.ndarray,
+    S: np.ndarray,
+) -> float:
     """The loss kernel for ``code`` (LOSS_KERNELS), for the kernels that take any loss
     (calling the loss functions themselves, not their wrappers: a kernel compiles
     faster the fewer levels of calls it is built from)."""
@@ -513,7 +583,9 @@ def loss(code, a, y, labels, w, out, rows, C, S):
 
 
 @jit
-def l2_penalty(P, G, n_weights, l2, m, C, S):
+def l2_penalty(
+    P: np.ndarray, G: np.ndarray, n_weights: int, l2: float, m: float, C: np.ndarray, S: np.ndarray
+) -> float:
     """Network._loss_and_grad's L2 term: returns 0.5 l2 ||W||^2 / m and adds
     W * (l2 / m) to the weights' gradients (``np.dot(W, W)``, ``np.multiply(W, l2 / m)``
     and ``+=``, in one pass)."""
@@ -527,7 +599,7 @@ def l2_penalty(P, G, n_weights, l2, m, C, S):
 
 
 @jit
-def outer(x, dz, dW):
+def outer(x: np.ndarray, dz: np.ndarray, dW: np.ndarray) -> None:
     """dW = x.T @ dz for a batch of one row: the outer product x[0] dz[0], which
     Dense.backward_linear computes as ``np.multiply(x.T, dz, out=dW)``."""
     n, u = dW.shape
@@ -548,7 +620,7 @@ def outer(x, dz, dW):
 
 
 @jit
-def sgd(P, G, lr, saved):
+def sgd(P: np.ndarray, G: np.ndarray, lr: float, saved: np.ndarray) -> None:
     """P -= lr * G: ``np.multiply(grads, lr, out=tmp); params -= tmp`` in one pass."""
     if saved.shape[0] > 0:
         for i in range(P.shape[0]):
@@ -561,7 +633,15 @@ def sgd(P, G, lr, saved):
 
 
 @jit
-def sgd_momentum(P, G, V, lr, mu, nesterov, saved):
+def sgd_momentum(
+    P: np.ndarray,
+    G: np.ndarray,
+    V: np.ndarray,
+    lr: float,
+    mu: float,
+    nesterov: bool,
+    saved: np.ndarray,
+) -> None:
     """v = mu v - lr g; P += v, or with Nesterov P += mu v - lr g (SGD.step)."""
     keep = saved.shape[0] > 0
     for i in range(P.shape[0]):
@@ -592,7 +672,21 @@ def _adam_block(P, G, M, V, decay, b1, one_minus_b1, b2, one_minus_b2, eps, step
 
 
 @jit
-def adam(P, G, M, V, n_decayed, decay, b1, one_minus_b1, b2, one_minus_b2, eps, step, saved):
+def adam(
+    P: np.ndarray,
+    G: np.ndarray,
+    M: np.ndarray,
+    V: np.ndarray,
+    n_decayed: int,
+    decay: float,
+    b1: float,
+    one_minus_b1: float,
+    b2: float,
+    one_minus_b2: float,
+    eps: float,
+    step: float,
+    saved: np.ndarray,
+) -> None:
     """Adam.step in one pass: for the first ``n_decayed`` entries (the weights, under
     weight decay) P *= decay first; then
 
@@ -647,7 +741,9 @@ SGD, MOMENTUM, ADAM, NO_UPDATE = range(4)  # NO_UPDATE: train computes the gradi
 _FIELDS = 5
 
 
-def describe(params: np.ndarray, layers, n_in: int, codes) -> np.ndarray:
+def describe(
+    params: np.ndarray, layers: Sequence[Any], n_in: int, codes: Sequence[int]
+) -> np.ndarray:
     """``meta`` for Dense layers bound to a network: their views' offsets into its flat
     parameter vector ``params``."""
     meta = [len(layers)]
@@ -830,33 +926,33 @@ def _gather(X, Y, labels, w, order, start, m, xb, yb, lb, wb):
 
 @jit
 def train(
-    P,
-    G,
-    X,
-    Y,
-    labels,
-    w,
-    orders,
-    n_epochs,
-    batch,
-    meta,
-    loss_code,
-    l2,
-    n_weights,
-    C,
-    S,
-    ws,
-    lb,
-    rows,
-    opt,
-    M,
-    V,
-    hyper,
-    t,
-    saved,
-    check,
-    record,
-):
+    P: np.ndarray,
+    G: np.ndarray,
+    X: np.ndarray,
+    Y: np.ndarray,
+    labels: np.ndarray,
+    w: np.ndarray,
+    orders: np.ndarray,
+    n_epochs: int,
+    batch: int,
+    meta: np.ndarray,
+    loss_code: int,
+    l2: float,
+    n_weights: int,
+    C: np.ndarray,
+    S: np.ndarray,
+    ws: np.ndarray,
+    lb: np.ndarray,
+    rows: np.ndarray,
+    opt: int,
+    M: np.ndarray,
+    V: np.ndarray,
+    hyper: np.ndarray,
+    t: int,
+    saved: np.ndarray,
+    check: bool,
+    record: np.ndarray,
+) -> tuple[int, int, int]:
     """``n_epochs`` epochs of training: per batch, Network._loss_and_grad (the forward
     pass, the loss, the backward pass) and the optimizer's update, as
     training._run_epochs does. ``orders`` holds each epoch's shuffled order, or is empty

@@ -19,10 +19,14 @@ reads the network through its public attributes only, once, when it is made.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..data import Trainable
 from ..layers import Dense
-from ..optimizers import SGD
+from ..losses import Loss
+from ..optimizers import SGD, Adam, Optimizer
 from . import kernels
 from .scope import SMALL_WORK, small_network
 
@@ -33,13 +37,14 @@ class Plan:
     """The compiled path for ``net`` with ``loss`` (see the module docstring); made
     for one fit, once the network is built. Importing this module imports numba."""
 
-    def __init__(self, net, loss):
+    def __init__(self, net: Trainable, loss: Loss) -> None:
         self.net = net
         self.params, self.grads = net.parameters, net.gradients
         self.n_params, self.n_weights = self.params.size, net.n_weights
         self.loss_code = kernels.LOSSES[loss.name]
         self.fused = self.loss_code in kernels.FUSED
-        self.loss_kernel = kernels.LOSS_KERNELS.get(self.loss_code)
+        self.loss_kernel = kernels.LOSS_KERNELS[self.loss_code]  # one for every code
+        assert net.dtype is not None  # built
         dtype = self.dtype = net.dtype
         self.C = kernels.constants(dtype, getattr(loss, "delta", 1.0))
         self.S = np.empty(1, dtype=dtype)
@@ -61,9 +66,12 @@ class Plan:
         self.backward_rest = list(reversed(layers[first:-1]))
         self.small = small_network(net)
         if self.small:
+            assert net.input_size is not None  # built
             codes = [self.codes[id(d)] for d in dense]
             self.meta = kernels.describe(self.params, dense, net.input_size, codes)
-        self._scratch: dict[tuple[int, int], tuple] = {}
+        # (rows, outputs) -> the small kernel's buffers; (rows, -1) and (rows, -2) -> the
+        # per-row loss and the gradient buffers of the layered path.
+        self._scratch: dict[tuple[int, int], Any] = {}
 
     # -- small networks: the whole step in one kernel ------------------------------------
 
@@ -87,7 +95,7 @@ class Plan:
             return self.empty2, y
         return y, self.no_labels
 
-    def loss_and_grad(self, x, y, w, l2: float) -> float:
+    def loss_and_grad(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, l2: float) -> float:
         """Network.loss_and_grad on the compiled path: fills the network's gradient vector,
         returns the loss."""
         if self.small_for(x.shape[0]):
@@ -126,7 +134,20 @@ class Plan:
             return float(self.record[0, 0])
         return self._layered(x, y, w, l2)
 
-    def train(self, X, Y, W, orders, n_epochs, batch, opt, l2, saved, check, record):
+    def train(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        W: np.ndarray | None,
+        orders: np.ndarray,
+        n_epochs: int,
+        batch: int,
+        opt: Optimizer,
+        l2: float,
+        saved: np.ndarray,
+        check: bool,
+        record: np.ndarray,
+    ) -> tuple[int, int]:
         """Run ``n_epochs`` epochs in one call (see kernels.train); returns
         (epochs run, the epoch that saw a non-finite loss or -1)."""
         kind, M, V, hyper = _optimizer_arrays(opt, self.dtype, self.n_weights)
@@ -161,6 +182,7 @@ class Plan:
             record,
         )
         if kind == kernels.ADAM:
+            assert isinstance(opt, Adam)
             opt.t = int(t)
         return int(done), int(bad)
 
@@ -222,6 +244,7 @@ class Plan:
     def _backward(self, layer, da) -> np.ndarray | None:
         if type(layer) is not Dense:
             return layer.backward(da)
+        assert layer.a is not None  # forward made it
         kernels.activation_backward(self.codes[id(layer)], layer.a, da, self.db[id(layer)], self.C)
         return layer.backward_product(da)
 

@@ -4,12 +4,15 @@ groups of kernels a fit would use. Deciding this imports no numba.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import activations as _activations
 from .. import losses as _losses
+from ..data import Trainable
 from ..layers import Dense, Dropout
-from ..optimizers import LBFGS, SGD, Adam
+from ..optimizers import LBFGS, SGD, Adam, Optimizer
 
 __all__ = [
     "covers",
@@ -43,7 +46,7 @@ _LOSS_TYPES = {
 }
 
 
-def covers(net, loss) -> bool:
+def covers(net: Trainable, loss: _losses.Loss) -> bool:
     """Whether the kernels cover this network and loss: Dense and Dropout layers, the
     built-in activations and losses (a subclass may change the math, so not those),
     every parameter at the optimizer's own learning rate."""
@@ -61,22 +64,25 @@ def covers(net, loss) -> bool:
     return True
 
 
-def small_network(net) -> bool:
+def small_network(net: Trainable) -> bool:
     """Whether a covered network is small enough for the whole-step kernels (Dropout
     layers, which those kernels do not draw masks for, must have a rate of 0)."""
+    assert net.input_size is not None  # built
     widths = [net.input_size] + [layer.units for layer in net.layers if type(layer) is Dense]
     if net.count_params() > SMALL_PARAMS or max(widths) > SMALL_WIDTH:
         return False
     return all(type(layer) is Dense or layer.rate == 0.0 for layer in net.layers)
 
 
-def small_optimizer(opt) -> bool:
+def small_optimizer(opt: Optimizer) -> bool:
     """Whether the kernels run this optimizer's update themselves (SGD and Adam as
     glassnet ships them, not subclasses that change their step)."""
     return type(opt) in (SGD, Adam)
 
 
-def groups_for(net, loss, opt, X, batch: int | None) -> tuple[list[str], bool]:
+def groups_for(
+    net: Trainable, loss: _losses.Loss, opt: Optimizer, X: Any, batch: int | None
+) -> tuple[list[str], bool]:
     """The kernel groups a fit uses (``"train"``: whole steps of small networks;
     ``"layers"``: the kernels around the matrix products; ``"update"``: the optimizer
     updates), and whether it runs whole steps."""

@@ -9,10 +9,14 @@ epochs in one kernel call for small networks trained on in-memory arrays) and
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from typing import Any
+
 import numpy as np
 
-from ..data import ArrayBatches
-from ..optimizers import SGD, Adam
+from ..data import ArrayBatches, Trainable
+from ..losses import Loss
+from ..optimizers import SGD, Adam, Optimizer
 from . import kernels, threads
 from .plan import Plan
 from .scope import small_optimizer
@@ -31,12 +35,23 @@ class CompiledSteps:
 
     compiled = True
 
-    def __init__(self, net, loss, opt, l2: float, whole: bool, rows: int, covered: bool = True):
-        self.net, self.opt, self.loss, self.l2, self.rows = net, opt, loss, l2, rows
+    def __init__(
+        self,
+        net: Trainable,
+        loss: Loss,
+        opt: Optimizer,
+        l2: float,
+        whole: bool,
+        rows: int,
+        covered: bool = True,
+    ) -> None:
+        self.net, self.loss, self.l2, self.rows = net, loss, l2, rows
+        # SGD or Adam, whose fields the fused updates below read; or another Optimizer.
+        self.opt: Any = opt
         self.plan = Plan(net, loss) if covered else None
-        if not covered:
-            self.loss_and_grad = self._numpy_pass
+        self.loss_and_grad = self._plan_pass if covered else self._numpy_pass
         self.whole = covered and whole and small_optimizer(opt)
+        assert net.dtype is not None  # built
         self.cast = net.dtype.type
         self.nothing = np.empty(0, dtype=net.dtype)  # "keep nothing" for the update
         if type(opt) is SGD:
@@ -46,7 +61,8 @@ class CompiledSteps:
         else:
             self.update = opt.update
 
-    def loss_and_grad(self, x, y, w, loss, l2: float) -> float:
+    def _plan_pass(self, x, y, w, loss, l2: float) -> float:
+        assert self.plan is not None  # covered
         return self.plan.loss_and_grad(x, y, w, l2)
 
     def _numpy_pass(self, x, y, w, loss, l2: float) -> float:
@@ -90,7 +106,7 @@ class CompiledSteps:
             self.nothing if saved is None else saved,
         )
 
-    def epochs(self, batches, first: int, count: int, guard) -> list | None:
+    def epochs(self, batches: Any, first: int, count: int, guard: Any) -> list | None:
         """Up to ``count`` epochs of a small network in one kernel call, on the batches
         and shuffle orders the NumPy path would train on (drawn from the same
         generator, in the same order); None when the batches are not in memory."""
@@ -106,6 +122,7 @@ class CompiledSteps:
             orders = np.empty((0, 0), dtype=np.intp)
         record = np.empty((count, 2))
         saved = guard.snapshot if guard.active else self.nothing
+        assert self.plan is not None  # whole steps run only where the plan covers the network
         done, bad = self.plan.train(
             batches.X,
             batches.Y,
@@ -123,6 +140,6 @@ class CompiledSteps:
             guard.diverged(first + bad, f"the loss became {record[bad, 0]}")
         return [(float(record[e, 0]), float(record[e, 1]), n) for e in range(done)]
 
-    def running(self):
+    def running(self) -> AbstractContextManager[Any]:
         """The BLAS threading policy while this fit runs (see :mod:`.threads`)."""
         return threads.limited(self.net, self.rows)

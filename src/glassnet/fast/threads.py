@@ -20,10 +20,12 @@ its own arguments, so it never depends on what ran before.
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import numpy as np
 
+from ..data import Trainable
 from ..layers import Dense
 
 __all__ = ["SMALL_PRODUCT", "limited"]
@@ -50,13 +52,13 @@ def _blas_controller():
     return _controller
 
 
-def largest_product(net, batch: int) -> int:
+def largest_product(net: Trainable, batch: int) -> int:
     """Multiply-adds of the largest matrix product in a training step of ``batch`` rows."""
     sizes = [layer.weights.size for layer in net.layers if isinstance(layer, Dense)]
     return batch * max(sizes, default=0)
 
 
-def limited(net, batch: int):
+def limited(net: Trainable, batch: int) -> AbstractContextManager[Any]:
     """A context in which BLAS runs on one thread, if this float64 network's step is small."""
     if net.dtype != np.float64 or largest_product(net, batch) >= SMALL_PRODUCT:
         return nullcontext()

@@ -11,10 +11,14 @@ schedules are the engine's (:class:`glassnet.training.EarlyStopping`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
+
+from ..data import Trainable
 from ..losses import Loss, l2_penalty
-from ..schedules import Adaptive
-from ..training import Callback
+from ..schedules import Adaptive, Schedule
+from ..training import Callback, History
 
 __all__ = ["Validation", "Lines"]
 
@@ -33,16 +37,25 @@ class Validation(Callback):
         The estimator's score of the network's output.
     """
 
-    def __init__(self, X, y, Y, w, loss: Loss, l2: float, score: Callable):
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: Any,
+        Y: np.ndarray,
+        w: np.ndarray | None,
+        loss: Loss,
+        l2: float,
+        score: Callable[[np.ndarray, Any, np.ndarray | None], float],
+    ) -> None:
         self.X, self.y, self.Y, self.w = X, y, Y, w
         self.loss, self.l2, self.score = loss, l2, score
         self.m = float(len(Y)) if w is None else float(w.sum())
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net: Trainable, history: History) -> None:
         history.metrics.setdefault("val_loss", [])
         history.metrics.setdefault("val_score", [])
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> None:
         z, output = net.output(self.X)
         value = self.loss.value(output, self.Y, self.w, z)
         value += l2_penalty(net.parameters[: net.n_weights], self.l2, self.m)
@@ -55,17 +68,17 @@ class Lines(Callback):
     and each reduction of the learning rate by an :class:`~glassnet.schedules.Adaptive`
     schedule."""
 
-    def __init__(self, schedule=None):
+    def __init__(self, schedule: Schedule | None = None) -> None:
         self.schedule = schedule if isinstance(schedule, Adaptive) else None
         self.told = 0
 
-    def on_epoch_end(self, net, history):
+    def on_epoch_end(self, net: Trainable, history: History) -> None:
         print(f"Iteration {history.epochs}, loss = {history.sample_loss[-1]:.8f}")
         if history.metrics.get("val_score"):
             print(f"Validation score: {history.metrics['val_score'][-1]:f}")
         self._rates()
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net: Trainable, history: History) -> None:
         self._rates()
 
     def _rates(self) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -34,10 +36,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import data as _data
 from .. import losses as _losses
 from .. import training as _training
-from ..layers import Dense, Dropout
+from ..layers import Dense, Dropout, Layer
 from ..network import Network
 from ..optimizers import LBFGS, SGD, Adam, Optimizer
-from ..schedules import Adaptive, InvScaling, Plateau
+from ..schedules import Adaptive, InvScaling, Plateau, Schedule
 from . import params as _params
 from .epochs import Lines, Validation
 
@@ -97,6 +99,12 @@ class _BaseMLP(BaseEstimator):
     #: Whether the estimator classifies.
     is_classifier = False
 
+    # Set when fitting (declared for type checkers; scikit-learn sets no defaults).
+    _optimizer: Optimizer
+    _plateau: Plateau | None
+    loss_curve_: list[float]
+    best_loss_: float | None
+
     def loss_function(self) -> _losses.Loss:
         """The glassnet loss the network trains with."""
         raise NotImplementedError
@@ -123,13 +131,15 @@ class _BaseMLP(BaseEstimator):
             return np.random.RandomState(int(rng.integers(2**32))), rng
         state = rs if isinstance(rs, np.random.RandomState) else np.random.RandomState(int(rs))
         # Seeded from the RandomState's key without drawing from it, so the weights and
-        # the split come out as scikit-learn's would.
+        # the split come out as scikit-learn's would. (get_state() gives the tuple
+        # (name, key, pos, ...); NumPy's stubs say the dict of get_state(legacy=False).)
         _, key, pos, *_ = state.get_state()
-        return state, np.random.default_rng([*key.tolist(), int(pos)])
+        seed = [*key.tolist(), int(pos)]  # type: ignore[attr-defined]
+        return state, np.random.default_rng(seed)
 
     def _build_network(self, n_features: int, n_outputs: int, dtype, rng, state=None) -> Network:
         sizes, acts, rates = _params.hidden(self)
-        layers = []
+        layers: list[Layer] = []
         for size, act, rate in zip(sizes, acts, rates):
             layers.append(Dense(size, act))
             if rate > 0:
@@ -142,6 +152,7 @@ class _BaseMLP(BaseEstimator):
         # scikit-learn's initialisation, draw for draw: per layer, weights and then biases
         # ~ U(-r, r) with r = sqrt(6 / (fan_in + fan_out)), or sqrt(2 / ...) for logistic.
         for i, layer in enumerate(_dense(net)):
+            assert layer.n_in is not None  # built
             act = acts[min(i, len(acts) - 1)] if acts else self.activation  # no hidden layer
             factor = 2.0 if act == "logistic" else 6.0
             bound = math.sqrt(factor / (layer.n_in + layer.units))
@@ -288,7 +299,7 @@ class _BaseMLP(BaseEstimator):
                     self._score_output,
                 )
             )
-        schedule = None
+        schedule: Schedule | None = None
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             self._optimizer.lr = self.learning_rate_init  # the schedule's base
             schedule = InvScaling(self.power_t, samples_before=int(self.t_))
@@ -337,6 +348,7 @@ class _BaseMLP(BaseEstimator):
         self.loss_curve_.extend(history.sample_loss)
         if self.loss_curve_:
             self.loss_ = self.loss_curve_[-1]
+        assert self._plateau is not None  # made by training_options
         self._no_improvement_count = self._plateau.wait
         if self.early_stopping:
             scores = history.metrics.get("val_score", [])
@@ -348,6 +360,7 @@ class _BaseMLP(BaseEstimator):
             elif not np.isnan(scores).all():
                 self.best_validation_score_ = float(np.nanmax(scores))
         elif history.sample_loss:
+            assert self.best_loss_ is not None  # inf before any loss, without early stopping
             self.best_loss_ = min(self.best_loss_, min(history.sample_loss))
         if history.stopped_early and self.verbose:
             print(self._stop_message())
@@ -513,7 +526,8 @@ class _BaseMLP(BaseEstimator):
             return _LayerArrays(_dense(self.network_), "weights")
         if "_coefs" in self.__dict__:
             return self._coefs
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "network_")  # raises NotFittedError
+        raise AssertionError("not reached")
 
     @coefs_.setter
     def coefs_(self, values) -> None:
@@ -529,7 +543,8 @@ class _BaseMLP(BaseEstimator):
             return _LayerArrays(_dense(self.network_), "bias")
         if "_intercepts" in self.__dict__:
             return self._intercepts
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "network_")  # raises NotFittedError
+        raise AssertionError("not reached")
 
     @intercepts_.setter
     def intercepts_(self, values) -> None:
@@ -578,7 +593,8 @@ class _BaseMLP(BaseEstimator):
             state["network_"] = Network.from_plain_state(state["network_"])
         if isinstance(state.get("_optimizer"), dict):
             plain = state["_optimizer"]
-            cls = {"SGD": SGD, "Adam": Adam, "LBFGS": LBFGS}[plain["optimizer"]]
+            classes: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "LBFGS": LBFGS}
+            cls = classes[plain["optimizer"]]
             optimizer = cls.__new__(cls)
             optimizer.__setstate__(plain["state"])
             state["_optimizer"] = optimizer
@@ -779,34 +795,34 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | Sequence[str] = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dropout=0.0,
-        class_weight=None,
-        early_stopping_metric="score",
-    ):
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        dropout: float | Sequence[float] = 0.0,
+        class_weight: dict | str | None = None,
+        early_stopping_metric: str = "score",
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -842,7 +858,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     # -- targets --------------------------------------------------------------------------------
 
-    def set_classes(self, classes, multilabel: bool = False) -> None:
+    def set_classes(self, classes: Any, multilabel: bool = False) -> None:
         """Fix the labels the network's outputs stand for (``classes_``): the sorted
         labels, or for a label matrix, one per column."""
         binarizer = LabelBinarizer()
@@ -894,7 +910,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 )
         return X, y
 
-    def encode_target(self, y) -> np.ndarray:
+    def encode_target(self, y: Any) -> np.ndarray:
         """The rows the network trains on for labels ``y`` (one-hot, or one column of 0
         and 1 for two classes), as scikit-learn encodes them."""
         return self._label_binarizer.transform(y).astype(np.float64)
@@ -907,7 +923,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def loss_function(self) -> _losses.Loss:
         return _losses.get("cross_entropy" if self.out_activation_ == "softmax" else "bce")
 
-    def class_weights(self, labels) -> np.ndarray | None:
+    def class_weights(self, labels: np.ndarray) -> np.ndarray | None:
         """The weight ``class_weight`` gives each of ``labels`` (None without it)."""
         if self.class_weight is None:
             return None
@@ -942,12 +958,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     # -- the public methods ---------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
         """Fit the model to data matrix X and target(s) y (class labels or a label matrix)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
+    ) -> MLPClassifier:
         """Update the model with one epoch over (X, y).
 
         ``classes`` is required on the first call: every label there will ever be.
@@ -968,11 +986,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The predicted classes (or label matrix, for multilabel targets)."""
         return self._decode(self._forward(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class, in ``classes_`` order."""
         output = self._forward(X)
         if self.n_outputs_ == 1:
@@ -980,7 +998,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.vstack([1 - p, p]).T
         return output
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Any) -> np.ndarray:
         """The log of ``predict_proba``."""
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
@@ -1049,34 +1067,34 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def __init__(
         self,
-        loss="squared_error",
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        loss: str = "squared_error",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | Sequence[str] = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dropout=0.0,
-        early_stopping_metric="score",
-    ):
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        dropout: float | Sequence[float] = 0.0,
+        early_stopping_metric: str = "score",
+    ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -1126,7 +1144,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError("MLPRegressor with loss='poisson' needs non-negative targets y.")
         return X, y
 
-    def encode_target(self, y) -> np.ndarray:
+    def encode_target(self, y: Any) -> np.ndarray:
         """The rows the network trains on for targets ``y``: (n, n_outputs)."""
         return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
 
@@ -1145,16 +1163,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             r2_score(y, output.ravel() if output.shape[1] == 1 else output, sample_weight=w)
         )
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Fit the model to data matrix X and target(s) y."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Update the model with one epoch over (X, y)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
         output = self._forward(X)
         return output.ravel() if output.shape[1] == 1 else output

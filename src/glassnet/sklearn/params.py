@@ -12,6 +12,8 @@ import inspect
 import math
 import numbers
 import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -59,11 +61,11 @@ class InvalidParameter(ValueError, TypeError):
     """A constructor parameter with a bad value (raised by fit, never by __init__)."""
 
 
-def is_int(value) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def is_real(value) -> bool:
+def is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -74,7 +76,10 @@ def user_level() -> int:
 
     import glassnet
 
-    inside = tuple(os.path.dirname(m.__file__) + os.sep for m in (glassnet, sklearn))
+    inside = (
+        os.path.dirname(glassnet.__file__) + os.sep,
+        os.path.dirname(sklearn.__file__) + os.sep,
+    )
     frame, level = inspect.currentframe(), 0
     while frame is not None and frame.f_code.co_filename.startswith(inside):
         frame, level = frame.f_back, level + 1
@@ -190,7 +195,7 @@ ATTRIBUTE_DOCS = """
 """
 
 
-def document(extra_attributes: str = ""):
+def document(extra_attributes: str = "") -> Callable[[type], type]:
     """A class decorator: complete an estimator's docstring (its summary) with every
     parameter of its constructor, in order, and the fitted attributes."""
 
@@ -212,7 +217,7 @@ def document(extra_attributes: str = ""):
 # -- the checks --------------------------------------------------------------------------
 
 
-def check(est) -> None:
+def check(est: Any) -> None:
     """Check every constructor parameter of ``est``; raises InvalidParameter (or, for
     a hidden layer size of 0, scikit-learn's ValueError)."""
 
@@ -309,7 +314,7 @@ def check(est) -> None:
         bad("loss", "a str among {'squared_error', 'poisson'}")
 
 
-def hidden(est) -> tuple[list[int], list[str], list[float]]:
+def hidden(est: Any) -> tuple[list[int], list[str], list[float]]:
     """The hidden layers: (sizes, activations, dropout rates), one entry a layer."""
     sizes = est.hidden_layer_sizes
     sizes = [int(sizes)] if not hasattr(sizes, "__iter__") else [int(s) for s in sizes]

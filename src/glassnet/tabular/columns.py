@@ -240,8 +240,9 @@ def parse_numbers(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, 
 
 
 def parse_booleans(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """1.0 / 0.0 from booleans, ``true``/``false`` in any case, or the numbers 1 and 0;
-    returns (values with NaN where missing, mask of cells that are none of these)."""
+    """1.0 / 0.0 from booleans, ``true``/``false`` in any case, or 1 and 0 (as numbers or
+    as text, so a CSV cell reads as a JSON number does); returns (values with NaN where
+    missing, mask of cells that are none of these)."""
     out = np.full(values.shape, np.nan)
     if values.dtype.kind == "b":
         return values.astype(np.float64), np.zeros(values.shape, dtype=bool)
@@ -255,7 +256,8 @@ def parse_booleans(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray,
     pd = import_pandas()
     cells = pd.Series(values[present], dtype=object)
     # astype(str): the cells may be Python bools alone (JSON records), which .str refuses
-    text = cells.astype(str).str.strip().str.lower().map({"true": 1.0, "false": 0.0})
+    words = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
+    text = cells.astype(str).str.strip().str.lower().map(words)
     typed = cells.map({True: 1.0, False: 0.0})  # also the numbers 1 and 0, which hash alike
     v = text.fillna(typed).to_numpy(dtype=np.float64, na_value=np.nan)
     out[present] = v

@@ -37,7 +37,7 @@ from ..ensembles import average
 from ..layers import Dense
 from ..network import Network
 from ..training import Callback, History
-from .columns import as_columns, missing_mask, rows_text
+from .columns import as_columns, import_pandas, missing_mask, rows_text
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
 from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
 from .recipe import Recipe, Training, check_target
@@ -407,6 +407,36 @@ class TabularModel:
         output, _ = self.outputs(frame, where=where, impute=impute, filled=filled)
         _warn_filled(filled)
         return self.target.decode(output)
+
+    def prediction_table(
+        self,
+        frame,
+        *,
+        proba: bool = False,
+        keep: Sequence[str] = (),
+        where: tuple[str, Any] = ("row", 1),
+        impute: bool = False,
+        filled: dict[str, int] | None = None,
+    ):
+        """The table ``glassnet predict`` writes, as a pandas DataFrame, and the warnings
+        about values never seen in training: the ``keep`` columns copied through, the
+        prediction in a column named after the target (``<target>_predicted`` when a
+        kept column has that name), and with ``proba`` a ``proba_<class>`` column per
+        class. ``impute`` fills missing cells, counted in ``filled`` when given."""
+        pd = import_pandas()
+        cols = as_columns(frame)
+        output, warnings = self.outputs(frame, where=where, impute=impute, filled=filled)
+        out = pd.DataFrame({name: cols[name] for name in keep})
+        name = self.target.name
+        if name in out.columns:
+            name = f"{name}_predicted"
+        out[name] = self.target.decode(output)
+        if proba:
+            if self.target.task != "classification":
+                raise PreprocessingError("probabilities exist only for a classification model")
+            for j, label in enumerate(self.target.classes):
+                out[f"proba_{label}"] = output[:, j]
+        return out, warnings
 
     def predict_proba(
         self, frame, *, where: tuple[str, Any] = ("row", 1), impute: bool = False

@@ -31,6 +31,7 @@ import os
 import re
 import stat
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -353,21 +354,32 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
                 f"the separator {sep!r} is also the decimal or thousands mark; give --sep"
             )
         try:  # the reader reads its first block at once
-            reader = pd.read_csv(
-                stream,
-                **csv_keywords(sep, options),
-                chunksize=chunk_rows,
-                engine="c",
-                skipinitialspace=False,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                reader = pd.read_csv(
+                    stream,
+                    **csv_keywords(sep, options),
+                    index_col=False,  # never a row's extra leading fields as its index
+                    chunksize=chunk_rows,
+                    engine="c",
+                    skipinitialspace=False,
+                )
         except errors as exc:
             raise damaged(path, compression, exc) from None
+        except pd.errors.ParserWarning:
+            raise DataFileError(_longer_than_header(path, compression, sep, options)) from None
         offset = 0
         while True:
             try:
-                chunk = next(reader)
+                with warnings.catch_warnings():
+                    # pandas warns, and drops the fields, of a row longer than the header
+                    warnings.simplefilter("error", pd.errors.ParserWarning)
+                    chunk = next(reader)
             except StopIteration:
                 break
+            except pd.errors.ParserWarning:
+                message = _longer_than_header(path, compression, sep, options)
+                raise DataFileError(message) from None
             except pd.errors.EmptyDataError:
                 raise DataFileError(f"{path} is empty") from None
             except pd.errors.ParserError as exc:
@@ -385,6 +397,26 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _longer_than_header(path, compression, sep: str, options: ReadOptions) -> str:
+    """What is wrong with a CSV file that has a row with more fields than its header:
+    read again, on this error path only, to name the first such line."""
+    line = None
+    if path != "-":
+        stream = io.TextIOWrapper(
+            _open_binary(path, compression), encoding=options.encoding or "utf-8-sig"
+        )
+        with stream:
+            rows = csv.reader(stream, delimiter=sep)
+            width = len(next(rows, []))
+            line = next((rows.line_num for row in rows if len(row) > width), None)
+    where = f"line {line} has" if line is not None else "a row has"
+    return (
+        f"cannot read {path} as CSV: {where} more fields than the header line names; if the "
+        "first column holds row names without a name of their own (R's write.table), add a "
+        "name for it to the header line"
+    )
 
 
 def csv_keywords(sep: str, options: ReadOptions) -> dict:
