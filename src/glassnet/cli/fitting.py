@@ -142,8 +142,9 @@ def add_column_options(parser) -> None:
         "--max-categories",
         type=int,
         metavar="N",
-        help="at most N one-hot columns per categorical column: the N-1 most frequent "
-        "values and one for all others",
+        help="at most N levels per categorical column: the N-1 most frequent values and "
+        "one for all others (one-hot columns, or the rows of the column's embedding when "
+        "it has more than 8 levels in the default recipe)",
     )
     cols.add_argument(
         "--date-format",

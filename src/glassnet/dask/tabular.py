@@ -357,6 +357,8 @@ class ClusterRecipe(Recipe):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.ensemble is None:
+            object.__setattr__(self, "ensemble", 1)  # (a frozen dataclass)
         if self.ensemble != 1:
             raise PreprocessingError(
                 "an ensemble trains in memory; on a cluster, one network (leave out --ensemble)"

@@ -106,9 +106,10 @@ __all__ = [
 #: (fewer than ten rows each on average), is refused as an identifier.
 IDENTIFIER_LEVELS = 100
 #: When categorical columns with many levels are embedded (``embed_levels``), a column is
-#: still refused as an identifier when it has more than IDENTIFIER_LEVELS levels and
-#: this share of its values are distinct: almost every value unique.
-IDENTIFIER_SHARE = 0.9
+#: still refused as an identifier when it has more than IDENTIFIER_LEVELS levels of fewer
+#: than this many rows each on average: nearly every value (nearly) unique, nothing for
+#: an embedding to learn from.
+IDENTIFIER_ROWS = 3
 #: The smooth clipping of robust scaling: z -> z / sqrt(1 + (z / CLIP)^2), which is z near
 #: 0 and tends to +-CLIP (RealMLP's bound, Holzmueller et al., 2024).
 CLIP = 3.0
@@ -319,8 +320,8 @@ class FeatureEncoder:
         A categorical column with more levels than this becomes one output, the index of
         its level, for a network's learned embedding (:class:`~glassnet.layers.Embedding`)
         instead of one-hot columns; levels seen once share the last index with the
-        levels never seen. Such a column is refused as an identifier only when almost
-        every value is distinct (:data:`IDENTIFIER_SHARE`).
+        levels never seen. Such a column is refused as an identifier only when its levels
+        have fewer than :data:`IDENTIFIER_ROWS` rows each on average.
     """
 
     def __init__(
@@ -630,7 +631,7 @@ class FeatureEncoder:
                     commas.append((c.name, comma))
                 many = levels > IDENTIFIER_LEVELS
                 if self.embed_levels is not None:
-                    identifier = many and levels > IDENTIFIER_SHARE * c.n
+                    identifier = many and levels * IDENTIFIER_ROWS > c.n
                 else:
                     identifier = many and levels > c.n / 10
                 if self.max_categories is None and identifier:

@@ -187,6 +187,8 @@ class TabularModel:
             validation=validation,
             source=source,
         )
+        # rows, as each network saw them: the validation metrics cover every fold's rows
+        info["training_rows"], info["validation_rows"] = len(ready.train), len(ready.validation)
         model = cls(net, feature_enc, target_enc, info)
         model.history = history
         return model

@@ -712,7 +712,7 @@ class Training:
         for callback in self.callbacks:
             if isinstance(callback, ValidationError) and validation is not None:
                 callback.begin(*validation)
-        if not any(getattr(layer, "init", None) == "data" for layer in self.network.layers):
+        if not any(getattr(layer, "from_data", False) for layer in self.network.layers):
             return
         rows = X
         if len(X) > 2048:
