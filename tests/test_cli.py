@@ -254,6 +254,8 @@ def test_inspect_shows_layers_preprocessing_training_and_weights(capsys, houses,
         "--epochs",
         "5",
         "--quiet",
+        "--recipe",
+        "small",
         "--hidden",
         "3",
     )

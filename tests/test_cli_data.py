@@ -125,7 +125,10 @@ def test_an_identifier_column_is_refused_at_once(tmp_path):
         tmp_path / "m.glassnet",
     )
     assert result.returncode == 0, result.stderr
-    assert gn.load(tmp_path / "m.glassnet").network.input_size == 51
+    model = gn.load(tmp_path / "m.glassnet")
+    (column,) = [c for c in model.features.columns if c["name"] == "id"]
+    assert len(column["categories"]) == 49 and column["other"]  # 49 and "other"
+    assert column["embed"] and model.network.input_size == 2  # the default recipe embeds it
 
 
 def test_european_csv_latin1_semicolons_decimal_commas(capsys, tmp_path):
@@ -302,7 +305,8 @@ def test_the_summary_reports_the_restored_epoch(capsys, tmp_path):
     frame["y"] = rng.choice(["a", "b"], 80)
     frame.to_csv(tmp_path / "noise.csv", index=False)
     model = tmp_path / "m.glassnet"
-    noise = (tmp_path / "noise.csv", "--target", "y", "--hidden", "64,64", "--lr", "0.01")
+    noise = (tmp_path / "noise.csv", "--target", "y", "--recipe", "small", "--hidden", "64,64")
+    noise += ("--lr", "0.01")
     code, out, err = train(capsys, *noise, "--out", model)
     assert code == 0, err
     assert "stopped early" in out
@@ -596,8 +600,8 @@ def test_a_number_the_network_cannot_compute_with_is_refused(capsys, tmp_path, t
     frame.to_csv(tmp_path / "d.csv", index=False)
     model = tmp_path / "m.glassnet"
     code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--task", task,
-                         "--epochs", "2", "--out", model)  # fmt: skip
-    assert code == 0, err
+                         "--epochs", "2", "--recipe", "small", "--out", model)  # fmt: skip
+    assert code == 0, err  # (the default recipe clips its inputs smoothly: see test_recipe)
     huge = frame.drop(columns="y").copy()
     huge.loc[4, "z"] = -1e308
     huge.to_csv(tmp_path / "huge.csv", index=False)
@@ -615,8 +619,17 @@ def test_a_one_hot_column_too_wide_for_memory_is_refused_before_it_is_allocated(
     frame["city"] = "c" + frame["city"]
     frame["y"] = rng.choice(["a", "b"], n)
     frame.to_csv(tmp_path / "wide.csv", index=False)
-    result = inproc("train", tmp_path / "wide.csv", "--target", "y", "--quiet", "--out",
-                    tmp_path / "m.glassnet")  # fmt: skip
+    result = inproc(
+        "train",
+        tmp_path / "wide.csv",
+        "--target",
+        "y",
+        "--quiet",
+        "--out",
+        tmp_path / "m.glassnet",
+        "--recipe",
+        "small",
+    )  # fmt: skip (default: embedded)
     assert_one_line_error(
         result,
         "'city' has 7500 levels, and one-hot encoding it for 100000 rows would take 11.2 GiB, "

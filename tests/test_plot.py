@@ -37,7 +37,7 @@ def tabular():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"weight": rng.normal(150, 20, 80), "height": rng.normal(66, 4, 80)})
     frame["sex"] = np.where(frame["weight"] + 3 * frame["height"] > 350, "M", "F")
-    model = gn.TabularModel.fit(frame, "sex", hidden=[6], epochs=30, seed=0)
+    model = gn.TabularModel.fit(frame, "sex", recipe="small", hidden=[6], epochs=30, seed=0)
     return model, model.history, frame
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.tabular import FeatureEncoder, PreprocessingError, Recipe, TabularModel, TargetEncoder
+from glassnet.tabular import PreprocessingError, Recipe, TabularModel, TargetEncoder
 from glassnet.tabular.columns import as_columns
 from glassnet.tabular.reading import iter_chunks, read_table
 from glassnet.tabular.streaming import (
@@ -68,7 +68,8 @@ def test_statistics_equal_the_in_memory_ones_whatever_the_chunk_size(files, targ
     held = RowSplit(0.2, seed=3, stratify=target == "label").held_out(whole[target])
     train = np.flatnonzero(~held)
     names = ["a", "b", "town", "member", "day"]
-    expected_features = FeatureEncoder().fit(whole.take(train), names).to_json()
+    encoder = _recipe(target, val_split=0.2, seed=3).feature_encoder()  # robust scaling
+    expected_features = encoder.fit(whole.take(train), names).to_json()
     expected_target = TargetEncoder.fit(target, whole[target], scale_rows=train).to_json()
     positions = None
     for chunk_rows in (29, 700, 5000):
@@ -197,7 +198,7 @@ def test_fit_stream_cuts_the_same_batches_as_fit():
 @pytest.fixture(scope="module")
 def trained(files):
     path, test = files
-    options = dict(epochs=40, early_stopping=True, patience=5, features=["a", "b", "town"])
+    options = dict(recipe="small", epochs=40, patience=5, features=["a", "b", "town"])
     stream = TabularModel.fit_stream(str(path), "label", chunk_rows=256, buffer_rows=512, **options)
     history = stream.history
     memory = TabularModel.fit(read_table(str(path)), "label", **options)
@@ -345,7 +346,7 @@ def test_partial_fit_on_chunks(files):
     assert model.info["partial_fit_calls"] == 18
     # the first call fixed the preprocessing from that chunk alone
     first = as_columns(next(iter_chunks(str(path), chunk_rows=500)))
-    alone = FeatureEncoder().fit(first, ["a", "b", "town"]).to_json()
+    alone = Recipe().feature_encoder().fit(first, ["a", "b", "town"]).to_json()
     assert model.features.to_json() == alone
 
 
@@ -354,7 +355,7 @@ def test_partial_fit_after_a_first_pass_and_its_errors(files):
     model = TabularModel.untrained("label", features=["a", "b"])
     model.fit_statistics(iter_chunks(str(path), chunk_rows=700))
     whole = as_columns(read_table(str(path)))
-    expected = FeatureEncoder().fit(whole, ["a", "b"]).to_json()["columns"]
+    expected = Recipe().feature_encoder().fit(whole, ["a", "b"]).to_json()["columns"]
     for mine, theirs in zip(model.features.to_json()["columns"], expected):
         assert mine["mean"] == pytest.approx(theirs["mean"], rel=1e-12)
         assert mine["std"] == pytest.approx(theirs["std"], rel=1e-12)

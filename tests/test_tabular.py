@@ -41,13 +41,19 @@ def test_preprocessing_is_fitted_on_the_training_rows_only():
     n = 200
     x = rng.normal(size=n)
     frame = pd.DataFrame({"x": x, "y": 3 * x + rng.normal(size=n)})
-    model = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=2, seed=5)
+    standard = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=2, seed=5, scaling="standard")
+    robust = gn.TabularModel.fit(frame, "y", hidden=(4,), epochs=2, seed=5, ensemble=1)
     # the same split, drawn the same way, gives the training rows
     order = np.random.default_rng(5).permutation(n)
     train = np.sort(order[40:])
-    assert model.features.columns[0]["mean"] == pytest.approx(x[train].mean(), rel=1e-12)
-    assert model.features.columns[0]["std"] == pytest.approx(x[train].std(), rel=1e-12)
-    assert model.target.mean == pytest.approx(frame["y"].to_numpy()[train].mean(), rel=1e-12)
+    column = standard.features.columns[0]
+    assert column["mean"] == pytest.approx(x[train].mean(), rel=1e-12)
+    assert column["std"] == pytest.approx(x[train].std(), rel=1e-12)
+    q25, median, q75 = np.quantile(x[train], [0.25, 0.5, 0.75])
+    column = robust.features.columns[0]
+    assert (column["mean"], column["std"]) == pytest.approx((median, q75 - q25), rel=1e-12)
+    for model in (standard, robust):
+        assert model.target.mean == pytest.approx(frame["y"].to_numpy()[train].mean(), rel=1e-12)
     assert model.features.columns[0]["mean"] != pytest.approx(x.mean(), rel=1e-6)
 
 
@@ -65,7 +71,7 @@ def test_the_validation_split_is_stratified():
 
 def test_early_stopping_restores_the_best_epoch_and_reports_it(frame):
     model = gn.TabularModel.fit(
-        frame, "label", hidden=(8,), epochs=500, lr=0.05, early_stopping=True, patience=5
+        frame, "label", recipe="small", hidden=(8,), epochs=500, lr=0.05, patience=5
     )
     history = model.history
     assert history.stopped_early
@@ -81,6 +87,23 @@ def test_early_stopping_restores_the_best_epoch_and_reports_it(frame):
     assert model.network.evaluate(X[val], y[val], loss="cross_entropy") == pytest.approx(
         min(history.val_loss), rel=1e-9
     )
+
+
+def test_the_default_recipe_keeps_the_epoch_of_fewest_validation_errors(frame):
+    """As RealMLP does for a classification: every epoch of the budget runs, and the
+    weights kept are the first epoch with the fewest misclassified validation rows."""
+    model = gn.TabularModel.fit(frame, "label", ensemble=1, epochs=12)
+    history = model.history
+    errors = history.metrics["val_error"]
+    assert history.epochs == 12 and not history.stopped_early
+    assert history.best_epoch == errors.index(min(errors))
+    X, _ = model.transform(frame)
+    y = model.target.encode(frame["label"].to_numpy())
+    from glassnet.tabular.recipe import split_rows
+
+    _, val = split_rows(len(frame), 0.2, np.random.default_rng(0), y)
+    wrong = model.network.predict(X[val]).argmax(axis=1) != y[val]
+    assert wrong.mean() == min(errors)
 
 
 def test_overfitting_without_early_stopping_is_warned():

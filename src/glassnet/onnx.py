@@ -380,12 +380,23 @@ def _estimator_model(est, dtype) -> onnx.ModelProto:
 
 
 def _numeric_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
-    """A number: the missing (NaN) filled with the training fill value, then standardised."""
+    """A number: the missing (NaN) filled with the training fill value, then scaled, and
+    smoothly clipped, z / sqrt(1 + (z / clip)^2), when the column has a ``clip``; then,
+    with an ``indicator``, a second output that is 1 where the number was missing."""
     x = spec["name"]
-    if impute:
-        x = g.op("Where", [g.op("IsNaN", [x], "missing"), g.const([[spec["fill"]]], "fill"), x])
+    missing = g.op("IsNaN", [x], "missing") if impute else None
+    if missing is not None:
+        x = g.op("Where", [missing, g.const([[spec["fill"]]], "fill"), x])
     centred = g.op("Sub", [x, g.const([[spec["mean"]]], "mean")], "centred")
-    return g.op("Div", [centred, g.const([[spec["std"]]], "std")], "scaled"), g.element
+    z = g.op("Div", [centred, g.const([[spec["std"]]], "std")], "scaled")
+    if spec.get("clip"):
+        ratio = g.op("Div", [z, g.const([[spec["clip"]]], "clip")], "ratio")
+        spread = g.op("Add", [g.const([[1.0]], "one"), g.op("Mul", [ratio, ratio])], "spread")
+        z = g.op("Div", [z, g.op("Sqrt", [spread], "root")], "clipped")
+    if spec.get("indicator") and missing is not None:
+        flag = g.op("Cast", [missing], "was_missing", to=g.element)
+        z = g.op("Concat", [z, flag], "with_indicator", axis=1)
+    return z, g.element
 
 
 def _categorical_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
@@ -400,6 +411,12 @@ def _categorical_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
         x = g.op("Where", [empty, g.const([[spec["fill"]]], "fill"), x], "filled")
     hits = g.op("Equal", [x, g.const([spec["categories"]], "levels")], "hits")
     onehot = g.op("Cast", [hits], "onehot", to=g.element)
+    if spec.get("embed"):  # the level's index, the last one for every other text
+        index = g.op("Cast", [g.op("ArgMax", [onehot], "first", axis=1, keepdims=1)], to=g.element)
+        matched = g.op("ReduceMax", [onehot, g.const([1], "axis", np.int64)], "seen", keepdims=1)
+        known = g.op("Greater", [matched, g.const([[0.5]], "half")], "known")
+        rest = g.const([[float(len(spec["categories"]))]], "rest")
+        return g.op("Where", [known, index, rest], "level"), TensorProto.STRING
     if not spec.get("other"):
         return onehot, TensorProto.STRING
     matched = g.op("ReduceMax", [onehot, g.const([1], "axis", np.int64)], "matched", keepdims=1)

@@ -398,12 +398,15 @@ def boundary_evolution(
     title: str | None = None,
     feature_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
+    network: dict | None = None,
 ) -> Figure:
     """The decision boundary at several moments of training, one panel each.
 
     ``snapshots`` is a :class:`glassnet.Snapshots` callback that was passed to
     ``fit``, or a sequence of ``(epoch, parameters)`` pairs (the flat parameter vector).
-    The model itself is not changed: each panel uses a copy holding that epoch's weights.
+    The model itself is not changed: each panel uses a copy holding that epoch's weights,
+    or, when the snapshots are of another network than the model's (one network of an
+    ensemble), a network of the architecture ``network`` (its ``Network.config()``).
     """
     pairs = list(getattr(snapshots, "snapshots", snapshots))
     if not pairs:
@@ -416,6 +419,9 @@ def boundary_evolution(
     rows = math.ceil(len(pairs) / columns)
     fig = Figure(figsize=(3.6 * columns, 3.1 * rows), layout="constrained")
     work = net.copy()
+    first = np.asarray(pairs[0][1])
+    if network is not None and first.shape != work.parameters.shape:
+        work = Network.from_config(network).astype(work.dtype)
     stand_in = _with_network(model, work)
     for k, (epoch, params) in enumerate(pairs):
         params = np.asarray(params)
@@ -592,7 +598,12 @@ def weights(
     net, input_names, output_names = _named(model, input_names, output_names, "weights")
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     n_hidden = len(dense) - 1
-    row_names = [input_names or [f"x{i + 1}" for i in range(net.input_size)]]
+    first_in = dense[0].weights.shape[0]
+    if input_names and len(input_names) == first_in:
+        row_names = [list(input_names)]
+    else:  # the inputs, or what layers before the first Dense one (an Embedding) made of them
+        stem = "x" if first_in == net.input_size else "in"
+        row_names = [[f"{stem}{i + 1}" for i in range(first_in)]]
     col_names = []
     for number, layer in enumerate(dense, start=1):
         if number == len(dense):
@@ -605,6 +616,9 @@ def weights(
             units = [f"h{number}.{j + 1}" for j in range(layer.units)]
         col_names.append(units)
         row_names.append(units)
+    for number, layer in enumerate(dense[1:], start=1):  # a layer between may change widths
+        if len(row_names[number]) != layer.weights.shape[0]:
+            row_names[number] = [f"in{j + 1}" for j in range(layer.weights.shape[0])]
     widths = [min(max(2.4, 0.42 * layer.units + 1.6), 8.0) for layer in dense]
     tallest = max(layer.weights.shape[0] + 1 for layer in dense)
     fig = Figure(figsize=(sum(widths) + 0.8, min(0.32 * tallest + 2.0, 12.0)), layout="constrained")

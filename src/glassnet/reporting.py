@@ -79,7 +79,9 @@ class Snapshots(Callback):
     -----
     The last epoch is always recorded. ``snapshots`` is the list of
     ``(epoch, parameters)`` pairs; pass the callback to ``fit(callbacks=[...])`` and
-    then to :func:`report`.
+    then to :func:`report`. ``network`` is the architecture of the network they are of
+    (its ``config()``): for an ensemble, which trains several networks in turn, the last
+    one, which is not the model's own (the networks averaged).
     """
 
     def __init__(self, epochs: Iterable[int] | None = None, *, before: bool = True):
@@ -90,6 +92,7 @@ class Snapshots(Callback):
         self.epochs = epochs
         self.before = bool(before)
         self.snapshots: list[tuple[int, np.ndarray]] = []
+        self.network: dict | None = None
 
     def _wanted(self, epoch: int) -> bool:
         if self.epochs is not None:
@@ -99,6 +102,8 @@ class Snapshots(Callback):
 
     def on_train_begin(self, net: Trainable, history: History) -> None:
         self.snapshots = [(0, net.parameters.copy())] if self.before else []
+        config = getattr(net, "config", None)
+        self.network = config() if callable(config) else None
 
     def on_epoch_end(self, net: Trainable, history: History) -> None:
         if self._wanted(history.epochs):
@@ -665,15 +670,23 @@ def _boundary(plot, model, data: _Data, snapshots, names, labels) -> str:
         if len(pairs) > 9:  # keep the first, the last and an even spread between
             keep = np.unique(np.linspace(0, len(pairs) - 1, 9).round().astype(int))
             pairs = [pairs[i] for i in keep]
+        ensemble = int(getattr(model, "info", {}).get("ensemble", 1))
+        of = f" of the last of the ensemble's {ensemble} networks" if ensemble > 1 else ""
         body = _figure(
             data.notes,
             f"{kind} as training went on",
             lambda: plot.boundary_evolution(
-                model, X, y, pairs, feature_names=names, class_names=labels
+                model,
+                X,
+                y,
+                pairs,
+                feature_names=names,
+                class_names=labels,
+                network=getattr(snapshots, "network", None) if ensemble > 1 else None,
             ),
             "boundary-evolution",
             f"the {kind} as training went on",
-            f"The {kind} after each recorded epoch.",
+            f"The {kind}{of} after each recorded epoch.",
         )
     return body + _figure(
         data.notes,

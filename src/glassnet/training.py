@@ -92,6 +92,8 @@ class History:
         For early stopping: the (0-based) epoch whose weights were kept.
     seconds : float
         The time training took.
+    planned : int or None
+        The epochs training was asked for (set when it begins).
     """
 
     loss: list[float] = field(default_factory=list)
@@ -103,6 +105,7 @@ class History:
     stopped_early: bool = False
     best_epoch: int | None = None
     seconds: float = 0.0
+    planned: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -231,12 +234,13 @@ class ProgressBar(Callback):
     training ends, also when it ends by an exception.
     """
 
-    def __init__(self, tqdm: Any, epochs: int, desc: str = "training") -> None:
+    def __init__(self, tqdm: Any, epochs: int | None = None, desc: str = "training") -> None:
         self.tqdm, self.epochs, self.desc = tqdm, epochs, desc
         self.bar: Any = None  # the tqdm bar, while training runs
 
     def on_train_begin(self, net: Trainable, history: History) -> None:
-        self.bar = self.tqdm(total=self.epochs, unit="epoch", desc=self.desc, leave=True)
+        total = self.epochs if self.epochs is not None else history.planned
+        self.bar = self.tqdm(total=total, unit="epoch", desc=self.desc, leave=True)
 
     def on_epoch_end(self, net: Trainable, history: History) -> None:
         postfix = {"loss": f"{history.loss[-1]:.4g}"}
@@ -506,6 +510,7 @@ def train(
     rate) a runner may run many epochs in one call (the compiled path does).
     """
     history = History() if history is None else history
+    history.planned = epochs
     schedule = _schedules.get(schedule)
     assert opt.lr is not None  # a per-step optimizer (L-BFGS runs in lbfgs, not here)
     schedule.start(opt.lr, epochs)
@@ -597,6 +602,7 @@ def lbfgs(
     cluster's shards.
     """
     history = History() if history is None else history
+    history.planned = epochs
     params, grads = net.parameters, net.gradients
     for cb in callbacks:
         cb.on_train_begin(net, history)

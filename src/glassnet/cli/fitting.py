@@ -21,27 +21,35 @@ __all__ = [
     "fit_options",
 ]
 
-#: --batch-size when not given.
-BATCH_SIZE = "32"
+#: --batch-size when not given: the recipe's choice.
+BATCH_SIZE = "auto"
 #: The largest --seed: NumPy's generators take 0 to 2**32 - 1.
 SEED_MAX = 2**32 - 1
 
 
 def add_network_options(parser) -> None:
-    """--hidden, --activation, --loss, --optimizer, --lr, --epochs, --batch-size,
-    --val-split, --early-stopping, --patience, --seed, --task."""
+    """--recipe, --hidden, --activation, --loss, --optimizer, --lr, --epochs, --batch-size,
+    --val-split, --early-stopping, --patience, --ensemble, --scaling, --seed, --task."""
     model = parser.add_argument_group("the network and its training")
     model.add_argument(
+        "--recipe",
+        choices=["default", "small"],
+        help="default: embeddings, 3 layers of 256 with a parametric activation, dropout, "
+        "weight decay and a log-cosine schedule, epochs and an ensemble sized by the data "
+        "(on a cluster: small); small: 2 layers of 16 ReLU units. Every option below "
+        "overrides its part",
+    )
+    model.add_argument(
         "--hidden",
-        default="16,16",
         metavar="SIZES",
-        help="hidden layer sizes, comma-separated (default: 16,16; 'none' for no hidden layer)",
+        help="hidden layer sizes, comma-separated ('none' for no hidden layer; "
+        "default: the recipe's, 256,256,256 or 16,16)",
     )
     model.add_argument(
         "--activation",
-        default="relu",
-        choices=["relu", "leaky_relu", "tanh", "sigmoid", "identity"],
-        help="hidden activation (default: relu)",
+        choices=["relu", "leaky_relu", "tanh", "sigmoid", "identity", "selu", "silu", "mish"],
+        help="hidden activation (default: the recipe's: selu for a classification and mish "
+        "for a regression, as a learned blend with the identity; relu for small)",
     )
     model.add_argument(
         "--loss",
@@ -54,13 +62,23 @@ def add_network_options(parser) -> None:
         choices=["adam", "sgd", "lbfgs"],
         help="default: adam (sgd uses momentum 0.9); with --dask, lbfgs (the default there)",
     )
-    model.add_argument("--lr", type=float, help="learning rate (default: 1e-3 adam, 0.01 sgd)")
-    model.add_argument("--epochs", type=int, default=200, help="at most this many (default: 200)")
+    model.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (default: the recipe's: 0.04 for a classification and 0.2 for a "
+        "regression, scaled down per layer by its fan-in; small: 1e-3 adam, 0.01 sgd)",
+    )
+    model.add_argument(
+        "--epochs",
+        type=int,
+        help="at most this many (default: the recipe's: 16 to 128 by the number of rows; "
+        "small: 200)",
+    )
     model.add_argument(
         "--batch-size",
         default=BATCH_SIZE,
         metavar="N",
-        help="samples per step, or 'full' (default: 32)",
+        help="samples per step, or 'full' (default: the recipe's: 256, or 32 for small)",
     )
     model.add_argument(
         "--val-split",
@@ -79,8 +97,21 @@ def add_network_options(parser) -> None:
     model.add_argument(
         "--patience",
         type=int,
-        default=10,
-        help="epochs without improvement before early stopping (default: 10)",
+        help="epochs without improvement before early stopping (default: the recipe's: "
+        "every epoch of the budget runs and the best is kept; 10 for small)",
+    )
+    model.add_argument(
+        "--ensemble",
+        type=int,
+        metavar="N",
+        help="train N networks from other seeds and validation folds and average them into "
+        "one (default: the recipe's: 3 up to 3,000 training rows, else 1)",
+    )
+    model.add_argument(
+        "--scaling",
+        choices=["robust", "standard"],
+        help="numbers centred on the median, divided by the interquartile range and "
+        "smoothly clipped (robust, the default recipe's), or standardised (small's)",
     )
     model.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     model.add_argument(
@@ -111,8 +142,9 @@ def add_column_options(parser) -> None:
         "--max-categories",
         type=int,
         metavar="N",
-        help="at most N one-hot columns per categorical column: the N-1 most frequent "
-        "values and one for all others",
+        help="at most N levels per categorical column: the N-1 most frequent values and "
+        "one for all others (one-hot columns, or the rows of the column's embedding when "
+        "it has more than 8 levels in the default recipe)",
     )
     cols.add_argument(
         "--date-format",
@@ -137,13 +169,15 @@ def add_column_options(parser) -> None:
 def checked(args: argparse.Namespace) -> tuple[list[int], int | None]:
     """Refuse values out of range; returns (the hidden layer sizes, the batch size or None
     for the full batch)."""
-    if args.epochs < 1:
+    if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.ensemble is not None and args.ensemble < 1:
+        raise UserError(f"--ensemble must be at least 1, got {args.ensemble}")
     if args.lr is not None and not args.lr > 0:
         raise UserError(f"--lr must be positive, got {args.lr}")
     if not 0 <= args.val_split < 1:
         raise UserError(f"--val-split must be in [0, 1), got {args.val_split}")
-    if args.patience < 1:
+    if args.patience is not None and args.patience < 1:
         raise UserError(f"--patience must be at least 1, got {args.patience}")
     if args.max_categories is not None and args.max_categories < 2:
         raise UserError(f"--max-categories must be at least 2, got {args.max_categories}")
@@ -181,7 +215,9 @@ def _date_formats(given: list[str] | None) -> str | dict[str, str] | None:
     return plain[0] if plain else named
 
 
-def _hidden_sizes(text: str) -> list[int]:
+def _hidden_sizes(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
     if text.strip().lower() in ("", "none", "0"):
         return []
     try:
@@ -195,7 +231,9 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _batch_size(text: str) -> int | None:
+def _batch_size(text: str) -> int | str | None:
+    if text.lower() == "auto":
+        return "auto"
     if text.lower() in ("full", "all", "none"):
         return None
     try:
@@ -207,9 +245,16 @@ def _batch_size(text: str) -> int | None:
     return value
 
 
-def fit_options(args: argparse.Namespace, hidden: list[int], batch_size: int | None) -> dict:
-    """The options of the network, its training and the columns, as the fits take them."""
+def fit_options(
+    args: argparse.Namespace, hidden: list[int] | None, batch_size: int | str | None
+) -> dict:
+    """The options of the network, its training and the columns, as the fits take them
+    (None, and a batch size of "auto", leave the choice to the recipe)."""
+    recipe = {} if args.recipe is None else {"recipe": args.recipe}
     return {
+        **recipe,
+        "ensemble": args.ensemble,
+        "scaling": args.scaling,
         "hidden": hidden,
         "activation": args.activation,
         "loss": args.loss,

@@ -237,11 +237,17 @@ def _log_to_mlflow(args, model, history) -> str:
 
 def _summary(args, model, history) -> list[str]:
     """What was trained, on what, for how long, and how well."""
+    from ..layers import Dense
     from ..tabular import format_metrics as fmt
+    from ..tabular.recipe import describe_recipe
 
     info = model.info
     net = model.network
-    sizes = " -> ".join([str(net.input_size)] + [str(layer.units) for layer in net.layers])
+    if "recipe" in info:
+        widths = [*info["hidden"], net.output_size]
+    else:
+        widths = [layer.units for layer in net.layers if isinstance(layer, Dense)]
+    sizes = " -> ".join(map(str, [net.input_size, *widths]))
     rows = f"{info['rows']} rows"
     if info["dropped_missing_target"]:
         rows += f" ({info['dropped_missing_target']} without a target dropped)"
@@ -251,12 +257,13 @@ def _summary(args, model, history) -> list[str]:
             f": {info['training_rows']} for training, {info['validation_rows']} held out "
             f"for validation{strat}"
         )
-    lines = [f"trained {sizes} ({info['task']}) on {rows}"]
+    lines = [f"trained {sizes} ({info['task']}) on {rows}", describe_recipe(info)]
     if info.get("cluster"):
         lines.append(on_dask.describe(info["cluster"]))
     if "streamed" in info:
         lines.append(streaming.describe(info))
-    stop = f", stopped early (no improvement in {args.patience})" if history.stopped_early else ""
+    patience = args.patience or (10 if info.get("recipe", "small") == "small" else None)
+    stop = f", stopped early (no improvement in {patience})" if history.stopped_early else ""
     val = (
         f", validation loss {info['epoch_val_loss']:.6g}"
         if info["epoch_val_loss"] is not None

@@ -349,9 +349,20 @@ class ClusterRecipe(Recipe):
 
     optimizers: ClassVar[tuple[str, ...]] = ("lbfgs", "adam", "sgd")
 
+    recipe: str = "small"
     optimizer: str = "lbfgs"
-    batch_size: int | None = None
+    batch_size: int | str | None = None
+    ensemble: int | None = 1
     strategy: str = "average"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.ensemble is None:
+            object.__setattr__(self, "ensemble", 1)  # (a frozen dataclass)
+        if self.ensemble != 1:
+            raise PreprocessingError(
+                "an ensemble trains in memory; on a cluster, one network (leave out --ensemble)"
+            )
 
 
 @dataclass
@@ -630,7 +641,12 @@ def fit_table(
         X_train, y_train = collection(0, "train"), collection(1, "train")
         validation = (collection(2, "val"), collection(3, "val")) if n_val else None
         training = recipe.training(
-            target_enc, k, n_rows=n_train, n_validation=n_val, callbacks=callbacks
+            target_enc,
+            k,
+            n_rows=n_train,
+            n_validation=n_val,
+            callbacks=callbacks,
+            features=feature_enc,
         )
         net = training.network
         history = fit_network(
@@ -644,6 +660,7 @@ def fit_table(
             shuffle=True,
             validation_data=validation,
             callbacks=training.callbacks,
+            schedule=training.schedule,
             strategy=recipe.strategy,
             client=client,
         )

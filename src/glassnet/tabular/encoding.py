@@ -105,6 +105,17 @@ __all__ = [
 #: Without ``max_categories``, a column with more levels than this, most of them rare
 #: (fewer than ten rows each on average), is refused as an identifier.
 IDENTIFIER_LEVELS = 100
+#: When categorical columns with many levels are embedded (``embed_levels``), a column is
+#: still refused as an identifier when it has more than IDENTIFIER_LEVELS levels of fewer
+#: than this many rows each on average: nearly every value (nearly) unique, nothing for
+#: an embedding to learn from.
+IDENTIFIER_ROWS = 3
+#: The smooth clipping of robust scaling: z -> z / sqrt(1 + (z / CLIP)^2), which is z near
+#: 0 and tends to +-CLIP (RealMLP's bound, Holzmueller et al., 2024).
+CLIP = 3.0
+#: The most values of a column kept to find its median and quartiles (robust scaling);
+#: past it, an evenly spaced subsample.
+SAMPLE_SIZE = 1 << 17
 #: The most memory one categorical column's one-hot block may take, for the rows encoded
 #: at once (all of them in memory; a chunk and the shuffle buffer when streaming): the one
 #: bound on one-hot width, which a later change may replace by an embedding.
@@ -201,6 +212,63 @@ class Accumulator:
 
 
 @dataclass
+class Sample:
+    """An evenly spaced subsample of a stream of values, of at most SAMPLE_SIZE: every
+    ``stride``-th value, the stride doubling (and the sample halving) when it would
+    outgrow the bound. The same values in the same chunks give the same sample."""
+
+    values: list[np.ndarray] = field(default_factory=list)
+    stride: int = 1
+    seen: int = 0
+    size: int = 0
+
+    def add(self, x: np.ndarray) -> None:
+        x = np.asarray(x, dtype=np.float64)
+        start = (-self.seen) % self.stride
+        self.seen += x.size
+        kept = x[start :: self.stride]
+        self.values.append(kept.copy())
+        self.size += kept.size
+        while self.size > SAMPLE_SIZE:
+            joined = np.concatenate(self.values)[::2]
+            self.values, self.size, self.stride = [joined], joined.size, self.stride * 2
+
+    def merge(self, other: Sample) -> Sample:
+        """Add ``other``'s values (thinned to this sample's stride, roughly)."""
+        step = max(1, self.stride // other.stride)
+        for part in other.values:
+            self.values.append(part[::step])
+            self.size += self.values[-1].size
+        self.seen += other.seen
+        while self.size > SAMPLE_SIZE:
+            joined = np.concatenate(self.values)[::2]
+            self.values, self.size, self.stride = [joined], joined.size, self.stride * 2
+        return self
+
+    def array(self) -> np.ndarray:
+        return np.concatenate(self.values) if self.values else np.empty(0)
+
+
+def robust_scale(x: np.ndarray) -> tuple[float, float]:
+    """(centre, scale) of robust scaling: the median, and the interquartile range, or half
+    the range when the quartiles are equal, or 1 for a constant (RealMLP's rule)."""
+    if x.size == 0:
+        return 0.0, 1.0
+    q25, median, q75 = np.quantile(x, [0.25, 0.5, 0.75])
+    scale = float(q75 - q25)
+    if not scale > 0:
+        scale = float(x.max() - x.min()) / 2
+    if not (scale > 0 and math.isfinite(scale)):
+        scale = 1.0
+    return float(median), scale
+
+
+def smooth_clip(z: np.ndarray, bound: float) -> np.ndarray:
+    """z / sqrt(1 + (z / bound)^2): close to z near 0, within +-bound always."""
+    return z / np.sqrt(1.0 + np.square(z / bound))
+
+
+@dataclass
 class _Column:
     """What is learnt about one feature column while fitting."""
 
@@ -212,6 +280,7 @@ class _Column:
     missing_lines: list[tuple[str, int]] = field(default_factory=list)
     fmt: str | None = None  # the format of a datetime column's text (None: ISO 8601)
     stats: Accumulator = field(default_factory=Accumulator)
+    sample: Sample = field(default_factory=Sample)
     counts: dict[str, int] = field(default_factory=dict)
     parts: dict[str, Accumulator] = field(default_factory=dict)
     has_time: bool = False
@@ -240,6 +309,19 @@ class FeatureEncoder:
     date_format : str or mapping of str to str, optional
         The strftime format of dates that are not ISO 8601 (``"%d/%m/%Y"``), for every
         column or by column name; without it, the format is inferred from the values.
+    scaling : "standard" or "robust"
+        Numbers standardised by their mean and standard deviation, or centred on their
+        median, divided by their interquartile range and smoothly clipped to +-3
+        (:func:`smooth_clip`), which tames outliers.
+    indicators : bool
+        With ``impute``: one more output per numeric column with missing training values,
+        1 where the value was missing (and filled), else 0.
+    embed_levels : int, optional
+        A categorical column with more levels than this becomes one output, the index of
+        its level, for a network's learned embedding (:class:`~glassnet.layers.Embedding`)
+        instead of one-hot columns; levels seen once share the last index with the
+        levels never seen. Such a column is refused as an identifier only when its levels
+        have fewer than :data:`IDENTIFIER_ROWS` rows each on average.
     """
 
     def __init__(
@@ -250,7 +332,16 @@ class FeatureEncoder:
         categorical: Sequence[str] = (),
         numeric: Sequence[str] = (),
         date_format: str | dict[str, str] | None = None,
+        scaling: str = "standard",
+        indicators: bool = False,
+        embed_levels: int | None = None,
     ):
+        if scaling not in ("standard", "robust"):
+            raise ValueError(f"scaling is 'standard' or 'robust', not {scaling!r}")
+        if embed_levels is not None and (
+            not isinstance(embed_levels, (int, np.integer)) or embed_levels < 1
+        ):
+            raise ValueError(f"embed_levels must be a positive integer, got {embed_levels!r}")
         if max_categories is not None and (
             not isinstance(max_categories, (int, np.integer)) or max_categories < 2
         ):
@@ -270,6 +361,9 @@ class FeatureEncoder:
         self.categorical = list(categorical)
         self.numeric = list(numeric)
         self.date_format = date_format
+        self.scaling = scaling
+        self.indicators = bool(indicators)
+        self.embed_levels = None if embed_levels is None else int(embed_levels)
         self.columns: list[dict[str, Any]] = []
         self._fitting: list[_Column] | None = None
 
@@ -372,6 +466,8 @@ class FeatureEncoder:
                     "remove or fix those rows"
                 )
             c.stats.add(x)
+            if self.scaling == "robust":
+                c.sample.add(x)
         elif c.kind == "boolean":
             flags, failed = parse_booleans(values, missing)
             self._check_parsed(c, values, failed, where, "true/false")
@@ -455,6 +551,7 @@ class FeatureEncoder:
             a.missing += b.missing
             a.missing_lines.extend(b.missing_lines[: max(0, 5 - len(a.missing_lines))])
             a.stats.merge(b.stats)
+            a.sample.merge(b.sample)
             for label, count in b.counts.items():
                 a.counts[label] = a.counts.get(label, 0) + count
             for part, acc in b.parts.items():
@@ -488,11 +585,17 @@ class FeatureEncoder:
         columns = []
         for c in fitting:
             if c.kind == "numeric":
-                mean, std = c.stats.value_mean, c.stats.std
-                std = std if std > 0 and math.isfinite(std) else 1.0
-                columns.append(
-                    {"name": c.name, "kind": "numeric", "mean": mean, "std": std, "fill": mean}
-                )
+                if self.scaling == "robust":
+                    mean, std = robust_scale(c.sample.array())
+                else:
+                    mean, std = c.stats.value_mean, c.stats.std
+                    std = std if std > 0 and math.isfinite(std) else 1.0
+                column = {"name": c.name, "kind": "numeric", "mean": mean, "std": std, "fill": mean}
+                if self.scaling == "robust":
+                    column["clip"] = CLIP
+                if self.impute and self.indicators and c.missing:
+                    column["indicator"] = True
+                columns.append(column)
             elif c.kind == "boolean":
                 std = c.stats.std
                 columns.append(
@@ -526,20 +629,31 @@ class FeatureEncoder:
                 comma = _comma_decimals(c.counts)
                 if comma:
                     commas.append((c.name, comma))
-                if self.max_categories is None and levels > IDENTIFIER_LEVELS and levels > c.n / 10:
+                many = levels > IDENTIFIER_LEVELS
+                if self.embed_levels is not None:
+                    identifier = many and levels * IDENTIFIER_ROWS > c.n
+                else:
+                    identifier = many and levels > c.n / 10
+                if self.max_categories is None and identifier:
                     ids.append((c.name, levels, c.n + c.missing, comma))
                     continue
                 other = self.max_categories is not None and levels > self.max_categories
                 kept = by_count[: self.max_categories - 1] if other else by_count
-                columns.append(
-                    {
-                        "name": c.name,
-                        "kind": "categorical",
-                        "categories": sorted(label for label, _ in kept),
-                        "other": bool(other),
-                        "fill": by_count[0][0],
-                    }
-                )
+                embed = self.embed_levels is not None and len(kept) > self.embed_levels
+                if embed:  # a level seen once learns nothing of its own: it joins "other"
+                    frequent = [kv for kv in kept if kv[1] > 1]
+                    other = other or len(frequent) < len(kept)
+                    kept = frequent or kept[:1]
+                column = {
+                    "name": c.name,
+                    "kind": "categorical",
+                    "categories": sorted(label for label, _ in kept),
+                    "other": bool(other),
+                    "fill": by_count[0][0],
+                }
+                if embed:
+                    column["embed"] = True
+                columns.append(column)
         if ids:
             if any(comma for *_, comma in ids):
                 names = ", ".join(repr(name) for name, _ in commas)
@@ -639,6 +753,24 @@ class FeatureEncoder:
     def n_outputs(self) -> int:
         return sum(_width(c) for c in self.columns)
 
+    def embedding_inputs(self) -> tuple[list[int], list[tuple[int, int]]]:
+        """Where, in the encoded matrix, a network's :class:`~glassnet.layers.Embedding`
+        finds its inputs: the positions of the continuous values (numbers and date parts;
+        not true/false, one-hot or missing-indicator columns), and each embedded
+        categorical column's (position, number of levels, "other" and unseen included)."""
+        numeric: list[int] = []
+        categorical: list[tuple[int, int]] = []
+        start = 0
+        for c in self.columns:
+            if c["kind"] == "numeric":
+                numeric.append(start)
+            elif c["kind"] == "datetime":
+                numeric.extend(range(start, start + len(c["parts"])))
+            elif c.get("embed"):
+                categorical.append((start, len(c["categories"]) + 1))
+            start += _width(c)
+        return numeric, categorical
+
     def transform(
         self,
         table,
@@ -699,7 +831,10 @@ class FeatureEncoder:
                 x, failed = parse_numbers(values, miss)
                 self._refuse_wrong(c, values, failed, where, "numeric")
                 x[miss] = c["fill"]
-                dense.append((start, self._scaled(x, c["mean"], c["std"], c, where)))
+                z = self._scaled(x, c["mean"], c["std"], c, where)
+                dense.append((start, smooth_clip(z, c["clip"]) if c.get("clip") else z))
+                if c.get("indicator"):
+                    dense.append((start + 1, miss.astype(np.float64)))
             elif kind == "boolean":
                 x, failed = parse_booleans(values, miss)
                 self._refuse_wrong(c, values, failed, where, "true/false")
@@ -716,7 +851,14 @@ class FeatureEncoder:
                     dense.append((start + j, self._scaled(x, p["mean"], p["std"], c, where)))
             else:
                 codes, message = self._one_hot_codes(c, values, miss)
-                hot.append((start, codes))
+                if c.get("embed"):  # the level's index; the last for "other" and unseen
+                    codes[codes < 0] = len(c["categories"])
+                    dense.append((start, codes.astype(np.float64)))
+                    message = message and message.replace(
+                        "encoded as all zeros", "encoded as the level for rare values"
+                    )
+                else:
+                    hot.append((start, codes))
                 if message:
                     warnings.append(ColumnWarning(c["name"], message))
             start += _width(c)
@@ -795,6 +937,9 @@ class FeatureEncoder:
         return {
             "impute": self.impute,
             "max_categories": self.max_categories,
+            "scaling": self.scaling,
+            "indicators": self.indicators,
+            "embed_levels": self.embed_levels,
             "columns": [dict(c) for c in self.columns],
         }
 
@@ -809,7 +954,22 @@ class FeatureEncoder:
         impute = data.get("impute", False)
         if not isinstance(impute, bool):
             raise ValueError("the preprocessing's impute flag is not true or false")
-        enc = cls(impute=impute, max_categories=max_categories)
+        scaling = data.get("scaling", "standard")
+        if scaling not in ("standard", "robust"):
+            raise ValueError(f"invalid scaling {scaling!r}")
+        indicators = data.get("indicators", False)
+        if not isinstance(indicators, bool):
+            raise ValueError("the preprocessing's indicators flag is not true or false")
+        embed_levels = data.get("embed_levels")
+        if embed_levels is not None and (not _is_int(embed_levels) or embed_levels < 1):
+            raise ValueError(f"invalid embed_levels {embed_levels!r}")
+        enc = cls(
+            impute=impute,
+            max_categories=max_categories,
+            scaling=scaling,
+            indicators=indicators,
+            embed_levels=embed_levels,
+        )
         seen = set()
         for c in data["columns"]:
             if not isinstance(c, dict) or not isinstance(c.get("name"), str):
@@ -825,6 +985,20 @@ class FeatureEncoder:
                 _check_scale(
                     name, c, ("mean", "std", "fill") if kind == "numeric" else ("mean", "std")
                 )
+                clip = c.get("clip")
+                if (
+                    kind == "numeric"
+                    and clip is not None
+                    and not (
+                        isinstance(clip, (int, float))
+                        and not isinstance(clip, bool)
+                        and clip > 0
+                        and math.isfinite(clip)
+                    )
+                ):
+                    raise ValueError(f"feature column {name!r} has an invalid clip {clip!r}")
+                if not isinstance(c.get("indicator", False), bool):
+                    raise ValueError(f"feature column {name!r} has an invalid indicator flag")
             elif kind == "datetime":
                 parts = c.get("parts")
                 if not isinstance(parts, list) or not parts:
@@ -851,6 +1025,7 @@ class FeatureEncoder:
                     or len(set(cats)) != len(cats)
                     or not isinstance(c.get("fill"), str)
                     or not isinstance(c.get("other", False), bool)
+                    or not isinstance(c.get("embed", False), bool)
                 ):
                     raise ValueError(f"feature column {name!r} has invalid categories")
                 c = {**c, "other": c.get("other", False)}
@@ -867,10 +1042,16 @@ class FeatureEncoder:
             if c["kind"] == "numeric":
                 if self.impute:
                     fill = f", missing -> {c['fill']:.6g}"
-                lines.append(
-                    f"{c['name']}: numeric, standardised (mean {c['mean']:.6g}, "
-                    f"std {c['std']:.6g}){fill}"
-                )
+                if c.get("clip"):
+                    how = (
+                        f"robust scaling (median {c['mean']:.6g}, scale {c['std']:.6g}), "
+                        f"smoothly clipped to +-{c['clip']:g}"
+                    )
+                else:
+                    how = f"standardised (mean {c['mean']:.6g}, std {c['std']:.6g})"
+                if c.get("indicator"):
+                    fill += ", and a column that is 1 where it was missing"
+                lines.append(f"{c['name']}: numeric, {how}{fill}")
             elif c["kind"] == "boolean":
                 lines.append(
                     f"{c['name']}: boolean, 1 for true, standardised (mean {c['mean']:.6g}, "
@@ -888,8 +1069,9 @@ class FeatureEncoder:
                 other = " + other" if c.get("other") else ""
                 if self.impute:
                     fill = f", missing -> {c['fill']}"
+                encoded = "a learned embedding of" if c.get("embed") else "one-hot over"
                 lines.append(
-                    f"{c['name']}: text, one-hot over {len(cats)} values{other} ({shown}){fill}"
+                    f"{c['name']}: text, {encoded} {len(cats)} values{other} ({shown}){fill}"
                 )
         return lines
 
@@ -940,13 +1122,19 @@ def _assemble(n: int, width: int, dtype, dense, hot) -> np.ndarray:
 
 def _width(c: dict) -> int:
     if c["kind"] == "categorical":
+        if c.get("embed"):
+            return 1
         return len(c["categories"]) + int(bool(c.get("other")))
     if c["kind"] == "datetime":
         return len(c["parts"])
-    return 1
+    return 1 + int(bool(c.get("indicator")))
 
 
 def _output_names(c: dict) -> list[str]:
+    if c.get("embed"):
+        return [f"{c['name']}.level"]
+    if c.get("indicator"):
+        return [c["name"], f"{c['name']}.missing"]
     if c["kind"] == "categorical":
         names = [f"{c['name']}={cat}" for cat in c["categories"]]
         return names + [f"{c['name']}={_OTHER}"] if c.get("other") else names

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ensembles import average
 from ..layers import Dense
 from ..network import Network
 from ..training import Callback, History
@@ -118,45 +119,76 @@ class TabularModel:
         recipe = Recipe.from_options(options, "fit")
         ready = recipe.prepare(as_columns(frame), target, where)
         cols, where_all = ready.cols, ready.where
-        train_idx, val_idx = ready.train, ready.validation
         feature_enc, target_enc = ready.features, ready.target
-        X, _ = feature_enc.transform(cols, where=where_all)
-        y = target_enc.encode(cols[target], where=where_all)
+        n_rows, classification = cols.n_rows, target_enc.task == "classification"
+        classes = target_enc.class_indices(cols[target]) if classification else None
 
-        training = recipe.training(
-            target_enc,
-            feature_enc.n_outputs,
-            n_rows=len(train_idx),
-            n_validation=len(val_idx),
-            callbacks=callbacks,
-        )
-        net = training.network
-        history = net.fit(
-            X[train_idx],
-            y[train_idx],
-            loss=training.loss,
-            optimizer=training.optimizer,
-            epochs=training.epochs,
-            batch_size=training.batch_size,
-            shuffle=True,
-            validation_data=(X[val_idx], y[val_idx]) if len(val_idx) else None,
-            callbacks=training.callbacks,
-        )
-        output = net.predict(X)
+        def training_of(member: int, n_train: int, n_val: int):
+            return recipe.training(
+                target_enc,
+                feature_enc.n_outputs,
+                n_rows=n_train,
+                n_validation=n_val,
+                callbacks=callbacks,
+                features=feature_enc,
+                member=member,
+            )
+
+        first = training_of(0, len(ready.train), len(ready.validation))
+        X, _ = feature_enc.transform(cols, first.dtype, where=where_all)
+        y = target_enc.encode(cols[target], where=where_all)
+        members, histories = [], []
+        held_out = np.zeros((n_rows, target_enc.n_outputs))  # each row's held-out outputs
+        times_held = np.zeros(n_rows)
+        for member in range(first.recipe.ensemble):
+            if member == 0:
+                train_idx, val_idx, training = ready.train, ready.validation, first
+            else:
+                train_idx, val_idx = recipe.split(n_rows, classes, member=member)
+                training = training_of(member, len(train_idx), len(val_idx))
+            net = training.network
+            training.begin(X[train_idx], (X[val_idx], y[val_idx]) if len(val_idx) else None)
+            histories.append(
+                net.fit(
+                    X[train_idx],
+                    y[train_idx],
+                    loss=training.loss,
+                    optimizer=training.optimizer,
+                    epochs=training.epochs,
+                    batch_size=training.batch_size,
+                    shuffle=True,
+                    validation_data=(X[val_idx], y[val_idx]) if len(val_idx) else None,
+                    callbacks=training.callbacks,
+                    schedule=training.schedule,
+                )
+            )
+            members.append(net)
+            if len(val_idx):
+                held_out[val_idx] += net.predict(X[val_idx])
+                times_held[val_idx] += 1
+        net = members[0] if len(members) == 1 else average(members)
+        history = histories[0]
+        # The training rows' metrics are the model's; the validation metrics are out of
+        # fold: each held-out row scored by the networks that did not train on it.
         train, validation = SummaryMetrics(target_enc.task), SummaryMetrics(target_enc.task)
-        train.update_outputs(target_enc, y[train_idx], output[train_idx])
-        validation.update_outputs(target_enc, y[val_idx], output[val_idx])
+        train.update_outputs(target_enc, y[ready.train], net.predict(X[ready.train]))
+        held = times_held > 0
+        if held.any():
+            mean_held = held_out[held] / times_held[held, None]
+            validation.update_outputs(target_enc, y[held], mean_held)
         info = recipe.summary(
-            training,
+            first,
             history,
             features=feature_enc,
             target=target_enc,
-            rows=cols.n_rows,
+            rows=n_rows,
             dropped=ready.dropped,
             train=train,
             validation=validation,
             source=source,
         )
+        # rows, as each network saw them: the validation metrics cover every fold's rows
+        info["training_rows"], info["validation_rows"] = len(ready.train), len(ready.validation)
         model = cls(net, feature_enc, target_enc, info)
         model.history = history
         return model
@@ -514,6 +546,13 @@ class TabularModel:
             "optimizer": str,
             "hidden": [int],
             "activation": str,
+            "recipe": str,
+            "ensemble": int,
+            "batch_size": (int, None),
+            "epoch_budget": int,
+            "schedule": str,
+            "scaling": str,
+            "layers": [str],
             "epochs": int,
             "stopped_early": bool,
             "restored_epoch": (int, None),

@@ -17,9 +17,11 @@ from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 
-from ..layers import Dense
+from .. import losses as _losses
+from ..layers import Dense, Dropout, Embedding, Layer, Parametric, Scale
 from ..network import Network
 from ..optimizers import LBFGS, SGD, Adam, Optimizer
+from ..schedules import CosLog, Schedule
 from ..training import Callback, EarlyStopping, History
 from .columns import Columns, mark_missing, missing_mask
 from .dates import check_format
@@ -28,6 +30,7 @@ from .metrics import SummaryMetrics
 from .survey import Survey, SurveyResult
 
 __all__ = [
+    "RECIPES",
     "Recipe",
     "Prepared",
     "Training",
@@ -37,11 +40,70 @@ __all__ = [
     "check_rows",
     "overfitting",
     "history_summary",
+    "describe_recipe",
 ]
 
 
 #: The largest seed: NumPy's generators take 0 to 2**32 - 1.
 SEED_MAX = 2**32 - 1
+
+
+#: The recipes: ``default``, the network of the published recipe below, sized by the data;
+#: ``small``, two layers of 16 ReLU units under Adam at 1e-3, standardised inputs.
+RECIPES = ("default", "small")
+
+# The default recipe follows RealMLP-TD (Holzmueller, Grinsztajn and Steinwart, "Better by
+# Default", NeurIPS 2024): robust scaling with smooth clipping, periodic embeddings of the
+# numbers (PBLD) and learned embeddings of categories with many levels, a learned scale per
+# input, three layers of 256 with a parametric activation (SELU for a classification, Mish
+# for a regression) and dropout 0.15, weights that learn at lr / sqrt(fan-in) and start from
+# the data, Adam (beta2 0.95) with decoupled weight decay 0.02 and a log-cosine schedule,
+# label smoothing 0.1, and the best epoch on the validation rows. What glassnet adds: the
+# epochs follow the data's size (a fixed budget of passes over rows), and small data gets
+# an ensemble of networks from other seeds and validation folds, averaged into one network.
+_WIDTH = 256
+_DEPTH = 3
+_DROPOUT = 0.15
+_EMBED = True
+_INIT = "data"
+_WEIGHT_DECAY = 0.02
+_SMOOTHING = 0.1
+_LR = {"classification": 0.04, "regression": 0.2}
+_ACTIVATION = {"classification": "selu", "regression": "mish"}
+_BATCH = 256
+#: Rows trained on per network, summed over the epochs, that size the epochs
+#: (at least MIN_EPOCHS, at most MAX_EPOCHS).
+PASSES = 250_000
+MIN_EPOCHS, MAX_EPOCHS = 16, 128
+#: At most this many training rows: an ensemble of ENSEMBLE networks.
+ENSEMBLE_ROWS = 3_000
+ENSEMBLE = 3
+#: More training rows than this: the network computes in float32.
+FLOAT32_ROWS = 5_000
+#: A categorical column with more levels than this is embedded (RealMLP's one-hot limit).
+EMBED_LEVELS = 8
+
+
+class ValidationError(Callback):
+    """Records ``history.metrics["val_error"]`` each epoch: the share of validation rows
+    whose most probable class is not their class. It needs the validation data the fit
+    was given, which it takes from the loop's ``validation`` hand-over (see
+    :meth:`begin`)."""
+
+    def __init__(self):
+        self.X: np.ndarray | None = None
+        self.y: np.ndarray | None = None
+
+    def begin(self, X_val: np.ndarray, y_val: np.ndarray) -> None:
+        """The validation rows and their class indices."""
+        self.X, self.y = X_val, np.asarray(y_val).reshape(-1)
+
+    def on_epoch_end(self, net, history):
+        if self.X is None:
+            return None
+        wrong = net.predict(self.X).argmax(axis=1) != self.y
+        history.metrics.setdefault("val_error", []).append(float(wrong.mean()))
+        return None
 
 
 class OverfittingWarning(UserWarning):
@@ -52,10 +114,21 @@ class OverfittingWarning(UserWarning):
 class Recipe:
     """The options of training a TabularModel, checked when the recipe is made.
 
+    A field left at None (``batch_size``: ``"auto"``) is chosen by the ``recipe`` from
+    the data's size, task and columns (:meth:`resolved`); a value given overrides it.
+
     Parameters
     ----------
+    recipe : str
+        One of :data:`RECIPES`: ``"default"`` (see the module's source for what it is
+        made of and where it comes from) or ``"small"`` (16-16 ReLU, the earlier default).
     hidden, activation : sequence of int, str
         The hidden layers' sizes (none: a linear model) and activation.
+    ensemble : int, optional
+        Networks trained from other seeds and validation folds and averaged into one
+        (default recipe: 3 on at most 3,000 training rows, else 1).
+    scaling : "robust" or "standard", optional
+        How numbers are scaled (see :class:`~.encoding.FeatureEncoder`).
     loss : str
         ``"auto"`` is cross_entropy for a classification and mse for a regression.
     optimizer, lr : str, float or None
@@ -97,16 +170,19 @@ class Recipe:
     #: The optimizers this way of training offers (a cluster adds L-BFGS).
     optimizers: ClassVar[tuple[str, ...]] = ("adam", "sgd")
 
-    hidden: Sequence[int] = (16, 16)
-    activation: str = "relu"
+    recipe: str = "default"
+    hidden: Sequence[int] | None = None
+    activation: str | None = None
     loss: str = "auto"
     optimizer: str = "adam"
     lr: float | None = None
-    epochs: int = 200
-    batch_size: int | None = 32
+    epochs: int | None = None
+    batch_size: int | str | None = "auto"
     val_split: float = 0.2
     early_stopping: bool = True
-    patience: int = 10
+    patience: int | None = None
+    ensemble: int | None = None
+    scaling: str | None = None
     seed: int | None = 0
     impute: bool = False
     task: str = "auto"
@@ -120,18 +196,37 @@ class Recipe:
     na_values: Sequence[str] = ()
 
     def __post_init__(self):
-        if any(int(h) < 1 for h in self.hidden):
+        if self.recipe not in RECIPES:
+            raise PreprocessingError(
+                f"unknown recipe {self.recipe!r}; choose {' or '.join(RECIPES)}"
+            )
+        if self.hidden is not None and any(int(h) < 1 for h in self.hidden):
             raise PreprocessingError(
                 f"hidden layer sizes must be positive, got {list(self.hidden)}"
             )
-        if self.epochs < 1:
+        if self.epochs is not None and self.epochs < 1:
             raise PreprocessingError(f"epochs must be at least 1, got {self.epochs}")
+        batch = self.batch_size
+        if batch not in (None, "auto") and (
+            isinstance(batch, (bool, str)) or not isinstance(batch, (int, np.integer)) or batch < 1
+        ):
+            raise PreprocessingError(f"the batch size must be a positive integer, got {batch!r}")
         if not 0 <= self.val_split < 1:
             raise PreprocessingError(
                 f"the validation split must be in [0, 1), got {self.val_split}"
             )
-        if self.patience < 1:
+        if self.patience is not None and self.patience < 1:
             raise PreprocessingError(f"patience must be at least 1, got {self.patience}")
+        if self.ensemble is not None and (
+            isinstance(self.ensemble, bool)
+            or not isinstance(self.ensemble, (int, np.integer))
+            or self.ensemble < 1
+        ):
+            raise PreprocessingError(
+                f"the ensemble must be a positive number of networks, got {self.ensemble!r}"
+            )
+        if self.scaling not in (None, "robust", "standard"):
+            raise PreprocessingError(f"unknown scaling {self.scaling!r}; choose robust or standard")
         seed = self.seed
         if seed is not None and (
             isinstance(seed, bool)
@@ -157,7 +252,7 @@ class Recipe:
             )
         if self.optimizer == "lbfgs" and lr is not None:
             raise PreprocessingError("L-BFGS chooses its own steps: it takes no learning rate")
-        if self.optimizer == "lbfgs" and self.batch_size is not None:
+        if self.optimizer == "lbfgs" and self.batch_size not in (None, "auto"):
             raise PreprocessingError("L-BFGS trains on the full batch: it takes no batch size")
         if self.task not in ("auto", "classification", "regression"):
             raise PreprocessingError(
@@ -318,12 +413,20 @@ class Recipe:
             refuse_missing(cols, names, where)
 
     def split(
-        self, n: int, classes: np.ndarray | None = None, part: int | None = None
+        self,
+        n: int,
+        classes: np.ndarray | None = None,
+        part: int | None = None,
+        member: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Training and validation row indices of ``n`` rows (see :func:`split_rows`),
-        seeded with ``seed``, and with ``part`` for one partition of many."""
-        rng = np.random.default_rng(self.seed if part is None else [self.seed, part])
-        return split_rows(n, self.val_split, rng, classes)
+        seeded with ``seed``, with ``part`` for one partition of many, and with ``member``
+        for the other networks of an ensemble (each holds out other rows)."""
+        if member:
+            seed = None if self.seed is None else [self.seed, 2**32 - 1, member]
+        else:
+            seed = self.seed if part is None else [self.seed, part]
+        return split_rows(n, self.val_split, np.random.default_rng(seed), classes)
 
     def check_training_rows(self, n_train: int) -> None:
         """Refuse a split that leaves no training rows (``n_train`` is their number)."""
@@ -332,12 +435,16 @@ class Recipe:
 
     def feature_encoder(self) -> FeatureEncoder:
         """An unfitted FeatureEncoder with these options."""
+        default = self.recipe == "default"
         return FeatureEncoder(
             impute=self.impute,
             max_categories=self.max_categories,
             categorical=self.categorical,
             numeric=self.numeric,
             date_format=self.date_format,
+            scaling=self.scaling or ("robust" if default else "standard"),
+            indicators=default,
+            embed_levels=EMBED_LEVELS if default else None,
         )
 
     # -- the network and its training ---------------------------------------------------------
@@ -357,6 +464,39 @@ class Recipe:
             )
         return self.loss
 
+    def resolved(self, task: str, n_rows: int) -> Recipe:
+        """This recipe with every choice it leaves open made, for ``n_rows`` training rows
+        of a ``task`` ("classification" or "regression"): what :meth:`training` builds."""
+        if self.recipe == "small":
+            chosen: dict[str, Any] = {
+                "hidden": (16, 16),
+                "activation": "relu",
+                "epochs": 200,
+                "batch_size": 32,
+                "patience": 10,
+                "ensemble": 1,
+            }
+        else:
+            ensemble = self.ensemble or (ENSEMBLE if n_rows <= ENSEMBLE_ROWS else 1)
+            per_network = PASSES // max(1, n_rows * ensemble)
+            epochs = self.epochs or min(MAX_EPOCHS, max(MIN_EPOCHS, per_network))
+            chosen = {
+                "hidden": (_WIDTH,) * _DEPTH,
+                "activation": _ACTIVATION[task],
+                "epochs": epochs,
+                "batch_size": _BATCH,
+                "patience": epochs,  # every epoch of the budget; the best one is kept
+                "ensemble": ensemble,
+            }
+        if self.optimizer == "lbfgs":
+            chosen["batch_size"] = None
+        chosen["scaling"] = "robust" if self.recipe == "default" else "standard"
+        unset = {"batch_size": "auto"}
+        return replace(
+            self,
+            **{k: v for k, v in chosen.items() if getattr(self, k) == unset.get(k, None)},
+        )
+
     def training(
         self,
         target: TargetEncoder,
@@ -365,35 +505,100 @@ class Recipe:
         n_rows: int | None = None,
         n_validation: int = 0,
         callbacks: Sequence[Callback] = (),
+        features: FeatureEncoder | None = None,
+        member: int = 0,
     ) -> Training:
-        """The network for ``n_inputs`` encoded features and a fitted ``target``, and how
-        to train it: the one place that sizes them, for every way of training. They follow
-        the options alone today; ``n_rows`` (the training rows) is here for defaults that
-        will follow the data's size. Early stopping comes after ``callbacks``, and watches
-        the validation loss when there are ``n_validation`` rows, else the training loss.
-        """
+        """The network for ``n_inputs`` encoded ``features`` and a fitted ``target``, and
+        how to train it on ``n_rows`` rows: the one place that sizes them, for every way
+        of training (see :meth:`resolved`). ``member`` numbers the networks of an
+        ensemble, each from its own seed. Early stopping comes after ``callbacks``, and
+        watches the validation loss when there are ``n_validation`` rows, else the
+        training loss."""
+        recipe = self.resolved(target.task, n_rows or 0)
         classification = target.task == "classification"
-        output = Dense(target.n_outputs, "softmax" if classification else "identity")
-        layers = [Dense(h, self.activation) for h in self.hidden] + [output]
-        network = Network(layers, seed=self.seed).build(n_inputs)
+        seed = self.seed if member == 0 or self.seed is None else [self.seed, member]
+        rng = np.random.default_rng(seed) if isinstance(seed, list) else seed
+        if recipe.recipe == "small":
+            output = Dense(target.n_outputs, "softmax" if classification else "identity")
+            layers = [Dense(h, recipe.activation) for h in recipe.hidden] + [output]
+            network = Network(layers, seed=rng).build(n_inputs)
+            loss: str | _losses.Loss = recipe.loss_for(target)
+            schedule = None
+        else:
+            layers = self._layers(recipe, target, n_inputs, features)
+            dtype = np.float32 if (n_rows or 0) > FLOAT32_ROWS else np.float64
+            network = Network(layers, seed=rng).build(n_inputs, dtype)
+            loss = recipe.loss_for(target)
+            if loss == "cross_entropy":
+                loss = _losses.CrossEntropy(_SMOOTHING)
+            schedule = None if recipe.optimizer == "lbfgs" else CosLog(4)
         callbacks = list(callbacks)
-        if self.early_stopping:
+        if recipe.early_stopping:
             monitor = "val_loss" if n_validation else "loss"
+            if recipe.recipe == "default" and classification and n_validation:
+                callbacks.append(ValidationError())  # RealMLP's choice of the best epoch
+                monitor = "val_error"
             callbacks.append(
-                EarlyStopping(monitor=monitor, patience=self.patience, restore_best=True)
+                EarlyStopping(monitor=monitor, patience=recipe.patience, restore_best=True)
             )
         return Training(
             network,
-            self.loss_for(target),
-            self._optimizer(),
-            self.epochs,
-            self.batch_size,
+            loss,
+            recipe.make_optimizer(classification),
+            recipe.epochs,
+            None if recipe.batch_size is None else min(int(recipe.batch_size), max(1, n_rows or 1)),
             callbacks,
+            schedule,
+            recipe,
         )
 
-    def _optimizer(self) -> Optimizer:
+    @staticmethod
+    def _layers(
+        recipe: Recipe, target: TargetEncoder, n_inputs: int, features: FeatureEncoder | None
+    ) -> list[Layer]:
+        """The default recipe's layers: embeddings, a scale per input, then each hidden
+        layer (weights learning at lr / sqrt(fan-in), started from the data) with its
+        parametric activation and dropout, and the output layer."""
+        numeric, categorical = features.embedding_inputs() if features is not None else ([], [])
+        if not _EMBED:
+            numeric = []
+        layers: list[Layer] = []
+        width = n_inputs
+        if numeric or categorical:
+            embedding = Embedding(numeric, categorical, 16, 4, 0.1, 8, lr_factor=0.1)
+            layers.append(embedding)
+            width = embedding.output_size(n_inputs)
+        layers.append(Scale(lr_factor=6.0))
+        for units in recipe.hidden:
+            factor = 1.0 / math.sqrt(width)
+            layers.append(
+                Dense(units, "identity", init="data", lr_factor=factor, bias_lr_factor=0.1)
+            )
+            layers.append(Parametric(recipe.activation, lr_factor=0.1))
+            layers.append(Dropout(_DROPOUT))
+            width = units
+        classification = target.task == "classification"
+        layers.append(
+            Dense(
+                target.n_outputs,
+                "softmax" if classification else "identity",
+                init="data",
+                lr_factor=1.0 / math.sqrt(width),
+                bias_lr_factor=0.1,
+            )
+        )
+        return layers
+
+    def make_optimizer(self, classification: bool = True) -> Optimizer:
+        """A fresh optimizer of this recipe's kind and learning rate."""
         if self.optimizer == "lbfgs":
             return LBFGS()
+        if self.recipe == "default":
+            task = "classification" if classification else "regression"
+            lr = self.lr if self.lr is not None else _LR[task]
+            if self.optimizer == "adam":
+                return Adam(lr, beta2=0.95, weight_decay=_WEIGHT_DECAY)
+            return SGD(lr, momentum=0.9)
         if self.optimizer == "adam":
             return Adam(self.lr if self.lr is not None else 1e-3)
         return SGD(self.lr if self.lr is not None else 0.01, momentum=0.9)
@@ -405,14 +610,23 @@ class Recipe:
     ) -> dict[str, Any]:
         """What a model's summary says of its columns, task and network (the network's
         own layers, so a size :meth:`training` chose is the size told)."""
+        recipe = training.recipe
+        loss = training.loss
         return {
             "columns": list(features.names),
             "kinds": features.kinds,
             "task": target.task,
-            "loss": training.loss,
+            "loss": loss if isinstance(loss, str) else loss.name,
             "optimizer": repr(training.optimizer),
-            "hidden": [layer.units for layer in training.network.layers[:-1]],
-            "activation": self.activation,
+            "hidden": list(recipe.hidden or ()),
+            "activation": recipe.activation or "",
+            "recipe": recipe.recipe,
+            "ensemble": int(recipe.ensemble or 1),
+            "batch_size": training.batch_size,
+            "epoch_budget": int(training.epochs),
+            "schedule": repr(training.schedule) if training.schedule is not None else "constant",
+            "scaling": features.scaling,
+            "layers": [repr(layer) for layer in training.network.layers],
         }
 
     def summary(
@@ -478,11 +692,32 @@ class Training:
     ``fit`` call to the next; ``callbacks`` end with early stopping, when asked for."""
 
     network: Network
-    loss: str
+    loss: str | _losses.Loss
     optimizer: Optimizer
     epochs: int
     batch_size: int | None
     callbacks: list[Callback]
+    schedule: Schedule | None = None
+    recipe: Recipe | None = None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The float type the network computes in (the encoded data's, to train on)."""
+        return np.dtype(self.network.dtype)
+
+    def begin(self, X: np.ndarray, validation=None) -> None:
+        """Start the layers that start from the data (``Dense(init="data")``) from up to
+        2,048 of the training rows ``X``, drawn with the network's generator; hand the
+        ``validation`` (X, y) to the callbacks that measure it."""
+        for callback in self.callbacks:
+            if isinstance(callback, ValidationError) and validation is not None:
+                callback.begin(*validation)
+        if not any(getattr(layer, "from_data", False) for layer in self.network.layers):
+            return
+        rows = X
+        if len(X) > 2048:
+            rows = X[np.sort(self.network.rng.choice(len(X), 2048, replace=False))]
+        self.network.initialize_from(rows)
 
 
 def split_rows(
@@ -548,6 +783,31 @@ def overfitting(history: History, early_stopping: bool) -> list[str]:
             f"Early stopping would keep epoch {best + 1}'s weights"
         ]
     return []
+
+
+def describe_recipe(info: Mapping[str, Any]) -> str:
+    """One line of what a model's summary (``model.info``) says the recipe chose: the
+    network, the optimizer, the schedule, the epochs and batches, the ensemble."""
+    if "recipe" not in info:  # a model trained before recipes were stated
+        hidden = " x ".join(map(str, info.get("hidden", []))) or "no hidden layer"
+        return f"network: {hidden} ({info.get('activation', '')}), {info.get('optimizer', '')}"
+    hidden = info["hidden"]
+    if len(set(hidden)) == 1 and len(hidden) > 1:
+        layers = f"{len(hidden)} x {hidden[0]}"
+    else:
+        layers = " x ".join(map(str, hidden)) or "no hidden layer"
+    batch = "full batch" if info["batch_size"] is None else f"batches of {info['batch_size']}"
+    parts = [
+        f"recipe {info['recipe']}: {layers} ({info['activation']})",
+        f"{info['optimizer']}, {info['schedule']}",
+        f"{info['epoch_budget']} epochs of {batch}",
+        f"{info['scaling']} scaling",
+    ]
+    if any(layer.startswith("Embedding") for layer in info.get("layers", [])):
+        parts.insert(1, "embeddings")
+    if info["ensemble"] > 1:
+        parts.append(f"an ensemble of {info['ensemble']} networks")
+    return ", ".join(parts)
 
 
 def history_summary(history: History) -> dict[str, Any]:

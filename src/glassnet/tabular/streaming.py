@@ -488,6 +488,9 @@ def fit_file(
         raise PreprocessingError(
             "streamed training takes mini-batches; a full batch needs the data in memory"
         )
+    if recipe.ensemble not in (None, 1):
+        raise PreprocessingError("an ensemble needs the data in memory; streamed, one network")
+    recipe = replace(recipe, ensemble=1)
     reading = dict(chunk_rows=chunk_rows, options=_reading(recipe, read_options))
     stats = gather_statistics(
         path, target, recipe, max_validation_rows=max_validation_rows, **reading
@@ -502,8 +505,11 @@ def fit_file(
         n_rows=stats.rows - n_val,
         n_validation=n_val,
         callbacks=callbacks,
+        features=stats.features,
     )
     net = training.network
+    if n_val:  # the held-out rows are a sample of the data: layers start from them
+        training.begin(X_val, (X_val, y_val))
 
     def blocks():
         buffer = ShuffleBuffer(buffer_rows, net.rng)
@@ -524,6 +530,7 @@ def fit_file(
         batch_size=training.batch_size,
         validation_data=(X_val, y_val) if n_val else None,
         callbacks=training.callbacks,
+        schedule=training.schedule,
     )
     validation = SummaryMetrics(stats.target.task)
     if n_val:
