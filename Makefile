@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint docs clean
+.PHONY: demo test bench lint docs quality clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,19 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/cold_start.py
 	$(BIN)/python benchmarks/calls.py
 	$(BIN)/python benchmarks/sklearn_compare.py
+
+# The quality of the default recipe against scikit-learn's MLP, HistGradientBoosting and
+# RealMLP-TD, on public datasets, several seeds each (docs/quality.md). RealMLP-TD needs
+# pytabkit and PyTorch: installed only when PyTorch's CPU wheel lies on this machine, as
+# for make bench; without them its column is skipped. It takes hours: RealMLP-TD's fits.
+quality: $(VENV)/.installed
+	@echo "installing the benchmark's datasets (statsmodels, vega_datasets, palmerpenguins)"
+	$(BIN)/python -m pip install --quiet -e ".[quality]"
+	@if $(BIN)/python -m pip download --quiet --no-index --no-deps "torch==2.13.0" \
+		-d $(VENV)/wheels >/dev/null 2>&1; then \
+		$(BIN)/python -m pip install --quiet "torch==2.13.0" pytabkit; \
+	else echo "no local PyTorch 2.13.0 wheel: RealMLP-TD will be skipped"; fi
+	$(BIN)/python benchmarks/quality.py --json quality.json --reuse quality.json
 
 clean:
 	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -387,15 +387,10 @@ def table(results: dict, datasets, peers) -> list[str]:
 def summary(results: dict, datasets, peers) -> list[str]:
     """Median differences to glassnet, and total training time, per peer."""
     out = []
-    g_time = sum(
-        sum(results[f"{d.name} | glassnet"]["seconds"])
-        for d in datasets
-        if f"{d.name} | glassnet" in results
-    )
     for peer in peers:
         if peer == "glassnet":
             continue
-        diffs, big, seconds = [], [], 0.0
+        diffs, big, seconds, g_time = [], [], 0.0, 0.0  # times over the datasets both ran
         for d in datasets:
             g, p = results.get(f"{d.name} | glassnet"), results.get(f"{d.name} | {peer}")
             if not (g and p and g["scores"] and p["scores"]):
@@ -405,6 +400,7 @@ def summary(results: dict, datasets, peers) -> list[str]:
             if g["test_rows"] >= 500:
                 big.append(diff)
             seconds += sum(p["seconds"])
+            g_time += sum(g["seconds"])
         if not diffs:
             continue
         line = (

@@ -462,6 +462,8 @@ def test_the_readme_walkthrough(capsys, tmp_path):
         examples / "iris.csv",
         "--target",
         "species",
+        "--recipe",
+        "small",
         "--early-stopping",
         "--epochs",
         "500",

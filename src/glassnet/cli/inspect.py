@@ -161,6 +161,19 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
         f"epochs: {_value(get('epochs'))}{early}{kept} {_value(loss)}"
         + (f", validation loss {_value(val_loss)}" if val_loss is not None else ""),
     ]
+    if isinstance(get("recipe"), str):
+        ensemble = get("ensemble")
+        of = (
+            f", an ensemble of {_value(ensemble)} networks averaged into one"
+            if isinstance(ensemble, int) and ensemble > 1
+            else ""
+        )
+        lines.insert(
+            1,
+            f"recipe {_value(get('recipe'))}: {_value(get('schedule'))}, "
+            f"{_value(get('epoch_budget'))} epochs of batches of {_value(get('batch_size'))}, "
+            f"{_value(get('scaling'))} scaling{of}",
+        )
     if get("train_metrics"):
         lines.append(f"training:   {format_metrics(get('train_metrics'))}")
     if get("validation_metrics"):

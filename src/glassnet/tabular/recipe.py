@@ -541,15 +541,17 @@ class Recipe:
             callbacks.append(
                 EarlyStopping(monitor=monitor, patience=recipe.patience, restore_best=True)
             )
+        optimizer = recipe.make_optimizer(classification)
         return Training(
             network,
             loss,
-            recipe.make_optimizer(classification),
+            optimizer,
             recipe.epochs,
             None if recipe.batch_size is None else min(int(recipe.batch_size), max(1, n_rows or 1)),
             callbacks,
             schedule,
             recipe,
+            repr(optimizer),
         )
 
     @staticmethod
@@ -617,7 +619,7 @@ class Recipe:
             "kinds": features.kinds,
             "task": target.task,
             "loss": loss if isinstance(loss, str) else loss.name,
-            "optimizer": repr(training.optimizer),
+            "optimizer": training.optimizer_text or repr(training.optimizer),
             "hidden": list(recipe.hidden or ()),
             "activation": recipe.activation or "",
             "recipe": recipe.recipe,
@@ -699,6 +701,8 @@ class Training:
     callbacks: list[Callback]
     schedule: Schedule | None = None
     recipe: Recipe | None = None
+    #: The optimizer as it starts (its repr; a schedule changes its rate as training goes).
+    optimizer_text: str = ""
 
     @property
     def dtype(self) -> np.dtype:
