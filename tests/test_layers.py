@@ -172,3 +172,15 @@ def test_data_dependent_start_gives_unit_spread_and_kinks_in_the_data():
     np.testing.assert_allclose(z.std(axis=0), 1.0, rtol=1e-9)
     # each unit's kink (z = 0) lies within the sample: some rows on either side
     assert ((z > 0).mean(axis=0) > 0).all() and ((z < 0).mean(axis=0) > 0).all()
+
+
+def test_dropout_trains_again_after_a_pass_without_training():
+    """A pass without training (predicting between two training passes) used to leave
+    the next training pass of the same batch size without its mask buffer."""
+    net = gn.Network([gn.Dense(4), gn.Dropout(0.5), gn.Dense(1)], seed=0).build(3)
+    X = np.ones((5, 3))
+    first = net.forward(X, training=True).copy()
+    np.testing.assert_array_equal(net.forward(X, training=False), net.predict(X))
+    assert net.layers[1].mask is None
+    again = net.forward(X, training=True)
+    assert net.layers[1].mask is not None and not np.array_equal(again, first)  # a new mask

@@ -557,7 +557,7 @@ class Dropout(Layer):
         Set True to reuse the last mask (the gradient check needs a fixed function).
     """
 
-    TRANSIENT = ("rng", "_views", "_grad_views", "mask", "_out", "_ws", "_n")
+    TRANSIENT = ("rng", "_views", "_grad_views", "mask", "_mask", "_out", "_ws", "_n")
 
     def __init__(self, rate: float) -> None:
         super().__init__()
@@ -573,6 +573,7 @@ class Dropout(Layer):
         self._n = -1
         self._ws: dict[int, tuple] = {}
         self.mask: np.ndarray | None = None
+        self._mask: np.ndarray | None = None  # the buffer the training passes draw into
         self._out: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -581,15 +582,13 @@ class Dropout(Layer):
             return x
         n = x.shape[0]
         if n != self._n:
-            self.mask, self._out = buffers_for(
+            self._mask, self._out = buffers_for(
                 self._ws, n, lambda n: (np.empty_like(x), np.empty_like(x))
             )
             self._n = n
             self.freeze_mask = False
-        mask = self.mask
-        # FIXME: None when forward(training=False) ran at this batch size since the last
-        # training pass (the buffers are not fetched again); it fails here.
-        assert mask is not None
+        # the mask's buffer stays when a pass without training sets ``mask`` to None
+        mask = self.mask = self._mask
         if not self.freeze_mask:
             assert self.rng is not None  # the network's, given by bind
             self.rng.random(dtype=mask.dtype, out=mask)
