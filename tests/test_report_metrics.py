@@ -100,10 +100,12 @@ def write_data(folder, kind: str, *, missing: bool = False, scale: float = 1.0):
     return path
 
 
-def train_and_measure(folder, path, *extra):
+def train_and_measure(folder, path, *extra, ensemble=1):
+    """Train (one network: its validation rows are held out from the whole model, which
+    evaluate can measure again), report and evaluate."""
     model_path, report = folder / f"{path.stem}.glassnet", folder / f"{path.stem}.html"
     trained = inproc(
-        "train", path, "--target", "y", "--epochs", "8", "--quiet",
+        "train", path, "--target", "y", "--epochs", "8", "--quiet", "--ensemble", str(ensemble),
         "--out", model_path, "--report", report, *extra,
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr
@@ -236,3 +238,30 @@ def test_a_regression_target_near_the_ends_of_float64(tmp_path, scale):
     assert np.isfinite(
         [model.info["train_metrics"]["r2"], model.info["train_metrics"]["rmse"]]
     ).all()
+
+
+def test_an_ensembles_validation_metrics_are_out_of_fold_and_say_so(tmp_path):
+    """Each network of an ensemble holds out other rows: the validation metrics are those
+    rows scored by the networks that did not train on them, labelled so, with their
+    number; the training rows' are the model's, as evaluate measures them."""
+    path = write_data(tmp_path, "text")
+    model, stdout, tables, evaluated = train_and_measure(tmp_path, path, ensemble=3)
+    frame = read_table(str(path))
+    classes = model.target.class_indices(frame["y"].to_numpy())
+    recipe = Recipe(val_split=0.2, seed=0)
+    held = set()
+    for member in range(3):
+        held.update(recipe.split(N, classes, member=member)[1].tolist())
+    info = model.info
+    assert info["ensemble"] == 3 and info["validation_out_of_fold"] == len(held) > 0.2 * N
+    rows = metric_rows(tables)
+    label = f"held-out rows, out of fold ({len(held)} rows)"
+    assert set(rows) == {f"these {N} rows", "training rows", label}
+    assert same(rows[label]["accuracy"], info["validation_metrics"]["accuracy"])
+    line = next(line for line in stdout.splitlines() if line.startswith("validation"))
+    assert line.startswith(f"validation (out of fold, {len(held)} rows): accuracy ")
+    shown = float(re.search(r"accuracy ([\d.]+)%", line).group(1)) / 100
+    assert shown == pytest.approx(info["validation_metrics"]["accuracy"], abs=0.0005 + 1e-12)
+    train, _ = split_rows(model, frame)
+    assert same(rows["training rows"]["accuracy"], model.evaluate(train)["accuracy"])
+    assert label in model._repr_html_()

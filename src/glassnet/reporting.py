@@ -446,14 +446,12 @@ def _target_rows(data: _Data) -> list[list[Any]]:
 def _summary_rows(model) -> list[list[Any]]:
     """The metrics the model's training summary keeps, as it keeps them (a summary
     edited by hand is shown as it is)."""
+    from .tabular.metrics import summary_sets
+
     info = getattr(model, "info", None)
     rows = []
     if isinstance(info, Mapping):
-        for key, label in (
-            ("train_metrics", "training rows"),
-            ("validation_metrics", "validation rows"),
-        ):
-            values = info.get(key)
+        for _, label, values in summary_sets(info):
             if isinstance(values, Mapping):
                 rows += [[label, name, value] for name, value in values.items()]
             elif values:

@@ -278,5 +278,7 @@ def _summary(args, model, history) -> list[str]:
         lines.append(f"epochs: {history.epochs}; final loss {info['epoch_loss']:.6g}{val}")
     lines.append(f"training:   {fmt(info['train_metrics'])}")
     if info["validation_metrics"]:
-        lines.append(f"validation: {fmt(info['validation_metrics'])}")
+        out_of_fold = info.get("validation_out_of_fold")
+        which = f" (out of fold, {out_of_fold} rows)" if out_of_fold else ""
+        lines.append(f"validation{which}: {fmt(info['validation_metrics'])}")
     return lines

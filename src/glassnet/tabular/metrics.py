@@ -33,6 +33,7 @@ from .encoding import Accumulator, class_identity
 __all__ = [
     "metrics",
     "format_metrics",
+    "summary_sets",
     "ClassificationMetrics",
     "RegressionMetrics",
     "SummaryMetrics",
@@ -333,6 +334,23 @@ def format_metrics(values: Mapping[str, Any]) -> str:
         else:
             parts.append(f"{name.upper()} {value:.6g}")
     return ", ".join(parts)
+
+
+def summary_sets(info: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """The sets of metrics a training summary keeps, each as (key, label, metrics): the
+    training rows', and the validation rows' (for an ensemble whose networks held out
+    other rows, those rows measured out of fold: each by the networks that did not train
+    on it). The one place that names them, for ``train``, ``inspect``, the HTML repr and
+    the report; a set that is missing is left out."""
+    out_of_fold = info.get("validation_out_of_fold")
+    validation = (
+        f"held-out rows, out of fold ({out_of_fold} rows)" if out_of_fold else "validation rows"
+    )
+    return [
+        (key, label, info[key])
+        for key, label in (("train_metrics", "training rows"), ("validation_metrics", validation))
+        if info.get(key)
+    ]
 
 
 def _is_number(value: Any) -> bool:

@@ -187,8 +187,11 @@ class TabularModel:
             validation=validation,
             source=source,
         )
-        # rows, as each network saw them: the validation metrics cover every fold's rows
+        # rows, as each network saw them; with an ensemble the validation metrics cover
+        # every fold's held-out rows, and the summary says how many
         info["training_rows"], info["validation_rows"] = len(ready.train), len(ready.validation)
+        if len(members) > 1 and held.any():
+            info["validation_out_of_fold"] = int(held.sum())
         model = cls(net, feature_enc, target_enc, info)
         model.history = history
         return model
@@ -538,6 +541,7 @@ class TabularModel:
             "dropped_missing_target": int,
             "training_rows": int,
             "validation_rows": int,
+            "validation_out_of_fold": int,
             "stratified": bool,
             "columns": [str],
             "kinds": {str: str},
@@ -607,7 +611,7 @@ class TabularModel:
         """For Jupyter: the feature columns and their kinds, the layers, the target, and
         the metrics the training summary keeps (as :func:`.metrics.format_metrics`
         states them; a summary edited by hand is shown as it is, never an error)."""
-        from .metrics import format_metrics
+        from .metrics import format_metrics, summary_sets
 
         esc = html.escape
         rows = "".join(
@@ -624,12 +628,7 @@ class TabularModel:
         if restored:
             status += f", weights of epoch {restored} restored"
         measured = "".join(
-            f"<br>{label}: {esc(format_metrics(info[key]))}"
-            for key, label in (
-                ("train_metrics", "training rows"),
-                ("validation_metrics", "validation rows"),
-            )
-            if info.get(key)
+            f"<br>{label}: {esc(format_metrics(values))}" for _, label, values in summary_sets(info)
         )
         net_html = self.network._repr_html_() if self.network.built else esc(repr(self.network))
         return (
