@@ -420,3 +420,27 @@ def test_the_recipe_s_layers_are_written_out_with_their_numbers():
     assert "h1'" in text  # the Dense layer after the blend sees h1 changed
     document = ex.to_dict()
     assert [o["type"] for o in document["other_layers"]] == kinds
+
+
+def test_the_chain_rule_after_an_embedding_names_the_embedded_inputs():
+    """When the first Dense layer takes an Embedding's outputs (more of them than there are
+    columns), its chain rule names the embedded input it starts from, not a column, and
+    its value is the engine's gradient."""
+    net = gn.Network(
+        [
+            gn.layers.Embedding([0, 1], [], frequencies=4, dims=3, sigma=0.1, size=2),
+            gn.Dense(3, "tanh"),
+            gn.Dense(1, "sigmoid"),
+        ],
+        seed=0,
+    ).build(2, np.float64)
+    assert net.layers[0].output_size(2) == 6
+    x, y = np.array([[0.3, -1.2]]), np.array([[1.0]])
+    ex = net.explain(x, y, input_names=["height", "weight"])
+    chain = ex.chain((1, 5, 2))
+    assert str(chain).splitlines()[0] == "The chain rule for w18 (W1[5,2]: from e6 to h3)"
+    # the engine's gradient of that weight, itself checked against central differences
+    analytic, numeric, _ = numerical_gradient(net, x, y, ex.loss_name)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+    value = float(chain.value)
+    assert value != 0 and np.abs(numeric - value).min() < 1e-7 * max(1.0, abs(value))

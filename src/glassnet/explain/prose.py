@@ -424,7 +424,8 @@ def chain_rule(ex: Any, number: int, kind: str, i: int, j: int) -> Chain:
     n = ex.x.shape[0]
     if kind == "W":
         where = f"from {source} to {unit}"
-        if number == 1 and ex.input_names:
+        if number == 1 and ex.input_names and len(ex.input_names) == len(step.input_names):
+            # (the columns' names, when the first Dense layer takes the columns themselves)
             where = f"from {source} ({ex.input_names[i]}) to {unit}"
     else:
         where = f"the bias of {unit}"
