@@ -425,10 +425,11 @@ class Recipe:
         """Training and validation row indices of ``n`` rows (see :func:`split_rows`),
         seeded with ``seed``, with ``part`` for one partition of many, and with ``member``
         for the other networks of an ensemble (each holds out other rows)."""
+        seed: int | list[int] | None
         if member:
             seed = None if self.seed is None else [self.seed, 2**32 - 1, member]
-        else:
-            seed = self.seed if part is None else [self.seed, part]
+        else:  # unseeded (None), a partition is split unseeded too
+            seed = self.seed if part is None or self.seed is None else [self.seed, part]
         return split_rows(n, self.val_split, np.random.default_rng(seed), classes)
 
     def check_training_rows(self, n_train: int) -> None:
