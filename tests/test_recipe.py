@@ -158,6 +158,17 @@ def test_the_small_recipe_is_the_earlier_default():
     assert model.info["ensemble"] == 1
 
 
+def test_an_unseeded_recipe_splits_a_partition_unseeded():
+    """A cluster's partition is split with the seed and its number; without a seed, as
+    an ensemble's member, it is split unseeded (it raised TypeError)."""
+    seeded = Recipe(seed=7).split(100, None, part=3)
+    assert [a.tolist() for a in seeded] == [
+        a.tolist() for a in Recipe(seed=7).split(100, None, part=3)
+    ]
+    train, val = Recipe(seed=None).split(100, None, part=3)
+    assert sorted([*train, *val]) == list(range(100)) and len(val) == 20
+
+
 @pytest.mark.parametrize(
     "options, fragment",
     [

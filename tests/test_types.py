@@ -18,15 +18,6 @@ pytest.importorskip("mypy", reason="mypy comes with the dev extra")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Files that others are typing now: their errors do not count yet. This list goes (and
-# the test checks every file) once they are typed.
-NOT_YET_TYPED = (
-    "src/glassnet/tabular/",
-    "src/glassnet/cli/",
-    "src/glassnet/serve.py",
-    "src/glassnet/dask/tabular.py",
-)
-
 
 def _mypy(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -42,8 +33,7 @@ def test_mypy_finds_no_error_in_glassnet():
     run = _mypy(cwd=ROOT)
     assert run.returncode in (0, 1), run.stdout + run.stderr  # 2: mypy itself failed
     errors = [line for line in run.stdout.splitlines() if re.match(r"\S+:\d+: error:", line)]
-    counted = [e for e in errors if not e.replace("\\", "/").startswith(NOT_YET_TYPED)]
-    assert not counted, "mypy errors:\n" + "\n".join(counted)
+    assert not errors, "mypy errors:\n" + "\n".join(errors)
 
 
 def test_a_script_that_loads_a_model_type_checks(tmp_path):

@@ -589,6 +589,7 @@ class Dropout(Layer):
             self.freeze_mask = False
         # the mask's buffer stays when a pass without training sets ``mask`` to None
         mask = self.mask = self._mask
+        assert mask is not None  # made when the batch size was last set (_n starts at -1)
         if not self.freeze_mask:
             assert self.rng is not None  # the network's, given by bind
             self.rng.random(dtype=mask.dtype, out=mask)

@@ -421,6 +421,7 @@ def boundary_evolution(
     work = net.copy()
     first = np.asarray(pairs[0][1])
     if network is not None and first.shape != work.parameters.shape:
+        assert work.dtype is not None  # built: it has parameters
         work = Network.from_config(network).astype(work.dtype)
     stand_in = _with_network(model, work)
     for k, (epoch, params) in enumerate(pairs):
@@ -599,12 +600,13 @@ def weights(
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     n_hidden = len(dense) - 1
     first_in = dense[0].weights.shape[0]
+    row_names: list[Sequence[str]]  # each Dense layer's rows, then the last one's units
     if input_names and len(input_names) == first_in:
         row_names = [list(input_names)]
     else:  # the inputs, or what layers before the first Dense one (an Embedding) made of them
         stem = "x" if first_in == net.input_size else "in"
         row_names = [[f"{stem}{i + 1}" for i in range(first_in)]]
-    col_names = []
+    col_names: list[Sequence[str]] = []
     for number, layer in enumerate(dense, start=1):
         if number == len(dense):
             units = output_names or (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from .. import __version__
 from . import messages
@@ -31,11 +32,14 @@ _QUIET = "only warnings and errors on stderr: no progress bar, no notes"
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line that says where the help is."""
 
-    def error(self, message: str):
+    #: The top-level parser's subcommand parsers by name (build_parser sets it).
+    commands: dict[str, argparse.ArgumentParser]
+
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"glassnet: error: {printable(message)} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="glassnet",
         description="A NumPy neural-network library in which nothing is hidden.",
@@ -106,7 +110,8 @@ def _dispatch(argv: list[str] | None, interrupts) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        command = parser.commands.get(getattr(args, "command", None), parser)
+        name = getattr(args, "command", None)
+        command = parser if name is None else parser.commands.get(name, parser)
         command.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.quiet:
         messages.quiet()

@@ -219,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
         from .. import plot
 
         if regression:
+            assert sample is not None  # taken with --plot, for a regression
             truth, predicted = sample.arrays()
             fig = plot.predicted_vs_true(truth, predicted, name=target, r2=result["r2"])
         else:

@@ -166,9 +166,10 @@ def add_column_options(parser) -> None:
     )
 
 
-def checked(args: argparse.Namespace) -> tuple[list[int], int | None]:
+def checked(args: argparse.Namespace) -> tuple[list[int] | None, int | str | None]:
     """Refuse values out of range; returns (the hidden layer sizes, the batch size or None
-    for the full batch)."""
+    for the full batch; None for the sizes and "auto" for the batch size leave the choice
+    to the recipe)."""
     if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")
     if args.ensemble is not None and args.ensemble < 1:

@@ -174,10 +174,10 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
             f"{_value(get('epoch_budget'))} epochs of batches of {_value(get('batch_size'))}, "
             f"{_value(get('scaling'))} scaling{of}",
         )
-    if get("train_metrics"):
-        lines.append(f"training:   {format_metrics(get('train_metrics'))}")
-    if get("validation_metrics"):
-        lines.append(f"validation: {format_metrics(get('validation_metrics'))}")
+    if train := get("train_metrics"):
+        lines.append(f"training:   {format_metrics(train)}")
+    if validation := get("validation_metrics"):
+        lines.append(f"validation: {format_metrics(validation)}")
     lines.append(f"trained {_value(get('trained_at'))} with glassnet {_value(version)}")
     return lines
 

@@ -24,7 +24,9 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
 
 __all__ = ["Interrupts"]
 
@@ -45,8 +47,9 @@ class Interrupts:
         self._pending = False  # an interrupt came inside the current deferred block
         self._finished = False
         self._installed = False
-        self._previous = None
-        self._previous_hook = None
+        # the SIGINT handler and the unraisable-exception hook that install() replaced
+        self._previous: Callable[[int, FrameType | None], Any] | int | None = None
+        self._previous_hook: Callable[[sys.UnraisableHookArgs], Any] | None = None
 
     def install(self) -> Interrupts:
         # Python runs signal handlers in the main thread alone, and lets no other thread
@@ -64,10 +67,11 @@ class Interrupts:
         if self._installed:
             # None: a handler set outside Python, which Python cannot set again
             signal.signal(signal.SIGINT, self._previous or signal.SIG_DFL)
+            assert self._previous_hook is not None  # set by install()
             sys.unraisablehook = self._previous_hook
             self._installed = False
 
-    def _handle(self, signum, frame) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self._finished:
             return
         self.seen = True
@@ -82,9 +86,10 @@ class Interrupts:
         self._raised = True
         raise KeyboardInterrupt
 
-    def _unraisable(self, unraisable) -> None:
+    def _unraisable(self, unraisable: sys.UnraisableHookArgs) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
             return  # noted by the handler; check() raises it where it can propagate
+        assert self._previous_hook is not None  # the hook is in place: install() set it
         self._previous_hook(unraisable)
 
     def arm(self) -> None:

@@ -58,7 +58,7 @@ def check_without(args: argparse.Namespace) -> None:
         )
 
 
-def check(args: argparse.Namespace, batch_size: int | None):
+def check(args: argparse.Namespace, batch_size: int | str | None):
     """Refuse options that cannot apply with --dask, and find the data files.
 
     Returns (the DataFiles, the InputFiles that outputs must not overwrite).
@@ -165,7 +165,7 @@ def cluster(where: str):
                     f"({' '.join(str(exc).split()) or type(exc).__name__})"
                 ) from None
         try:
-            if local is None:
+            if isinstance(target, str):  # a scheduler's address, not a local cluster
                 _check_workers(client, target)
             yield client
         finally:
@@ -190,7 +190,7 @@ def _check_workers(client, target: str) -> None:
         ) from None
 
 
-def fit(args: argparse.Namespace, data, hidden: list[int], batch_size, callbacks):
+def fit(args: argparse.Namespace, data, hidden: list[int] | None, batch_size, callbacks):
     """Train on the cluster; returns the TabularModel (its ``history`` the epochs)."""
     from ..dask import WorkerLostError
     from ..dask.tabular import fit_table

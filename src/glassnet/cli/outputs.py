@@ -18,6 +18,8 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Sequence
+from types import TracebackType
+from typing import Literal
 
 from ..atomic import atomic_path
 from .common import UserError, printable
@@ -63,7 +65,12 @@ class Outputs:
     def __enter__(self) -> Outputs:
         return self
 
-    def __exit__(self, kind, exc, tb) -> bool:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         if kind is None and self._staged:
             self.commit()
         else:

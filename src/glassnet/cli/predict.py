@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING, TextIO
 
 from .common import (
     UserError,
@@ -20,6 +21,9 @@ from .common import (
 )
 from .inputs import model_and_data
 from .outputs import check_output
+
+if TYPE_CHECKING:  # for the hints only
+    import pyarrow.parquet
 
 __all__ = ["add_parser", "run", "OUTPUT_FORMATS"]
 
@@ -93,8 +97,8 @@ class _Writer:
         self.path = path
         self.fmt = output_format(target) if target else "csv"
         self.rows = 0
-        self._parquet = None
-        self._file = None
+        self._parquet: pyarrow.parquet.ParquetWriter | None = None
+        self._file: TextIO | None = None
 
     def __enter__(self):
         if self.path is None:
@@ -116,6 +120,7 @@ class _Writer:
                 table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
             self._parquet.write_table(table)
         else:
+            assert self._file is not None  # __enter__ opened it, for CSV and TSV
             if self.path is None and _isatty(self._file):  # text must not drive a terminal
                 import pandas as pd
 

@@ -74,6 +74,7 @@ def choose(args: argparse.Namespace, data: DataFile, options) -> bool:
         raise UserError("--report needs the data in memory; leave it out when streaming")
     if args.stream:
         return True
+    assert budget is not None  # --memory-budget given: without it, choose returned above
     from ..tabular import DataFileError
     from ..tabular.encoding import human_bytes
     from ..tabular.streaming import estimate_in_memory

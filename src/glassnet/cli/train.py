@@ -202,6 +202,7 @@ def _finish(args, model, history, report=None) -> int:
     if args.report:
         from ..reporting import ReportError, write_report
 
+        assert page is not None  # built above, with --report
         try:
             write_report(page, outputs.path(args.report), data_path=report[2])
         except ReportError as exc:

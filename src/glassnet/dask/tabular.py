@@ -118,7 +118,7 @@ def _expand(pattern: str) -> list[str]:
 
 def _format_of(paths: list[str]) -> tuple[str, str | None]:
     """The one format ("parquet" or "csv"/"tsv") and compression of every file."""
-    kinds = {}
+    kinds: dict[tuple[str, str | None], str] = {}  # the first file of each format
     for path in paths:
         fmt, compression = data_format(path)
         if fmt not in ("parquet", "csv", "tsv"):
@@ -421,6 +421,7 @@ def _statistics(part, i: int, plan: _Plan, where=None):
 def _encode(part, i: int, plan: _Plan, where) -> tuple:
     """Partition ``i`` as the network's arrays: X and y of its training rows, then of its
     validation rows."""
+    assert plan.feature_enc is not None  # fitted before the partitions are encoded
     cols, positions, train, val = plan.rows(_table(part), i)
     out = []
     for rows in (train, val):

@@ -334,9 +334,13 @@ class ArrayAdapter(Adapter):
         return Matrix(X, self.labels())
 
     def _value(self, i: int, j: int, records: bool) -> str:
-        return f"record {i}: column {self.names[j]!r}" if records else f"row {i}, value {j}"
+        if not records:
+            return f"row {i}, value {j}"
+        assert self.names is not None  # records come with the column names
+        return f"record {i}: column {self.names[j]!r}"
 
     def _record_row(self, record: dict, i: int) -> list:
+        assert self.names is not None  # records come with the column names
         absent = [n for n in self.names if n not in record]
         if absent:
             raise BadRequest(422, no_columns(f"record {i}", record, self.names))

@@ -140,10 +140,14 @@ def create_app(
         return HTMLResponse(page.render(str(request.base_url).rstrip("/")))
 
     async def exposition(request: Request) -> Response:
+        assert counters is not None  # the route is there with the counters alone
         text, kind = counters.exposition(request.headers.get("accept"))
         return Response(text, headers={"content-type": kind})
 
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    # Typed for any Exception, as exception_handlers takes them; Starlette hands this one
+    # the HTTPExceptions (its key) alone.
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
             return error_response(404, f"no route {request.url.path}; try POST /predict, GET /docs")
         if exc.status_code == 405:

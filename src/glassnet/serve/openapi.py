@@ -126,6 +126,7 @@ def example_request(adapter: Adapter) -> dict[str, Any]:
     if isinstance(adapter, TabularAdapter):
         record = {c["name"]: _example_value(c) for c in adapter.columns}
     else:
+        assert isinstance(adapter, ArrayAdapter)  # a network or an estimator: adapter_for
         record = dict.fromkeys(adapter.labels(), 0.0)
     if isinstance(adapter, ArrayAdapter) and adapter.names is None:
         body: list = [list(record.values())]
@@ -366,6 +367,7 @@ def _response_schema(adapter: Adapter) -> dict[str, Any]:
             }
         }
     else:
+        assert isinstance(adapter, EstimatorAdapter)  # the last kind adapter_for makes
         est = adapter.model
         if adapter.classifier:
             classes = _labels(est.classes_.tolist())

@@ -324,7 +324,9 @@ def where_text(lines: Sequence[tuple[str, int]], total: int) -> str:
     return ", ".join(f"{u} {n}" for u, n in lines) + more
 
 
-def rows_text(positions: np.ndarray, where: tuple[str, Any] = ("row", 1), limit: int = 5) -> str:
+def rows_text(
+    positions: np.ndarray | Sequence[int], where: tuple[str, Any] = ("row", 1), limit: int = 5
+) -> str:
     """'line 4' or 'rows 4, 9, 12 and 3 more': how a message names rows, given how the
     table numbers them. ``where`` is (unit, the number of the table's first row), or
     (unit, an array of every row's number) for a table whose rows were picked from a file."""

@@ -67,9 +67,9 @@ import copy
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -286,7 +286,7 @@ class _Column:
     has_time: bool = False
 
 
-def _lines(positions: np.ndarray, where: tuple[str, int]) -> str:
+def _lines(positions: np.ndarray, where: tuple[str, int | np.ndarray]) -> str:
     return rows_text(positions, where)
 
 
@@ -331,7 +331,7 @@ class FeatureEncoder:
         max_categories: int | None = None,
         categorical: Sequence[str] = (),
         numeric: Sequence[str] = (),
-        date_format: str | dict[str, str] | None = None,
+        date_format: str | Mapping[str, str] | None = None,
         scaling: str = "standard",
         indicators: bool = False,
         embed_levels: int | None = None,
@@ -387,7 +387,7 @@ class FeatureEncoder:
         table,
         names: Sequence[str] | None = None,
         *,
-        where: tuple[str, int] = ("row", 1),
+        where: tuple[str, int | np.ndarray] = ("row", 1),
         kinds: dict[str, str | None] | None = None,
         formats: dict[str, str | None] | None = None,
     ) -> FeatureEncoder:
@@ -397,8 +397,9 @@ class FeatureEncoder:
         ----------
         table : a dataframe, a mapping of columns, or a list of records
         names : the feature columns (the first chunk decides; default: all of them)
-        where : how messages number this chunk's rows, (unit, number of its first row):
-            ``("line", 2)`` for the first chunk of a CSV file with a header.
+        where : how messages number this chunk's rows, (unit, number of its first row, or
+            an array of every row's number): ``("line", 2)`` for the first chunk of a CSV
+            file with a header.
         kinds, formats : for the first chunk: each column's kind and date format, as a
             :class:`~.survey.Survey` of all the data decided them (or, for an encoder
             that continues others, to be joined with :meth:`merge`, their
@@ -637,8 +638,9 @@ class FeatureEncoder:
                 if self.max_categories is None and identifier:
                     ids.append((c.name, levels, c.n + c.missing, comma))
                     continue
-                other = self.max_categories is not None and levels > self.max_categories
-                kept = by_count[: self.max_categories - 1] if other else by_count
+                other, kept = False, by_count
+                if self.max_categories is not None and levels > self.max_categories:
+                    other, kept = True, by_count[: self.max_categories - 1]
                 embed = self.embed_levels is not None and len(kept) > self.embed_levels
                 if embed:  # a level seen once learns nothing of its own: it joins "other"
                     frequent = [kv for kv in kept if kv[1] > 1]
@@ -776,7 +778,7 @@ class FeatureEncoder:
         table,
         dtype=np.float64,
         *,
-        where: tuple[str, int] = ("row", 1),
+        where: tuple[str, int | np.ndarray] = ("row", 1),
         impute: bool | None = None,
         filled: dict[str, int] | None = None,
     ) -> tuple[np.ndarray, list[str]]:
@@ -1279,6 +1281,11 @@ def _sort_key(value: Any):
 MAX_STREAMED_CLASSES = 65_536
 
 
+def _is_finite_number(value: Any) -> TypeGuard[int | float]:
+    """An int or a finite float, not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _too_many_classes(name: str) -> str:
     return (
         f"the target column {name!r} has more than {MAX_STREAMED_CLASSES} distinct values; "
@@ -1378,7 +1385,8 @@ class TargetEncoder:
         self.classes = list(classes) if classes is not None else None
         self.mean = float(mean)
         self.std = float(std)
-        self._index = None
+        # how class_indices finds a class: ("key" or "text", class index by key or text)
+        self._index: tuple[str, dict[Any, int]] | None = None
         self._fitting: _TargetStats | None = None
 
     @staticmethod
@@ -1479,18 +1487,17 @@ class TargetEncoder:
             )
 
     @property
-    def output_columns(self) -> list[str]:
-        """The feature column of every column of the encoded matrix."""
-        return [c["name"] for c in self.columns for _ in range(_width(c))]
-
-    @property
     def n_outputs(self) -> int:
-        return len(self.classes) if self.task == "classification" else 1
+        if self.task == "classification":
+            assert self.classes is not None  # a classification target has its classes
+            return len(self.classes)
+        return 1
 
-    def _lookup(self):
+    def _lookup(self) -> tuple[str, dict[Any, int]]:
         """Class index by match key (numbers by value, ...), or by exact text when two
         classes would share a key (``1`` and ``01``)."""
         if self._index is None:
+            assert self.classes is not None  # only a classification target looks up classes
             keys = [_match_key(c) for c in self.classes]
             if len(set(keys)) == len(keys):
                 self._index = ("key", {k: i for i, k in enumerate(keys)})
@@ -1514,6 +1521,7 @@ class TargetEncoder:
         """Class indices (n,) or the standardised target (n, 1)."""
         values = np.asarray(values) if not isinstance(values, np.ndarray) else values
         if self.task == "classification":
+            assert self.classes is not None  # a classification target has its classes
             codes = self.class_indices(values)
             bad = codes < 0
             if bad.any():
@@ -1537,6 +1545,7 @@ class TargetEncoder:
     def decode(self, output: np.ndarray) -> np.ndarray:
         """Labels (object array) from probabilities, or numbers in the target's units."""
         if self.task == "classification":
+            assert self.classes is not None  # a classification target has its classes
             labels = np.empty(len(output), dtype=object)
             classes = np.empty(len(self.classes), dtype=object)
             classes[:] = self.classes
@@ -1570,9 +1579,8 @@ class TargetEncoder:
             return cls(data["name"], task, classes=classes)
         if task == "regression":
             mean, std = data.get("mean"), data.get("std")
-            for v in (mean, std):
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-                    raise ValueError("the target's scaling is invalid")
+            if not (_is_finite_number(mean) and _is_finite_number(std)):
+                raise ValueError("the target's scaling is invalid")
             if std <= 0:
                 raise ValueError("the target's scale is not positive")
             return cls(data["name"], task, mean=mean, std=std)
@@ -1580,6 +1588,7 @@ class TargetEncoder:
 
     def describe(self) -> str:
         if self.task == "classification":
+            assert self.classes is not None  # a classification target has its classes
             shown = ", ".join(map(str, self.classes[:10])) + (
                 ", ..." if len(self.classes) > 10 else ""
             )

@@ -29,7 +29,7 @@ import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -322,6 +322,7 @@ class TabularModel:
         X, _ = self.transform(cols, where=where)
         y = self.target.encode(cols[self.target.name], where=where)
         training = state.training
+        assert training is not None  # _finish_statistics made it, with the preprocessing
         history = self.network.fit(
             X,
             y,
@@ -439,6 +440,7 @@ class TabularModel:
         if proba:
             if self.target.task != "classification":
                 raise PreprocessingError("probabilities exist only for a classification model")
+            assert self.target.classes is not None  # a classification target has its classes
             for j, label in enumerate(self.target.classes):
                 out[f"proba_{label}"] = output[:, j]
         return out, warnings
@@ -472,6 +474,7 @@ class TabularModel:
     def metrics_accumulator(self):
         """An empty :class:`ClassificationMetrics` or :class:`RegressionMetrics`."""
         if self.target.task == "classification":
+            assert self.target.classes is not None  # a classification target has its classes
             return ClassificationMetrics(self.target.classes)
         return RegressionMetrics()
 
@@ -588,7 +591,7 @@ class TabularModel:
             )
         if target.name in features.names:
             raise ValueError(f"the target {target.name!r} is also a feature column")
-        last = net.layers[-1].activation
+        last = cast(Dense, net.layers[-1]).activation  # a Network ends in Dense: __init__ checks
         if target.task == "classification" and last != "softmax":
             raise ValueError(f"a classification model must end in softmax, not {last}")
         info = payload.get("info", {})

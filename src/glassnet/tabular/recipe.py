@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import numpy as np
 
@@ -108,6 +108,9 @@ class ValidationError(Callback):
 
 class OverfittingWarning(UserWarning):
     """The validation loss rose while the training loss fell, and nothing stopped it."""
+
+
+_R = TypeVar("_R", bound="Recipe")  # a Recipe, or one of a class that extends it
 
 
 @dataclass(frozen=True)
@@ -262,8 +265,8 @@ class Recipe:
 
     @classmethod
     def from_options(
-        cls, options: Mapping[str, Any], caller: str, *, without: Sequence[str] = ()
-    ) -> Recipe:
+        cls: type[_R], options: Mapping[str, Any], caller: str, *, without: Sequence[str] = ()
+    ) -> _R:
         """The recipe of a function's keyword ``options``, refusing a name that is no
         option, or one of those the function does ``without``, as Python would."""
         known = {f.name for f in fields(cls)} - set(without)
@@ -422,10 +425,11 @@ class Recipe:
         """Training and validation row indices of ``n`` rows (see :func:`split_rows`),
         seeded with ``seed``, with ``part`` for one partition of many, and with ``member``
         for the other networks of an ensemble (each holds out other rows)."""
+        seed: int | list[int] | None
         if member:
             seed = None if self.seed is None else [self.seed, 2**32 - 1, member]
-        else:
-            seed = self.seed if part is None else [self.seed, part]
+        else:  # unseeded (None), a partition is split unseeded too
+            seed = self.seed if part is None or self.seed is None else [self.seed, part]
         return split_rows(n, self.val_split, np.random.default_rng(seed), classes)
 
     def check_training_rows(self, n_train: int) -> None:
@@ -515,12 +519,17 @@ class Recipe:
         watches the validation loss when there are ``n_validation`` rows, else the
         training loss."""
         recipe = self.resolved(target.task, n_rows or 0)
+        # resolved() chose every one of these that was left open
+        assert recipe.hidden is not None and recipe.activation is not None
+        assert recipe.epochs is not None and recipe.patience is not None
         classification = target.task == "classification"
+        layers: list[Layer]
         seed = self.seed if member == 0 or self.seed is None else [self.seed, member]
         rng = np.random.default_rng(seed) if isinstance(seed, list) else seed
         if recipe.recipe == "small":
             output = Dense(target.n_outputs, "softmax" if classification else "identity")
-            layers = [Dense(h, recipe.activation) for h in recipe.hidden] + [output]
+            layers = [Dense(h, recipe.activation) for h in recipe.hidden]
+            layers.append(output)
             network = Network(layers, seed=rng).build(n_inputs)
             loss: str | _losses.Loss = recipe.loss_for(target)
             schedule = None
@@ -561,6 +570,7 @@ class Recipe:
         """The default recipe's layers: embeddings, a scale per input, then each hidden
         layer (weights learning at lr / sqrt(fan-in), started from the data) with its
         parametric activation and dropout, and the output layer."""
+        assert recipe.hidden is not None and recipe.activation is not None  # a resolved recipe
         numeric, categorical = features.embedding_inputs() if features is not None else ([], [])
         if not _EMBED:
             numeric = []
@@ -613,6 +623,7 @@ class Recipe:
         """What a model's summary says of its columns, task and network (the network's
         own layers, so a size :meth:`training` chose is the size told)."""
         recipe = training.recipe
+        assert recipe is not None  # Recipe.training gives each Training its recipe
         loss = training.loss
         return {
             "columns": list(features.names),

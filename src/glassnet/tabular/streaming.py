@@ -36,7 +36,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -47,7 +47,7 @@ from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, class_i
 from .metrics import SummaryMetrics
 from .reading import DEFAULT_CHUNK_ROWS, ReadOptions, data_format, iter_chunks, row_numbering
 from .recipe import Recipe, check_rows, check_target
-from .survey import SurveyResult
+from .survey import Survey, SurveyResult
 
 __all__ = [
     "RowSplit",
@@ -84,7 +84,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _hash(seed: int, *keys: np.ndarray) -> np.ndarray:
+def _hash(seed: int, *keys: np.ndarray | int) -> np.ndarray:
     """A uint64 hash of (seed, keys...), element by element."""
     h = _mix(np.full(np.shape(keys[0]), np.uint64(seed & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64))
     for key in keys:
@@ -177,7 +177,8 @@ class ShuffleBuffer:
             raise ValueError(f"the buffer size must be at least 0 rows, got {capacity}")
         self.capacity = int(capacity)
         self.rng = rng
-        self.X = self.Y = None
+        self.X: np.ndarray | None = None  # the pool, made by the first push
+        self.Y: np.ndarray | None = None
         self.fill = 0
 
     def _room(self, X: np.ndarray, Y: np.ndarray) -> None:
@@ -188,6 +189,7 @@ class ShuffleBuffer:
         X_pool = np.empty((size, *X.shape[1:]), dtype=X.dtype)
         Y_pool = np.empty((size, *Y.shape[1:]), dtype=Y.dtype)
         if self.X is not None:
+            assert self.Y is not None  # the pools are made together
             X_pool[: self.fill] = self.X[: self.fill]
             Y_pool[: self.fill] = self.Y[: self.fill]
         self.X, self.Y = X_pool, Y_pool
@@ -201,6 +203,7 @@ class ShuffleBuffer:
         if not m:
             return None
         self._room(X[:m], Y[:m])
+        assert self.X is not None and self.Y is not None  # _room made the pools
         if rows is None:
             self.X[self.fill : self.fill + m] = X
             self.Y[self.fill : self.fill + m] = Y
@@ -226,6 +229,7 @@ class ShuffleBuffer:
         """The rows still held, in random order; the buffer is then empty."""
         if not self.fill:
             return None
+        assert self.X is not None and self.Y is not None  # rows were pushed into them
         order = self.rng.permutation(self.fill)
         self.fill = 0
         return self.X[order], self.Y[order]
@@ -259,6 +263,13 @@ def _chunks_with_target(path, target: str, recipe: Recipe, chunk_rows, options):
         yield cols, positions, cols[target], dropped
 
 
+class _Reading(TypedDict):
+    """How every pass over the file reads it: encoded_chunks' keyword arguments."""
+
+    chunk_rows: int
+    options: ReadOptions
+
+
 def _reading(recipe: Recipe, options: ReadOptions | None) -> ReadOptions:
     """The reading options, with the recipe's ``na_values`` read as missing too."""
     options = options or ReadOptions()
@@ -276,14 +287,16 @@ def survey_file(
 ) -> tuple[list[str], SurveyResult]:
     """The survey of every row of the file (the first pass): its feature columns, and what
     the :class:`~.survey.Survey` of them decided. ``options`` are read as they are."""
-    survey = names = None
+    names: list[str] | None = None
+    survey: Survey | None = None
     for chunk in iter_chunks(path, options, chunk_rows):
         cols = as_columns(chunk)
-        if names is None:
+        if survey is None:  # the first chunk
             names = recipe.feature_columns(cols.names, target)
             survey = recipe.survey(names, target)
         check_target(cols.names, target)
         survey.add(cols, _where(path, chunk.index.to_numpy(dtype=np.int64)))
+    assert names is not None and survey is not None  # iter_chunks yields a chunk or raises
     return names, survey.finish()
 
 
@@ -491,7 +504,7 @@ def fit_file(
     if recipe.ensemble not in (None, 1):
         raise PreprocessingError("an ensemble needs the data in memory; streamed, one network")
     recipe = replace(recipe, ensemble=1)
-    reading = dict(chunk_rows=chunk_rows, options=_reading(recipe, read_options))
+    reading = _Reading(chunk_rows=chunk_rows, options=_reading(recipe, read_options))
     stats = gather_statistics(
         path, target, recipe, max_validation_rows=max_validation_rows, **reading
     )
@@ -508,6 +521,7 @@ def fit_file(
         features=stats.features,
     )
     net = training.network
+    assert training.batch_size is not None  # a full batch was refused above
     if n_val:  # the held-out rows are a sample of the data: layers start from them
         training.begin(X_val, (X_val, y_val))
 
@@ -555,7 +569,7 @@ def fit_file(
     return net, stats.features, stats.target, info, history
 
 
-def _validation_rows(path: str, stats: Statistics, recipe: Recipe, reading: dict):
+def _validation_rows(path: str, stats: Statistics, recipe: Recipe, reading: _Reading):
     """The second pass: every held-out row encoded (checking its cells), the sampled ones
     kept, in file order."""
     n = len(stats.validation_positions)
@@ -569,11 +583,12 @@ def _validation_rows(path: str, stats: Statistics, recipe: Recipe, reading: dict
         X_val[at : at + k] = X[is_val]
         y_val[at : at + k] = y[is_val]
         at += k
+    assert y_val is not None  # the first pass found rows with a target, so a chunk came
     return X_val[:at], y_val[:at]
 
 
 def _training_metrics(
-    net: Network, path: str, stats: Statistics, recipe: Recipe, reading: dict
+    net: Network, path: str, stats: Statistics, recipe: Recipe, reading: _Reading
 ) -> SummaryMetrics:
     """The last pass: the kept weights measured on every training row."""
     acc = SummaryMetrics(stats.target.task)

@@ -426,6 +426,8 @@ class ColumnSurvey:
         fmt, reads, tied = self._best_format()
         if dates_only and reads + self.datetimes == rest and reads:
             if tied:
+                # ISO 8601 reads cells no other format reads: tied, it would not read them all
+                assert fmt is not None
                 return _Verdict("datetime", blocking, fmt=fmt, ambiguous=[fmt, *tied])
             return _Verdict("datetime", blocking, fmt=fmt)
         if self.numbers and self.numbers >= (1 - MIXED_SHARE) * rest:
@@ -633,6 +635,7 @@ class Survey:
         cols = as_columns(table)
         keep = None
         if self.target_survey is not None:
+            assert self.target is not None  # the target's survey is there when a target is
             values = cols[self.target]
             missing = missing_mask(values)
             self.target_survey.add(values, where, missing)
