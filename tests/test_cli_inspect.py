@@ -20,7 +20,7 @@ def trained(tmp_path_factory):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=80), "z": rng.normal(size=80)})
     frame["label"] = np.where(frame["x"] > 0, "high", "low")
-    model = gn.TabularModel.fit(frame, "label", hidden=[3], epochs=4, seed=0)
+    model = gn.TabularModel.fit(frame, "label", hidden=[3], epochs=4, seed=0, ensemble=1)
     path = tmp_path_factory.mktemp("inspect") / "m.glassnet"
     model.save(path)
     return model, path
