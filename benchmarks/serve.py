@@ -13,7 +13,7 @@ shows the median over rounds, and glassnet's throughput as a share of the floor'
 The client, both servers and anything else on the machine share its cores, so the
 absolute numbers are the machine's; the ratio is the point.
 
-Run:  python benchmarks/serve.py [--rounds 3] [--requests 600]
+Run:  python benchmarks/serve.py [--rounds 3] [--requests 600] [--recipe small] [--ensemble 1]
 """
 
 from __future__ import annotations
@@ -111,6 +111,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=600, help="per level, server and round")
+    parser.add_argument("--recipe", default="default", help="the model's recipe (default, small)")
+    parser.add_argument("--ensemble", type=int, help="its number of networks (the recipe's)")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
@@ -122,7 +124,13 @@ def main() -> None:
     import glassnet as gn
 
     folder = Path(tempfile.mkdtemp(prefix="glassnet-serve-bench-"))
-    model = gn.TabularModel.fit(pd.read_csv(ROOT / "examples" / "iris.csv"), "species", seed=0)
+    model = gn.TabularModel.fit(
+        pd.read_csv(ROOT / "examples" / "iris.csv"),
+        "species",
+        seed=0,
+        recipe=args.recipe,
+        ensemble=args.ensemble,
+    )
     model.save(folder / "iris.glassnet")
     servers = {
         "glassnet serve": start(
