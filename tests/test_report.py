@@ -156,7 +156,9 @@ def test_a_tabular_report_as_the_command_line_writes_it(browser, tabular):
     )
     text = path.read_text()
     assert "<td>weight</td><td>numeric</td>" in text
-    assert "validation rows" in text  # the model's own metrics
+    # the model's own metrics (an ensemble's: out of fold), labelled as the summary names them
+    assert model.info["ensemble"] == 3
+    assert f"held-out rows, out of fold ({model.info['validation_out_of_fold']} rows)" in text
     assert "<td>F</td>" in text and "<td>M</td>" in text
 
 
