@@ -5,7 +5,8 @@ import pytest
 
 import glassnet as gn
 from glassnet.ensembles import average
-from glassnet.layers import Dense, Dropout, Embedding, Parametric, Scale
+from glassnet.gradcheck import numerical_gradient
+from glassnet.layers import Dense, Dropout, Embedding, GroupedDense, Parametric, Scale, from_config
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,9 @@ def test_the_ensemble_is_a_network_like_any_other(data, tmp_path):
     pytest.importorskip("safetensors")
     X, y = data
     combined = average([recipe_like(X, y, seed, dtype=np.float32) for seed in range(2)])
+    grouped = [layer for layer in combined.layers if isinstance(layer, GroupedDense)]
+    assert [layer.groups for layer in grouped] == [2]  # the second hidden layer: 2 blocks
+    assert grouped[0].parameter_arrays()["weights"].shape == (2, 6, 5)
     combined.save(tmp_path / "e.glassnet")
     again = gn.load(tmp_path / "e.glassnet")
     np.testing.assert_array_equal(again.predict(X), combined.predict(X))
@@ -96,3 +100,57 @@ def test_what_cannot_be_averaged_says_why(data):
         average(scaled)
     with pytest.raises(RuntimeError):
         average([gn.Network([Dense(1)]), gn.Network([Dense(1)])])
+
+
+def block_diagonal(blocks):
+    G, i, o = blocks.shape
+    whole = np.zeros((G * i, G * o))
+    for g in range(G):
+        whole[g * i : (g + 1) * i, g * o : (g + 1) * o] = blocks[g]
+    return whole
+
+
+@pytest.mark.parametrize("position", ["first", "hidden"])
+def test_a_grouped_dense_layer_is_a_block_diagonal_dense_layer(position):
+    """Forward, backward and prediction as a Dense layer holding the block-diagonal
+    matrix; its gradients equal central differences in float64."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(7, 6)), rng.normal(size=(7, 2))
+    before = [Dense(6, "tanh")] if position == "hidden" else []
+    grouped = gn.Network([*before, GroupedDense(9, 3, "tanh"), Dense(2)], seed=1).build(6)
+    plain = gn.Network([*before, Dense(9, "tanh"), Dense(2)], seed=1).build(6)
+    for g_layer, p_layer in zip(grouped.layers, plain.layers):
+        if isinstance(g_layer, GroupedDense):
+            p_layer.weights = block_diagonal(g_layer.parameter_arrays()["weights"])
+            p_layer.bias = g_layer.bias
+        else:
+            p_layer.weights, p_layer.bias = g_layer.weights, g_layer.bias
+    np.testing.assert_allclose(grouped.predict(X), plain.predict(X), rtol=1e-12, atol=1e-14)
+    analytic, numeric, loss = numerical_gradient(grouped, X, y, "mse")
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+    _, _, plain_loss = numerical_gradient(plain, X, y, "mse")
+    assert loss == pytest.approx(plain_loss, rel=1e-12)
+    layer = next(layer for layer in grouped.layers if isinstance(layer, GroupedDense))
+    other = plain.layers[grouped.layers.index(layer)]
+    np.testing.assert_allclose(layer.dW, other.dW, rtol=1e-10, atol=1e-14)
+    assert np.count_nonzero(layer.dW) <= 3 * 2 * 3  # nothing between the blocks
+
+
+def test_a_grouped_dense_layer_keeps_its_blocks_only(tmp_path):
+    pytest.importorskip("safetensors")
+    layer = GroupedDense(4, 2, "relu", lr_factor=0.5)
+    net = gn.Network([layer, Dense(1)], seed=0).build(6)
+    assert layer.parameter_arrays()["weights"].shape == (2, 3, 2)
+    again = from_config(layer.config())
+    assert isinstance(again, GroupedDense) and again.config() == layer.config()
+    with pytest.raises(ValueError, match="zero outside its blocks"):
+        layer.weights = np.ones((6, 4))
+    layer.weights = block_diagonal(np.arange(12.0).reshape(2, 3, 2))
+    np.testing.assert_array_equal(layer.parameter_arrays()["weights"].ravel(), np.arange(12.0))
+    net.save(tmp_path / "g.glassnet")
+    X = np.random.default_rng(0).normal(size=(5, 6))
+    np.testing.assert_array_equal(gn.load(tmp_path / "g.glassnet").predict(X), net.predict(X))
+    with pytest.raises(ValueError, match="multiple of groups"):
+        GroupedDense(5, 2)
+    with pytest.raises(ValueError, match="multiple of groups"):
+        gn.Network([GroupedDense(4, 2), Dense(1)]).build(5)

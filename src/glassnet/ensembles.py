@@ -5,8 +5,10 @@ better, and varies less from seed to seed, than any one of them. :func:`average`
 such an ensemble as a single :class:`~glassnet.Network`, so that everything that takes a
 network (model files, ONNX export, ``explain``, the HTTP service) takes the ensemble as
 it is. The members side by side make each hidden layer: a member's units see only that
-member's units of the layer before (the other weights are zero), and the last Dense
-layer averages the members' outputs before its activation::
+member's units of the layer before (a :class:`~glassnet.layers.GroupedDense` layer, one
+block a member, where the layer before is one too; elsewhere a Dense layer whose other
+weights are zero), and the last Dense layer averages the members' outputs before its
+activation::
 
     z = (z_1 + ... + z_K) / K,   output = f(z)
 
@@ -24,7 +26,7 @@ from typing import cast
 
 import numpy as np
 
-from .layers import Dense, Dropout, Embedding, Layer, Parametric, Scale
+from .layers import Dense, Dropout, Embedding, GroupedDense, Layer, Parametric, Scale
 from .network import Network
 
 __all__ = ["average"]
@@ -119,6 +121,9 @@ class _Builder:
 
     def _dense(self, layers: list[Dense], last: bool) -> None:
         units, K = layers[0].units, self.K
+        if not last and self._in_blocks():
+            self._grouped(layers)
+            return
         out = units if last else K * units
         W = np.zeros((self.width, out))
         b = np.zeros(out)
@@ -150,6 +155,38 @@ class _Builder:
             [np.arange(units)] * K if last else [m * units + np.arange(units) for m in range(K)]
         )
         self.scales = [None] * K
+
+    def _in_blocks(self) -> bool:
+        """Whether member m's current units are the m-th block of the combined ones, in
+        order, with no Scale to fold in: a hidden Dense layer is then a GroupedDense."""
+        if self.width % self.K or any(s is not None for s in self.scales):
+            return False
+        share = self.width // self.K
+        return all(
+            np.array_equal(columns, m * share + np.arange(share))
+            for m, columns in enumerate(self.columns)
+        )
+
+    def _grouped(self, layers: list[Dense]) -> None:
+        """A hidden Dense layer of members whose inputs lie in blocks: one block each."""
+        units, K, first = layers[0].units, self.K, layers[0]
+        values = {"weights": np.stack([layer.weights for layer in layers])}
+        if first.bias is not None:
+            values["bias"] = np.concatenate([cast(np.ndarray, layer.bias) for layer in layers])
+        self.layers.append(
+            GroupedDense(
+                K * units,
+                K,
+                first.activation,
+                bias=first.bias is not None,
+                init=first.init,
+                lr_factor=first.lr_factor,
+                bias_lr_factor=first.bias_lr_factor,
+            )
+        )
+        self.values.append(values)
+        self.width = K * units
+        self.columns = [m * units + np.arange(units) for m in range(K)]
 
     def _embedding(self, layers: list[Embedding]) -> None:
         if any(not np.array_equal(c, np.arange(self.width)) for c in self.columns):

@@ -29,6 +29,7 @@ __all__ = [
     "Param",
     "Layer",
     "Dense",
+    "GroupedDense",
     "Dropout",
     "Scale",
     "Parametric",
@@ -543,6 +544,176 @@ class Dense(Layer):
         return f"Dense({', '.join(args)})"
 
 
+class GroupedDense(Dense):
+    """A Dense layer of ``groups`` independent blocks: block g maps its share of the
+    inputs (columns g*n_in/groups onwards) to its share of the units, and nothing else.
+
+    Its weight matrix is block diagonal; it is stored as the blocks alone, shape
+    ``(groups, n_in/groups, units/groups)``, so it holds and computes 1/groups of a
+    Dense layer's weights. :func:`glassnet.ensembles.average` writes the hidden layers of
+    an ensemble with it (block g: network g). ``weights`` and ``dW`` show the whole
+    (n_in, units) matrix, zeros between the blocks, as a copy; ``parameter_arrays()``
+    holds the blocks themselves.
+
+    Parameters
+    ----------
+    units : int
+        The units of all the blocks together (a multiple of ``groups``).
+    groups : int
+        The number of blocks; the layer's input width must be a multiple of it.
+    activation : str or Activation
+        As :class:`Dense`'s.
+    bias : bool
+        As :class:`Dense`'s.
+    init : str, optional
+        As :class:`Dense`'s; each block is drawn as a layer of its own size.
+    lr_factor : float
+        As :class:`Dense`'s.
+    bias_lr_factor : float
+        As :class:`Dense`'s.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        groups: int,
+        activation: Any = "identity",
+        bias: bool = True,
+        init: str | None = None,
+        lr_factor: float = 1.0,
+        bias_lr_factor: float = 1.0,
+    ) -> None:
+        super().__init__(units, activation, bias, init, lr_factor, bias_lr_factor)
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise ValueError(f"groups must be a positive integer, got {groups!r}")
+        if units % groups:
+            raise ValueError(f"units ({units}) must be a multiple of groups ({groups})")
+        self.groups = int(groups)
+
+    def parameter_shapes(self, n_in: int) -> dict[str, Param]:
+        G = self.groups
+        if n_in % G:
+            raise ValueError(f"the input width ({n_in}) must be a multiple of groups ({G})")
+        shapes = {"weights": Param((G, n_in // G, self.units // G), True, self.lr_factor)}
+        if self.has_bias:
+            shapes["bias"] = Param((self.units,), False, self.bias_lr_factor)
+        return shapes
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        assert self._W is not None  # bound by the network
+        G, n_in, n_out = self._W.shape
+        draw = initializers.get(self.init)
+        for g in range(G):
+            self._W[g] = draw(rng, n_in, n_out)
+        if self._b is not None:
+            self._b[...] = initializers.initial_bias(rng, self.init, self.units)
+
+    def initialize_from(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """With ``init="data"``: each block as :meth:`Dense.initialize_from` starts a
+        Dense layer, from its share of ``x``."""
+        if not self.from_data:
+            return self.predict(x)
+        assert self._W is not None  # bound by the network
+        G, n_in, n_out = self._W.shape
+        W = rng.standard_normal(self._W.shape)
+        z = np.asarray(self._blocks(np.asarray(x, dtype=np.float64), W), dtype=np.float64)
+        std = z.std(axis=0)
+        std[std == 0] = 1.0
+        W /= std.reshape(G, 1, n_out)
+        z /= std
+        self._W[...] = W
+        if self._b is not None:
+            rows = rng.integers(0, z.shape[0], size=(5, self.units))
+            mix = rng.exponential(size=(5, self.units))
+            mix /= mix.sum(axis=0)
+            self._b[...] = -(z[rows, np.arange(self.units)] * mix).sum(axis=0)
+        return self.predict(x.astype(self._W.dtype, copy=False))
+
+    @staticmethod
+    def _blocks(x: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """x @ (the block-diagonal matrix of W's blocks), block by block: (n, G*i) ->
+        (n, G*o) through one batched product of (G, n, i) and (G, i, o)."""
+        G, i, o = W.shape
+        n = x.shape[0]
+        stacked = np.matmul(x.reshape(n, G, i).transpose(1, 0, 2), W)
+        return stacked.transpose(1, 0, 2).reshape(n, G * o)
+
+    def _whole(self, blocks: np.ndarray) -> np.ndarray:
+        G, i, o = blocks.shape
+        whole = np.zeros((G * i, G * o), dtype=blocks.dtype)
+        for g in range(G):
+            whole[g * i : (g + 1) * i, g * o : (g + 1) * o] = blocks[g]
+        return whole
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The whole (n_in, units) matrix, zeros between the blocks (a copy)."""
+        self._check_built("weights")
+        assert self._W is not None
+        return self._whole(self._W)
+
+    @weights.setter
+    def weights(self, value: Any) -> None:
+        self._check_built("weights")
+        assert self._W is not None
+        G, i, o = self._W.shape
+        whole = checked_values(value, (G * i, G * o), "weights")
+        blocks = np.stack([whole[g * i : (g + 1) * i, g * o : (g + 1) * o] for g in range(G)])
+        if np.count_nonzero(whole) != np.count_nonzero(blocks):
+            raise ValueError("a GroupedDense layer's weights are zero outside its blocks")
+        self._W[...] = blocks
+
+    @property
+    def dW(self) -> np.ndarray:
+        """dL/dW from the last backward pass, as the whole (n_in, units) matrix (a copy)."""
+        self._check_built("gradients")
+        assert self._dW is not None
+        return self._whole(self._dW)
+
+    def product(self, x: np.ndarray) -> np.ndarray:
+        if x.shape[0] != self._n:
+            self._prepare(x.shape[0])
+        self.x = x
+        assert self._W is not None and self.z is not None  # bound; _prepare made z
+        self.z[...] = self._blocks(np.asarray(x), self._W)
+        return self.z
+
+    def linear(self, x: Any, out: np.ndarray | None = None) -> np.ndarray:
+        assert self._W is not None  # bound by the network
+        z = self._blocks(np.asarray(x), self._W)
+        if out is not None:
+            out[...] = z
+            z = out
+        if self._b is not None:
+            np.add(z, self._b, out=z)
+        return z
+
+    def backward_product(self, dz: np.ndarray) -> np.ndarray | None:
+        """Each block's dW = x_g.T @ dz_g, and dx_g = dz_g @ W_g.T."""
+        x = self.x
+        assert x is not None and self._W is not None and self._dW is not None  # after forward
+        G, i, o = self._W.shape
+        n = dz.shape[0]
+        xs = np.asarray(x).reshape(n, G, i).transpose(1, 0, 2)
+        dzs = dz.reshape(n, G, o).transpose(1, 0, 2)
+        np.matmul(xs.transpose(0, 2, 1), dzs, out=self._dW)
+        if self.need_dx:
+            assert self._dx is not None  # made by _prepare when dx is needed
+            self._dx[...] = (
+                np.matmul(dzs, self._W.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(n, G * i)
+            )
+            return self._dx
+        return None
+
+    def config(self) -> dict:
+        return {**super().config(), "type": "GroupedDense", "groups": self.groups}
+
+    def __repr__(self) -> str:
+        dense = super().__repr__()  # Dense(units, ...)
+        head = f"Dense({self.units}"
+        return f"GroupedDense({self.units}, groups={self.groups}" + dense[len(head) :]
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability ``rate``
     and scale the rest by 1 / (1 - rate); at prediction, pass inputs through.
@@ -1014,5 +1185,5 @@ def from_config(config: dict) -> Layer:
     raise ValueError(f"unknown layer type {kind!r}")
 
 
-for _cls in (Scale, Parametric, Embedding):
+for _cls in (GroupedDense, Scale, Parametric, Embedding):
     register(_cls)

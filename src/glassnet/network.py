@@ -612,7 +612,8 @@ class Network:
             shown = "?" if count is None else f"{count:,}"
             if isinstance(layer, Dense):
                 bias = "yes" if layer.has_bias else "no"
-                rows.append((str(i), "Dense", str(layer.units), layer.activation, bias, shown))
+                kind = type(layer).__name__  # Dense, GroupedDense
+                rows.append((str(i), kind, str(layer.units), layer.activation, bias, shown))
             else:
                 width = "" if not n_in else str(layer.output_size(n_in))
                 rows.append((str(i), type(layer).__name__, width, repr(layer), "", shown))

@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError("ONNX export needs onnx: pip install 'glassnet[onnx]'") from None
 
 from . import __version__
-from .layers import Dense, Dropout, Embedding, Parametric, Scale
+from .layers import Dense, Dropout, Embedding, GroupedDense, Parametric, Scale
 from .network import Network
 
 __all__ = ["to_onnx", "register_skl2onnx", "OPSET"]
@@ -154,7 +154,20 @@ def _network(g: _Graph, net: Network, x: str, *, last_linear: bool = False) -> s
     layer's pre-activation z with ``last_linear``)."""
     last = net.layers[-1]
     for layer in net.layers:
-        if isinstance(layer, Dense):
+        if isinstance(layer, GroupedDense):  # the blocks side by side: one batched MatMul
+            blocks = layer.parameter_arrays()["weights"]
+            G, n_in, n_out = blocks.shape
+            x = g.op("Reshape", [x, g.const([-1, G, n_in], "shape", np.int64)])
+            x = g.op("Transpose", [x], perm=[1, 0, 2])
+            x = g.op("MatMul", [x, g.const(blocks, "W")])
+            x = g.op("Transpose", [x], perm=[1, 0, 2])
+            x = g.op("Reshape", [x, g.const([-1, G * n_out], "shape", np.int64)], "z")
+            if layer.has_bias:
+                x = g.op("Add", [x, g.const(layer.bias, "b")], "z")
+            if layer is last and last_linear:
+                return x
+            x = _activation(g, layer.activation, x)
+        elif isinstance(layer, Dense):
             W = g.const(layer.weights, "W")
             if layer.has_bias:
                 x = g.op("Gemm", [x, W, g.const(layer.bias, "b")], "z")
