@@ -258,6 +258,7 @@ def test_an_ensembles_validation_metrics_are_out_of_fold_and_say_so(tmp_path):
     label = f"held-out rows, out of fold ({len(held)} rows)"
     assert set(rows) == {f"these {N} rows", "training rows", label}
     assert same(rows[label]["accuracy"], info["validation_metrics"]["accuracy"])
+    assert "held out for validation, stratified, other rows for each of the 3 networks" in stdout
     line = next(line for line in stdout.splitlines() if line.startswith("validation"))
     assert line.startswith(f"validation (out of fold, {len(held)} rows): accuracy ")
     shown = float(re.search(r"accuracy ([\d.]+)%", line).group(1)) / 100

@@ -258,6 +258,8 @@ def _summary(args, model, history) -> list[str]:
             f": {info['training_rows']} for training, {info['validation_rows']} held out "
             f"for validation{strat}"
         )
+        if info.get("validation_out_of_fold"):
+            rows += f", other rows for each of the {info['ensemble']} networks"
     lines = [f"trained {sizes} ({info['task']}) on {rows}", describe_recipe(info)]
     if info.get("cluster"):
         lines.append(on_dask.describe(info["cluster"]))
