@@ -154,3 +154,18 @@ def test_a_grouped_dense_layer_keeps_its_blocks_only(tmp_path):
         GroupedDense(5, 2)
     with pytest.raises(ValueError, match="multiple of groups"):
         gn.Network([GroupedDense(4, 2), Dense(1)]).build(5)
+
+
+def test_a_grouped_dense_layer_starts_from_the_data_block_by_block():
+    """init="data": each unit's z has unit standard deviation over the sample, and each
+    unit's bias puts its kink among the sample's z (as Dense's start does)."""
+    X = np.random.default_rng(5).normal(size=(50, 6)) * [1, 2, 3, 4, 5, 6]
+    layer = GroupedDense(4, 2, init="data")
+    net = gn.Network([layer, Dense(1)], seed=0).build(6)
+    net.initialize_from(X)
+    z = layer.linear(X)
+    np.testing.assert_allclose((z - layer.bias).std(axis=0), 1.0, rtol=1e-12)
+    assert ((z.min(axis=0) < 0) & (z.max(axis=0) > 0)).all()
+    blocks = layer.parameter_arrays()["weights"]
+    np.testing.assert_array_equal(layer.weights[:3, 2:], 0)  # nothing between the blocks
+    assert blocks.shape == (2, 3, 2) and np.count_nonzero(blocks) == 12

@@ -325,12 +325,12 @@ class Dense(Layer):
         2024)."""
         if not self.from_data:
             return self.predict(x)
-        assert self._W is not None and self.n_in is not None  # bound by the network
-        W = rng.standard_normal((self.n_in, self.units))
-        z = np.asarray(x @ W, dtype=np.float64)
+        assert self._W is not None  # bound by the network
+        W = rng.standard_normal(self._W.shape)
+        z = np.asarray(self._sample_product(x, W), dtype=np.float64)
         std = z.std(axis=0)
         std[std == 0] = 1.0
-        W /= std
+        W /= std.reshape(W.shape[:-2] + (1, W.shape[-1]))  # each unit's column, in any block
         z /= std
         self._W[...] = W
         if self._b is not None:
@@ -340,6 +340,10 @@ class Dense(Layer):
             bias = -(z[rows, np.arange(self.units)] * mix).sum(axis=0)
             self._b[...] = bias
         return self.predict(x.astype(self._W.dtype, copy=False))
+
+    def _sample_product(self, x: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """x @ W for a draw W of this layer's weights (shaped as they are stored)."""
+        return x @ W
 
     def clear_workspace(self) -> None:
         self._n = -1
@@ -608,26 +612,9 @@ class GroupedDense(Dense):
         if self._b is not None:
             self._b[...] = initializers.initial_bias(rng, self.init, self.units)
 
-    def initialize_from(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """With ``init="data"``: each block as :meth:`Dense.initialize_from` starts a
-        Dense layer, from its share of ``x``."""
-        if not self.from_data:
-            return self.predict(x)
-        assert self._W is not None  # bound by the network
-        G, n_in, n_out = self._W.shape
-        W = rng.standard_normal(self._W.shape)
-        z = np.asarray(self._blocks(np.asarray(x, dtype=np.float64), W), dtype=np.float64)
-        std = z.std(axis=0)
-        std[std == 0] = 1.0
-        W /= std.reshape(G, 1, n_out)
-        z /= std
-        self._W[...] = W
-        if self._b is not None:
-            rows = rng.integers(0, z.shape[0], size=(5, self.units))
-            mix = rng.exponential(size=(5, self.units))
-            mix /= mix.sum(axis=0)
-            self._b[...] = -(z[rows, np.arange(self.units)] * mix).sum(axis=0)
-        return self.predict(x.astype(self._W.dtype, copy=False))
+    def _sample_product(self, x: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """The data-dependent start (:meth:`Dense.initialize_from`) block by block."""
+        return self._blocks(np.asarray(x, dtype=np.float64), W)
 
     @staticmethod
     def _blocks(x: np.ndarray, W: np.ndarray) -> np.ndarray:
