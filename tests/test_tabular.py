@@ -113,12 +113,12 @@ def test_overfitting_without_early_stopping_is_warned():
     frame["y"] = rng.choice(["a", "b"], 60)  # noise: nothing to learn but the rows
     with pytest.warns(OverfittingWarning, match="validation loss rose from .* the model overfits"):
         model = gn.TabularModel.fit(
-            frame, "y", hidden=(64, 64), epochs=300, lr=0.01, early_stopping=False
+            frame, "y", recipe="small", hidden=(64, 64), epochs=300, lr=0.01, early_stopping=False
         )
     assert model.info["warnings"]
     with warnings.catch_warnings():
         warnings.simplefilter("error", OverfittingWarning)
-        gn.TabularModel.fit(frame, "y", hidden=(64, 64), epochs=300, lr=0.01)  # the default
+        gn.TabularModel.fit(frame, "y", recipe="small", hidden=(64, 64), epochs=300, lr=0.01)
 
 
 def test_labels_come_back_exactly_as_written():

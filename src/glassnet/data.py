@@ -201,6 +201,10 @@ class ArrayBatches:
         """Batches per epoch."""
         return len(self.starts)
 
+    def steps_per_epoch(self) -> int | None:
+        """Batches per epoch (as :class:`StreamBatches` tells it)."""
+        return len(self.starts)
+
     def new_order(self) -> np.ndarray | None:
         """Draw the next epoch's order of the rows (None when not shuffling): the
         compiled path draws its orders here too, so both train on the same batches."""
@@ -287,6 +291,10 @@ class StreamBatches:
             self.first = (self.first[0].astype(net.dtype), first[1])
         net.check_loss(loss)
         self.n = 0  # rows in the last epoch
+
+    def steps_per_epoch(self) -> int | None:
+        """Batches per epoch: known once an epoch has passed (None before)."""
+        return -(-self.n // self.batch) if self.n else None
 
     def _checked(self, pairs) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         net, first = self.net, self.first[0]

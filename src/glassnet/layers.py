@@ -713,6 +713,9 @@ class Dropout(Layer):
         The last training pass's mask (0, or 1 / (1 - rate)); None when it dropped nothing.
     freeze_mask : bool
         Set True to reuse the last mask (the gradient check needs a fixed function).
+    strength : float
+        A factor on ``rate`` while training (1 unless a schedule that fades the
+        regularisation sets it, :mod:`glassnet.schedules`; never saved).
     """
 
     TRANSIENT = ("rng", "_views", "_grad_views", "mask", "_mask", "_out", "_ws", "_n")
@@ -724,6 +727,7 @@ class Dropout(Layer):
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
+        self.strength = 1.0
         self.freeze_mask = False
         self.clear_workspace()
 
@@ -735,7 +739,8 @@ class Dropout(Layer):
         self._out: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        if not training or self.rate == 0.0:
+        rate = self.rate * self.strength
+        if not training or rate == 0.0:
             self.mask = None
             return x
         n = x.shape[0]
@@ -751,8 +756,8 @@ class Dropout(Layer):
         if not self.freeze_mask:
             assert self.rng is not None  # the network's, given by bind
             self.rng.random(dtype=mask.dtype, out=mask)
-            np.greater_equal(mask, self.rate, out=mask)
-            mask *= 1.0 / (1.0 - self.rate)
+            np.greater_equal(mask, rate, out=mask)
+            mask *= 1.0 / (1.0 - rate)
         return np.multiply(x, mask, out=self._out)
 
     def backward(self, da: np.ndarray) -> np.ndarray:
@@ -945,8 +950,8 @@ class Parametric(Layer):
         return f"Parametric({self.activation!r})"
 
 
-# What Embedding's forward keeps for backward: the numeric columns xn, c = 2 pi w xn + b,
-# and h = cos(c).
+# What Embedding's forward keeps for backward, column by column: the numeric columns xn
+# (k, n), c = 2 pi w xn + b and h = cos(c) (k, n, F).
 _EmbeddingCache = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -1065,12 +1070,19 @@ class Embedding(Layer):
         parts = [x[:, self.passed]]
         cache = None
         if self.numeric:
-            xn = x[:, self.numeric]  # (n, k)
-            c = (2 * np.pi) * xn[:, :, None] * p["frequencies"] + p["phases"]  # (n, k, F)
+            # Column by column: (k, n, F) stacks, so that every product is a batch of
+            # matrix products (np.matmul), one a column.
+            xn = x[:, self.numeric].T  # (k, n)
+            c = (2 * np.pi) * xn[:, :, None] * p["frequencies"][:, None, :]
+            c += p["phases"][:, None, :]  # (k, n, F)
             h = np.cos(c)
-            e = np.einsum("nkf,kfd->nkd", h, p["mix"]) + p["mix_bias"]  # (n, k, d-1)
-            n, k = xn.shape
-            parts.append(np.concatenate([e, xn[:, :, None]], axis=2).reshape(n, k * self.dims))
+            e = np.matmul(h, p["mix"])  # (k, n, d-1)
+            e += p["mix_bias"][:, None, :]
+            k, n = xn.shape
+            out = np.empty((n, k, self.dims), dtype=e.dtype)
+            out[:, :, :-1] = e.transpose(1, 0, 2)
+            out[:, :, -1] = xn.T
+            parts.append(out.reshape(n, k * self.dims))
             if keep:
                 cache = (xn, c, h)
         for j in range(len(self.categorical)):
@@ -1097,21 +1109,21 @@ class Embedding(Layer):
             dx[:, self.passed] = da[:, :at]
         if self.numeric:
             assert self._cache is not None  # forward keeps it when there are numeric columns
-            xn, c, h = self._cache
+            xn, c, h = self._cache  # (k, n), (k, n, F), (k, n, F)
             k, d = len(self.numeric), self.dims
-            de = da[:, at : at + k * d].reshape(n, k, d)
+            de = da[:, at : at + k * d].reshape(n, k, d).transpose(1, 0, 2)  # (k, n, d)
             at += k * d
             de_mix = de[:, :, :-1]
-            g["mix"][...] = np.einsum("nkf,nkd->kfd", h, de_mix)
-            g["mix_bias"][...] = de_mix.sum(axis=0)
-            dc = np.einsum("nkd,kfd->nkf", de_mix, p["mix"])
+            np.matmul(h.transpose(0, 2, 1), de_mix, out=g["mix"])
+            g["mix_bias"][...] = de_mix.sum(axis=1)
+            dc = np.matmul(de_mix, p["mix"].transpose(0, 2, 1))  # (k, n, F)
             dc *= -np.sin(c)
-            g["frequencies"][...] = (2 * np.pi) * np.einsum("nkf,nk->kf", dc, xn)
-            g["phases"][...] = dc.sum(axis=0)
+            g["frequencies"][...] = (2 * np.pi) * np.matmul(xn[:, None, :], dc)[:, 0, :]
+            g["phases"][...] = dc.sum(axis=1)
             if dx is not None:
-                dxn = (2 * np.pi) * np.einsum("nkf,kf->nk", dc, p["frequencies"])
+                dxn = (2 * np.pi) * np.matmul(dc, p["frequencies"][:, :, None])[:, :, 0]
                 dxn += de[:, :, -1]  # the column passed on as itself
-                dx[:, self.numeric] = dxn
+                dx[:, self.numeric] = dxn.T
         for j in range(len(self.categorical)):
             table = g[f"table_{j}"]
             table[...] = 0.0

@@ -4,7 +4,16 @@ The training loop asks the schedule for each epoch's rate before the epoch runs
 (``rate(epoch, history)``, ``epoch`` counted from 0, ``history`` holding the epochs
 before it, so the question after the last epoch is asked too) and sets
 ``optimizer.lr`` to it; a schedule that answers None stops training. The rate stays
-fixed within an epoch. ``base`` is the optimizer's own rate when training starts.
+fixed within an epoch, unless the schedule is ``per_step``: then the loop also asks
+``rate_at(progress)`` before every step, ``progress`` the epochs trained so far up
+to the middle of the step (epoch + (i + 0.5) / steps in the epoch), so a schedule
+over a few epochs of many batches is as smooth as over many epochs. ``base`` is the
+optimizer's own rate when training starts.
+
+A schedule that ``fades`` also sets how strong the regularisation is as training goes:
+``strength_at(progress)`` multiplies every Dropout layer's rate and the optimizer's
+weight decay, each as it was when training started (and put back when it ends).
+``CosLog(4, fade=True)`` fades them by :func:`flat_cos`, as RealMLP does.
 
 ==================  ============================================================
 ``Constant()``      base
@@ -17,9 +26,10 @@ fixed within an epoch. ``base`` is the optimizer's own rate when training starts
 ``Cosine()``        a warm-up from 0 over ``warmup`` epochs, then
                     low + (base - low) (1 + cos(pi s)) / 2, s going from 0 to 1
                     over the remaining epochs, low = base * ``floor``
-``CosLog(k)``       base (1 - cos(2 pi log2(1 + (2^k - 1) s))) / 2, s the middle
-                    of the epoch in (0, 1): k cosine cycles, each twice as long as
-                    the one before (RealMLP's "coslog4", Holzmueller et al., 2024)
+``CosLog(k)``       base (1 - cos(2 pi log2(1 + (2^k - 1) s))) / 2, s the share
+                    of training done, step by step: k cosine cycles, each twice as
+                    long as the one before (RealMLP's "coslog4", Holzmueller et
+                    al., 2024)
 ==================  ============================================================
 
 :class:`Plateau` is the one count of epochs without improvement, which
@@ -41,6 +51,7 @@ __all__ = [
     "Step",
     "Cosine",
     "CosLog",
+    "flat_cos",
     "Plateau",
     "monitored",
     "patience_of",
@@ -158,6 +169,10 @@ class Schedule:
 
     #: Whether the rate never changes (the loop then needs no call between epochs).
     constant = False
+    #: Whether the rate changes from step to step (the loop asks :meth:`rate_at`).
+    per_step = False
+    #: Whether the regularisation fades as training goes (the loop asks :meth:`strength_at`).
+    fades = False
 
     def start(self, base: float, epochs: int) -> None:
         """Called once when training starts, with the optimizer's rate and the epochs."""
@@ -165,6 +180,15 @@ class Schedule:
 
     def rate(self, epoch: int, history: History) -> float | None:
         raise NotImplementedError
+
+    def rate_at(self, progress: float) -> float:
+        """A per-step schedule's rate ``progress`` epochs into training."""
+        raise NotImplementedError
+
+    def strength_at(self, progress: float) -> float:
+        """The factor on dropout rates and weight decay ``progress`` epochs into
+        training (1: as set; asked only of a schedule that ``fades``)."""
+        return 1.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -280,20 +304,40 @@ class Cosine(Schedule):
         return f"Cosine(warmup={self.warmup}, floor={self.floor:g})"
 
 
-class CosLog(Schedule):
-    """``cycles`` cosine bumps from 0 to base and back, on a log scale of the epochs:
-    each twice as long as the one before (see the module docstring)."""
+def flat_cos(s: float) -> float:
+    """1 for the first half of training (``s`` the share done, 0 to 1), then a half
+    cosine down to 0 at the end: RealMLP's "flat_cos" (Holzmueller et al., 2024)."""
+    if s <= 0.5:
+        return 1.0
+    return 0.5 * (1.0 + math.cos(math.pi * (2.0 * min(s, 1.0) - 1.0)))
 
-    def __init__(self, cycles: int = 4):
+
+class CosLog(Schedule):
+    """``cycles`` cosine bumps from 0 to base and back, on a log scale of training:
+    each twice as long as the one before (see the module docstring). The rate changes
+    at every step; ``rate`` (History's record of an epoch) is the rate in the middle of
+    the epoch. With ``fade``, dropout and weight decay fade by :func:`flat_cos`."""
+
+    per_step = True
+
+    def __init__(self, cycles: int = 4, fade: bool = False):
         self.cycles = _count(cycles, "cycles")
+        self.fades = bool(fade)
 
     def rate(self, epoch: int, history: History) -> float | None:
-        s = (min(epoch, self.epochs - 1) + 0.5) / self.epochs
+        return self.rate_at(min(epoch, self.epochs - 1) + 0.5)
+
+    def rate_at(self, progress: float) -> float:
+        s = min(progress, self.epochs) / self.epochs
         phase = math.log2(1.0 + (2.0**self.cycles - 1.0) * s)
         return self.base * 0.5 * (1.0 - math.cos(2.0 * math.pi * phase))
 
+    def strength_at(self, progress: float) -> float:
+        return flat_cos(progress / self.epochs) if self.fades else 1.0
+
     def __repr__(self) -> str:
-        return f"CosLog(cycles={self.cycles})"
+        fade = ", fade=True" if self.fades else ""
+        return f"CosLog(cycles={self.cycles}{fade})"
 
 
 _REGISTRY = {

@@ -41,6 +41,7 @@ from . import optimizers as _optimizers
 from . import schedules as _schedules
 from . import validation as _v
 from .data import Trainable
+from .layers import Dropout
 
 __all__ = [
     "History",
@@ -50,6 +51,8 @@ __all__ = [
     "ProgressBar",
     "Guard",
     "NumpySteps",
+    "Stepwise",
+    "dropout_strength",
     "BatchEpochs",
     "strategy",
     "train",
@@ -426,6 +429,48 @@ def strategy(
 # -- the loop ------------------------------------------------------------------------------
 
 
+class Stepwise:
+    """What a per-step (or fading) schedule sets before every step: the optimizer's
+    rate (``schedule.rate_at``), and, when the schedule fades the regularisation,
+    every Dropout layer's ``strength`` and the optimizer's weight decay, as a factor
+    (``schedule.strength_at``) of the decay it had when training started.
+    :meth:`restore` puts both back when training ends. Called with the step's
+    progress: epochs trained so far, up to the middle of the step."""
+
+    def __init__(self, schedule: _schedules.Schedule, net: Trainable, opt: Any) -> None:
+        self.schedule, self.net, self.opt = schedule, net, opt
+        self.per_step = schedule.per_step
+        self.decay = getattr(opt, "weight_decay", 0.0) if schedule.fades else 0.0
+        #: The last factor on dropout and weight decay (1: as set), which a cluster's
+        #: workers are given for their copies of the network.
+        self.strength = 1.0
+
+    def __call__(self, progress: float) -> None:
+        schedule, opt = self.schedule, self.opt
+        if self.per_step:
+            opt.lr = schedule.rate_at(progress)
+        if schedule.fades:
+            self.set_strength(schedule.strength_at(progress))
+
+    def set_strength(self, strength: float) -> None:
+        self.strength = strength
+        dropout_strength(self.net, strength)
+        if self.decay:
+            self.opt.weight_decay = self.decay * strength
+
+    def restore(self) -> None:
+        """Dropout at full rate and the weight decay as it was set."""
+        if self.schedule.fades:
+            self.set_strength(1.0)
+
+
+def dropout_strength(net: Trainable, strength: float) -> None:
+    """Set every Dropout layer of ``net`` to drop at ``strength`` times its rate."""
+    for layer in net.layers:
+        if isinstance(layer, Dropout):
+            layer.strength = strength
+
+
 class BatchEpochs:
     """Epochs of batch steps: for every batch of ``batches``, the strategy's forward and
     backward pass, the divergence check, and the optimizer's update. ``run`` returns
@@ -444,21 +489,31 @@ class BatchEpochs:
         self.batches, self.steps, self.loss, self.l2 = batches, steps, loss, l2
         self.params, self.grads, self.guard = params, grads, guard
 
-    def run(self, first: int, count: int) -> list[tuple[float, float, int]]:
-        whole = self.steps.epochs(self.batches, first, count, self.guard)
-        if whole is not None:
-            return whole
+    def run(
+        self, first: int, count: int, each_step: Stepwise | None = None
+    ) -> list[tuple[float, float, int]]:
+        """``count`` epochs from epoch ``first``; ``each_step`` (a per-step schedule's
+        settings) is called with each step's progress before the step."""
+        if each_step is None:
+            whole = self.steps.epochs(self.batches, first, count, self.guard)
+            if whole is not None:
+                return whole
         if self.batches.full:
-            return self._full_batch(first, count)
-        return [self._epoch(epoch) for epoch in range(first, first + count)]
+            return self._full_batch(first, count, each_step)
+        return [self._epoch(epoch, each_step) for epoch in range(first, first + count)]
 
-    def _epoch(self, epoch: int) -> tuple[float, float, int]:
+    def _epoch(self, epoch: int, each_step: Stepwise | None) -> tuple[float, float, int]:
         step, update, loss, l2 = self.steps.loss_and_grad, self.steps.update, self.loss, self.l2
         params, grads, guard = self.params, self.grads, self.guard
         saved, check, isfinite = guard.snapshot, guard.active, math.isfinite
         total = weighted = 0.0
         count = rows = 0
+        # A stream's first epoch has no count of steps yet: its steps all take the
+        # epoch's middle.
+        n_steps = self.batches.steps_per_epoch() if each_step is not None else None
         for xb, yb, wb in self.batches.epoch():
+            if each_step is not None:
+                each_step(epoch + ((count + 0.5) / n_steps if n_steps else 0.5))
             value = step(xb, yb, wb, loss, l2)
             if check and not isfinite(value):
                 guard.diverged(epoch, f"the loss became {value}")
@@ -472,7 +527,9 @@ class BatchEpochs:
             raise ValueError(f"epoch {epoch + 1} had no rows to train on")
         return total / count, weighted / rows, rows
 
-    def _full_batch(self, first: int, count: int) -> list[tuple[float, float, int]]:
+    def _full_batch(
+        self, first: int, count: int, each_step: Stepwise | None
+    ) -> list[tuple[float, float, int]]:
         """Epochs of one batch each: the seeds' loop, one step an epoch."""
         step, update, loss, l2 = self.steps.loss_and_grad, self.steps.update, self.loss, self.l2
         params, grads, guard = self.params, self.grads, self.guard
@@ -481,6 +538,8 @@ class BatchEpochs:
         m = Y.shape[0]
         done = []
         for epoch in range(first, first + count):
+            if each_step is not None:
+                each_step(epoch + 0.5)
             value = step(X, Y, W, loss, l2)
             if check and not isfinite(value):
                 guard.diverged(epoch, f"the loss became {value}")
@@ -502,9 +561,11 @@ def train(
     history: History | None = None,
 ) -> History:
     """THE training loop: ``epochs`` epochs through ``runner`` (a :class:`BatchEpochs`,
-    or a runner with the same ``run(first, count)``), and after each epoch the
-    bookkeeping: History, ``validate()`` into ``val_loss`` (checked for divergence),
-    the callbacks (any may stop training), the schedule's rate for the next epoch.
+    or a runner with the same ``run(first, count, each_step)``), and after each epoch
+    the bookkeeping: History, ``validate()`` into ``val_loss`` (checked for
+    divergence), the callbacks (any may stop training), the schedule's rate for the
+    next epoch. A per-step or fading schedule's settings reach every step through
+    ``each_step`` (a :class:`Stepwise`), and are put back when training ends.
 
     When nothing needs to see each epoch (no callbacks, no validation, a constant
     rate) a runner may run many epochs in one call (the compiled path does).
@@ -514,6 +575,7 @@ def train(
     schedule = _schedules.get(schedule)
     assert opt.lr is not None  # a per-step optimizer (L-BFGS runs in lbfgs, not here)
     schedule.start(opt.lr, epochs)
+    each_step = Stepwise(schedule, net, opt) if schedule.per_step or schedule.fades else None
     for cb in callbacks:
         cb.on_train_begin(net, history)
     per_epoch = bool(callbacks) or validate is not None or not schedule.constant
@@ -524,7 +586,7 @@ def train(
         while rate is not None and epoch < epochs:
             opt.lr = rate
             count = 1 if per_epoch else epochs - epoch
-            for mean, sample_mean, rows in runner.run(epoch, count):
+            for mean, sample_mean, rows in runner.run(epoch, count, each_step):
                 history.loss.append(mean)
                 history.sample_loss.append(sample_mean)
                 history.lr.append(rate)
@@ -547,6 +609,8 @@ def train(
         raise
     finally:
         history.seconds = time.perf_counter() - started
+        if each_step is not None:
+            each_step.restore()
     for cb in callbacks:
         cb.on_train_end(net, history)
     if guard.active and not _v.all_finite(net.parameters):

@@ -426,11 +426,18 @@ def loss_only(shard: Shard, params: np.ndarray) -> tuple[list[float], int]:
 
 
 def batch_loss_and_grad(
-    shard: Shard, params: np.ndarray, seed: int, step: int, steps: int, shuffle: bool
+    shard: Shard,
+    params: np.ndarray,
+    seed: int,
+    step: int,
+    steps: int,
+    shuffle: bool,
+    strength: float = 1.0,
 ) -> tuple[float, np.ndarray | None, int, float]:
     """This shard's share of global batch ``step`` of ``steps``: every part gives the rows
-    between step/steps and (step+1)/steps of its order for the epoch. Returns the scaled
-    loss and gradient sums, the number of rows and their total weight."""
+    between step/steps and (step+1)/steps of its order for the epoch, dropout at
+    ``strength`` times its rate (a fading schedule's). Returns the scaled loss and
+    gradient sums, the number of rows and their total weight."""
     xs, ys, ws = [], [], []
     for p, order in zip(shard.parts, shard.orders(seed, shuffle)):
         lo, hi = p.n * step // steps, p.n * (step + 1) // steps
@@ -450,6 +457,7 @@ def batch_loss_and_grad(
     if d == 0:
         return 0.0, None, n, wsum
     net = shard.load(params)
+    _training.dropout_strength(net, strength)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         value = net.loss_and_grad(np.ascontiguousarray(x), y, w, shard.loss)
     return value * d, net.gradients.astype(np.float64) * d, n, wsum
@@ -464,11 +472,14 @@ def local_epoch(
     shuffle: bool,
     l2: float,
     stop: bool,
+    strength: float = 1.0,
 ) -> tuple[np.ndarray, _optimizers.Optimizer, float, int, float, int, float]:
     """One epoch of ordinary mini-batch training over this shard's parts, from ``params``
-    and a copy of ``optimizer``. Returns the new parameters and optimizer, the sum and
-    count of the batch losses, the sum of the rows' losses, the rows and their weight."""
+    and a copy of ``optimizer``, dropout at ``strength`` times its rate. Returns the new
+    parameters and optimizer, the sum and count of the batch losses, the sum of the
+    rows' losses, the rows and their weight."""
     net = shard.load(params)
+    _training.dropout_strength(net, strength)
     opt = copy.deepcopy(optimizer)
     shard.reseed(seed)
     order = net.rng.permutation(len(shard.parts)) if shuffle else range(len(shard.parts))

@@ -126,15 +126,27 @@ class SyncEpochs:
         self.steps = 1 if batch_size is None else -(-n // min(batch_size, n))
         self.shuffle = shuffle and self.steps > 1
 
-    def run(self, first: int, count: int) -> list[tuple[float, float, int]]:
+    def run(
+        self, first: int, count: int, each_step: _training.Stepwise | None = None
+    ) -> list[tuple[float, float, int]]:
         net, guard = self.net, self.guard
         params, grads = net.parameters, net.gradients
         seed = int(net.rng.integers(2**62))
         total = weighted = 0.0
         for step in range(self.steps):
+            strength = 1.0
+            if each_step is not None:
+                each_step(first + (step + 0.5) / self.steps)
+                strength = each_step.strength
             try:
                 results = self.shards.run(
-                    _shards.batch_loss_and_grad, params, seed, step, self.steps, self.shuffle
+                    _shards.batch_loss_and_grad,
+                    params,
+                    seed,
+                    step,
+                    self.steps,
+                    self.shuffle,
+                    strength,
                 )
             except _shards.WorkerLostError as exc:
                 guard.lost(first, exc)
@@ -169,10 +181,18 @@ class AverageEpochs:
         self.net, self.shards, self.opt, self.guard = net, shards, opt, guard
         self.batch_size, self.shuffle, self.l2 = batch_size, shuffle, l2
 
-    def run(self, first: int, count: int) -> list[tuple[float, float, int]]:
+    def run(
+        self, first: int, count: int, each_step: _training.Stepwise | None = None
+    ) -> list[tuple[float, float, int]]:
+        """One epoch; a per-step schedule's settings are those of the epoch's middle
+        (each worker trains its epoch on its own, at one rate)."""
         net, opt, guard = self.net, self.opt, self.guard
         params = net.parameters
         seed = int(net.rng.integers(2**62))
+        strength = 1.0
+        if each_step is not None:
+            each_step(first + 0.5)
+            strength = each_step.strength
         try:
             results = self.shards.run(
                 _shards.local_epoch,
@@ -183,6 +203,7 @@ class AverageEpochs:
                 self.shuffle,
                 self.l2,
                 guard.active,
+                strength,
             )
         except _training.NonFiniteLossError:
             guard.diverged(first, "the loss became non-finite on a worker")

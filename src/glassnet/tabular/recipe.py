@@ -57,8 +57,10 @@ RECIPES = ("default", "small")
 # numbers (PBLD) and learned embeddings of categories with many levels, a learned scale per
 # input, three layers of 256 with a parametric activation (SELU for a classification, Mish
 # for a regression) and dropout 0.15, weights that learn at lr / sqrt(fan-in) and start from
-# the data, Adam (beta2 0.95) with decoupled weight decay 0.02 and a log-cosine schedule,
-# label smoothing 0.1, and the best epoch on the validation rows. What glassnet adds: the
+# the data, Adam (beta2 0.95) with decoupled weight decay 0.02 and a log-cosine schedule
+# of the learning rate, step by step, under which dropout and weight decay fade out over
+# the second half of training, label smoothing 0.1, and the best epoch on the validation
+# rows. What glassnet adds: the
 # epochs follow the data's size (a fixed budget of passes over rows), and small data gets
 # an ensemble of networks from other seeds and validation folds, averaged into one network.
 _WIDTH = 256
@@ -540,7 +542,7 @@ class Recipe:
             loss = recipe.loss_for(target)
             if loss == "cross_entropy":
                 loss = _losses.CrossEntropy(_SMOOTHING)
-            schedule = None if recipe.optimizer == "lbfgs" else CosLog(4)
+            schedule = None if recipe.optimizer == "lbfgs" else CosLog(4, fade=True)
         callbacks = list(callbacks)
         if recipe.early_stopping:
             monitor = "val_loss" if n_validation else "loss"
