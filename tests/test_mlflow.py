@@ -246,8 +246,9 @@ def test_train_mlflow_logs_a_command_line_run(store, tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "glassnet.cli", "train", root, "--target", "species",
          "--epochs", "6", "--no-early-stopping", "--out", str(out), "--mlflow", "--quiet"],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
     )  # fmt: skip
+    # (in tmp_path: the new experiment's artifacts go to ./mlruns, as MLflow's default)
     assert run.returncode == 0, run.stderr
     line = run.stdout.strip().splitlines()[-1]
     assert line.startswith("logged to MLflow run ") and store in line
@@ -269,7 +270,7 @@ def test_train_mlflow_without_a_store_is_one_line(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "glassnet.cli", "train", root, "--target", "species",
          "--epochs", "2", "--out", str(tmp_path / "m.glassnet"), "--mlflow", "--quiet"],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     assert run.returncode == 2  # the command line's status for an error it explains
     assert "Traceback" not in run.stderr
