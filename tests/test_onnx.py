@@ -25,9 +25,14 @@ DTYPES = [np.float32, np.float64]
 
 
 def run(proto, feeds):
-    """Check the graph, then run it in onnxruntime: {output name: array}."""
+    """Check the graph, then run it in onnxruntime: {output name: array}. Float feeds
+    are given in the float type each input declares (a float32 graph's numbers are
+    float32; times stay double), as a caller holding float64 columns would cast them."""
     onnx.checker.check_model(proto, full_check=True)
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for value in proto.graph.input:
+        if value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT:
+            feeds = {**feeds, value.name: np.asarray(feeds[value.name], dtype=np.float32)}
     return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
 
 
@@ -412,7 +417,7 @@ def test_a_model_with_every_column_kind_runs_on_raw_columns():
     }
     out = run(to_onnx(model), feeds)
     np.testing.assert_array_equal(out["label"], model.predict(test))
-    assert_parity(out["probabilities"], model.predict_proba(test), np.float64)
+    assert_parity(out["probabilities"], model.predict_proba(test), model.network.dtype.type)
 
 
 # --- a classifier trained on one class ----------------------------------------------------------
@@ -518,14 +523,15 @@ def test_a_missing_cell_without_impute_gives_nan_as_predict_refuses_it(every_kin
         with pytest.raises(PreprocessingError, match="missing values"):
             model.predict(broken)  # what the graph answers NaN for
     out = run(to_onnx(model), columns)
+    dtype = model.network.dtype.type  # the graph computes in the network's float type
     refused = np.isin(np.arange(len(test)), [1, 2, 3, 4])
     kept = test.iloc[~refused]
     if target == "price":
         assert np.isnan(out["variable"][refused]).all()
-        assert_parity(out["variable"][~refused].ravel(), model.predict(kept), np.float64)
+        assert_parity(out["variable"][~refused].ravel(), model.predict(kept), dtype)
         return
     assert np.isnan(out["probabilities"][refused]).all()
-    assert_parity(out["probabilities"][~refused], model.predict_proba(kept), np.float64)
+    assert_parity(out["probabilities"][~refused], model.predict_proba(kept), dtype)
     np.testing.assert_array_equal(out["label"][~refused], model.predict(kept))
     if target == "label":  # text labels: the empty string, as the graph takes a missing text
         assert list(out["label"][refused]) == [""] * 4

@@ -17,7 +17,7 @@ from glassnet.tabular.encoding import (  # noqa: E402
     robust_scale,
     smooth_clip,
 )
-from glassnet.tabular.recipe import ENSEMBLE_ROWS, Recipe, describe_recipe  # noqa: E402
+from glassnet.tabular.recipe import ENSEMBLE_ROWS, MIN_EPOCHS, Recipe, describe_recipe  # noqa: E402
 
 
 def table(n=400, seed=0, cities=60):
@@ -127,7 +127,7 @@ def test_the_budget_of_epochs_follows_the_rows():
     recipe = Recipe()
     few, many = recipe.resolved("regression", 200), recipe.resolved("regression", 100_000)
     assert few.epochs == 128 and few.ensemble == 3
-    assert many.epochs == 16 and many.ensemble == 1
+    assert many.epochs == MIN_EPOCHS == 8 and many.ensemble == 1  # 250,000 / 100,000 rows
     assert recipe.resolved("classification", ENSEMBLE_ROWS + 1).ensemble == 1
     assert Recipe(epochs=7, ensemble=2).resolved("regression", 200).epochs == 7
     small = Recipe(recipe="small").resolved("classification", 200)

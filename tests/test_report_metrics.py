@@ -230,11 +230,13 @@ def test_a_regression_target_near_the_ends_of_float64(tmp_path, scale):
     truth = frame["y"].to_numpy(dtype=float) / scale
     predicted = model.predict(frame) / scale
     residual = truth - predicted
+    # the network computes in float32: evaluate's predictions (read in chunks) and these
+    # agree to float32's precision, whatever the scale
     assert evaluated["r2"] == pytest.approx(
-        1 - np.sum(residual**2) / np.sum((truth - truth.mean()) ** 2), rel=1e-9
+        1 - np.sum(residual**2) / np.sum((truth - truth.mean()) ** 2), rel=1e-6
     )
-    assert evaluated["rmse"] / scale == pytest.approx(np.sqrt(np.mean(residual**2)), rel=1e-9)
-    assert evaluated["mae"] / scale == pytest.approx(np.mean(np.abs(residual)), rel=1e-9)
+    assert evaluated["rmse"] / scale == pytest.approx(np.sqrt(np.mean(residual**2)), rel=1e-6)
+    assert evaluated["mae"] / scale == pytest.approx(np.mean(np.abs(residual)), rel=1e-6)
     assert np.isfinite(
         [model.info["train_metrics"]["r2"], model.info["train_metrics"]["rmse"]]
     ).all()

@@ -71,7 +71,7 @@ def add_network_options(parser) -> None:
     model.add_argument(
         "--epochs",
         type=int,
-        help="at most this many (default: the recipe's: 16 to 128 by the number of rows; "
+        help="at most this many (default: the recipe's: 8 to 128 by the number of rows; "
         "small: 200)",
     )
     model.add_argument(

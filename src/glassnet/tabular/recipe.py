@@ -60,9 +60,9 @@ RECIPES = ("default", "small")
 # the data, Adam (beta2 0.95) with decoupled weight decay 0.02 and a log-cosine schedule
 # of the learning rate, step by step, under which dropout and weight decay fade out over
 # the second half of training, label smoothing 0.1, and the best epoch on the validation
-# rows. What glassnet adds: the
-# epochs follow the data's size (a fixed budget of passes over rows), and small data gets
-# an ensemble of networks from other seeds and validation folds, averaged into one network.
+# rows, all in float32. What glassnet adds: the epochs follow the data's size (a fixed
+# budget of passes over rows), and small data gets an ensemble of networks from other seeds
+# and validation folds, averaged into one network.
 _WIDTH = 256
 _DEPTH = 3
 _DROPOUT = 0.15
@@ -76,12 +76,10 @@ _BATCH = 256
 #: Rows trained on per network, summed over the epochs, that size the epochs
 #: (at least MIN_EPOCHS, at most MAX_EPOCHS).
 PASSES = 250_000
-MIN_EPOCHS, MAX_EPOCHS = 16, 128
+MIN_EPOCHS, MAX_EPOCHS = 8, 128
 #: At most this many training rows: an ensemble of ENSEMBLE networks.
 ENSEMBLE_ROWS = 3_000
 ENSEMBLE = 3
-#: More training rows than this: the network computes in float32.
-FLOAT32_ROWS = 5_000
 #: A categorical column with more levels than this is embedded (RealMLP's one-hot limit).
 EMBED_LEVELS = 8
 
@@ -537,8 +535,7 @@ class Recipe:
             schedule = None
         else:
             layers = self._layers(recipe, target, n_inputs, features)
-            dtype = np.float32 if (n_rows or 0) > FLOAT32_ROWS else np.float64
-            network = Network(layers, seed=rng).build(n_inputs, dtype)
+            network = Network(layers, seed=rng).build(n_inputs, np.float32)
             loss = recipe.loss_for(target)
             if loss == "cross_entropy":
                 loss = _losses.CrossEntropy(_SMOOTHING)
