@@ -63,8 +63,10 @@ def test_classification_metrics_agree_with_scikit_learn(species):
     assert report["balanced_accuracy"] == pytest.approx(
         skm.balanced_accuracy_score(truth, predicted), abs=1e-9
     )
+    # evaluate predicts in chunks of 37 rows: the same probabilities to float32's precision
     assert report["log_loss"] == pytest.approx(
-        skm.log_loss(truth, proba, labels=loaded.classes), abs=1e-9
+        skm.log_loss(truth, proba, labels=loaded.classes),
+        abs=1e-6 if loaded.network.dtype == np.float32 else 1e-9,
     )
     p, r, f, s = skm.precision_recall_fscore_support(
         truth, predicted, labels=loaded.classes, zero_division=0

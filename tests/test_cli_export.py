@@ -34,10 +34,12 @@ def test_a_command_line_model_exports_with_its_preprocessing(iris):
     assert run.returncode == 0, run.stderr
     assert "inputs: sepal_length, sepal_width, petal_length, petal_width" in run.stderr
     features = frame.drop(columns=["species"])
-    feeds = {name: features[[name]].to_numpy() for name in features}
+    dtype = model.network.dtype  # the graph's float type: the model's own
+    feeds = {name: features[[name]].to_numpy(dtype=dtype) for name in features}
     label, proba = session(folder / "iris.onnx").run(None, feeds)
     np.testing.assert_array_equal(label, model.predict(frame))
-    np.testing.assert_allclose(proba, model.predict_proba(frame), rtol=1e-12, atol=1e-15)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(proba, model.predict_proba(frame), rtol=rtol, atol=rtol * 1e-3)
 
 
 def test_float32_on_request_and_an_existing_onnx_file_is_replaced(iris, capsys):
