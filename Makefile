@@ -91,6 +91,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/lbfgs.py --threads 1,2
 	$(BIN)/python benchmarks/cold_start.py
 	$(BIN)/python benchmarks/calls.py
+	$(BIN)/python benchmarks/recipe.py
 	$(BIN)/python benchmarks/sklearn_compare.py
 
 # The quality of the default recipe against scikit-learn's MLP, HistGradientBoosting and

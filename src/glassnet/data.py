@@ -203,7 +203,7 @@ class ArrayBatches:
 
     def steps_per_epoch(self) -> int | None:
         """Batches per epoch (as :class:`StreamBatches` tells it)."""
-        return len(self.starts)
+        return len(self)
 
     def new_order(self) -> np.ndarray | None:
         """Draw the next epoch's order of the rows (None when not shuffling): the

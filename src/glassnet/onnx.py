@@ -154,25 +154,8 @@ def _network(g: _Graph, net: Network, x: str, *, last_linear: bool = False) -> s
     layer's pre-activation z with ``last_linear``)."""
     last = net.layers[-1]
     for layer in net.layers:
-        if isinstance(layer, GroupedDense):  # the blocks side by side: one batched MatMul
-            blocks = layer.parameter_arrays()["weights"]
-            G, n_in, n_out = blocks.shape
-            x = g.op("Reshape", [x, g.const([-1, G, n_in], "shape", np.int64)])
-            x = g.op("Transpose", [x], perm=[1, 0, 2])
-            x = g.op("MatMul", [x, g.const(blocks, "W")])
-            x = g.op("Transpose", [x], perm=[1, 0, 2])
-            x = g.op("Reshape", [x, g.const([-1, G * n_out], "shape", np.int64)], "z")
-            if layer.has_bias:
-                x = g.op("Add", [x, g.const(layer.bias, "b")], "z")
-            if layer is last and last_linear:
-                return x
-            x = _activation(g, layer.activation, x)
-        elif isinstance(layer, Dense):
-            W = g.const(layer.weights, "W")
-            if layer.has_bias:
-                x = g.op("Gemm", [x, W, g.const(layer.bias, "b")], "z")
-            else:
-                x = g.op("MatMul", [x, W], "z")
+        if isinstance(layer, Dense):
+            x = _dense_z(g, layer, x)
             if layer is last and last_linear:
                 return x
             x = _activation(g, layer.activation, x)
@@ -185,6 +168,31 @@ def _network(g: _Graph, net: Network, x: str, *, last_linear: bool = False) -> s
         elif isinstance(layer, Embedding):
             x = _embedding(g, layer, x)
         # Dropout is the identity at prediction
+    return x
+
+
+def _dense_z(g: _Graph, layer: Dense, x: str) -> str:
+    """z = x W + b: one Gemm (a MatMul without a bias); a GroupedDense layer's blocks."""
+    if isinstance(layer, GroupedDense):
+        return _grouped_z(g, layer, x)
+    W = g.const(layer.weights, "W")
+    if layer.has_bias:
+        return g.op("Gemm", [x, W, g.const(layer.bias, "b")], "z")
+    return g.op("MatMul", [x, W], "z")
+
+
+def _grouped_z(g: _Graph, layer: GroupedDense, x: str) -> str:
+    """A GroupedDense layer's z: the blocks side by side, one batched MatMul of the
+    inputs reshaped to (groups, n, inputs / groups), then the bias."""
+    blocks = layer.parameter_arrays()["weights"]
+    G, n_in, n_out = blocks.shape
+    x = g.op("Reshape", [x, g.const([-1, G, n_in], "shape", np.int64)])
+    x = g.op("Transpose", [x], perm=[1, 0, 2])
+    x = g.op("MatMul", [x, g.const(blocks, "W")])
+    x = g.op("Transpose", [x], perm=[1, 0, 2])
+    x = g.op("Reshape", [x, g.const([-1, G * n_out], "shape", np.int64)], "z")
+    if layer.has_bias:
+        x = g.op("Add", [x, g.const(layer.bias, "b")], "z")
     return x
 
 

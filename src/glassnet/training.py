@@ -439,7 +439,6 @@ class Stepwise:
 
     def __init__(self, schedule: _schedules.Schedule, net: Trainable, opt: Any) -> None:
         self.schedule, self.net, self.opt = schedule, net, opt
-        self.per_step = schedule.per_step
         self.decay = getattr(opt, "weight_decay", 0.0) if schedule.fades else 0.0
         #: The last factor on dropout and weight decay (1: as set), which a cluster's
         #: workers are given for their copies of the network.
@@ -447,7 +446,7 @@ class Stepwise:
 
     def __call__(self, progress: float) -> None:
         schedule, opt = self.schedule, self.opt
-        if self.per_step:
+        if schedule.per_step:
             opt.lr = schedule.rate_at(progress)
         if schedule.fades:
             self.set_strength(schedule.strength_at(progress))
