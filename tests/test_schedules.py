@@ -185,3 +185,28 @@ def test_a_per_step_schedule_keeps_the_same_bits_in_a_repeat():
         runs.append(net.parameters.copy())
     np.testing.assert_array_equal(runs[0], runs[1])
     assert math.isfinite(float(runs[0].sum()))
+
+
+def test_a_clusters_step_task_drops_at_the_strength_it_is_given():
+    """The task a cluster's worker runs for one step (dask.shards.batch_loss_and_grad)
+    sets its copy's Dropout layers to the fading schedule's strength before the pass."""
+    pytest.importorskip("distributed")
+    from types import SimpleNamespace
+
+    from glassnet.dask import shards
+
+    X, y = regression(40)
+    net = dropout_net()
+    net.build(3)
+    loss = gn.losses.get("mse")
+    part = shards.Part(X, y.reshape(-1, 1), None, loss.denominator(40, 1, None))
+    shard = shards.Shard(SimpleNamespace(net=net, loss=loss), 0, part)
+    params = net.parameters.copy()
+    at_zero = shards.batch_loss_and_grad(shard, params, 0, 0, 1, False, 0.0)
+    assert [layer.strength for layer in shard.net.layers[1:4:2]] == [0.0, 0.0]
+    # no dropout at strength 0: the loss of the network as it predicts
+    expected = net.loss_of(X, y.reshape(-1, 1), None, loss)
+    assert at_zero[0] / part.d == pytest.approx(expected, rel=1e-12)
+    at_full = shards.batch_loss_and_grad(shard, params, 0, 0, 1, False, 1.0)
+    assert [layer.strength for layer in shard.net.layers[1:4:2]] == [1.0, 1.0]
+    assert at_full[0] != at_zero[0]  # it dropped
