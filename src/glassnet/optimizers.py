@@ -203,7 +203,13 @@ class Adam(Optimizer):
             if self.lr_factors is None:
                 weights *= 1.0 - self.lr * self.weight_decay
             else:
-                weights *= 1.0 - (self.lr * self.weight_decay) * self.lr_factors[: self.n_weights]
+                decay = np.multiply(
+                    self.lr_factors[: self.n_weights],
+                    -self.lr * self.weight_decay,
+                    tmp[: self.n_weights],
+                )
+                decay += 1.0
+                weights *= decay
         m *= b1
         np.multiply(grads, 1.0 - b1, out=tmp)
         m += tmp
