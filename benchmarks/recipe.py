@@ -9,7 +9,10 @@ epochs of batches of 256 with Adam and label smoothing as the recipe trains it:
 - the learning rate set before every step (``CosLog(4, fade=True)``, the recipe's)
   against a constant rate (no per-step call at all): what the per-step schedule costs;
 - the ``Embedding`` layer's forward and backward on a batch (column by column, batched
-  ``np.matmul``) against the same arithmetic written with ``np.einsum``, as it was.
+  ``np.matmul``) against the same arithmetic written with ``np.einsum``, as it was;
+- the recipe's activations on a batch of 256 x 256 pre-activations: SELU's slope in
+  arithmetic against the same slope picked with ``np.where``, and Mish from one ``exp``
+  against the textbook ``z tanh(softplus(z))`` and its derivative, as they were.
 
 Run:  python benchmarks/recipe.py [--rounds 5]
 """
@@ -27,6 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import glassnet as gn  # noqa: E402
+from glassnet import activations  # noqa: E402
 from glassnet.layers import Embedding  # noqa: E402
 from glassnet.losses import CrossEntropy  # noqa: E402
 from glassnet.schedules import CosLog  # noqa: E402
@@ -115,6 +119,42 @@ def embeddings(dtype=np.float32, reps: int = 300) -> dict:
     return {"Embedding (batched matmul)": glassnet, "the same with np.einsum": einsum}
 
 
+def where_selu_backward(a: np.ndarray, da: np.ndarray) -> np.ndarray:
+    """SELU's derivative picked with np.where, as it was written."""
+    s, c = activations.SELU_SCALE, activations.SELU_ALPHA
+    return da * np.where(a > 0.0, s, a + s * c).astype(a.dtype, copy=False)
+
+
+def textbook_mish(z: np.ndarray, da: np.ndarray) -> np.ndarray:
+    """Mish and its derivative from softplus and tanh, as they were written."""
+    t = np.tanh(np.logaddexp(z, 0.0))
+    z * t
+    s = 1.0 / (1.0 + np.exp(-z))
+    return da * (t + z * s * (1.0 - t * t))
+
+
+def activation_steps(reps: int = 300) -> tuple[dict, dict]:
+    """(SELU's backward, Mish's forward and backward), each against its old form."""
+    rng = np.random.default_rng(2)
+    z, da = rng.normal(size=(2, BATCH, 256)).astype(np.float32)
+    a = activations.selu(z)
+
+    def repeat(work):
+        return lambda: lambda: [work() for _ in range(reps)]
+
+    selu = {
+        "SELU backward (the slope in arithmetic)": repeat(lambda: activations.selu_backward(a, da)),
+        "SELU backward with np.where": repeat(lambda: where_selu_backward(a, da)),
+    }
+    mish = {
+        "Mish forward + backward (one exp)": repeat(
+            lambda: (activations.mish(z), activations.mish_backward(z, da))
+        ),
+        "Mish from softplus and tanh": repeat(lambda: textbook_mish(z, da)),
+    }
+    return selu, mish
+
+
 def show(title: str, times: dict) -> None:
     first = next(iter(times.values()))
     print(f"\n{title}\n| variant | median s | time / first row's |\n|---|---|---|")
@@ -132,6 +172,9 @@ def main(argv=None) -> int:
     )
     show(f"Embedding forward + backward, {BATCH} rows x {COLUMNS} columns, 300 times",
          interleaved(embeddings(), args.rounds))  # fmt: skip
+    for peers in activation_steps():
+        show(f"On {BATCH} x 256 float32 pre-activations, 300 times",
+             interleaved(peers, args.rounds))  # fmt: skip
     return 0
 
 
