@@ -127,7 +127,11 @@ def test_the_budget_of_epochs_follows_the_rows():
     recipe = Recipe()
     few, many = recipe.resolved("regression", 200), recipe.resolved("regression", 100_000)
     assert few.epochs == 128 and few.ensemble == 3
-    assert many.epochs == MIN_EPOCHS == 8 and many.ensemble == 1  # 250,000 / 100,000 rows
+    assert many.epochs == MIN_EPOCHS == 8 and many.ensemble == 1  # 500,000 / 100,000 rows
+    # one network sees 500,000 rows, the three of an ensemble 250,000 together
+    assert recipe.resolved("regression", 10_000).epochs == 50
+    assert recipe.resolved("regression", 1_000).epochs == 83
+    assert recipe.resolved("regression", 1_000).ensemble == 3
     assert recipe.resolved("classification", ENSEMBLE_ROWS + 1).ensemble == 1
     assert Recipe(epochs=7, ensemble=2).resolved("regression", 200).epochs == 7
     small = Recipe(recipe="small").resolved("classification", 200)

@@ -73,9 +73,11 @@ _SMOOTHING = 0.1
 _LR = {"classification": 0.04, "regression": 0.2}
 _ACTIVATION = {"classification": "selu", "regression": "mish"}
 _BATCH = 256
-#: Rows trained on per network, summed over the epochs, that size the epochs
-#: (at least MIN_EPOCHS, at most MAX_EPOCHS).
-PASSES = 250_000
+#: Rows trained on, summed over the epochs, that size the epochs (at least MIN_EPOCHS,
+#: at most MAX_EPOCHS): PASSES for one network; ENSEMBLE_PASSES for the networks of an
+#: ensemble together, which trade epochs for networks.
+PASSES = 500_000
+ENSEMBLE_PASSES = 250_000
 MIN_EPOCHS, MAX_EPOCHS = 8, 128
 #: At most this many training rows: an ensemble of ENSEMBLE networks.
 ENSEMBLE_ROWS = 3_000
@@ -482,7 +484,8 @@ class Recipe:
             }
         else:
             ensemble = self.ensemble or (ENSEMBLE if n_rows <= ENSEMBLE_ROWS else 1)
-            per_network = PASSES // max(1, n_rows * ensemble)
+            budget = PASSES if ensemble == 1 else ENSEMBLE_PASSES
+            per_network = budget // max(1, n_rows * ensemble)
             epochs = self.epochs or min(MAX_EPOCHS, max(MIN_EPOCHS, per_network))
             chosen = {
                 "hidden": (_WIDTH,) * _DEPTH,
