@@ -326,8 +326,8 @@ def test_the_column_kinds_of_the_documented_preprocessing_format(table):
     parts = {
         "year": when.year,
         "month": when.month,
-        "dayofweek": when.dayofweek,
-        "dayofyear": when.dayofyear,
+        "dayofweek": when.day_of_week,
+        "dayofyear": when.day_of_year,
         "hour": when.hour,
     }
     columns = [
