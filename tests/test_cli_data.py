@@ -385,6 +385,34 @@ def test_numbers_with_decimal_commas_are_named_with_the_option_that_reads_them(c
     assert not (tmp_path / "m").exists()
 
 
+def test_a_few_numbers_with_decimal_commas_are_not_taken_for_categories(capsys, tmp_path):
+    """Ten distinct values, far from an identifier: still numbers read as text, refused
+    with the options that read them, unless the column is declared categorical."""
+    rng = np.random.default_rng(1)
+    carat = rng.choice([0.2, 0.3, 0.5, 0.7, 0.9, 1.0, 1.2, 1.5, 2.0, 2.5], 300)
+    lines = ["carat;cut;price"] + [
+        f"{str(c).replace('.', ',')};{'good' if i % 3 else 'fair'};{1000 * c:.0f}"
+        for i, c in enumerate(carat)
+    ]
+    data = tmp_path / "eu.csv"
+    data.write_text("\n".join(lines) + "\n")
+    result = call(capsys, "train", data, "--target", "price", "--out", tmp_path / "m")
+    assert_one_line_error(
+        result, "'carat' holds numbers written with a decimal comma (such as '", "--decimal ,"
+    )
+    assert "--categorical carat" in result[2]
+    assert not (tmp_path / "m").exists()
+    declared = call(
+        capsys, "train", data, "--target", "price", "--categorical", "carat",
+        "--epochs", "1", "--out", tmp_path / "m",
+    )  # fmt: skip
+    assert declared[0] == 0, declared[2]
+    read = call(capsys, "train", data, "--target", "price", "--decimal", ",", "--epochs", "1",
+                "--out", tmp_path / "m2")  # fmt: skip
+    assert read[0] == 0, read[2]
+    assert "carat: numeric" in call(capsys, "inspect", tmp_path / "m2")[1]
+
+
 # -- R-style files: NA for missing, dates as people write them, IDs, integer categories -------
 
 

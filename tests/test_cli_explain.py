@@ -46,8 +46,28 @@ def test_a_row_with_its_target_shows_features_forward_backward_and_chain(capsys,
     assert "colour=green" in out and "colour=red" in out
     assert f"target: {frame['bought'].iloc[4]}" in out
     assert "Backward pass" in out and "The chain rule for w1" in out
-    ex = model.network.explain(X, model.target.encode([frame["bought"].iloc[4]]), "cross_entropy")
+    y = model.target.encode([frame["bought"].iloc[4]])
+    ex = model.network.explain(X, y, "cross_entropy", training=False)
     assert f"dL/dw1 = {ex.gradient('w1'):.10g} (the engine's dW1[0,0])" in out
+
+
+def test_the_prediction_explained_is_the_one_predict_gives(capsys, tmp_path):
+    """Through the default recipe's network, dropout and all: the explained pass is the
+    prediction path, so its output is predict's to the last digit shown."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    frame["y"] = 3 * frame["a"] - frame["b"] + rng.normal(scale=0.1, size=200)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    model = gn.TabularModel.fit(frame, "y", epochs=3, ensemble=1, seed=0)
+    assert any(isinstance(layer, gn.Dropout) for layer in model.network.layers)
+    model.save(tmp_path / "m.glassnet")
+    for row in (0, 7):
+        code, out, err = call(capsys, "explain", tmp_path / "m.glassnet", tmp_path / "d.csv",
+                              "--row", row)  # fmt: skip
+        assert code == 0, err
+        shown = re.search(r"^prediction: (\S+)", out, flags=re.M)
+        assert shown is not None, out
+        assert float(shown.group(1)) == float(f"{model.predict(frame.iloc[[row]])[0]:.6g}")
 
 
 def test_a_target_value_and_another_weight_and_an_update(capsys, shop, tmp_path):

@@ -17,9 +17,10 @@ def add_parser(sub) -> None:
         help="show one row's forward and backward pass through a model, with the chain rule",
         description="Explain one row of a data file: its features after the model's "
         "preprocessing (with their names), the forward pass layer by layer (z = x @ W + b, "
-        "a = f(z)), and, when the row's target is known (the file has the target column, or "
-        "--target-value gives it), the loss, the backward pass (dL/da, f'(z), dL/dz, dL/dW) "
-        "and the chain rule for one weight, written as seed 003 writes it. Nothing is changed.",
+        "a = f(z); dropout off, as in prediction), and, when the row's target is known (the "
+        "file has the target column, or --target-value gives it), the loss, the backward "
+        "pass (dL/da, f'(z), dL/dz, dL/dW) and the chain rule for one weight, written as "
+        "seed 003 writes it. Nothing is changed.",
     )
     p.add_argument("model", metavar="MODEL", help="a model file")
     p.add_argument("data", metavar="DATA.csv", help="the data file ('-' for stdin)")
@@ -187,7 +188,16 @@ def run(args: argparse.Namespace) -> int:
     names = [printable(n) for n in names]
     outputs = None if outputs is None else [printable(o) for o in outputs]
     try:
-        ex = net.explain(X, y, loss=loss, optimizer=opt, input_names=names, output_names=outputs)
+        # the prediction path (dropout off): the prediction shown is the one predict gives
+        ex = net.explain(
+            X,
+            y,
+            loss=loss,
+            optimizer=opt,
+            training=False,
+            input_names=names,
+            output_names=outputs,
+        )
         if y is not None:
             text = ex.text(args.weight)
         else:

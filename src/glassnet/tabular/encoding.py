@@ -627,16 +627,18 @@ class FeatureEncoder:
             else:
                 by_count = sorted(c.counts.items(), key=lambda kv: (-kv[1], kv[0]))
                 levels = len(by_count)
-                comma = _comma_decimals(c.counts)
+                # numbers read as text, however many levels (unless declared categorical)
+                comma = None if c.forced else _comma_decimals(c.counts)
                 if comma:
                     commas.append((c.name, comma))
+                    continue
                 many = levels > IDENTIFIER_LEVELS
                 if self.embed_levels is not None:
                     identifier = many and levels * IDENTIFIER_ROWS > c.n
                 else:
                     identifier = many and levels > c.n / 10
                 if self.max_categories is None and identifier:
-                    ids.append((c.name, levels, c.n + c.missing, comma))
+                    ids.append((c.name, levels, c.n + c.missing))
                     continue
                 other, kept = False, by_count
                 if self.max_categories is not None and levels > self.max_categories:
@@ -656,18 +658,19 @@ class FeatureEncoder:
                 if embed:
                     column["embed"] = True
                 columns.append(column)
+        if commas:
+            names = ", ".join(repr(name) for name, _ in commas)
+            one = len(commas) == 1
+            raise PreprocessingError(
+                f"{names} {'holds' if one else 'hold'} numbers written with a decimal comma "
+                f"(such as {commas[0][1]!r}), read as text; give --decimal , (and --thousands "
+                f". if thousands are marked with points), or keep {'it' if one else 'them'} "
+                f"as categories with --categorical {','.join(name for name, _ in commas)}"
+            )
         if ids:
-            if any(comma for *_, comma in ids):
-                names = ", ".join(repr(name) for name, _ in commas)
-                verb = "holds" if len(commas) == 1 else "hold"
-                raise PreprocessingError(
-                    f"{names} {verb} numbers written with a decimal comma (such as "
-                    f"{commas[0][1]!r}), read as text; give --decimal , (and --thousands . if "
-                    "thousands are marked with points)"
-                )
             shown = "; ".join(
                 f"{name!r} has {levels} distinct values in the {n} training rows"
-                for name, levels, n, _ in ids
+                for name, levels, n in ids
             )
             raise PreprocessingError(
                 f"{shown}: that looks like an identifier, which a model cannot learn from; "
