@@ -171,7 +171,8 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
         lines.insert(
             1,
             f"recipe {_value(get('recipe'))}: {_value(get('schedule'))}, "
-            f"{_value(get('epoch_budget'))} epochs of batches of {_value(get('batch_size'))}, "
+            f"{_value(get('epoch_budget'))} epoch{'' if get('epoch_budget') == 1 else 's'} "
+            f"of batches of {_value(get('batch_size'))}, "
             f"{_value(get('scaling'))} scaling{of}",
         )
     if train := get("train_metrics"):

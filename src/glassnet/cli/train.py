@@ -240,7 +240,7 @@ def _summary(args, model, history) -> list[str]:
     """What was trained, on what, for how long, and how well."""
     from ..layers import Dense
     from ..tabular import format_metrics as fmt
-    from ..tabular.recipe import describe_recipe
+    from ..tabular.recipe import LABEL_SMOOTHING, describe_recipe
 
     info = model.info
     net = model.network
@@ -272,11 +272,19 @@ def _summary(args, model, history) -> list[str]:
         if info["epoch_val_loss"] is not None
         else ""
     )
+    if info.get("recipe") == "default" and info["loss"] == "cross_entropy":
+        # not evaluate's log loss: the losses a model trains on are against smoothed labels
+        val += f" (against labels smoothed by {LABEL_SMOOTHING:g})"
     if info["restored_epoch"]:
         lines.append(
             f"epochs: {history.epochs}{stop}; kept the weights of epoch {info['restored_epoch']}: "
             f"loss {info['epoch_loss']:.6g}{val}"
         )
+        if info["restored_epoch"] == history.epochs > 1 and not history.stopped_early:
+            lines.append(
+                "the last epoch was the best one: more epochs may help "
+                f"(--epochs {2 * history.epochs} gives twice as many)"
+            )
     else:
         lines.append(f"epochs: {history.epochs}; final loss {info['epoch_loss']:.6g}{val}")
     lines.append(f"training:   {fmt(info['train_metrics'])}")

@@ -31,6 +31,7 @@ from .survey import Survey, SurveyResult
 
 __all__ = [
     "RECIPES",
+    "LABEL_SMOOTHING",
     "Recipe",
     "Prepared",
     "Training",
@@ -69,7 +70,8 @@ _DROPOUT = 0.15
 _EMBED = True
 _INIT = "data"
 _WEIGHT_DECAY = 0.02
-_SMOOTHING = 0.1
+#: The default recipe's label smoothing for a classification's cross-entropy.
+LABEL_SMOOTHING = 0.1
 _LR = {"classification": 0.04, "regression": 0.2}
 _ACTIVATION = {"classification": "selu", "regression": "mish"}
 _BATCH = 256
@@ -541,7 +543,7 @@ class Recipe:
             network = Network(layers, seed=rng).build(n_inputs, np.float32)
             loss = recipe.loss_for(target)
             if loss == "cross_entropy":
-                loss = _losses.CrossEntropy(_SMOOTHING)
+                loss = _losses.CrossEntropy(LABEL_SMOOTHING)
             schedule = None if recipe.optimizer == "lbfgs" else CosLog(4, fade=True)
         callbacks = list(callbacks)
         if recipe.early_stopping:
@@ -817,7 +819,7 @@ def describe_recipe(info: Mapping[str, Any]) -> str:
     parts = [
         f"recipe {info['recipe']}: {layers} ({info['activation']})",
         f"{info['optimizer']}, {info['schedule']}",
-        f"{info['epoch_budget']} epochs of {batch}",
+        f"{info['epoch_budget']} epoch{'' if info['epoch_budget'] == 1 else 's'} of {batch}",
         f"{info['scaling']} scaling",
     ]
     if any(layer.startswith("Embedding") for layer in info.get("layers", [])):
