@@ -63,7 +63,10 @@ def test_penguins_na_text_is_never_silently_missing_and_one_message_says_every_f
     assert validation_metrics(out).startswith("accuracy ")
     model = gn.load(tmp_path / "m.glassnet")
     assert model.features.kinds["sex"] == "categorical"
-    assert model.features.columns[-2]["categories"] == ["female", "male"]  # NA is missing now
+    sex = model.features.columns[-2]
+    # NA is missing now, not a word: a level of its own, the empty string
+    assert sex["categories"] == ["", "female", "male"] and sex["fill"] == ""
+    assert "sex=(missing)" in model.features.output_names
 
 
 def test_seattle_weather_dates_become_numeric_parts(capsys, tmp_path):

@@ -63,6 +63,28 @@ def test_missing_values_get_an_indicator_column():
     assert "1 where it was missing" in enc.describe()[0]
 
 
+def test_a_missing_category_is_a_level_of_its_own():
+    colour = np.array(["red", None, "blue", "red", None, "red"], dtype=object)
+    enc = FeatureEncoder(impute=True, indicators=True).fit({"colour": colour})
+    (column,) = enc.columns
+    assert column["categories"] == ["", "blue", "red"] and column["fill"] == ""
+    assert enc.output_names == ["colour=(missing)", "colour=blue", "colour=red"]
+    X, _ = enc.transform({"colour": np.array([None, "blue", ""], dtype=object)})
+    np.testing.assert_array_equal(X, [[1, 0, 0], [0, 1, 0], [1, 0, 0]])  # "" is missing too
+    line = enc.describe()[0]
+    assert "((missing), blue, red)" in line and "missing -> a level of its own" in line
+    # without indicators (the small recipe), the most frequent level, as before
+    plain = FeatureEncoder(impute=True).fit({"colour": colour})
+    assert plain.columns[0]["categories"] == ["blue", "red"] and plain.columns[0]["fill"] == "red"
+    # embedded, a missing value seen once is rare: it joins the rare values' level
+    many = np.array([f"l{i % 12}" for i in range(120)] + [None], dtype=object)
+    embedded = FeatureEncoder(impute=True, indicators=True, embed_levels=8).fit({"c": many})
+    (column,) = embedded.columns
+    assert "" not in column["categories"] and column["other"] and column["fill"] == ""
+    X, warnings = embedded.transform({"c": np.array([None], dtype=object)})
+    assert X[0, 0] == len(column["categories"]) and not warnings
+
+
 def test_a_column_of_many_levels_is_embedded_and_an_identifier_still_refused():
     frame = table()
     enc = FeatureEncoder(embed_levels=8).fit(frame, ["city", "kind"])

@@ -102,7 +102,10 @@ def frame_of_every_kind(n=240, seed=3):
 @pytest.fixture(scope="module")
 def tabular_models():
     frame = frame_of_every_kind()
-    imputing = gn.TabularModel.fit(frame, "label", epochs=3, impute=True, seed=0)
+    gappy = frame.copy()
+    gappy.loc[::17, "town"] = None  # missing towns: a level of their own, never listed
+    imputing = gn.TabularModel.fit(gappy, "label", epochs=3, impute=True, seed=0)
+    assert "" in imputing.features.columns[5]["categories"]
     strict = gn.TabularModel.fit(frame, "label", epochs=3, seed=0)
     return frame, imputing, strict
 
@@ -112,6 +115,8 @@ def test_a_command_line_model_is_described_column_by_column(tabular_models):
     for model, nullable in ((imputing, True), (strict, False)):
         with running(model) as client:
             document = check_document(client)
+            described = client.get("/metadata").json()["features"]
+        assert described[5]["categories"] == ["east", "north", "south"]
         record = document["components"]["schemas"]["Record"]
         properties = record["properties"]
         assert list(properties) == [c for c in frame.columns if c != "label"]

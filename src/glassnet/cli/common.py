@@ -155,8 +155,8 @@ def add_impute_option(parser) -> None:
     parser.add_argument(
         "--impute",
         action="store_true",
-        help="fill missing cells with the training statistics the model keeps (the mean, "
-        "or the most frequent value), and say how many (otherwise a missing cell is an "
+        help="fill missing cells as the model's training did (the mean, a level of its "
+        "own, or the most frequent value), and say how many (otherwise a missing cell is an "
         "error, unless the model was trained with --impute)",
     )
 

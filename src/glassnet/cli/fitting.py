@@ -157,7 +157,9 @@ def add_column_options(parser) -> None:
     cols.add_argument(
         "--impute",
         action="store_true",
-        help="fill missing feature values (the training mean, or the most frequent value)",
+        help="fill missing feature values: a number with the training mean (and a column "
+        "that says so), text with a level of its own (the most frequent value under "
+        "--recipe small)",
     )
     cols.add_argument(
         "--drop-missing-target",

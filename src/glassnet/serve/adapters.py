@@ -165,8 +165,8 @@ class TabularAdapter(Adapter):
         for spec in self.columns:
             kind = spec.get("kind")
             entry = {"name": spec["name"], "kind": kind, "type": FEATURE_TYPES.get(kind, kind)}
-            if kind == "categorical":
-                entry["categories"] = spec.get("categories")
+            if kind == "categorical":  # not the empty string, the level of missing values
+                entry["categories"] = [c for c in spec.get("categories") or [] if c]
             features.append(entry)
         return {
             "kind": self.kind,

@@ -185,7 +185,8 @@ def _column_type(spec: dict[str, Any], impute: bool) -> dict[str, Any]:
             schema["x-glassnet-date-format"] = fmt
             schema["description"] = f"a date written as {fmt} (strftime){missing}"
         return schema
-    levels = list(spec.get("categories") or [])
+    # the empty string is the level of missing values, which null stands for here
+    levels = [level for level in spec.get("categories") or [] if level]
     schema = {"type": ["string", "null"] if impute else "string"}
     if spec.get("other"):
         text = f"text: one of {len(levels)} levels, and any other value is the level 'other'"
@@ -218,7 +219,7 @@ def _example_value(spec: dict[str, Any]) -> Any:
         if any(p["part"] == "hour" for p in spec["parts"]):
             return when.strftime("%Y-%m-%dT%H:%M:%SZ")
         return when.strftime("%Y-%m-%d")
-    levels = spec.get("categories") or []
+    levels = [level for level in spec.get("categories") or [] if level]
     return spec.get("fill") or (levels[0] if levels else "")
 
 

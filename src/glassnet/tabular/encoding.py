@@ -46,7 +46,9 @@ has one block of columns per entry of ``columns``, in order::
                  category, else 0. The text of a value: a string as written; a whole
                  number without ".0" (3.0 -> "3"); True/False for booleans. A value
                  that is no category goes to "other" when it exists, else the row is
-                 all zeros (with a warning). A missing value (when impute) is ``fill``.
+                 all zeros (with a warning). A missing value (when impute) is ``fill``:
+                 the empty string, a level of its own, when the training values had
+                 missing ones and ``indicators`` is on; else the most frequent level.
     datetime     {"name": str, "kind": "datetime", "parts": [{"part": P, "mean": float,
                   "std": float (> 0)}, ...], "format": str (optional)}
                  one output per part, in order: (part(t) - mean) / std, where P is
@@ -122,6 +124,8 @@ SAMPLE_SIZE = 1 << 17
 MAX_ONE_HOT_BYTES = 1 << 30
 DATE_PARTS = ("year", "month", "dayofweek", "dayofyear", "hour")
 _OTHER = "(other)"
+#: How the level of missing values (the empty string) is shown in names and summaries.
+_MISSING = "(missing)"
 
 
 class ColumnWarning(str):
@@ -315,7 +319,9 @@ class FeatureEncoder:
         (:func:`smooth_clip`), which tames outliers.
     indicators : bool
         With ``impute``: one more output per numeric column with missing training values,
-        1 where the value was missing (and filled), else 0.
+        1 where the value was missing (and filled), else 0; and a level of its own, the
+        empty string (shown as ``(missing)``), for the missing values of a categorical
+        column that had some.
     embed_levels : int, optional
         A categorical column with more levels than this becomes one output, the index of
         its level, for a network's learned embedding (:class:`~glassnet.layers.Embedding`)
@@ -625,7 +631,10 @@ class FeatureEncoder:
                     column["format"] = c.fmt
                 columns.append(column)
             else:
-                by_count = sorted(c.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                counts = dict(c.counts)
+                if self.impute and self.indicators and c.missing:
+                    counts[""] = c.missing  # missing is a level of its own: "" is no text
+                by_count = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
                 levels = len(by_count)
                 # numbers read as text, however many levels (unless declared categorical)
                 comma = None if c.forced else _comma_decimals(c.counts)
@@ -648,12 +657,16 @@ class FeatureEncoder:
                     frequent = [kv for kv in kept if kv[1] > 1]
                     other = other or len(frequent) < len(kept)
                     kept = frequent or kept[:1]
+                categories = sorted(label for label, _ in kept)
+                # missing values fill in as their own level, or as "other" when theirs
+                # was too rare to keep; else as the most frequent level
+                own = "" in counts and ("" in categories or other)
                 column = {
                     "name": c.name,
                     "kind": "categorical",
-                    "categories": sorted(label for label, _ in kept),
+                    "categories": categories,
                     "other": bool(other),
-                    "fill": by_count[0][0],
+                    "fill": "" if own else next(label for label, _ in by_count if label),
                 }
                 if embed:
                     column["embed"] = True
@@ -818,8 +831,8 @@ class FeatureEncoder:
             if with_missing:
                 raise PreprocessingError(
                     _missing_message(with_missing, None) + ", and the model was trained "
-                    "without --impute; give --impute to fill them with the training "
-                    "statistics (the mean, or the most frequent value)"
+                    "without --impute; give --impute to fill them as training would (the "
+                    "mean, a level of its own, or the most frequent value)"
                 )
         elif filled is not None:
             for name, m in missing.items():
@@ -1069,11 +1082,11 @@ class FeatureEncoder:
                     "each standardised"
                 )
             else:
-                cats = c["categories"]
+                cats = [cat or _MISSING for cat in c["categories"]]
                 shown = ", ".join(cats[:8]) + (", ..." if len(cats) > 8 else "")
                 other = " + other" if c.get("other") else ""
                 if self.impute:
-                    fill = f", missing -> {c['fill']}"
+                    fill = f", missing -> {c['fill'] or 'a level of its own'}"
                 encoded = "a learned embedding of" if c.get("embed") else "one-hot over"
                 lines.append(
                     f"{c['name']}: text, {encoded} {len(cats)} values{other} ({shown}){fill}"
@@ -1141,7 +1154,7 @@ def _output_names(c: dict) -> list[str]:
     if c.get("indicator"):
         return [c["name"], f"{c['name']}.missing"]
     if c["kind"] == "categorical":
-        names = [f"{c['name']}={cat}" for cat in c["categories"]]
+        names = [f"{c['name']}={cat or _MISSING}" for cat in c["categories"]]
         return names + [f"{c['name']}={_OTHER}"] if c.get("other") else names
     if c["kind"] == "datetime":
         return [f"{c['name']}.{p['part']}" for p in c["parts"]]

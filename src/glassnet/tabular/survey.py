@@ -731,7 +731,8 @@ class Survey:
         if need_impute:
             fixes.append("--impute")
             why.append(
-                "to fill the features' missing cells with the training mean or most frequent value"
+                "to fill the features' missing cells (numbers with the training mean, text with "
+                "a level of its own)"
             )
         if need_drop:
             fixes.append("--drop-missing-target")
