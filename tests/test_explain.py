@@ -450,3 +450,17 @@ def test_the_chain_rule_after_an_embedding_names_the_embedded_inputs():
     assert value != 0
     assert value == pytest.approx(analytic[where], rel=1e-12)
     assert value == pytest.approx(numeric[where], rel=1e-6)
+
+
+def test_wide_layers_are_shortened_in_the_text_and_kept_whole_in_the_arrays():
+    from glassnet.explain.prose import SHOWN_NUMBERS
+
+    wide = gn.Network([gn.Dense(SHOWN_NUMBERS + 50, "tanh"), gn.Dense(1)], seed=0).build(3)
+    ex = wide.explain([0.1, 0.2, 0.3], 0.5)
+    text = ex.text()
+    assert f"arrays of more than {SHOWN_NUMBERS} numbers are shortened" in text
+    assert "..." in text and len(text.splitlines()) < 200
+    assert ex.layers[0].a.shape == (1, SHOWN_NUMBERS + 50)  # every number is in the arrays
+    seedlike = gn.Network([gn.Dense(3, "sigmoid"), gn.Dense(1, "sigmoid")], seed=0).build(2)
+    text = seedlike.explain([0.1, 0.2], 0.5).text()
+    assert "shortened" not in text and "..." not in text

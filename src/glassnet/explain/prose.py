@@ -32,6 +32,10 @@ DERIVATIVE_TEXT = {
 _SCALAR_UNITS = 8
 _SHOWN_SAMPLES = 5
 _SHOWN_TERMS = 6
+#: An array of more numbers than this is shown by its first and last few, with "...":
+#: the seeds' networks show whole; a layer of hundreds of units would fill pages. The
+#: Explanation's arrays keep every number.
+SHOWN_NUMBERS = 100
 
 
 def _g(value: float, digits: int = 4) -> str:
@@ -57,6 +61,8 @@ def _array(a: np.ndarray, prefix: str = "") -> str:
         suppress_small=True,
         max_line_width=96,
         prefix=prefix,
+        threshold=SHOWN_NUMBERS,
+        edgeitems=4,
     )
     return prefix + text
 
@@ -379,6 +385,13 @@ def walkthrough(ex: Any, which: Any) -> str:
     lines = [f"Explanation of {what}: a {ex.architecture} network{loss}"]
     if ex.has_dropout:
         lines.append("(dropout as in training: the masks are drawn from a copy of the generator)")
+    arrays = [a for step in ex.layers for a in (step.W, step.a)]
+    arrays += [a for step in ex.others for a in (step.a, *step.params.values())]
+    if any(a is not None and a.size > SHOWN_NUMBERS for a in arrays):
+        lines.append(
+            f"(arrays of more than {SHOWN_NUMBERS} numbers are shortened to their first and "
+            "last four, with ...; the Explanation's arrays hold every number)"
+        )
     shown = range(min(n, _SHOWN_SAMPLES))
     for s in shown:
         lines.append("")
