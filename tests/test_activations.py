@@ -7,7 +7,7 @@ import pytest
 
 from glassnet import activations as act
 
-ELEMENTWISE = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "exp"]
+ELEMENTWISE = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "exp", "selu", "silu", "mish"]
 
 
 def z_values(seed=0):
@@ -22,7 +22,7 @@ def test_backward_is_the_chain_rule(name):
     z = z_values()
     da = np.random.default_rng(1).normal(size=z.shape)
     a = f.forward(z.copy())
-    dz = f.backward(a, da.copy())
+    dz = f.backward(z.copy() if f.from_input else a, da.copy())
     # numeric: d/dz_ij of sum(da * f(z))
     eps = 1e-6
     numeric = np.empty_like(z)
@@ -43,9 +43,10 @@ def test_in_place_equals_allocating(name):
     assert f.forward(buf, out=buf) is buf
     np.testing.assert_array_equal(buf, expected)
     da = np.ones_like(z) * 0.3
-    expected_dz = f.backward(expected, da.copy())
+    source = z if f.from_input else expected
+    expected_dz = f.backward(source, da.copy())
     dbuf = da.copy()
-    out = f.backward(expected, dbuf, out=dbuf)
+    out = f.backward(source, dbuf, out=dbuf)
     np.testing.assert_array_equal(out, expected_dz)
 
 
@@ -77,7 +78,24 @@ def test_float32_stays_float32():
         f = act.get(name)
         a = f.forward(z.copy())
         assert a.dtype == np.float32, name
-        assert f.backward(a, np.ones_like(a)).dtype == np.float32, name
+        assert f.backward(z if f.from_input else a, np.ones_like(a)).dtype == np.float32, name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_slopes_of_selu_and_mish_at_the_ends_of_the_numbers(dtype):
+    """Mish's slope tends to 1 above and 0 below, SELU's to its scale above and 0 below,
+    with no overflow, however far out the input (infinite too)."""
+    z = np.array([[-np.inf, -1e30, -800.0, -100.0, -1.0, 0.5, 30.0, 1e30, np.inf]], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mish = act.mish_backward(z, np.ones_like(z))
+        selu = act.selu_backward(act.selu(z), np.ones_like(z))
+    assert mish.dtype == dtype and selu.dtype == dtype
+    np.testing.assert_allclose(mish[0, [0, 1, 2, 3]], 0.0, atol=1e-30)
+    np.testing.assert_allclose(mish[0, [6, 7, 8]], 1.0, rtol=1e-6)
+    # a + l c, computed as (a + l c - l) + l: within a rounding of l (about 1) of 0
+    np.testing.assert_allclose(selu[0, [0, 1, 2, 3]], 0.0, atol=np.finfo(dtype).eps)
+    assert (selu[0, 5:] == np.asarray(act.SELU_SCALE, dtype)).all()
 
 
 def test_names_and_aliases():

@@ -464,3 +464,7 @@ def test_wide_layers_are_shortened_in_the_text_and_kept_whole_in_the_arrays():
     seedlike = gn.Network([gn.Dense(3, "sigmoid"), gn.Dense(1, "sigmoid")], seed=0).build(2)
     text = seedlike.explain([0.1, 0.2], 0.5).text()
     assert "shortened" not in text and "..." not in text
+    # five rows of 30 units: 150 numbers in all, but each row's 30 are shown whole
+    thirty = gn.Network([gn.Dense(30, "relu"), gn.Dense(1)], seed=0).build(3)
+    text = thirty.explain(np.ones((5, 3)), np.zeros(5)).text()
+    assert "shortened" not in text

@@ -66,10 +66,23 @@ def test_dropout_changes_training_but_not_prediction():
     np.testing.assert_array_equal(dropped.predict(X), before)  # prediction is deterministic
 
 
-@pytest.mark.parametrize("rate", [-0.1, 1.0, 2])
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 2, 1 - 2**-17])
 def test_dropout_rate_is_checked(rate):
     with pytest.raises(ValueError, match=r"dropout rate must be in \[0, 1\)"):
         gn.Dropout(rate)
+
+
+def test_dropout_drops_at_its_rate_rounded_up_to_16_bits():
+    """The draws are 16-bit integers: the share dropped is the rate rounded up to a multiple
+    of 2^-16, within sampling error, at any rate the layer takes."""
+    for rate in (0.15, 2**-16, 1 - 2**-16):
+        layer = gn.Dropout(rate)
+        gn.Network([layer, gn.Dense(1)], seed=0).build(100_000)
+        layer.forward(np.ones((10, 100_000)), training=True)
+        dropped = float((layer.mask == 0).mean())
+        expected = np.ceil(rate * 2**16) / 2**16
+        assert abs(dropped - expected) < 5 * np.sqrt(expected * (1 - expected) / 1e6) + 1e-9
+        assert (layer.mask[layer.mask > 0] == 1 / (1 - rate)).all()
 
 
 def test_last_layer_must_be_dense():

@@ -81,6 +81,7 @@ def test_a_missing_category_is_a_level_of_its_own():
     embedded = FeatureEncoder(impute=True, indicators=True, embed_levels=8).fit({"c": many})
     (column,) = embedded.columns
     assert "" not in column["categories"] and column["other"] and column["fill"] == ""
+    assert "missing -> other" in embedded.describe()[0]
     X, warnings = embedded.transform({"c": np.array([None], dtype=object)})
     assert X[0, 0] == len(column["categories"]) and not warnings
 

@@ -227,7 +227,8 @@ def selu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def selu_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    # slope = l + (a + l c - l) [a <= 0]: exactly l where a > 0, in arithmetic (see leaky_relu)
+    # slope = l + (a + l c - l) [a <= 0]: exactly l where a > 0, and within a rounding of l
+    # of a + l c elsewhere; in arithmetic (see leaky_relu)
     slope = np.minimum(a, 0.0)
     slope += SELU_SCALE * SELU_ALPHA - SELU_SCALE
     slope *= np.less_equal(a, 0.0)
@@ -255,8 +256,8 @@ def silu_backward(z: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) 
 # --- mish: a = z tanh(softplus(z)),  da/dz = t + z sigmoid(z) (1 - t^2), t = tanh(sp(z))
 # (Misra, 2019). With e = exp(z) and n = e (e + 2), tanh(log(1 + e)) = n / (n + 2), so
 # 1 - t = 2 / (n + 2) and sigmoid(z) = e / (1 + e): one exp instead of softplus and tanh,
-# exact for any z below MISH_CLIP and without cancellation, and t = 1 to double precision
-# above it (1 - t < 2 exp(-2z)).
+# without cancellation (correct to a few ulp), and t = 1 to double precision above
+# MISH_CLIP (1 - t < 2 exp(-2z)).
 
 #: The input above which mish(z) = z: exp is taken of min(z, MISH_CLIP).
 MISH_CLIP = 20.0
@@ -285,7 +286,9 @@ def mish_backward(z: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) 
     slope = np.divide(2.0, d, d)  # 1 - t
     slope *= np.add(t, 1.0, e)  # (1 - t)(1 + t)
     slope *= s
-    slope *= z
+    # z within the range where e is exact: above MISH_CLIP the product is z's value at the
+    # clip (1 - t^2 stops shrinking there), and below -1000 sigmoid(z) is 0 (-inf too)
+    slope *= np.clip(z, -1000.0, MISH_CLIP)
     slope += t
     return np.multiply(da, slope, out)
 

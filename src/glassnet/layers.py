@@ -731,8 +731,11 @@ class Dropout(Layer):
         super().__init__()
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
             raise TypeError(f"dropout rate must be a number in [0, 1), got {rate!r}")
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+        if not 0.0 <= float(rate) <= 1.0 - 1.0 / _DRAWS:
+            raise ValueError(
+                f"dropout rate must be in [0, 1) and at most 1 - 2^-16 (its draws have 16 "
+                f"bits), got {rate}"
+            )
         self.rate = float(rate)
         self.strength = 1.0
         self.freeze_mask = False

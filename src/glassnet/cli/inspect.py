@@ -159,7 +159,8 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
         f"hidden layers: {layers} ({_value(get('activation'))}); loss {_value(get('loss'))}; "
         f"{_value(get('optimizer'))}",
         f"epochs: {_value(get('epochs'))}{early}{kept} {_value(loss)}"
-        + (f", validation loss {_value(val_loss)}" if val_loss is not None else ""),
+        + (f", validation loss {_value(val_loss)}" if val_loss is not None else "")
+        + _smoothed(get("recipe"), get("loss")),
     ]
     if isinstance(get("recipe"), str):
         ensemble = get("ensemble")
@@ -200,3 +201,12 @@ def _value(value: Any) -> str:
         return json.dumps(value, default=repr)
     except (TypeError, ValueError):  # a circle of lists: not from a file, but not an error
         return repr(value)
+
+
+def _smoothed(recipe: Any, loss: Any) -> str:
+    """What the losses of a default recipe's classification are measured against."""
+    from ..tabular.recipe import LABEL_SMOOTHING
+
+    if recipe == "default" and loss == "cross_entropy":
+        return f" (against labels smoothed by {LABEL_SMOOTHING:g})"
+    return ""

@@ -385,9 +385,10 @@ def walkthrough(ex: Any, which: Any) -> str:
     lines = [f"Explanation of {what}: a {ex.architecture} network{loss}"]
     if ex.has_dropout:
         lines.append("(dropout as in training: the masks are drawn from a copy of the generator)")
-    arrays = [a for step in ex.layers for a in (step.W, step.a)]
-    arrays += [a for step in ex.others for a in (step.a, *step.params.values())]
-    if any(a is not None and a.size > SHOWN_NUMBERS for a in arrays):
+    # what the text prints whole: weights, one sample's units, and the other layers' params
+    arrays = [a for step in ex.layers for a in (step.W, step.a[0])]
+    arrays += [a for step in ex.others for a in (step.a[0], *step.params.values())]
+    if any(a.size > SHOWN_NUMBERS for a in arrays):
         lines.append(
             f"(arrays of more than {SHOWN_NUMBERS} numbers are shortened to their first and "
             "last four, with ...; the Explanation's arrays hold every number)"

@@ -301,7 +301,8 @@ class FeatureEncoder:
     ----------
     impute : bool
         Fill missing values (numbers, booleans, date parts: the training mean;
-        categories: the most frequent level) instead of refusing them.
+        categories: a level of their own with ``indicators``, else the most frequent
+        level) instead of refusing them.
     max_categories : int, optional
         At most this many one-hot columns per categorical feature: the
         ``max_categories - 1`` most frequent levels, and one "other" level for the
@@ -803,8 +804,9 @@ class FeatureEncoder:
 
         Parameters
         ----------
-        impute : fill missing cells with the training statistics (the mean, the most
-            frequent level); default: as the encoder was fitted
+        impute : fill missing cells as fitting decided (the mean; a category's ``fill``:
+            the level of missing values, or the most frequent level); default: as the
+            encoder was fitted
         filled : if given, the number of cells filled in each column is added to it
 
         Raises
@@ -1086,7 +1088,8 @@ class FeatureEncoder:
                 shown = ", ".join(cats[:8]) + (", ..." if len(cats) > 8 else "")
                 other = " + other" if c.get("other") else ""
                 if self.impute:
-                    fill = f", missing -> {c['fill'] or 'a level of its own'}"
+                    own = "a level of its own" if "" in c["categories"] else "other"
+                    fill = f", missing -> {c['fill'] or own}"
                 encoded = "a learned embedding of" if c.get("embed") else "one-hot over"
                 lines.append(
                     f"{c['name']}: text, {encoded} {len(cats)} values{other} ({shown}){fill}"

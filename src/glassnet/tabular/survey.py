@@ -732,7 +732,7 @@ class Survey:
             fixes.append("--impute")
             why.append(
                 "to fill the features' missing cells (numbers with the training mean, text with "
-                "a level of its own)"
+                "a level of its own under the default recipe)"
             )
         if need_drop:
             fixes.append("--drop-missing-target")
