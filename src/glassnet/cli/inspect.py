@@ -153,7 +153,9 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
     restored = get("restored_epoch")
     loss = get("epoch_loss", get("final_loss"))
     val_loss = get("epoch_val_loss", get("final_val_loss"))
-    kept = f"; kept epoch {_value(restored)}: loss" if restored else "; final loss"
+    ensemble = get("ensemble")
+    first = " (the first network's)" if isinstance(ensemble, int) and ensemble > 1 else ""
+    kept = f"; kept epoch {_value(restored)}{first}: loss" if restored else "; final loss"
     lines = [
         f"data: {_value(get('data'))}, {rows}",
         f"hidden layers: {layers} ({_value(get('activation'))}); loss {_value(get('loss'))}; "
@@ -163,7 +165,6 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
         + _smoothed(get("recipe"), get("loss")),
     ]
     if isinstance(get("recipe"), str):
-        ensemble = get("ensemble")
         of = (
             f", an ensemble of {_value(ensemble)} networks averaged into one"
             if isinstance(ensemble, int) and ensemble > 1

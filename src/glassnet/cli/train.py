@@ -276,9 +276,11 @@ def _summary(args, model, history) -> list[str]:
         # not evaluate's log loss: the losses a model trains on are against smoothed labels
         val += f" (against labels smoothed by {LABEL_SMOOTHING:g})"
     if info["restored_epoch"]:
+        # an ensemble's networks each keep their own best epoch: the first one's is told
+        who = f"the first of the {info['ensemble']} networks " if info["ensemble"] > 1 else ""
         lines.append(
-            f"epochs: {history.epochs}{stop}; kept the weights of epoch {info['restored_epoch']}: "
-            f"loss {info['epoch_loss']:.6g}{val}"
+            f"epochs: {history.epochs}{stop}; {who}kept the weights of epoch "
+            f"{info['restored_epoch']}: loss {info['epoch_loss']:.6g}{val}"
         )
         if info["restored_epoch"] == history.epochs > 1 and not history.stopped_early:
             lines.append(
