@@ -12,7 +12,9 @@ epochs of batches of 256 with Adam and label smoothing as the recipe trains it:
   ``np.matmul``) against the same arithmetic written with ``np.einsum``, as it was;
 - the recipe's activations on a batch of 256 x 256 pre-activations: SELU's slope in
   arithmetic against the same slope picked with ``np.where``, and Mish from one ``exp``
-  against the textbook ``z tanh(softplus(z))`` and its derivative, as they were.
+  against the textbook ``z tanh(softplus(z))`` and its derivative, as they were;
+- Dropout's forward pass in training on the same batch: its mask from 16-bit integer
+  draws against the same mask from float32 uniforms, as it was.
 
 Run:  python benchmarks/recipe.py [--rounds 5]
 """
@@ -155,6 +157,29 @@ def activation_steps(reps: int = 300) -> tuple[dict, dict]:
     return selu, mish
 
 
+def dropout_masks(reps: int = 300) -> dict:
+    """Dropout's forward pass in training, against its mask drawn as float32 uniforms."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(BATCH, 256)).astype(np.float32)
+    layer = gn.Dropout(0.15)
+    gn.Network([layer, gn.Dense(1)], seed=0).build(256, np.float32)
+    mask, out = np.empty_like(x), np.empty_like(x)
+
+    def uniforms():
+        rng.random(dtype=np.float32, out=mask)
+        np.greater_equal(mask, 0.15, out=mask)
+        np.multiply(mask, 1.0 / (1.0 - 0.15), out=mask)
+        np.multiply(x, mask, out=out)
+
+    def repeat(work):
+        return lambda: lambda: [work() for _ in range(reps)]
+
+    return {
+        "Dropout forward (16-bit draws)": repeat(lambda: layer.forward(x, training=True)),
+        "the same mask from float32 uniforms": repeat(uniforms),
+    }
+
+
 def show(title: str, times: dict) -> None:
     first = next(iter(times.values()))
     print(f"\n{title}\n| variant | median s | time / first row's |\n|---|---|---|")
@@ -175,6 +200,8 @@ def main(argv=None) -> int:
     for peers in activation_steps():
         show(f"On {BATCH} x 256 float32 pre-activations, 300 times",
              interleaved(peers, args.rounds))  # fmt: skip
+    show(f"Dropout(0.15) on {BATCH} x 256 float32 inputs, 300 times",
+         interleaved(dropout_masks(), args.rounds))  # fmt: skip
     return 0
 
 

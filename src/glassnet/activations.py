@@ -142,7 +142,7 @@ def leaky_relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 def leaky_relu_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # slope = s + (1 - s) [a > 0], in arithmetic: a select (np.where) on a mask that
-    # changes from unit to unit costs ten times as much as these two passes
+    # changes from unit to unit costs more than these passes (benchmarks/recipe.py)
     slope = np.multiply(np.greater(a, 0.0), np.asarray(1.0 - LEAKY_SLOPE, a.dtype))
     slope += LEAKY_SLOPE
     return np.multiply(da, slope, out)

@@ -766,8 +766,8 @@ class Dropout(Layer):
         if not self.freeze_mask:
             assert self.rng is not None  # the network's, given by bind
             # keep an input when a 16-bit draw is at least rate 2^16: the drop probability
-            # is rate rounded up to a multiple of 2^-16 (16-bit integers are drawn at twice
-            # the speed of float32 uniforms)
+            # is rate rounded up to a multiple of 2^-16 (16-bit integers are cheaper to
+            # draw than float32 uniforms: benchmarks/recipe.py)
             draws = self.rng.integers(0, _DRAWS, size=mask.shape, dtype=np.uint16)
             np.greater_equal(draws, math.ceil(rate * _DRAWS), out=mask)
             mask *= 1.0 / (1.0 - rate)

@@ -423,10 +423,9 @@ def _numeric_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
 def _categorical_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
     """Text: missing (the empty string) filled as training decided (the empty string is
     the level of missing values, or "other" when they were rare; else the most frequent
-    level), then one-hot
-    over the training levels, and one more output for the "other" level when the column
-    has one (1 where the text is none of the levels); without it, a level never seen in
-    training is all zeros."""
+    level), then one-hot over the training levels, and one more output for the "other"
+    level when the column has one (1 where the text is none of the levels); without it,
+    a level never seen in training is all zeros."""
     x = spec["name"]
     g.opset = max(g.opset, 19)  # Equal on strings
     if impute:  # text with spaces is data; only the empty string is a missing cell

@@ -438,34 +438,41 @@ class Stepwise:
     progress: epochs trained so far, up to the middle of the step."""
 
     def __init__(self, schedule: _schedules.Schedule, net: Trainable, opt: Any) -> None:
-        self.schedule, self.net, self.opt = schedule, net, opt
-        self.decay = getattr(opt, "weight_decay", 0.0) if schedule.fades else 0.0
-        #: The last factor on dropout and weight decay (1: as set), which a cluster's
-        #: workers are given for their copies of the network.
+        self.schedule, self.opt = schedule, opt
+        fades = schedule.fades
+        self.decay = getattr(opt, "weight_decay", 0.0) if fades else 0.0
+        self.dropouts = (
+            [layer for layer in net.layers if isinstance(layer, Dropout)] if fades else []
+        )
+        #: The last factor on dropout and weight decay (1: as set).
         self.strength = 1.0
 
-    def __call__(self, progress: float) -> None:
-        schedule, opt = self.schedule, self.opt
+    def __call__(self, progress: float) -> float:
+        """Set the step's rate and strength; returns the strength, which a cluster's
+        workers are given for their copies of the network."""
+        schedule = self.schedule
         if schedule.per_step:
-            opt.lr = schedule.rate_at(progress)
+            self.opt.lr = schedule.rate_at(progress)
         if schedule.fades:
             self.set_strength(schedule.strength_at(progress))
+        return self.strength
 
     def set_strength(self, strength: float) -> None:
+        if strength == self.strength:  # the first half of a fading schedule: nothing to do
+            return
         self.strength = strength
-        dropout_strength(self.net, strength)
+        dropout_strength(self.dropouts, strength)
         if self.decay:
             self.opt.weight_decay = self.decay * strength
 
     def restore(self) -> None:
         """Dropout at full rate and the weight decay as it was set."""
-        if self.schedule.fades:
-            self.set_strength(1.0)
+        self.set_strength(1.0)
 
 
-def dropout_strength(net: Trainable, strength: float) -> None:
-    """Set every Dropout layer of ``net`` to drop at ``strength`` times its rate."""
-    for layer in net.layers:
+def dropout_strength(layers: Iterable[Any], strength: float) -> None:
+    """Set every Dropout layer among ``layers`` to drop at ``strength`` times its rate."""
+    for layer in layers:
         if isinstance(layer, Dropout):
             layer.strength = strength
 

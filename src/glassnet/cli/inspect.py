@@ -135,6 +135,7 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
     states them). Whatever the summary holds, even edited by hand, is printed: a value
     that is missing as ``missing``, one of an unexpected type as it is; never an error."""
     from ..tabular import format_metrics
+    from ..tabular.recipe import smoothing_note
 
     if not isinstance(info, Mapping):
         return [f"(the training summary is not a set of values: {_value(info)})"]
@@ -162,7 +163,7 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
         f"{_value(get('optimizer'))}",
         f"epochs: {_value(get('epochs'))}{early}{kept} {_value(loss)}"
         + (f", validation loss {_value(val_loss)}" if val_loss is not None else "")
-        + _smoothed(get("recipe"), get("loss")),
+        + smoothing_note(info),
     ]
     if isinstance(get("recipe"), str):
         of = (
@@ -202,12 +203,3 @@ def _value(value: Any) -> str:
         return json.dumps(value, default=repr)
     except (TypeError, ValueError):  # a circle of lists: not from a file, but not an error
         return repr(value)
-
-
-def _smoothed(recipe: Any, loss: Any) -> str:
-    """What the losses of a default recipe's classification are measured against."""
-    from ..tabular.recipe import LABEL_SMOOTHING
-
-    if recipe == "default" and loss == "cross_entropy":
-        return f" (against labels smoothed by {LABEL_SMOOTHING:g})"
-    return ""

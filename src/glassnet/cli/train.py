@@ -240,7 +240,7 @@ def _summary(args, model, history) -> list[str]:
     """What was trained, on what, for how long, and how well."""
     from ..layers import Dense
     from ..tabular import format_metrics as fmt
-    from ..tabular.recipe import LABEL_SMOOTHING, describe_recipe
+    from ..tabular.recipe import describe_recipe, smoothing_note
 
     info = model.info
     net = model.network
@@ -272,9 +272,7 @@ def _summary(args, model, history) -> list[str]:
         if info["epoch_val_loss"] is not None
         else ""
     )
-    if info.get("recipe") == "default" and info["loss"] == "cross_entropy":
-        # not evaluate's log loss: the losses a model trains on are against smoothed labels
-        val += f" (against labels smoothed by {LABEL_SMOOTHING:g})"
+    val += smoothing_note(info)
     if info["restored_epoch"]:
         # an ensemble's networks each keep their own best epoch: the first one's is told
         who = f"the first of the {info['ensemble']} networks " if info["ensemble"] > 1 else ""

@@ -457,7 +457,7 @@ def batch_loss_and_grad(
     if d == 0:
         return 0.0, None, n, wsum
     net = shard.load(params)
-    _training.dropout_strength(net, strength)
+    _training.dropout_strength(net.layers, strength)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         value = net.loss_and_grad(np.ascontiguousarray(x), y, w, shard.loss)
     return value * d, net.gradients.astype(np.float64) * d, n, wsum
@@ -479,7 +479,7 @@ def local_epoch(
     parameters and optimizer, the sum and count of the batch losses, the sum of the
     rows' losses, the rows and their weight."""
     net = shard.load(params)
-    _training.dropout_strength(net, strength)
+    _training.dropout_strength(net.layers, strength)
     opt = copy.deepcopy(optimizer)
     shard.reseed(seed)
     order = net.rng.permutation(len(shard.parts)) if shuffle else range(len(shard.parts))

@@ -134,10 +134,7 @@ class SyncEpochs:
         seed = int(net.rng.integers(2**62))
         total = weighted = 0.0
         for step in range(self.steps):
-            strength = 1.0
-            if each_step is not None:
-                each_step(first + (step + 0.5) / self.steps)
-                strength = each_step.strength
+            strength = 1.0 if each_step is None else each_step(first + (step + 0.5) / self.steps)
             try:
                 results = self.shards.run(
                     _shards.batch_loss_and_grad,
@@ -189,10 +186,7 @@ class AverageEpochs:
         net, opt, guard = self.net, self.opt, self.guard
         params = net.parameters
         seed = int(net.rng.integers(2**62))
-        strength = 1.0
-        if each_step is not None:
-            each_step(first + 0.5)
-            strength = each_step.strength
+        strength = 1.0 if each_step is None else each_step(first + 0.5)
         try:
             results = self.shards.run(
                 _shards.local_epoch,

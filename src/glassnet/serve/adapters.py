@@ -34,9 +34,16 @@ __all__ = [
     "Matrix",
     "FEATURE_TYPES",
     "adapter_for",
+    "levels_of",
     "predict_rows",
     "row_count",
 ]
+
+
+def levels_of(spec: dict[str, Any]) -> list[str]:
+    """A categorical column's levels as a client sends them: not the empty string, the
+    level of missing values (which a client sends as null)."""
+    return [level for level in spec.get("categories") or [] if level]
 
 
 class Adapter:
@@ -165,8 +172,8 @@ class TabularAdapter(Adapter):
         for spec in self.columns:
             kind = spec.get("kind")
             entry = {"name": spec["name"], "kind": kind, "type": FEATURE_TYPES.get(kind, kind)}
-            if kind == "categorical":  # not the empty string, the level of missing values
-                entry["categories"] = [c for c in spec.get("categories") or [] if c]
+            if kind == "categorical":
+                entry["categories"] = levels_of(spec)
             features.append(entry)
         return {
             "kind": self.kind,

@@ -26,7 +26,14 @@ import io
 import math
 from typing import Any
 
-from .adapters import Adapter, ArrayAdapter, EstimatorAdapter, NetworkAdapter, TabularAdapter
+from .adapters import (
+    Adapter,
+    ArrayAdapter,
+    EstimatorAdapter,
+    NetworkAdapter,
+    TabularAdapter,
+    levels_of,
+)
 from .errors import MESSAGE_CHARS
 
 __all__ = ["ENUM_LEVELS", "ERRORS", "openapi_document", "example_request", "feature_schemas"]
@@ -185,8 +192,7 @@ def _column_type(spec: dict[str, Any], impute: bool) -> dict[str, Any]:
             schema["x-glassnet-date-format"] = fmt
             schema["description"] = f"a date written as {fmt} (strftime){missing}"
         return schema
-    # the empty string is the level of missing values, which null stands for here
-    levels = [level for level in spec.get("categories") or [] if level]
+    levels = levels_of(spec)
     schema = {"type": ["string", "null"] if impute else "string"}
     if spec.get("other"):
         text = f"text: one of {len(levels)} levels, and any other value is the level 'other'"
@@ -219,7 +225,7 @@ def _example_value(spec: dict[str, Any]) -> Any:
         if any(p["part"] == "hour" for p in spec["parts"]):
             return when.strftime("%Y-%m-%dT%H:%M:%SZ")
         return when.strftime("%Y-%m-%d")
-    levels = [level for level in spec.get("categories") or [] if level]
+    levels = levels_of(spec)
     return spec.get("fill") or (levels[0] if levels else "")
 
 

@@ -42,6 +42,8 @@ __all__ = [
     "overfitting",
     "history_summary",
     "describe_recipe",
+    "smoothing_of",
+    "smoothing_note",
 ]
 
 
@@ -542,8 +544,8 @@ class Recipe:
             layers = self._layers(recipe, target, n_inputs, features)
             network = Network(layers, seed=rng).build(n_inputs, np.float32)
             loss = recipe.loss_for(target)
-            if loss == "cross_entropy":
-                loss = _losses.CrossEntropy(LABEL_SMOOTHING)
+            if smoothing_of(recipe.recipe, loss):
+                loss = _losses.CrossEntropy(smoothing_of(recipe.recipe, loss))
             schedule = None if recipe.optimizer == "lbfgs" else CosLog(4, fade=True)
         callbacks = list(callbacks)
         if recipe.early_stopping:
@@ -827,6 +829,19 @@ def describe_recipe(info: Mapping[str, Any]) -> str:
     if info["ensemble"] > 1:
         parts.append(f"an ensemble of {info['ensemble']} networks")
     return ", ".join(parts)
+
+
+def smoothing_of(recipe: str, loss: Any) -> float:
+    """The label smoothing a recipe trains a loss with (0: none): the default recipe's
+    cross-entropy is against labels smoothed by :data:`LABEL_SMOOTHING`."""
+    return LABEL_SMOOTHING if recipe == "default" and loss == "cross_entropy" else 0.0
+
+
+def smoothing_note(info: Mapping[str, Any]) -> str:
+    """What a summary's losses are measured against, when that is not the labels
+    themselves (so not ``evaluate``'s log loss): "" or " (against labels smoothed by e)"."""
+    smoothing = smoothing_of(info.get("recipe", ""), info.get("loss"))
+    return f" (against labels smoothed by {smoothing:g})" if smoothing else ""
 
 
 def history_summary(history: History) -> dict[str, Any]:
