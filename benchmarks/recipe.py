@@ -10,8 +10,9 @@ epochs of batches of 256 with Adam and label smoothing as the recipe trains it:
   against a constant rate (no per-step call at all): what the per-step schedule costs;
 - the ``Embedding`` layer's forward and backward on a batch (column by column, batched
   ``np.matmul``) against the same arithmetic written with ``np.einsum``, as it was;
-- the recipe's activations on a batch of 256 x 256 pre-activations: SELU's slope in
-  arithmetic against the same slope picked with ``np.where``, and Mish from one ``exp``
+- the recipe's activations on a batch of 256 x 256 pre-activations: SELU from ``exp(z) - 1``
+  against ``expm1(z)``, SELU's slope in arithmetic against the same slope picked with
+  ``np.where``, and Mish from one ``exp``
   against the textbook ``z tanh(softplus(z))`` and its derivative, as they were;
 - Dropout's forward pass in training on the same batch: its mask from 16-bit integer
   draws against the same mask from float32 uniforms, as it was.
@@ -127,6 +128,12 @@ def where_selu_backward(a: np.ndarray, da: np.ndarray) -> np.ndarray:
     return da * np.where(a > 0.0, s, a + s * c).astype(a.dtype, copy=False)
 
 
+def expm1_selu(z: np.ndarray) -> np.ndarray:
+    """SELU with np.expm1, as it was written."""
+    negative = np.expm1(np.minimum(z, 0.0)) * activations.SELU_ALPHA
+    return (np.maximum(z, 0.0) + negative) * activations.SELU_SCALE
+
+
 def textbook_mish(z: np.ndarray, da: np.ndarray) -> np.ndarray:
     """Mish and its derivative from softplus and tanh, as they were written."""
     t = np.tanh(np.logaddexp(z, 0.0))
@@ -135,8 +142,9 @@ def textbook_mish(z: np.ndarray, da: np.ndarray) -> np.ndarray:
     return da * (t + z * s * (1.0 - t * t))
 
 
-def activation_steps(reps: int = 300) -> tuple[dict, dict]:
-    """(SELU's backward, Mish's forward and backward), each against its old form."""
+def activation_steps(reps: int = 300) -> tuple[dict, dict, dict]:
+    """(SELU's forward, its backward, Mish's forward and backward), each against its old
+    form."""
     rng = np.random.default_rng(2)
     z, da = rng.normal(size=(2, BATCH, 256)).astype(np.float32)
     a = activations.selu(z)
@@ -144,6 +152,10 @@ def activation_steps(reps: int = 300) -> tuple[dict, dict]:
     def repeat(work):
         return lambda: lambda: [work() for _ in range(reps)]
 
+    selu_forward = {
+        "SELU forward (exp(z) - 1)": repeat(lambda: activations.selu(z)),
+        "SELU forward with np.expm1": repeat(lambda: expm1_selu(z)),
+    }
     selu = {
         "SELU backward (the slope in arithmetic)": repeat(lambda: activations.selu_backward(a, da)),
         "SELU backward with np.where": repeat(lambda: where_selu_backward(a, da)),
@@ -154,7 +166,7 @@ def activation_steps(reps: int = 300) -> tuple[dict, dict]:
         ),
         "Mish from softplus and tanh": repeat(lambda: textbook_mish(z, da)),
     }
-    return selu, mish
+    return selu_forward, selu, mish
 
 
 def dropout_masks(reps: int = 300) -> dict:
