@@ -225,3 +225,26 @@ def test_training_summary_is_recorded():
     assert model.training_summary["epochs"] == 2
     assert model.training_summary["loss_name"] == "huber"
     assert model.training_summary["samples"] == 12
+
+
+def test_history_keeps_the_validation_outputs_its_loss_measured():
+    """Callbacks score the validation rows from ``history.val_outputs`` instead of a
+    second forward pass: they are the outputs of the weights after the last epoch."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    net = gn.Network([gn.Dense(5, "relu"), gn.Dense(2, "softmax")], seed=0)
+    seen = []
+
+    class Record(gn.training.Callback):
+        def on_epoch_end(self, net, history):
+            seen.append(history.val_outputs.copy())
+
+    history = net.fit(
+        X[:45], y[:45], loss="cross_entropy", optimizer=gn.Adam(0.05), epochs=3,
+        batch_size=16, validation_data=(X[45:], y[45:]), callbacks=[Record()],
+    )  # fmt: skip
+    assert len(seen) == 3 and not np.array_equal(seen[0], seen[-1])
+    np.testing.assert_array_equal(history.val_outputs, net.predict(X[45:]))
+    assert history.val_loss[-1] == net.evaluate(X[45:], y[45:], loss="cross_entropy")
+    assert gn.Network([gn.Dense(2, "softmax")]).fit(X, y, loss="cross_entropy").val_outputs is None

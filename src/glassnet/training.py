@@ -54,6 +54,7 @@ __all__ = [
     "Stepwise",
     "dropout_strength",
     "BatchEpochs",
+    "ValidationLoss",
     "strategy",
     "train",
     "lbfgs",
@@ -97,6 +98,10 @@ class History:
         The time training took.
     planned : int or None
         The epochs training was asked for (set when it begins).
+    val_outputs : ndarray or None
+        The network's outputs on the validation rows after the last epoch, those
+        ``val_loss`` measured, for callbacks that score them without another forward
+        pass (None without validation data; not part of a saved summary).
     """
 
     loss: list[float] = field(default_factory=list)
@@ -109,6 +114,7 @@ class History:
     best_epoch: int | None = None
     seconds: float = 0.0
     planned: int | None = None
+    val_outputs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def epochs(self) -> int:
@@ -639,6 +645,8 @@ def _end_epoch(net, history: History, callbacks, validate, guard: Guard) -> bool
     if validate is not None:
         value = validate()
         history.val_loss.append(value)
+        if isinstance(validate, ValidationLoss):
+            history.val_outputs = validate.outputs
         if guard.active and not math.isfinite(value):
             guard.diverged(history.epochs - 1, f"the validation loss became {value}")
     stop = False
@@ -868,7 +876,7 @@ def fit_arrays(
     n = data[0].shape[0]
     if lbfgs_run and batch_size is not None and batch_size < n:
         raise ValueError("LBFGS trains on the full batch: leave batch_size=None")
-    validate = None if validation is None else _validation_loss(net, validation, loss_fn)
+    validate = None if validation is None else ValidationLoss(net, validation, loss_fn)
     callbacks = _with_verbose(callbacks, verbose, epochs)
     steps = strategy(net, loss_fn, opt, data[0], batch_size, epochs, l2, compiled)
     opt.prepare(net.parameters, net.n_weights, net.lr_factors)
@@ -906,9 +914,19 @@ def fit_arrays(
     return history
 
 
-def _validation_loss(net, validation, loss) -> Callable[[], float]:
-    X_val, Y_val, W_val = validation
-    return lambda: net.loss_of(X_val, Y_val, W_val, loss)
+class ValidationLoss:
+    """Called after each epoch: the loss of the network's outputs on the validation
+    ``batch`` (X, Y, W), which it keeps as :attr:`outputs` (the loop hands them to the
+    callbacks as ``history.val_outputs``)."""
+
+    def __init__(self, net: Trainable, batch: _data.Batch, loss: _losses.Loss):
+        self.net, self.batch, self.loss = net, batch, loss
+        self.outputs: np.ndarray | None = None
+
+    def __call__(self) -> float:
+        X, Y, W = self.batch
+        z, self.outputs = self.net.output(X)
+        return self.loss.value(self.outputs, Y, W, z)
 
 
 def fit_stream(
@@ -953,7 +971,7 @@ def fit_stream(
         raise ValueError("LBFGS trains on the full batch; fit_stream cannot stream it")
     batches = _data.StreamBatches(net, blocks, batch_size, loss_fn)
     validation = _data.validation_arrays(net, validation_data, loss_fn)
-    validate = None if validation is None else _validation_loss(net, validation, loss_fn)
+    validate = None if validation is None else ValidationLoss(net, validation, loss_fn)
     callbacks = _with_verbose(callbacks, verbose, epochs)
     steps = strategy(net, loss_fn, opt, batches.first[0], batch_size, epochs, l2, compiled)
     opt.prepare(net.parameters, net.n_weights, net.lr_factors)

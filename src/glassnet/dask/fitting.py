@@ -20,7 +20,7 @@ from .. import optimizers as _optimizers
 from .. import validation as _v
 from ..network import Network
 from ..schedules import Schedule
-from ..training import Callback, History
+from ..training import Callback, History, ValidationLoss
 from . import shards as _shards
 from . import solvers as _solvers
 
@@ -198,4 +198,4 @@ def _validation(net: Network, validation_data, loss: _losses.Loss, client):
     _v.check_features(X_val, net.input_size)
     Y_val = _data.target(net, y_val, X_val.shape[0], loss)
     W_val = _v.check_sample_weight(w_val, X_val.shape[0], net.dtype)
-    return (lambda: net.loss_of(X_val, Y_val, W_val, loss)), None
+    return ValidationLoss(net, (X_val, Y_val, W_val), loss), None
