@@ -57,3 +57,15 @@ def test_the_summary_compares_over_the_datasets_both_ran():
     assert line.startswith("glassnet - peer: median +0.0250 over 2 datasets (min -0.0500)")
     assert "on the 1 with 500+ test rows: median +0.1000" in line
     assert line.endswith("time: glassnet 3 s, peer 80 s (26.7x)")
+
+
+def test_a_peer_that_cannot_be_fitted_here_keeps_its_results_from_reuse():
+    """RealMLP-TD's fits, from a machine with PyTorch, are reported beside fits made
+    where it is not installed: only the peers in ``fits`` are fitted."""
+    data = generated()
+    kept = {"scores": [0.5], "seconds": [99.0], "rows": 300, "test_rows": 60}
+    peers = ["HistGradientBoosting", "scikit-learn MLP"]
+    reuse = {"tiny | scikit-learn MLP": kept}
+    results = quality.run([data], peers, None, reuse, fits=["HistGradientBoosting"])
+    assert results["tiny | scikit-learn MLP"] == kept  # one seed of two, and not refitted
+    assert len(results["tiny | HistGradientBoosting"]["scores"]) == 2
