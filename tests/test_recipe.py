@@ -17,7 +17,14 @@ from glassnet.tabular.encoding import (  # noqa: E402
     robust_scale,
     smooth_clip,
 )
-from glassnet.tabular.recipe import ENSEMBLE_ROWS, MIN_EPOCHS, Recipe, describe_recipe  # noqa: E402
+from glassnet.tabular.recipe import (  # noqa: E402
+    ENSEMBLE_MAX_EPOCHS,
+    ENSEMBLE_ROWS,
+    MAX_EPOCHS,
+    MIN_EPOCHS,
+    Recipe,
+    describe_recipe,
+)
 
 
 def table(n=400, seed=0, cities=60):
@@ -149,11 +156,15 @@ def test_the_default_recipe_is_the_published_one_sized_by_the_data(fitted):
 def test_the_budget_of_epochs_follows_the_rows():
     recipe = Recipe()
     few, many = recipe.resolved("regression", 200), recipe.resolved("regression", 100_000)
-    assert few.epochs == 128 and few.ensemble == 3
+    assert few.epochs == ENSEMBLE_MAX_EPOCHS == 64 and few.ensemble == 3
     assert many.epochs == MIN_EPOCHS == 8 and many.ensemble == 1  # 500,000 / 100,000 rows
     # one network sees 500,000 rows, the three of an ensemble 250,000 together
     assert recipe.resolved("regression", 10_000).epochs == 50
-    assert recipe.resolved("regression", 1_000).epochs == 83
+    assert recipe.resolved("regression", 1_000).epochs == 64  # 83 by the budget
+    assert recipe.resolved("regression", 2_000).epochs == 41
+    # one network, beyond the ensembles' cap: 125 by the budget, 128 at most
+    assert recipe.resolved("regression", 4_000).epochs == 125
+    assert recipe.resolved("regression", 3_500).epochs == MAX_EPOCHS == 128
     assert recipe.resolved("regression", 1_000).ensemble == 3
     assert recipe.resolved("classification", ENSEMBLE_ROWS + 1).ensemble == 1
     assert Recipe(epochs=7, ensemble=2).resolved("regression", 200).epochs == 7
