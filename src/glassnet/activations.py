@@ -219,8 +219,8 @@ SELU_ALPHA = 1.6732632423543772
 
 def selu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # exp(z) - 1 rather than expm1(z): NumPy's float32 exp is vectorised and its expm1 is
-    # not, about nine times slower (benchmarks/recipe.py). Near z = 0 the difference is
-    # a rounding of 1 (6e-8 in float32), far below the unit scale of the activations.
+    # not (benchmarks/recipe.py times SELU both ways). Near z = 0 the difference is a
+    # rounding of 1 (6e-8 in float32), far below the unit scale of the activations.
     negative = np.exp(np.minimum(z, 0.0))
     negative -= 1.0
     negative *= SELU_ALPHA
