@@ -961,7 +961,11 @@ class Parametric(Layer):
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         assert self._alpha is not None  # bound by the network
-        return x + self._alpha * (self.act.forward(x) - x)
+        out = self.act.forward(x, np.empty_like(x))  # x + alpha (f(x) - x), in one buffer
+        out -= x
+        out *= self._alpha
+        out += x
+        return out
 
     def config(self) -> dict:
         return {"type": "Parametric", "activation": self.activation, "lr_factor": self.lr_factor}
