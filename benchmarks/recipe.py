@@ -12,8 +12,9 @@ epochs of batches of 256 with Adam and label smoothing as the recipe trains it:
   ``np.matmul``) against the same arithmetic written with ``np.einsum``, as it was;
 - the recipe's activations on a batch of 256 x 256 pre-activations: SELU from ``exp(z) - 1``
   against ``expm1(z)``, SELU's slope in arithmetic against the same slope picked with
-  ``np.where``, and Mish from one ``exp``
-  against the textbook ``z tanh(softplus(z))`` and its derivative, as they were;
+  ``np.where``, and Mish keeping its slope from the forward pass (one ``exp``) against
+  its forward and backward from z (one ``exp`` each) and against the textbook
+  ``z tanh(softplus(z))`` and its derivative, as they were;
 - Dropout's forward pass in training on the same batch: its mask from 16-bit integer
   draws against the same mask from float32 uniforms, as it was.
 
@@ -165,9 +166,16 @@ def activation_steps(reps: int = 300) -> tuple[dict, dict, dict]:
         "SELU backward (the slope in arithmetic)": repeat(lambda: activations.selu_backward(a, da)),
         "SELU backward with np.where": repeat(lambda: where_selu_backward(a, da)),
     }
+    slope = np.empty_like(z)
     mish = {
-        "Mish forward + backward (one exp)": repeat(
-            lambda: (activations.mish(z), activations.mish_backward(z, da))
+        "Mish forward keeping its slope, backward a product": repeat(
+            lambda: (
+                activations.mish_with_slope(z, out, slope),
+                np.multiply(da, slope, out),
+            )
+        ),
+        "Mish forward + backward from z (one exp each)": repeat(
+            lambda: (activations.mish(z, out), activations.mish_backward(z, da, out))
         ),
         "Mish from softplus and tanh": repeat(lambda: textbook_mish(z, da)),
     }

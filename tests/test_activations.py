@@ -50,6 +50,21 @@ def test_in_place_equals_allocating(name):
     np.testing.assert_array_equal(out, expected_dz)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_forward_that_keeps_its_slope_gives_the_same_bits(dtype):
+    """Mish's ``with_slope`` (what Parametric calls in training) gives forward's values
+    and the slope backward multiplies by, bit for bit, out to the ends of the numbers."""
+    with_slope = [f for f in map(act.get, ELEMENTWISE) if f.with_slope is not None]
+    assert [f.name for f in with_slope] == ["mish"]
+    z = np.concatenate([z_values().ravel(), [-1e30, -800.0, 0.0, 25.0, 1e30]]).astype(dtype)
+    da = np.random.default_rng(2).normal(size=z.shape).astype(dtype)
+    for f in with_slope:
+        out, slope = np.empty_like(z), np.empty_like(z)
+        assert f.with_slope(z, out, slope) is out
+        np.testing.assert_array_equal(out, f.forward(z))
+        np.testing.assert_array_equal(da * slope, f.backward(z, da))
+
+
 def test_values():
     z = np.array([[-2.0, 0.0, 3.0]])
     np.testing.assert_array_equal(act.relu(z), [[0.0, 0.0, 3.0]])

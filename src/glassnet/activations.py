@@ -88,6 +88,10 @@ class Activation:
         The weight initialiser that suits this activation ("he" or "glorot").
     from_input : bool
         Whether ``backward`` takes the input ``z`` instead of the output.
+    with_slope : callable ``(z, out, slope) -> a``, optional
+        ``forward`` that also writes the derivative f'(z) into ``slope``, for an
+        activation whose backward would recompute what its forward computed (Mish): a
+        layer that keeps the slope multiplies by it in its backward pass.
     """
 
     name: str
@@ -95,6 +99,7 @@ class Activation:
     backward: Callable[..., np.ndarray]
     init: str = "glorot"
     from_input: bool = False
+    with_slope: Callable[..., np.ndarray] | None = None
 
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
@@ -283,18 +288,29 @@ def mish(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.multiply(z, t, out)
 
 
-def mish_backward(z: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    e, d, t = _mish_parts(z)
+def _mish_slope(z: np.ndarray, e: np.ndarray, d: np.ndarray, t: np.ndarray, out=None):
+    """Mish's derivative from its parts (e and d are overwritten), into out (else d)."""
     s = np.add(e, 1.0)
     np.divide(e, s, s)  # sigmoid(z)
-    slope = np.divide(2.0, d, d)  # 1 - t
+    slope = np.divide(2.0, d, d if out is None else out)  # 1 - t
     slope *= np.add(t, 1.0, e)  # (1 - t)(1 + t)
     slope *= s
     # z within the range where e is exact: above MISH_CLIP the product is z's value at the
     # clip (1 - t^2 stops shrinking there), and below -1000 sigmoid(z) is 0 (-inf too)
     slope *= np.clip(z, -1000.0, MISH_CLIP)
     slope += t
-    return np.multiply(da, slope, out)
+    return slope
+
+
+def mish_backward(z: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.multiply(da, _mish_slope(z, *_mish_parts(z)), out)
+
+
+def mish_with_slope(z: np.ndarray, out: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """mish(z) into out and its derivative into slope, from one exp."""
+    e, d, t = _mish_parts(z)
+    _mish_slope(z, e, d, t, slope)
+    return np.multiply(z, t, out)
 
 
 # --- the registry ---------------------------------------------------------------
@@ -323,7 +339,7 @@ for _act in (
     Activation("exp", exp, exp_backward, "glorot"),
     Activation("selu", selu, selu_backward, "glorot"),
     Activation("silu", silu, silu_backward, "he", from_input=True),
-    Activation("mish", mish, mish_backward, "he", from_input=True),
+    Activation("mish", mish, mish_backward, "he", from_input=True, with_slope=mish_with_slope),
 ):
     register(_act)
 

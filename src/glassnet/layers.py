@@ -929,16 +929,24 @@ class Parametric(Layer):
         self._out: np.ndarray | None = None
         self._dx: np.ndarray | None = None
         self._scratch: np.ndarray | None = None
+        # f'(x), when the last forward pass trained and the activation gives its slope
+        self._slope: np.ndarray | None = None
+        self._sloped = False
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if x.shape[0] != self._n:
-            self.f, self._gap, self._out, self._dx, self._scratch = buffers_for(
-                self._ws, x.shape[0], lambda n: tuple(np.empty_like(x) for _ in range(5))
+            self.f, self._gap, self._out, self._dx, self._scratch, self._slope = buffers_for(
+                self._ws, x.shape[0], lambda n: tuple(np.empty_like(x) for _ in range(6))
             )
             self._n = x.shape[0]
         self.x = x
         assert self._alpha is not None  # bound by the network
-        f = self.act.forward(x, self.f)
+        with_slope = self.act.with_slope if training else None
+        self._sloped = with_slope is not None
+        if with_slope is not None:
+            f = with_slope(x, self.f, self._slope)
+        else:
+            f = self.act.forward(x, self.f)
         gap = np.subtract(f, x, self._gap)
         out = np.multiply(gap, self._alpha, self._out)
         out += x
@@ -954,7 +962,11 @@ class Parametric(Layer):
         if not self.need_dx:
             return None
         through = np.multiply(da, alpha, scratch)
-        through = self.act.backward(x if self.act.from_input else f, through, through)
+        if self._sloped:
+            assert self._slope is not None  # written by the forward pass
+            np.multiply(through, self._slope, through)
+        else:
+            through = self.act.backward(x if self.act.from_input else f, through, through)
         dx = np.multiply(da, 1.0 - alpha, self._dx)
         dx += through
         return dx
