@@ -179,3 +179,19 @@ def test_names_levels_and_labels_from_the_file_are_escaped(capsys, tmp_path):
     assert "\x1b" not in out and "\x07" not in out
     assert "size\\x1b[31m" in out and "shade=dark\\x1b]0;pwned\\x07" in out
     assert "big\\x1b[2J" in out
+
+
+def test_a_row_with_a_missing_cell_is_explained_with_impute(capsys, shop, tmp_path):
+    """The error names --impute, and explain takes it as predict does: the row is
+    filled with the training statistics, and explain says how many cells."""
+    path, data, frame, model = shop
+    holed = frame.copy()
+    holed.loc[2, "price"] = np.nan
+    holed.to_csv(tmp_path / "holed.csv", index=False)
+    code, out, err = call(capsys, "explain", path, tmp_path / "holed.csv", "--row", 2)
+    assert code != 0 and "--impute" in err
+    code, out, err = call(capsys, "explain", path, tmp_path / "holed.csv", "--row", 2, "--impute")
+    assert code == 0, err
+    assert "--impute filled 1 missing cell with the training statistics ('price': 1)" in err
+    X, _ = model.transform(holed.iloc[[2]], impute=True)
+    assert f"price = {X[0, 0]:.6g}" in out.splitlines()[0]

@@ -53,8 +53,8 @@ def test_missing_values_of_every_kind_in_one_message_counted_over_the_whole_tabl
         "'income' (2 empty: lines 7, 32); 'sex' (1 'NA': line 10); and the target column "
         "'label' has missing values (1 'NA': line 41); give --na-values NA --impute "
         "--drop-missing-target (to read 'NA' as missing, to fill the features' missing cells "
-        "(numbers with the training mean, text with a level of its own under the default "
-        "recipe), to leave out the rows without a target)"
+        "(under the default recipe numbers with the training median, text with a level of "
+        "its own), to leave out the rows without a target)"
     ]
     assert found.only_missing and found.na_values == ["NA"]
     assert found.impute and found.drop_missing_target
@@ -81,8 +81,8 @@ def test_a_column_the_fix_would_empty_is_named_with_ignore():
     assert "'notes' (1 empty: line 4; 2 'NA': lines 2, 3: no values left)" in message
     assert message.endswith(
         "give --na-values NA --impute --ignore notes (to read 'NA' as missing, to fill the "
-        "features' missing cells (numbers with the training mean, text with a level of its "
-        "own under the default recipe), to leave out the columns without values)"
+        "features' missing cells (under the default recipe numbers with the training median, "
+        "text with a level of its own), to leave out the columns without values)"
     )
 
 

@@ -155,9 +155,9 @@ def add_impute_option(parser) -> None:
     parser.add_argument(
         "--impute",
         action="store_true",
-        help="fill missing cells as the model's training did (the mean, a level of its "
-        "own, or the most frequent value), and say how many (otherwise a missing cell is an "
-        "error, unless the model was trained with --impute)",
+        help="fill missing cells as the model's training did (the training median or mean, "
+        "a level of its own, or the most frequent value), and say how many (otherwise a "
+        "missing cell is an error, unless the model was trained with --impute)",
     )
 
 

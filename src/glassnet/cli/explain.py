@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from .common import UserError, add_read_options, printable, read_options, read_table, warn
+from .common import (
+    UserError,
+    add_impute_option,
+    add_read_options,
+    printable,
+    read_options,
+    read_table,
+    warn,
+    warn_filled,
+)
 from .inputs import data_file
 
 __all__ = ["add_parser", "run"]
@@ -55,6 +64,7 @@ def add_parser(sub) -> None:
         help="also show the update this optimizer's next step would make",
     )
     p.add_argument("--lr", type=float, help="the optimizer's learning rate")
+    add_impute_option(p)
     add_read_options(p)
     p.set_defaults(run=run)
 
@@ -91,12 +101,17 @@ def _tabular(model, row, args):
 
     if args.target:
         raise UserError("--target is for a bare network; this model knows its target column")
+    filled: dict[str, int] = {}
     try:
-        X, warnings = model.transform(row, where=("row", args.row))
+        X, warnings = model.transform(
+            row, where=("row", args.row), impute=args.impute, filled=filled
+        )
     except PreprocessingError as exc:
         raise UserError(str(exc)) from None
     for message in warnings:
         warn(message)
+    if args.impute:
+        warn_filled(filled)
     target = model.target
     value = None
     if args.target_value is not None:
@@ -173,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(model, "features") and hasattr(model, "target"):  # a TabularModel
         net, X, y, loss, names, outputs, label = _tabular(model, row, args)
     elif isinstance(model, Network) or hasattr(model, "network_"):
+        if args.impute:
+            raise UserError("--impute needs a command-line model, which keeps what to fill with")
         net = model if isinstance(model, Network) else model.network_
         known = getattr(model, "feature_names_in_", None)
         X, y, loss, names = _bare(net, row, args, None if known is None else list(known))

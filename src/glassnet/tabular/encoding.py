@@ -35,7 +35,8 @@ has one block of columns per entry of ``columns``, in order::
     numeric      {"name": str, "kind": "numeric", "mean": float, "std": float (> 0),
                   "fill": float}
                  one output: (x - mean) / std; a missing x (when impute) is ``fill``
-                 (the training mean, so 0 after scaling).
+                 (``mean``, so 0 after scaling: the training mean, or the median under
+                 robust scaling).
     boolean      {"name": str, "kind": "boolean", "mean": float, "std": float (> 0)}
                  one output: (b - mean) / std with b = 1 for true (a boolean true, the
                  text true in any case, or the number 1) and 0 for false; missing -> 0.
@@ -300,7 +301,8 @@ class FeatureEncoder:
     Parameters
     ----------
     impute : bool
-        Fill missing values (numbers, booleans, date parts: the training mean;
+        Fill missing values (numbers: the centre of their scaling, the training mean or
+        median; booleans, date parts: the training mean;
         categories: a level of their own with ``indicators``, else the most frequent
         level) instead of refusing them.
     max_categories : int, optional

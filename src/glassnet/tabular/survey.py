@@ -731,8 +731,8 @@ class Survey:
         if need_impute:
             fixes.append("--impute")
             why.append(
-                "to fill the features' missing cells (numbers with the training mean, text with "
-                "a level of its own under the default recipe)"
+                "to fill the features' missing cells (under the default recipe numbers with the "
+                "training median, text with a level of its own)"
             )
         if need_drop:
             fixes.append("--drop-missing-target")
