@@ -67,6 +67,16 @@ def test_penguins_na_text_is_never_silently_missing_and_one_message_says_every_f
     # NA is missing now, not a word: a level of its own, the empty string
     assert sex["categories"] == ["", "female", "male"] and sex["fill"] == ""
     assert "sex=(missing)" in model.features.output_names
+    # the model reads 'NA' as its training did: predict, evaluate and explain need no
+    # --na-values (and the Python API's predict marks the same texts)
+    assert model.info["na_values"] == ["NA"]
+    assert ", read as missing: 'NA'" in call(capsys, "inspect", tmp_path / "m.glassnet")[1]
+    for command, *more in (("predict",), ("evaluate",), ("explain", "--row", 3)):
+        code, _, err = call(capsys, command, tmp_path / "m.glassnet", penguins, *more)
+        assert code == 0, (command, err)
+    rows = pd.read_csv(penguins, keep_default_na=False, dtype=str).iloc[2:4]
+    assert rows["sex"].tolist()[1] == "NA"
+    assert len(model.predict(rows)) == 2
 
 
 def test_seattle_weather_dates_become_numeric_parts(capsys, tmp_path):

@@ -146,7 +146,8 @@ def add_read_options(parser) -> None:
         "--na-values",
         metavar="TEXTS",
         help="cell texts that mean missing, comma-separated (only empty cells by default; "
-        "NA, None, null are text unless listed here)",
+        "NA, None, null are text unless listed here; a command-line model also reads the "
+        "ones its training read as missing)",
     )
 
 
@@ -171,16 +172,22 @@ def add_chunk_rows(parser, what: str) -> None:
     )
 
 
-def read_options(args):
+def read_options(args, model=None):
+    """How to read the data file: the reading options given; a command-line ``model``
+    also reads as missing the cell texts its training did."""
     from ..tabular.reading import DataFileError, ReadOptions
 
+    na_values = tuple(columns(args.na_values, keep_blank=False))
+    info = getattr(model, "info", None)
+    if isinstance(info, dict):
+        na_values += tuple(v for v in info.get("na_values") or () if v not in na_values)
     try:
         return ReadOptions(
             sep=args.sep,
             encoding=args.encoding,
             thousands=args.thousands,
             decimal=args.decimal,
-            na_values=tuple(columns(args.na_values, keep_blank=False)),
+            na_values=na_values,
         )
     except DataFileError as exc:
         raise UserError(str(exc)) from None

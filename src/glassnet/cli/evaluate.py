@@ -151,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
     model_input, data = model_and_data(args)
     if args.plot:
         check_plot_path(args.plot, "--plot", [model_input, data])
-    options = read_options(args)
     model = modelfile.load(args.model)
+    options = read_options(args, model)
 
     from ..tabular import DataFileError, PreprocessingError, TabularModel
     from ..tabular.columns import missing_mask

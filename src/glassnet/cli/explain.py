@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
 
     data = data_file(args.data, "the data")
     model = modelfile.load(args.model)
-    frame = read_table(data.path, read_options(args))
+    frame = read_table(data.path, read_options(args, model))
     row = _row(frame, args.row, args.data)
     opt = _optimizer(args)
     if hasattr(model, "features") and hasattr(model, "target"):  # a TabularModel

@@ -145,6 +145,9 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
         rows += f" ({_value(get('dropped_missing_target'))} without a target dropped)"
     if get("validation_rows"):
         rows += f", {_value(get('validation_rows'))} held out for validation"
+    na_values = get("na_values")
+    if isinstance(na_values, list) and na_values:
+        rows += f", read as missing: {', '.join(repr(_value(v)) for v in na_values)}"
     hidden = get("hidden")
     if isinstance(hidden, list):
         layers = ", ".join(map(_value, hidden)) or "none"

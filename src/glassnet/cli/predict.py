@@ -228,8 +228,8 @@ def run(args: argparse.Namespace) -> int:
         output_format(args.out)
         check_output(args.out, "--out", [model_input, data])
         check_not_a_model(args.out, "--out")
-    options = read_options(args)
     model = modelfile.load(args.model)
+    options = read_options(args, model)
     if not hasattr(model, "predict"):
         raise UserError(f"{printable(args.model)} holds nothing that can predict")
     from ..network import Network

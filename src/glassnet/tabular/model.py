@@ -37,7 +37,7 @@ from ..ensembles import average
 from ..layers import Dense
 from ..network import Network
 from ..training import Callback, History
-from .columns import as_columns, import_pandas, missing_mask, rows_text
+from .columns import as_columns, import_pandas, mark_missing, missing_mask, rows_text
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
 from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
 from .recipe import Recipe, Training, check_target
@@ -352,11 +352,13 @@ class TabularModel:
         filled: dict[str, int] | None = None,
     ) -> tuple[np.ndarray, list]:
         """The network's input for a table (n_rows, n_inputs), and warnings about values
-        never seen in training. ``impute`` fills missing cells with the training
+        never seen in training. The cell texts training read as missing (``na_values``)
+        are missing here too. ``impute`` fills missing cells with the training
         statistics (a model trained with ``impute=True`` always does); ``filled``, if
         given, counts the cells ``impute`` filled in each column."""
+        na_values = self.info.get("na_values") or ()
         return self.features.transform(
-            frame,
+            mark_missing(as_columns(frame), na_values) if na_values else frame,
             dtype=self.network.dtype,
             where=where,
             impute=True if impute else None,

@@ -686,6 +686,7 @@ class Recipe:
             "data": source,
             "rows": int(rows),
             "dropped_missing_target": int(dropped),
+            "na_values": list(self.na_values),
             "training_rows": int(train.n),
             "validation_rows": int(validation.n),
             "stratified": bool(target.task == "classification" and validation.n),
