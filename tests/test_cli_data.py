@@ -715,3 +715,24 @@ def test_a_one_hot_column_too_wide_for_memory_is_refused_before_it_is_allocated(
         "--max-categories N (--max-categories 671 or fewer keeps it within bounds)",
         "--ignore city",
     )
+
+
+def test_a_row_index_written_with_the_data_is_refused_by_its_name(capsys, tmp_path):
+    """pandas' to_csv without index=False writes the row numbers under a blank header: a
+    column a model would learn nothing true from. A whole-number column with a name (a
+    year per row) is a feature like any other."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"x": rng.normal(size=120), "year": np.arange(1900, 2020)})
+    frame["y"] = np.where(frame["x"] > 0, "up", "down")
+    frame.sample(frac=0.8, random_state=0).to_csv(tmp_path / "indexed.csv")  # with its index
+    code, out, err = train(capsys, tmp_path / "indexed.csv", "--target", "y",
+                           "--out", tmp_path / "m.glassnet")  # fmt: skip
+    assert_one_line_error(
+        (code, out, err),
+        "column 'Unnamed: 0' has no header and a different whole number in every row",
+        "leave it out with --ignore 'Unnamed: 0'",
+    )
+    code, out, err = train(capsys, tmp_path / "indexed.csv", "--target", "y", "--epochs", "2",
+                           "--ignore", "Unnamed: 0", "--out", tmp_path / "m.glassnet")  # fmt: skip
+    assert code == 0, err
+    assert gn.load(tmp_path / "m.glassnet").features.kinds == {"x": "numeric", "year": "numeric"}

@@ -295,6 +295,21 @@ def _lines(positions: np.ndarray, where: tuple[str, int | np.ndarray]) -> str:
     return rows_text(positions, where)
 
 
+def unnamed(name: str) -> bool:
+    """Whether a column name is a blank header, as a reader names it ("" or pandas'
+    "Unnamed: 0")."""
+    return re.fullmatch(r"\s*|Unnamed: \d+", name) is not None
+
+
+def _row_numbers(c) -> bool:
+    """Whether a numeric column being fitted is a written-out row index: no header, at
+    least ten values, each a different whole number (in the values kept to sample it)."""
+    if not unnamed(c.name) or c.missing:
+        return False
+    x = c.sample.array()
+    return x.size >= 10 and bool((x == np.round(x)).all()) and np.unique(x).size == x.size
+
+
 class FeatureEncoder:
     """Standardise numbers, booleans and date parts; one-hot encode categories.
 
@@ -476,7 +491,7 @@ class FeatureEncoder:
                     "remove or fix those rows"
                 )
             c.stats.add(x)
-            if self.scaling == "robust":
+            if self.scaling == "robust" or unnamed(c.name):
                 c.sample.add(x)
         elif c.kind == "boolean":
             flags, failed = parse_booleans(values, missing)
@@ -591,6 +606,7 @@ class FeatureEncoder:
         if with_missing and not self.impute:
             raise PreprocessingError(_missing_message(with_missing, "--impute"))
         ids = []
+        indexes = [c.name for c in fitting if c.kind == "numeric" and _row_numbers(c)]
         commas = []  # text columns whose levels are numbers written with a decimal comma
         columns = []
         for c in fitting:
@@ -683,16 +699,28 @@ class FeatureEncoder:
                 f". if thousands are marked with points), or keep {'it' if one else 'them'} "
                 f"as categories with --categorical {','.join(name for name, _ in commas)}"
             )
+        problems = []
+        if indexes:
+            one = len(indexes) == 1
+            problems.append(
+                f"{_names(indexes)} {'has' if one else 'have'} no header and a different whole "
+                f"number in every row: the row numbers a table was written with (pandas' "
+                f"to_csv without index=False), which a model cannot learn from; leave "
+                f"{'it' if one else 'them'} out with --ignore "
+                f"{shell_word(','.join(indexes))}"
+            )
         if ids:
             shown = "; ".join(
                 f"{name!r} has {levels} distinct values in the {n} training rows"
                 for name, levels, n in ids
             )
-            raise PreprocessingError(
+            problems.append(
                 f"{shown}: that looks like an identifier, which a model cannot learn from; "
                 f"leave it out with --ignore {','.join(n for n, *_ in ids)}, or keep its most "
                 "frequent values with --max-categories N"
             )
+        if problems:
+            raise PreprocessingError("; and ".join(problems))
         self.columns = columns
         return self
 
