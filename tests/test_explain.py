@@ -468,3 +468,24 @@ def test_wide_layers_are_shortened_in_the_text_and_kept_whole_in_the_arrays():
     thirty = gn.Network([gn.Dense(30, "relu"), gn.Dense(1)], seed=0).build(3)
     text = thirty.explain(np.ones((5, 3)), np.zeros(5)).text()
     assert "shortened" not in text
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_the_chain_rule_goes_through_the_recipe_s_blends(depth):
+    """Between the default recipe's Dense layers a Parametric blend h' = h + alpha (f(h) -
+    h) changes what the next layer reads: the written chain rule multiplies by its slope
+    dh'/dh, so its factors give the engine's gradient, after one hidden layer or two."""
+    from glassnet.layers import Parametric
+
+    layers = [gn.Dense(3), Parametric("selu", 0.1)]
+    if depth == 2:
+        layers += [gn.Dense(3), Parametric("mish", 0.1)]
+    net = gn.Network([*layers, gn.Dense(1, "sigmoid")], seed=0).build(2, np.float64)
+    net.parameters = np.random.default_rng(1).normal(size=net.count_params())
+    ex = net.explain(np.array([[0.3, -1.2]]), np.array([[1.0]]), loss="bce")
+    for number, i, j in ((1, 0, 0), (1, 1, 2)):
+        chain = ex.chain((number, i, j))
+        product = np.prod([value for _, value in chain.factors[0]])
+        assert product == pytest.approx(chain.value, rel=1e-12)
+        assert "(1 - alpha) + alpha * selu'(h" in str(chain)
+    assert "(the blend)" in str(ex)

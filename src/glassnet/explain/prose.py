@@ -293,6 +293,9 @@ def _backward_lines(ex, s: int) -> list[str]:
                     lines.append(f"    dL/d{unit} = {grad_text} = {_full(step.da[s, j])}")
                 else:
                     lines.append(f"    dL/d{unit} = {_upstream(ex, upper, s, j)}")
+                    blend = _blend_after(ex, step.number)
+                    if blend is not None:
+                        lines.append(f"      {_blend_factor(blend, unit, s, j)[0]}")
                 lines.append(
                     f"    d{unit}/d{z} = f'({z}) = {derivative} = {_full(step.da_dz[s, j])}"
                 )
@@ -314,6 +317,35 @@ def _backward_lines(ex, s: int) -> list[str]:
     return lines
 
 
+def _blend_after(ex, number: int):
+    """The Parametric layer that blends Dense layer ``number``'s units before the next Dense
+    layer reads them (the default recipe puts one after each hidden layer), or None."""
+    low = ex.layers[number - 1].index
+    high = ex.layers[number].index if number < len(ex.layers) else 10**9
+    for other in getattr(ex, "others", None) or []:
+        if other.kind == "Parametric" and low < other.index < high:
+            return other
+    return None
+
+
+def _blend_factor(blend, unit: str, s: int, j: int) -> tuple[str, float]:
+    """What the blend h' = h + alpha (f(h) - h) puts on dL/dh of ``unit``: the line that
+    writes out dh'/dh = (1 - alpha) + alpha f'(h) with its numbers, and its value."""
+    act = blend.layer.act
+    x = np.array(blend.x[s : s + 1], copy=True)
+    source = x if act.from_input else act.forward(x.copy())
+    fprime = float(act.backward(source, np.ones_like(x))[0, j])
+    alpha = float(blend.params["alpha"][j])
+    value = (1.0 - alpha) + alpha * fprime
+    line = (
+        f"d{unit}'/d{unit} = (1 - alpha) + alpha * {blend.layer.activation}'({unit}) = "
+        f"{_paren(1.0 - alpha)} + {_paren(alpha)} * {_g(fprime)} = {_g(value)} "
+        f"(net.layers[{blend.index}], the blend {unit}' = {unit} + alpha * "
+        f"({blend.layer.activation}({unit}) - {unit}))"
+    )
+    return line, value
+
+
 def _upstream(ex, upper, s: int, j: int) -> str:
     """dL/dh_j = sum_k dL/dz_k * W[j, k] (times the dropout mask), with the numbers."""
     number = upper.number
@@ -328,7 +360,16 @@ def _upstream(ex, upper, s: int, j: int) -> str:
     if upper.input_mask is not None:
         m = _g(upper.input_mask[s, j])
         text = f"({symbols}) * {m} = ({numbers}) * {m} (dropout)"
-    return f"{text} = {_full(ex.layers[number - 2].da[s, j])}"
+    lower = ex.layers[number - 2]
+    blend = _blend_after(ex, lower.number)
+    if blend is not None:  # the sum is dL/dh' (of the blend's output): times dh'/dh
+        unit = lower.unit_names[j]
+        _, k = _blend_factor(blend, unit, s, j)
+        mask = "" if upper.input_mask is None else f" * {_g(upper.input_mask[s, j])}"
+        text = f"({symbols}){mask} * d{unit}'/d{unit} = ({numbers}){mask} * {_g(k)}" + (
+            " (dropout, then the blend)" if mask else " (the blend)"
+        )
+    return f"{text} = {_full(lower.da[s, j])}"
 
 
 def _gradient_lines(ex) -> list[str]:
@@ -525,21 +566,32 @@ def chain_rule(ex: Any, number: int, kind: str, i: int, j: int) -> Chain:
                 f"      {_zname(top)} = {_g(float(out_step.z[s, 0]))}, "
                 f"{top} = {out_step.activation}({_zname(top)}) = {_g(y_pred)}"
             )
+            blend = _blend_after(ex, number)
+            k, through = 1.0, ""
+            if blend is not None:  # the output layer reads the blend of this layer's units
+                line, k = _blend_factor(blend, unit, s, j)
+                say(f"      {line}")
+                through = f" * d{unit}'/d{unit}"
             if out_elementwise:
                 d_top = float(out_step.da[s, 0])
                 f_top = float(out_step.da_dz[s, 0])
                 say(f"  dL/d{top} = {_with_numbers(ex, grad_text, s, 0)} = {_g(d_top)}")
-                up = w_up * f_top * m
+                up = w_up * f_top * m * k
                 say(
-                    f"  d{top}/d{unit} = {w_name} * f'({_zname(top)}){drop} = "
-                    f"{_paren(w_up)} * {_g(f_top)}{drop and f' * {_g(m)}'} = {_g(up)}"
+                    f"  d{top}/d{unit} = {w_name} * f'({_zname(top)}){drop}{through} = "
+                    f"{_paren(w_up)} * {_g(f_top)}{drop and f' * {_g(m)}'}"
+                    f"{through and f' * {_g(k)}'} = {_g(up)}"
                 )
                 factors = [(f"dL/d{top}", d_top), (f"d{top}/d{unit}", up)]
             else:
                 d_top = float(out_step.dz[s, 0])
                 say(f"  dL/d{_zname(top)} = {_with_numbers(ex, grad_text, s, 0)} = {_g(d_top)}")
-                up = w_up * m
-                say(f"  d{_zname(top)}/d{unit} = {w_name}{drop} = {_g(up)}")
+                up = w_up * m * k
+                say(
+                    f"  d{_zname(top)}/d{unit} = {w_name}{drop}{through}"
+                    f"{through and f' = {_paren(w_up)}' + (f' * {_g(m)}' if drop else '')}"
+                    f"{through and f' * {_g(k)}'} = {_g(up)}"
+                )
                 factors = [(f"dL/d{_zname(top)}", d_top), (f"d{_zname(top)}/d{unit}", up)]
             factors.append(local())
         elif elementwise:
@@ -552,7 +604,18 @@ def chain_rule(ex: Any, number: int, kind: str, i: int, j: int) -> Chain:
             ]
             terms_up = _shortened(terms_up)
             drop = "" if upper.input_mask is None else f", times {_g(m)} (dropout)"
-            say(f"  dL/d{unit} = {' + '.join(terms_up)}{drop} = {_g(d_unit)}")
+            blend = _blend_after(ex, number)
+            if blend is None:
+                say(f"  dL/d{unit} = {' + '.join(terms_up)}{drop} = {_g(d_unit)}")
+            else:  # layer number + 1 reads the blend h' of this layer's units
+                line, k = _blend_factor(blend, unit, s, j)
+                summed = float(np.dot(upper.dz[s], upper.W[j])) * m
+                say(f"  dL/d{unit}' = {' + '.join(terms_up)}{drop} = {_g(summed)}")
+                say(f"      {line}")
+                say(
+                    f"  dL/d{unit} = dL/d{unit}' * d{unit}'/d{unit} = {_paren(summed)} * "
+                    f"{_g(k)} = {_g(d_unit)}"
+                )
             say(_array(upper.dz[s], f"        (dL/dz of layer {number + 1}: ")[2:] + ")")
             factors = [(f"dL/d{unit}", d_unit), local()]
         else:
