@@ -736,3 +736,24 @@ def test_a_row_index_written_with_the_data_is_refused_by_its_name(capsys, tmp_pa
                            "--ignore", "Unnamed: 0", "--out", tmp_path / "m.glassnet")  # fmt: skip
     assert code == 0, err
     assert gn.load(tmp_path / "m.glassnet").features.kinds == {"x": "numeric", "year": "numeric"}
+
+
+def test_a_score_of_a_few_whole_numbers_read_as_classes_says_how_to_predict_a_number(
+    capsys, tmp_path
+):
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame({"x": rng.normal(size=200)})
+    frame["score"] = np.clip(np.round(frame["x"] * 2 + 5), 0, 10).astype(int)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    note = "whole numbers are read as"
+    code, out, err = call(capsys, "train", tmp_path / "d.csv", "--target", "score",
+                          "--epochs", "2", "--out", tmp_path / "m.glassnet")  # fmt: skip
+    assert code == 0, err
+    k = frame["score"].nunique()
+    assert f"the target's {k} {note} {k} classes; --task regression predicts a number" in out
+    for task in ("classification", "regression"):  # chosen: nothing to say
+        code, out, err = call(capsys, "train", tmp_path / "d.csv", "--target", "score",
+                              "--task", task, "--epochs", "2",
+                              "--out", tmp_path / f"{task}.glassnet")  # fmt: skip
+        assert code == 0, err
+        assert note not in out

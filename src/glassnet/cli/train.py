@@ -260,7 +260,15 @@ def _summary(args, model, history) -> list[str]:
         )
         if info.get("validation_out_of_fold"):
             rows += f", other rows for each of the {info['ensemble']} networks"
-    lines = [f"trained {sizes} ({info['task']}) on {rows}", describe_recipe(info)]
+    lines = [f"trained {sizes} ({info['task']}) on {rows}"]
+    classes = model.target.classes or []
+    numbers = [c for c in classes if isinstance(c, (int, float)) and not isinstance(c, bool)]
+    if getattr(args, "task", "auto") == "auto" and len(classes) > 2 and numbers == classes:
+        lines.append(
+            f"the target's {len(classes)} whole numbers are read as {len(classes)} classes; "
+            "--task regression predicts a number instead"
+        )
+    lines.append(describe_recipe(info))
     if info.get("cluster"):
         lines.append(on_dask.describe(info["cluster"]))
     if "streamed" in info:
