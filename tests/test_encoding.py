@@ -449,3 +449,13 @@ def test_a_boolean_column_reads_1_and_0_as_text_too():
     np.testing.assert_array_equal(as_numbers, as_words)
     with pytest.raises(PreprocessingError, match="'2'"):
         enc.transform({"flag": np.array(["2"], dtype=object)})
+
+
+def test_the_description_says_what_a_missing_date_or_boolean_becomes():
+    """Filled without a trace in the matrix (each part 0 after scaling: the training mean),
+    so the description says it, as it does for numbers and text."""
+    table = {"d": text("2001-12-01", None, "2003-01-05"), "b": text("true", "false", None)}
+    lines = FeatureEncoder(impute=True).fit(table).describe()
+    assert lines[0].endswith("each standardised, missing -> each part's training mean")
+    assert lines[1].endswith("missing -> 0.5 (the training mean)")
+    assert "missing" not in " ".join(FeatureEncoder().fit({"d": text("2001-12-01")}).describe())

@@ -1103,15 +1103,19 @@ class FeatureEncoder:
                     fill += ", and a column that is 1 where it was missing"
                 lines.append(f"{c['name']}: numeric, {how}{fill}")
             elif c["kind"] == "boolean":
+                if self.impute:
+                    fill = f", missing -> {c['mean']:.6g} (the training mean)"
                 lines.append(
                     f"{c['name']}: boolean, 1 for true, standardised (mean {c['mean']:.6g}, "
-                    f"std {c['std']:.6g})"
+                    f"std {c['std']:.6g}){fill}"
                 )
             elif c["kind"] == "datetime":
                 parts = ", ".join(p["part"] for p in c["parts"])
+                if self.impute:
+                    fill = ", missing -> each part's training mean"
                 lines.append(
                     f"{c['name']}: date/time ({describe_format(c.get('format'))}) -> {parts}, "
-                    "each standardised"
+                    f"each standardised{fill}"
                 )
             else:
                 cats = [cat or _MISSING for cat in c["categories"]]
