@@ -623,10 +623,19 @@ def test_predict_and_evaluate_fill_a_missing_cell_when_asked(capsys, tmp_path):
         code, out, err = call(capsys, command, model, tmp_path / "holes.csv", "--impute")
         assert code == 0, err
         assert err.strip().splitlines() == [
-            "glassnet: warning: --impute filled 3 missing cells with the training statistics "
+            "glassnet: warning: filled 3 missing cells with the training statistics "
             "('x': 1, 'kind': 2)"
         ]
     assert len(call(capsys, "predict", model, tmp_path / "holes.csv", "--impute")[1].split()) == 81
+    # a model trained with --impute fills them unasked, and says so all the same
+    imputing = tmp_path / "imputing.glassnet"
+    code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--epochs", "2",
+                         "--impute", "--out", imputing)  # fmt: skip
+    assert code == 0, err
+    for command in ("predict", "evaluate"):
+        code, out, err = call(capsys, command, imputing, tmp_path / "holes.csv")
+        assert code == 0, err
+        assert "filled 3 missing cells with the training statistics ('x': 1, 'kind': 2)" in err
 
 
 def test_impute_from_python_warns_through_the_glassnet_logger(caplog):

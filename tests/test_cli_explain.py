@@ -192,6 +192,6 @@ def test_a_row_with_a_missing_cell_is_explained_with_impute(capsys, shop, tmp_pa
     assert code != 0 and "--impute" in err
     code, out, err = call(capsys, "explain", path, tmp_path / "holed.csv", "--row", 2, "--impute")
     assert code == 0, err
-    assert "--impute filled 1 missing cell with the training statistics ('price': 1)" in err
+    assert "filled 1 missing cell with the training statistics ('price': 1)" in err
     X, _ = model.transform(holed.iloc[[2]], impute=True)
     assert f"price = {X[0, 0]:.6g}" in out.splitlines()[0]

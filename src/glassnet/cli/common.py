@@ -114,12 +114,13 @@ def warn_once(messages, seen: set) -> None:
 
 
 def warn_filled(filled: dict) -> None:
-    """Say how many missing cells --impute filled with the training statistics."""
+    """Say how many missing cells were filled with the training statistics (by --impute,
+    or by a model trained with --impute, which always fills them)."""
     if filled:
         total = sum(filled.values())
         shown = ", ".join(f"{name!r}: {n}" for name, n in filled.items())
         warn(
-            f"--impute filled {total} missing cell{'s' * (total != 1)} with the training "
+            f"filled {total} missing cell{'s' * (total != 1)} with the training "
             f"statistics ({shown})"
         )
 

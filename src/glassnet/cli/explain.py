@@ -110,8 +110,7 @@ def _tabular(model, row, args):
         raise UserError(str(exc)) from None
     for message in warnings:
         warn(message)
-    if args.impute:
-        warn_filled(filled)
+    warn_filled(filled)
     target = model.target
     value = None
     if args.target_value is not None:

@@ -864,7 +864,7 @@ class FeatureEncoder:
                 raise PreprocessingError(
                     _missing_message(with_missing, None) + ", and the model was trained "
                     "without --impute; give --impute to fill them as training would (the "
-                    "mean, a level of its own, or the most frequent value)"
+                    "training median or mean, a level of its own, or the most frequent value)"
                 )
         elif filled is not None:
             for name, m in missing.items():

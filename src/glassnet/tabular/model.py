@@ -355,14 +355,14 @@ class TabularModel:
         never seen in training. The cell texts training read as missing (``na_values``)
         are missing here too. ``impute`` fills missing cells with the training
         statistics (a model trained with ``impute=True`` always does); ``filled``, if
-        given, counts the cells ``impute`` filled in each column."""
+        given, counts the cells filled in each column."""
         na_values = self.info.get("na_values") or ()
         return self.features.transform(
             mark_missing(as_columns(frame), na_values) if na_values else frame,
             dtype=self.network.dtype,
             where=where,
             impute=True if impute else None,
-            filled=filled if impute else None,
+            filled=filled,
         )
 
     def outputs(
