@@ -364,9 +364,9 @@ def _upstream(ex, upper, s: int, j: int) -> str:
     blend = _blend_after(ex, lower.number)
     if blend is not None:  # the sum is dL/dh' (of the blend's output): times dh'/dh
         unit = lower.unit_names[j]
-        _, k = _blend_factor(blend, unit, s, j)
+        _, slope = _blend_factor(blend, unit, s, j)
         mask = "" if upper.input_mask is None else f" * {_g(upper.input_mask[s, j])}"
-        text = f"({symbols}){mask} * d{unit}'/d{unit} = ({numbers}){mask} * {_g(k)}" + (
+        text = f"({symbols}){mask} * d{unit}'/d{unit} = ({numbers}){mask} * {_g(slope)}" + (
             " (dropout, then the blend)" if mask else " (the blend)"
         )
     return f"{text} = {_full(lower.da[s, j])}"
