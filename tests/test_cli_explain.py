@@ -195,3 +195,23 @@ def test_a_row_with_a_missing_cell_is_explained_with_impute(capsys, shop, tmp_pa
     assert "filled 1 missing cell with the training statistics ('price': 1)" in err
     X, _ = model.transform(holed.iloc[[2]], impute=True)
     assert f"price = {X[0, 0]:.6g}" in out.splitlines()[0]
+
+
+def test_an_embedded_category_is_named_by_its_level(capsys, tmp_path):
+    """The default recipe embeds a category of many levels: its input is a level index,
+    and explain names the level it holds beside it."""
+    rng = np.random.default_rng(6)
+    n = 400
+    frame = pd.DataFrame(
+        {"team": rng.choice([f"team {k}" for k in range(12)], n), "x": rng.normal(size=n)}
+    )
+    frame["won"] = np.where(frame["x"] > 0, "yes", "no")
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    model = gn.TabularModel.fit(frame, "won", epochs=2, ensemble=1, seed=0)
+    assert model.features.output_names[0] == "team.level"
+    model.save(tmp_path / "m.glassnet")
+    code, out, err = call(capsys, "explain", tmp_path / "m.glassnet", tmp_path / "d.csv",
+                          "--row", 5)  # fmt: skip
+    assert code == 0, err
+    X, _ = model.transform(frame.iloc[[5]])
+    assert f"team.level ({frame['team'][5]}) = {X[0, 0]:.6g}" in out.splitlines()[0]

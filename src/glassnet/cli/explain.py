@@ -138,7 +138,22 @@ def _tabular(model, row, args):
             raise UserError(str(exc)) from None
     loss = "cross_entropy" if target.task == "classification" else model.info.get("loss", "mse")
     outputs = [str(c) for c in target.classes] if target.classes else None
-    return model.network, X, y, loss, list(model.features.output_names), outputs, value
+    return model.network, X, y, loss, _input_names(model.features, X[0]), outputs, value
+
+
+def _input_names(features, x) -> list[str]:
+    """The encoded inputs' names for one row ``x``; an embedded category's index input
+    also names the level it holds (``team.level (Dortmund)``), which its number alone
+    does not say."""
+    names = list(features.output_names)
+    for column in features.columns:
+        if not column.get("embed"):
+            continue
+        at = names.index(f"{column['name']}.level")
+        level, categories = int(x[at]), column["categories"]
+        label = categories[level] if 0 <= level < len(categories) else "(other)"
+        names[at] += f" ({printable(label) if label else '(missing)'})"
+    return names
 
 
 def _bare(net, row, args, names=None):
