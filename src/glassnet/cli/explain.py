@@ -146,10 +146,9 @@ def _input_names(features, x) -> list[str]:
     also names the level it holds (``team.level (Dortmund)``), which its number alone
     does not say."""
     names = list(features.output_names)
-    for column in features.columns:
-        if not column.get("embed"):
-            continue
-        at = names.index(f"{column['name']}.level")
+    _, embedded = features.embedding_inputs()  # (position, levels), in column order
+    columns = [column for column in features.columns if column.get("embed")]
+    for (at, _), column in zip(embedded, columns):
         level, categories = int(x[at]), column["categories"]
         label = categories[level] if 0 <= level < len(categories) else "(other)"
         names[at] += f" ({printable(label) if label else '(missing)'})"

@@ -286,6 +286,7 @@ def _backward_lines(ex, s: int) -> list[str]:
             continue
         derivative = DERIVATIVE_TEXT.get(step.activation, "f'(z)")
         upper = None if output else ex.layers[step.number]
+        blend = None if output else _blend_after(ex, step.number)
         for j, unit in enumerate(step.unit_names):
             z = _zname(unit)
             if step.da is not None:
@@ -293,7 +294,6 @@ def _backward_lines(ex, s: int) -> list[str]:
                     lines.append(f"    dL/d{unit} = {grad_text} = {_full(step.da[s, j])}")
                 else:
                     lines.append(f"    dL/d{unit} = {_upstream(ex, upper, s, j)}")
-                    blend = _blend_after(ex, step.number)
                     if blend is not None:
                         lines.append(f"      {_blend_factor(blend, unit, s, j)[0]}")
                 lines.append(

@@ -295,7 +295,7 @@ def _lines(positions: np.ndarray, where: tuple[str, int | np.ndarray]) -> str:
     return rows_text(positions, where)
 
 
-def unnamed(name: str) -> bool:
+def _unnamed(name: str) -> bool:
     """Whether a column name is a blank header, as a reader names it ("" or pandas'
     "Unnamed: 0")."""
     return re.fullmatch(r"\s*|Unnamed: \d+", name) is not None
@@ -304,7 +304,7 @@ def unnamed(name: str) -> bool:
 def _row_numbers(c) -> bool:
     """Whether a numeric column being fitted is a written-out row index: no header, at
     least ten values, each a different whole number (in the values kept to sample it)."""
-    if not unnamed(c.name) or c.missing:
+    if not _unnamed(c.name) or c.missing:
         return False
     x = c.sample.array()
     return x.size >= 10 and bool((x == np.round(x)).all()) and np.unique(x).size == x.size
@@ -491,7 +491,7 @@ class FeatureEncoder:
                     "remove or fix those rows"
                 )
             c.stats.add(x)
-            if self.scaling == "robust" or unnamed(c.name):
+            if self.scaling == "robust" or _unnamed(c.name):
                 c.sample.add(x)
         elif c.kind == "boolean":
             flags, failed = parse_booleans(values, missing)
