@@ -121,17 +121,20 @@ def test_the_environment_variable_turns_it_off_and_numba_is_never_imported():
     ],
     ids=["sgd", "momentum", "nesterov", "adam", "adamw"],
 )
-def test_fused_updates_give_the_numpy_bits(make, dtype):
+@pytest.mark.parametrize("factors", [False, True], ids=["", "lr-factors"])
+def test_fused_updates_give_the_numpy_bits(make, dtype, factors):
     from glassnet.fast.steps import CompiledSteps
 
     rng = np.random.default_rng(0)
     net = gn.Network([gn.Dense(1)], input_size=1000).build(1000, dtype)  # 1000 weights, a bias
     start = rng.normal(size=1001).astype(dtype)
     grads = [rng.normal(size=1001).astype(dtype) for _ in range(5)]
+    # factors on the rate, as the default recipe gives (Adam's kernel takes them)
+    lr_factors = rng.choice([0.25, 1.0, 6.0], size=1001).astype(dtype) if factors else None
     results = []
     for compiled in (False, True):
         params, opt = start.copy(), make()
-        opt.prepare(params, 700)
+        opt.prepare(params, 700, lr_factors)
         saved = np.empty_like(params)
         if compiled:
             update = CompiledSteps(net, gn.losses.get("mse"), opt, 0.0, False, 1).update
@@ -154,6 +157,98 @@ def test_the_update_keeps_the_weights_it_overwrites():
     opt.update(params, grads, saved)
     np.testing.assert_array_equal(saved, before)
     assert not np.array_equal(params, before)
+
+
+# --- the default recipe's layers: the same bits -------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ["selu", "mish"])
+def test_parametric_kernels_give_the_layers_bits_at_the_edges(activation, dtype):
+    from glassnet.fast import kernels
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(40, 30)) * 4).astype(dtype)
+    x[0, :10] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 25.0, -2000.0, 20.0, -1e-30, 1e30]
+    da = rng.normal(size=x.shape).astype(dtype)
+    layer = gn.layers.Parametric(activation)
+    gn.Network([gn.Dense(30), layer, gn.Dense(1)], seed=0).build(3, dtype)
+    layer.alpha[...] = rng.uniform(-0.5, 1.5, size=30)
+    with np.errstate(all="ignore"):
+        out = layer.forward(x, True).copy()
+        dx = layer.backward(da.copy()).copy()
+    dalpha = layer.dalpha.copy()
+
+    C, code = kernels.constants(dtype), kernels.PARAMETRIC[activation]
+    e, out_k, gap, slope, dx_k = (np.empty_like(x) for _ in range(5))
+    kernels.exponent(code, x, e, C)
+    with np.errstate(all="ignore"):
+        np.exp(e, out=e)
+    kernels.parametric_forward(code, x, e, layer.alpha, out_k, gap, slope, C)
+    dalpha_k = np.empty_like(dalpha)
+    kernels.parametric_backward(da, gap, slope, layer.alpha, dalpha_k, dx_k, C)
+    np.testing.assert_array_equal(out_k, out)
+    np.testing.assert_array_equal(dx_k, dx)
+    np.testing.assert_array_equal(dalpha_k, dalpha)
+
+
+def recipe_network(task, seed=0):
+    """A network as the default recipe builds one: embeddings, a front scale, blends,
+    dropout, factors on the rate; one output for a regression (its bias gradient is a
+    single column's sum)."""
+    act = "selu" if task == "classification" else "mish"
+    layers = [gn.layers.Embedding(numeric=[0, 2]), gn.layers.Scale(lr_factor=6.0)]
+    for _ in range(2):
+        layers += [gn.Dense(80, lr_factor=0.5), gn.layers.Parametric(act), gn.Dropout(0.15)]
+    layers.append(gn.Dense(3, "softmax") if task == "classification" else gn.Dense(1))
+    return gn.Network(layers, seed=seed)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_recipe_networks_give_the_same_bits_on_both_paths(task, dtype):
+    X, y = problem("cross_entropy" if task == "classification" else "mse", n=200, n_in=4, k=1)
+    if task == "classification":
+        loss = gn.losses.CrossEntropy(smoothing=0.1)
+    else:
+        loss, y = gn.losses.get("mse"), y.astype(dtype)
+    X = X.astype(dtype)
+
+    def run():
+        net = recipe_network(task)
+        opt = gn.Adam(0.01, weight_decay=0.02)
+        history = net.fit(X, y, loss=loss, optimizer=opt, epochs=3, batch_size=32)
+        return history, net
+
+    with glassnet_fast("1"):
+        net = recipe_network(task).build(4, dtype)
+        assert steps_of(net, X, loss=loss, opt=gn.Adam(0.01), batch=32).plan is not None
+    (h0, n0), (h1, n1) = on_both_paths(run)
+    np.testing.assert_array_equal(n1.parameters, n0.parameters)
+    # the loss kernels sum a batch's rows in their own order: the reported loss agrees
+    # to rounding (the gradients, hence the weights, to the bit)
+    np.testing.assert_allclose(h1.loss, h0.loss, rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def test_the_default_recipe_trains_on_the_compiled_path_to_the_same_bits():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=400),
+            "b": rng.uniform(0, 10, size=400),
+            "c": rng.choice(["x", "y", "z"], size=400),
+        }
+    )
+    labels = frame.assign(label=np.where(frame.a + frame.b / 5 > 1, "yes", "no"))
+    amounts = frame.assign(amount=frame.a * 3 + frame.b)
+    for data, target in ((labels, "label"), (amounts, "amount")):
+
+        def fit(data=data, target=target):
+            return gn.TabularModel.fit(data, target, seed=0, epochs=2).network.parameters
+
+        numpy_path, compiled = on_both_paths(fit)
+        np.testing.assert_array_equal(compiled, numpy_path)
 
 
 # --- whole fits agree ---------------------------------------------------------------------

@@ -47,6 +47,10 @@ __all__ = [
     "mish_backward",
     "LEAKY_SLOPE",
     "SIGMOID_FLOOR",
+    "SELU_SCALE",
+    "SELU_ALPHA",
+    "MISH_CLIP",
+    "MISH_FLOOR",
     "BUILTIN",
 ]
 
@@ -270,6 +274,8 @@ def silu_backward(z: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) 
 
 #: The input above which mish(z) = z: exp is taken of min(z, MISH_CLIP).
 MISH_CLIP = 20.0
+#: The input below which Mish's derivative is taken at MISH_FLOOR (sigmoid(z) is 0 there).
+MISH_FLOOR = -1000.0
 
 
 def _mish_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -297,7 +303,7 @@ def _mish_slope(z: np.ndarray, e: np.ndarray, d: np.ndarray, t: np.ndarray, out=
     slope *= s
     # z within the range where e is exact: above MISH_CLIP the product is z's value at the
     # clip (1 - t^2 stops shrinking there), and below -1000 sigmoid(z) is 0 (-inf too)
-    slope *= np.clip(z, -1000.0, MISH_CLIP)
+    slope *= np.clip(z, MISH_FLOOR, MISH_CLIP)
     slope += t
     return slope
 

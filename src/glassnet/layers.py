@@ -903,6 +903,18 @@ class Parametric(Layer):
     def activation(self) -> str:
         return self.act.name
 
+    @property
+    def alpha(self) -> np.ndarray:
+        """The blend of each unit: a view into the network's parameters."""
+        assert self._alpha is not None, "the layer is not built"
+        return self._alpha
+
+    @property
+    def dalpha(self) -> np.ndarray:
+        """The gradient of alpha: a view into the network's gradients."""
+        assert self._dalpha is not None, "the layer is not built"
+        return self._dalpha
+
     def parameter_shapes(self, n_in: int) -> dict[str, Param]:
         return {"alpha": Param((n_in,), False, self.lr_factor)}
 

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from .. import losses as gn_losses
-from ..layers import Dense
+from ..layers import Dense, Dropout, Parametric
 from ..network import Network
 from ..optimizers import LBFGS, SGD, Adam
 from . import cache as _cache
@@ -63,13 +63,24 @@ def exercise(group: str, dtype: str) -> None:
                 for batch in (1, 2):
                     fit(net, target, loss, optimizer=LBFGS() if batch == 1 else None, l2=0.1)
                     fit(net, target, loss, batch_size=batch, l2=0.1)
+            # the default recipe's blends (SELU and Mish), behind factors on the rate
+            recipe = [Dense(wide, lr_factor=0.5), Parametric("selu"), Dropout(0.1)]
+            recipe += [Dense(wide), Parametric("mish"), Dense(2, "softmax")]
+            smoothed = gn_losses.CrossEntropy(smoothing=0.1)
+            fit(Network(recipe, seed=0), labels, smoothed, batch_size=2)
         elif group == "update":
             from .steps import CompiledSteps
 
             net = Network([Dense(2)], seed=0).build(3, dtype)
             params, grads = net.parameters, np.ones_like(net.parameters)
-            for opt in (SGD(0.1), SGD(0.1, momentum=0.5), Adam(0.1, weight_decay=0.1)):
-                opt.prepare(params, net.n_weights)
+            factors = np.full_like(params, 0.5)  # Adam's kernel with factors on the rate
+            for opt, lr_factors in (
+                (SGD(0.1), None),
+                (SGD(0.1, momentum=0.5), None),
+                (Adam(0.1, weight_decay=0.1), None),
+                (Adam(0.1, weight_decay=0.1), factors),
+            ):
+                opt.prepare(params, net.n_weights, lr_factors)
                 mse = gn_losses.get("mse")
                 update = CompiledSteps(net, mse, opt, 0.0, False, 1, covered=False).update
                 update(params, grads, None)

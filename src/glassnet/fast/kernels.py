@@ -80,11 +80,13 @@ FUSED = (BCE, CROSS_ENTROPY, POISSON)
 
 # Where each scalar sits in C.
 ZERO, ONE, FLOOR, SLOPE, HALF, DELTA, HALF_DELTA, SPAN = range(8)
+SELU_SCALE, SELU_ALPHA, SELU_SHIFT, MISH_CLIP, TWO, MISH_FLOOR = range(8, 14)
 
 
 def constants(dtype: DTypeLike, delta: float = 1.0) -> np.ndarray:
     """The scalars the kernels need, in the network's dtype (the values the NumPy path
-    uses: activations.SIGMOID_FLOOR, LEAKY_SLOPE, Huber's delta, CrossEntropy.SPAN)."""
+    uses: activations.SIGMOID_FLOOR, LEAKY_SLOPE, Huber's delta, CrossEntropy.SPAN, and
+    SELU's and Mish's constants)."""
     from .. import activations, losses
 
     dtype = np.dtype(dtype)
@@ -97,6 +99,13 @@ def constants(dtype: DTypeLike, delta: float = 1.0) -> np.ndarray:
         delta,
         0.5 * delta,
         losses.CrossEntropy.SPAN[dtype],
+        activations.SELU_SCALE,
+        activations.SELU_ALPHA,
+        # selu_backward adds this, computed in float64 and then cast, as NumPy does
+        activations.SELU_SCALE * activations.SELU_ALPHA - activations.SELU_SCALE,
+        activations.MISH_CLIP,
+        2.0,
+        activations.MISH_FLOOR,
     ]
     return np.array(values, dtype=dtype)
 
@@ -231,6 +240,107 @@ def column_sums(dz: np.ndarray, db: np.ndarray) -> None:
     for i in range(1, m):
         for j in range(u):
             db[j] += dz[i, j]
+
+
+# --- Parametric: a = x + alpha (f(x) - x), per unit (layers.Parametric) ---------------
+#
+# f is SELU or Mish, the default recipe's activations. NumPy takes the exponential
+# (its vectorised exp rounds in its own way, which a compiled exp need not repeat):
+# the forward pass is ``exponent`` into a buffer, np.exp on it in place, then
+# ``parametric_forward`` for the rest, which keeps f'(x) for the backward pass.
+
+SELU_BLEND, MISH_BLEND = range(2)
+#: The activations a Parametric layer's kernels compute.
+PARAMETRIC = {"selu": SELU_BLEND, "mish": MISH_BLEND}
+
+
+@jit
+def exponent(code: int, x: np.ndarray, e: np.ndarray, C: np.ndarray) -> None:
+    """e = min(x, 0) for SELU, min(x, MISH_CLIP) for Mish: what exp is taken of
+    (``np.minimum``: NaN stays NaN)."""
+    top = C[ZERO] if code == SELU_BLEND else C[MISH_CLIP]
+    m, u = x.shape
+    for i in range(m):
+        for j in range(u):
+            v = x[i, j]
+            e[i, j] = v if not v > top else top
+
+
+@jit
+def parametric_forward(
+    code: int,
+    x: np.ndarray,
+    e: np.ndarray,
+    alpha: np.ndarray,
+    out: np.ndarray,
+    gap: np.ndarray,
+    slope: np.ndarray,
+    C: np.ndarray,
+) -> None:
+    """Parametric.forward in training, from e = exp(exponent(x)): gap = f(x) - x,
+    out = gap alpha + x, and slope = f'(x) for the backward pass; f as activations.selu
+    computes it (and its slope as selu_backward writes it from f) or as
+    activations.mish_with_slope does, the same operations in the same order. Each
+    activation's loop is written out whole, so that it vectorises."""
+    m, u = x.shape
+    zero, one, two = C[ZERO], C[ONE], C[TWO]
+    if code == SELU_BLEND:
+        scale, shift, selu_alpha = C[SELU_SCALE], C[SELU_SHIFT], C[SELU_ALPHA]
+        for i in range(m):
+            for j in range(u):
+                v = x[i, j]
+                negative = (e[i, j] - one) * selu_alpha
+                f = ((v if not v < zero else zero) + negative) * scale  # np.maximum(z, 0)
+                low = f if not f > zero else zero  # np.minimum(a, 0)
+                s = (low + shift) * (one if f <= zero else zero)
+                g = f - v
+                gap[i, j] = g
+                slope[i, j] = s + scale
+                out[i, j] = g * alpha[j] + v
+        return
+    floor, clip = C[MISH_FLOOR], C[MISH_CLIP]
+    for i in range(m):
+        for j in range(u):
+            v = x[i, j]
+            ev = e[i, j]
+            n = (ev + two) * ev
+            d = n + two
+            t = n / d
+            s = ((two / d) * (t + one)) * (ev / (ev + one))
+            c = v if not v < floor else floor  # np.clip(z, MISH_FLOOR, MISH_CLIP):
+            c = c if not c > clip else clip  # NaN stays NaN
+            g = v * t - v
+            gap[i, j] = g
+            slope[i, j] = s * c + t
+            out[i, j] = g * alpha[j] + v
+
+
+@jit
+def parametric_backward(
+    da: np.ndarray,
+    gap: np.ndarray,
+    slope: np.ndarray,
+    alpha: np.ndarray,
+    dalpha: np.ndarray,
+    dx: np.ndarray,
+    C: np.ndarray,
+) -> None:
+    """Parametric.backward from the forward pass's gap and slope: dalpha = the column
+    sums of da gap (row by row, as np.add.reduce), and dx = da (1 - alpha) +
+    (da alpha) slope (an empty dx: none)."""
+    m, u = da.shape
+    for j in range(u):
+        dalpha[j] = da[0, j] * gap[0, j] if m > 0 else C[ZERO]
+    for i in range(1, m):
+        for j in range(u):
+            dalpha[j] += da[i, j] * gap[i, j]
+    if dx.shape[0] == 0:
+        return
+    one = C[ONE]
+    for i in range(m):
+        for j in range(u):
+            d = da[i, j]
+            dx[i, j] = d * (one - alpha[j]) + (d * alpha[j]) * slope[i, j]
 
 
 # --- losses ----------------------------------------------------------------------------
@@ -672,6 +782,25 @@ def _adam_block(P, G, M, V, decay, b1, one_minus_b1, b2, one_minus_b2, eps, step
 
 
 @jit
+def _adam_factored_block(
+    P, G, M, V, F, decayed, shrink, b1, one_minus_b1, b2, one_minus_b2, eps, step
+):
+    """_adam_block with a factor F on each parameter's learning rate, as Adam.step
+    applies lr_factors: each weight (when ``decayed``) first multiplied by
+    1 + F shrink (shrink = -lr weight_decay), the update multiplied by F."""
+    one = np.ones(1, dtype=P.dtype)[0]
+    for i in range(P.shape[0]):
+        g = G[i]
+        m = M[i] * b1 + g * one_minus_b1
+        v = V[i] * b2 + (g * g) * one_minus_b2
+        M[i] = m
+        V[i] = v
+        f = F[i]
+        p = P[i] * (f * shrink + one) if decayed else P[i]
+        P[i] = p - ((m / (np.sqrt(v) + eps)) * step) * f
+
+
+@jit
 def adam(
     P: np.ndarray,
     G: np.ndarray,
@@ -686,15 +815,19 @@ def adam(
     eps: float,
     step: float,
     saved: np.ndarray,
+    F: np.ndarray,
+    shrink: float,
 ) -> None:
     """Adam.step in one pass: for the first ``n_decayed`` entries (the weights, under
     weight decay) P *= decay first; then
 
         m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,  P -= step * m / (sqrt(v) + eps)
 
-    with the scalars already in the parameters' dtype, as NumPy casts them. The loops
-    have no branch inside, so they vectorise; with ``saved`` the old parameters are
-    copied out block by block, each block while it is still in cache.
+    with the scalars already in the parameters' dtype, as NumPy casts them. With factors
+    F on the learning rate (the network's lr_factors; empty: none), a weight is first
+    multiplied by 1 + F shrink instead (shrink = -lr weight_decay) and the update by F.
+    The loops have no branch inside, so they vectorise; with ``saved`` the old
+    parameters are copied out block by block, each block while it is still in cache.
     """
     n = P.shape[0]
     block = 4096
@@ -707,7 +840,23 @@ def adam(
         cut = min(max(n_decayed, lo), hi)  # the weights under decay end at n_decayed
         for part in range(2):  # [lo, cut) with decay, [cut, hi) without
             a, b = (lo, cut) if part == 0 else (cut, hi)
-            if b > a:
+            if b > a and F.shape[0] > 0:
+                _adam_factored_block(
+                    P[a:b],
+                    G[a:b],
+                    M[a:b],
+                    V[a:b],
+                    F[a:b],
+                    part == 0,
+                    shrink,
+                    b1,
+                    one_minus_b1,
+                    b2,
+                    one_minus_b2,
+                    eps,
+                    step,
+                )
+            elif b > a:
                 factor = decay if part == 0 else one
                 _adam_block(
                     P[a:b],
@@ -1006,7 +1155,21 @@ def train(
                 t += 1
                 step = hyper[0] * math.sqrt(1.0 - math.pow(b2, t)) / (1.0 - math.pow(b1, t))
                 adam(
-                    P, G, M, V, n_decayed, decay, b1_d, omb1, b2_d, omb2, eps, _cast(S, step), keep
+                    P,
+                    G,
+                    M,
+                    V,
+                    n_decayed,
+                    decay,
+                    b1_d,
+                    omb1,
+                    b2_d,
+                    omb2,
+                    eps,
+                    _cast(S, step),
+                    keep,
+                    P[:0],  # no factors on the learning rate
+                    decay,
                 )
             total += value
             weighted += value * m

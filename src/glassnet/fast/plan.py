@@ -2,7 +2,9 @@
 buffers.
 
 A :class:`Plan` covers networks of Dense (and Dropout) layers with the built-in
-activations and losses. It runs a step one of two ways:
+activations and losses, and the default recipe's networks (Embedding, Scale, Parametric
+blends of SELU or Mish, a cross-entropy with label smoothing). It runs a step one of two
+ways:
 
 - **small networks** (all Dense, at most ``SMALL_PARAMS`` parameters and ``SMALL_WIDTH``
   units a layer, on batches where rows x parameters stays under ``SMALL_WORK``): the
@@ -10,11 +12,15 @@ activations and losses. It runs a step one of two ways:
 - **the rest**: layer by layer as ``Network.loss_and_grad`` does, the matrix products
   through the layers' own NumPy (BLAS) code, everything around them fused: bias and
   activation in one pass, the activation's derivative with the bias gradient in one
-  pass, the loss in one call.
+  pass, the loss in one call; a Parametric layer's blend in one pass after NumPy's
+  exp, and its backward in one. Embedding, Scale, Dropout and a label-smoothed loss run
+  their own NumPy code.
 
-The network's layers keep their contract: their buffers hold the same z, a, dW and db
-as on the NumPy path, and the network's gradient vector is filled the same way. A plan
-reads the network through its public attributes only, once, when it is made.
+The network's Dense layers keep their contract: their buffers hold the same z, a, dW
+and db as on the NumPy path, and the network's gradient vector is filled the same way.
+A Parametric layer's blend keeps its intermediate values in the plan's buffers, not the
+layer's. A plan reads the network through its public attributes only, once, when it is
+made.
 """
 
 from __future__ import annotations
@@ -24,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from ..data import Trainable
-from ..layers import Dense
+from ..layers import Dense, Parametric
 from ..losses import Loss
 from ..optimizers import SGD, Adam, Optimizer
 from . import kernels
-from .scope import SMALL_WORK, small_network
+from .scope import SMALL_WORK, small_network, smoothed
 
 __all__ = ["Plan"]
 
@@ -60,11 +66,26 @@ class Plan:
         self.codes = {id(d): kernels.ACTIVATIONS[d.activation] for d in dense}
         self.bias = {id(d): self.empty if d.bias is None else d.bias for d in dense}
         self.db = {id(d): self.empty if d.db is None else d.db for d in dense}
+        # A layer of one unit: NumPy sums its single column pairwise, not row by row, so
+        # its bias gradient is NumPy's own sum (the kernels are given no db).
+        self.column_db = {id(d): self.db.pop(id(d)) for d in dense if d.units == 1}
+        self.db.update((key, self.empty) for key in self.column_db)
         self.hidden = layers[:-1]
         self.last = layers[-1]
-        first = layers.index(dense[0])
+        # backward from the last layer back to the first with parameters (the last one
+        # that needs no dx), as Network.loss_and_grad
+        first = max(i for i, layer in enumerate(layers) if not layer.need_dx)
         self.backward_rest = list(reversed(layers[first:-1]))
-        self.small = small_network(net)
+        # Parametric layers whose blend runs in kernels: their activation's code
+        self.blends = {
+            id(layer): kernels.PARAMETRIC[layer.activation]
+            for layer in layers
+            if type(layer) is Parametric and layer.activation in kernels.PARAMETRIC
+        }
+        # a loss the kernels do not compute (label smoothing) runs its own NumPy pass
+        self.loss = loss
+        self.numpy_loss = smoothed(loss)
+        self.small = small_network(net, loss)
         if self.small:
             assert net.input_size is not None  # built
             codes = [self.codes[id(d)] for d in dense]
@@ -72,6 +93,9 @@ class Plan:
         # (rows, outputs) -> the small kernel's buffers; (rows, -1) and (rows, -2) -> the
         # per-row loss and the gradient buffers of the layered path.
         self._scratch: dict[tuple[int, int], Any] = {}
+        # (Parametric layer, rows) -> its buffers; the layer -> those of the last forward
+        self._blend_scratch: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+        self._blended: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
     # -- small networks: the whole step in one kernel ------------------------------------
 
@@ -198,22 +222,26 @@ class Plan:
         code, db = self.codes[id(last)], self.db[id(last)]
         # z = x @ W + b; a = f(z) too, unless the loss computes it from z
         kernels.bias_activation(kernels.IDENTITY if self.fused else code, z, self.bias[id(last)], C)
-        value = self.loss_kernel(
-            self.loss_code,
-            z,
-            Y,
-            labels,
-            self.empty if w is None else w,
-            g,
-            self._rows(z.shape[0]),
-            C,
-            self.S,
-        )
+        if self.numpy_loss:
+            value = self.loss.fused(z, y, w, g)
+        else:
+            value = self.loss_kernel(
+                self.loss_code,
+                z,
+                Y,
+                labels,
+                self.empty if w is None else w,
+                g,
+                self._rows(z.shape[0]),
+                C,
+                self.S,
+            )
         if self.fused:
             if db.size:
                 kernels.column_sums(g, db)
         else:
             kernels.activation_backward(code, z, g, db, C)
+        self._column_sum(last, g)
         grad = last.backward_product(g)
         for layer in self.backward_rest:
             grad = self._backward(layer, grad)
@@ -221,6 +249,12 @@ class Plan:
             m = float(z.shape[0]) if w is None else float(w.sum())
             value += kernels.l2_penalty(self.params, self.grads, self.n_weights, l2, m, C, self.S)
         return value
+
+    def _column_sum(self, layer, dz) -> None:
+        """The bias gradient of a layer of one unit, as Dense.backward_linear sums it."""
+        db = self.column_db.get(id(layer))
+        if db is not None and db.size:
+            np.add.reduce(dz, 0, None, db)  # type: ignore[call-overload]
 
     def _gradient_buffer(self, shape) -> np.ndarray:
         g = self._scratch.get((shape[0], -2))
@@ -234,7 +268,25 @@ class Plan:
             rows = self._scratch[(m, -1)] = np.empty(m, dtype=self.dtype)
         return rows
 
+    def _blend_buffers(self, layer, x) -> tuple[np.ndarray, ...]:
+        """A Parametric layer's buffers for a batch like x: (e, out, gap, slope, dx)."""
+        key = (id(layer), x.shape[0])
+        buffers = self._blend_scratch.get(key)
+        if buffers is None:
+            if len(self._blend_scratch) >= 4 * max(1, len(self.blends)):
+                self._blend_scratch.clear()
+            buffers = self._blend_scratch[key] = tuple(np.empty_like(x) for _ in range(5))
+        return buffers
+
     def _forward(self, layer, x) -> np.ndarray:
+        code = self.blends.get(id(layer))
+        if code is not None:  # Parametric: NumPy's exp, then one kernel for the rest
+            e, out, gap, slope, dx = self._blend_buffers(layer, x)
+            kernels.exponent(code, x, e, self.C)
+            np.exp(e, out=e)
+            kernels.parametric_forward(code, x, e, layer.alpha, out, gap, slope, self.C)
+            self._blended[id(layer)] = (gap, slope, dx if layer.need_dx else None)
+            return out
         if type(layer) is not Dense:
             return layer.forward(x, True)
         z = layer.product(x)
@@ -242,10 +294,16 @@ class Plan:
         return z
 
     def _backward(self, layer, da) -> np.ndarray | None:
+        if id(layer) in self.blends:
+            gap, slope, dx = self._blended[id(layer)]
+            kept = self.empty2 if dx is None else dx  # empty: no dx wanted
+            kernels.parametric_backward(da, gap, slope, layer.alpha, layer.dalpha, kept, self.C)
+            return dx
         if type(layer) is not Dense:
             return layer.backward(da)
         assert layer.a is not None  # forward made it
         kernels.activation_backward(self.codes[id(layer)], layer.a, da, self.db[id(layer)], self.C)
+        self._column_sum(layer, da)
         return layer.backward_product(da)
 
 

@@ -69,8 +69,12 @@ class CompiledSteps:
         return self.net.loss_and_grad(x, y, w, loss, l2)
 
     def _sgd(self, params, grads, saved) -> None:
-        """SGD.update in one pass (kernels.sgd, kernels.sgd_momentum)."""
+        """SGD.update in one pass (kernels.sgd, kernels.sgd_momentum); SGD's own update
+        where the network has factors on the learning rate, which those kernels lack."""
         opt, cast = self.opt, self.cast
+        if opt.lr_factors is not None:
+            opt.update(params, grads, saved)
+            return
         saved = self.nothing if saved is None else saved
         if opt.momentum == 0.0:
             kernels.sgd(params, grads, cast(opt.lr), saved)
@@ -86,7 +90,8 @@ class CompiledSteps:
             )
 
     def _adam(self, params, grads, saved) -> None:
-        """Adam.update in one pass (kernels.adam)."""
+        """Adam.update in one pass (kernels.adam), with the network's factors on the
+        learning rate when it has them."""
         opt, cast = self.opt, self.cast
         opt.t += 1
         b1, b2 = opt.beta1, opt.beta2
@@ -104,6 +109,8 @@ class CompiledSteps:
             cast(opt.eps),
             cast(opt.step_size()),
             self.nothing if saved is None else saved,
+            self.nothing if opt.lr_factors is None else opt.lr_factors,
+            cast(-opt.lr * opt.weight_decay),
         )
 
     def epochs(self, batches: Any, first: int, count: int, guard: Any) -> list | None:
