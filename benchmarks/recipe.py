@@ -15,8 +15,11 @@ epochs of batches of 256 with Adam and label smoothing as the recipe trains it:
   ``np.where``, and Mish keeping its slope from the forward pass (one ``exp``) against
   its forward and backward from z (one ``exp`` each) and against the textbook
   ``z tanh(softplus(z))`` and its derivative, as they were;
-- Dropout's forward pass in training on the same batch: its mask from 16-bit integer
-  draws against the same mask from float32 uniforms, as it was.
+- the compiled path (``glassnet.fast``, when numba is installed) against NumPy's on the
+  same fit: the same bits, in fewer passes;
+- Dropout's forward pass in training on the same batch: its mask from 16-bit draws cut
+  from the generator's raw 64-bit words, against 16-bit draws from
+  ``Generator.integers`` and against float32 uniforms, as it was.
 
 Run:  python benchmarks/recipe.py [--rounds 5]
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+from importlib.util import find_spec
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one BLAS thread, before NumPy loads
@@ -58,7 +62,7 @@ def fits(frame: pd.DataFrame) -> dict:
     y = model.target.encode(frame["label"].to_numpy())
     start = model.network
 
-    def make(dtype, schedule):
+    def make(dtype, schedule, compiled=False):
         def setup():
             net = copy.deepcopy(start).astype(dtype)
             data = X.astype(dtype)
@@ -71,15 +75,21 @@ def fits(frame: pd.DataFrame) -> dict:
                 epochs=EPOCHS,
                 batch_size=BATCH,
                 schedule=schedule(),
+                compiled=compiled,
             )
 
         return setup
 
-    return {
-        "float32, per-step schedule (the recipe's)": make(np.float32, lambda: CosLog(4, fade=True)),
-        "float64, per-step schedule": make(np.float64, lambda: CosLog(4, fade=True)),
+    fading = lambda: CosLog(4, fade=True)  # noqa: E731
+    peers = {
+        "float32, per-step schedule (the recipe's), NumPy": make(np.float32, fading),
+        "float64, per-step schedule": make(np.float64, fading),
         "float32, constant rate": make(np.float32, lambda: None),
     }
+    if find_spec("numba") is not None:  # the fast extra
+        make(np.float32, fading, compiled=True)()()  # compiled (or loaded) before timing
+        peers["float32, per-step schedule, compiled path"] = make(np.float32, fading, True)
+    return peers
 
 
 def einsum_embedding(layer: Embedding, x: np.ndarray, da: np.ndarray) -> None:
@@ -196,11 +206,20 @@ def dropout_masks(reps: int = 300) -> dict:
         np.multiply(mask, 1.0 / (1.0 - 0.15), out=mask)
         np.multiply(x, mask, out=out)
 
+    def integers():
+        draws = rng.integers(0, 2**16, size=x.shape, dtype=np.uint16)
+        np.greater_equal(draws, layer.threshold(0.15), out=mask)
+        np.multiply(mask, 1.0 / (1.0 - 0.15), out=mask)
+        np.multiply(x, mask, out=out)
+
     def repeat(work):
         return lambda: lambda: [work() for _ in range(reps)]
 
     return {
-        "Dropout forward (16-bit draws)": repeat(lambda: layer.forward(x, training=True)),
+        "Dropout forward (16-bit draws from raw words)": repeat(
+            lambda: layer.forward(x, training=True)
+        ),
+        "the same mask from Generator.integers": repeat(integers),
         "the same mask from float32 uniforms": repeat(uniforms),
     }
 

@@ -85,6 +85,22 @@ def test_dropout_drops_at_its_rate_rounded_up_to_16_bits():
         assert (layer.mask[layer.mask > 0] == 1 / (1 - rate)).all()
 
 
+def test_dropout_draws_are_the_generators_raw_words_cut_into_16_bit_pieces():
+    """Four draws from each raw 64-bit word, its least significant 16 bits first, on
+    any machine's byte order; an odd count uses the first pieces of the last word."""
+    layer = gn.Dropout(0.3)
+    net = gn.Network([layer, gn.Dense(1)], seed=4).build(7)
+    state = net.rng.bit_generator.state
+    draws = layer.draw((3, 7))  # 21 draws: 6 words, the last one's first piece
+    net.rng.bit_generator.state = state
+    words = net.rng.bit_generator.random_raw(6)
+    pieces = [(int(w) >> (16 * i)) & 0xFFFF for w in words for i in range(4)]
+    assert draws.dtype == np.uint16 and draws.shape == (3, 7)
+    assert draws.ravel().tolist() == pieces[:21]
+    # the next draws come after those words: nothing is drawn twice
+    assert not np.array_equal(layer.draw((3, 7)), draws)
+
+
 def test_last_layer_must_be_dense():
     with pytest.raises(ValueError, match="last layer must be a Dense layer"):
         gn.Network([gn.Dense(3), gn.Dropout(0.2)])

@@ -74,6 +74,13 @@ _CONST = {dtype: _constants(dtype) for dtype in SIGMOID_FLOOR}
 _CONST64 = _CONST[np.dtype(np.float64)]
 
 
+def _row(value: float, z: np.ndarray) -> np.ndarray:
+    """``value`` as a row along z's last axis. np.minimum and np.maximum run their
+    vectorised loop on a row broadcast down a batch, and not on a scalar: about twice as
+    fast on the default recipe's batches, with the same results."""
+    return np.full(z.shape[-1:], value, dtype=z.dtype)
+
+
 @dataclass(frozen=True)
 class Activation:
     """An activation function and its derivative.
@@ -230,10 +237,11 @@ def selu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # exp(z) - 1 rather than expm1(z): NumPy's float32 exp is vectorised and its expm1 is
     # not (benchmarks/recipe.py times SELU both ways). Near z = 0 the difference is a
     # rounding of 1 (6e-8 in float32), far below the unit scale of the activations.
-    negative = np.exp(np.minimum(z, 0.0))
+    zero = _row(0.0, z)
+    negative = np.exp(np.minimum(z, zero))
     negative -= 1.0
     negative *= SELU_ALPHA
-    out = np.maximum(z, 0.0, out=out)
+    out = np.maximum(z, zero, out=out)
     out += negative
     out *= SELU_SCALE
     return out
@@ -242,7 +250,7 @@ def selu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 def selu_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # slope = l + (a + l c - l) [a <= 0]: exactly l where a > 0, and within a rounding of l
     # of a + l c elsewhere; in arithmetic (see leaky_relu)
-    slope = np.minimum(a, 0.0)
+    slope = np.minimum(a, _row(0.0, a))
     slope += SELU_SCALE * SELU_ALPHA - SELU_SCALE
     slope *= np.less_equal(a, 0.0)
     slope += SELU_SCALE
@@ -280,7 +288,7 @@ MISH_FLOOR = -1000.0
 
 def _mish_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(e, n + 2, t): e = exp(min(z, MISH_CLIP)), n = e (e + 2), t = n / (n + 2)."""
-    e = np.minimum(z, MISH_CLIP)
+    e = np.minimum(z, _row(MISH_CLIP, z))
     np.exp(e, e)
     n = np.add(e, 2.0)
     n *= e

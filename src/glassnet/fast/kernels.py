@@ -343,6 +343,30 @@ def parametric_backward(
             dx[i, j] = d * (one - alpha[j]) + (d * alpha[j]) * slope[i, j]
 
 
+# --- Dropout (layers.Dropout) -----------------------------------------------------------
+
+
+@jit
+def dropout(
+    x: np.ndarray,
+    draws: np.ndarray,
+    threshold: int,
+    scale: float,
+    mask: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Dropout.forward in training, from its draws: mask = scale where a draw is at
+    least the threshold, else 0 (``np.greater_equal`` into the mask, then ``*= scale``),
+    and out = x mask."""
+    zero = np.zeros(1, dtype=mask.dtype)[0]
+    m, u = x.shape
+    for i in range(m):
+        for j in range(u):
+            keep = scale if draws[i, j] >= threshold else zero
+            mask[i, j] = keep
+            out[i, j] = x[i, j] * keep
+
+
 # --- losses ----------------------------------------------------------------------------
 
 

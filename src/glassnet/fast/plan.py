@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Trainable
-from ..layers import Dense, Parametric
+from ..layers import Dense, Dropout, Parametric
 from ..losses import Loss
 from ..optimizers import SGD, Adam, Optimizer
 from . import kernels
@@ -93,8 +93,9 @@ class Plan:
         # (rows, outputs) -> the small kernel's buffers; (rows, -1) and (rows, -2) -> the
         # per-row loss and the gradient buffers of the layered path.
         self._scratch: dict[tuple[int, int], Any] = {}
-        # (Parametric layer, rows) -> its buffers; the layer -> those of the last forward
-        self._blend_scratch: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+        # (layer, rows) -> the buffers of a Parametric layer the plan runs; the layer ->
+        # those of its last forward pass
+        self._layer_scratch: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         self._blended: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
     # -- small networks: the whole step in one kernel ------------------------------------
@@ -268,30 +269,45 @@ class Plan:
             rows = self._scratch[(m, -1)] = np.empty(m, dtype=self.dtype)
         return rows
 
-    def _blend_buffers(self, layer, x) -> tuple[np.ndarray, ...]:
-        """A Parametric layer's buffers for a batch like x: (e, out, gap, slope, dx)."""
+    def _layer_buffers(self, layer, x, count: int) -> tuple[np.ndarray, ...]:
+        """``count`` buffers like x of a layer the plan runs (a Parametric layer's e, out,
+        gap, slope and dx), kept for batches like x."""
         key = (id(layer), x.shape[0])
-        buffers = self._blend_scratch.get(key)
+        buffers = self._layer_scratch.get(key)
         if buffers is None:
-            if len(self._blend_scratch) >= 4 * max(1, len(self.blends)):
-                self._blend_scratch.clear()
-            buffers = self._blend_scratch[key] = tuple(np.empty_like(x) for _ in range(5))
+            if len(self._layer_scratch) >= 4 * len(self.hidden):
+                self._layer_scratch.clear()
+            buffers = tuple(np.empty_like(x) for _ in range(count))
+            self._layer_scratch[key] = buffers
         return buffers
 
     def _forward(self, layer, x) -> np.ndarray:
         code = self.blends.get(id(layer))
         if code is not None:  # Parametric: NumPy's exp, then one kernel for the rest
-            e, out, gap, slope, dx = self._blend_buffers(layer, x)
+            e, out, gap, slope, dx = self._layer_buffers(layer, x, 5)
             kernels.exponent(code, x, e, self.C)
             np.exp(e, out=e)
             kernels.parametric_forward(code, x, e, layer.alpha, out, gap, slope, self.C)
             self._blended[id(layer)] = (gap, slope, dx if layer.need_dx else None)
             return out
+        if type(layer) is Dropout:
+            return self._dropout(layer, x)
         if type(layer) is not Dense:
             return layer.forward(x, True)
         z = layer.product(x)
         kernels.bias_activation(self.codes[id(layer)], z, self.bias[id(layer)], self.C)
         return z
+
+    def _dropout(self, layer: Dropout, x: np.ndarray) -> np.ndarray:
+        """Dropout.forward in one pass after its draws (a frozen mask, or no dropout
+        now: the layer's own)."""
+        rate = layer.training_rate
+        if rate == 0.0 or layer.freeze_mask or x.ndim != 2:
+            return layer.forward(x, True)
+        mask, out = layer.training_buffers(x)  # the layer's, which its backward reads
+        scale = self.dtype.type(1.0 / (1.0 - rate))  # as NumPy casts the Python float
+        kernels.dropout(x, layer.draw(x.shape), layer.threshold(rate), scale, mask, out)
+        return out
 
     def _backward(self, layer, da) -> np.ndarray | None:
         if id(layer) in self.blends:
