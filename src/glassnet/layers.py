@@ -1025,7 +1025,8 @@ class Parametric(Layer):
 
 
 # What Embedding's forward keeps for backward, column by column: the numeric columns xn
-# (k, n), c = 2 pi w xn + b and h = cos(c) (k, n, F).
+# (k, n), c = 2 pi w xn + b and h = cos(c) (k, F, n: each column's rows along the last
+# axis, so that every broadcast and product runs along them).
 _EmbeddingCache = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -1140,28 +1141,30 @@ class Embedding(Layer):
         return np.clip(x[:, column], 0, levels - 1).astype(np.intp)
 
     def _embed(self, x: np.ndarray, keep: bool) -> tuple[np.ndarray, _EmbeddingCache | None]:
-        p = self._p
-        parts = [x[:, self.passed]]
+        p, n, at = self._p, x.shape[0], self.passed.size
+        out = np.empty((n, self.output_size(x.shape[1])), dtype=x.dtype)
+        out[:, :at] = x[:, self.passed]
         cache = None
         if self.numeric:
-            # Column by column: (k, n, F) stacks, so that every product is a batch of
-            # matrix products (np.matmul), one a column.
-            xn = x[:, self.numeric].T  # (k, n)
-            c = (2 * np.pi) * xn[:, :, None] * p["frequencies"][:, None, :]
-            c += p["phases"][:, None, :]  # (k, n, F)
+            # Column by column, in (k, F, n) stacks, each a batch of matrix products
+            # (np.matmul, one a column), with the rows along the last axis.
+            xn = x.T[self.numeric]  # (k, n)
+            c = np.multiply(((2 * np.pi) * xn)[:, None, :], p["frequencies"][:, :, None])
+            c += p["phases"][:, :, None]  # (k, F, n)
             h = np.cos(c)
-            e = np.matmul(h, p["mix"])  # (k, n, d-1)
-            e += p["mix_bias"][:, None, :]
-            k, n = xn.shape
-            out = np.empty((n, k, self.dims), dtype=e.dtype)
-            out[:, :, :-1] = e.transpose(1, 0, 2)
-            out[:, :, -1] = xn.T
-            parts.append(out.reshape(n, k * self.dims))
+            e = np.matmul(p["mix"].transpose(0, 2, 1), h)  # (k, d-1, n)
+            e += p["mix_bias"][:, :, None]
+            k, d = xn.shape[0], self.dims
+            numeric = out[:, at : at + k * d].reshape(n, k, d)
+            numeric[:, :, :-1] = e.transpose(2, 0, 1)
+            numeric[:, :, -1] = xn.T
+            at += k * d
             if keep:
                 cache = (xn, c, h)
         for j in range(len(self.categorical)):
-            parts.append(p[f"table_{j}"][self._indices(x, j)])
-        return np.concatenate(parts, axis=1), cache
+            out[:, at : at + self.size] = p[f"table_{j}"][self._indices(x, j)]
+            at += self.size
+        return out, cache
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
@@ -1174,7 +1177,8 @@ class Embedding(Layer):
     def backward(self, da: np.ndarray) -> np.ndarray | None:
         """Through ``h @ V + c``: dV, dc and dh; through the cosine, dc = -sin(c) dh; then
         dw = 2 pi sum(dc x) and db = sum(dc) over rows. A table row's gradient is the
-        sum of da over the rows that chose that level."""
+        sum of da over the rows that chose that level. (The forward pass's c becomes
+        sin(c) here: backward runs once after each forward pass.)"""
         g, p, x = self._g, self._p, self.x
         assert x is not None  # forward ran
         n, at = da.shape[0], self.passed.size
@@ -1183,20 +1187,22 @@ class Embedding(Layer):
             dx[:, self.passed] = da[:, :at]
         if self.numeric:
             assert self._cache is not None  # forward keeps it when there are numeric columns
-            xn, c, h = self._cache  # (k, n), (k, n, F), (k, n, F)
+            xn, c, h = self._cache  # (k, n), (k, F, n), (k, F, n)
             k, d = len(self.numeric), self.dims
-            de = da[:, at : at + k * d].reshape(n, k, d).transpose(1, 0, 2)  # (k, n, d)
+            de = da[:, at : at + k * d].reshape(n, k, d).transpose(1, 2, 0)  # (k, d, n)
             at += k * d
-            de_mix = de[:, :, :-1]
-            np.matmul(h.transpose(0, 2, 1), de_mix, out=g["mix"])
-            g["mix_bias"][...] = de_mix.sum(axis=1)
-            dc = np.matmul(de_mix, p["mix"].transpose(0, 2, 1))  # (k, n, F)
-            dc *= -np.sin(c)
-            g["frequencies"][...] = (2 * np.pi) * np.matmul(xn[:, None, :], dc)[:, 0, :]
-            g["phases"][...] = dc.sum(axis=1)
+            de_mix = np.ascontiguousarray(de[:, :-1, :])  # (k, d-1, n)
+            np.matmul(h, de_mix.transpose(0, 2, 1), out=g["mix"])
+            np.add.reduce(de_mix, axis=2, out=g["mix_bias"])
+            # dc = -sin(c) dh, its sign carried into each sum below (exactly: IEEE
+            # arithmetic is symmetric in sign), which saves a pass over dc
+            dc = np.matmul(p["mix"], de_mix)  # (k, F, n): dh, then -dc
+            dc *= np.sin(c, out=c)
+            g["frequencies"][...] = (-2 * np.pi) * np.matmul(dc, xn[:, :, None])[:, :, 0]
+            np.negative(np.add.reduce(dc, axis=2), out=g["phases"])
             if dx is not None:
-                dxn = (2 * np.pi) * np.matmul(dc, p["frequencies"][:, :, None])[:, :, 0]
-                dxn += de[:, :, -1]  # the column passed on as itself
+                dxn = (-2 * np.pi) * np.matmul(p["frequencies"][:, None, :], dc)[:, 0, :]
+                dxn += de[:, -1, :]  # the column passed on as itself
                 dx[:, self.numeric] = dxn.T
         for j in range(len(self.categorical)):
             table = g[f"table_{j}"]
