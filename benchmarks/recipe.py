@@ -8,8 +8,10 @@ epochs of batches of 256 with Adam and label smoothing as the recipe trains it:
 - ``float32`` (the recipe's) against the same network and data in ``float64``;
 - the learning rate set before every step (``CosLog(4, fade=True)``, the recipe's)
   against a constant rate (no per-step call at all): what the per-step schedule costs;
-- the ``Embedding`` layer's forward and backward on a batch (column by column, batched
-  ``np.matmul``) against the same arithmetic written with ``np.einsum``, as it was;
+- the ``Embedding`` layer's forward and backward on a batch of 9 numeric columns and of
+  64 (column by column, batched ``np.matmul``, the rows along the last axis) against the
+  same arithmetic with the rows in the middle of its stacks, and written with
+  ``np.einsum``, as it was;
 - the recipe's activations on a batch of 256 x 256 pre-activations: SELU from ``exp(z) - 1``
   against ``expm1(z)``, SELU's slope in arithmetic against the same slope picked with
   ``np.where``, and Mish keeping its slope from the forward pass (one ``exp``) against
@@ -112,12 +114,37 @@ def einsum_embedding(layer: Embedding, x: np.ndarray, da: np.ndarray) -> None:
     dc.sum(axis=0)
 
 
-def embeddings(dtype=np.float32, reps: int = 300) -> dict:
+def rows_in_the_middle(layer: Embedding, x: np.ndarray, da: np.ndarray) -> None:
+    """The periodic embedding's forward and backward with (k, n, F) stacks, the rows in
+    the middle and the frequencies last, as it was: the same arithmetic as Embedding's."""
+    p = layer.parameter_arrays()
+    xn = x[:, layer.numeric].T
+    c = (2 * np.pi) * xn[:, :, None] * p["frequencies"][:, None, :]
+    c += p["phases"][:, None, :]
+    h = np.cos(c)
+    e = np.matmul(h, p["mix"])
+    e += p["mix_bias"][:, None, :]
+    k, n = xn.shape
+    out = np.empty((n, k, layer.dims), dtype=e.dtype)
+    out[:, :, :-1] = e.transpose(1, 0, 2)
+    out[:, :, -1] = xn.T
+    np.concatenate([x[:, :0], out.reshape(n, k * layer.dims)], axis=1)
+    de = da.reshape(n, k, layer.dims).transpose(1, 0, 2)
+    de_mix = de[:, :, :-1]
+    np.matmul(h.transpose(0, 2, 1), de_mix)
+    de_mix.sum(axis=1)
+    dc = np.matmul(de_mix, p["mix"].transpose(0, 2, 1))
+    dc *= -np.sin(c)
+    (2 * np.pi) * np.matmul(xn[:, None, :], dc)[:, 0, :]
+    dc.sum(axis=1)
+
+
+def embeddings(columns: int = COLUMNS, dtype=np.float32, reps: int = 300) -> dict:
     rng = np.random.default_rng(1)
-    layer = Embedding(range(COLUMNS), (), 16, 4, 0.1, 8, lr_factor=0.1)
-    gn.Network([layer, gn.Dense(1)], seed=0).build(COLUMNS, dtype)
-    x = rng.normal(size=(BATCH, COLUMNS)).astype(dtype)
-    da = rng.normal(size=(BATCH, layer.output_size(COLUMNS))).astype(dtype)
+    layer = Embedding(range(columns), (), 16, 4, 0.1, 8, lr_factor=0.1)
+    gn.Network([layer, gn.Dense(1)], seed=0).build(columns, dtype)
+    x = rng.normal(size=(BATCH, columns)).astype(dtype)
+    da = rng.normal(size=(BATCH, layer.output_size(columns))).astype(dtype)
 
     def glassnet():
         def work():
@@ -130,7 +157,14 @@ def embeddings(dtype=np.float32, reps: int = 300) -> dict:
     def einsum():
         return lambda: [einsum_embedding(layer, x, da) for _ in range(reps)]
 
-    return {"Embedding (batched matmul)": glassnet, "the same with np.einsum": einsum}
+    def middle():
+        return lambda: [rows_in_the_middle(layer, x, da) for _ in range(reps)]
+
+    return {
+        "Embedding ((k, F, n) stacks, batched matmul)": glassnet,
+        "the same with the rows in the middle (k, n, F)": middle,
+        "the same with np.einsum": einsum,
+    }
 
 
 def where_selu_backward(a: np.ndarray, da: np.ndarray) -> np.ndarray:
@@ -239,8 +273,9 @@ def main(argv=None) -> int:
         f"One fit: {ROWS} rows, {EPOCHS} epochs of {BATCH} (1 BLAS thread)",
         interleaved(fits(table()), args.rounds),
     )
-    show(f"Embedding forward + backward, {BATCH} rows x {COLUMNS} columns, 300 times",
-         interleaved(embeddings(), args.rounds))  # fmt: skip
+    for columns in (COLUMNS, 64):
+        show(f"Embedding forward + backward, {BATCH} rows x {columns} columns, 300 times",
+             interleaved(embeddings(columns), args.rounds))  # fmt: skip
     for peers in activation_steps():
         show(f"On {BATCH} x 256 float32 pre-activations, 300 times",
              interleaved(peers, args.rounds))  # fmt: skip
