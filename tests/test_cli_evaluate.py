@@ -96,6 +96,49 @@ def test_the_text_report_shows_the_tables(species):
     assert [row.split()[0] for row in table[2:5]] == ["001", "002", "010"]
 
 
+def test_a_wide_confusion_matrix_numbers_its_columns():
+    from glassnet.cli.evaluate import WIDE, report_lines
+
+    names = [f"{kind} of the northern provinces" for kind in "ABCDEFGHI"]
+    counts = [[(i * 7 + j * 3) % 11 for j in range(9)] for i in range(10)]
+    metrics = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 1}
+    result = {
+        "rows": 500,
+        "task": "classification",
+        "accuracy": 0.5,
+        "balanced_accuracy": 0.5,
+        "log_loss": None,
+        "per_class": [{"class": c, **metrics} for c in names],
+        "confusion_matrix": {
+            "labels": [*names, "J (never seen)"],
+            "predicted": names,
+            "counts": counts,
+        },
+        "unknown_classes": ["J (never seen)"],
+    }
+    lines = report_lines(result, "test.csv")
+    at = lines.index(
+        "confusion matrix (rows: true class, columns: predicted class, numbered as the rows)"
+    )
+    table = lines[at + 1 : at + 12]
+    assert table[0].split() == [str(j) for j in range(1, 10)]
+    for i, row in enumerate(table[1:10]):
+        assert row.startswith(f"{i + 1} {names[i]}")
+        assert row.split()[-9:] == [str(c) for c in counts[i]]
+    assert table[10].startswith("- J (never seen)")  # no column predicts it
+    assert max(map(len, table)) <= WIDE
+    # with short names, the columns keep them
+    short = dict(
+        result,
+        confusion_matrix=dict(
+            result["confusion_matrix"], labels=[*"ABCDEFGHIJ"], predicted=[*"ABCDEFGHI"]
+        ),
+    )
+    assert "confusion matrix (rows: true class, columns: predicted class)" in report_lines(
+        short, "t"
+    )
+
+
 def test_regression_metrics_agree_with_scikit_learn(tmp_path):
     rng = np.random.default_rng(1)
     n = 500

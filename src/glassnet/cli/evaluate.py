@@ -102,6 +102,31 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+#: A confusion matrix wider than this many characters numbers its columns.
+WIDE = 100
+
+
+def _confusion_lines(cm: dict) -> list[str]:
+    """The confusion matrix as a table, headed by the predicted classes' names; where
+    that is wider than WIDE characters (many classes, long names), the columns are
+    numbered instead, each number the class of the row that bears it (a class in the
+    data that the model never saw is a row without a number: nothing predicts it)."""
+    labels = [printable(c) for c in cm["labels"]]
+    counts = [list(map(str, row)) for row in cm["counts"]]
+    head = "confusion matrix (rows: true class, columns: predicted class"
+    named = _table(
+        ["", *map(printable, cm["predicted"])], [[a, *r] for a, r in zip(labels, counts)]
+    )
+    if max(map(len, named)) <= WIDE:
+        return [head + ")", *named]
+    k = len(cm["predicted"])
+    numbered = [f"{i + 1} {a}" if i < k else f"- {a}" for i, a in enumerate(labels)]
+    table = _table(
+        ["", *(str(j + 1) for j in range(k))], [[a, *r] for a, r in zip(numbered, counts)]
+    )
+    return [head + ", numbered as the rows)", *table]
+
+
 def report_lines(result: dict, source: str) -> list[str]:
     """The metrics as text for a terminal (names escaped)."""
     lines = [f"evaluated on {result['rows']} rows of {printable(source)} ({result['task']})"]
@@ -133,12 +158,7 @@ def report_lines(result: dict, source: str) -> list[str]:
         for c in result["per_class"]
     ]
     lines += _table(["class", "precision", "recall", "f1", "support"], rows)
-    cm = result["confusion_matrix"]
-    lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
-    lines += _table(
-        ["", *(printable(c) for c in cm["predicted"])],
-        [[printable(label), *map(str, row)] for label, row in zip(cm["labels"], cm["counts"])],
-    )
+    lines += ["", *_confusion_lines(result["confusion_matrix"])]
     if result["unknown_classes"]:
         shown = ", ".join(printable(c) for c in result["unknown_classes"][:5])
         lines += ["", f"classes in the data that the model never saw: {shown}"]
