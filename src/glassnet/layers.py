@@ -973,9 +973,12 @@ class Parametric(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if x.shape[0] != self._n:
-            self.f, self._gap, self._out, self._dx, self._scratch, self._slope = buffers_for(
-                self._ws, x.shape[0], lambda n: tuple(np.empty_like(x) for _ in range(6))
+            # a buffer for the slope only where the activation gives one (Mish)
+            count = 5 if self.act.with_slope is None else 6
+            self.f, self._gap, self._out, self._dx, self._scratch, *slope = buffers_for(
+                self._ws, x.shape[0], lambda n: tuple(np.empty_like(x) for _ in range(count))
             )
+            self._slope = slope[0] if slope else None
             self._n = x.shape[0]
         self.x = x
         assert self._alpha is not None  # bound by the network
