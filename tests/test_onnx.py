@@ -420,6 +420,35 @@ def test_a_model_with_every_column_kind_runs_on_raw_columns():
     assert_parity(out["probabilities"], model.predict_proba(test), model.network.dtype.type)
 
 
+def test_a_date_missing_in_training_gets_an_indicator_in_the_graph_too():
+    """A date column with missing cells in training gets a column that is 1 where the
+    date was missing (as numbers do); the graph computes it from the NaN time."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "when": pd.to_datetime(rng.integers(1.2e9, 1.7e9, n), unit="s"),
+            "size": rng.normal(10, 3, n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.15, "when"] = pd.NaT
+    frame["amount"] = frame["size"] + np.where(frame["when"].isna(), 5.0, 0.0)
+    model = gn.TabularModel.fit(frame, "amount", epochs=5, impute=True, seed=0)
+    names = model.features.output_names
+    assert names[: names.index("size")][-1] == "when.missing"
+    test = frame.drop(columns=["amount"]).head(80)
+    X, _ = model.transform(test)
+    np.testing.assert_array_equal(X[:, names.index("when.missing")], test["when"].isna())
+    seconds = (test["when"] - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
+    feeds = {
+        "when": seconds.to_numpy(dtype=float)[:, None],
+        "size": test[["size"]].to_numpy(dtype=float),
+    }
+    out = run(to_onnx(model), feeds)
+    assert_parity(out["variable"], model.predict(test).reshape(-1, 1), model.network.dtype.type)
+
+
 # --- a classifier trained on one class ----------------------------------------------------------
 
 

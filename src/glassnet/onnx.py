@@ -456,7 +456,8 @@ def _datetime_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
     """A time as seconds since 1970-01-01 00:00 UTC (a double, NaN for missing), split
     into its parts (year, month, dayofweek, dayofyear, hour) by the civil-calendar
     arithmetic of the proleptic Gregorian calendar, each standardised; a missing time's
-    parts are the training means."""
+    parts are the training means, and with an ``indicator`` one more output is 1 where
+    the time was missing."""
     t = spec["name"]
     f64 = np.float64
 
@@ -525,6 +526,8 @@ def _datetime_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
             x = g.op("Where", [missing, c([[p["mean"]]]), x])
         scaled = g.op("Div", [minus(x, c([[p["mean"]]])), c([[p["std"]]])], p["part"])
         blocks.append(g.op("Cast", [scaled], p["part"], to=g.element))
+    if spec.get("indicator") and missing is not None:
+        blocks.append(g.op("Cast", [missing], "was_missing", to=g.element))
     out = g.op("Concat", blocks, "dateparts", axis=1) if len(blocks) > 1 else blocks[0]
     return out, TensorProto.DOUBLE
 

@@ -648,6 +648,8 @@ class FeatureEncoder:
                 }
                 if c.fmt is not None:
                     column["format"] = c.fmt
+                if self.impute and self.indicators and c.missing:
+                    column["indicator"] = True
                 columns.append(column)
             else:
                 counts = dict(c.counts)
@@ -899,6 +901,8 @@ class FeatureEncoder:
                     x = parts[p["part"]]
                     x[miss] = p["mean"]
                     dense.append((start + j, self._scaled(x, p["mean"], p["std"], c, where)))
+                if c.get("indicator"):
+                    dense.append((start + len(c["parts"]), miss.astype(np.float64)))
             else:
                 codes, message = self._one_hot_codes(c, values, miss)
                 if c.get("embed"):  # the level's index; the last for "other" and unseen
@@ -1058,6 +1062,8 @@ class FeatureEncoder:
                     raise ValueError(f"feature column {name!r} has invalid date parts")
                 for p in parts:
                     _check_scale(name, p, ("mean", "std"))
+                if not isinstance(c.get("indicator", False), bool):
+                    raise ValueError(f"feature column {name!r} has an invalid indicator flag")
                 fmt = c.get("format")
                 if fmt is not None:
                     try:
@@ -1113,6 +1119,8 @@ class FeatureEncoder:
                 parts = ", ".join(p["part"] for p in c["parts"])
                 if self.impute:
                     fill = ", missing -> each part's training mean"
+                if c.get("indicator"):
+                    fill += ", and a column that is 1 where it was missing"
                 lines.append(
                     f"{c['name']}: date/time ({describe_format(c.get('format'))}) -> {parts}, "
                     f"each standardised{fill}"
@@ -1181,20 +1189,21 @@ def _width(c: dict) -> int:
             return 1
         return len(c["categories"]) + int(bool(c.get("other")))
     if c["kind"] == "datetime":
-        return len(c["parts"])
+        return len(c["parts"]) + int(bool(c.get("indicator")))
     return 1 + int(bool(c.get("indicator")))
 
 
 def _output_names(c: dict) -> list[str]:
     if c.get("embed"):
         return [f"{c['name']}.level"]
+    if c["kind"] == "datetime":
+        parts = [f"{c['name']}.{p['part']}" for p in c["parts"]]
+        return parts + [f"{c['name']}.missing"] if c.get("indicator") else parts
     if c.get("indicator"):
         return [c["name"], f"{c['name']}.missing"]
     if c["kind"] == "categorical":
         names = [f"{c['name']}={cat or _MISSING}" for cat in c["categories"]]
         return names + [f"{c['name']}={_OTHER}"] if c.get("other") else names
-    if c["kind"] == "datetime":
-        return [f"{c['name']}.{p['part']}" for p in c["parts"]]
     return [c["name"]]
 
 
