@@ -162,6 +162,13 @@ def test_the_update_keeps_the_weights_it_overwrites():
 # --- the default recipe's layers: the same bits -------------------------------------------
 
 
+def same_bits(a, b):
+    """Equal to the bit (+0 and -0 differ, NaNs compare by their bits)."""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    kind = {4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
+    np.testing.assert_array_equal(a.view(kind), b.view(kind))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("activation", ["selu", "mish"])
 def test_parametric_kernels_give_the_layers_bits_at_the_edges(activation, dtype):
@@ -170,6 +177,7 @@ def test_parametric_kernels_give_the_layers_bits_at_the_edges(activation, dtype)
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(40, 30)) * 4).astype(dtype)
     x[0, :10] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 25.0, -2000.0, 20.0, -1e-30, 1e30]
+    x[1:3, :2] = -0.0
     da = rng.normal(size=x.shape).astype(dtype)
     layer = gn.layers.Parametric(activation)
     gn.Network([gn.Dense(30), layer, gn.Dense(1)], seed=0).build(3, dtype)
@@ -187,9 +195,62 @@ def test_parametric_kernels_give_the_layers_bits_at_the_edges(activation, dtype)
     kernels.parametric_forward(code, x, e, layer.alpha, out_k, gap, slope, C)
     dalpha_k = np.empty_like(dalpha)
     kernels.parametric_backward(da, gap, slope, layer.alpha, dalpha_k, dx_k, C)
-    np.testing.assert_array_equal(out_k, out)
-    np.testing.assert_array_equal(dx_k, dx)
-    np.testing.assert_array_equal(dalpha_k, dalpha)
+    same_bits(out_k, out)
+    same_bits(dx_k, dx)
+    same_bits(dalpha_k, dalpha)
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_a_one_unit_blend_sums_its_gradient_as_numpy_does(width):
+    """NumPy sums a single column pairwise and wider ones row by row: alpha's gradient,
+    and the weights after plain SGD (which shows every bit of it), agree on both paths."""
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(300, 4)), rng.normal(size=300)
+
+    def run():
+        layers = [gn.Dense(width), gn.layers.Parametric("selu"), gn.Dense(1)]
+        net = gn.Network(layers, seed=0)
+        net.fit(X, y, loss="mse", optimizer=gn.SGD(0.5), epochs=20, batch_size=64)
+        return net.parameters
+
+    numpy_path, compiled = on_both_paths(run)
+    same_bits(compiled, numpy_path)
+
+
+def test_a_custom_activation_named_as_a_built_in_one_runs_its_own_code():
+    from glassnet import activations
+
+    custom = activations.Activation("selu", activations.tanh, activations.tanh_backward)
+    X, y = problem("mse", n=64, n_in=4, k=1)
+
+    def run():
+        net = gn.Network([gn.Dense(70), gn.layers.Parametric(custom), gn.Dense(1)], seed=0)
+        net.fit(X, y, loss="mse", optimizer=gn.Adam(0.01), epochs=3, batch_size=16)
+        return net.parameters
+
+    numpy_path, compiled = on_both_paths(run)
+    same_bits(compiled, numpy_path)
+
+
+def test_a_frozen_dropout_mask_stays_frozen_on_the_compiled_path():
+    """The mask the compiled path draws is the layer's: frozen (as the gradient check
+    freezes it), the next pass reuses it, and the NumPy pass, with it, gives the same
+    gradient (to the layered kernels' rounding: another mask would differ at once)."""
+    from glassnet.fast.plan import Plan
+
+    X, y = problem("mse", n=32, n_in=5, k=2)
+    dropout = gn.Dropout(0.4)
+    net = gn.Network([gn.Dense(70, "tanh"), dropout, gn.Dense(2)], seed=3).build(5)
+    loss = gn.losses.get("mse")
+    plan = Plan(net, loss)
+    plan.loss_and_grad(X, y, None, 0.0)
+    mask = dropout.mask.copy()
+    dropout.freeze_mask = True
+    plan.loss_and_grad(X, y, None, 0.0)
+    compiled = net.gradients.copy()
+    np.testing.assert_array_equal(dropout.mask, mask)
+    net.loss_and_grad(X, y, None, loss)
+    np.testing.assert_allclose(net.gradients, compiled, rtol=1e-12, atol=1e-15)
 
 
 def recipe_network(task, seed=0):

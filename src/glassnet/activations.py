@@ -49,6 +49,7 @@ __all__ = [
     "SIGMOID_FLOOR",
     "SELU_SCALE",
     "SELU_ALPHA",
+    "SELU_SHIFT",
     "MISH_CLIP",
     "MISH_FLOOR",
     "BUILTIN",
@@ -231,6 +232,8 @@ def exp_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) -
 
 SELU_SCALE = 1.0507009873554805
 SELU_ALPHA = 1.6732632423543772
+#: l c - l: the slope on the negative side is a + SELU_SHIFT + l.
+SELU_SHIFT = SELU_SCALE * SELU_ALPHA - SELU_SCALE
 
 
 def selu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -251,7 +254,7 @@ def selu_backward(a: np.ndarray, da: np.ndarray, out: np.ndarray | None = None) 
     # slope = l + (a + l c - l) [a <= 0]: exactly l where a > 0, and within a rounding of l
     # of a + l c elsewhere; in arithmetic (see leaky_relu)
     slope = np.minimum(a, _row(0.0, a))
-    slope += SELU_SCALE * SELU_ALPHA - SELU_SCALE
+    slope += SELU_SHIFT
     slope *= np.less_equal(a, 0.0)
     slope += SELU_SCALE
     return np.multiply(da, slope, out)

@@ -101,8 +101,7 @@ def constants(dtype: DTypeLike, delta: float = 1.0) -> np.ndarray:
         losses.CrossEntropy.SPAN[dtype],
         activations.SELU_SCALE,
         activations.SELU_ALPHA,
-        # selu_backward adds this, computed in float64 and then cast, as NumPy does
-        activations.SELU_SCALE * activations.SELU_ALPHA - activations.SELU_SCALE,
+        activations.SELU_SHIFT,  # a float64, cast as NumPy casts it in selu_backward
         activations.MISH_CLIP,
         2.0,
         activations.MISH_FLOOR,
@@ -326,14 +325,16 @@ def parametric_backward(
     C: np.ndarray,
 ) -> None:
     """Parametric.backward from the forward pass's gap and slope: dalpha = the column
-    sums of da gap (row by row, as np.add.reduce), and dx = da (1 - alpha) +
+    sums of da gap, row by row, as np.add.reduce sums two columns or more (an empty
+    dalpha: none; NumPy sums a single column pairwise), and dx = da (1 - alpha) +
     (da alpha) slope (an empty dx: none)."""
     m, u = da.shape
-    for j in range(u):
-        dalpha[j] = da[0, j] * gap[0, j] if m > 0 else C[ZERO]
-    for i in range(1, m):
+    if dalpha.shape[0] > 0:
         for j in range(u):
-            dalpha[j] += da[i, j] * gap[i, j]
+            dalpha[j] = da[0, j] * gap[0, j] if m > 0 else C[ZERO]
+        for i in range(1, m):
+            for j in range(u):
+                dalpha[j] += da[i, j] * gap[i, j]
     if dx.shape[0] == 0:
         return
     one = C[ONE]
@@ -1192,8 +1193,8 @@ def train(
                     eps,
                     _cast(S, step),
                     keep,
-                    P[:0],  # no factors on the learning rate
-                    decay,
+                    P[:0],  # no factors on the learning rate,
+                    C[ZERO],  # so no shrink of the weights by them
                 )
             total += value
             weighted += value * m

@@ -13,14 +13,15 @@ ways:
   through the layers' own NumPy (BLAS) code, everything around them fused: bias and
   activation in one pass, the activation's derivative with the bias gradient in one
   pass, the loss in one call; a Parametric layer's blend in one pass after NumPy's
-  exp, and its backward in one. Embedding, Scale, Dropout and a label-smoothed loss run
-  their own NumPy code.
+  exp, and its backward in one; Dropout's mask and product in one pass after its draws.
+  Embedding, Scale and a label-smoothed loss run their own NumPy code.
 
-The network's Dense layers keep their contract: their buffers hold the same z, a, dW
-and db as on the NumPy path, and the network's gradient vector is filled the same way.
-A Parametric layer's blend keeps its intermediate values in the plan's buffers, not the
-layer's. A plan reads the network through its public attributes only, once, when it is
-made.
+The network's Dense and Dropout layers keep their contract: their buffers hold the same
+z, a, dW, db and mask as on the NumPy path, and the network's gradient vector is filled
+the same way. A Parametric layer's blend keeps its intermediate values in the plan's
+buffers, not the layer's. A plan reads the network through its public attributes only:
+its structure once, when it is made; each step, what a step may change (a Dropout
+layer's rate and frozen mask).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import activations
 from ..data import Trainable
 from ..layers import Dense, Dropout, Parametric
 from ..losses import Loss
@@ -77,10 +79,13 @@ class Plan:
         first = max(i for i, layer in enumerate(layers) if not layer.need_dx)
         self.backward_rest = list(reversed(layers[first:-1]))
         # Parametric layers whose blend runs in kernels: their activation's code
+        # (the built-in activation: a custom one of the same name runs its own code)
         self.blends = {
             id(layer): kernels.PARAMETRIC[layer.activation]
             for layer in layers
-            if type(layer) is Parametric and layer.activation in kernels.PARAMETRIC
+            if type(layer) is Parametric
+            and layer.activation in kernels.PARAMETRIC
+            and layer.act == activations.get(layer.activation)
         }
         # a loss the kernels do not compute (label smoothing) runs its own NumPy pass
         self.loss = loss
@@ -253,9 +258,8 @@ class Plan:
 
     def _column_sum(self, layer, dz) -> None:
         """The bias gradient of a layer of one unit, as Dense.backward_linear sums it."""
-        db = self.column_db.get(id(layer))
-        if db is not None and db.size:
-            np.add.reduce(dz, 0, None, db)  # type: ignore[call-overload]
+        if id(layer) in self.column_db:
+            layer.bias_gradient(dz)
 
     def _gradient_buffer(self, shape) -> np.ndarray:
         g = self._scratch.get((shape[0], -2))
@@ -305,7 +309,7 @@ class Plan:
         if rate == 0.0 or layer.freeze_mask or x.ndim != 2:
             return layer.forward(x, True)
         mask, out = layer.training_buffers(x)  # the layer's, which its backward reads
-        scale = self.dtype.type(1.0 / (1.0 - rate))  # as NumPy casts the Python float
+        scale = self.dtype.type(layer.scale(rate))  # as NumPy casts the Python float
         kernels.dropout(x, layer.draw(x.shape), layer.threshold(rate), scale, mask, out)
         return out
 
@@ -313,7 +317,14 @@ class Plan:
         if id(layer) in self.blends:
             gap, slope, dx = self._blended[id(layer)]
             kept = self.empty2 if dx is None else dx  # empty: no dx wanted
-            kernels.parametric_backward(da, gap, slope, layer.alpha, layer.dalpha, kept, self.C)
+            dalpha = layer.dalpha
+            # one unit: NumPy sums the single column pairwise, so its own sum does
+            column = dalpha.size == 1
+            kernels.parametric_backward(
+                da, gap, slope, layer.alpha, self.empty if column else dalpha, kept, self.C
+            )
+            if column:
+                np.add.reduce(np.multiply(da, gap), 0, None, dalpha)
             return dx
         if type(layer) is not Dense:
             return layer.backward(da)
