@@ -793,36 +793,25 @@ def sgd_momentum(
 
 
 @jit
-def _adam_block(P, G, M, V, decay, b1, one_minus_b1, b2, one_minus_b2, eps, step):
-    """Adam's update of P, each weight first multiplied by ``decay`` (1, exactly the
-    same bits, where there is no weight decay). Slices come in whole and the loop starts
-    at 0: numba then needs no negative-index check, and the loop vectorises."""
-    for i in range(P.shape[0]):
-        g = G[i]
-        m = M[i] * b1 + g * one_minus_b1
-        v = V[i] * b2 + (g * g) * one_minus_b2
-        M[i] = m
-        V[i] = v
-        P[i] = P[i] * decay - (m / (np.sqrt(v) + eps)) * step
-
-
-@jit
-def _adam_factored_block(
-    P, G, M, V, F, decayed, shrink, b1, one_minus_b1, b2, one_minus_b2, eps, step
-):
-    """_adam_block with a factor F on each parameter's learning rate, as Adam.step
-    applies lr_factors: each weight (when ``decayed``) first multiplied by
-    1 + F shrink (shrink = -lr weight_decay), the update multiplied by F."""
+def _adam_block(P, G, M, V, F, decay, shrink, b1, one_minus_b1, b2, one_minus_b2, eps, step):
+    """Adam's update of P. Without factors on the rate (F empty), each weight is first
+    multiplied by ``decay`` (1, exactly the same bits, where there is no weight decay);
+    with them, by 1 + F shrink (shrink = -lr weight_decay; 0 where there is none), and
+    the update by F, as Adam.step applies lr_factors. Slices come in whole and the loop
+    starts at 0: numba then needs no negative-index check, and the loop vectorises."""
     one = np.ones(1, dtype=P.dtype)[0]
+    factored = F.shape[0] > 0
     for i in range(P.shape[0]):
         g = G[i]
         m = M[i] * b1 + g * one_minus_b1
         v = V[i] * b2 + (g * g) * one_minus_b2
         M[i] = m
         V[i] = v
-        f = F[i]
-        p = P[i] * (f * shrink + one) if decayed else P[i]
-        P[i] = p - ((m / (np.sqrt(v) + eps)) * step) * f
+        if factored:
+            f = F[i]
+            P[i] = P[i] * (f * shrink + one) - ((m / (np.sqrt(v) + eps)) * step) * f
+        else:
+            P[i] = P[i] * decay - (m / (np.sqrt(v) + eps)) * step
 
 
 @jit
@@ -851,12 +840,14 @@ def adam(
     with the scalars already in the parameters' dtype, as NumPy casts them. With factors
     F on the learning rate (the network's lr_factors; empty: none), a weight is first
     multiplied by 1 + F shrink instead (shrink = -lr weight_decay) and the update by F.
-    The loops have no branch inside, so they vectorise; with ``saved`` the old
-    parameters are copied out block by block, each block while it is still in cache.
+    The loops' one branch goes the same way for every element (LLVM takes it out of
+    the loop), so they vectorise; with ``saved`` the old parameters are copied out
+    block by block, each block while it is still in cache.
     """
     n = P.shape[0]
     block = 4096
     one = np.ones(1, dtype=P.dtype)[0]
+    zero = np.zeros(1, dtype=P.dtype)[0]
     keep = saved.shape[0] > 0
     for lo in range(0, n, block):
         hi = min(lo + block, n)
@@ -865,30 +856,15 @@ def adam(
         cut = min(max(n_decayed, lo), hi)  # the weights under decay end at n_decayed
         for part in range(2):  # [lo, cut) with decay, [cut, hi) without
             a, b = (lo, cut) if part == 0 else (cut, hi)
-            if b > a and F.shape[0] > 0:
-                _adam_factored_block(
-                    P[a:b],
-                    G[a:b],
-                    M[a:b],
-                    V[a:b],
-                    F[a:b],
-                    part == 0,
-                    shrink,
-                    b1,
-                    one_minus_b1,
-                    b2,
-                    one_minus_b2,
-                    eps,
-                    step,
-                )
-            elif b > a:
-                factor = decay if part == 0 else one
+            if b > a:
                 _adam_block(
                     P[a:b],
                     G[a:b],
                     M[a:b],
                     V[a:b],
-                    factor,
+                    F[a:b] if F.shape[0] > 0 else F,
+                    decay if part == 0 else one,
+                    shrink if part == 0 else zero,
                     b1,
                     one_minus_b1,
                     b2,
