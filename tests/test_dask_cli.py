@@ -139,6 +139,21 @@ def test_statistics_over_a_csv_glob_equal_the_in_memory_encoders(client, tmp_pat
     assert model.classes == TargetEncoder.fit("label", whole["label"]).classes == ["001", "b", "c"]
 
 
+@pytest.mark.parametrize(("lone", "task"), [(None, "classification"), (7, "regression")])
+def test_the_task_counts_each_value_over_every_partition(client, tmp_path, lone, task):
+    """5 is seen once in the first file and once in the last: a class, as in memory. A
+    whole number seen once in all the files (7) makes the target a number."""
+    rng = np.random.default_rng(3)
+    visits = [5, *rng.choice([0, 1, 2, 3], size=238).tolist(), 5]
+    if lone is not None:
+        visits[120] = lone
+    frame = pd.DataFrame({"x": rng.normal(size=240), "visits": visits})
+    assert TargetEncoder.infer_task(frame["visits"].to_numpy()) == task
+    data = read_files(write_parts(frame, tmp_path / "csv", "csv"))
+    model = fit_table(data, "visits", val_split=0, epochs=1, client=client)
+    assert model.target.task == task
+
+
 def test_csv_glob_lbfgs_equals_in_memory_lbfgs_and_the_split_holds_out_each_class(client, tmp_path):
     pattern = write_parts(table(seed=1).drop(columns=["amount"]), tmp_path / "csv", "csv")
     model = fit_table(

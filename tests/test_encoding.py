@@ -316,10 +316,22 @@ def test_invalid_json_is_refused(bad):
         (np.array([0.5, 1.25, 3.0, 0.5]), "regression"),
         (text("0.5", "1.25", "3.0", "7"), "regression"),
         (np.array([True, False, True]), "classification"),
+        # a count with a tail of values seen once: a number, not 8 classes
+        (np.array([0] * 20 + [1] * 9 + [2] * 5 + [3] * 3 + [4, 4, 7, 12, 48]), "regression"),
+        (np.array([0] * 20 + [1] * 9 + [2] * 5 + [3] * 3 + [4, 4]), "classification"),
+        (np.array([0, 0, 1, 2, 2]), "regression"),  # 1 alone
     ],
 )
 def test_task_inference(values, task):
     assert TargetEncoder.infer_task(values) == task
+
+
+def test_a_value_seen_once_in_each_of_two_chunks_is_a_class():
+    """The counts behind the task add up chunk by chunk."""
+    encoder = TargetEncoder("visits", "auto").partial_fit(np.array([0, 0, 1, 1, 2]))
+    assert encoder.partial_fit(np.array([0, 1, 2, 0])).finish().task == "classification"
+    encoder = TargetEncoder("visits", "auto").partial_fit(np.array([0, 0, 1, 1, 2]))
+    assert encoder.partial_fit(np.array([0, 1, 0, 1])).finish().task == "regression"
 
 
 @pytest.mark.parametrize(

@@ -327,8 +327,14 @@ def _survey(part, target: str, keep_path: bool, survey: Survey) -> dict:
     }
     import pandas as pd
 
-    uniques = pd.unique(present) if present.dtype.kind != "b" else np.unique(present)
-    out["uniques"] = uniques if len(uniques) <= MAX_CLASSES else None
+    if present.dtype.kind == "b":
+        uniques, counts = np.unique(present, return_counts=True)
+    else:
+        codes, uniques = pd.factorize(present)
+        counts = np.bincount(codes, minlength=len(uniques))
+    many = len(uniques) > MAX_CLASSES
+    out["uniques"] = None if many else uniques
+    out["counts"] = None if many else counts
     numbers, failed = parse_numbers(values, missing)
     out["text_at"] = np.flatnonzero(failed)[:1].tolist()
     out["text"] = str(values[out["text_at"][0]]) if out["text_at"] else None
@@ -498,13 +504,21 @@ def _target_encoder(name: str, task: str, surveys, where, n_present: int) -> Tar
         task = "regression"
     else:
         parts = [np.asarray(s["uniques"], dtype=object) for s in surveys if len(s["uniques"])]
-        values = pd.unique(np.concatenate(parts)) if parts else np.array([], dtype=object)
+        counts = [np.asarray(s["counts"]) for s in surveys if len(s["uniques"])]
+        if parts:
+            totals = pd.Series(np.concatenate(counts), index=np.concatenate(parts))
+            totals = totals.groupby(level=0, sort=False).sum()
+            values, seen = totals.index.to_numpy(dtype=object), totals.to_numpy()
+        else:
+            values, seen = np.array([], dtype=object), np.array([], dtype=np.int64)
         if all(np.asarray(s["uniques"]).dtype.kind == "b" for s in surveys):
             values = values.astype(bool)
-        # The task depends on the distinct values and on whether there are at least
-        # twice as many values as distinct ones: a sample that keeps both decides alike.
+        # The task depends on the distinct values, on whether each is seen twice at least
+        # and on whether there are at least twice as many values as distinct ones: a
+        # sample that keeps each value up to twice, and as many values, decides alike.
+        kept = np.repeat(values, np.minimum(seen, 2))
         size = min(n_present, 2 * len(values))
-        sample = np.concatenate([values, np.repeat(values[:1], max(0, size - len(values)))])
+        sample = np.concatenate([kept, np.repeat(values[:1], max(0, size - len(kept)))])
         if task == "auto":
             task = TargetEncoder.infer_task(sample)
         if task == "classification":

@@ -1386,7 +1386,7 @@ class _TargetStats:
     all_bool: bool = True
     text: tuple[str, str] | None = None  # (example, rows) of the first cells not numbers
     infinite: str | None = None  # the rows of the first infinite values
-    distinct: set = field(default_factory=set)  # distinct numbers, up to 21 of them
+    distinct: dict = field(default_factory=dict)  # distinct numbers (up to 21): their counts
     integral: bool = True
     labels: dict | None = field(default_factory=dict)  # class by identity, first seen first
     scale: Accumulator = field(default_factory=Accumulator)
@@ -1403,7 +1403,9 @@ class _TargetStats:
             self.infinite = rows_text(np.flatnonzero(infinite), where)
         good = numbers[~failed]
         if len(self.distinct) <= 20:
-            self.distinct.update(np.unique(good)[:21].tolist())
+            seen, counts = np.unique(good, return_counts=True)
+            for value, count in zip(seen[:21].tolist(), counts[:21].tolist()):
+                self.distinct[value] = self.distinct.get(value, 0) + count
         self.integral = self.integral and bool(np.all(np.isfinite(good) & (good == np.round(good))))
         if self.text is None and self.infinite is None:
             self.scale.add(numbers if scale is None else numbers[scale])
@@ -1425,7 +1427,11 @@ class _TargetStats:
         if self.text is not None or not self.n:
             return "classification"
         k = len(self.distinct)
-        if self.integral and (k <= 2 or (k <= 20 and k <= self.n / 2)):
+        # A few whole numbers are classes, unless one of them is seen once: a class of a
+        # single row can be neither learnt nor held out, and such a tail (a count such as
+        # visits to a doctor: 0, 1, 2, ... 24, 48) is a number.
+        few = k <= 20 and k <= self.n / 2 and min(self.distinct.values(), default=0) >= 2
+        if self.integral and (k <= 2 or few):
             return "classification"
         if k <= 2 and not self.integral:
             return "classification"  # two values such as 0.0 / 0.5: a binary label
@@ -1453,7 +1459,9 @@ class TargetEncoder:
 
     @staticmethod
     def infer_task(values) -> str:
-        """Classification for text, booleans, or a few distinct integers; else regression."""
+        """Classification for text, booleans, two values, or a few distinct integers
+        (at most 20, at most half as many as the values, each seen twice at least); else
+        regression."""
         values = np.asarray(values) if not isinstance(values, np.ndarray) else values
         stats = _TargetStats()
         stats.add_numbers(values[~missing_mask(values)], None, ("row", 1))
