@@ -26,7 +26,9 @@ def store(tmp_path_factory):
     environment = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("glassnet", artifact_location=(root / "art").as_uri())
-    mlflow.set_experiment(experiment_id=experiment)
+    # by the environment, not mlflow.set_experiment, whose choice outlives this module in
+    # the process (a later test's store has no experiment of this id)
+    os.environ["MLFLOW_EXPERIMENT_ID"] = experiment
     yield uri
     gm.autolog(disable=True)
     mlflow.set_tracking_uri(before)

@@ -1427,10 +1427,13 @@ class _TargetStats:
         if self.text is not None or not self.n:
             return "classification"
         k = len(self.distinct)
-        # A few whole numbers are classes, unless one of them is seen once: a class of a
-        # single row can be neither learnt nor held out, and such a tail (a count such as
-        # visits to a doctor: 0, 1, 2, ... 24, 48) is a number.
+        # A few whole numbers are classes (codes: 1, 2, 3; 0 to 9), unless one of them is
+        # seen once (a class of a single row can be neither learnt nor held out: such a
+        # tail, as in visits to a doctor, 0, 1, 2, ... 24, 48, is a count), or they are
+        # spread over more than twice their number (amounts: 0, 2, 5, 20, 50, 100, 250).
         few = k <= 20 and k <= self.n / 2 and min(self.distinct.values(), default=0) >= 2
+        if few and k > 2:
+            few = max(self.distinct) - min(self.distinct) + 1 <= 2 * k
         if self.integral and (k <= 2 or few):
             return "classification"
         if k <= 2 and not self.integral:
@@ -1460,8 +1463,8 @@ class TargetEncoder:
     @staticmethod
     def infer_task(values) -> str:
         """Classification for text, booleans, two values, or a few distinct integers
-        (at most 20, at most half as many as the values, each seen twice at least); else
-        regression."""
+        (at most 20, at most half as many as the values, each seen twice at least, and
+        spread over at most twice their number); else regression."""
         values = np.asarray(values) if not isinstance(values, np.ndarray) else values
         stats = _TargetStats()
         stats.add_numbers(values[~missing_mask(values)], None, ("row", 1))
