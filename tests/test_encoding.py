@@ -321,6 +321,8 @@ def test_invalid_json_is_refused(bad):
         (np.array([0] * 20 + [1] * 9 + [2] * 5 + [3] * 3 + [4, 4]), "classification"),
         (np.array([0, 0, 1, 2, 2]), "regression"),  # 1 alone
         (np.array([0, 2, 5, 20, 50, 100, 250] * 5), "regression"),  # amounts, not codes
+        (np.tile(text("0", "2", "5", "20", "50", "100", "250"), 5), "regression"),  # as in a CSV
+        (text("001", "002", "010", "001", "002", "010"), "classification"),  # codes as text
         (np.array([1, 2, 4, 1, 2, 4]), "classification"),  # codes with a gap
         (np.array([0, 100] * 3), "classification"),  # two values: a binary label
     ],

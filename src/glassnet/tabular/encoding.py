@@ -1427,12 +1427,16 @@ class _TargetStats:
         if self.text is not None or not self.n:
             return "classification"
         k = len(self.distinct)
-        # A few whole numbers are classes (codes: 1, 2, 3; 0 to 9), unless one of them is
-        # seen once (a class of a single row can be neither learnt nor held out: such a
-        # tail, as in visits to a doctor, 0, 1, 2, ... 24, 48, is a count), or they are
-        # spread over more than twice their number (amounts: 0, 2, 5, 20, 50, 100, 250).
+        # A few whole numbers are classes (codes: 1, 2, 3; 0 to 9; 001, 002, 010), unless
+        # one of them is seen once (a class of a single row can be neither learnt nor held
+        # out: such a tail, as in visits to a doctor, 0, 1, 2, ... 24, 48, is a count), or
+        # they are written as plain numbers spread over more than twice their number
+        # (amounts: 0, 2, 5, 20, 50, 100, 250).
         few = k <= 20 and k <= self.n / 2 and min(self.distinct.values(), default=0) >= 2
-        if few and k > 2:
+        plain = self.labels is not None and not any(
+            isinstance(label, str) for label in self.labels.values()
+        )
+        if few and k > 2 and plain:
             few = max(self.distinct) - min(self.distinct) + 1 <= 2 * k
         if self.integral and (k <= 2 or few):
             return "classification"
@@ -1463,11 +1467,14 @@ class TargetEncoder:
     @staticmethod
     def infer_task(values) -> str:
         """Classification for text, booleans, two values, or a few distinct integers
-        (at most 20, at most half as many as the values, each seen twice at least, and
-        spread over at most twice their number); else regression."""
+        (at most 20, at most half as many as the values, each seen twice at least, and,
+        unless written as codes such as 001, spread over at most twice their number);
+        else regression."""
         values = np.asarray(values) if not isinstance(values, np.ndarray) else values
         stats = _TargetStats()
-        stats.add_numbers(values[~missing_mask(values)], None, ("row", 1))
+        present = values[~missing_mask(values)]
+        stats.add_numbers(present, None, ("row", 1))
+        stats.add_labels(present)  # how they are written: codes (001) or plain numbers
         return stats.task()
 
     @classmethod
