@@ -70,7 +70,7 @@ class Plan:
         self.db = {id(d): self.empty if d.db is None else d.db for d in dense}
         # A layer of one unit: NumPy sums its single column pairwise, not row by row, so
         # its bias gradient is NumPy's own sum (the kernels are given no db).
-        self.column_db = {id(d): self.db.pop(id(d)) for d in dense if d.units == 1}
+        self.column_db = {id(d) for d in dense if d.units == 1}
         self.db.update((key, self.empty) for key in self.column_db)
         self.hidden = layers[:-1]
         self.last = layers[-1]
@@ -273,22 +273,22 @@ class Plan:
             rows = self._scratch[(m, -1)] = np.empty(m, dtype=self.dtype)
         return rows
 
-    def _layer_buffers(self, layer, x, count: int) -> tuple[np.ndarray, ...]:
-        """``count`` buffers like x of a layer the plan runs (a Parametric layer's e, out,
-        gap, slope and dx), kept for batches like x."""
+    def _blend_buffers(self, layer, x) -> tuple[np.ndarray, ...]:
+        """A Parametric layer's five buffers like x (e, out, gap, slope, dx), kept for
+        batches like x."""
         key = (id(layer), x.shape[0])
         buffers = self._layer_scratch.get(key)
         if buffers is None:
             if len(self._layer_scratch) >= 4 * len(self.hidden):
                 self._layer_scratch.clear()
-            buffers = tuple(np.empty_like(x) for _ in range(count))
+            buffers = tuple(np.empty_like(x) for _ in range(5))
             self._layer_scratch[key] = buffers
         return buffers
 
     def _forward(self, layer, x) -> np.ndarray:
         code = self.blends.get(id(layer))
         if code is not None:  # Parametric: NumPy's exp, then one kernel for the rest
-            e, out, gap, slope, dx = self._layer_buffers(layer, x, 5)
+            e, out, gap, slope, dx = self._blend_buffers(layer, x)
             kernels.exponent(code, x, e, self.C)
             np.exp(e, out=e)
             kernels.parametric_forward(code, x, e, layer.alpha, out, gap, slope, self.C)
