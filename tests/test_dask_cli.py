@@ -186,6 +186,32 @@ def test_csv_glob_lbfgs_equals_in_memory_lbfgs_and_the_split_holds_out_each_clas
     assert set(info["validation_metrics"]) == {"accuracy"}
 
 
+def test_the_default_recipe_starts_from_the_training_rows(client, tmp_path):
+    # 240 rows, all training (fewer than START_ROWS: the start looks at every one); a rate
+    # of 1e-9 keeps the start through the one epoch
+    pattern = write_parts(table(seed=2).drop(columns=["amount"]), tmp_path / "csv", "csv")
+    model = fit_table(read_files(pattern), "label", recipe="default", optimizer="adam",
+                      impute=True, val_split=0, epochs=1, lr=1e-9, seed=3,
+                      client=client)  # fmt: skip
+    X, _ = model.transform(in_memory_concat(pattern))
+    net = model.network
+    first = next(i for i, layer in enumerate(net.layers) if isinstance(layer, gn.Dense))
+    z = net.activations(X.astype(np.float64))[first]
+    # Dense(init="data") scales each unit's z to a standard deviation of 1 over the rows
+    np.testing.assert_allclose(z.std(axis=0), 1, rtol=1e-2)
+
+
+def test_the_default_recipe_keeps_the_epoch_of_fewest_validation_errors(client, tmp_path):
+    pattern = write_parts(table(seed=2).drop(columns=["amount"]), tmp_path / "csv", "csv")
+    model = fit_table(read_files(pattern), "label", recipe="default", optimizer="adam",
+                      impute=True, val_split=0.25, epochs=4, seed=3, client=client)  # fmt: skip
+    errors = model.history.metrics["val_error"]
+    assert len(errors) == 4 and all(0 <= e <= 1 for e in errors)
+    # the kept weights are those of the fewest errors, which the validation rows confirm
+    accuracy = model.info["validation_metrics"]["accuracy"]
+    assert accuracy == pytest.approx(1 - min(errors), abs=1e-12)
+
+
 # -- the real command line ------------------------------------------------------------------
 
 

@@ -52,7 +52,7 @@ from ..tabular.reading import (
     read_errors,
     sniff_csv,
 )
-from ..tabular.recipe import Recipe, check_rows
+from ..tabular.recipe import Recipe, ValidationError, check_rows
 from ..tabular.survey import Survey
 from . import shards as _shards
 from .fitting import fit_network
@@ -451,7 +451,43 @@ def _measure(encoded: tuple, net: Network, target_enc: TargetEncoder) -> list[Su
     return results
 
 
+def _take(encoded: tuple, positions: np.ndarray) -> np.ndarray:
+    """The partition's training rows at ``positions``, encoded."""
+    return encoded[0][positions]
+
+
+def _wrong(encoded: tuple, net: Network) -> tuple[int, int]:
+    """How many of the partition's validation rows ``net`` classifies wrong, of how many."""
+    X, y = encoded[2], encoded[3]
+    if not len(y):
+        return 0, 0
+    return int(np.count_nonzero(net.predict(X).argmax(axis=1) != y)), len(y)
+
+
 # -- on the client ---------------------------------------------------------------------------
+
+
+def _rows(client, encoded: list, counts: list[int], positions: np.ndarray) -> np.ndarray:
+    """The encoded training rows at ``positions`` (sorted) of all partitions' training
+    rows, in partition order, gathered from the workers."""
+    ends = np.cumsum(counts)
+    starts = ends - np.asarray(counts)
+    futures = []
+    for f, lo, hi in zip(encoded, starts, ends):
+        mine = positions[(positions >= lo) & (positions < hi)] - lo
+        if len(mine):
+            futures.append(client.submit(_take, f, mine, pure=False))
+    return np.concatenate(_gather(client, futures))
+
+
+def _val_error(client, encoded: list, stats: list[dict], net: Network) -> float:
+    """The share of all partitions' validation rows ``net`` classifies wrong."""
+    [shipped] = client.scatter([net], broadcast=True)
+    counts = _gather(
+        client,
+        [client.submit(_wrong, f, shipped, pure=False) for f, s in zip(encoded, stats) if s["val"]],
+    )
+    return sum(w for w, _ in counts) / sum(n for _, n in counts)
 
 
 def _numbering(data, surveys: list[dict]) -> list[tuple[str, int]]:
@@ -664,6 +700,12 @@ def fit_table(
             features=feature_enc,
         )
         net = training.network
+        start = training.start_rows(n_train)
+        if start is not None:  # the rows the layers that start from the data start from
+            net.initialize_from(_rows(client, encoded, [s["train"] for s in stats], start))
+        for callback in training.callbacks:
+            if isinstance(callback, ValidationError) and n_val:
+                callback.measured_by(lambda net: _val_error(client, encoded, stats, net))
         history = fit_network(
             net,
             X_train,

@@ -32,6 +32,8 @@ from .survey import Survey, SurveyResult
 __all__ = [
     "RECIPES",
     "LABEL_SMOOTHING",
+    "START_ROWS",
+    "ValidationError",
     "Recipe",
     "Prepared",
     "Training",
@@ -91,6 +93,9 @@ ENSEMBLE_ROWS = 3_000
 ENSEMBLE = 3
 #: A categorical column with more levels than this is embedded (RealMLP's one-hot limit).
 EMBED_LEVELS = 8
+#: The most training rows the layers that start from the data (``Dense(init="data")``)
+#: look at (:meth:`Training.start_rows`).
+START_ROWS = 2048
 
 
 class ValidationError(Callback):
@@ -102,21 +107,30 @@ class ValidationError(Callback):
     def __init__(self):
         self.X: np.ndarray | None = None
         self.y: np.ndarray | None = None
+        self.measure: Callable[[Network], float] | None = None
 
     def begin(self, X_val: np.ndarray, y_val: np.ndarray) -> None:
         """The validation rows and their class indices."""
         self.X, self.y = X_val, np.asarray(y_val).reshape(-1)
 
+    def measured_by(self, measure: Callable[[Network], float]) -> None:
+        """Validation rows held elsewhere (a cluster's workers): ``measure(net)`` gives
+        the share of them ``net`` gets wrong."""
+        self.measure = measure
+
     def on_epoch_end(self, net, history):
-        if self.X is None or self.y is None:
+        if self.measure is not None:
+            error = self.measure(net)
+        elif self.X is None or self.y is None:
             return None
-        # the outputs the loop's validation loss was measured on, when it kept them (the
-        # same rows: begin() is given the fit's validation data); else a forward pass
-        outputs = history.val_outputs
-        if outputs is None or len(outputs) != len(self.y):
-            outputs = net.predict(self.X)
-        wrong = outputs.argmax(axis=1) != self.y
-        history.metrics.setdefault("val_error", []).append(float(wrong.mean()))
+        else:
+            # the outputs the loop's validation loss was measured on, when it kept them
+            # (the same rows: begin() is given the fit's validation data); else a forward
+            outputs = history.val_outputs
+            if outputs is None or len(outputs) != len(self.y):
+                outputs = net.predict(self.X)
+            error = float((outputs.argmax(axis=1) != self.y).mean())
+        history.metrics.setdefault("val_error", []).append(error)
         return None
 
 
@@ -738,17 +752,25 @@ class Training:
 
     def begin(self, X: np.ndarray, validation=None) -> None:
         """Start the layers that start from the data (``Dense(init="data")``) from up to
-        2,048 of the training rows ``X``, drawn with the network's generator; hand the
+        :data:`START_ROWS` of the training rows ``X`` (:meth:`start_rows`); hand the
         ``validation`` (X, y) to the callbacks that measure it."""
         for callback in self.callbacks:
             if isinstance(callback, ValidationError) and validation is not None:
                 callback.begin(*validation)
+        rows = self.start_rows(len(X))
+        if rows is not None:
+            self.network.initialize_from(X if len(rows) == len(X) else X[rows])
+
+    def start_rows(self, n: int) -> np.ndarray | None:
+        """The positions (sorted) of the rows, among ``n`` training rows, that the layers
+        starting from the data start from: every row up to :data:`START_ROWS`, else that
+        many drawn with the network's generator. None when no layer starts from the data
+        (nothing is drawn then)."""
         if not any(getattr(layer, "from_data", False) for layer in self.network.layers):
-            return
-        rows = X
-        if len(X) > 2048:
-            rows = X[np.sort(self.network.rng.choice(len(X), 2048, replace=False))]
-        self.network.initialize_from(rows)
+            return None
+        if n <= START_ROWS:
+            return np.arange(n)
+        return np.sort(self.network.rng.choice(n, START_ROWS, replace=False))
 
 
 def split_rows(
