@@ -247,6 +247,29 @@ def test_missing_at_prediction_without_impute():
         enc.transform({"size": np.array([1.0, np.nan])})
 
 
+def test_every_problem_at_prediction_is_named_in_one_message():
+    train = {
+        "size": FRAME["size"],
+        "weight": np.array([5.0, 6.0, 7.0, 8.0]),
+        "day": text("2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01"),
+        "color": FRAME["color"],
+    }
+    enc = FeatureEncoder().fit(train)
+    rows = {
+        "size": text("", "2"),  # missing, which the encoder was not fitted to fill
+        "weight": text("7", "NA"),  # text in a numeric column
+        "day": text("2020-05-01", "soon"),  # not a date
+        "color": text("red", "blue"),
+    }
+    with pytest.raises(PreprocessingError) as caught:
+        enc.transform(rows, where=("line", 2))
+    message = str(caught.value)
+    assert "'size' (1: line 2)" in message and "trained without --impute" in message
+    assert "'weight' was numeric in training, but line 3 holds 'NA'" in message
+    assert "--na-values NA" in message
+    assert "'day' was dates" in message and "line 3 holds 'soon'" in message
+
+
 def test_memory_refusal_before_allocating():
     enc = FeatureEncoder().fit({f"x{i}": np.arange(5.0) for i in range(50)})
     enc.check_memory(1000)  # small: fine

@@ -366,6 +366,29 @@ def test_text_that_is_not_a_number_is_refused_by_column_and_row_in_every_body(ki
         assert_error(post_json(client, ROWS[2:3]), 422, "'size' (1: record 0)")
 
 
+def test_a_server_started_with_impute_fills_missing_cells_and_says_how_many(kinds, tmp_path):
+    from glassnet.tabular import read_table
+
+    _, strict = kinds  # trained without impute: its missing cells are refused unless told
+    (tmp_path / "rows.csv").write_text(as_csv(ROWS[:3]) + "\n")
+    with running(strict, impute=True) as client:
+        got = post_json(client, ROWS[:3])
+        about = client.get("/metadata").json()
+    assert got.status_code == 200, got.text
+    assert got.json()["warnings"] == [
+        "filled 5 missing cells with the training statistics ('size': 1, 'member': 1, "
+        "'when': 1, 'code': 1, 'town': 1)"
+    ]
+    # the numbers predict --impute gives the same rows
+    np.testing.assert_array_equal(
+        got.json()["probabilities"],
+        strict.predict_proba(read_table(str(tmp_path / "rows.csv")), impute=True),
+    )
+    assert about["missing_values"] == "imputed"
+    with pytest.raises(TypeError, match="impute needs a command-line model"):
+        serve.create_app(gn.Network([gn.Dense(1)]).build(2), impute=True)
+
+
 def test_a_network_reads_numbers_sent_as_strings(network_server, data):
     net, client = network_server
     X, _ = data
@@ -409,10 +432,10 @@ def test_a_csv_body_is_read_and_predicted_off_the_event_loop(kinds):
     reached, release = threading.Event(), threading.Event()
 
     class Held(gn.TabularModel):  # holds its caller until the test lets it go
-        def transform(self, frame, *, where=("row", 1)):
+        def transform(self, frame, **options):
             reached.set()
             release.wait(timeout=120)
-            return super().transform(frame, where=where)
+            return super().transform(frame, **options)
 
     held = Held(model.network, model.features, model.target, model.info)
     with running(held) as client:

@@ -116,13 +116,11 @@ def warn_once(messages, seen: set) -> None:
 def warn_filled(filled: dict) -> None:
     """Say how many missing cells were filled with the training statistics (by --impute,
     or by a model trained with --impute, which always fills them)."""
-    if filled:
-        total = sum(filled.values())
-        shown = ", ".join(f"{name!r}: {n}" for name, n in filled.items())
-        warn(
-            f"filled {total} missing cell{'s' * (total != 1)} with the training "
-            f"statistics ({shown})"
-        )
+    from ..tabular.model import filled_note
+
+    note = filled_note(filled)
+    if note:
+        warn(note)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -152,14 +150,14 @@ def add_read_options(parser) -> None:
     )
 
 
-def add_impute_option(parser) -> None:
-    """--impute, for the commands that apply a model."""
+def add_impute_option(parser, told: str = "stderr") -> None:
+    """--impute, for the commands that apply a model (``told``: where the count goes)."""
     parser.add_argument(
         "--impute",
         action="store_true",
         help="fill missing cells as the model's training did (the training median or mean, "
-        "a level of its own, or the most frequent value), and say how many (otherwise a "
-        "missing cell is an error, unless the model was trained with --impute)",
+        f"a level of its own, or the most frequent value), and say how many in {told} "
+        "(otherwise a missing cell is an error, unless the model was trained with --impute)",
     )
 
 

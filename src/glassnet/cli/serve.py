@@ -13,7 +13,7 @@ import logging
 import os
 
 from . import messages
-from .common import UserError
+from .common import UserError, add_impute_option
 
 _LEVELS = ("debug", "info", "warning", "error")
 
@@ -79,6 +79,7 @@ def add_parser(sub) -> None:
         help="the least severe messages shown on stderr: debug (uvicorn's too), info "
         "(the default: the access log and notes), warning (as --quiet) or error",
     )
+    add_impute_option(p, "the answer's warnings")
     p.set_defaults(run=run)
 
 
@@ -110,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers must be a positive number, got {args.workers}")
     level = _log_level(args)
     options = {"source": args.model, "access_log": args.access_log, **limits}
+    if args.impute:
+        options["impute"] = True
     _check_metrics_folder()
     model = modelfile.load(args.model)
     try:  # with workers, a check that the model can be served: each worker loads its own

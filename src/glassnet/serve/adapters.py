@@ -156,11 +156,13 @@ class TabularAdapter(Adapter):
     kind = "tabular"
     json_rows = ("record", 0)
 
-    def __init__(self, model):
+    def __init__(self, model, impute: bool = False):
         super().__init__(model)
         self.columns = model.features.to_json()["columns"]
         self.names = [c["name"] for c in self.columns]
-        self.impute = bool(model.features.to_json().get("impute"))
+        # a model trained with impute always fills missing cells; ``impute`` fills them
+        # for any other (``glassnet serve --impute``, as ``predict --impute``)
+        self.impute = impute or bool(model.features.to_json().get("impute"))
 
     @property
     def n_columns(self) -> int:
@@ -229,9 +231,12 @@ class TabularAdapter(Adapter):
         return {name: table.column(name) for name in self.names}
 
     def predict(self, data, where) -> dict[str, Any]:
+        from ..tabular.model import filled_note
+
         model = self.model
+        filled: dict[str, int] = {}
         try:
-            X, warnings = model.transform(data, where=where)
+            X, warnings = model.transform(data, where=where, impute=self.impute, filled=filled)
             output = model.network.predict(X)
         except ValueError as exc:  # the encoder's PreprocessingError, or the network's refusal
             raise BadRequest(422, str(exc)) from None
@@ -243,6 +248,8 @@ class TabularAdapter(Adapter):
         if model.target.task == "classification":
             answer["classes"] = _plain(model.target.classes)
             answer["probabilities"] = _rows_of(output)
+        note = filled_note(filled)
+        warnings = [*warnings, note] if note else warnings
         if warnings:
             answer["warnings"] = [clip(w) for w in warnings]
         return answer
@@ -462,12 +469,19 @@ def _jsonable(v) -> bool:
     return True
 
 
-def adapter_for(model) -> Adapter:
+def adapter_for(model, impute: bool = False) -> Adapter:
+    """How to serve ``model``; ``impute`` fills the missing cells of a command-line
+    model's rows with its training statistics."""
     from ..network import Network
 
     kind = getattr(model, "model_file_kind", None)
     if kind == "tabular":
-        return TabularAdapter(model)
+        return TabularAdapter(model, impute)
+    if impute:
+        raise TypeError(
+            "impute needs a command-line model, which keeps what to fill with; a "
+            f"{type(model).__name__} takes numbers alone"
+        )
     if isinstance(model, Network):
         return NetworkAdapter(model)
     if kind in ("MLPClassifier", "MLPRegressor"):

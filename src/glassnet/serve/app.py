@@ -61,6 +61,7 @@ def create_app(
     body_timeout: float = BODY_TIMEOUT,
     access_log: bool = True,
     metrics: bool = True,
+    impute: bool = False,
 ) -> Starlette:
     """An ASGI application that serves ``model`` (a TabularModel, Network or drop-in
     estimator, as :func:`glassnet.load` gives them). ``source`` names the model file in
@@ -71,10 +72,12 @@ def create_app(
     INFO (:mod:`.access`). ``metrics``: ``GET /metrics``, the counters of this
     application in a registry of its own (:mod:`.metrics`); without it, ``/metrics`` is
     no route. With neither, requests go straight to the routes, as they did before
-    either existed."""
+    either existed. ``impute``: a command-line model fills the missing cells of a
+    request with its training statistics, and its answer's ``warnings`` say how many (a
+    model trained with impute always does)."""
     if not body_timeout > 0:
         raise ValueError(f"body_timeout must be a positive number of seconds, got {body_timeout}")
-    adapter = adapter_for(model)
+    adapter = adapter_for(model, impute)
     max_columns = adapter.n_columns + max_extra_columns
     about = adapter.metadata()
     about.update(

@@ -860,10 +860,11 @@ class FeatureEncoder:
             )
         n = cols.n_rows
         missing = {c["name"]: missing_mask(cols[c["name"]]) for c in self.columns}
+        problems: list[str] = []  # every column's, told in one message
         if not impute:
             with_missing = _missing_columns(missing, where)
             if with_missing:
-                raise PreprocessingError(
+                problems.append(
                     _missing_message(with_missing, None) + ", and the model was trained "
                     "without --impute; give --impute to fill them as training would (the "
                     "training median or mean, a level of its own, or the most frequent value)"
@@ -877,46 +878,61 @@ class FeatureEncoder:
         hot: list[tuple[int, np.ndarray]] = []  # (first output column, level codes; -1: none)
         start = 0
         for c in self.columns:
-            values, miss = cols[c["name"]], missing[c["name"]]
-            kind = c["kind"]
-            if kind == "numeric":
-                x, failed = parse_numbers(values, miss)
-                self._refuse_wrong(c, values, failed, where, "numeric")
-                x[miss] = c["fill"]
-                z = self._scaled(x, c["mean"], c["std"], c, where)
-                dense.append((start, smooth_clip(z, c["clip"]) if c.get("clip") else z))
-                if c.get("indicator"):
-                    dense.append((start + 1, miss.astype(np.float64)))
-            elif kind == "boolean":
-                x, failed = parse_booleans(values, miss)
-                self._refuse_wrong(c, values, failed, where, "true/false")
-                x[miss] = c["mean"]
-                dense.append((start, self._scaled(x, c["mean"], c["std"], c, where)))
-            elif kind == "datetime":
-                fmt = c.get("format")
-                t, failed = parse_datetimes(values, miss, fmt)
-                self._refuse_wrong(c, values, failed, where, f"dates ({describe_format(fmt)})")
-                parts = calendar_parts(t)
-                for j, p in enumerate(c["parts"]):
-                    x = parts[p["part"]]
-                    x[miss] = p["mean"]
-                    dense.append((start + j, self._scaled(x, p["mean"], p["std"], c, where)))
-                if c.get("indicator"):
-                    dense.append((start + len(c["parts"]), miss.astype(np.float64)))
+            try:
+                warning = self._encode(c, cols[c["name"]], missing[c["name"]], start, where,
+                                       dense, hot)  # fmt: skip
+            except PreprocessingError as problem:
+                problems.append(str(problem))
             else:
-                codes, message = self._one_hot_codes(c, values, miss)
-                if c.get("embed"):  # the level's index; the last for "other" and unseen
-                    codes[codes < 0] = len(c["categories"])
-                    dense.append((start, codes.astype(np.float64)))
-                    message = message and message.replace(
-                        "encoded as all zeros", "encoded as the level for rare values"
-                    )
-                else:
-                    hot.append((start, codes))
-                if message:
-                    warnings.append(ColumnWarning(c["name"], message))
+                if warning:
+                    warnings.append(warning)
             start += _width(c)
+        if problems:
+            raise PreprocessingError("; ".join(problems))
         return _assemble(n, start, dtype, dense, hot), warnings
+
+    def _encode(self, c: dict, values, miss, start: int, where, dense: list, hot: list):
+        """Column ``c``'s encoded values, added to ``dense`` or ``hot`` from output column
+        ``start``; returns its ColumnWarning, if any; raises PreprocessingError for values
+        of the wrong kind."""
+        kind = c["kind"]
+        if kind == "numeric":
+            x, failed = parse_numbers(values, miss)
+            self._refuse_wrong(c, values, failed, where, "numeric")
+            x[miss] = c["fill"]
+            z = self._scaled(x, c["mean"], c["std"], c, where)
+            dense.append((start, smooth_clip(z, c["clip"]) if c.get("clip") else z))
+            if c.get("indicator"):
+                dense.append((start + 1, miss.astype(np.float64)))
+        elif kind == "boolean":
+            x, failed = parse_booleans(values, miss)
+            self._refuse_wrong(c, values, failed, where, "true/false")
+            x[miss] = c["mean"]
+            dense.append((start, self._scaled(x, c["mean"], c["std"], c, where)))
+        elif kind == "datetime":
+            fmt = c.get("format")
+            t, failed = parse_datetimes(values, miss, fmt)
+            self._refuse_wrong(c, values, failed, where, f"dates ({describe_format(fmt)})")
+            parts = calendar_parts(t)
+            for j, p in enumerate(c["parts"]):
+                x = parts[p["part"]]
+                x[miss] = p["mean"]
+                dense.append((start + j, self._scaled(x, p["mean"], p["std"], c, where)))
+            if c.get("indicator"):
+                dense.append((start + len(c["parts"]), miss.astype(np.float64)))
+        else:
+            codes, message = self._one_hot_codes(c, values, miss)
+            if c.get("embed"):  # the level's index; the last for "other" and unseen
+                codes[codes < 0] = len(c["categories"])
+                dense.append((start, codes.astype(np.float64)))
+                message = message and message.replace(
+                    "encoded as all zeros", "encoded as the level for rare values"
+                )
+            else:
+                hot.append((start, codes))
+            if message:
+                return ColumnWarning(c["name"], message)
+        return None
 
     @staticmethod
     def _refuse_wrong(c, values, failed, where, what: str) -> None:

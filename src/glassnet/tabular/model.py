@@ -42,7 +42,7 @@ from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
 from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
 from .recipe import Recipe, Training, check_target
 
-__all__ = ["TabularModel"]
+__all__ = ["TabularModel", "filled_note"]
 
 _log = logging.getLogger(__name__)
 
@@ -657,14 +657,18 @@ class _Incremental:
     rows: int = 0
 
 
+def filled_note(filled: dict[str, int]) -> str | None:
+    """How many missing cells were filled with the training statistics, and in which
+    columns (``filled``: each column's count, as ``transform`` gives it); None for none."""
+    if not filled:
+        return None
+    total = sum(filled.values())
+    shown = ", ".join(f"{name!r}: {n}" for name, n in filled.items())
+    return f"filled {total} missing cell{'s' * (total != 1)} with the training statistics ({shown})"
+
+
 def _warn_filled(filled: dict[str, int]) -> None:
     """Say how many missing cells were filled with the training statistics, and where."""
-    if filled:
-        total = sum(filled.values())
-        shown = ", ".join(f"{name!r}: {n}" for name, n in filled.items())
-        _log.warning(
-            "filled %d missing cell%s with the training statistics (%s)",
-            total,
-            "s" * (total != 1),
-            shown,
-        )
+    note = filled_note(filled)
+    if note:
+        _log.warning("%s", note)
