@@ -74,6 +74,24 @@ def test_dates_become_standardised_parts():
         np.testing.assert_allclose(X[:, j], (v - v.mean()) / v.std())
 
 
+def test_robust_scaling_clips_date_parts_smoothly_as_it_clips_numbers():
+    dates = text("2012-01-01", "2012-06-15", "2013-12-31", "2014-03-09")
+    enc = FeatureEncoder(scaling="robust").fit({"d": dates})
+    plain = FeatureEncoder().fit({"d": dates})
+    far = text("2013-01-01", "9999-12-31", "0001-01-01")
+    X, _ = enc.transform({"d": far})
+    Z, _ = plain.transform({"d": far})
+    np.testing.assert_array_equal(X, Z / np.sqrt(1 + (Z / 3) ** 2))
+    assert np.abs(Z[:, 0]).max() > 1000 and np.abs(X).max() < 3  # the year, tamed
+    back = FeatureEncoder.from_json(enc.to_json())
+    np.testing.assert_array_equal(back.transform({"d": far})[0], X)
+    assert "each standardised and smoothly clipped to +-3" in enc.describe()[0]
+    state = enc.to_json()
+    state["columns"][0]["clip"] = -1.0
+    with pytest.raises(ValueError, match="invalid clip"):
+        FeatureEncoder.from_json(state)
+
+
 def test_hours_appear_only_when_the_times_have_them():
     times = text("2012-01-01 00:00", "2012-01-01 13:30", "2012-01-02T23:00:00Z")
     enc = FeatureEncoder().fit({"t": times})

@@ -437,7 +437,8 @@ def test_a_date_missing_in_training_gets_an_indicator_in_the_graph_too():
     model = gn.TabularModel.fit(frame, "amount", epochs=5, impute=True, seed=0)
     names = model.features.output_names
     assert names[: names.index("size")][-1] == "when.missing"
-    test = frame.drop(columns=["amount"]).head(80)
+    test = frame.drop(columns=["amount"]).head(80).copy()
+    test.loc[2, "when"] = pd.Timestamp("2200-01-01")  # far from training: clipped
     X, _ = model.transform(test)
     np.testing.assert_array_equal(X[:, names.index("when.missing")], test["when"].isna())
     seconds = (test["when"] - pd.Timestamp(0)) / pd.Timedelta(seconds=1)

@@ -411,13 +411,19 @@ def _numeric_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
     centred = g.op("Sub", [x, g.const([[spec["mean"]]], "mean")], "centred")
     z = g.op("Div", [centred, g.const([[spec["std"]]], "std")], "scaled")
     if spec.get("clip"):
-        ratio = g.op("Div", [z, g.const([[spec["clip"]]], "clip")], "ratio")
-        spread = g.op("Add", [g.const([[1.0]], "one"), g.op("Mul", [ratio, ratio])], "spread")
-        z = g.op("Div", [z, g.op("Sqrt", [spread], "root")], "clipped")
+        z = _smooth_clip(g, z, spec["clip"])
     if spec.get("indicator") and missing is not None:
         flag = g.op("Cast", [missing], "was_missing", to=g.element)
         z = g.op("Concat", [z, flag], "with_indicator", axis=1)
     return z, g.element
+
+
+def _smooth_clip(g: _Graph, z: str, bound: float, dtype=None) -> str:
+    """z / sqrt(1 + (z / bound)^2), as :func:`glassnet.tabular.encoding.smooth_clip`
+    (``dtype``: z's, when it is not the graph's)."""
+    ratio = g.op("Div", [z, g.const([[bound]], "clip", dtype)], "ratio")
+    spread = g.op("Add", [g.const([[1.0]], "one", dtype), g.op("Mul", [ratio, ratio])], "spread")
+    return g.op("Div", [z, g.op("Sqrt", [spread], "root")], "clipped")
 
 
 def _categorical_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
@@ -455,7 +461,8 @@ def _boolean_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
 def _datetime_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
     """A time as seconds since 1970-01-01 00:00 UTC (a double, NaN for missing), split
     into its parts (year, month, dayofweek, dayofyear, hour) by the civil-calendar
-    arithmetic of the proleptic Gregorian calendar, each standardised; a missing time's
+    arithmetic of the proleptic Gregorian calendar, each standardised (and smoothly
+    clipped, with a ``clip``); a missing time's
     parts are the training means, and with an ``indicator`` one more output is 1 where
     the time was missing."""
     t = spec["name"]
@@ -525,6 +532,8 @@ def _datetime_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
         if missing is not None:
             x = g.op("Where", [missing, c([[p["mean"]]]), x])
         scaled = g.op("Div", [minus(x, c([[p["mean"]]])), c([[p["std"]]])], p["part"])
+        if spec.get("clip"):
+            scaled = _smooth_clip(g, scaled, spec["clip"], f64)
         blocks.append(g.op("Cast", [scaled], p["part"], to=g.element))
     if spec.get("indicator") and missing is not None:
         blocks.append(g.op("Cast", [missing], "was_missing", to=g.element))

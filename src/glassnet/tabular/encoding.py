@@ -648,6 +648,8 @@ class FeatureEncoder:
                 }
                 if c.fmt is not None:
                     column["format"] = c.fmt
+                if self.scaling == "robust":  # a year far from training's stays in range
+                    column["clip"] = CLIP
                 if self.impute and self.indicators and c.missing:
                     column["indicator"] = True
                 columns.append(column)
@@ -917,7 +919,8 @@ class FeatureEncoder:
             for j, p in enumerate(c["parts"]):
                 x = parts[p["part"]]
                 x[miss] = p["mean"]
-                dense.append((start + j, self._scaled(x, p["mean"], p["std"], c, where)))
+                z = self._scaled(x, p["mean"], p["std"], c, where)
+                dense.append((start + j, smooth_clip(z, c["clip"]) if c.get("clip") else z))
             if c.get("indicator"):
                 dense.append((start + len(c["parts"]), miss.astype(np.float64)))
         else:
@@ -1051,22 +1054,22 @@ class FeatureEncoder:
             kind = c.get("kind")
             if kind not in KINDS:
                 raise ValueError(f"feature column {name!r} has unknown kind {kind!r}")
+            clip = c.get("clip")
+            if (
+                kind in ("numeric", "datetime")
+                and clip is not None
+                and not (
+                    isinstance(clip, (int, float))
+                    and not isinstance(clip, bool)
+                    and clip > 0
+                    and math.isfinite(clip)
+                )
+            ):
+                raise ValueError(f"feature column {name!r} has an invalid clip {clip!r}")
             if kind in ("numeric", "boolean"):
                 _check_scale(
                     name, c, ("mean", "std", "fill") if kind == "numeric" else ("mean", "std")
                 )
-                clip = c.get("clip")
-                if (
-                    kind == "numeric"
-                    and clip is not None
-                    and not (
-                        isinstance(clip, (int, float))
-                        and not isinstance(clip, bool)
-                        and clip > 0
-                        and math.isfinite(clip)
-                    )
-                ):
-                    raise ValueError(f"feature column {name!r} has an invalid clip {clip!r}")
                 if not isinstance(c.get("indicator", False), bool):
                     raise ValueError(f"feature column {name!r} has an invalid indicator flag")
             elif kind == "datetime":
@@ -1137,9 +1140,10 @@ class FeatureEncoder:
                     fill = ", missing -> each part's training mean"
                 if c.get("indicator"):
                     fill += ", and a column that is 1 where it was missing"
+                clip = f" and smoothly clipped to +-{c['clip']:g}" if c.get("clip") else ""
                 lines.append(
                     f"{c['name']}: date/time ({describe_format(c.get('format'))}) -> {parts}, "
-                    f"each standardised{fill}"
+                    f"each standardised{clip}{fill}"
                 )
             else:
                 cats = [cat or _MISSING for cat in c["categories"]]
