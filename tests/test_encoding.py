@@ -253,6 +253,12 @@ def test_text_in_a_numeric_column_at_prediction():
         enc.transform({"size": text(1, "big")})
 
 
+def test_decimal_commas_in_a_numeric_column_at_prediction_ask_for_decimal():
+    enc = FeatureEncoder().fit(FRAME, ["size"])
+    with pytest.raises(PreprocessingError, match="holds '12,5'.*give --decimal ,$"):
+        enc.transform({"size": text(1, "12,5")})
+
+
 def test_absent_columns_are_all_named():
     enc = FeatureEncoder().fit(FRAME)
     with pytest.raises(PreprocessingError, match="no columns 'size', 'color' and 'flag'"):

@@ -489,3 +489,6 @@ def test_the_chain_rule_goes_through_the_recipe_s_blends(depth):
         assert product == pytest.approx(chain.value, rel=1e-12)
         assert "(1 - alpha) + alpha * selu'(h" in str(chain)
     assert "(the blend)" in str(ex)
+    # the summary names the blend after each Dense product, not its identity
+    acts = "learned selu, sigmoid" if depth == 1 else "learned selu, learned mish, sigmoid"
+    assert ex.architecture.endswith(f"({acts})")

@@ -17,7 +17,7 @@ from .. import data as _data
 from .. import losses as _losses
 from .. import optimizers as _optimizers
 from .. import validation as _v
-from ..layers import Dense, Dropout, Layer
+from ..layers import Dense, Dropout, Layer, Parametric
 from . import prose
 
 __all__ = ["explain", "Explanation", "LayerStep", "OtherStep", "MAX_ROWS"]
@@ -644,7 +644,7 @@ def explain(
         y_true[np.arange(n), Y] = 1.0
     dense = [layer for layer in work.layers if isinstance(layer, Dense)]
     sizes = [str(work.input_size)] + [str(layer.units) for layer in dense]
-    acts = ", ".join(layer.activation for layer in dense)
+    acts = ", ".join(_activation_after(work.layers, layer) for layer in dense)
     seed_names, seed_index = _seed_names(steps)
     return Explanation(
         x=X,
@@ -773,3 +773,13 @@ def _update(work, steps, others, opt, gradients: np.ndarray) -> np.ndarray:
     for other in others:
         other.updates = {k: v.copy() for k, v in other.layer.parameter_arrays().items()}
     return updates
+
+
+def _activation_after(layers: list, dense: Dense) -> str:
+    """The activation that follows a Dense layer's product: its own, or, for an identity
+    Dense layer that a Parametric layer follows, that layer's blend ("learned selu")."""
+    i = next(j for j, layer in enumerate(layers) if layer is dense)
+    after = layers[i + 1] if i + 1 < len(layers) else None
+    if dense.activation == "identity" and isinstance(after, Parametric):
+        return f"learned {after.activation}"
+    return dense.activation

@@ -951,6 +951,8 @@ class FeatureEncoder:
                 f"; if {', '.join(map(repr, words))} marks missing values, give --na-values "
                 f"{shell_word(','.join(words))} (and --impute to fill them)"
             )
+        elif what == "numeric" and all(_COMMA_DECIMAL.fullmatch(t) for t in texts):
+            hint = "; if ',' is the decimal mark, give --decimal ,"
         elif what == "numeric":
             hint = (
                 f"; it was read as numbers because every training value was one: if it holds "
