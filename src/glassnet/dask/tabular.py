@@ -705,7 +705,7 @@ def fit_table(
             net.initialize_from(_rows(client, encoded, [s["train"] for s in stats], start))
         for callback in training.callbacks:
             if isinstance(callback, ValidationError) and n_val:
-                callback.measured_by(lambda net: _val_error(client, encoded, stats, net))
+                callback.measured_by(lambda now: _val_error(client, encoded, stats, now))
         history = fit_network(
             net,
             X_train,

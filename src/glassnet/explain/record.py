@@ -644,7 +644,8 @@ def explain(
         y_true[np.arange(n), Y] = 1.0
     dense = [layer for layer in work.layers if isinstance(layer, Dense)]
     sizes = [str(work.input_size)] + [str(layer.units) for layer in dense]
-    acts = ", ".join(_activation_after(work.layers, layer) for layer in dense)
+    after = dict(zip(map(id, work.layers), [*work.layers[1:], None]))
+    acts = ", ".join(_activation_of(layer, after[id(layer)]) for layer in dense)
     seed_names, seed_index = _seed_names(steps)
     return Explanation(
         x=X,
@@ -775,11 +776,10 @@ def _update(work, steps, others, opt, gradients: np.ndarray) -> np.ndarray:
     return updates
 
 
-def _activation_after(layers: list, dense: Dense) -> str:
+def _activation_of(dense: Dense, after: Layer | None) -> str:
     """The activation that follows a Dense layer's product: its own, or, for an identity
-    Dense layer that a Parametric layer follows, that layer's blend ("learned selu")."""
-    i = next(j for j, layer in enumerate(layers) if layer is dense)
-    after = layers[i + 1] if i + 1 < len(layers) else None
+    Dense layer that a Parametric layer follows (``after``), that layer's blend
+    ("learned selu")."""
     if dense.activation == "identity" and isinstance(after, Parametric):
         return f"learned {after.activation}"
     return dense.activation

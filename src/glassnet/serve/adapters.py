@@ -158,11 +158,12 @@ class TabularAdapter(Adapter):
 
     def __init__(self, model, impute: bool = False):
         super().__init__(model)
-        self.columns = model.features.to_json()["columns"]
+        state = model.features.to_json()
+        self.columns = state["columns"]
         self.names = [c["name"] for c in self.columns]
         # a model trained with impute always fills missing cells; ``impute`` fills them
         # for any other (``glassnet serve --impute``, as ``predict --impute``)
-        self.impute = impute or bool(model.features.to_json().get("impute"))
+        self.impute = impute or bool(state.get("impute"))
 
     @property
     def n_columns(self) -> int:

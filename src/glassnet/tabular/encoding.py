@@ -273,6 +273,11 @@ def smooth_clip(z: np.ndarray, bound: float) -> np.ndarray:
     return z / np.sqrt(1.0 + np.square(z / bound))
 
 
+def _clipped(z: np.ndarray, column: dict) -> np.ndarray:
+    """z smoothly clipped when the column has a ``clip`` (robust scaling), else z."""
+    return smooth_clip(z, column["clip"]) if column.get("clip") else z
+
+
 @dataclass
 class _Column:
     """What is learnt about one feature column while fitting."""
@@ -902,8 +907,7 @@ class FeatureEncoder:
             x, failed = parse_numbers(values, miss)
             self._refuse_wrong(c, values, failed, where, "numeric")
             x[miss] = c["fill"]
-            z = self._scaled(x, c["mean"], c["std"], c, where)
-            dense.append((start, smooth_clip(z, c["clip"]) if c.get("clip") else z))
+            dense.append((start, _clipped(self._scaled(x, c["mean"], c["std"], c, where), c)))
             if c.get("indicator"):
                 dense.append((start + 1, miss.astype(np.float64)))
         elif kind == "boolean":
@@ -920,7 +924,7 @@ class FeatureEncoder:
                 x = parts[p["part"]]
                 x[miss] = p["mean"]
                 z = self._scaled(x, p["mean"], p["std"], c, where)
-                dense.append((start + j, smooth_clip(z, c["clip"]) if c.get("clip") else z))
+                dense.append((start + j, _clipped(z, c)))
             if c.get("indicator"):
                 dense.append((start + len(c["parts"]), miss.astype(np.float64)))
         else:
