@@ -650,7 +650,7 @@ def test_predict_and_evaluate_fill_a_missing_cell_when_asked(capsys, tmp_path):
 def test_impute_from_python_warns_through_the_glassnet_logger(caplog):
     frame = pd.DataFrame({"x": np.arange(20.0), "y": ["a", "b"] * 10})
     model = gn.TabularModel.fit(frame, "y", epochs=1)
-    with pytest.raises(ValueError, match="give --impute"):
+    with pytest.raises(ValueError, match="give impute=True"):  # Python's spelling of the fix
         model.predict({"x": [1.0, None]})
     with caplog.at_level("WARNING", logger="glassnet"):
         labels = model.predict({"x": [1.0, None]}, impute=True)
@@ -659,6 +659,32 @@ def test_impute_from_python_warns_through_the_glassnet_logger(caplog):
     assert record.getMessage() == "filled 1 missing cell with the training statistics ('x': 1)"
     assert model.predict_proba({"x": [None]}, impute=True).shape == (1, 2)
     assert model.evaluate({"x": [None, 3.0], "y": ["a", "b"]}, impute=True)["rows"] == 2
+    # a word that means missing, as predict --na-values and evaluate --drop-missing-target
+    with pytest.raises(ValueError, match=r"give na_values=\['n/a'\] \(and impute=True"):
+        model.predict({"x": [1.0, "n/a"]})
+    same = model.predict_proba({"x": [1.0, "n/a"]}, na_values=["n/a"], impute=True)
+    assert np.array_equal(same, model.predict_proba({"x": [1.0, None]}, impute=True))
+    with pytest.raises(ValueError, match=r"drop_missing_target=True leaves them out"):
+        model.evaluate({"x": [1.0, 2.0, 3.0], "y": ["a", None, "b"]})
+    dropped = model.evaluate(
+        {"x": [1.0, 2.0, 3.0], "y": ["a", None, "b"]}, drop_missing_target=True
+    )
+    assert dropped == model.evaluate({"x": [1.0, 3.0], "y": ["a", "b"]})
+
+
+def test_values_never_seen_in_training_warn_from_python(caplog):
+    frame = pd.DataFrame({"town": ["north", "south"] * 10, "y": ["a", "b"] * 10})
+    model = gn.TabularModel.fit(frame, "y", epochs=1)
+    for predict in (model.predict, model.predict_proba):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="glassnet"):
+            predict({"town": ["north", "east"]})
+        (record,) = [r for r in caplog.records if r.name.startswith("glassnet")]
+        assert "'town'" in record.getMessage() and "'east'" in record.getMessage()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="glassnet"):
+        model.evaluate({"town": ["east"], "y": ["a"]})
+    assert ["'east'" in r.getMessage() for r in caplog.records] == [True]
 
 
 def test_a_word_in_a_numeric_column_names_categorical_and_evaluate_warns_once(capsys, tmp_path):

@@ -140,7 +140,7 @@ def test_max_categories_keeps_the_most_frequent_and_an_other_level():
 
 def test_identifier_like_text_is_refused_quickly():
     ids = text(*[f"id{i // 2}" for i in range(400)])
-    with pytest.raises(PreprocessingError, match="'ids' has 200 distinct.*--ignore ids"):
+    with pytest.raises(PreprocessingError, match=r"'ids' has 200 distinct.*ignore=\['ids'\]"):
         FeatureEncoder().fit({"ids": ids})
     enc = FeatureEncoder(max_categories=20).fit({"ids": ids})
     assert enc.n_outputs == 20
@@ -157,7 +157,7 @@ def test_every_column_with_missing_values_is_named_in_one_message():
     message = str(info.value)
     assert "2 columns have missing values" in message
     assert "'a' (2: lines 3, 5)" in message and "'b' (2: lines 3, 4)" in message
-    assert "'c'" not in message and "--impute" in message
+    assert "'c'" not in message and "fill them with impute=True" in message
 
 
 def test_missing_values_imputed_from_the_training_rows():
@@ -180,7 +180,7 @@ def test_numbers_with_a_few_text_cells_ask_what_they_mean():
         FeatureEncoder().fit({"bill": column}, where=("line", 2))
     message = str(info.value)
     assert "'bill' holds numbers, but also the text 'NA' (lines 42, 43)" in message
-    assert "--na-values NA" in message and "--categorical bill" in message
+    assert "na_values=['NA']" in message and "categorical=['bill']" in message
 
 
 def test_infinite_values_name_column_and_line():
@@ -255,7 +255,7 @@ def test_text_in_a_numeric_column_at_prediction():
 
 def test_decimal_commas_in_a_numeric_column_at_prediction_ask_for_decimal():
     enc = FeatureEncoder().fit(FRAME, ["size"])
-    with pytest.raises(PreprocessingError, match="holds '12,5'.*give --decimal ,$"):
+    with pytest.raises(PreprocessingError, match="holds '12,5'.*give decimal=','$"):
         enc.transform({"size": text(1, "12,5")})
 
 
@@ -267,7 +267,7 @@ def test_absent_columns_are_all_named():
 
 def test_missing_at_prediction_without_impute():
     enc = FeatureEncoder().fit(FRAME, ["size"])
-    with pytest.raises(PreprocessingError, match="trained without --impute"):
+    with pytest.raises(PreprocessingError, match="trained without imputing.*give impute=True"):
         enc.transform({"size": np.array([1.0, np.nan])})
 
 
@@ -288,16 +288,25 @@ def test_every_problem_at_prediction_is_named_in_one_message():
     with pytest.raises(PreprocessingError) as caught:
         enc.transform(rows, where=("line", 2))
     message = str(caught.value)
-    assert "'size' (1: line 2)" in message and "trained without --impute" in message
+    assert "'size' (1: line 2)" in message and "give impute=True" in message
     assert "'weight' was numeric in training, but line 3 holds 'NA'" in message
-    assert "--na-values NA" in message
+    assert "give na_values=['NA'] (and impute=True to fill them)" in message
     assert "'day' was dates" in message and "line 3 holds 'soon'" in message
+    # the same fixes as the command line and a client of the service give them
+    cli = caught.value.spelled("command line")
+    assert "give --impute to fill" in cli and "give --na-values NA (and --impute" in cli
+    assert cli.replace("--impute", "impute=True").replace("--na-values NA", "na_values=['NA']") == (
+        message
+    )
+    served = caught.value.spelled("service")
+    assert "give glassnet serve --impute to fill" in served
+    assert "give null in place of those cells" in served
 
 
 def test_memory_refusal_before_allocating():
     enc = FeatureEncoder().fit({f"x{i}": np.arange(5.0) for i in range(50)})
     enc.check_memory(1000)  # small: fine
-    with pytest.raises(PreprocessingError, match="of memory available.*--max-categories"):
+    with pytest.raises(PreprocessingError, match="of memory available.*max_categories=N"):
         enc.check_memory(10**12)
 
 
@@ -464,8 +473,8 @@ def test_a_one_hot_block_is_bounded_before_it_is_allocated():
     message = str(info.value)
     assert message.startswith(f"'city' has 7500 levels, and one-hot encoding it for {rows} rows")
     assert "more than the 1.0 GiB a column may take" in message
-    assert "--max-categories N (--max-categories 7499 or fewer" in message
-    assert message.endswith("or leave it out with --ignore city")
+    assert "max_categories=N (max_categories=7499 or fewer" in message
+    assert message.endswith("or leave it out with ignore=['city']")
 
 
 def test_a_date_format_is_kept_in_the_json_and_read_back():
@@ -489,7 +498,7 @@ def test_transform_fills_with_the_training_statistics_when_asked():
         {"x": np.array([1.0, 3.0]), "c": text("a", "a"), "b": text("true", "false")}
     )
     holes = {"x": np.array([np.nan, 2.0]), "c": text("", "a"), "b": text("true", None)}
-    with pytest.raises(PreprocessingError, match="give --impute to fill them"):
+    with pytest.raises(PreprocessingError, match="give impute=True to fill them"):
         enc.transform(holes)
     filled: dict = {}
     X, _ = enc.transform(holes, impute=True, filled=filled)

@@ -86,7 +86,7 @@ def test_tsv_by_extension_and_a_given_separator(tmp_path):
 def test_european_numbers_with_decimal_commas(tmp_path):
     path = tmp_path / "eu.csv"
     path.write_bytes("Stadt;Preis;Fläche\nKöln;1.234.567;12,5\nMünchen;999;7\n".encode("latin-1"))
-    with pytest.raises(DataFileError, match="not UTF-8 text.*--encoding latin-1"):
+    with pytest.raises(DataFileError, match="not UTF-8 text.*encoding='latin-1'"):
         read_table(str(path))
     options = ReadOptions(encoding="latin-1", decimal=",", thousands=".")
     data = as_lists(read_table(str(path), options))

@@ -362,7 +362,9 @@ def test_text_that_is_not_a_number_is_refused_by_column_and_row_in_every_body(ki
             (post_csv(client, as_csv(rows)), "line 3"),
         )
         for got, row in answers:
-            assert_error(got, 422, "missing values", f"'size' (1: {row})", "without --impute")
+            assert_error(
+                got, 422, "missing values", f"'size' (1: {row})", "glassnet serve --impute"
+            )
         assert_error(post_json(client, ROWS[2:3]), 422, "'size' (1: record 0)")
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from glassnet.tabular import PreprocessingError
+from glassnet.tabular.fixes import spell
 from glassnet.tabular.survey import Survey, infer_kind
 
 
@@ -11,6 +12,11 @@ def text(*values):
     out = np.empty(len(values), dtype=object)
     out[:] = list(values)
     return out
+
+
+def said(result):
+    """A survey's problems as the command line shows them, their fixes spelled as flags."""
+    return [spell(p, "command line") for p in result.problems]
 
 
 def surveyed(table, target=None, chunk=None, **options):
@@ -33,7 +39,7 @@ def test_a_column_is_read_by_all_its_rows_whatever_the_chunks():
     # numbers with a single word 30 rows in: the same question, read at once or in chunks
     values = text(*[str(i) for i in range(30)], "oops", *[str(i) for i in range(9)])
     for found in (surveyed({"z": values}), surveyed({"z": values}, chunk=4)):
-        assert found.problems == [
+        assert said(found) == [
             "'z' holds numbers, but also the text 'oops' (line 32); if that marks missing "
             "values, give --na-values oops; to treat the column as categories, give "
             "--categorical z"
@@ -48,7 +54,7 @@ def test_missing_values_of_every_kind_in_one_message_counted_over_the_whole_tabl
     label = text(*["NA" if i == 39 else ("yes" if i % 3 else "no") for i in range(n)])
     table = {"score": score, "income": income, "sex": sex, "label": label}
     found = surveyed(table, "label", chunk=6)
-    assert found.problems == [
+    assert said(found) == [
         "3 columns have missing values: 'score' (6 'NA': lines 5, 12, 19, 26, 33 and 1 more); "
         "'income' (2 empty: lines 7, 32); 'sex' (1 'NA': line 10); and the target column "
         "'label' has missing values (1 'NA': line 41); give --na-values NA --impute "
@@ -68,7 +74,7 @@ def test_the_fixes_already_given_are_not_asked_again():
         "label": text("a", "b", "", "a"),
     }
     found = surveyed(table, "label", na_values=["?"], impute=True, drop_missing_target=True)
-    assert found.problems == [
+    assert said(found) == [
         "a column has missing values: 'score' (1 'NA': line 3); give --na-values ?,NA "
         "(to read 'NA' as missing)"
     ]
@@ -77,7 +83,7 @@ def test_the_fixes_already_given_are_not_asked_again():
 
 def test_a_column_the_fix_would_empty_is_named_with_ignore():
     table = {"x": text("1", "2", "NA"), "notes": text("NA", "NA", "")}
-    (message,) = surveyed(table).problems
+    (message,) = said(surveyed(table))
     assert "'notes' (1 empty: line 4; 2 'NA': lines 2, 3: no values left)" in message
     assert message.endswith(
         "give --na-values NA --impute --ignore notes (to read 'NA' as missing, to fill the "
@@ -99,14 +105,14 @@ def test_the_data_decides_the_order_of_day_and_month():
 
 def test_dates_the_data_cannot_order_ask_for_a_format():
     table = {"born": text("02/12/1977", "03/04/1980"), "seen": text("01-02-2020", "05-06-2021")}
-    (message,) = surveyed(table).problems
+    (message,) = said(surveyed(table))
     assert message == (
         "'born' (such as '02/12/1977') and 'seen' (such as '01-02-2020') hold dates whose day "
         "and month cannot be told apart (no value above 12 in either place); say which comes "
         "first with --date-format born=%d/%m/%Y --date-format seen=%d-%m-%Y (or the other "
         "order of day and month)"
     )
-    one = surveyed({"born": table["born"]}).problems[0]
+    one = said(surveyed({"born": table["born"]}))[0]
     assert one.endswith(
         "say which comes first with --date-format %d/%m/%Y, or --date-format %m/%d/%Y"
     )
@@ -117,7 +123,7 @@ def test_dates_the_data_cannot_order_ask_for_a_format():
 
 def test_a_date_column_with_a_few_bad_cells_names_them():
     values = text(*[f"{d:02d}/03/2001" for d in range(1, 29)], "31/02/2001")
-    (message,) = surveyed({"d": values}).problems
+    (message,) = said(surveyed({"d": values}))
     assert message.startswith(
         "'d' holds dates (%d/%m/%Y), but also the text '31/02/2001' (line 30)"
     )
@@ -151,12 +157,12 @@ def test_infer_kind_is_the_same_rule_for_one_column():
 
 def test_a_format_given_for_a_column_must_read_all_of_it():
     table = {"born": text("02/12/1977", "x", "03/04/1980")}
-    (message,) = surveyed(table, date_format={"born": "%Y-%m-%d"}).problems
+    (message,) = said(surveyed(table, date_format={"born": "%Y-%m-%d"}))
     assert message.startswith(
         "--date-format born=%Y-%m-%d does not read '02/12/1977', 'x', '03/04/1980' in 'born' "
         "(lines 2, 3, 4); give the format its dates are written in"
     )
-    (message,) = surveyed(table, date_format={"born": "%d/%m/%Y"}).problems
+    (message,) = said(surveyed(table, date_format={"born": "%d/%m/%Y"}))
     assert "does not read 'x' in 'born' (line 3)" in message
     # one format for every column reads those it can, and leaves the others to their values
     found = surveyed({**table, "n": text("1", "2", "3")}, date_format="%d/%m/%Y")

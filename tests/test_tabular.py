@@ -177,7 +177,8 @@ def test_prediction_errors_name_the_column(fitted, records, fragment):
 def test_a_missing_target_is_refused_or_dropped():
     frame = {"x": np.arange(10.0), "y": np.array([1.5, None, 2.5] + [3.0, 4.5] * 3 + [None])}
     with pytest.raises(
-        PreprocessingError, match=r"'y' has missing values \(2 empty: rows 2, 10\).*--drop-missing"
+        PreprocessingError,
+        match=r"'y' has missing values \(2 empty: rows 2, 10\).*drop_missing_target=True",
     ):
         gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1)
     model = gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, drop_missing_target=True)
@@ -190,7 +191,7 @@ def test_imputation_never_touches_the_target():
         gn.TabularModel.fit(frame, "y", hidden=(2,), epochs=1, impute=True)
     message = str(info.value)
     assert "target column 'y' has missing values (1 empty: row 3)" in message
-    assert "--drop-missing-target" in message and "--impute" not in message
+    assert "drop_missing_target=True" in message and "impute" not in message
 
 
 def test_a_feature_listed_twice_is_refused(frame):

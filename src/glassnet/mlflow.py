@@ -187,11 +187,13 @@ def _categorical_type(categories) -> str:
 def infer_signature(model: Any) -> ModelSignature:
     """The input and output signature of a model, read from the model itself.
 
-    * a TabularModel: one input column per feature column (numbers ``double``,
-      booleans ``boolean``, dates ``datetime``, categories ``string``, or ``long`` for
-      categories that are whole numbers), optional when the model imputes missing
-      values; one output column named after the target, ``proba_<class>`` columns with
-      the parameter ``proba=True``;
+    * a TabularModel: one input column per feature column, typed as training gave it
+      (numbers ``double``, or ``long`` when every training value was an integer;
+      booleans ``boolean``; dates ``datetime``, or ``string`` when training read them
+      from text; categories ``string``, or ``long`` for categories that are whole
+      numbers), optional when the model imputes missing values; one output column
+      named after the target, ``proba_<class>`` columns with the parameter
+      ``proba=True``;
     * an estimator: its ``feature_names_in_`` as ``double`` columns, or an
       ``(n, n_features_in_)`` tensor; its predictions;
     * a Network: an ``(n, input_size)`` tensor in, an ``(n, output_size)`` tensor out.
@@ -212,6 +214,10 @@ def infer_signature(model: Any) -> ModelSignature:
             name, column_kind = column["name"], column["kind"]
             if column_kind == "categorical":
                 dtype = _categorical_type(column.get("categories", ()))
+            elif column_kind == "numeric" and column.get("integers"):
+                dtype = "long"  # as MLflow types a table's integer column
+            elif column_kind == "datetime" and column.get("text"):
+                dtype = "string"  # dates as text, in the format training read
             else:
                 dtype = _COLUMN_TYPES.get(column_kind, "double")
             inputs.append(ColSpec(dtype, name, required=not optional))

@@ -70,6 +70,7 @@ class Savable(Protocol):
 __all__ = [
     "ModelFileError",
     "save",
+    "check_destination",
     "dumps",
     "load",
     "read_metadata",
@@ -198,11 +199,22 @@ def _seal(blob: bytes) -> bytes:
 def save(obj: Savable, dest: str | os.PathLike | Any) -> None:
     """Write a model to a path (atomically) or to a binary file object.
 
+    A path is written only if it is new, empty, or a glassnet model already: a file of
+    anything else (a data file given by mistake) is never replaced.
+
     Parameters
     ----------
     obj : Network, TabularModel, MLPClassifier or MLPRegressor
     dest : str, os.PathLike, or a binary file object with ``write``
+
+    Raises
+    ------
+    ModelFileError
+        If ``dest`` is a folder, is in a folder that does not exist, or is a file that
+        is not a glassnet model; nothing is written.
     """
+    if not hasattr(dest, "write"):
+        check_destination(os.fspath(dest))
     data = dumps(obj)
     if hasattr(dest, "write"):
         if isinstance(dest, io.TextIOBase):
@@ -210,6 +222,30 @@ def save(obj: Savable, dest: str | os.PathLike | Any) -> None:
         dest.write(data)
         return
     write_atomically(os.fspath(dest), data)
+
+
+def check_destination(path: str) -> None:
+    """Refuse, with a ModelFileError, a path :func:`save` must not write: a folder, a
+    path in a folder that does not exist, a file that is not empty and not a model."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ModelFileError(f"cannot write a model to {path}: {exc.strerror}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise ModelFileError(f"{path} is a folder; give the model a file name")
+    if info is not None and info.st_size > 0:
+        try:
+            read_metadata(path)
+        except (ModelFileError, ValueError, OSError):
+            raise ModelFileError(
+                f"{path} exists and is not a glassnet model file; refusing to replace it "
+                "(remove it, or choose another name)"
+            ) from None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ModelFileError(f"cannot write a model to {path}: the folder {folder} does not exist")
 
 
 # -- sources: a path, bytes, or a binary file object --------------------------------------

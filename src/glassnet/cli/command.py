@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from .. import __version__
 from . import messages
-from .common import UserError, close_stdout, printable, reopen_stdout, stdout_closed
+from .common import UserError, close_stdout, printable, reopen_stdout, said, stdout_closed
 from .outputs import Outputs
 
 __all__ = ["COMMANDS", "build_parser", "run"]
@@ -159,7 +159,7 @@ def _dispatch(argv: list[str] | None, interrupts) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = said(exc).strip() or type(exc).__name__
     return printable(" ".join(text.split()))
 
 

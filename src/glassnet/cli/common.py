@@ -20,6 +20,7 @@ import sys
 
 __all__ = [
     "UserError",
+    "said",
     "printable",
     "say",
     "warn",
@@ -41,6 +42,16 @@ _log = logging.getLogger(__name__)
 
 class UserError(Exception):
     """An error in what the user asked for, reported as one line."""
+
+
+def said(exc: BaseException) -> str:
+    """An exception's message as the command line says it: the options that fix an
+    error of the library's data (:mod:`glassnet.tabular.fixes`) spelled as flags."""
+    fixes = sys.modules.get("glassnet.tabular.fixes")  # not loaded: no fix was named
+    if fixes is None:
+        return str(exc)
+    text = exc.message if isinstance(exc, fixes.FixableError) else str(exc)
+    return fixes.spell(text, "command line")
 
 
 # -- text that reaches a terminal ----------------------------------------------------------
@@ -189,7 +200,7 @@ def read_options(args, model=None):
             na_values=na_values,
         )
     except DataFileError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
 
 
 def read_table(path: str, options=None):
@@ -205,7 +216,7 @@ def read_table(path: str, options=None):
     try:
         frame = _read(path, options)
     except DataFileError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
     for name in frame.columns:
         values = frame[name].to_numpy(dtype=object)
         missing = missing_mask(values)

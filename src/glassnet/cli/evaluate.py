@@ -12,6 +12,7 @@ from .common import (
     add_read_options,
     printable,
     read_options,
+    said,
     say,
     warn_filled,
     warn_once,
@@ -220,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
                 )
                 sample.add(truth, model.target.decode(output))
     except (PreprocessingError, DataFileError) as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
     warn_filled(filled)
     result = acc.result()
     if result["rows"] == 0:

@@ -11,6 +11,7 @@ from .common import (
     printable,
     read_options,
     read_table,
+    said,
     warn,
     warn_filled,
 )
@@ -107,7 +108,7 @@ def _tabular(model, row, args):
             row, where=("row", args.row), impute=args.impute, filled=filled
         )
     except PreprocessingError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
     for message in warnings:
         warn(message)
     warn_filled(filled)
@@ -135,7 +136,7 @@ def _tabular(model, row, args):
         try:
             y = target.encode([value])
         except PreprocessingError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(said(exc)) from None
     loss = "cross_entropy" if target.task == "classification" else model.info.get("loss", "mse")
     outputs = [str(c) for c in target.classes] if target.classes else None
     return model.network, X, y, loss, _input_names(model.features, X[0]), outputs, value
@@ -233,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             text = str(ex)
     except ValueError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
     features = ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, X[0]))
     print(f"row {args.row} of {printable(args.data)}, as the network sees it: {features}")
     if hasattr(model, "target") and hasattr(model, "features"):

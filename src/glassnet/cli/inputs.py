@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .common import UserError
+from .common import UserError, said
 
 __all__ = ["InputFile", "DataFile", "data_file", "model_and_data"]
 
@@ -66,7 +66,7 @@ def data_file(path: str, what: str) -> DataFile:
         check_data_path(path)
         fmt, compression = data_format(path)
     except DataFileError as exc:
-        raise UserError(f"{what}: {exc}") from None
+        raise UserError(f"{what}: {said(exc)}") from None
     info = None if path == "-" else os.stat(path)
     return DataFile(path, what, info, fmt, compression, row_numbering(path))
 

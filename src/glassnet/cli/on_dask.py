@@ -14,7 +14,7 @@ import logging
 import os
 import re
 
-from .common import UserError, printable, read_options
+from .common import UserError, printable, read_options, said
 from .fitting import BATCH_SIZE, fit_options
 from .inputs import InputFile
 
@@ -91,14 +91,14 @@ def check(args: argparse.Namespace, batch_size: int | str | None):
     try:
         from ..dask.tabular import read_files
     except ImportError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
     from ..tabular import DataFileError
 
     options = read_options(args)
     try:
         data = read_files(args.data, options)
     except DataFileError as exc:
-        raise UserError(f"the training data: {exc}") from None
+        raise UserError(f"the training data: {said(exc)}") from None
     return data, [InputFile.at(p, "the training data") for p in data.paths]
 
 
@@ -209,7 +209,7 @@ def fit(args: argparse.Namespace, data, hidden: list[int] | None, batch_size, ca
                 client=client,
             )
         except (PreprocessingError, DataFileError, WorkerLostError) as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(said(exc)) from None
 
 
 def describe(summary: dict) -> str:

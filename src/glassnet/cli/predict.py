@@ -16,6 +16,7 @@ from .common import (
     columns,
     printable,
     read_options,
+    said,
     warn_filled,
     warn_once,
 )
@@ -262,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
                     predictions(model, chunk, args.proba, keep, where, seen, args.impute, filled)
                 )
     except (PreprocessingError, DataFileError) as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
     warn_filled(filled)
     if args.out:
         args.outputs.commit()

@@ -11,7 +11,7 @@ import argparse
 import logging
 import re
 
-from .common import UserError, add_chunk_rows
+from .common import UserError, add_chunk_rows, said
 from .inputs import DataFile
 
 __all__ = ["add_stream_options", "memory_size", "choose", "fit", "describe"]
@@ -82,7 +82,7 @@ def choose(args: argparse.Namespace, data: DataFile, options) -> bool:
     try:
         needed, rows, width = estimate_in_memory(data.path, options)
     except DataFileError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
     if needed <= budget:
         return False
     _log.info(

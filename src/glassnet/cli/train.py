@@ -13,7 +13,7 @@ import argparse
 import os
 
 from . import fitting, on_dask, streaming
-from .common import UserError, add_read_options, printable, read_options, say, warn
+from .common import UserError, add_read_options, printable, read_options, said, say, warn
 from .inputs import data_file
 from .outputs import check_distinct, check_output, check_plot_path, save_figure
 from .progress import progress_bar
@@ -88,16 +88,12 @@ def check_report_path(path: str, inputs) -> None:
 def check_model_out(path: str, inputs) -> None:
     """The model path: writable, not an input, and not a file that is not a model."""
     check_output(path, "--out", inputs)
-    if os.path.exists(path):
-        from .. import modelfile
+    from .. import modelfile
 
-        try:
-            modelfile.read_metadata(path)
-        except (modelfile.ModelFileError, ValueError, OSError):
-            raise UserError(
-                f"--out {printable(path)} exists and is not a glassnet model file; refusing "
-                "to replace it (remove it, or choose another name)"
-            ) from None
+    try:
+        modelfile.check_destination(path)
+    except modelfile.ModelFileError as exc:
+        raise UserError(f"--out {printable(str(exc))}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             frame = read_table(data.path, options)
         except DataFileError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(said(exc)) from None
     snapshots = None
     if args.report:
         from ..reporting import Snapshots
@@ -164,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
                     frame, args.target, **given, callbacks=callbacks, where=data.numbering
                 )
     except (DataFileError, PreprocessingError) as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(said(exc)) from None
     report = (frame, snapshots, data.path) if args.report else None
     del frame  # the report needs the data; nothing else does
     return _finish(args, model, model.history, report)

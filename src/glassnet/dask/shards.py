@@ -298,7 +298,9 @@ def prepare(target: Target, i: int, x: Any, y: Any, w: Any) -> Part | None:
     try:
         Y = _data.target(net, yv, n, loss)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"partition {i}: {exc}") from None
+        # the message as written (args[0]), so that an error naming its fixes keeps them
+        # marked for whoever shows it (glassnet.tabular.fixes)
+        raise type(exc)(f"partition {i}: {exc.args[0] if exc.args else exc}") from None
     W = None
     if w is not None:
         W = _v.as_rows(_values(w, net.dtype), n, "sample_weight", net.dtype)

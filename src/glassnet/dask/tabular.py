@@ -38,6 +38,7 @@ from .. import losses as _losses
 from ..network import Network
 from ..tabular.columns import as_columns, mark_missing, missing_mask, parse_numbers
 from ..tabular.encoding import Accumulator, FeatureEncoder, PreprocessingError, TargetEncoder
+from ..tabular.fixes import option
 from ..tabular.metrics import SummaryMetrics
 from ..tabular.model import TabularModel
 from ..tabular.reading import (
@@ -367,7 +368,8 @@ class ClusterRecipe(Recipe):
             object.__setattr__(self, "ensemble", 1)  # (a frozen dataclass)
         if self.ensemble != 1:
             raise PreprocessingError(
-                "an ensemble trains in memory; on a cluster, one network (leave out --ensemble)"
+                f"an ensemble trains in memory; on a cluster, one network (leave out "
+                f"{option('ensemble')})"
             )
 
 
@@ -535,7 +537,7 @@ def _target_encoder(name: str, task: str, surveys, where, n_present: int) -> Tar
         if task == "classification" or (task == "auto" and has_text):
             raise PreprocessingError(
                 f"the target column {name!r} has more than {MAX_CLASSES} distinct values, "
-                "too many to be classes; for a number, give --task regression"
+                f"too many to be classes; for a number, give {option('task', 'regression')}"
             )
         task = "regression"
     else:

@@ -232,6 +232,7 @@ class TabularAdapter(Adapter):
         return {name: table.column(name) for name in self.names}
 
     def predict(self, data, where) -> dict[str, Any]:
+        from ..tabular.fixes import FixableError
         from ..tabular.model import filled_note
 
         model = self.model
@@ -239,7 +240,9 @@ class TabularAdapter(Adapter):
         try:
             X, warnings = model.transform(data, where=where, impute=self.impute, filled=filled)
             output = model.network.predict(X)
-        except ValueError as exc:  # the encoder's PreprocessingError, or the network's refusal
+        except FixableError as exc:  # the encoder's PreprocessingError: fixes a client gives
+            raise BadRequest(422, exc.spelled("service")) from None
+        except ValueError as exc:  # the network's refusal
             raise BadRequest(422, str(exc)) from None
         predictions = model.target.decode(output)
         bad = _not_finite(output, predictions)

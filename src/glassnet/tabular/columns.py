@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .dates import parse_dates
+from .fixes import FixableError
 
 __all__ = [
     "PreprocessingError",
@@ -44,8 +45,10 @@ __all__ = [
 KINDS = ("numeric", "categorical", "datetime", "boolean")
 
 
-class PreprocessingError(ValueError):
-    """The data does not fit what the model was trained on (or cannot be encoded)."""
+class PreprocessingError(FixableError):
+    """The data does not fit what the model was trained on (or cannot be encoded). Its
+    message spells the options that fix it for a Python caller; :meth:`spelled` for the
+    command line or the service (:mod:`.fixes`)."""
 
 
 def import_pandas():
@@ -86,11 +89,15 @@ def as_columns(table: Any) -> Columns:
     Parameters
     ----------
     table : pandas / polars / pyarrow table (any dataframe narwhals knows), a mapping
-        of column name to a 1-D sequence, a list of records (dicts), or a Columns.
+        of column name to a 1-D sequence, one record (a mapping of column name to a
+        single value), a list of records (dicts), or a Columns. Column names that are
+        not text (a pandas frame made from an array has 0, 1, 2, ...) are read as text.
     """
     if isinstance(table, Columns):
         return table
     if isinstance(table, Mapping):
+        if table and all(np.ndim(v) == 0 for v in table.values()):
+            return _from_records([table])  # one record, as a JSON body holds it
         return _from_mapping(table)
     if isinstance(table, Sequence) and not isinstance(table, (str, bytes)):
         if all(isinstance(r, Mapping) for r in table):
@@ -102,6 +109,21 @@ def as_columns(table: Any) -> Columns:
             "glassnet's tabular models read dataframes through narwhals: "
             "pip install 'glassnet[cli]'"
         ) from None
+    pandas = type(table).__module__.startswith("pandas")
+    native = list(table.columns) if pandas else []  # pandas allows any name, twice
+    names = [str(c) for c in native]
+    if len(set(names)) != len(names):  # before narwhals, whose message names its own API
+        raise ValueError(
+            f"the table has a column name twice: {_first_duplicate(names)!r}; give every "
+            "column a name of its own"
+        )
+    nested = next((c for c in native if isinstance(c, tuple)), None)
+    if nested is not None:
+        raise ValueError(
+            f"the table's column names are tuples, such as {nested!r} (a pandas MultiIndex); "
+            "give its columns one name each, for example "
+            "frame.columns = ['_'.join(map(str, c)) for c in frame.columns]"
+        )
     try:
         frame = nw.from_native(table, eager_only=True)
     except TypeError:
@@ -112,7 +134,7 @@ def as_columns(table: Any) -> Columns:
     names = [str(c) for c in frame.columns]
     if len(set(names)) != len(names):
         raise ValueError(f"the table has a column name twice: {_first_duplicate(names)!r}")
-    data = {str(c): _plain_array(frame[c].to_numpy()) for c in frame.columns}
+    data = {str(c): _plain_array(frame.get_column(c).to_numpy()) for c in frame.columns}
     return Columns(names, data, len(frame))
 
 

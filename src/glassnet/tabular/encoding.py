@@ -36,7 +36,10 @@ has one block of columns per entry of ``columns``, in order::
                   "fill": float}
                  one output: (x - mean) / std; a missing x (when impute) is ``fill``
                  (``mean``, so 0 after scaling: the training mean, or the median under
-                 robust scaling).
+                 robust scaling). ``"integers": true`` (optional) records that every
+                 training value was there and a whole number given as an integer (a schema of
+                 the inputs, such as MLflow's, types the column so); it changes
+                 nothing in the transform.
     boolean      {"name": str, "kind": "boolean", "mean": float, "std": float (> 0)}
                  one output: (b - mean) / std with b = 1 for true (a boolean true, the
                  text true in any case, or the number 1) and 0 for false; missing -> 0.
@@ -59,6 +62,8 @@ has one block of columns per entry of ``columns``, in order::
                  t is the value as a datetime, or text written in ``format`` (a
                  strftime format, see :mod:`.dates`), ISO 8601 without it; a time
                  with a zone is first converted to UTC. Missing (when impute) -> 0.
+                 ``"text": true`` (optional) records that training gave the dates as
+                 text, not as datetimes (for a schema of the inputs, as ``integers``).
 
 Model files of glassnet 0.1 (numeric and categorical columns without ``other``) load
 as they are.
@@ -90,7 +95,8 @@ from .columns import (
     rows_text,
 )
 from .dates import calendar_parts, check_format, describe_format
-from .survey import NA_SPELLINGS, date_format_for, infer_kind, shell_word
+from .fixes import option
+from .survey import NA_SPELLINGS, date_format_for, infer_kind
 
 __all__ = [
     "FeatureEncoder",
@@ -294,6 +300,8 @@ class _Column:
     counts: dict[str, int] = field(default_factory=dict)
     parts: dict[str, Accumulator] = field(default_factory=dict)
     has_time: bool = False
+    integers: bool = True  # every value so far a whole number given as an integer
+    text: bool = True  # every value so far given as text
 
 
 def _lines(positions: np.ndarray, where: tuple[str, int | np.ndarray]) -> str:
@@ -304,6 +312,35 @@ def _unnamed(name: str) -> bool:
     """Whether a column name is a blank header, as a reader names it ("" or pandas'
     "Unnamed: 0")."""
     return re.fullmatch(r"\s*|Unnamed: \d+", name) is not None
+
+
+#: How many of a chunk's values are looked at to tell how they were given (the parsed
+#: numbers are all checked to be whole).
+_GIVEN_SAMPLE = 10_000
+
+
+def _given_as_integers(values: np.ndarray, numbers: np.ndarray) -> bool:
+    """Whether a numeric column's values (its present ones, and those parsed) are whole
+    numbers given as integers: an integer array, or integers and text such as "12" (no
+    decimal point or exponent, in the first _GIVEN_SAMPLE values) in an object array."""
+    if values.dtype.kind in "iu":
+        return True
+    if values.dtype.kind != "O" or not bool(np.all(numbers == np.floor(numbers))):
+        return False
+    return all(
+        (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)))
+        or (isinstance(v, str) and _INTEGER_TEXT.fullmatch(v) is not None)
+        for v in values[:_GIVEN_SAMPLE]
+    )
+
+
+def _given_as_text(values: np.ndarray) -> bool:
+    """Whether a date column's values (its present ones) were given as text (looking at
+    the first _GIVEN_SAMPLE)."""
+    return values.dtype.kind in "OUS" and all(isinstance(v, str) for v in values[:_GIVEN_SAMPLE])
+
+
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
 
 
 def _row_numbers(c) -> bool:
@@ -384,7 +421,7 @@ class FeatureEncoder:
             try:
                 check_format(fmt)
             except ValueError as exc:
-                raise PreprocessingError(f"--date-format: {exc}") from None
+                raise PreprocessingError(f"{option('date_format', fmt)}: {exc}") from None
         self.impute = bool(impute)
         self.max_categories = None if max_categories is None else int(max_categories)
         self.categorical = list(categorical)
@@ -496,6 +533,7 @@ class FeatureEncoder:
                     "remove or fix those rows"
                 )
             c.stats.add(x)
+            c.integers = c.integers and _given_as_integers(values[present], x)
             if self.scaling == "robust" or _unnamed(c.name):
                 c.sample.add(x)
         elif c.kind == "boolean":
@@ -505,6 +543,7 @@ class FeatureEncoder:
         elif c.kind == "datetime":
             times, failed = parse_datetimes(values, missing, c.fmt)
             self._check_parsed(c, values, failed, where, f"dates ({describe_format(c.fmt)})")
+            c.text = c.text and _given_as_text(values[present])
             parts = calendar_parts(times[present])
             if parts.pop("_clock").any():
                 c.has_time = True
@@ -523,7 +562,7 @@ class FeatureEncoder:
             rows = np.flatnonzero(failed)
             example = values[rows[0]]
             hint = (
-                f"; give --categorical {c.name} to treat it as categories"
+                f"; give {option('categorical', [c.name])} to treat it as categories"
                 if what != "numbers" or not c.forced
                 else ""
             )
@@ -587,6 +626,7 @@ class FeatureEncoder:
             for part, acc in b.parts.items():
                 a.parts.setdefault(part, Accumulator()).merge(acc)
             a.has_time = a.has_time or b.has_time
+            a.integers, a.text = a.integers and b.integers, a.text and b.text
         return self
 
     def finish(self) -> FeatureEncoder:
@@ -605,11 +645,11 @@ class FeatureEncoder:
         if empty:
             raise PreprocessingError(
                 f"{_names(empty)} {'has' if len(empty) == 1 else 'have'} no values at all; "
-                f"leave {'it' if len(empty) == 1 else 'them'} out with --ignore {','.join(empty)}"
+                f"leave {'it' if len(empty) == 1 else 'them'} out with {option('ignore', empty)}"
             )
         with_missing = [c for c in fitting if c.missing]
         if with_missing and not self.impute:
-            raise PreprocessingError(_missing_message(with_missing, "--impute"))
+            raise PreprocessingError(_missing_message(with_missing, fix=True))
         ids = []
         indexes = [c.name for c in fitting if c.kind == "numeric" and _row_numbers(c)]
         commas = []  # text columns whose levels are numbers written with a decimal comma
@@ -626,6 +666,8 @@ class FeatureEncoder:
                     column["clip"] = CLIP
                 if self.impute and self.indicators and c.missing:
                     column["indicator"] = True
+                if c.integers and not c.missing:  # (a table's integers with gaps are floats)
+                    column["integers"] = True
                 columns.append(column)
             elif c.kind == "boolean":
                 std = c.stats.std
@@ -653,6 +695,8 @@ class FeatureEncoder:
                 }
                 if c.fmt is not None:
                     column["format"] = c.fmt
+                if c.text:
+                    column["text"] = True
                 if self.scaling == "robust":  # a year far from training's stays in range
                     column["clip"] = CLIP
                 if self.impute and self.indicators and c.missing:
@@ -704,9 +748,10 @@ class FeatureEncoder:
             one = len(commas) == 1
             raise PreprocessingError(
                 f"{names} {'holds' if one else 'hold'} numbers written with a decimal comma "
-                f"(such as {commas[0][1]!r}), read as text; give --decimal , (and --thousands "
-                f". if thousands are marked with points), or keep {'it' if one else 'them'} "
-                f"as categories with --categorical {','.join(name for name, _ in commas)}"
+                f"(such as {commas[0][1]!r}), read as text; give {option('decimal', ',')} (and "
+                f"{option('thousands', '.')} if thousands are marked with points), or keep "
+                f"{'it' if one else 'them'} as categories with "
+                f"{option('categorical', [name for name, _ in commas])}"
             )
         problems = []
         if indexes:
@@ -715,8 +760,7 @@ class FeatureEncoder:
                 f"{_names(indexes)} {'has' if one else 'have'} no header and a different whole "
                 f"number in every row: the row numbers a table was written with (pandas' "
                 f"to_csv without index=False), which a model cannot learn from; leave "
-                f"{'it' if one else 'them'} out with --ignore "
-                f"{shell_word(','.join(indexes))}"
+                f"{'it' if one else 'them'} out with {option('ignore', indexes)}"
             )
         if ids:
             shown = "; ".join(
@@ -725,8 +769,8 @@ class FeatureEncoder:
             )
             problems.append(
                 f"{shown}: that looks like an identifier, which a model cannot learn from; "
-                f"leave it out with --ignore {','.join(n for n, *_ in ids)}, or keep its most "
-                "frequent values with --max-categories N"
+                f"leave it out with {option('ignore', [n for n, *_ in ids])}, or keep its most "
+                f"frequent values with {option('max_categories')}"
             )
         if problems:
             raise PreprocessingError("; and ".join(problems))
@@ -758,14 +802,14 @@ class FeatureEncoder:
             )
             fits = min(f for *_, f in wide)
             bound = (
-                f"--max-categories {fits} or fewer keeps it within bounds"
+                f"{option('max_categories', fits)} or fewer keeps it within bounds"
                 if fits >= 2
                 else "no number of categories fits"
             )
             raise PreprocessingError(
                 f"{shown}, more than the {human_bytes(MAX_ONE_HOT_BYTES)} a column may take; "
-                f"keep its most frequent values with --max-categories N ({bound}), or leave "
-                f"it out with --ignore {','.join(name for name, *_ in wide)}"
+                f"keep its most frequent values with {option('max_categories')} ({bound}), or "
+                f"leave it out with {option('ignore', [name for name, *_ in wide])}"
             )
         needed = n_rows * self.n_outputs * itemsize * copies
         available = available_memory()
@@ -779,8 +823,8 @@ class FeatureEncoder:
             f"the encoded data would be {n_rows} rows x {self.n_outputs} columns "
             f"({human_bytes(n_rows * self.n_outputs * itemsize)}, and training needs about "
             f"{human_bytes(needed)}), more than the {human_bytes(available)} of memory available "
-            f"({widest}); bound the categories with --max-categories N, or leave columns "
-            "out with --ignore"
+            f"({widest}); bound the categories with {option('max_categories')}, or leave "
+            f"columns out with {option('ignore', ['COLUMN'])}"
         )
 
     # -- what it makes ----------------------------------------------------------------------
@@ -872,9 +916,10 @@ class FeatureEncoder:
             with_missing = _missing_columns(missing, where)
             if with_missing:
                 problems.append(
-                    _missing_message(with_missing, None) + ", and the model was trained "
-                    "without --impute; give --impute to fill them as training would (the "
-                    "training median or mean, a level of its own, or the most frequent value)"
+                    _missing_message(with_missing) + ", which the model fills only when asked "
+                    f"(it was trained without imputing); give {option('impute')} to fill them "
+                    "as training would (the training median or mean, a level of its own, or "
+                    "the most frequent value)"
                 )
         elif filled is not None:
             for name, m in missing.items():
@@ -889,7 +934,7 @@ class FeatureEncoder:
                 warning = self._encode(c, cols[c["name"]], missing[c["name"]], start, where,
                                        dense, hot)  # fmt: skip
             except PreprocessingError as problem:
-                problems.append(str(problem))
+                problems.append(problem.message)
             else:
                 if warning:
                     warnings.append(warning)
@@ -952,15 +997,15 @@ class FeatureEncoder:
         words = [t for t in texts if t in NA_SPELLINGS]
         if words:
             hint = (
-                f"; if {', '.join(map(repr, words))} marks missing values, give --na-values "
-                f"{shell_word(','.join(words))} (and --impute to fill them)"
+                f"; if {', '.join(map(repr, words))} marks missing values, give "
+                f"{option('na_values', words)} (and {option('impute')} to fill them)"
             )
         elif what == "numeric" and all(_COMMA_DECIMAL.fullmatch(t) for t in texts):
-            hint = "; if ',' is the decimal mark, give --decimal ,"
+            hint = f"; if ',' is the decimal mark, give {option('decimal', ',')}"
         elif what == "numeric":
             hint = (
                 f"; it was read as numbers because every training value was one: if it holds "
-                f"categories, train again with --categorical {name}"
+                f"categories, train again with {option('categorical', [name])}"
             )
         else:
             hint = ""
@@ -1078,6 +1123,8 @@ class FeatureEncoder:
                 )
                 if not isinstance(c.get("indicator", False), bool):
                     raise ValueError(f"feature column {name!r} has an invalid indicator flag")
+                if not isinstance(c.get("integers", False), bool):
+                    raise ValueError(f"feature column {name!r} has an invalid integers flag")
             elif kind == "datetime":
                 parts = c.get("parts")
                 if not isinstance(parts, list) or not parts:
@@ -1089,6 +1136,8 @@ class FeatureEncoder:
                     _check_scale(name, p, ("mean", "std"))
                 if not isinstance(c.get("indicator", False), bool):
                     raise ValueError(f"feature column {name!r} has an invalid indicator flag")
+                if not isinstance(c.get("text", False), bool):
+                    raise ValueError(f"feature column {name!r} has an invalid text flag")
                 fmt = c.get("format")
                 if fmt is not None:
                     try:
@@ -1184,13 +1233,13 @@ def _missing_columns(missing: dict[str, np.ndarray], where) -> list[_Column]:
     ]
 
 
-def refuse_missing(table, names: Sequence[str], where=("row", 1), flag: str = "--impute") -> None:
+def refuse_missing(table, names: Sequence[str], where=("row", 1)) -> None:
     """Raise one PreprocessingError naming every one of these columns that has missing
     values (with their count and first lines)."""
     cols = as_columns(table)
     with_missing = _missing_columns({n: missing_mask(cols[n]) for n in names}, where)
     if with_missing:
-        raise PreprocessingError(_missing_message(with_missing, flag))
+        raise PreprocessingError(_missing_message(with_missing, fix=True))
 
 
 def _assemble(n: int, width: int, dtype, dense, hot) -> np.ndarray:
@@ -1253,7 +1302,7 @@ def _names(names: Sequence[str]) -> str:
     return f"columns {', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
-def _missing_message(columns: Sequence[_Column], flag: str | None) -> str:
+def _missing_message(columns: Sequence[_Column], *, fix: bool = False) -> str:
     parts = []
     for c in columns:
         unit = c.missing_lines[0][0] if c.missing_lines else "row"
@@ -1268,8 +1317,8 @@ def _missing_message(columns: Sequence[_Column], flag: str | None) -> str:
         f"{'a column has' if len(parts) == 1 else f'{len(parts)} columns have'} missing values: "
         + "; ".join(parts)
     )
-    if flag:
-        head += f"; fill them with {flag} or remove those rows"
+    if fix:
+        head += f"; fill them with {option('impute')} or remove those rows"
     return head
 
 
@@ -1377,7 +1426,7 @@ def _is_finite_number(value: Any) -> TypeGuard[int | float]:
 def _too_many_classes(name: str) -> str:
     return (
         f"the target column {name!r} has more than {MAX_STREAMED_CLASSES} distinct values; "
-        "that many classes cannot be learnt (give --task regression for a number)"
+        f"that many classes cannot be learnt (give {option('task', 'regression')} for a number)"
     )
 
 
@@ -1534,7 +1583,7 @@ class TargetEncoder:
             raise PreprocessingError(
                 f"the target column {self.name!r} has {len(rows)} missing value"
                 f"{'s' * int(len(rows) > 1)} ({rows_text(rows, where)}); remove those rows "
-                "or give --drop-missing-target"
+                f"or give {option('drop_missing_target')}"
             )
         if self._fitting is None:
             self._fitting = _TargetStats()

@@ -37,8 +37,9 @@ from ..ensembles import average
 from ..layers import Dense
 from ..network import Network
 from ..training import Callback, History
-from .columns import as_columns, import_pandas, mark_missing, missing_mask, rows_text
+from .columns import as_columns, import_pandas, line_of, mark_missing, missing_mask, rows_text
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
+from .fixes import option
 from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
 from .recipe import Recipe, Training, check_target
 
@@ -350,13 +351,16 @@ class TabularModel:
         where: tuple[str, Any] = ("row", 1),
         impute: bool = False,
         filled: dict[str, int] | None = None,
+        na_values: Sequence[str] = (),
     ) -> tuple[np.ndarray, list]:
         """The network's input for a table (n_rows, n_inputs), and warnings about values
-        never seen in training. The cell texts training read as missing (``na_values``)
-        are missing here too. ``impute`` fills missing cells with the training
-        statistics (a model trained with ``impute=True`` always does); ``filled``, if
-        given, counts the cells filled in each column."""
-        na_values = self.info.get("na_values") or ()
+        never seen in training. The cell texts training read as missing (its
+        ``na_values``) are missing here too, and so are those of ``na_values``.
+        ``impute`` fills missing cells with the training statistics (a model trained
+        with ``impute=True`` always does); ``filled``, if given, counts the cells filled
+        in each column."""
+        trained = self.info.get("na_values") or ()
+        na_values = (*trained, *(v for v in na_values if v not in trained))
         return self.features.transform(
             mark_missing(as_columns(frame), na_values) if na_values else frame,
             dtype=self.network.dtype,
@@ -372,9 +376,11 @@ class TabularModel:
         where: tuple[str, Any] = ("row", 1),
         impute: bool = False,
         filled: dict[str, int] | None = None,
+        na_values: Sequence[str] = (),
     ) -> tuple[np.ndarray, list]:
         """The network's output for a table (n_rows, n_outputs), checked finite, and the
-        warnings of :meth:`transform`.
+        warnings of :meth:`transform` (which takes ``impute``, ``filled`` and
+        ``na_values``).
 
         Raises
         ------
@@ -383,7 +389,11 @@ class TabularModel:
             training saw, such as -1e308), naming its line and its most extreme input.
         """
         cols = as_columns(frame)
-        X, warnings = self.transform(cols, where=where, impute=impute, filled=filled)
+        X, warnings = self.transform(
+            cols, where=where, impute=impute, filled=filled, na_values=na_values
+        )
+        if len(X) == 0:  # a table without rows has a prediction without rows
+            return np.empty((0, self.network.output_size), dtype=self.network.dtype), warnings
         output = self.network.predict(X)
         values = output if self.target.task == "classification" else self.target.decode(output)
         with np.errstate(invalid="ignore"):
@@ -407,13 +417,21 @@ class TabularModel:
         )
 
     def predict(
-        self, frame, *, where: tuple[str, Any] = ("row", 1), impute: bool = False
+        self,
+        frame,
+        *,
+        where: tuple[str, Any] = ("row", 1),
+        impute: bool = False,
+        na_values: Sequence[str] = (),
     ) -> np.ndarray:
         """Labels (as the training data spelled them) or numbers in the target's units.
-        ``impute`` fills missing cells with the training statistics, and warns how many."""
+        ``impute`` fills missing cells with the training statistics, and warns how many;
+        ``na_values`` are cell texts that mean missing, besides those training read so."""
         filled: dict[str, int] = {}
-        output, _ = self.outputs(frame, where=where, impute=impute, filled=filled)
-        _warn_filled(filled)
+        output, warnings = self.outputs(
+            frame, where=where, impute=impute, filled=filled, na_values=na_values
+        )
+        _warn(warnings, filled)
         return self.target.decode(output)
 
     def prediction_table(
@@ -425,15 +443,19 @@ class TabularModel:
         where: tuple[str, Any] = ("row", 1),
         impute: bool = False,
         filled: dict[str, int] | None = None,
+        na_values: Sequence[str] = (),
     ):
         """The table ``glassnet predict`` writes, as a pandas DataFrame, and the warnings
         about values never seen in training: the ``keep`` columns copied through, the
         prediction in a column named after the target (``<target>_predicted`` when a
         kept column has that name), and with ``proba`` a ``proba_<class>`` column per
-        class. ``impute`` fills missing cells, counted in ``filled`` when given."""
+        class. ``impute`` fills missing cells, counted in ``filled`` when given;
+        ``na_values`` as in :meth:`predict`."""
         pd = import_pandas()
         cols = as_columns(frame)
-        output, warnings = self.outputs(frame, where=where, impute=impute, filled=filled)
+        output, warnings = self.outputs(
+            frame, where=where, impute=impute, filled=filled, na_values=na_values
+        )
         out = pd.DataFrame({name: cols[name] for name in keep})
         name = self.target.name
         if name in out.columns:
@@ -448,30 +470,62 @@ class TabularModel:
         return out, warnings
 
     def predict_proba(
-        self, frame, *, where: tuple[str, Any] = ("row", 1), impute: bool = False
+        self,
+        frame,
+        *,
+        where: tuple[str, Any] = ("row", 1),
+        impute: bool = False,
+        na_values: Sequence[str] = (),
     ) -> np.ndarray:
-        """Class probabilities (n_rows, n_classes), columns in ``classes`` order."""
+        """Class probabilities (n_rows, n_classes), columns in ``classes`` order;
+        ``impute`` and ``na_values`` as in :meth:`predict`."""
         if self.target.task != "classification":
             raise PreprocessingError("probabilities exist only for a classification model")
         filled: dict[str, int] = {}
-        output, _ = self.outputs(frame, where=where, impute=impute, filled=filled)
-        _warn_filled(filled)
+        output, warnings = self.outputs(
+            frame, where=where, impute=impute, filled=filled, na_values=na_values
+        )
+        _warn(warnings, filled)
         return output
 
     def evaluate(
-        self, frame, *, where: tuple[str, Any] = ("row", 1), impute: bool = False
+        self,
+        frame,
+        *,
+        where: tuple[str, Any] = ("row", 1),
+        impute: bool = False,
+        na_values: Sequence[str] = (),
+        drop_missing_target: bool = False,
     ) -> dict[str, Any]:
-        """Metrics on a table that holds the target column (see :mod:`.metrics`)."""
+        """Metrics on a table that holds the target column (see :mod:`.metrics`);
+        ``impute`` and ``na_values`` as in :meth:`predict`. A row without a target is
+        refused, or with ``drop_missing_target`` left out."""
         cols = as_columns(frame)
         if self.target.name not in cols:
             raise PreprocessingError(
                 f"the data has no target column {self.target.name!r} to measure against"
             )
+        if drop_missing_target:
+            keep = np.flatnonzero(~missing_mask(cols[self.target.name]))
+            lines = np.array([line_of(where, int(p)) for p in keep], dtype=np.int64)
+            cols, where = cols.take(keep), (where[0], lines)
         acc = self.metrics_accumulator()
         filled: dict[str, int] = {}
-        self.update_metrics(acc, cols, where=where, impute=impute, filled=filled)
-        _warn_filled(filled)
-        return acc.result()
+        warnings: list[str] = []
+        self.update_metrics(
+            acc,
+            cols,
+            where=where,
+            impute=impute,
+            filled=filled,
+            na_values=na_values,
+            warnings=warnings,
+        )
+        _warn(warnings, filled)
+        result = acc.result()
+        if result["rows"] == 0:
+            raise PreprocessingError("no rows with a target to measure against")
+        return result
 
     def metrics_accumulator(self):
         """An empty :class:`ClassificationMetrics` or :class:`RegressionMetrics`."""
@@ -490,6 +544,7 @@ class TabularModel:
         impute: bool = False,
         filled: dict[str, int] | None = None,
         warnings: list | None = None,
+        na_values: Sequence[str] = (),
     ) -> np.ndarray:
         """Add one chunk's truth and predictions to ``acc``; returns the network output.
         ``warnings``, if given, receives those of :meth:`transform`."""
@@ -500,10 +555,12 @@ class TabularModel:
             raise PreprocessingError(
                 f"the target column {self.target.name!r} has missing values "
                 f"({rows_text(np.flatnonzero(missing), where)}); there is nothing to "
-                "measure those rows against (--drop-missing-target leaves them out)"
+                f"measure those rows against ({option('drop_missing_target')} leaves them out)"
             )
         if output is None:
-            output, notes = self.outputs(cols, where=where, impute=impute, filled=filled)
+            output, notes = self.outputs(
+                cols, where=where, impute=impute, filled=filled, na_values=na_values
+            )
             if warnings is not None:
                 warnings.extend(notes)
         if self.target.task == "classification":
@@ -667,8 +724,12 @@ def filled_note(filled: dict[str, int]) -> str | None:
     return f"filled {total} missing cell{'s' * (total != 1)} with the training statistics ({shown})"
 
 
-def _warn_filled(filled: dict[str, int]) -> None:
-    """Say how many missing cells were filled with the training statistics, and where."""
+def _warn(warnings: Sequence[str], filled: dict[str, int]) -> None:
+    """Log what a prediction's caller should know: values never seen in training (the
+    warnings of :meth:`TabularModel.transform`), and how many missing cells were filled
+    with the training statistics, and where."""
+    for warning in warnings:
+        _log.warning("%s", warning)
     note = filled_note(filled)
     if note:
         _log.warning("%s", note)

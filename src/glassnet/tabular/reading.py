@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .columns import import_pandas
+from .fixes import FixableError, option
 
 __all__ = [
     "DataFileError",
@@ -75,7 +76,7 @@ _SNIFFED = (",", ";", "\t", "|")
 DEFAULT_CHUNK_ROWS = 65_536
 
 
-class DataFileError(ValueError):
+class DataFileError(FixableError):
     """A data file is missing, unreadable, or not a table."""
 
 
@@ -101,7 +102,7 @@ class ReadOptions:
             if value is not None and len(value) != 1:
                 raise DataFileError(f"--{name} must be one character, got {value!r}")
         if self.thousands is not None and self.thousands == self.decimal:
-            raise DataFileError("--thousands and --decimal must differ")
+            raise DataFileError("the thousands mark and the decimal mark must differ")
         if self.encoding is not None:
             import codecs
 
@@ -284,7 +285,8 @@ def _decode_error(path: str, encoding: str | None, exc: UnicodeDecodeError) -> D
     if encoding:
         return DataFileError(f"{path} is not {encoding} text ({exc.reason} at byte {exc.start})")
     return DataFileError(
-        f"{path} is not UTF-8 text; give its encoding, for example --encoding latin-1 (or cp1252)"
+        f"{path} is not UTF-8 text; give its encoding, for example "
+        f"{option('encoding', 'latin-1')} (or cp1252)"
     )
 
 
@@ -351,7 +353,8 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
         check_header(path, header)
         if options.decimal == sep or options.thousands == sep:
             raise DataFileError(
-                f"the separator {sep!r} is also the decimal or thousands mark; give --sep"
+                f"the separator {sep!r} is also the decimal or thousands mark; give the "
+                f"separator with {option('sep')}"
             )
         try:  # the reader reads its first block at once
             with warnings.catch_warnings():

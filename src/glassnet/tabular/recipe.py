@@ -26,6 +26,7 @@ from ..training import Callback, EarlyStopping, History
 from .columns import Columns, mark_missing, missing_mask
 from .dates import check_format
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, refuse_missing
+from .fixes import option
 from .metrics import SummaryMetrics
 from .survey import Survey, SurveyResult
 
@@ -231,10 +232,20 @@ class Recipe:
             raise PreprocessingError(
                 f"unknown recipe {self.recipe!r}; choose {' or '.join(RECIPES)}"
             )
-        if self.hidden is not None and any(int(h) < 1 for h in self.hidden):
+        hidden = self.hidden
+        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+            object.__setattr__(self, "hidden", (int(hidden),))  # one layer (a frozen dataclass)
+        elif hidden is not None and (
+            not isinstance(hidden, (Sequence, np.ndarray))
+            or isinstance(hidden, str)
+            or not all(_is_integer(h) for h in hidden)
+        ):
             raise PreprocessingError(
-                f"hidden layer sizes must be positive, got {list(self.hidden)}"
+                f"hidden is the sizes of the hidden layers, a list of whole numbers such as "
+                f"[256, 256] (or one number), got {hidden!r}"
             )
+        elif hidden is not None and any(int(h) < 1 for h in hidden):
+            raise PreprocessingError(f"hidden layer sizes must be positive, got {list(hidden)}")
         if self.epochs is not None and self.epochs < 1:
             raise PreprocessingError(f"epochs must be at least 1, got {self.epochs}")
         batch = self.batch_size
@@ -272,7 +283,7 @@ class Recipe:
             try:
                 check_format(fmt)
             except ValueError as exc:
-                raise PreprocessingError(f"--date-format {fmt!r}: {exc}") from None
+                raise PreprocessingError(f"{option('date_format', fmt)}: {exc}") from None
         lr = self.lr
         if lr is not None and not (lr > 0 and math.isfinite(lr)):
             raise PreprocessingError(f"the learning rate must be a positive number, got {lr}")
@@ -329,7 +340,8 @@ class Recipe:
         for name in (*self.categorical, *self.numeric):
             if name == target:
                 raise PreprocessingError(
-                    f"{name!r} is the target; its kind is set with --task, not as a feature kind"
+                    f"{name!r} is the target; its kind is set with {option('task')}, not as a "
+                    "feature kind"
                 )
             if name not in chosen:
                 raise PreprocessingError(
@@ -342,7 +354,8 @@ class Recipe:
                     raise PreprocessingError(_no_such_column(name, names, what))
                 if name not in chosen:
                     raise PreprocessingError(
-                        f"--date-format names column {name!r}, which is not a feature"
+                        f"{option('date_format', {name: self.date_format[name]})} names column "
+                        f"{name!r}, which is not a feature"
                     )
         if not chosen:
             raise PreprocessingError("there are no feature columns left to learn from")
@@ -395,7 +408,7 @@ class Recipe:
             try:
                 attempt(fixed)
             except PreprocessingError as exc:
-                more = str(exc)
+                more = exc.message  # its fixes still marked, spelled where it is shown
         found.refuse(more)
         raise AssertionError("a survey with problems refuses")  # pragma: no cover
 
@@ -804,9 +817,27 @@ def split_rows(
 
 
 def check_target(names: Sequence[str], target: str) -> None:
-    """Refuse a table without the ``target`` column, naming the columns it has."""
+    """Refuse a table without the ``target`` column, naming the columns it has, and a
+    target that is not a column's name (the target's values, given as scikit-learn's
+    ``fit(X, y)`` takes them)."""
+    if not isinstance(target, str):
+        raise TypeError(
+            f"the target is the name of the table's target column, got a "
+            f"{type(target).__name__}{_short(target)}; to train on features X and target "
+            "values y, give fit(X.assign(target=y), 'target')"
+        )
     if target not in names:
         raise PreprocessingError(_no_such_column(target, names, "target column"))
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _short(value: Any) -> str:
+    """`` (value)`` when its text is short and on one line, else nothing."""
+    text = repr(value)
+    return f" ({text})" if len(text) <= 40 and "\n" not in text else ""
 
 
 def check_rows(n_rows: int, dropped: int = 0) -> None:

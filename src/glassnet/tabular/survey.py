@@ -41,6 +41,7 @@ from .columns import (
     where_text,
 )
 from .dates import date_shapes, describe_format, parse_dates
+from .fixes import option, together
 
 __all__ = [
     "NA_SPELLINGS",
@@ -49,7 +50,6 @@ __all__ = [
     "ColumnSurvey",
     "infer_kind",
     "date_format_for",
-    "shell_word",
 ]
 
 #: Words that mark a missing value in files written by R, SAS, Excel, databases: read as
@@ -119,13 +119,12 @@ def _renumber(lines: _Lines, where) -> None:
     lines.lines = [(where[0], where[1] + n) for _, n in lines.lines]
 
 
+#: What a column holds when the date format the user gave it does not read some cells.
+_USERS_FORMAT = "the user's format"
+
+
 def _quoted(texts: Sequence[str]) -> str:
     return ", ".join(repr(t) for t in texts)
-
-
-def shell_word(text: str) -> str:
-    """A value as a shell command line takes it: quoted when it holds blanks."""
-    return f"'{text}'" if any(ch.isspace() for ch in text) or not text else text
 
 
 def date_format_for(date_format: str | Mapping[str, str] | None, name: str) -> str | None:
@@ -392,7 +391,7 @@ class ColumnSurvey:
                 "categorical",
                 problems=[
                     f"{name!r} holds nested values, lists or objects, not single values "
-                    f"({self.nested.text()}); leave it out with --ignore {name}"
+                    f"({self.nested.text()}); leave it out with {option('ignore', [name])}"
                 ],
             )
         if self.forced == "categorical" or (self.present and rest == 0 and not self.forced):
@@ -416,7 +415,7 @@ class ColumnSurvey:
         if dates_only and self.date_format is not None and self.user_reads == text:
             return _Verdict("datetime", blocking, fmt=self.date_format)
         if self.strict and self.date_format is not None:  # the user's format for this column
-            what = f"--date-format {shell_word(f'{name}={self.date_format}')}"
+            what = _USERS_FORMAT
             lines = self.user_misses
             if self.numbers or self.booleans:
                 lines = _Lines(rest - self.user_reads, list(self.user_misses.lines))
@@ -470,27 +469,28 @@ class _Verdict:
         if self.text is None:
             return []
         what, examples, lines = self.text
-        shown = ",".join(dict.fromkeys([*na_values, *examples]))
-        if what.startswith("--date-format"):
+        shown = list(dict.fromkeys([*na_values, *examples]))
+        if what == _USERS_FORMAT:
             return [
-                f"{what} does not read {_quoted(examples)} in {name!r} ({lines}); give the "
-                f"format its dates are written in, or correct those cells (--na-values "
-                f"{shell_word(shown)} if they mark missing values)"
+                f"{option('date_format', {name: self.fmt})} does not read {_quoted(examples)} "
+                f"in {name!r} ({lines}); give the format its dates are written in, or "
+                f"correct those cells ({option('na_values', shown)} if they mark missing values)"
             ]
         if what == "numeric":
+            numeric = option("numeric", [name])
             return [
-                f"{name!r} is numeric (--numeric {name}) but holds the text {_quoted(examples)} "
-                f"({lines}); correct those cells, or leave out --numeric {name} to read the "
+                f"{name!r} is numeric ({numeric}) but holds the text {_quoted(examples)} "
+                f"({lines}); correct those cells, or leave out {numeric} to read the "
                 "column by its values"
             ]
         other_way = (
-            f"to treat the column as categories, give --categorical {name}"
+            f"to treat the column as categories, give {option('categorical', [name])}"
             if what == "numbers"
             else "otherwise correct those cells"
         )
         return [
             f"{name!r} holds {what}, but also the text {_quoted(examples)} ({lines}); if that "
-            f"marks missing values, give --na-values {shell_word(shown)}; {other_way}"
+            f"marks missing values, give {option('na_values', shown)}; {other_way}"
         ]
 
 
@@ -521,8 +521,8 @@ def _token_problem(survey: ColumnSurvey, tokens: Sequence[str]) -> str:
     found = " and ".join(f"{t!r} ({survey.tokens[t].text()})" for t in tokens)
     return (
         f"{survey.name!r} holds {_kind_words(survey)}, but also the text {found}; if that marks "
-        f"missing values, give --na-values {','.join(tokens)}; to treat the column as "
-        f"categories, give --categorical {survey.name}"
+        f"missing values, give {option('na_values', tokens)}; to treat the column as "
+        f"categories, give {option('categorical', [survey.name])}"
     )
 
 
@@ -547,9 +547,9 @@ def _ambiguous_problem(columns: Sequence[tuple[str, ColumnSurvey, _Verdict]]) ->
     options = {tuple(f) for _, f in fixes}
     if len(options) == 1:
         first, second = fixes[0][1][:2]
-        how = f"--date-format {shell_word(first)}, or --date-format {shell_word(second)}"
+        how = f"{option('date_format', first)}, or {option('date_format', second)}"
     else:
-        how = " ".join(f"--date-format {shell_word(f'{n}={f[0]}')}" for n, f in fixes)
+        how = option("date_format", {n: f[0] for n, f in fixes})
         how += " (or the other order of day and month)"
     head = "holds dates" if len(parts) == 1 else "hold dates"
     return (
@@ -725,20 +725,19 @@ class Survey:
             return None
         fixes, why = [], []
         if words:
-            shown = ",".join([*self.na_values, *words])
-            fixes.append(f"--na-values {shell_word(shown)}")
+            fixes.append(option("na_values", [*self.na_values, *words]))
             why.append(f"to read {_quoted(words)} as missing")
         if need_impute:
-            fixes.append("--impute")
+            fixes.append(option("impute"))
             why.append(
                 "to fill the features' missing cells (under the default recipe numbers with the "
                 "training median, text with a level of its own)"
             )
         if need_drop:
-            fixes.append("--drop-missing-target")
+            fixes.append(option("drop_missing_target"))
             why.append("to leave out the rows without a target")
         if ignore:
-            fixes.append(f"--ignore {','.join(ignore)}")
+            fixes.append(option("ignore", ignore))
             why.append("to leave out the columns without values")
         n = len(parts)
         said = []
@@ -749,7 +748,7 @@ class Survey:
             )
         if about_target:
             said.append(about_target)
-        message = "; and ".join(said) + f"; give {' '.join(fixes)} ({', '.join(why)})"
+        message = "; and ".join(said) + f"; give {together(fixes)} ({', '.join(why)})"
         return message, self.impute or need_impute, self.drop_missing_target or need_drop, ignore
 
 

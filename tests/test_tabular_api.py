@@ -1,0 +1,92 @@
+"""The Python API's own edges: what a table may be, what fit takes, empty tables, and
+saving that never destroys a file that is not a model."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glassnet as gn
+from glassnet.modelfile import ModelFileError
+from glassnet.tabular import PreprocessingError
+from glassnet.tabular.columns import as_columns
+
+
+@pytest.fixture(scope="module")
+def model():
+    frame = pd.DataFrame({"x": np.arange(40.0), "town": ["n", "s"] * 20, "y": ["a", "b"] * 20})
+    return gn.TabularModel.fit(frame, "y", hidden=4, epochs=2)
+
+
+def test_a_frame_made_from_an_array_trains_and_predicts_by_its_column_numbers():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 3))).assign(y=np.arange(60.0))
+    m = gn.TabularModel.fit(frame, "y", hidden=[4], epochs=2)
+    assert m.features.names == ["0", "1", "2"]
+    named = frame.head(3).rename(columns=str)  # the same columns, named as text
+    np.testing.assert_array_equal(m.predict(frame.head(3)), m.predict(named))
+
+
+def test_one_record_is_one_row(model):
+    row = {"x": 3.0, "town": "s"}
+    np.testing.assert_array_equal(model.predict_proba(row), model.predict_proba([row]))
+    assert as_columns({"a": 1, "b": "x"}).n_rows == 1
+
+
+def test_tables_whose_names_cannot_be_columns_are_refused_in_pandas_words():
+    with pytest.raises(ValueError, match="a column name twice: 'a'; give every column"):
+        as_columns(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+    wide = pd.DataFrame(
+        np.ones((2, 2)), columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")])
+    )
+    with pytest.raises(ValueError, match=r"tuples, such as \('a', 'x'\) \(a pandas MultiIndex\)"):
+        as_columns(wide)
+
+
+def test_the_target_is_a_column_name_not_its_values():
+    X = pd.DataFrame({"x": np.arange(20.0)})
+    with pytest.raises(TypeError, match=r"got a Series; .* fit\(X.assign\(target=y\), 'target'\)"):
+        gn.TabularModel.fit(X, pd.Series(np.arange(20.0)))
+    with pytest.raises(TypeError, match=r"got a list \(\['x'\]\)"):
+        gn.TabularModel.fit(X, ["x"])
+
+
+def test_hidden_takes_one_size_or_a_list_and_names_anything_else():
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20.0)})
+    one = gn.TabularModel.fit(frame, "y", hidden=5, epochs=1)
+    assert one.info["hidden"] == [5]
+    units = [layer.units for layer in one.network.layers if hasattr(layer, "units")]
+    assert units == [5 * one.info["ensemble"], 1]  # the ensemble's networks side by side
+    for bad in ("16,16", 2.5, [16, "a"], True):
+        with pytest.raises(PreprocessingError, match="a list of whole numbers such as"):
+            gn.TabularModel.fit(frame, "y", hidden=bad)
+
+
+def test_a_table_without_rows_has_predictions_without_rows(model):
+    empty = pd.DataFrame({"x": pd.Series([], dtype=float), "town": pd.Series([], dtype=object)})
+    assert model.predict(empty).shape == (0,)
+    assert model.predict_proba(empty).shape == (0, 2)
+    with pytest.raises(PreprocessingError, match="no rows with a target"):
+        model.evaluate(empty.assign(y=pd.Series([], dtype=object)))
+
+
+def test_save_never_replaces_a_file_that_is_not_a_model(model, tmp_path):
+    data = tmp_path / "precious.csv"
+    data.write_text("x,y\n1,2\n")
+    with pytest.raises(ModelFileError, match="exists and is not a glassnet model file"):
+        model.save(data)
+    assert data.read_text() == "x,y\n1,2\n"
+    with pytest.raises(ModelFileError, match="is a folder"):
+        model.save(tmp_path)
+    with pytest.raises(ModelFileError, match="the folder .*missing does not exist"):
+        model.save(tmp_path / "missing" / "m.glassnet")
+    assert sorted(os.listdir(tmp_path)) == ["precious.csv"]  # nothing left behind
+    path = tmp_path / "m.glassnet"
+    path.touch()  # an empty file holds nothing to lose
+    model.save(path)
+    model.save(path)  # a model replaces a model
+    np.testing.assert_array_equal(
+        gn.load(path).predict_proba({"x": [1.0], "town": ["n"]}),
+        model.predict_proba({"x": [1.0], "town": ["n"]}),
+    )
