@@ -119,8 +119,8 @@ def _judge(status, err, files, old):
 
 
 def test_ctrl_c_at_any_moment_is_a_clean_interruption(training, tmp_path):
-    """Three runs to the end measure how long a run takes alongside two others; then 30
-    runs (three at a time) are interrupted at moments drawn evenly from the start of the
+    """Three runs to the end measure how long a run takes alongside two others; then 20
+    runs (three at a time; each run of the suite draws its own moments) are interrupted at moments drawn evenly from the start of the
     command's own code to a little after the longest run would have ended, and one at that
     start. Whatever the moment, the outcome is one of the two whole ones."""
     data, old = training
@@ -131,7 +131,7 @@ def test_ctrl_c_at_any_moment_is_a_clean_interruption(training, tmp_path):
             assert _judge(status, err, files, old) == "finished"
         longest = max(took for *_, took in whole)
         # 0: as the libraries load, which is certain to be before the end
-        delays = [0.0] + [rng.uniform(0, 1.15 * longest) for _ in range(30)]
+        delays = [0.0] + [rng.uniform(0, 1.15 * longest) for _ in range(20)]
 
         def interrupted(i, delay):
             return delay, _try(data, old, tmp_path / f"try{i}", delay)

@@ -366,6 +366,10 @@ def test_text_that_is_not_a_number_is_refused_by_column_and_row_in_every_body(ki
                 got, 422, "missing values", f"'size' (1: {row})", "glassnet serve --impute"
             )
         assert_error(post_json(client, ROWS[2:3]), 422, "'size' (1: record 0)")
+        # a number where a date belongs is quoted as sent; the fix is one a client makes
+        bad = [dict(ROWS[0], when=1122854400, size="12,5")]
+        assert_error(post_json(client, bad), 422, "'when' was dates", "holds '1122854400'",
+                     "give numbers written with a '.' decimal mark")  # fmt: skip
 
 
 def test_a_server_started_with_impute_fills_missing_cells_and_says_how_many(kinds, tmp_path):

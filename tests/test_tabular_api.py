@@ -90,3 +90,33 @@ def test_save_never_replaces_a_file_that_is_not_a_model(model, tmp_path):
         gn.load(path).predict_proba({"x": [1.0], "town": ["n"]}),
         model.predict_proba({"x": [1.0], "town": ["n"]}),
     )
+
+
+def test_the_summary_is_the_one_train_prints_in_pythons_words(tmp_path, capsys):
+    from glassnet import cli
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "z": rng.normal(size=300)})
+    frame["grade"] = np.digitize(frame["x"] + frame["z"], [-1.0, 0.0, 1.0])  # 4 whole numbers
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    assert cli.main(["train", str(tmp_path / "d.csv"), "--target", "grade", "--recipe", "small",
+                     "--epochs", "3", "--out", str(tmp_path / "m.glassnet")]) == 0  # fmt: skip
+    printed = capsys.readouterr().out.splitlines()
+    said = gn.load(tmp_path / "m.glassnet").summary().splitlines()
+    assert said[1] == (
+        "the target's 4 whole numbers are read as 4 classes; task='regression' predicts a "
+        "number instead"
+    )
+    assert printed[1] == said[1].replace("task='regression'", "--task regression")
+    python_to_flags = {"task='regression'": "--task regression", "epochs=6": "--epochs 6"}
+
+    def as_flags(line):
+        for python, flag in python_to_flags.items():
+            line = line.replace(python, flag)
+        return line
+
+    assert printed[: len(said)] == [as_flags(line) for line in said]
+    assert said[0].startswith("trained 2 -> 16 -> 16 -> 4 (classification) on 300 rows")
+    loaded = gn.load(tmp_path / "m.glassnet")
+    with pytest.raises(PreprocessingError, match="has not been trained"):
+        gn.TabularModel(loaded.network, loaded.features, loaded.target).summary()

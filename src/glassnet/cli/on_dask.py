@@ -18,7 +18,7 @@ from .common import UserError, printable, read_options, said
 from .fitting import BATCH_SIZE, fit_options
 from .inputs import InputFile
 
-__all__ = ["add_options", "check", "check_without", "fit", "describe"]
+__all__ = ["add_options", "check", "check_without", "fit"]
 
 _LOCAL = re.compile(r"local:(\S*)")
 CONNECT_TIMEOUT = 5  # seconds
@@ -210,14 +210,3 @@ def fit(args: argparse.Namespace, data, hidden: list[int] | None, batch_size, ca
             )
         except (PreprocessingError, DataFileError, WorkerLostError) as exc:
             raise UserError(said(exc)) from None
-
-
-def describe(summary: dict) -> str:
-    """One line on where the training ran."""
-    workers, partitions = summary.get("workers"), summary.get("partitions")
-    how = summary.get("strategy")
-    how = "L-BFGS over all of them" if how == "lbfgs" else f"strategy {how}"
-    return (
-        f"on a Dask cluster: {workers} worker{'s' * (workers != 1)}, {partitions} "
-        f"partition{'s' * (partitions != 1)}, {how}"
-    )

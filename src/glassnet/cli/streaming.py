@@ -14,7 +14,7 @@ import re
 from .common import UserError, add_chunk_rows, said
 from .inputs import DataFile
 
-__all__ = ["add_stream_options", "memory_size", "choose", "fit", "describe"]
+__all__ = ["add_stream_options", "memory_size", "choose", "fit"]
 
 _log = logging.getLogger(__name__)
 
@@ -104,15 +104,4 @@ def fit(args: argparse.Namespace, data: DataFile, options, **fit_options):
         buffer_rows=args.buffer_rows,
         read_options=options,
         **fit_options,
-    )
-
-
-def describe(info: dict) -> str:
-    """One line on how the model was streamed."""
-    stream = info["streamed"]
-    held = stream["held_out_rows"] - info["validation_rows"]
-    extra = f" ({held} more held-out rows trained on)" if held > 0 else ""
-    return (
-        f"streamed from the file in chunks of {stream['chunk_rows']} rows, through a "
-        f"shuffle buffer of {stream['buffer_rows']} rows{extra}"
     )

@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
 def _finish(args, model, history, report=None) -> int:
     """Print the summary; write the model, and the figures asked for (``report``: the
     data, its snapshots and its path, for --report), and put them in place."""
-    say(*_summary(args, model, history))
+    say(*_summary(args, model))
     for note in model.info["warnings"]:
         warn(note + " (the default; drop --no-early-stopping)")
     page = None
@@ -232,68 +232,11 @@ def _log_to_mlflow(args, model, history) -> str:
     return f"logged to MLflow run {run_id} ({printable(mlflow.get_tracking_uri())})"
 
 
-def _summary(args, model, history) -> list[str]:
-    """What was trained, on what, for how long, and how well."""
-    from ..layers import Dense
-    from ..tabular import format_metrics as fmt
-    from ..tabular.recipe import describe_recipe, smoothing_note
+def _summary(args, model) -> list[str]:
+    """What was trained, on what, for how long, and how well (the model's own summary,
+    its suggestions spelled as options of this command)."""
+    from ..tabular.fixes import spell
+    from ..tabular.summary import summary_lines
 
-    info = model.info
-    net = model.network
-    if "recipe" in info:
-        widths = [*info["hidden"], net.output_size]
-    else:
-        widths = [layer.units for layer in net.layers if isinstance(layer, Dense)]
-    sizes = " -> ".join(map(str, [net.input_size, *widths]))
-    rows = f"{info['rows']} rows"
-    if info["dropped_missing_target"]:
-        rows += f" ({info['dropped_missing_target']} without a target dropped)"
-    if info["validation_rows"]:
-        strat = ", stratified" if info["stratified"] else ""
-        rows += (
-            f": {info['training_rows']} for training, {info['validation_rows']} held out "
-            f"for validation{strat}"
-        )
-        if info.get("validation_out_of_fold"):
-            rows += f", other rows for each of the {info['ensemble']} networks"
-    lines = [f"trained {sizes} ({info['task']}) on {rows}"]
-    classes = model.target.classes or []
-    numbers = [c for c in classes if isinstance(c, (int, float)) and not isinstance(c, bool)]
-    if getattr(args, "task", "auto") == "auto" and len(classes) > 2 and numbers == classes:
-        lines.append(
-            f"the target's {len(classes)} whole numbers are read as {len(classes)} classes; "
-            "--task regression predicts a number instead"
-        )
-    lines.append(describe_recipe(info))
-    if info.get("cluster"):
-        lines.append(on_dask.describe(info["cluster"]))
-    if "streamed" in info:
-        lines.append(streaming.describe(info))
-    patience = args.patience or (10 if info.get("recipe", "small") == "small" else None)
-    stop = f", stopped early (no improvement in {patience})" if history.stopped_early else ""
-    val = (
-        f", validation loss {info['epoch_val_loss']:.6g}"
-        if info["epoch_val_loss"] is not None
-        else ""
-    )
-    val += smoothing_note(info)
-    if info["restored_epoch"]:
-        # an ensemble's networks each keep their own best epoch: the first one's is told
-        who = f"the first of the {info['ensemble']} networks " if info["ensemble"] > 1 else ""
-        lines.append(
-            f"epochs: {history.epochs}{stop}; {who}kept the weights of epoch "
-            f"{info['restored_epoch']}: loss {info['epoch_loss']:.6g}{val}"
-        )
-        if info["restored_epoch"] == history.epochs > 1 and not history.stopped_early:
-            lines.append(
-                "the last epoch was the best one: more epochs may help "
-                f"(--epochs {2 * history.epochs} gives twice as many)"
-            )
-    else:
-        lines.append(f"epochs: {history.epochs}; final loss {info['epoch_loss']:.6g}{val}")
-    lines.append(f"training:   {fmt(info['train_metrics'])}")
-    if info["validation_metrics"]:
-        out_of_fold = info.get("validation_out_of_fold")
-        which = f" (out of fold, {out_of_fold} rows)" if out_of_fold else ""
-        lines.append(f"validation{which}: {fmt(info['validation_metrics'])}")
-    return lines
+    lines = summary_lines(model, task_given=getattr(args, "task", "auto") != "auto")
+    return [spell(line, "command line") for line in lines]

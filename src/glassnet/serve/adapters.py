@@ -200,9 +200,12 @@ class TabularAdapter(Adapter):
                 'records such as [{"column": value, ...}]',
             )
         data = {}
-        for name in self.names:
+        for spec in self.columns:
+            name = spec["name"]
             values = []
-            numbers = True  # numbers and nulls alone: a float array, the encoder's fastest
+            # numbers and nulls alone: a float array, the encoder's fastest; a date column's
+            # values stay as sent, so that a message quotes them as they were
+            numbers = spec.get("kind") != "datetime"
             for i, record in enumerate(rows):
                 if name not in record:
                     raise BadRequest(422, no_columns(f"record {i}", record, self.names))

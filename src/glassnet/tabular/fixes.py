@@ -44,6 +44,7 @@ _LISTS = {"ignore", "categorical", "numeric", "na_values"}
 _VALUES = {
     "max_categories",
     "ensemble",
+    "epochs",
     "date_format",
     "decimal",
     "thousands",

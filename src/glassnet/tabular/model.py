@@ -39,9 +39,10 @@ from ..network import Network
 from ..training import Callback, History
 from .columns import as_columns, import_pandas, line_of, mark_missing, missing_mask, rows_text
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
-from .fixes import option
+from .fixes import option, spell
 from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
 from .recipe import Recipe, Training, check_target
+from .summary import summary_lines
 
 __all__ = ["TabularModel", "filled_note"]
 
@@ -575,6 +576,15 @@ class TabularModel:
     def classes(self) -> list | None:
         return self.target.classes
 
+    def summary(self) -> str:
+        """What training made of the data, as ``glassnet train`` prints it: the network
+        and the rows it trained on, the recipe's choices, the epochs and the losses of
+        the one kept, the metrics on the training and validation rows. ``model.info``
+        holds every number of it."""
+        if "rows" not in self.info:
+            raise PreprocessingError("the model has not been trained: no summary to give")
+        return spell("\n".join(summary_lines(self)), "python")
+
     # -- the model file ---------------------------------------------------------------------
 
     def save(self, path) -> None:
@@ -616,6 +626,7 @@ class TabularModel:
             "ensemble": int,
             "batch_size": (int, None),
             "epoch_budget": int,
+            "patience": (int, None),
             "schedule": str,
             "scaling": str,
             "layers": [str],

@@ -23,6 +23,7 @@ from ..network import Network
 from ..optimizers import LBFGS, SGD, Adam, Optimizer
 from ..schedules import CosLog, Schedule
 from ..training import Callback, EarlyStopping, History
+from ..validation import did_you_mean
 from .columns import Columns, mark_missing, missing_mask
 from .dates import check_format
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, refuse_missing
@@ -311,7 +312,10 @@ class Recipe:
         known = {f.name for f in fields(cls)} - set(without)
         for name in options:
             if name not in known:
-                raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}")
+                raise TypeError(
+                    f"{caller}() got an unexpected keyword argument {name!r}"
+                    + did_you_mean(name, sorted(known))
+                )
         return cls(**options)
 
     # -- the data -----------------------------------------------------------------------------
@@ -679,6 +683,7 @@ class Recipe:
             "ensemble": int(recipe.ensemble or 1),
             "batch_size": training.batch_size,
             "epoch_budget": int(training.epochs),
+            "patience": int(recipe.patience) if recipe.early_stopping and recipe.patience else None,
             "schedule": repr(training.schedule) if training.schedule is not None else "constant",
             "scaling": features.scaling,
             "layers": [repr(layer) for layer in training.network.layers],
