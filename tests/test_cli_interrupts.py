@@ -120,9 +120,10 @@ def _judge(status, err, files, old):
 
 def test_ctrl_c_at_any_moment_is_a_clean_interruption(training, tmp_path):
     """Three runs to the end measure how long a run takes alongside two others; then 20
-    runs (three at a time; each run of the suite draws its own moments) are interrupted at moments drawn evenly from the start of the
+    runs (three at a time) are interrupted at moments drawn evenly from the start of the
     command's own code to a little after the longest run would have ended, and one at that
-    start. Whatever the moment, the outcome is one of the two whole ones."""
+    start (each run of the suite draws its own moments). Whatever the moment, the outcome
+    is one of the two whole ones."""
     data, old = training
     rng = random.Random()
     with ThreadPoolExecutor(3) as lanes:
