@@ -27,7 +27,7 @@ import socket
 import stat
 from collections.abc import Iterator
 
-__all__ = ["atomic_path", "write_atomically", "temporary_name", "remove_stale"]
+__all__ = ["atomic_path", "write_atomically", "destination", "temporary_name", "remove_stale"]
 
 
 def _host() -> str:
@@ -122,6 +122,28 @@ def atomic_path(path: str) -> Iterator[str]:
             os.fsync(folder_fd)
         finally:
             os.close(folder_fd)
+
+
+def destination(path: str) -> tuple[str | None, os.stat_result | None]:
+    """What stops a file being written at ``path``, as words that follow the path
+    (" is a folder; give a file name", ": the folder F does not exist"), or None; and
+    the stat of the file there, if there is one."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        return f": {exc.strerror}", None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        return " is a folder; give a file name", info
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        return " is not a regular file (a device or a FIFO)", info
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f": the folder {folder} does not exist", info
+    if not os.access(folder, os.W_OK):
+        return f": the folder {folder} is not writable", info
+    return None, info
 
 
 def write_atomically(path: str, data: bytes) -> None:

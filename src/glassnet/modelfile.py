@@ -52,7 +52,7 @@ from typing import Any, Protocol, TypeGuard
 import numpy as np
 
 from . import activations, initializers
-from .atomic import write_atomically
+from .atomic import destination, write_atomically
 from .layers import from_config, layer_types
 
 
@@ -227,14 +227,9 @@ def save(obj: Savable, dest: str | os.PathLike | Any) -> None:
 def check_destination(path: str) -> None:
     """Refuse, with a ModelFileError, a path :func:`save` must not write: a folder, a
     path in a folder that does not exist, a file that is not empty and not a model."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise ModelFileError(f"cannot write a model to {path}: {exc.strerror}") from None
-    if info is not None and stat.S_ISDIR(info.st_mode):
-        raise ModelFileError(f"{path} is a folder; give the model a file name")
+    problem, info = destination(path)
+    if problem:
+        raise ModelFileError(f"{path}{problem}")
     if info is not None and info.st_size > 0:
         try:
             read_metadata(path)
@@ -243,9 +238,6 @@ def check_destination(path: str) -> None:
                 f"{path} exists and is not a glassnet model file; refusing to replace it "
                 "(remove it, or choose another name)"
             ) from None
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ModelFileError(f"cannot write a model to {path}: the folder {folder} does not exist")
 
 
 # -- sources: a path, bytes, or a binary file object --------------------------------------

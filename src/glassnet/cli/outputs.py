@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Literal
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, destination
 from .common import UserError, printable
 from .inputs import InputFile
 
@@ -82,28 +81,15 @@ def check_output(path: str, flag: str, inputs: Sequence[InputFile] = ()) -> None
     """Fail before the work, not after it, when an output path cannot or must not be
     written; an output that is one of ``inputs`` is refused."""
     shown = printable(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise UserError(f"{flag} {shown}: {exc.strerror}") from None
-    if info is not None:
-        if stat.S_ISDIR(info.st_mode):
-            raise UserError(f"{flag} {shown} is a folder; give a file name")
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"{flag} {shown} is not a regular file (a device or a FIFO)")
-        for source in inputs:
-            if source.is_file(info):
-                raise UserError(
-                    f"{flag} {shown} is the same file as {source.what} {printable(source.path)}; "
-                    "writing it would destroy it"
-                )
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"{flag} {shown}: the folder {printable(folder)} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"{flag} {shown}: the folder {printable(folder)} is not writable")
+    problem, info = destination(path)
+    if problem:
+        raise UserError(f"{flag} {shown}{printable(problem)}")
+    for source in inputs:
+        if info is not None and source.is_file(info):
+            raise UserError(
+                f"{flag} {shown} is the same file as {source.what} {printable(source.path)}; "
+                "writing it would destroy it"
+            )
 
 
 def _same_file(a: str, b: str) -> bool:
