@@ -120,3 +120,16 @@ def test_the_summary_is_the_one_train_prints_in_pythons_words(tmp_path, capsys):
     loaded = gn.load(tmp_path / "m.glassnet")
     with pytest.raises(PreprocessingError, match="has not been trained"):
         gn.TabularModel(loaded.network, loaded.features, loaded.target).summary()
+
+
+def test_fit_shows_its_progress_when_asked(capsys):
+    frame = pd.DataFrame({"x": np.arange(40.0), "y": np.arange(40.0)})
+    model = gn.TabularModel.fit(frame, "y", epochs=2, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    # one line per epoch of each of the ensemble's networks, as Network.fit(verbose=2)
+    assert len(lines) == 2 * model.info["ensemble"]
+    assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    gn.TabularModel.fit(frame, "y", epochs=2)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(PreprocessingError, match="verbose must be 0, 1 or 2, got 3"):
+        gn.TabularModel.fit(frame, "y", verbose=3)

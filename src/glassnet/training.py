@@ -49,6 +49,7 @@ __all__ = [
     "EarlyStopping",
     "NonFiniteLossError",
     "ProgressBar",
+    "with_verbose",
     "Guard",
     "NumpySteps",
     "Stepwise",
@@ -313,7 +314,10 @@ def _epoch_line(history: History, epochs: int) -> str:
     return line
 
 
-def _with_verbose(callbacks: Sequence[Callback], verbose: int, epochs: int) -> Sequence[Callback]:
+def with_verbose(callbacks: Sequence[Callback], verbose: int, epochs: int) -> Sequence[Callback]:
+    """``callbacks`` and what ``verbose`` asks for: 0 nothing; 1 a progress bar (tqdm's,
+    a widget in a notebook; a line on stderr without tqdm); 2 a line per epoch on
+    stdout, as the seeds print their losses."""
     if verbose == 1:
         return [*callbacks, _progress(epochs)]
     if verbose == 2:
@@ -877,7 +881,7 @@ def fit_arrays(
     if lbfgs_run and batch_size is not None and batch_size < n:
         raise ValueError("LBFGS trains on the full batch: leave batch_size=None")
     validate = None if validation is None else ValidationLoss(net, validation, loss_fn)
-    callbacks = _with_verbose(callbacks, verbose, epochs)
+    callbacks = with_verbose(callbacks, verbose, epochs)
     steps = strategy(net, loss_fn, opt, data[0], batch_size, epochs, l2, compiled)
     opt.prepare(net.parameters, net.n_weights, net.lr_factors)
     guard = Guard(net, opt, stop_on_nonfinite)
@@ -972,7 +976,7 @@ def fit_stream(
     batches = _data.StreamBatches(net, blocks, batch_size, loss_fn)
     validation = _data.validation_arrays(net, validation_data, loss_fn)
     validate = None if validation is None else ValidationLoss(net, validation, loss_fn)
-    callbacks = _with_verbose(callbacks, verbose, epochs)
+    callbacks = with_verbose(callbacks, verbose, epochs)
     steps = strategy(net, loss_fn, opt, batches.first[0], batch_size, epochs, l2, compiled)
     opt.prepare(net.parameters, net.n_weights, net.lr_factors)
     guard = Guard(net, opt, stop_on_nonfinite)

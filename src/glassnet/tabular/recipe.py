@@ -22,7 +22,7 @@ from ..layers import Dense, Dropout, Embedding, Layer, Parametric, Scale
 from ..network import Network
 from ..optimizers import LBFGS, SGD, Adam, Optimizer
 from ..schedules import CosLog, Schedule
-from ..training import Callback, EarlyStopping, History
+from ..training import Callback, EarlyStopping, History, with_verbose
 from ..validation import did_you_mean
 from .columns import Columns, mark_missing, missing_mask
 from .dates import check_format
@@ -193,6 +193,9 @@ class Recipe:
         every such column or by name; without it, the data decides (see :mod:`.survey`).
     na_values : sequence of str
         Cell texts that mean a missing value (``"NA"``), besides the empty cell.
+    verbose : 0, 1 or 2
+        Progress while each network trains: none, a bar (tqdm's), or a line per epoch
+        (as :meth:`Network.fit <glassnet.network.Network.fit>` takes it).
 
     Raises
     ------
@@ -227,6 +230,7 @@ class Recipe:
     drop_missing_target: bool = False
     date_format: str | Mapping[str, str] | None = None
     na_values: Sequence[str] = ()
+    verbose: int = 0
 
     def __post_init__(self):
         if self.recipe not in RECIPES:
@@ -247,6 +251,8 @@ class Recipe:
             )
         elif hidden is not None and any(int(h) < 1 for h in hidden):
             raise PreprocessingError(f"hidden layer sizes must be positive, got {list(hidden)}")
+        if self.verbose not in (0, 1, 2) or not isinstance(self.verbose, (int, np.integer)):
+            raise PreprocessingError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
         if self.epochs is not None and self.epochs < 1:
             raise PreprocessingError(f"epochs must be at least 1, got {self.epochs}")
         batch = self.batch_size
@@ -596,6 +602,7 @@ class Recipe:
             callbacks.append(
                 EarlyStopping(monitor=monitor, patience=recipe.patience, restore_best=True)
             )
+        callbacks = list(with_verbose(callbacks, recipe.verbose, recipe.epochs))
         optimizer = recipe.make_optimizer(classification)
         return Training(
             network,
