@@ -255,7 +255,7 @@ def test_text_in_a_numeric_column_at_prediction():
 
 def test_decimal_commas_in_a_numeric_column_at_prediction_ask_for_decimal():
     enc = FeatureEncoder().fit(FRAME, ["size"])
-    with pytest.raises(PreprocessingError, match="holds '12,5'.*give decimal=','$"):
+    with pytest.raises(PreprocessingError, match=r"holds '12,5'.*give ReadOptions\(decimal=','\)$"):
         enc.transform({"size": text(1, "12,5")})
 
 
@@ -300,7 +300,7 @@ def test_every_problem_at_prediction_is_named_in_one_message():
     )
     served = caught.value.spelled("service")
     assert "give glassnet serve --impute to fill" in served
-    assert "give null in place of those cells" in served
+    assert "give null (JSON) or an empty cell (CSV) in place of those cells" in served
 
 
 def test_memory_refusal_before_allocating():

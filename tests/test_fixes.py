@@ -7,7 +7,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import cli
-from glassnet.tabular import PreprocessingError
+from glassnet.tabular import DataFileError, PreprocessingError
 from glassnet.tabular.fixes import FACES, FixableError, option, spell, together
 
 
@@ -26,7 +26,8 @@ def test_each_face_spells_each_kind_of_option():
         "--date-format when=%d/%m/%Y"
     )
     assert spell(text, "service") == (
-        "give null in place of those cells; glassnet serve --impute; or glassnet train "
+        "give null (JSON) or an empty cell (CSV) in place of those cells; glassnet serve "
+        "--impute; or glassnet train "
         "--ignore 'my id'; or glassnet train --max-categories N; or glassnet train "
         "--date-format when=%d/%m/%Y"
     )
@@ -40,6 +41,11 @@ def test_an_error_is_spelled_for_python_unless_asked_and_keeps_its_markers_when_
     error = PreprocessingError(f"column 'x' is empty; leave it out with {option('ignore', ['x'])}")
     assert isinstance(error, FixableError) and isinstance(error, ValueError)
     assert str(error) == "column 'x' is empty; leave it out with ignore=['x']"
+    assert repr(error) == f"PreprocessingError({str(error)!r})"  # no marker in a traceback
+    assert str(DataFileError(f"give {option('encoding', 'latin-1')}")) == (
+        "give ReadOptions(encoding='latin-1')"  # how read_table and fit_stream take it
+    )
+    assert spell(option("na_values", ["#N/A", "?"]), "command line") == "--na-values '#N/A,?'"
     assert error.spelled("command line").endswith("leave it out with --ignore x")
     quoted = PreprocessingError(f"partition 2: {error.message}")
     assert quoted.spelled("command line") == "partition 2: " + error.spelled("command line")

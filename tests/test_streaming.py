@@ -341,8 +341,8 @@ def test_partial_fit_on_chunks(files):
     model = TabularModel.untrained("label", hidden=(16,), features=["a", "b", "town"], lr=0.01)
     for _ in range(3):
         for chunk in iter_chunks(str(path), chunk_rows=500):
-            model.partial_fit(chunk)
-    assert model.evaluate(read_table(str(test)))["accuracy"] > 0.8
+            model.partial_fit(chunk, epochs=10)  # 10 passes of its two batches of 256
+    assert model.evaluate(read_table(str(test)))["accuracy"] > 0.8  # 0.868 here
     assert model.info["partial_fit_calls"] == 18
     # the first call fixed the preprocessing from that chunk alone
     first = as_columns(next(iter_chunks(str(path), chunk_rows=500)))

@@ -75,7 +75,7 @@ def test_the_fixes_already_given_are_not_asked_again():
     }
     found = surveyed(table, "label", na_values=["?"], impute=True, drop_missing_target=True)
     assert said(found) == [
-        "a column has missing values: 'score' (1 'NA': line 3); give --na-values ?,NA "
+        "a column has missing values: 'score' (1 'NA': line 3); give --na-values '?,NA' "
         "(to read 'NA' as missing)"
     ]
     assert surveyed({"x": text("1", "", "3")}, impute=True).problems == []

@@ -46,9 +46,9 @@ def test_tables_whose_names_cannot_be_columns_are_refused_in_pandas_words():
 
 def test_the_target_is_a_column_name_not_its_values():
     X = pd.DataFrame({"x": np.arange(20.0)})
-    with pytest.raises(TypeError, match=r"got a Series; .* fit\(X.assign\(target=y\), 'target'\)"):
+    with pytest.raises(TypeError, match=r"got Series; .* fit\(X.assign\(target=y\), 'target'\)"):
         gn.TabularModel.fit(X, pd.Series(np.arange(20.0)))
-    with pytest.raises(TypeError, match=r"got a list \(\['x'\]\)"):
+    with pytest.raises(TypeError, match=r"got list \(\['x'\]\)"):
         gn.TabularModel.fit(X, ["x"])
 
 
@@ -133,3 +133,37 @@ def test_fit_shows_its_progress_when_asked(capsys):
     assert capsys.readouterr().out == ""
     with pytest.raises(PreprocessingError, match="verbose must be 0, 1 or 2, got 3"):
         gn.TabularModel.fit(frame, "y", verbose=3)
+
+
+def test_evaluate_reads_the_words_for_missing_in_the_target_too():
+    frame = pd.DataFrame({"x": np.arange(40.0), "y": ["a", "b"] * 20})
+    model = gn.TabularModel.fit(frame, "y", recipe="small", epochs=2)
+    rows = frame.astype(object).copy()
+    rows.loc[[3, 8], "y"] = "NA"
+    with pytest.raises(PreprocessingError, match=r"'y' has missing values \(rows 4, 9\)"):
+        model.evaluate(rows, na_values=["NA"])
+    dropped = model.evaluate(rows, na_values=["NA"], drop_missing_target=True)
+    assert dropped["rows"] == 38 and dropped["unknown_classes"] == []
+    assert dropped == model.evaluate(frame.drop(index=[3, 8]))
+
+
+def test_a_series_or_a_number_for_a_name_is_told_what_to_give(model):
+    with pytest.raises(TypeError, match="expected a table"):
+        model.predict(pd.Series({"x": 1.0, "town": "n"}))
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 3)))
+    with pytest.raises(TypeError, match=r"got int \(2\); its columns are named as text: give '2'"):
+        gn.TabularModel.fit(frame, 2)
+
+
+def test_partial_fit_trains_in_the_recipes_batches_and_has_a_summary():
+    frame = pd.DataFrame({"x": np.arange(64.0), "y": ["a", "b"] * 32})
+    model = gn.TabularModel.untrained("y", recipe="small")
+    model.fit_statistics([frame])
+    history = model.partial_fit(frame)
+    assert model.info["batch_size"] == 32  # the recipe's, not one row at a time
+    assert len(history.loss) == 1
+    lines = model.summary().splitlines()
+    assert (
+        lines[0] == "trained 1 -> 16 -> 16 -> 2 (classification) by 1 partial_fit call on 64 rows"
+    )
+    assert lines[-1].startswith("the last call's loss: ")

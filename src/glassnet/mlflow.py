@@ -188,7 +188,8 @@ def infer_signature(model: Any) -> ModelSignature:
     """The input and output signature of a model, read from the model itself.
 
     * a TabularModel: one input column per feature column, typed as training gave it
-      (numbers ``double``, or ``long`` when every training value was an integer;
+      (numbers ``double``, or ``long`` when every training value was an integer and the
+      model refuses missing values;
       booleans ``boolean``; dates ``datetime``, or ``string`` when training read them
       from text; categories ``string``, or ``long`` for categories that are whole
       numbers), optional when the model imputes missing values; one output column
@@ -214,8 +215,9 @@ def infer_signature(model: Any) -> ModelSignature:
             name, column_kind = column["name"], column["kind"]
             if column_kind == "categorical":
                 dtype = _categorical_type(column.get("categories", ()))
-            elif column_kind == "numeric" and column.get("integers"):
-                dtype = "long"  # as MLflow types a table's integer column
+            elif column_kind == "numeric" and column.get("integers") and not optional:
+                # as MLflow types a table's integer column (one with a gap is float)
+                dtype = "long"
             elif column_kind == "datetime" and column.get("text"):
                 dtype = "string"  # dates as text, in the format training read
             else:

@@ -235,8 +235,6 @@ def _log_to_mlflow(args, model, history) -> str:
 def _summary(args, model) -> list[str]:
     """What was trained, on what, for how long, and how well (the model's own summary,
     its suggestions spelled as options of this command)."""
-    from ..tabular.fixes import spell
     from ..tabular.summary import summary_lines
 
-    lines = summary_lines(model, task_given=getattr(args, "task", "auto") != "auto")
-    return [spell(line, "command line") for line in lines]
+    return summary_lines(model, "command line", task_given=getattr(args, "task", "auto") != "auto")

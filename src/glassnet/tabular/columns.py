@@ -109,7 +109,7 @@ def as_columns(table: Any) -> Columns:
             "glassnet's tabular models read dataframes through narwhals: "
             "pip install 'glassnet[cli]'"
         ) from None
-    pandas = type(table).__module__.startswith("pandas")
+    pandas = type(table).__module__.startswith("pandas") and hasattr(table, "columns")
     native = list(table.columns) if pandas else []  # pandas allows any name, twice
     names = [str(c) for c in native]
     if len(set(names)) != len(names):  # before narwhals, whose message names its own API

@@ -324,7 +324,7 @@ def _given_as_integers(values: np.ndarray, numbers: np.ndarray) -> bool:
     numbers given as integers: an integer array, or integers and text such as "12" (no
     decimal point or exponent, in the first _GIVEN_SAMPLE values) in an object array."""
     if values.dtype.kind in "iu":
-        return True
+        return values.dtype.itemsize < 8 or values.dtype.kind == "i"  # uint64 is no int64
     if values.dtype.kind != "O" or not bool(np.all(numbers == np.floor(numbers))):
         return False
     return all(

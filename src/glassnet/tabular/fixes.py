@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -55,10 +56,12 @@ _VALUES = {
 #: The options a client of the service gives in its request: the others are its
 #: operator's, given to ``glassnet serve`` or to ``glassnet train``.
 _IN_REQUEST = {
-    "na_values": "null in place of those cells",
+    "na_values": "null (JSON) or an empty cell (CSV) in place of those cells",
     "decimal": "numbers written with a '.' decimal mark",
 }
 _SERVE = {"impute"}
+#: The options of reading a file (ReadOptions' fields in Python).
+_READING = {"decimal", "thousands", "sep", "encoding"}
 
 
 def option(name: str, value: Any = None) -> str:
@@ -80,8 +83,9 @@ def together(fixes: Sequence[str]) -> str:
 
 
 def shell_word(text: str) -> str:
-    """A value as a shell command line takes it: quoted when it holds blanks."""
-    return f"'{text}'" if any(ch.isspace() for ch in text) or not text else text
+    """A value as a shell command line takes it: quoted when the shell would read it
+    otherwise (blanks, ``?``, ``#``, quotes)."""
+    return shlex.quote(text)
 
 
 def _placeholder(name: str) -> str:
@@ -91,9 +95,9 @@ def _placeholder(name: str) -> str:
 def _python(name: str, value: Any) -> str:
     if name in _FLAGS:
         return f"{name}=True"
-    if value is None:
-        return f"{name}={_placeholder(name)}"
-    return f"{name}={value!r}"
+    given = f"{name}={_placeholder(name) if value is None else repr(value)}"
+    # how a file is read: ReadOptions, which read_table, iter_chunks and fit_stream take
+    return f"ReadOptions({given})" if name in _READING else given
 
 
 def _command_line(name: str, value: Any) -> str:
@@ -147,3 +151,6 @@ class FixableError(ValueError):
 
     def __str__(self) -> str:
         return self.spelled("python")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"

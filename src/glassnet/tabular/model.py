@@ -39,7 +39,7 @@ from ..network import Network
 from ..training import Callback, History
 from .columns import as_columns, import_pandas, line_of, mark_missing, missing_mask, rows_text
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
-from .fixes import option, spell
+from .fixes import option
 from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
 from .recipe import Recipe, Training, check_target
 from .summary import summary_lines
@@ -360,15 +360,20 @@ class TabularModel:
         ``impute`` fills missing cells with the training statistics (a model trained
         with ``impute=True`` always does); ``filled``, if given, counts the cells filled
         in each column."""
-        trained = self.info.get("na_values") or ()
-        na_values = (*trained, *(v for v in na_values if v not in trained))
         return self.features.transform(
-            mark_missing(as_columns(frame), na_values) if na_values else frame,
+            self._marked(frame, na_values),
             dtype=self.network.dtype,
             where=where,
             impute=True if impute else None,
             filled=filled,
         )
+
+    def _marked(self, frame, na_values: Sequence[str]):
+        """The table with the texts training read as missing, and ``na_values``, made
+        missing (in every column, the target's too)."""
+        trained = self.info.get("na_values") or ()
+        words = (*trained, *(v for v in na_values if v not in trained))
+        return mark_missing(as_columns(frame), words) if words else frame
 
     def outputs(
         self,
@@ -501,7 +506,7 @@ class TabularModel:
         """Metrics on a table that holds the target column (see :mod:`.metrics`);
         ``impute`` and ``na_values`` as in :meth:`predict`. A row without a target is
         refused, or with ``drop_missing_target`` left out."""
-        cols = as_columns(frame)
+        cols = as_columns(self._marked(frame, na_values))
         if self.target.name not in cols:
             raise PreprocessingError(
                 f"the data has no target column {self.target.name!r} to measure against"
@@ -549,7 +554,7 @@ class TabularModel:
     ) -> np.ndarray:
         """Add one chunk's truth and predictions to ``acc``; returns the network output.
         ``warnings``, if given, receives those of :meth:`transform`."""
-        cols = as_columns(frame)
+        cols = as_columns(self._marked(frame, na_values))
         truth = cols[self.target.name]
         missing = missing_mask(truth)
         if missing.any():
@@ -583,7 +588,7 @@ class TabularModel:
         holds every number of it."""
         if "rows" not in self.info:
             raise PreprocessingError("the model has not been trained: no summary to give")
-        return spell("\n".join(summary_lines(self)), "python")
+        return "\n".join(summary_lines(self))
 
     # -- the model file ---------------------------------------------------------------------
 

@@ -100,7 +100,7 @@ class ReadOptions:
         for name in ("thousands", "decimal"):
             value = getattr(self, name)
             if value is not None and len(value) != 1:
-                raise DataFileError(f"--{name} must be one character, got {value!r}")
+                raise DataFileError(f"the {name} mark must be one character, got {value!r}")
         if self.thousands is not None and self.thousands == self.decimal:
             raise DataFileError("the thousands mark and the decimal mark must differ")
         if self.encoding is not None:

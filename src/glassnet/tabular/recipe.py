@@ -609,7 +609,7 @@ class Recipe:
             loss,
             optimizer,
             recipe.epochs,
-            None if recipe.batch_size is None else min(int(recipe.batch_size), max(1, n_rows or 1)),
+            _batch(recipe.batch_size, n_rows),
             callbacks,
             schedule,
             recipe,
@@ -833,13 +833,27 @@ def check_target(names: Sequence[str], target: str) -> None:
     target that is not a column's name (the target's values, given as scikit-learn's
     ``fit(X, y)`` takes them)."""
     if not isinstance(target, str):
+        hint = (
+            f"; its columns are named as text: give {str(target)!r}"
+            if str(target) in names
+            else "; to train on features X and target values y, give "
+            "fit(X.assign(target=y), 'target')"
+        )
         raise TypeError(
-            f"the target is the name of the table's target column, got a "
-            f"{type(target).__name__}{_short(target)}; to train on features X and target "
-            "values y, give fit(X.assign(target=y), 'target')"
+            f"the target is the name of the table's target column, given as text; got "
+            f"{type(target).__name__}{_short(target)}{hint}"
         )
     if target not in names:
         raise PreprocessingError(_no_such_column(target, names, "target column"))
+
+
+def _batch(size: int | str | None, n_rows: int | None) -> int | None:
+    """The batch size: the recipe's, at most the rows when they are known (a network
+    trained by partial_fit sees its rows a chunk at a time, so its batches are the
+    recipe's whatever the chunk)."""
+    if size is None:
+        return None
+    return int(size) if not n_rows else min(int(size), n_rows)
 
 
 def _is_integer(value: Any) -> bool:

@@ -13,18 +13,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..layers import Dense
-from .fixes import option
+from .fixes import option, spell
 from .metrics import format_metrics
 from .recipe import describe_recipe, smoothing_note
 
 __all__ = ["summary_lines", "describe_stream", "describe_cluster"]
 
 
-def summary_lines(model: Any, *, task_given: bool = False) -> list[str]:
+def summary_lines(model: Any, face: str = "python", *, task_given: bool = False) -> list[str]:
     """The summary of a trained TabularModel, line by line: what was trained on which
     rows, the recipe, where it ran, the epochs and the losses of the one kept, and the
-    metrics on the training and validation rows. ``task_given``: the caller chose the
-    task, so a classification of whole numbers needs no note."""
+    metrics on the training and validation rows; the options it suggests spelled for
+    ``face`` (:data:`~.fixes.FACES`). ``task_given``: the caller chose the task, so a
+    classification of whole numbers needs no note."""
+    return [spell(line, face) for line in _lines(model, task_given)]
+
+
+def _lines(model: Any, task_given: bool) -> list[str]:
     info = model.info
     net = model.network
     if "recipe" in info:
@@ -33,6 +38,13 @@ def summary_lines(model: Any, *, task_given: bool = False) -> list[str]:
         widths = [layer.units for layer in net.layers if isinstance(layer, Dense)]
     sizes = " -> ".join(map(str, [net.input_size, *widths]))
     rows = f"{info['rows']} rows"
+    if "epochs" not in info:  # trained by partial_fit, a batch at a time
+        return [
+            f"trained {sizes} ({info['task']}) by {info['partial_fit_calls']} partial_fit "
+            f"call{'s' * (info['partial_fit_calls'] != 1)} on {rows}",
+            describe_recipe(info),
+            f"the last call's loss: {info['final_loss']:.6g}",
+        ]
     if info["dropped_missing_target"]:
         rows += f" ({info['dropped_missing_target']} without a target dropped)"
     if info["validation_rows"]:
