@@ -801,3 +801,35 @@ def test_a_score_of_a_few_whole_numbers_read_as_classes_says_how_to_predict_a_nu
                               "--out", tmp_path / f"{task}.glassnet")  # fmt: skip
         assert code == 0, err
         assert note not in out
+
+
+def test_fixes_given_one_flag_at_a_time_add_up_and_each_message_tells_the_client_what_to_give(
+    capsys, tmp_path
+):
+    rng = np.random.default_rng(8)
+    n = 200
+    frame = pd.DataFrame(
+        {
+            "Unnamed: 0": np.arange(n),
+            "district": [f"d{i}" for i in range(n)],
+            "score": rng.normal(size=n).round(3),
+            "seen": [f"{d:02d}/05/2020" for d in rng.integers(13, 29, n)],
+        }
+    )
+    frame["y"] = np.where(frame["score"] > 0, "up", "down")
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y")
+    # each problem names its own flag, and repeated flags add up, as they are printed
+    assert "--ignore 'Unnamed: 0'" in err and "--ignore district" in err, err
+    model = tmp_path / "m.glassnet"
+    code, _, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--ignore", "Unnamed: 0",
+                         "--ignore", "district", "--out", model)  # fmt: skip
+    assert code == 0, err
+    assert gn.load(model).features.names == ["score", "seen"]
+    bad = frame.drop(columns=["Unnamed: 0", "district"]).head(3).astype(object)
+    bad.loc[0, "score"], bad.loc[1, "seen"] = "1.274,29", "2020-05-14"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    code, out, err = call(capsys, "predict", model, tmp_path / "bad.csv")
+    comma = "line 2 holds '1.274,29'; if ',' is the decimal mark and '.' marks thousands, give "
+    date = "line 3 holds '2020-05-14'; give a date such as '13/05/2020'"
+    assert_one_line_error((code, out, err), comma + "--decimal , --thousands .", date)

@@ -139,7 +139,8 @@ GOOD = '{"size": 1, "town": "north", "age": 3}'
 
 BAD_REQUESTS = [
     ("malformed JSON", JSON, b'[{"size": 1,', 400, "malformed JSON"),
-    ("not UTF-8", JSON, b"\xff\xfe[1]", 400, "not UTF-8"),
+    ("not UTF-8", JSON, b"\xff\xfe[1]", 400, "not UTF-8 text; the service reads UTF-8 alone"),
+    ("a Latin-1 CSV", CSV, "size,town,age\n1,Köln,3\n".encode("latin-1"), 400, "iconv -f LATIN1"),
     ("empty body", JSON, b"", 400, "empty"),
     ("blank body", JSON, b"   \n", 400, "empty"),
     ("NaN literal", JSON, b'[{"size": NaN, "town": "a", "age": 1}]', 400, "NaN is not valid"),

@@ -554,3 +554,16 @@ def test_a_stalled_upload_times_out_with_408(network_server):
     assert status == 408
     assert "did not arrive within 0.5 seconds" in answer["error"]
     assert re.search(r"\((12|[0-9]) of 1000 bytes came\)", answer["error"])
+
+
+def test_metadata_and_openapi_say_how_dates_are_written_and_how_numbers_are_scaled(kinds):
+    model, _ = kinds
+    with running(model) as client:
+        features = {f["name"]: f for f in client.get("/metadata").json()["features"]}
+        schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert features["when"]["format"] == "ISO 8601"
+    size = next(c for c in model.features.columns if c["name"] == "size")
+    described = json.dumps(schema)
+    # the default recipe scales robustly: the centre and the spread are the median's
+    assert f"a number (training median {size['mean']:.4g}" in described, described[:400]
+    assert "training mean" not in described

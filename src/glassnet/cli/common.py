@@ -154,6 +154,7 @@ def add_read_options(parser) -> None:
     )
     g.add_argument(
         "--na-values",
+        action="append",
         metavar="TEXTS",
         help="cell texts that mean missing, comma-separated (only empty cells by default; "
         "NA, None, null are text unless listed here; a command-line model also reads the "
@@ -230,9 +231,11 @@ def read_table(path: str, options=None):
     return frame
 
 
-def columns(text: str | None, keep_blank: bool = False) -> list[str]:
-    """Names from a comma-separated option value."""
+def columns(text: str | list[str] | None, keep_blank: bool = False) -> list[str]:
+    """Names from a comma-separated option value, or from each of a repeated option's
+    values (``--ignore a --ignore b`` is ``--ignore a,b``), in order."""
     if not text:
         return []
-    parts = [c.strip() for c in text.split(",")]
+    texts = [text] if isinstance(text, str) else text
+    parts = [c.strip() for t in texts for c in t.split(",")]
     return [c for c in parts if c or keep_blank]

@@ -52,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
     from .. import modelfile
 
     out = args.out
-    check_output(out, "OUT.onnx", [InputFile.at(args.model, "the model file")])
+    check_output(out, "the ONNX file", [InputFile.at(args.model, "the model file")])
     if os.path.exists(out) and not _looks_like_onnx(out):
         raise UserError(
-            f"OUT.onnx {printable(out)} exists and is not an ONNX file; refusing to overwrite it"
+            f"the ONNX file {printable(out)} exists and is not an ONNX file; refusing to "
+            "overwrite it"
         )
     try:
         from ..onnx import to_onnx

@@ -126,17 +126,30 @@ def add_column_options(parser) -> None:
     """--ignore, --features, --categorical, --numeric, --max-categories, --date-format,
     --impute, --drop-missing-target."""
     cols = parser.add_argument_group("the columns")
-    cols.add_argument("--ignore", metavar="COLS", help="columns to leave out, comma-separated")
     cols.add_argument(
-        "--features", metavar="COLS", help="use only these feature columns, comma-separated"
+        "--ignore",
+        action="append",
+        metavar="COLS",
+        help="columns to leave out, comma-separated (or the option repeated)",
+    )
+    cols.add_argument(
+        "--features",
+        action="append",
+        metavar="COLS",
+        help="use only these feature columns, comma-separated (or the option repeated)",
     )
     cols.add_argument(
         "--categorical",
+        action="append",
         metavar="COLS",
-        help="treat these columns as categories (integer codes, say), comma-separated",
+        help="treat these columns as categories (integer codes, say), comma-separated (or "
+        "the option repeated)",
     )
     cols.add_argument(
-        "--numeric", metavar="COLS", help="treat these columns as numbers, comma-separated"
+        "--numeric",
+        action="append",
+        metavar="COLS",
+        help="treat these columns as numbers, comma-separated (or the option repeated)",
     )
     cols.add_argument(
         "--max-categories",

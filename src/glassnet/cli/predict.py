@@ -52,7 +52,11 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--proba", action="store_true", help="add a probability column per class")
     p.add_argument(
-        "--keep", metavar="COLS", help="copy these input columns (an id, say) into the output"
+        "--keep",
+        action="append",
+        metavar="COLS",
+        help="copy these input columns (an id, say) into the output (comma-separated, or "
+        "the option repeated)",
     )
     add_impute_option(p)
     add_chunk_rows(p, "read, predicted and written")

@@ -177,6 +177,8 @@ class TabularAdapter(Adapter):
             entry = {"name": spec["name"], "kind": kind, "type": FEATURE_TYPES.get(kind, kind)}
             if kind == "categorical":
                 entry["categories"] = levels_of(spec)
+            if kind == "datetime":  # a strftime format, or ISO 8601
+                entry["format"] = spec.get("format") or "ISO 8601"
             features.append(entry)
         return {
             "kind": self.kind,

@@ -117,7 +117,9 @@ def json_rows(body: bytes, max_rows: int) -> list:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest(400, "the body is not UTF-8 text") from None
+        raise BadRequest(
+            400, "the body is not UTF-8 text; the service reads UTF-8 alone: re-encode it"
+        ) from None
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
@@ -187,7 +189,11 @@ def csv_table(body: bytes, max_rows: int, max_columns: int, features: int) -> Cs
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadRequest(400, "the CSV is not UTF-8 text") from None
+        raise BadRequest(
+            400,
+            "the CSV is not UTF-8 text; the service reads UTF-8 alone: re-encode it (for a "
+            "Latin-1 file: iconv -f LATIN1 -t UTF-8)",
+        ) from None
     try:
         sep, _ = sniff_csv("the CSV", body[:65536], "csv", ReadOptions())
     except DataFileError as exc:

@@ -166,8 +166,12 @@ def _column_type(spec: dict[str, Any], impute: bool) -> dict[str, Any]:
     kind = spec["kind"]
     missing = "; null is a missing value, filled from training" if impute else ""
     if kind == "numeric":
+        # robust scaling (clipped) centres on the median and divides by a robust scale
+        centre, spread = (
+            ("median", "robust scale") if "clip" in spec else ("mean", "standard deviation")
+        )
         return _number(
-            f"a number (training mean {_short(spec['mean'])}, standard deviation "
+            f"a number (training {centre} {_short(spec['mean'])}, {spread} "
             f"{_short(spec['std'])}){missing}",
             impute,
         )
@@ -208,7 +212,7 @@ def _column_type(spec: dict[str, Any], impute: bool) -> dict[str, Any]:
 
 
 def _example_value(spec: dict[str, Any]) -> Any:
-    """A value of this column that the model reads: the training mean of a number, the
+    """A value of this column that the model reads: the training centre of a number, the
     most frequent level of a text column, true, and a date in the column's format."""
     kind = spec["kind"]
     if kind == "numeric":
@@ -423,7 +427,17 @@ def _metadata_schema() -> dict[str, Any]:
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"name": {"type": "string"}, "type": {"type": "string"}},
+                    "properties": {
+                        "name": {"type": "string"},
+                        "type": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "categories": {"type": "array", "items": {"type": "string"}},
+                        "format": {
+                            "type": "string",
+                            "description": "how a date column's text is written: a strftime "
+                            "format, or ISO 8601",
+                        },
+                    },
                     "required": ["name", "type"],
                 },
             },

@@ -72,6 +72,7 @@ as they are.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import math
 import os
 import re
@@ -95,7 +96,7 @@ from .columns import (
     rows_text,
 )
 from .dates import calendar_parts, check_format, describe_format
-from .fixes import option
+from .fixes import option, together
 from .survey import NA_SPELLINGS, date_format_for, infer_kind
 
 __all__ = [
@@ -1001,18 +1002,25 @@ class FeatureEncoder:
                 f"{option('na_values', words)} (and {option('impute')} to fill them)"
             )
         elif what == "numeric" and all(_COMMA_DECIMAL.fullmatch(t) for t in texts):
-            hint = f"; if ',' is the decimal mark, give {option('decimal', ',')}"
+            if any("." in t for t in texts):
+                marks = together([option("decimal", ","), option("thousands", ".")])
+                hint = f"; if ',' is the decimal mark and '.' marks thousands, give {marks}"
+            else:
+                hint = f"; if ',' is the decimal mark, give {option('decimal', ',')}"
         elif what == "numeric":
             hint = (
-                f"; it was read as numbers because every training value was one: if it holds "
-                f"categories, train again with {option('categorical', [name])}"
+                f"; give a number, or, if the column holds categories (it was read as numbers "
+                f"because every training value was one), train again with "
+                f"{option('categorical', [name])}"
             )
+        elif what.startswith("dates"):
+            hint = f"; give a date such as {_example_date(c.get('format'))!r}"
         else:
             hint = ""
         raise PreprocessingError(
             f"column {name!r} was {what} in training, but {_lines(rows[:1], where)} "
             f"holds {example!r}"
-            + (f" ({len(rows) - 1} more such rows)" if len(rows) > 1 else "")
+            + (f" ({len(rows) - 1} more such row{'s' * (len(rows) > 2)})" if len(rows) > 1 else "")
             + hint
         )
 
@@ -1332,11 +1340,28 @@ def _absent_message(absent: Sequence[str], available: Sequence[str], what: str) 
 _COMMA_DECIMAL = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})*,\d+\s*|\s*[+-]?\d+,\d+\s*")
 
 
+#: A number with points between its thousands and one before its fraction: what a
+#: decimal comma became when the comma was read as the decimal mark but the points that
+#: mark thousands were not (``1.274,29`` read with ``--decimal ,`` alone).
+_POINTED_THOUSANDS = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})+\.\d+\s*")
+
+
+def _example_date(fmt: str | None) -> str:
+    """A date as a format writes it (ISO 8601 without one), for a message."""
+    when = _dt.datetime(2020, 5, 13, 14, 30)
+    return when.strftime(fmt) if fmt else when.date().isoformat()
+
+
 def _comma_decimals(counts: dict) -> str | None:
     """An example level, when nearly every level of a text column is a number written with a
-    decimal comma (``39,1``): the sign of a file that needs ``--decimal ,``."""
+    decimal comma (``39,1``, or ``1.274.29`` when only the comma was read as the decimal
+    mark): the sign of a file that needs ``--decimal ,`` (and ``--thousands .``)."""
     labels = [label for label in counts if isinstance(label, str)]
-    hits = [label for label in labels if _COMMA_DECIMAL.fullmatch(label)]
+    hits = [
+        label
+        for label in labels
+        if _COMMA_DECIMAL.fullmatch(label) or _POINTED_THOUSANDS.fullmatch(label)
+    ]
     return hits[0] if labels and len(hits) >= 0.9 * len(labels) else None
 
 
