@@ -833,3 +833,23 @@ def test_fixes_given_one_flag_at_a_time_add_up_and_each_message_tells_the_client
     comma = "line 2 holds '1.274,29'; if ',' is the decimal mark and '.' marks thousands, give "
     date = "line 3 holds '2020-05-14'; give a date such as '13/05/2020'"
     assert_one_line_error((code, out, err), comma + "--decimal , --thousands .", date)
+
+
+def test_points_for_thousands_with_a_decimal_comma_are_named_when_only_the_comma_was_given(
+    capsys, tmp_path
+):
+    rng = np.random.default_rng(4)
+    prices = rng.uniform(500, 5000, 120)
+    euro = [f"{p:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") for p in prices]
+    frame = pd.DataFrame({"city": [f"c{i % 5}" for i in range(120)], "price": euro,
+                          "y": np.where(prices > 2500, "dear", "cheap")})  # fmt: skip
+    frame.to_csv(tmp_path / "eu.csv", sep=";", index=False)
+    # with the comma alone, 684,38 reads as a number and 1.274,29 stays text: not categories
+    result = train(capsys, tmp_path / "eu.csv", "--target", "y", "--decimal", ",")
+    assert_one_line_error(result, "'price' holds numbers written with a decimal comma",
+                          "give --decimal , --thousands . (points mark its thousands)")  # fmt: skip
+    model = tmp_path / "m.glassnet"
+    code, _, err = train(capsys, tmp_path / "eu.csv", "--target", "y", "--decimal", ",",
+                         "--thousands", ".", "--epochs", "2", "--out", model)  # fmt: skip
+    assert code == 0, err
+    assert gn.load(model).features.kinds["price"] == "numeric"

@@ -747,10 +747,17 @@ class FeatureEncoder:
         if commas:
             names = ", ".join(repr(name) for name, _ in commas)
             one = len(commas) == 1
+            example = commas[0][1]
+            marks = (
+                f"{together([option('decimal', ','), option('thousands', '.')])} (points mark "
+                "its thousands)"
+                if "." in example
+                else f"{option('decimal', ',')} (and {option('thousands', '.')} if thousands "
+                "are marked with points)"
+            )
             raise PreprocessingError(
                 f"{names} {'holds' if one else 'hold'} numbers written with a decimal comma "
-                f"(such as {commas[0][1]!r}), read as text; give {option('decimal', ',')} (and "
-                f"{option('thousands', '.')} if thousands are marked with points), or keep "
+                f"(such as {example!r}), read as text; give {marks}, or keep "
                 f"{'it' if one else 'them'} as categories with "
                 f"{option('categorical', [name for name, _ in commas])}"
             )
@@ -1343,6 +1350,7 @@ _COMMA_DECIMAL = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})*,\d+\s*|\s*[+-]?\d+,\d+
 #: A number with points between its thousands and one before its fraction: what a
 #: decimal comma became when the comma was read as the decimal mark but the points that
 #: mark thousands were not (``1.274,29`` read with ``--decimal ,`` alone).
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
 _POINTED_THOUSANDS = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})+\.\d+\s*")
 
 
@@ -1362,7 +1370,9 @@ def _comma_decimals(counts: dict) -> str | None:
         for label in labels
         if _COMMA_DECIMAL.fullmatch(label) or _POINTED_THOUSANDS.fullmatch(label)
     ]
-    return hits[0] if labels and len(hits) >= 0.9 * len(labels) else None
+    # with --decimal , alone, 684,38 is read as the number 684.38 but 1.274,29 stays text
+    plain = sum(1 for label in labels if _PLAIN_NUMBER.fullmatch(label))
+    return hits[0] if hits and len(hits) + plain >= 0.9 * len(labels) else None
 
 
 def available_memory() -> int | None:
