@@ -13,12 +13,15 @@ offers from Python. It needs the ``cli`` extra (pandas, pyarrow, narwhals).
 - :mod:`.encoding`: FeatureEncoder and TargetEncoder, fitted by accumulation, as JSON.
 - :mod:`.recipe`: Recipe, the options and the steps of training on a table, and the
   training summary.
-- :mod:`.model`: TabularModel.
+- :mod:`.model`: TabularModel; :mod:`.summary`: what a trained one says of itself.
+- :mod:`.fixes`: the fixes a message names, spelled for Python, the command line or the
+  service (``FixableError``).
 - :mod:`.metrics`: classification and regression metrics, chunk by chunk.
 - :mod:`.streaming`: training a TabularModel from a file read in chunks.
 """
 
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
+from .fixes import FixableError
 from .metrics import ClassificationMetrics, RegressionMetrics, format_metrics, metrics
 from .model import TabularModel
 from .reading import DataFileError, ReadOptions, iter_chunks, read_table
@@ -30,6 +33,7 @@ __all__ = [
     "FeatureEncoder",
     "TargetEncoder",
     "PreprocessingError",
+    "FixableError",
     "OverfittingWarning",
     "DataFileError",
     "ReadOptions",
