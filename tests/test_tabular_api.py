@@ -117,6 +117,8 @@ def test_the_summary_is_the_one_train_prints_in_pythons_words(tmp_path, capsys):
 
     assert printed[: len(said)] == [as_flags(line) for line in said]
     assert said[0].startswith("trained 2 -> 16 -> 16 -> 4 (classification) on 300 rows")
+    chosen = gn.TabularModel.fit(frame, "grade", task="classification", recipe="small", epochs=2)
+    assert "whole numbers are read as" not in chosen.summary()  # the task was the user's
     loaded = gn.load(tmp_path / "m.glassnet")
     with pytest.raises(PreprocessingError, match="has not been trained"):
         gn.TabularModel(loaded.network, loaded.features, loaded.target).summary()

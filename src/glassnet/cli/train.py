@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
 def _finish(args, model, history, report=None) -> int:
     """Print the summary; write the model, and the figures asked for (``report``: the
     data, its snapshots and its path, for --report), and put them in place."""
-    say(*_summary(args, model))
+    say(*_summary(model))
     for note in model.info["warnings"]:
         warn(note + " (the default; drop --no-early-stopping)")
     page = None
@@ -232,9 +232,9 @@ def _log_to_mlflow(args, model, history) -> str:
     return f"logged to MLflow run {run_id} ({printable(mlflow.get_tracking_uri())})"
 
 
-def _summary(args, model) -> list[str]:
+def _summary(model) -> list[str]:
     """What was trained, on what, for how long, and how well (the model's own summary,
     its suggestions spelled as options of this command)."""
     from ..tabular.summary import summary_lines
 
-    return summary_lines(model, "command line", task_given=getattr(args, "task", "auto") != "auto")
+    return summary_lines(model, "command line")

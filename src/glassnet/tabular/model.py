@@ -623,6 +623,7 @@ class TabularModel:
             "columns": [str],
             "kinds": {str: str},
             "task": str,
+            "task_given": bool,
             "loss": str,
             "optimizer": str,
             "hidden": [int],

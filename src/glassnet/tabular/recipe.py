@@ -682,6 +682,7 @@ class Recipe:
             "columns": list(features.names),
             "kinds": features.kinds,
             "task": target.task,
+            "task_given": recipe.task != "auto",
             "loss": loss if isinstance(loss, str) else loss.name,
             "optimizer": training.optimizer_text or repr(training.optimizer),
             "hidden": list(recipe.hidden or ()),

@@ -20,16 +20,15 @@ from .recipe import describe_recipe, smoothing_note
 __all__ = ["summary_lines", "describe_stream", "describe_cluster"]
 
 
-def summary_lines(model: Any, face: str = "python", *, task_given: bool = False) -> list[str]:
+def summary_lines(model: Any, face: str = "python") -> list[str]:
     """The summary of a trained TabularModel, line by line: what was trained on which
     rows, the recipe, where it ran, the epochs and the losses of the one kept, and the
     metrics on the training and validation rows; the options it suggests spelled for
-    ``face`` (:data:`~.fixes.FACES`). ``task_given``: the caller chose the task, so a
-    classification of whole numbers needs no note."""
-    return [spell(line, face) for line in _lines(model, task_given)]
+    ``face`` (:data:`~.fixes.FACES`)."""
+    return [spell(line, face) for line in _lines(model)]
 
 
-def _lines(model: Any, task_given: bool) -> list[str]:
+def _lines(model: Any) -> list[str]:
     info = model.info
     net = model.network
     if "recipe" in info:
@@ -58,7 +57,8 @@ def _lines(model: Any, task_given: bool) -> list[str]:
     lines = [f"trained {sizes} ({info['task']}) on {rows}"]
     classes = model.target.classes or []
     numbers = [c for c in classes if isinstance(c, (int, float)) and not isinstance(c, bool)]
-    if not task_given and len(classes) > 2 and numbers == classes:
+    # a task the user chose needs no note (a model saved before it was recorded gets one)
+    if not info.get("task_given") and len(classes) > 2 and numbers == classes:
         lines.append(
             f"the target's {len(classes)} whole numbers are read as {len(classes)} classes; "
             f"{option('task', 'regression')} predicts a number instead"
