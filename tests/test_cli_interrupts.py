@@ -119,11 +119,11 @@ def _judge(status, err, files, old):
 
 
 def test_ctrl_c_at_any_moment_is_a_clean_interruption(training, tmp_path):
-    """Three runs to the end measure how long a run takes alongside two others; then 20
-    runs (three at a time) are interrupted at moments drawn evenly from the start of the
-    command's own code to a little after the longest run would have ended, and one at that
-    start (each run of the suite draws its own moments). Whatever the moment, the outcome
-    is one of the two whole ones."""
+    """Three runs to the end measure how long a run takes alongside two others; then 15
+    runs (three at a time) are interrupted: one at the start of the command's own code,
+    14 at moments drawn evenly from that start to a little after the longest run would
+    have ended (each run of the suite draws its own moments). Whatever the moment, the
+    outcome is one of the two whole ones."""
     data, old = training
     rng = random.Random()
     with ThreadPoolExecutor(3) as lanes:
@@ -132,7 +132,7 @@ def test_ctrl_c_at_any_moment_is_a_clean_interruption(training, tmp_path):
             assert _judge(status, err, files, old) == "finished"
         longest = max(took for *_, took in whole)
         # 0: as the libraries load, which is certain to be before the end
-        delays = [0.0] + [rng.uniform(0, 1.15 * longest) for _ in range(20)]
+        delays = [0.0] + [rng.uniform(0, 1.15 * longest) for _ in range(14)]
 
         def interrupted(i, delay):
             return delay, _try(data, old, tmp_path / f"try{i}", delay)
