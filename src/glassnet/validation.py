@@ -12,7 +12,7 @@ import difflib
 import math
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -24,6 +24,8 @@ __all__ = [
     "as_rows",
     "check_sample_weight",
     "float_dtype_of",
+    "did_you_mean",
+    "is_integer",
 ]
 
 
@@ -212,8 +214,13 @@ def unknown_name(kind: str, name: str, valid: list[str]) -> ValueError:
     )
 
 
+def is_integer(value: Any) -> TypeGuard[int]:
+    """A Python or NumPy integer, not a bool (which Python counts as one)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def check_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not is_integer(value):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")

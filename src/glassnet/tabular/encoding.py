@@ -82,6 +82,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
+from ..validation import is_integer
 from .columns import (
     KINDS,
     PreprocessingError,
@@ -329,8 +330,7 @@ def _given_as_integers(values: np.ndarray, numbers: np.ndarray) -> bool:
     if values.dtype.kind != "O" or not bool(np.all(numbers == np.floor(numbers))):
         return False
     return all(
-        (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)))
-        or (isinstance(v, str) and _INTEGER_TEXT.fullmatch(v) is not None)
+        is_integer(v) or (isinstance(v, str) and _INTEGER_TEXT.fullmatch(v) is not None)
         for v in values[:_GIVEN_SAMPLE]
     )
 
@@ -1347,10 +1347,11 @@ def _absent_message(absent: Sequence[str], available: Sequence[str], what: str) 
 _COMMA_DECIMAL = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})*,\d+\s*|\s*[+-]?\d+,\d+\s*")
 
 
+#: A number as text with a point for its fraction, if it has one.
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
 #: A number with points between its thousands and one before its fraction: what a
 #: decimal comma became when the comma was read as the decimal mark but the points that
 #: mark thousands were not (``1.274,29`` read with ``--decimal ,`` alone).
-_PLAIN_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
 _POINTED_THOUSANDS = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})+\.\d+\s*")
 
 

@@ -24,7 +24,7 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["FACES", "FixableError", "option", "together", "spell", "shell_word"]
+__all__ = ["FACES", "FixableError", "option", "together", "spell"]
 
 #: Who reads a message: a Python caller, the command line, a client of the service.
 FACES = ("python", "command line", "service")
@@ -82,12 +82,6 @@ def together(fixes: Sequence[str]) -> str:
     return _AND.join(fixes)
 
 
-def shell_word(text: str) -> str:
-    """A value as a shell command line takes it: quoted when the shell would read it
-    otherwise (blanks, ``?``, ``#``, quotes)."""
-    return shlex.quote(text)
-
-
 def _placeholder(name: str) -> str:
     return "N" if name in ("max_categories", "ensemble") else name.upper()
 
@@ -101,16 +95,17 @@ def _python(name: str, value: Any) -> str:
 
 
 def _command_line(name: str, value: Any) -> str:
+    # each value shell-quoted when the shell would read it otherwise (blanks, ?, #, quotes)
     flag = "--" + name.replace("_", "-")
     if name in _FLAGS:
         return flag
     if value is None:
         return f"{flag} {_placeholder(name)}"
     if isinstance(value, list):
-        return f"{flag} {shell_word(','.join(value))}"
+        return f"{flag} {shlex.quote(','.join(value))}"
     if isinstance(value, Mapping):
-        return " ".join(f"{flag} {shell_word(f'{k}={v}')}" for k, v in value.items())
-    return f"{flag} {shell_word(str(value))}"
+        return " ".join(f"{flag} {shlex.quote(f'{k}={v}')}" for k, v in value.items())
+    return f"{flag} {shlex.quote(str(value))}"
 
 
 def _service(name: str, value: Any) -> str:

@@ -37,7 +37,7 @@ from ..ensembles import average
 from ..layers import Dense
 from ..network import Network
 from ..training import Callback, History
-from .columns import as_columns, import_pandas, line_of, mark_missing, missing_mask, rows_text
+from .columns import Columns, as_columns, import_pandas, mark_missing, missing_mask, rows_text
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder
 from .fixes import option
 from .metrics import ClassificationMetrics, RegressionMetrics, SummaryMetrics
@@ -368,12 +368,23 @@ class TabularModel:
             filled=filled,
         )
 
-    def _marked(self, frame, na_values: Sequence[str]):
-        """The table with the texts training read as missing, and ``na_values``, made
-        missing (in every column, the target's too)."""
+    def _words(self, na_values: Sequence[str]) -> tuple[str, ...]:
+        """The texts that mean missing: those training read so, and ``na_values``."""
         trained = self.info.get("na_values") or ()
-        words = (*trained, *(v for v in na_values if v not in trained))
+        return (*trained, *(v for v in na_values if v not in trained))
+
+    def _marked(self, frame, na_values: Sequence[str]):
+        """The table with the texts that mean missing made missing, in every column."""
+        words = self._words(na_values)
         return mark_missing(as_columns(frame), words) if words else frame
+
+    def _truth(self, cols: Columns, na_values: Sequence[str]) -> np.ndarray:
+        """The target column, its texts that mean missing made missing (the features are
+        marked once, by :meth:`transform`)."""
+        name = self.target.name
+        return mark_missing(
+            Columns([name], {name: cols[name]}, cols.n_rows), self._words(na_values)
+        )[name]
 
     def outputs(
         self,
@@ -433,12 +444,17 @@ class TabularModel:
         """Labels (as the training data spelled them) or numbers in the target's units.
         ``impute`` fills missing cells with the training statistics, and warns how many;
         ``na_values`` are cell texts that mean missing, besides those training read so."""
+        return self.target.decode(self._told(frame, where, impute, na_values))
+
+    def _told(self, frame, where, impute: bool, na_values: Sequence[str]) -> np.ndarray:
+        """:meth:`outputs`, with what the caller should know logged (values never seen
+        in training, cells filled)."""
         filled: dict[str, int] = {}
         output, warnings = self.outputs(
             frame, where=where, impute=impute, filled=filled, na_values=na_values
         )
         _warn(warnings, filled)
-        return self.target.decode(output)
+        return output
 
     def prediction_table(
         self,
@@ -487,12 +503,7 @@ class TabularModel:
         ``impute`` and ``na_values`` as in :meth:`predict`."""
         if self.target.task != "classification":
             raise PreprocessingError("probabilities exist only for a classification model")
-        filled: dict[str, int] = {}
-        output, warnings = self.outputs(
-            frame, where=where, impute=impute, filled=filled, na_values=na_values
-        )
-        _warn(warnings, filled)
-        return output
+        return self._told(frame, where, impute, na_values)
 
     def evaluate(
         self,
@@ -506,14 +517,15 @@ class TabularModel:
         """Metrics on a table that holds the target column (see :mod:`.metrics`);
         ``impute`` and ``na_values`` as in :meth:`predict`. A row without a target is
         refused, or with ``drop_missing_target`` left out."""
-        cols = as_columns(self._marked(frame, na_values))
+        cols = as_columns(frame)
         if self.target.name not in cols:
             raise PreprocessingError(
                 f"the data has no target column {self.target.name!r} to measure against"
             )
         if drop_missing_target:
-            keep = np.flatnonzero(~missing_mask(cols[self.target.name]))
-            lines = np.array([line_of(where, int(p)) for p in keep], dtype=np.int64)
+            keep = np.flatnonzero(~missing_mask(self._truth(cols, na_values)))
+            first = where[1]
+            lines = first[keep] if isinstance(first, np.ndarray) else keep + int(first)
             cols, where = cols.take(keep), (where[0], lines)
         acc = self.metrics_accumulator()
         filled: dict[str, int] = {}
@@ -554,8 +566,8 @@ class TabularModel:
     ) -> np.ndarray:
         """Add one chunk's truth and predictions to ``acc``; returns the network output.
         ``warnings``, if given, receives those of :meth:`transform`."""
-        cols = as_columns(self._marked(frame, na_values))
-        truth = cols[self.target.name]
+        cols = as_columns(frame)
+        truth = self._truth(cols, na_values)
         missing = missing_mask(truth)
         if missing.any():
             raise PreprocessingError(

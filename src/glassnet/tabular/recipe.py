@@ -23,7 +23,7 @@ from ..network import Network
 from ..optimizers import LBFGS, SGD, Adam, Optimizer
 from ..schedules import CosLog, Schedule
 from ..training import Callback, EarlyStopping, History, with_verbose
-from ..validation import did_you_mean
+from ..validation import did_you_mean, is_integer
 from .columns import Columns, mark_missing, missing_mask
 from .dates import check_format
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, refuse_missing
@@ -238,12 +238,12 @@ class Recipe:
                 f"unknown recipe {self.recipe!r}; choose {' or '.join(RECIPES)}"
             )
         hidden = self.hidden
-        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+        if is_integer(hidden):
             object.__setattr__(self, "hidden", (int(hidden),))  # one layer (a frozen dataclass)
         elif hidden is not None and (
             not isinstance(hidden, (Sequence, np.ndarray))
             or isinstance(hidden, str)
-            or not all(_is_integer(h) for h in hidden)
+            or not all(is_integer(h) for h in hidden)
         ):
             raise PreprocessingError(
                 f"hidden is the sizes of the hidden layers, a list of whole numbers such as "
@@ -256,9 +256,7 @@ class Recipe:
         if self.epochs is not None and self.epochs < 1:
             raise PreprocessingError(f"epochs must be at least 1, got {self.epochs}")
         batch = self.batch_size
-        if batch not in (None, "auto") and (
-            isinstance(batch, (bool, str)) or not isinstance(batch, (int, np.integer)) or batch < 1
-        ):
+        if batch not in (None, "auto") and (not is_integer(batch) or batch < 1):
             raise PreprocessingError(f"the batch size must be a positive integer, got {batch!r}")
         if not 0 <= self.val_split < 1:
             raise PreprocessingError(
@@ -266,22 +264,14 @@ class Recipe:
             )
         if self.patience is not None and self.patience < 1:
             raise PreprocessingError(f"patience must be at least 1, got {self.patience}")
-        if self.ensemble is not None and (
-            isinstance(self.ensemble, bool)
-            or not isinstance(self.ensemble, (int, np.integer))
-            or self.ensemble < 1
-        ):
+        if self.ensemble is not None and (not is_integer(self.ensemble) or self.ensemble < 1):
             raise PreprocessingError(
                 f"the ensemble must be a positive number of networks, got {self.ensemble!r}"
             )
         if self.scaling not in (None, "robust", "standard"):
             raise PreprocessingError(f"unknown scaling {self.scaling!r}; choose robust or standard")
         seed = self.seed
-        if seed is not None and (
-            isinstance(seed, bool)
-            or not isinstance(seed, (int, np.integer))
-            or not 0 <= seed <= SEED_MAX
-        ):
+        if seed is not None and (not is_integer(seed) or not 0 <= seed <= SEED_MAX):
             raise PreprocessingError(
                 f"the seed must be an integer from 0 to 2**32 - 1 ({SEED_MAX}), got {seed!r}"
             )
@@ -857,10 +847,6 @@ def _batch(size: int | str | None, n_rows: int | None) -> int | None:
     return int(size) if not n_rows else min(int(size), n_rows)
 
 
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def _short(value: Any) -> str:
     """`` (value)`` when its text is short and on one line, else nothing."""
     text = repr(value)
@@ -957,8 +943,6 @@ def _row_numbers(where, n: int) -> np.ndarray:
 
 
 def _no_such_column(name: str, columns: Sequence[str], what: str) -> str:
-    from ..validation import did_you_mean
-
     shown = ", ".join(map(str, columns[:20])) + (", ..." if len(columns) > 20 else "")
     return f"no {what} {name!r}{did_you_mean(name, list(columns))}; the columns are: {shown}"
 
