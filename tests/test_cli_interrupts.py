@@ -30,6 +30,16 @@ pytest.importorskip("tqdm")
 EPOCHS = 60
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_reaches_python():
+    """Each test starts from Python's own handling of Ctrl-C, as a terminal's foreground
+    job has it, whatever started the suite: a shell's background job ignores SIGINT, and
+    so would every process started from it, which no Ctrl-C could then reach."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def importing(pid: int, library: bytes = b"_multiarray_umath", timeout: float = 60.0) -> None:
     """Wait until the process has begun importing numpy (its extension is mapped): from
     then on the command's own code is running. (Before it, the interpreter itself is
