@@ -1,6 +1,7 @@
 """The command line on data shaped like real public datasets, and on hostile data."""
 
 import gzip
+import json
 from io import StringIO
 
 import numpy as np
@@ -180,6 +181,36 @@ def test_european_csv_latin1_semicolons_decimal_commas(capsys, tmp_path):
     loaded = gn.load(model)
     assert loaded.features.kinds == {"Stadt": "categorical", "Fläche": "numeric"}
     assert loaded.features.columns[0]["categories"] == ["Köln", "München"]
+    assert loaded.info["read"] == {"encoding": "latin-1", "decimal": ",", "thousands": "."}
+    code, shown, _ = call(capsys, "inspect", model)
+    assert "read with --encoding latin-1 --decimal , --thousands ." in shown
+
+    # predict, evaluate and explain read the file as training did, and say so
+    given = ["--encoding", "latin-1", "--decimal", ",", "--thousands", "."]
+    code, expected, err = call(capsys, "predict", model, path, *given)
+    assert code == 0 and "as the model's training read" not in err, err
+    code, out, err = call(capsys, "predict", model, path)
+    assert code == 0 and out == expected, err
+    said = f"reading {path} with --encoding latin-1 --decimal , --thousands ., as the model's"
+    assert said in err
+    code, out, err = call(capsys, "evaluate", model, path, "--json")
+    assert code == 0 and said in err and json.loads(out)["r2"] > 0.9, err
+    code, out, err = call(capsys, "explain", model, path, "--row", "2")
+    assert code == 0 and said in err, err
+    # a UTF-8 copy is plainly UTF-8: read so, its cities the training's own
+    utf8 = tmp_path / "preise-utf8.csv"
+    utf8.write_text(path.read_bytes().decode("latin-1"), encoding="utf-8")
+    code, out, err = call(capsys, "predict", model, utf8)
+    assert code == 0 and out == expected, err
+    assert "with --decimal , --thousands ., as" in err and "unseen" not in err
+    # a mark given overrides the training's, and the other mark follows it
+    plain = tmp_path / "preise-points.csv"
+    plain.write_text("Stadt;Fläche\nKöln;1.234\nMünchen;20.25\n", encoding="utf-8")
+    code, out, err = call(capsys, "predict", model, plain, "--decimal", ".")
+    assert code == 0 and "with --decimal" not in err, err
+    # read with the training's marks, 1.234 would be 1234: refused, with the fix
+    code, out, err = call(capsys, "predict", model, plain)
+    assert code == 2 and "'1.234'" in err and "'20.25'" in err and "--decimal ." in err, err
 
 
 @pytest.mark.parametrize(

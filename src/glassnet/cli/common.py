@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import re
+import shlex
 import sys
 
 __all__ = [
@@ -145,12 +146,19 @@ def add_read_options(parser) -> None:
         metavar="C",
         help="the separator of a text file (default: sniffed among , ; tab |; tab for .tsv)",
     )
-    g.add_argument("--encoding", metavar="NAME", help="the text encoding (default: UTF-8)")
+    remembered = " or, for a command-line model, the one its training read with"
     g.add_argument(
-        "--decimal", default=".", metavar="C", help="the decimal mark of numbers (default: .)"
+        "--encoding",
+        metavar="NAME",
+        help=f"the text encoding (default: UTF-8{remembered}, unless the file is plainly UTF-8)",
     )
     g.add_argument(
-        "--thousands", metavar="C", help="the thousands separator of numbers (default: none)"
+        "--decimal", metavar="C", help=f"the decimal mark of numbers (default: .{remembered})"
+    )
+    g.add_argument(
+        "--thousands",
+        metavar="C",
+        help=f"the thousands separator of numbers (default: none{remembered})",
     )
     g.add_argument(
         "--na-values",
@@ -183,25 +191,57 @@ def add_chunk_rows(parser, what: str) -> None:
     )
 
 
-def read_options(args, model=None):
-    """How to read the data file: the reading options given; a command-line ``model``
-    also reads as missing the cell texts its training did."""
-    from ..tabular.reading import DataFileError, ReadOptions
+def read_options(args, model=None, path: str | None = None):
+    """How to read the data file at ``path``: the reading options given. A command-line
+    ``model`` also reads as missing the cell texts its training did, and, where they are
+    not given, reads numbers with the marks its training read them with, and the file
+    in the encoding its training read (unless the file is plainly UTF-8); it says so."""
+    from ..tabular.reading import DataFileError, ReadOptions, plainly_utf8
 
     na_values = tuple(columns(args.na_values, keep_blank=False))
+    given = {"encoding": args.encoding, "decimal": args.decimal, "thousands": args.thousands}
     info = getattr(model, "info", None)
     if isinstance(info, dict):
         na_values += tuple(v for v in info.get("na_values") or () if v not in na_values)
+        read = info.get("read")
+        taken = {
+            name: value
+            for name, value in (read.items() if isinstance(read, dict) else ())
+            if given.get(name, "") is None and isinstance(value, str)
+        }
+        if "encoding" in taken and path is not None and plainly_utf8(path):
+            del taken["encoding"]
+        # a mark given in place of the other (--decimal . over a thousands mark '.')
+        for name, other in (("thousands", "decimal"), ("decimal", "thousands")):
+            if name in taken and taken[name] == given[other]:
+                del taken[name]
+        if taken:
+            given.update(taken)
+            flags = " ".join(f"--{name} {shlex.quote(value)}" for name, value in taken.items())
+            _log.info(
+                "reading %s with %s, as the model's training read its data (give others "
+                "to read it otherwise)",
+                printable(path or "the data"),
+                flags,
+            )
     try:
         return ReadOptions(
             sep=args.sep,
-            encoding=args.encoding,
-            thousands=args.thousands,
-            decimal=args.decimal,
+            encoding=given["encoding"],
+            thousands=given["thousands"],
+            decimal=given["decimal"] or ".",
             na_values=na_values,
         )
     except DataFileError as exc:
         raise UserError(said(exc)) from None
+
+
+def reading_of(args) -> dict[str, str]:
+    """The reading options given to train that its model keeps (``info["read"]``), for
+    predict, evaluate and explain to read their files the same way: the encoding, the
+    decimal and the thousands marks."""
+    given = {"encoding": args.encoding, "decimal": args.decimal, "thousands": args.thousands}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def read_table(path: str, options=None):

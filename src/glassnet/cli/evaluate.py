@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         check_plot_path(args.plot, "--plot", [model_input, data])
     model = modelfile.load(args.model)
-    options = read_options(args, model)
+    options = read_options(args, model, data.path)
 
     from ..tabular import DataFileError, PreprocessingError, TabularModel
     from ..tabular.columns import missing_mask

@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
 
     data = data_file(args.data, "the data")
     model = modelfile.load(args.model)
-    frame = read_table(data.path, read_options(args, model))
+    frame = read_table(data.path, read_options(args, model, data.path))
     row = _row(frame, args.row, args.data)
     opt = _optimizer(args)
     if hasattr(model, "features") and hasattr(model, "target"):  # a TabularModel

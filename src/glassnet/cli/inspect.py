@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -148,6 +149,11 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
     na_values = get("na_values")
     if isinstance(na_values, list) and na_values:
         rows += f", read as missing: {', '.join(repr(_value(v)) for v in na_values)}"
+    read = get("read")
+    if isinstance(read, Mapping) and read:
+        rows += ", read with " + " ".join(
+            f"--{k} {shlex.quote(_value(v))}" for k, v in read.items()
+        )
     hidden = get("hidden")
     if isinstance(hidden, list):
         layers = ", ".join(map(_value, hidden)) or "none"

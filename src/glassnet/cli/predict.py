@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.out, "--out", [model_input, data])
         check_not_a_model(args.out, "--out")
     model = modelfile.load(args.model)
-    options = read_options(args, model)
+    options = read_options(args, model, data.path)
     if not hasattr(model, "predict"):
         raise UserError(f"{printable(args.model)} holds nothing that can predict")
     from ..network import Network

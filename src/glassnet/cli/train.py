@@ -13,7 +13,16 @@ import argparse
 import os
 
 from . import fitting, on_dask, streaming
-from .common import UserError, add_read_options, printable, read_options, said, say, warn
+from .common import (
+    UserError,
+    add_read_options,
+    printable,
+    read_options,
+    reading_of,
+    said,
+    say,
+    warn,
+)
 from .inputs import data_file
 from .outputs import check_distinct, check_output, check_plot_path, save_figure
 from .progress import progress_bar
@@ -169,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
 def _finish(args, model, history, report=None) -> int:
     """Print the summary; write the model, and the figures asked for (``report``: the
     data, its snapshots and its path, for --report), and put them in place."""
+    if reading := reading_of(args):  # predict, evaluate and explain read the same way
+        model.info["read"] = reading
     say(*_summary(model))
     for note in model.info["warnings"]:
         warn(note + " (the default; drop --no-early-stopping)")

@@ -46,6 +46,7 @@ __all__ = [
     "data_format",
     "row_numbering",
     "check_data_path",
+    "plainly_utf8",
     "csv_keywords",
     "sniff_csv",
     "check_header",
@@ -281,6 +282,28 @@ def damaged(path: str, compression: str | None, exc: BaseException) -> DataFileE
     return DataFileError(f"{path} is damaged: its {kind} data cannot be decompressed ({reason})")
 
 
+def plainly_utf8(path: str) -> bool:
+    """Whether a text data file's first 64 KiB (decompressed) hold characters beyond ASCII
+    written in UTF-8: a file no other encoding should read. False for standard input, a
+    Parquet or Arrow file, or a file that cannot be read (reading it says why)."""
+    fmt, compression = data_format(path)
+    if path == "-" or fmt not in ("csv", "tsv", "jsonl"):
+        return False
+    failures: tuple[type[BaseException], ...] = (ValueError, *read_errors(compression))
+    try:
+        with _open_binary(path, compression) as stream:
+            head = stream.read(65536)
+    except failures:
+        return False  # the reading says why
+    if head.isascii():
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # a character cut at the end of the sample
+    return True
+
+
 def _decode_error(path: str, encoding: str | None, exc: UnicodeDecodeError) -> DataFileError:
     if encoding:
         return DataFileError(f"{path} is not {encoding} text ({exc.reason} at byte {exc.start})")
@@ -465,10 +488,29 @@ def normalise_numbers(chunk, options: ReadOptions) -> None:
             continue
         cells = column[matches]
         if options.thousands:
+            _check_grouping(name, column, matches, options.thousands)
             cells = cells.str.replace(options.thousands, "", regex=False)
         if options.decimal != ".":
             cells = cells.str.replace(options.decimal, ".", regex=False)
         chunk.loc[matches, name] = cells
+
+
+def _check_grouping(name, column, matches, thousands: str) -> None:
+    """A column whose numbers use ``thousands`` both to group thousands (``1.234``) and as
+    a decimal mark (``20.25``) is not written with these marks: DataFileError, rather
+    than reading ``1.234`` as 1234 when it may mean 1.234."""
+    grouped = matches & column.str.contains(thousands, regex=False).fillna(False).astype(bool)
+    if not grouped.any():
+        return
+    decimal = rf"\s*[+-]?\d+{re.escape(thousands)}\d+\s*"
+    pointed = ~matches & column.str.fullmatch(decimal).fillna(False).astype(bool)
+    if pointed.any():
+        first, other = column[grouped].iloc[0], column[pointed].iloc[0]
+        raise DataFileError(
+            f"column {name!r} holds {first!r}, read with {thousands!r} marking thousands, "
+            f"and {other!r}, where {thousands!r} marks decimals; if it marks the decimals "
+            f"of this file's numbers, give {option('decimal', thousands)}"
+        )
 
 
 # -- JSON Lines, Parquet, Arrow ------------------------------------------------------------
