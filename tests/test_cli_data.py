@@ -2,6 +2,8 @@
 
 import gzip
 import json
+import re
+import shlex
 from io import StringIO
 
 import numpy as np
@@ -108,6 +110,31 @@ def test_seattle_weather_dates_become_numeric_parts(capsys, tmp_path):
     assert (
         "date: date/time (ISO 8601) -> year, month, dayofweek, dayofyear, each standardised" in out
     )
+
+
+def test_a_column_name_with_a_comma_is_named_in_quotes_and_the_fix_runs_as_printed(
+    capsys, tmp_path
+):
+    rng = np.random.default_rng(1)
+    n = 300
+    x = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {"order, id": [f"o{i:04d}" for i in range(n)], "x": x, "y": np.where(x > 0, "a", "b")}
+    )
+    frame.to_csv(tmp_path / "orders.csv", index=False)
+    code, _, err = train(capsys, tmp_path / "orders.csv", "--target", "y", "--epochs", "1")
+    assert code == 2 and "--ignore '\"order, id\"'" in err, err
+    fix = shlex.split(re.search(r"leave it out with (.*), or keep", err).group(1))
+    assert fix == ["--ignore", '"order, id"']
+    code, _, err = train(capsys, tmp_path / "orders.csv", "--target", "y", "--epochs", "1", *fix,
+                         "--out", tmp_path / "m.glassnet")  # fmt: skip
+    assert code == 0, err
+    assert gn.load(tmp_path / "m.glassnet").features.names == ["x"]
+    # quoted names and plain ones side by side, in one option or repeated
+    for given in (['"order, id",x'], ['"order, id"', "--ignore", "x"]):
+        code, _, err = train(capsys, tmp_path / "orders.csv", "--target", "y", "--ignore",
+                             *given, "--out", tmp_path / "m.glassnet")  # fmt: skip
+        assert code == 2 and "no feature" in err, err
 
 
 def test_an_identifier_column_is_refused_at_once(tmp_path):
@@ -787,7 +814,7 @@ def test_a_one_hot_column_too_wide_for_memory_is_refused_before_it_is_allocated(
         result,
         "'city' has 7500 levels, and one-hot encoding it for 100000 rows would take 11.2 GiB, "
         "more than the 1.0 GiB a column may take",
-        "--max-categories N (--max-categories 671 or fewer keeps it within bounds)",
+        "--max-categories 671 (or fewer: that many keep it within bounds)",
         "--ignore city",
     )
 

@@ -473,7 +473,7 @@ def test_a_one_hot_block_is_bounded_before_it_is_allocated():
     message = str(info.value)
     assert message.startswith(f"'city' has 7500 levels, and one-hot encoding it for {rows} rows")
     assert "more than the 1.0 GiB a column may take" in message
-    assert "max_categories=N (max_categories=7499 or fewer" in message
+    assert "keep its most frequent values with max_categories=7499 (or fewer" in message
     assert message.endswith("or leave it out with ignore=['city']")
 
 

@@ -13,6 +13,7 @@ those it writes in :mod:`.outputs`.
 from __future__ import annotations
 
 import contextlib
+import csv
 import logging
 import os
 import re
@@ -273,9 +274,11 @@ def read_table(path: str, options=None):
 
 def columns(text: str | list[str] | None, keep_blank: bool = False) -> list[str]:
     """Names from a comma-separated option value, or from each of a repeated option's
-    values (``--ignore a --ignore b`` is ``--ignore a,b``), in order."""
+    values (``--ignore a --ignore b`` is ``--ignore a,b``), in order. The value is read
+    as a line of CSV: a name that holds a comma is given in double quotes
+    (``--ignore '"Price, USD",id'``), and blanks around a name are not part of it."""
     if not text:
         return []
     texts = [text] if isinstance(text, str) else text
-    parts = [c.strip() for t in texts for c in t.split(",")]
+    parts = [c.strip() for t in texts for c in next(csv.reader([t], skipinitialspace=True), [])]
     return [c for c in parts if c or keep_blank]

@@ -775,10 +775,13 @@ class FeatureEncoder:
                 f"{name!r} has {levels} distinct values in the {n} training rows"
                 for name, levels, n in ids
             )
+            # a tenth of its values, at most 100: a number to start from, not a rule
+            keep = min(100, max(2, min(levels for _, levels, _ in ids) // 10))
             problems.append(
                 f"{shown}: that looks like an identifier, which a model cannot learn from; "
-                f"leave it out with {option('ignore', [n for n, *_ in ids])}, or keep its most "
-                f"frequent values with {option('max_categories')}"
+                f"leave it out with {option('ignore', [n for n, *_ in ids])}, or keep its "
+                f"most frequent values with {option('max_categories', keep)} (the others "
+                "then share one level)"
             )
         if problems:
             raise PreprocessingError("; and ".join(problems))
@@ -810,14 +813,14 @@ class FeatureEncoder:
             )
             fits = min(f for *_, f in wide)
             bound = (
-                f"{option('max_categories', fits)} or fewer keeps it within bounds"
+                f"keep its most frequent values with {option('max_categories', fits)} (or "
+                "fewer: that many keep it within bounds), or "
                 if fits >= 2
-                else "no number of categories fits"
+                else "no number of categories fits; "
             )
             raise PreprocessingError(
                 f"{shown}, more than the {human_bytes(MAX_ONE_HOT_BYTES)} a column may take; "
-                f"keep its most frequent values with {option('max_categories')} ({bound}), or "
-                f"leave it out with {option('ignore', [name for name, *_ in wide])}"
+                f"{bound}leave it out with {option('ignore', [name for name, *_ in wide])}"
             )
         needed = n_rows * self.n_outputs * itemsize * copies
         available = available_memory()

@@ -101,11 +101,17 @@ def _command_line(name: str, value: Any) -> str:
         return flag
     if value is None:
         return f"{flag} {_placeholder(name)}"
-    if isinstance(value, list):
-        return f"{flag} {shlex.quote(','.join(value))}"
+    if isinstance(value, list):  # read back as a line of CSV: a comma in a name quoted
+        return f"{flag} {shlex.quote(','.join(map(_csv_field, value)))}"
     if isinstance(value, Mapping):
         return " ".join(f"{flag} {shlex.quote(f'{k}={v}')}" for k, v in value.items())
     return f"{flag} {shlex.quote(str(value))}"
+
+
+def _csv_field(name: str) -> str:
+    if "," in name or name.startswith('"'):
+        return '"' + name.replace('"', '""') + '"'
+    return name
 
 
 def _service(name: str, value: Any) -> str:
