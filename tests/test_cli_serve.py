@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import io
+import json
 import os
 import re
 import selectors
@@ -133,14 +135,47 @@ def test_health_and_metadata(service):
     assert about["model_file"].endswith("model.glassnet")
 
 
+def test_a_body_in_the_charset_its_content_type_names_is_read_in_it(service):
+    model, client, _ = service
+    text = "size,town,age\n1,north,3\n2,Köln,5\n"
+    expected = model.predict(pd.read_csv(io.StringIO(text))).tolist()
+    for charset in ("latin-1", "cp1252", '"ISO-8859-1"', "utf-16"):
+        body = text.encode(charset.strip('"'))
+        got = client.post(
+            "/predict", content=body, headers={"content-type": f"text/csv; charset={charset}"}
+        )
+        assert got.status_code == 200, got.text
+        assert got.json()["predictions"] == expected
+        assert "Köln" in got.json()["warnings"][0]  # the town as sent, never seen in training
+    records = json.dumps([{"size": 2, "town": "Köln", "age": 5}]).encode("utf-16")
+    got = client.post(
+        "/predict", content=records, headers={"content-type": "application/json; charset=UTF-16"}
+    )
+    assert got.status_code == 200 and got.json()["predictions"] == expected[1:], got.text
+
+
 JSON = {"content-type": "application/json"}
 CSV = {"content-type": "text/csv"}
 GOOD = '{"size": 1, "town": "north", "age": 3}'
 
 BAD_REQUESTS = [
     ("malformed JSON", JSON, b'[{"size": 1,', 400, "malformed JSON"),
-    ("not UTF-8", JSON, b"\xff\xfe[1]", 400, "not UTF-8 text; the service reads UTF-8 alone"),
+    ("not UTF-8", JSON, b"\xff\xfe[1]", 400, "not UTF-8 text; name its encoding in the Content"),
     ("a Latin-1 CSV", CSV, "size,town,age\n1,Köln,3\n".encode("latin-1"), 400, "iconv -f LATIN1"),
+    (
+        "UTF-8 called Shift JIS",
+        {"content-type": "text/csv; charset=shift_jis"},
+        b"size,town,age\n1,\x82\xa0\xff,3\n",
+        400,
+        "the CSV is not shift_jis text, as its Content-Type says",
+    ),
+    (
+        "an unknown charset",
+        {"content-type": "text/csv; charset=klingon"},
+        b"size,town,age\n1,a,3\n",
+        415,
+        "unknown charset 'klingon'",
+    ),
     ("empty body", JSON, b"", 400, "empty"),
     ("blank body", JSON, b"   \n", 400, "empty"),
     ("NaN literal", JSON, b'[{"size": NaN, "town": "a", "age": 1}]', 400, "NaN is not valid"),

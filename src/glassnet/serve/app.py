@@ -30,6 +30,7 @@ from .bodies import (
     MAX_BODY_BYTES,
     MAX_EXTRA_COLUMNS,
     MAX_ROWS,
+    charset,
     content_type,
     csv_table,
     json_rows,
@@ -105,25 +106,26 @@ def create_app(
         }
         counters = Metrics([*paths, "/metrics"], labels)
 
-    def answer(kind: str, body: bytes) -> dict[str, Any]:
+    def answer(kind: str, body: bytes, encoding: str | None) -> dict[str, Any]:
         """Read the body and predict (in a worker thread)."""
         if kind == "application/json":
-            return predict_rows(adapter, adapter.from_json(json_rows(body, max_rows)), None)
-        table = csv_table(body, max_rows, max_columns, adapter.n_columns)
+            rows = json_rows(body, max_rows, encoding)
+            return predict_rows(adapter, adapter.from_json(rows), None)
+        table = csv_table(body, max_rows, max_columns, adapter.n_columns, encoding)
         return predict_rows(adapter, adapter.from_csv(table), table.where)
 
     async def predict(request: Request) -> JSONResponse:
         try:
-            kind = content_type(request)
+            kind, encoding = content_type(request), charset(request)
             body = await read_body(request, max_body_bytes, body_timeout)
             if kind == "application/json" and len(body) <= _INLINE_BYTES:
-                data = adapter.from_json(json_rows(body, max_rows))
+                data = adapter.from_json(json_rows(body, max_rows, encoding))
                 if row_count(data) <= _INLINE_ROWS:
                     result = predict_rows(adapter, data, None)
                 else:
                     result = await run_in_threadpool(predict_rows, adapter, data, None)
             else:
-                result = await run_in_threadpool(answer, kind, body)
+                result = await run_in_threadpool(answer, kind, body, encoding)
         except BadRequest as exc:
             return error_response(exc.status, str(exc), close=exc.close)
         if counters is not None:

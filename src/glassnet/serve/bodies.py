@@ -14,6 +14,7 @@ What the rows mean is the model adapter's business (:mod:`.adapters`), not this 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import csv
 import io
@@ -32,6 +33,7 @@ __all__ = [
     "MAX_EXTRA_COLUMNS",
     "BODY_TIMEOUT",
     "CONTENT_TYPES",
+    "charset",
     "CSV_LINES",
     "CsvTable",
     "content_type",
@@ -113,13 +115,31 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON; send null for a missing value")
 
 
-def json_rows(body: bytes, max_rows: int) -> list:
+def _utf8(body: bytes, charset: str | None, what: str, hint: str = "") -> bytes:
+    """The body as UTF-8 bytes: as it is, or decoded from the ``charset`` its
+    Content-Type names; 400 for bytes that are not text in it."""
+    if charset is None or codecs.lookup(charset).name == "utf-8":
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(
+                400,
+                f"{what} is not UTF-8 text; name its encoding in the Content-Type (for "
+                f"example charset=latin-1), or re-encode it{hint}",
+            ) from None
+        return body
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
+        return body.decode(charset).encode("utf-8")
+    except UnicodeDecodeError as exc:
         raise BadRequest(
-            400, "the body is not UTF-8 text; the service reads UTF-8 alone: re-encode it"
+            400, f"{what} is not {charset} text, as its Content-Type says ({exc.reason})"
         ) from None
+
+
+def json_rows(body: bytes, max_rows: int, charset: str | None = None) -> list:
+    """The records of a JSON body (one record is a list of one), in the Content-Type's
+    ``charset`` (UTF-8 when it names none)."""
+    text = _utf8(body, charset, "the body").decode("utf-8")
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
@@ -176,24 +196,21 @@ def _header_width(text: str, sep: str) -> int:
         raise BadRequest(400, f"malformed CSV header: {exc}") from None
 
 
-def csv_table(body: bytes, max_rows: int, max_columns: int, features: int) -> CsvTable:
+def csv_table(
+    body: bytes, max_rows: int, max_columns: int, features: int, charset: str | None = None
+) -> CsvTable:
     """A CSV body read as ``glassnet predict`` reads a CSV file: the separator sniffed
     (comma, semicolon, tab or |), each cell as written, a header naming each column
-    once. The header is counted before anything else is read: more than ``max_columns``
-    columns (the model's ``features`` and some others) are refused."""
+    once, in the Content-Type's ``charset`` (UTF-8 when it names none). The header is
+    counted before anything else is read: more than ``max_columns`` columns (the model's
+    ``features`` and some others) are refused."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     from ..tabular.reading import DataFileError, ReadOptions, check_header, sniff_csv
 
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BadRequest(
-            400,
-            "the CSV is not UTF-8 text; the service reads UTF-8 alone: re-encode it (for a "
-            "Latin-1 file: iconv -f LATIN1 -t UTF-8)",
-        ) from None
+    body = _utf8(body, charset, "the CSV", " (for a Latin-1 file: iconv -f LATIN1 -t UTF-8)")
+    text = body.decode("utf-8-sig")
     try:
         sep, _ = sniff_csv("the CSV", body[:65536], "csv", ReadOptions())
     except DataFileError as exc:
@@ -257,3 +274,20 @@ def content_type(request: Request) -> str:
         given = f"Content-Type {kind!r}" if kind else "no Content-Type"
         raise BadRequest(415, f"{given}; send application/json (records) or text/csv")
     return kind
+
+
+def charset(request: Request) -> str | None:
+    """The ``charset`` parameter of the request's Content-Type (``text/csv;
+    charset=latin-1``), or None; 415 for an encoding Python does not know."""
+    for parameter in request.headers.get("content-type", "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            value = value.strip().strip('"')
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise BadRequest(
+                    415, f"unknown charset {value!r} in the Content-Type; send UTF-8"
+                ) from None
+            return value
+    return None

@@ -43,11 +43,11 @@ ENUM_LEVELS = 50
 
 #: The error statuses ``POST /predict`` answers, and what each means.
 ERRORS = {
-    400: "The body cannot be read: malformed JSON or CSV, not UTF-8, empty, or the client "
-    "left before it was whole.",
+    400: "The body cannot be read: malformed JSON or CSV, not UTF-8 (or not the charset "
+    "its Content-Type names), empty, or the client left before it was whole.",
     408: "The body did not arrive whole within the body timeout; the connection is closed.",
     413: "The body is over a limit: bytes, rows, or a CSV's columns.",
-    415: "Another content type than application/json or text/csv.",
+    415: "Another content type than application/json or text/csv, or an unknown charset.",
     422: "The rows do not fit the model: a missing column, text where a number belongs, a "
     "list in a cell, the wrong number of values, or values that overflow the network.",
     500: "An internal error in glassnet (a bug): please report it.",
@@ -493,7 +493,8 @@ def _paths(example: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
                                 "description": "A table with a header row naming the "
                                 "columns (any order; others are ignored), as `glassnet "
                                 "predict` reads a CSV file: the separator (, ; tab or |) "
-                                "sniffed, every cell as written, only an empty cell missing.",
+                                "sniffed, every cell as written, only an empty cell missing; "
+                                "UTF-8 unless the Content-Type names a charset.",
                             },
                             "example": example["csv"],
                         },
