@@ -705,16 +705,17 @@ def test_predict_and_evaluate_fill_a_missing_cell_when_asked(capsys, tmp_path):
         assert "filled 3 missing cells with the training statistics ('x': 1, 'kind': 2)" in err
 
 
-def test_impute_from_python_warns_through_the_glassnet_logger(caplog):
+def test_impute_from_python_says_so_through_the_glassnet_logger(caplog):
     frame = pd.DataFrame({"x": np.arange(20.0), "y": ["a", "b"] * 10})
     model = gn.TabularModel.fit(frame, "y", epochs=1)
     with pytest.raises(ValueError, match="give impute=True"):  # Python's spelling of the fix
         model.predict({"x": [1.0, None]})
-    with caplog.at_level("WARNING", logger="glassnet"):
+    with caplog.at_level("INFO", logger="glassnet"):
         labels = model.predict({"x": [1.0, None]}, impute=True)
     assert len(labels) == 2
     (record,) = [r for r in caplog.records if r.name.startswith("glassnet")]
     assert record.getMessage() == "filled 1 missing cell with the training statistics ('x': 1)"
+    assert record.levelname == "INFO"  # asked for: no warning on every call
     assert model.predict_proba({"x": [None]}, impute=True).shape == (1, 2)
     assert model.evaluate({"x": [None, 3.0], "y": ["a", "b"]}, impute=True)["rows"] == 2
     # a word that means missing, as predict --na-values and evaluate --drop-missing-target

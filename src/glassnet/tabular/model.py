@@ -442,7 +442,7 @@ class TabularModel:
         na_values: Sequence[str] = (),
     ) -> np.ndarray:
         """Labels (as the training data spelled them) or numbers in the target's units.
-        ``impute`` fills missing cells with the training statistics, and warns how many;
+        ``impute`` fills missing cells with the training statistics, and logs how many;
         ``na_values`` are cell texts that mean missing, besides those training read so."""
         return self.target.decode(self._told(frame, where, impute, na_values))
 
@@ -755,10 +755,12 @@ def filled_note(filled: dict[str, int]) -> str | None:
 
 def _warn(warnings: Sequence[str], filled: dict[str, int]) -> None:
     """Log what a prediction's caller should know: values never seen in training (the
-    warnings of :meth:`TabularModel.transform`), and how many missing cells were filled
-    with the training statistics, and where."""
+    warnings of :meth:`TabularModel.transform`, at WARNING), and how many missing cells
+    were filled with the training statistics, and where (at INFO: the filling was asked
+    for, by ``impute=True`` or by a model trained so, and a service that predicts all
+    day should not warn of it on every call)."""
     for warning in warnings:
         _log.warning("%s", warning)
     note = filled_note(filled)
     if note:
-        _log.warning("%s", note)
+        _log.info("%s", note)
