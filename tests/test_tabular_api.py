@@ -169,3 +169,20 @@ def test_partial_fit_trains_in_the_recipes_batches_and_has_a_summary():
         lines[0] == "trained 1 -> 16 -> 16 -> 2 (classification) by 1 partial_fit call on 64 rows"
     )
     assert lines[-1].startswith("the last call's loss: ")
+
+
+def test_partial_fit_names_untrained_as_the_place_of_impute():
+    full = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": ["a", "b", "a", "b"]})
+    holed = full.assign(x=[1.0, None, 3.0, 4.0])
+    for first in (holed, full):  # missing in the first chunk, or in a later one
+        model = gn.TabularModel.untrained("y", recipe="small")
+        if first is full:
+            model.partial_fit(full)
+        with pytest.raises(PreprocessingError) as caught:
+            model.partial_fit(holed)
+        assert "'x' (1: row 2)" in str(caught.value)
+        assert "impute=True goes to TabularModel.untrained" in str(caught.value)
+    model = gn.TabularModel.untrained("y", recipe="small", impute=True)
+    model.partial_fit(full)
+    model.partial_fit(holed)  # filled, as the model was made to
+    assert model.info["rows"] == 8

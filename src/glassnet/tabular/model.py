@@ -293,7 +293,7 @@ class TabularModel:
         if state.names is None:
             state.names = state.recipe.feature_columns(cols.names, target)
         check_target(cols.names, target)
-        state.recipe.check_missing(cols, state.names, where)
+        _check_missing(state, cols, state.names, where)
         self.features.partial_fit(cols, state.names, where=where)
         if state.classes is None:
             self.target.partial_fit(cols[target], where=where)
@@ -321,6 +321,7 @@ class TabularModel:
             self._accumulate(cols, state, where)
             self._finish_statistics(state)
         check_target(cols.names, self.target.name)
+        _check_missing(state, cols, self.features.names, where)
         X, _ = self.transform(cols, where=where)
         y = self.target.encode(cols[self.target.name], where=where)
         training = state.training
@@ -751,6 +752,18 @@ def filled_note(filled: dict[str, int]) -> str | None:
     total = sum(filled.values())
     shown = ", ".join(f"{name!r}: {n}" for name, n in filled.items())
     return f"filled {total} missing cell{'s' * (total != 1)} with the training statistics ({shown})"
+
+
+def _check_missing(state: _Incremental, cols: Columns, names: Sequence[str], where) -> None:
+    """Refuse a chunk's missing feature cells unless the model was made to fill them:
+    the fix, ``impute=True``, is :meth:`TabularModel.untrained`'s, which says so."""
+    try:
+        state.recipe.check_missing(cols, names, where)
+    except PreprocessingError as exc:
+        raise PreprocessingError(
+            f"{exc.message} (impute=True goes to TabularModel.untrained, which makes the "
+            "model: one made without it cannot fill them)"
+        ) from None
 
 
 def _warn(warnings: Sequence[str], filled: dict[str, int]) -> None:
