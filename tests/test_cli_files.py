@@ -69,7 +69,9 @@ def test_train_refuses_to_replace_a_file_that_is_not_a_model(work, tmp_path):
     other = tmp_path / "notes.csv"
     other.write_text("precious,data\n1,2\n")
     result = inproc("train", data, "--target", "y", "--out", other, "--quiet", "--epochs", "1")
-    assert_one_line_error(result, "exists and is not a glassnet model file")
+    assert_one_line_error(
+        result, f"--out: refusing to replace {other}: not a glassnet model file (it is text"
+    )
     assert other.read_text() == "precious,data\n1,2\n"
 
 

@@ -74,9 +74,17 @@ def test_a_table_without_rows_has_predictions_without_rows(model):
 def test_save_never_replaces_a_file_that_is_not_a_model(model, tmp_path):
     data = tmp_path / "precious.csv"
     data.write_text("x,y\n1,2\n")
-    with pytest.raises(ModelFileError, match="exists and is not a glassnet model file"):
+    refused = r"^refusing to replace .*precious.csv: not a glassnet model file \(it is text"
+    with pytest.raises(ModelFileError, match=refused):
         model.save(data)
     assert data.read_text() == "x,y\n1,2\n"
+    cut = tmp_path / "cut.glassnet"  # a damaged model: perhaps the only copy of one
+    model.save(cut)
+    cut.write_bytes(cut.read_bytes()[:300])
+    with pytest.raises(ModelFileError, match=r"cut.glassnet: the file is truncated: its header"):
+        model.save(cut)
+    assert len(cut.read_bytes()) == 300
+    cut.unlink()
     with pytest.raises(ModelFileError, match="is a folder"):
         model.save(tmp_path)
     with pytest.raises(ModelFileError, match="the folder .*missing does not exist"):

@@ -233,10 +233,11 @@ def check_destination(path: str) -> None:
     if info is not None and info.st_size > 0:
         try:
             read_metadata(path)
-        except (ModelFileError, ValueError, OSError):
+        except (ModelFileError, ValueError, OSError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise ModelFileError(
-                f"{path} exists and is not a glassnet model file; refusing to replace it "
-                "(remove it, or choose another name)"
+                f"refusing to replace {path}: {why.removeprefix(f'{path}: ')}; remove it, or "
+                "choose another name"
             ) from None
 
 

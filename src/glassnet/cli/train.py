@@ -102,7 +102,7 @@ def check_model_out(path: str, inputs) -> None:
     try:
         modelfile.check_destination(path)
     except modelfile.ModelFileError as exc:
-        raise UserError(f"--out {printable(str(exc))}") from None
+        raise UserError(f"--out: {printable(str(exc))}") from None
 
 
 def run(args: argparse.Namespace) -> int:
