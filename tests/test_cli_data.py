@@ -889,9 +889,10 @@ def test_fixes_given_one_flag_at_a_time_add_up_and_each_message_tells_the_client
     bad.loc[0, "score"], bad.loc[1, "seen"] = "1.274,29", "2020-05-14"
     bad.to_csv(tmp_path / "bad.csv", index=False)
     code, out, err = call(capsys, "predict", model, tmp_path / "bad.csv")
-    comma = "line 2 holds '1.274,29'; if ',' is the decimal mark and '.' marks thousands, give "
+    comma = "line 2 holds '1.274,29'; if ',' is the decimal mark, give "
     date = "line 3 holds '2020-05-14'; give a date such as '13/05/2020'"
-    assert_one_line_error((code, out, err), comma + "--decimal , --thousands .", date)
+    marks = "--decimal , --thousands . (points mark thousands)"
+    assert_one_line_error((code, out, err), comma + marks, date)
 
 
 def test_points_for_thousands_with_a_decimal_comma_are_named_when_only_the_comma_was_given(
@@ -906,7 +907,7 @@ def test_points_for_thousands_with_a_decimal_comma_are_named_when_only_the_comma
     # with the comma alone, 684,38 reads as a number and 1.274,29 stays text: not categories
     result = train(capsys, tmp_path / "eu.csv", "--target", "y", "--decimal", ",")
     assert_one_line_error(result, "'price' holds numbers written with a decimal comma",
-                          "give --decimal , --thousands . (points mark its thousands)")  # fmt: skip
+                          "give --decimal , --thousands . (points mark thousands)")  # fmt: skip
     model = tmp_path / "m.glassnet"
     code, _, err = train(capsys, tmp_path / "eu.csv", "--target", "y", "--decimal", ",",
                          "--thousands", ".", "--epochs", "2", "--out", model)  # fmt: skip

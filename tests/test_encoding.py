@@ -255,8 +255,12 @@ def test_text_in_a_numeric_column_at_prediction():
 
 def test_decimal_commas_in_a_numeric_column_at_prediction_ask_for_decimal():
     enc = FeatureEncoder().fit(FRAME, ["size"])
-    with pytest.raises(PreprocessingError, match=r"holds '12,5'.*give ReadOptions\(decimal=','\)$"):
+    alone = r"holds '12,5'.*give ReadOptions\(decimal=','\) \(and ReadOptions\(thousands='.'\) "
+    with pytest.raises(PreprocessingError, match=alone + r"if points mark thousands\)$"):
         enc.transform({"size": text(1, "12,5")})
+    both = r"give ReadOptions\(decimal=','\), ReadOptions\(thousands='.'\) \(points mark "
+    with pytest.raises(PreprocessingError, match=r"holds '1.012,5'.*" + both + r"thousands\)$"):
+        enc.transform({"size": text(1, "1.012,5")})
 
 
 def test_absent_columns_are_all_named():

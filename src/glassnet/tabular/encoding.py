@@ -748,16 +748,9 @@ class FeatureEncoder:
             names = ", ".join(repr(name) for name, _ in commas)
             one = len(commas) == 1
             example = commas[0][1]
-            marks = (
-                f"{together([option('decimal', ','), option('thousands', '.')])} (points mark "
-                "its thousands)"
-                if "." in example
-                else f"{option('decimal', ',')} (and {option('thousands', '.')} if thousands "
-                "are marked with points)"
-            )
             raise PreprocessingError(
                 f"{names} {'holds' if one else 'hold'} numbers written with a decimal comma "
-                f"(such as {example!r}), read as text; give {marks}, or keep "
+                f"(such as {example!r}), read as text; give {_comma_marks([example])}, or keep "
                 f"{'it' if one else 'them'} as categories with "
                 f"{option('categorical', [name for name, _ in commas])}"
             )
@@ -1012,11 +1005,7 @@ class FeatureEncoder:
                 f"{option('na_values', words)} (and {option('impute')} to fill them)"
             )
         elif what == "numeric" and all(_COMMA_DECIMAL.fullmatch(t) for t in texts):
-            if any("." in t for t in texts):
-                marks = together([option("decimal", ","), option("thousands", ".")])
-                hint = f"; if ',' is the decimal mark and '.' marks thousands, give {marks}"
-            else:
-                hint = f"; if ',' is the decimal mark, give {option('decimal', ',')}"
+            hint = f"; if ',' is the decimal mark, give {_comma_marks(texts)}"
         elif what == "numeric":
             hint = (
                 f"; give a number, or, if the column holds categories (it was read as numbers "
@@ -1356,6 +1345,15 @@ _PLAIN_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
 #: decimal comma became when the comma was read as the decimal mark but the points that
 #: mark thousands were not (``1.274,29`` read with ``--decimal ,`` alone).
 _POINTED_THOUSANDS = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})+\.\d+\s*")
+
+
+def _comma_marks(examples: Sequence[str]) -> str:
+    """The fix for numbers written with a decimal comma, such as ``examples``: the decimal
+    mark, and the thousands mark when they hold points."""
+    if any("." in example for example in examples):
+        both = together([option("decimal", ","), option("thousands", ".")])
+        return f"{both} (points mark thousands)"
+    return f"{option('decimal', ',')} (and {option('thousands', '.')} if points mark thousands)"
 
 
 def _example_date(fmt: str | None) -> str:
