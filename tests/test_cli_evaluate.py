@@ -245,3 +245,19 @@ def test_a_class_the_model_never_saw_is_reported(species, tmp_path):
     assert "classes in the data that the model never saw: 999" in text
     df = pd.read_csv(StringIO(text.split("\n\n")[1]), sep=r"\s+")
     assert "999" in df["class"].astype(str).tolist()
+
+
+def test_a_class_never_predicted_is_noted_under_the_tables():
+    from glassnet.cli.evaluate import report_lines
+    from glassnet.tabular.metrics import ClassificationMetrics
+
+    acc = ClassificationMetrics(["a", "b", "rare"])
+    acc.update(np.array([0, 1, 2, 1]), np.eye(3)[[0, 1, 1, 1]])
+    lines = report_lines(acc.result(), "rows.csv")
+    assert lines[-2:] == [
+        "",
+        "class rare is in these rows but was never predicted: its precision (0 right of 0 "
+        "predictions) is shown as 0",
+    ]
+    assert "never predicted" not in "\n".join(report_lines(ClassificationMetrics(["a"]).result()
+                                                           | {"rows": 0}, "x"))  # fmt: skip

@@ -203,3 +203,21 @@ def test_format_metrics_shows_what_a_summary_holds_as_it_is():
     )
     assert format_metrics({"rmse": [1, 2], "mae": True}) == "rmse [1, 2], mae True"
     assert format_metrics(["accuracy", 0.9]) == "['accuracy', 0.9] (not a set of metrics)"
+
+
+def test_classes_never_predicted_are_named_and_noted():
+    from glassnet.tabular.metrics import never_predicted_note
+
+    acc = ClassificationMetrics(["a", "b", "c", "d"])
+    acc.update(np.array([0, 1, 2, 2]), np.eye(4)[[0, 1, 1, 1]])  # c never predicted; d absent
+    result = acc.result()
+    assert result["never_predicted"] == ["c"]
+    assert never_predicted_note(result["never_predicted"]) == (
+        "class c is in these rows but was never predicted: its precision (0 right of 0 "
+        "predictions) is shown as 0"
+    )
+    assert never_predicted_note(list("cdefghi"), repr).startswith(
+        "classes 'c', 'd', 'e', 'f', 'g' ... are in these rows but were never predicted"
+    )
+    acc.update(np.array([2]), np.eye(4)[[2]])
+    assert acc.result()["never_predicted"] == []

@@ -509,6 +509,10 @@ def _metrics_section(model, data: _Data) -> str:
     if result["unknown_classes"]:
         shown = ", ".join(map(str, result["unknown_classes"][:5]))
         parts.append(f"<p>Classes in these rows that the model never saw: {html.escape(shown)}</p>")
+    if never := result.get("never_predicted"):
+        from .tabular.metrics import never_predicted_note
+
+        parts.append(f"<p>{html.escape(never_predicted_note(never).capitalize())}.</p>")
     return "".join(parts)
 
 

@@ -163,6 +163,10 @@ def report_lines(result: dict, source: str) -> list[str]:
     if result["unknown_classes"]:
         shown = ", ".join(printable(c) for c in result["unknown_classes"][:5])
         lines += ["", f"classes in the data that the model never saw: {shown}"]
+    if never := result.get("never_predicted"):
+        from ..tabular.metrics import never_predicted_note
+
+        lines += ["", never_predicted_note(never, printable)]
     return lines
 
 

@@ -23,7 +23,7 @@ and RMSE), which :func:`metrics` gives for one set of rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ import numpy as np
 from .encoding import Accumulator, class_identity
 
 __all__ = [
+    "never_predicted_note",
     "metrics",
     "format_metrics",
     "summary_sets",
@@ -118,7 +119,29 @@ class ClassificationMetrics:
                 "counts": rows.tolist(),
             },
             "unknown_classes": list(self.unknown),
+            # classes in the rows that the model predicted for none: precision 0 of 0,
+            # reported as 0 (scikit-learn's zero_division=0)
+            "never_predicted": [
+                c
+                for j, c in enumerate(self.classes)
+                if predicted_counts[j] == 0 and true_counts[j] > 0
+            ],
         }
+
+
+def never_predicted_note(classes: Sequence, show: Callable[[Any], str] = str) -> str:
+    """The note on classes in the rows that the model predicted for none of them (a
+    result's ``never_predicted``), each shown by ``show``."""
+    shown = ", ".join(show(c) for c in classes[:5]) + (" ..." if len(classes) > 5 else "")
+    if len(classes) == 1:
+        return (
+            f"class {shown} is in these rows but was never predicted: its precision (0 right "
+            "of 0 predictions) is shown as 0"
+        )
+    return (
+        f"classes {shown} are in these rows but were never predicted: their precision (0 "
+        "right of 0 predictions) is shown as 0"
+    )
 
 
 class RegressionMetrics:
