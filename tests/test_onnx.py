@@ -567,6 +567,22 @@ def test_a_missing_cell_without_impute_gives_nan_as_predict_refuses_it(every_kin
         assert list(out["label"][refused]) == [""] * 4
 
 
+def test_numbers_beyond_float32_are_clipped_in_the_graph_as_in_python():
+    """1e308 is infinite in a float32 graph: it is smoothly clipped to the bound there, as
+    NumPy clips the float64 number, not turned into NaN (inf / inf)."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "z": rng.normal(size=300)})
+    frame["y"] = frame["x"] + 0.5 * frame["z"]
+    model = gn.TabularModel.fit(frame, "y", epochs=2, seed=0)
+    x = np.array([1e308, -1e308, 1e40, 1.0])
+    with np.errstate(over="ignore"):
+        feeds = {"x": x.astype(np.float32)[:, None], "z": np.zeros((4, 1), np.float32)}
+    out = run(to_onnx(model), feeds)["variable"].ravel()
+    assert np.isfinite(out).all()
+    assert_parity(out, model.predict(pd.DataFrame({"x": x, "z": 0.0})), np.float32)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("act", ["selu", "mish", "silu"])
 def test_the_tabular_recipe_s_layers_export_with_parity(dtype, act):

@@ -56,6 +56,17 @@ def test_robust_scaling_centres_on_the_median_and_clips_smoothly():
     np.testing.assert_allclose(X[:, 0], smooth_clip((values - 3.0) / 2.0, CLIP))
     assert np.abs(X).max() < CLIP  # the outlier is tamed, not cut off
     assert X[0, 0] < X[1, 0] < X[2, 0] < X[3, 0] < X[4, 0]  # order kept
+    # however far a value is, it stays on its side: 1e308 is +CLIP, not the median's 0
+    far = enc.transform({"v": np.array([1e30, 1e154, 1e200, 1e308, -1e308])})[0][:, 0]
+    np.testing.assert_array_equal(far, [CLIP, CLIP, CLIP, CLIP, -CLIP])
+    tiny = FeatureEncoder(scaling="robust").fit({"v": values * 1e-3})  # 1e308 / 0.002: inf
+    np.testing.assert_array_equal(tiny.transform({"v": [1e308, -1e308]})[0][:, 0], [CLIP, -CLIP])
+    with pytest.raises(PreprocessingError, match="holds an infinite value"):
+        tiny.transform({"v": [np.inf]})  # an infinite number is an error, scaled or not
+    z = np.array([-np.inf, -1e300, -4.0, 0.0, 1e-300, 5.0, 1e155, np.inf])
+    with np.errstate(over="raise", invalid="raise"):  # no overflow on the way
+        clipped = smooth_clip(z, CLIP)
+    assert np.all(np.diff(clipped) >= 0) and np.abs(clipped).max() <= CLIP
     # quartiles equal: half the range; a constant: 1
     assert robust_scale(np.array([0, 0, 0, 0, 0, 10.0])) == (0.0, 5.0)
     assert robust_scale(np.array([7.0, 7.0])) == (7.0, 1.0)

@@ -419,8 +419,14 @@ def _numeric_column(g: _Graph, spec: dict, impute: bool) -> tuple[str, int]:
 
 
 def _smooth_clip(g: _Graph, z: str, bound: float, dtype=None) -> str:
-    """z / sqrt(1 + (z / bound)^2), as :func:`glassnet.tabular.encoding.smooth_clip`
-    (``dtype``: z's, when it is not the graph's)."""
+    """z / sqrt(1 + (z / bound)^2), z first clipped to +-FAR * bound, as
+    :func:`glassnet.tabular.encoding.smooth_clip` (``dtype``: z's, when it is not the
+    graph's). A float32 input too large for float32 (1e308) is infinite here, and so
+    +-bound, as NumPy makes of it."""
+    from .tabular.encoding import FAR
+
+    far = FAR * bound
+    z = g.op("Clip", [z, g.const(-far, "far_low", dtype), g.const(far, "far_high", dtype)])
     ratio = g.op("Div", [z, g.const([[bound]], "clip", dtype)], "ratio")
     spread = g.op("Add", [g.const([[1.0]], "one", dtype), g.op("Mul", [ratio, ratio])], "spread")
     return g.op("Div", [z, g.op("Sqrt", [spread], "root")], "clipped")

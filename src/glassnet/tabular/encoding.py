@@ -111,6 +111,8 @@ __all__ = [
     "human_bytes",
     "class_identity",
     "MAX_ONE_HOT_BYTES",
+    "smooth_clip",
+    "FAR",
 ]
 
 #: Without ``max_categories``, a column with more levels than this, most of them rare
@@ -276,8 +278,16 @@ def robust_scale(x: np.ndarray) -> tuple[float, float]:
     return float(median), scale
 
 
+#: How far, in clip bounds, :func:`smooth_clip` takes z as it is: beyond, z counts as
+#: +-FAR * bound (its result then differs from +-bound by less than 1e-36), so that the
+#: square cannot overflow, in float64 here or in float32 in an exported graph.
+FAR = 1e18
+
+
 def smooth_clip(z: np.ndarray, bound: float) -> np.ndarray:
-    """z / sqrt(1 + (z / bound)^2): close to z near 0, within +-bound always."""
+    """z / sqrt(1 + (z / bound)^2): close to z near 0, within +-bound always, and
+    monotonic however far z is (``1e308`` is +-bound, not 0: see :data:`FAR`)."""
+    z = np.clip(z, -FAR * bound, FAR * bound)
     return z / np.sqrt(1.0 + np.square(z / bound))
 
 
@@ -1027,7 +1037,8 @@ class FeatureEncoder:
     def _scaled(x, mean, std, c, where) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             z = (x - mean) / std
-        bad = ~np.isfinite(z)
+        # a finite number that scales beyond float64 is, smoothly clipped, the bound
+        bad = ~np.isfinite(x if c.get("clip") else z)
         if bad.any():
             rows = np.flatnonzero(bad)
             infinite = np.isinf(x[rows[0]])

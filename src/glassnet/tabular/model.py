@@ -17,8 +17,9 @@ a prediction applies exactly the preprocessing the training did. ``predict``,
 too) and raise :class:`PreprocessingError` (a ValueError) naming the column and the
 problem; ``impute=True`` fills missing cells with the training statistics, which
 every model keeps, and says how many it filled (a warning of the ``glassnet`` logger).
-A row whose inputs the network cannot compute (``-1e308`` where numbers near 1 were
-seen) is refused, naming its line and column, rather than given an empty answer. The
+A row whose output is not a finite number (``-1e308`` where numbers near 1 were seen,
+under standard scaling; robust scaling clips it) is refused, naming its line and
+column, rather than given an empty answer. The
 options of training and its steps are :mod:`.recipe`'s; this module trains in memory,
 chunk by chunk, and through :mod:`.streaming` from a file.
 """
