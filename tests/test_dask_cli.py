@@ -407,3 +407,48 @@ def test_the_scaling_page_s_commands_and_python_run_as_printed(
     expected = re.findall(r"^print\(.*\)\s+# (.*)$", code, flags=re.M)
     assert printed.getvalue().splitlines() == expected
     assert gn.load("flowers.glassnet").info["cluster"]["partitions"] == 3
+
+
+def test_ctrl_c_while_training_on_a_cluster_is_one_line_and_keeps_the_model(tmp_path):
+    """Ctrl-C cuts the client's gathers short: asyncio reported each as "Task exception
+    was never retrieved" with a traceback before "glassnet: interrupted"."""
+    import signal
+    import threading
+
+    frame = table(seed=3).drop(columns=["amount", "code"]).astype({"x": float})
+    frame["z"] = pd.to_numeric(frame["z"]).fillna(0.5)
+    pattern = write_parts(frame, tmp_path / "pq", "parquet")
+    out = tmp_path / "m.glassnet"
+    out.write_bytes(b"")  # an empty file, which a finished run would replace
+    args = [pattern, "--target", "label", "--dask", "local:1", "--recipe", "default", "--optimizer",
+            "adam", "--no-early-stopping", "--epochs", "100000", "--out", out]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "glassnet.cli", "train", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    err, training = bytearray(), threading.Event()
+
+    def read():
+        while chunk := process.stderr.read1(4096):
+            err.extend(chunk)
+            if b"0/100000" in err:  # the first epoch is starting on the cluster
+                training.set()
+        training.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert training.wait(timeout=300) and process.poll() is None, err.decode()
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(timeout=30)
+    text = err.decode()
+    assert status == 130, text
+    assert "Traceback" not in text and "never retrieved" not in text, text
+    assert text.replace("\r", "\n").rstrip("\n").split("\n")[-1] == "glassnet: interrupted"
+    assert out.read_bytes() == b""

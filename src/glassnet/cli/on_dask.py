@@ -24,6 +24,9 @@ _LOCAL = re.compile(r"local:(\S*)")
 CONNECT_TIMEOUT = 5  # seconds
 
 
+_log = logging.getLogger(__name__)
+
+
 def add_options(parser) -> None:
     """The options of ``train`` that send the work to a Dask cluster."""
     g = parser.add_argument_group("on a Dask cluster (the dask extra)")
@@ -123,14 +126,18 @@ def address(text: str) -> int | str:
 
 @contextlib.contextmanager
 def _quiet():
-    """Dask's own log lines (workers starting, being stopped) stay off the terminal."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    """Dask's own log lines (workers starting, being stopped) stay off the terminal, and
+    so do asyncio's reports of the client's tasks that a Ctrl-C cut short ("Task
+    exception was never retrieved ... AllExit"): the command says it was interrupted."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "asyncio")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _glassnet_version() -> str:
@@ -153,6 +160,9 @@ def cluster(where: str):
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # the scheduler's HTTP routes (health, metrics) still listen: on a port of
+                # this machine's own choosing, not 8787, which another cluster may hold
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.CRITICAL,
             )
             client = distributed.Client(local, set_as_default=False)
@@ -197,6 +207,11 @@ def fit(args: argparse.Namespace, data, hidden: list[int] | None, batch_size, ca
     from ..tabular import DataFileError, PreprocessingError
 
     options = fit_options(args, hidden, None if args.optimizer == "lbfgs" else batch_size)
+    if args.recipe is None and args.optimizer == "lbfgs":
+        _log.info(
+            "on a cluster the recipe is small, trained by L-BFGS (one round trip per "
+            "epoch); --recipe default --optimizer adam trains the in-memory default recipe"
+        )
     with cluster(args.dask) as client:
         try:
             return fit_table(
