@@ -222,7 +222,7 @@ def test_local_2_on_a_parquet_glob_through_the_command_line(tmp_path):
     pattern = write_parts(frame, tmp_path / "pq", "parquet")
     out = tmp_path / "m.glassnet"
     args = [pattern, "--target", "label", "--dask", "local:2", "--hidden", "6", "--activation",
-            "tanh", "--val-split", "0", "--no-early-stopping", "--epochs", "15", "--quiet",
+            "tanh", "--val-split", "0", "--no-early-stopping", "--epochs", "15",
             "--out", out]  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "glassnet.cli", "train", *map(str, args)],
@@ -232,6 +232,9 @@ def test_local_2_on_a_parquet_glob_through_the_command_line(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "on a Dask cluster: 2 workers, 3 partitions" in result.stdout
+    # the cluster's own default, and the way to the in-memory one, said once it trained
+    assert "glassnet: on a cluster the recipe is small, trained by L-BFGS" in result.stderr
+    assert "--recipe default --optimizer adam trains the in-memory default" in result.stderr
     model = gn.load(out)
     whole = in_memory_concat(pattern)
     enc = FeatureEncoder().fit(whole, [c for c in whole.columns if c != "label"])

@@ -207,14 +207,9 @@ def fit(args: argparse.Namespace, data, hidden: list[int] | None, batch_size, ca
     from ..tabular import DataFileError, PreprocessingError
 
     options = fit_options(args, hidden, None if args.optimizer == "lbfgs" else batch_size)
-    if args.recipe is None and args.optimizer == "lbfgs":
-        _log.info(
-            "on a cluster the recipe is small, trained by L-BFGS (one round trip per "
-            "epoch); --recipe default --optimizer adam trains the in-memory default recipe"
-        )
     with cluster(args.dask) as client:
         try:
-            return fit_table(
+            model = fit_table(
                 data,
                 args.target,
                 **options,
@@ -225,3 +220,9 @@ def fit(args: argparse.Namespace, data, hidden: list[int] | None, batch_size, ca
             )
         except (PreprocessingError, DataFileError, WorkerLostError) as exc:
             raise UserError(said(exc)) from None
+    if args.recipe is None and args.optimizer == "lbfgs":
+        _log.info(
+            "on a cluster the recipe is small, trained by L-BFGS (one round trip per "
+            "epoch); --recipe default --optimizer adam trains the in-memory default recipe"
+        )
+    return model
