@@ -126,7 +126,7 @@ def test_predict_writes_parquet_and_tsv(work, tmp_path):
 def test_a_failed_prediction_leaves_the_old_output_as_it_was(work, tmp_path):
     folder, data, model = work
     out = tmp_path / "preds.csv"
-    out.write_text("old predictions\n")
+    out.write_text("y\nold predictions\n")
     bad = tmp_path / "bad.csv"
     rows = pd.read_csv(data)
     rows["a"] = rows["a"].astype(object)
@@ -134,8 +134,39 @@ def test_a_failed_prediction_leaves_the_old_output_as_it_was(work, tmp_path):
     rows.to_csv(bad, index=False)
     result = glassnet("predict", model, bad, "--out", out, "--chunk-rows", "16")
     assert_one_line_error(result, "'a' was numeric in training, but line 102 holds 'oops'")
-    assert out.read_text() == "old predictions\n"
+    assert out.read_text() == "y\nold predictions\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_predict_replaces_earlier_predictions_and_nothing_else(work, tmp_path):
+    """The predictions of an earlier run are replaced; a data file, notes, or a file that
+    is no table are refused before anything is read, and stay as they were."""
+    folder, data, model = work
+    out = tmp_path / "preds.csv"
+    assert inproc("predict", model, data, "--out", out, "--keep", "a").returncode == 0
+    assert inproc("predict", model, data, "--out", out, "--keep", "a").returncode == 0
+    assert out.read_text().startswith("a,y\n")
+    # a feature kept then, not now: the file holds inputs this run would lose
+    assert_one_line_error(inproc("predict", model, data, "--out", out),
+                          "holds the model's feature columns 'a'")  # fmt: skip
+    copy = tmp_path / "copy.csv"  # a data file: features and the target
+    copy.write_bytes(data.read_bytes())
+    notes, parquet = tmp_path / "notes.csv", tmp_path / "p.parquet"
+    notes.write_text("who,what\nme,everything\n")
+    parquet.write_text("y\nnot parquet\n")
+    for path, why in [(copy, "holds the model's feature columns 'a', 'b'"),
+                      (notes, "it has no column 'y', as this model's predictions have; its "
+                              "columns: 'who', 'what'"),
+                      (parquet, "it cannot be read as a table")]:  # fmt: skip
+        before = path.read_bytes()
+        result = inproc("predict", model, data, "--out", path)
+        assert_one_line_error(result, f"--out {path} exists and is not this model's predictions",
+                              why, "refusing to replace it")  # fmt: skip
+        assert path.read_bytes() == before
+    empty = tmp_path / "empty.parquet"
+    empty.touch()  # nothing to lose
+    assert inproc("predict", model, data, "--out", empty).returncode == 0
+    assert inproc("predict", model, data, "--out", empty, "--proba").returncode == 0
 
 
 @pytest.mark.parametrize(

@@ -175,7 +175,7 @@ def many_rows(tmp_path_factory):
 def test_ctrl_c_while_predicting_leaves_no_half_written_output(many_rows, tmp_path, delay):
     model, big = many_rows
     out = tmp_path / "preds.csv"
-    out.write_text("old\n")
+    out.write_text("y\nold\n")  # an earlier run's predictions, which predict may replace
     process = subprocess.Popen(
         _command("predict", model, big, "--out", out, "--chunk-rows", "500"),
         stdout=subprocess.PIPE,
@@ -191,7 +191,7 @@ def test_ctrl_c_while_predicting_leaves_no_half_written_output(many_rows, tmp_pa
         assert len(pd.read_csv(out)) == 360_000
         return
     assert process.returncode == 130 and err.split("\n")[-2:] == ["glassnet: interrupted", ""]
-    assert out.read_text() == "old\n"
+    assert out.read_text() == "y\nold\n"
 
 
 def test_an_interrupt_python_drops_still_stops_training_and_keeps_the_files(

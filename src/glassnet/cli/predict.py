@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
 import os
 import sys
@@ -85,6 +86,57 @@ def check_not_a_model(path: str, flag: str) -> None:
         raise UserError(
             f"{flag} {printable(path)} is a glassnet model file; refusing to replace it"
         )
+
+
+def _header(path: str, fmt: str) -> list[str] | None:
+    """The column names of an existing table file (None: it cannot be read as one)."""
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        with open(path, encoding="utf-8", newline="") as f:
+            line = f.readline(1 << 20)
+        return next(csv.reader([line], delimiter="\t" if fmt == "tsv" else ","), [])
+    except (OSError, ValueError, csv.Error):  # not a table: pyarrow's errors are ValueErrors
+        return None
+
+
+def check_replaceable(path: str, model, keep: list[str]) -> None:
+    """An existing --out is replaced only when it is empty or holds predictions like the
+    ones this model writes: a column named as its prediction, and no column of the
+    model's features that this run does not keep. Anything else (a data file, notes) is
+    refused before the work."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    from ..network import Network
+    from ..tabular import TabularModel
+
+    if isinstance(model, TabularModel):
+        predicted = {model.target.name, f"{model.target.name}_predicted"}
+        features = set(model.features.names)
+    elif isinstance(model, Network):
+        predicted, features = {"output", "output_0"}, set()
+    else:  # a scikit-learn drop-in estimator
+        predicted = {"prediction"}
+        features = {str(n) for n in getattr(model, "feature_names_in_", ())}
+    header = _header(path, output_format(path))
+    if header is None:
+        why = "it cannot be read as a table"
+    elif not predicted.intersection(header):
+        listed = ", ".join(map(repr, header[:6])) + (" ..." if len(header) > 6 else "")
+        why = (
+            f"it has no column {min(predicted)!r}, as this model's predictions have; its "
+            f"columns: {listed}"
+        )
+    elif inputs := sorted(features.intersection(header) - set(keep)):
+        why = f"it holds the model's feature columns {', '.join(map(repr, inputs[:6]))}"
+    else:
+        return
+    raise UserError(
+        f"--out {printable(path)} exists and is not this model's predictions "
+        f"({printable(why)}); refusing to replace it: remove it, or choose another name"
+    )
 
 
 def _isatty(stream) -> bool:
@@ -242,6 +294,8 @@ def run(args: argparse.Namespace) -> int:
     from ..tabular.reading import iter_chunks
 
     keep = columns(args.keep)
+    if args.out:
+        check_replaceable(args.out, model, keep)
     if args.proba and isinstance(model, TabularModel) and model.target.task != "classification":
         raise UserError("--proba needs a classification model; this one is a regression")
     if args.proba and isinstance(model, Network):
