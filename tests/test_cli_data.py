@@ -137,6 +137,39 @@ def test_a_column_name_with_a_comma_is_named_in_quotes_and_the_fix_runs_as_print
         assert code == 2 and "no feature" in err, err
 
 
+def test_quoted_thousands_commas_in_a_comma_separated_file_read_with_thousands_comma(
+    capsys, tmp_path
+):
+    """A spreadsheet's export: "16,310" quoted in a comma-separated file. It is named as
+    commas between thousands (not a decimal comma, 16.31), and --thousands , reads it,
+    though the comma also separates the fields."""
+    rng = np.random.default_rng(5)
+    price = rng.integers(100, 2_000_000, 80)
+    lines = ["price,town,y"] + [
+        f'"{p:,}",{t},{"dear" if p > 900_000 else "cheap"}'
+        for p, t in zip(price, rng.choice(["a", "b"], 80))
+    ]
+    path = tmp_path / "us.csv"
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = train(capsys, path, "--target", "y", "--epochs", "1")
+    assert code == 2 and "'price' holds numbers written with commas between thousands" in err
+    assert "give --thousands ,, or keep it as categories with --categorical price" in err
+    model = tmp_path / "us.glassnet"
+    code, _, err = train(capsys, path, "--target", "y", "--epochs", "1", "--thousands", ",",
+                         "--out", model)  # fmt: skip
+    assert code == 0, err
+    loaded = gn.load(model)
+    assert loaded.features.kinds["price"] == "numeric"
+    assert loaded.features.columns[0]["mean"] == pytest.approx(np.median(price[:64]), rel=0.5)
+    # predict reads the file as training did; without the mark, it names the fix
+    code, out, err = call(capsys, "predict", model, path)
+    assert code == 0 and "its data: --thousands , (give" in err, err
+    plain = tmp_path / "plain.csv"
+    plain.write_text('price,town\n"16,310",a\n"1,234,567",b\n')
+    code, _, err = call(capsys, "predict", model, plain, "--thousands", "_")
+    assert code == 2 and "if ',' marks thousands, give --thousands ," in err, err
+
+
 def test_an_identifier_column_is_refused_at_once(tmp_path):
     n = 40_000
     rng = np.random.default_rng(0)
@@ -218,7 +251,7 @@ def test_european_csv_latin1_semicolons_decimal_commas(capsys, tmp_path):
     assert code == 0 and "as the model's training read" not in err, err
     code, out, err = call(capsys, "predict", model, path)
     assert code == 0 and out == expected, err
-    said = f"reading {path} with --encoding latin-1 --decimal , --thousands ., as the model's"
+    said = f"reading {path} as the model's training read its data: --encoding latin-1 --decimal"
     assert said in err
     code, out, err = call(capsys, "evaluate", model, path, "--json")
     assert code == 0 and said in err and json.loads(out)["r2"] > 0.9, err
@@ -229,12 +262,12 @@ def test_european_csv_latin1_semicolons_decimal_commas(capsys, tmp_path):
     utf8.write_text(path.read_bytes().decode("latin-1"), encoding="utf-8")
     code, out, err = call(capsys, "predict", model, utf8)
     assert code == 0 and out == expected, err
-    assert "with --decimal , --thousands ., as" in err and "unseen" not in err
+    assert "its data: --decimal , --thousands . (give" in err and "unseen" not in err
     # a mark given overrides the training's, and the other mark follows it
     plain = tmp_path / "preise-points.csv"
     plain.write_text("Stadt;Fläche\nKöln;1.234\nMünchen;20.25\n", encoding="utf-8")
     code, out, err = call(capsys, "predict", model, plain, "--decimal", ".")
-    assert code == 0 and "with --decimal" not in err, err
+    assert code == 0 and "its data:" not in err, err
     # read with the training's marks, 1.234 would be 1234: refused, with the fix
     code, out, err = call(capsys, "predict", model, plain)
     assert code == 2 and "'1.234'" in err and "'20.25'" in err and "--decimal ." in err, err

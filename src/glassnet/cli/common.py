@@ -220,8 +220,8 @@ def read_options(args, model=None, path: str | None = None):
             given.update(taken)
             flags = " ".join(f"--{name} {shlex.quote(value)}" for name, value in taken.items())
             _log.info(
-                "reading %s with %s, as the model's training read its data (give others "
-                "to read it otherwise)",
+                "reading %s as the model's training read its data: %s (give others to read "
+                "it otherwise)",
                 printable(path or "the data"),
                 flags,
             )

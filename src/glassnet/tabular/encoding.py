@@ -758,9 +758,13 @@ class FeatureEncoder:
             names = ", ".join(repr(name) for name, _ in commas)
             one = len(commas) == 1
             example = commas[0][1]
+            if _thousands_commas([e for _, e in commas]):
+                written, fix = "commas between thousands", option("thousands", ",")
+            else:
+                written, fix = "a decimal comma", _comma_marks([example])
             raise PreprocessingError(
-                f"{names} {'holds' if one else 'hold'} numbers written with a decimal comma "
-                f"(such as {example!r}), read as text; give {_comma_marks([example])}, or keep "
+                f"{names} {'holds' if one else 'hold'} numbers written with {written} "
+                f"(such as {example!r}), read as text; give {fix}, or keep "
                 f"{'it' if one else 'them'} as categories with "
                 f"{option('categorical', [name for name, _ in commas])}"
             )
@@ -1014,6 +1018,8 @@ class FeatureEncoder:
                 f"; if {', '.join(map(repr, words))} marks missing values, give "
                 f"{option('na_values', words)} (and {option('impute')} to fill them)"
             )
+        elif what == "numeric" and _thousands_commas(texts) and "," not in texts:
+            hint = f"; if ',' marks thousands, give {option('thousands', ',')}"
         elif what == "numeric" and all(_COMMA_DECIMAL.fullmatch(t) for t in texts):
             hint = f"; if ',' is the decimal mark, give {_comma_marks(texts)}"
         elif what == "numeric":
@@ -1350,6 +1356,9 @@ def _absent_message(absent: Sequence[str], available: Sequence[str], what: str) 
 _COMMA_DECIMAL = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})*,\d+\s*|\s*[+-]?\d+,\d+\s*")
 
 
+#: A number with commas between its thousands, and a point before its fraction if it
+#: has one: ``16,310``, ``1,234,567.5`` (a spreadsheet's export, the cells quoted).
+_GROUPED_COMMAS = re.compile(r"\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*")
 #: A number as text with a point for its fraction, if it has one.
 _PLAIN_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
 #: A number with points between its thousands and one before its fraction: what a
@@ -1376,16 +1385,27 @@ def _example_date(fmt: str | None) -> str:
 def _comma_decimals(counts: dict) -> str | None:
     """An example level, when nearly every level of a text column is a number written with a
     decimal comma (``39,1``, or ``1.274.29`` when only the comma was read as the decimal
-    mark): the sign of a file that needs ``--decimal ,`` (and ``--thousands .``)."""
+    mark), or with commas between thousands (``16,310``, ``1,234.5``): the sign of a file
+    that needs ``--decimal ,`` (and ``--thousands .``), or ``--thousands ,``."""
     labels = [label for label in counts if isinstance(label, str)]
     hits = [
         label
         for label in labels
-        if _COMMA_DECIMAL.fullmatch(label) or _POINTED_THOUSANDS.fullmatch(label)
+        if _COMMA_DECIMAL.fullmatch(label)
+        or _POINTED_THOUSANDS.fullmatch(label)
+        or _GROUPED_COMMAS.fullmatch(label)
     ]
     # with --decimal , alone, 684,38 is read as the number 684.38 but 1.274,29 stays text
     plain = sum(1 for label in labels if _PLAIN_NUMBER.fullmatch(label))
     return hits[0] if hits and len(hits) + plain >= 0.9 * len(labels) else None
+
+
+def _thousands_commas(examples: Sequence[str]) -> bool:
+    """Whether numbers with commas (``16,310``, ``1,234,567.5``) all group thousands with
+    them: read so, rather than as decimal commas, when every comma has three digits
+    after it (a decimal comma with three decimals everywhere is the rarer reading)."""
+    commas = [e for e in examples if "," in e]
+    return bool(commas) and all(_GROUPED_COMMAS.fullmatch(e) for e in commas)
 
 
 def available_memory() -> int | None:

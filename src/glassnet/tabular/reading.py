@@ -374,10 +374,10 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             raise DataFileError(f"{path} is empty")
         sep, header = sniff_csv(path, head, fmt, options)
         check_header(path, header)
-        if options.decimal == sep or options.thousands == sep:
+        if options.decimal == sep:  # (a mark may be the separator in quoted cells alone)
             raise DataFileError(
-                f"the separator {sep!r} is also the decimal or thousands mark; give the "
-                f"separator with {option('sep')}"
+                f"the separator {sep!r} is also the decimal mark; give the separator with "
+                f"{option('sep')}"
             )
         try:  # the reader reads its first block at once
             with warnings.catch_warnings():
