@@ -226,3 +226,19 @@ def test_many_points_are_sampled_not_all_drawn(tmp_path):
     fig = render(plot.decision_boundary(net, X, y, resolution=40), tmp_path)
     drawn = sum(len(c.get_offsets()) for c in fig.axes[0].collections if c.get_zorder() == 3)
     assert drawn == plot.MAX_POINTS
+
+
+def test_a_confusion_matrix_of_many_classes_stays_a_picture_one_can_open():
+    """200 classes asked for a 122-inch figure (14,640 pixels a side, 8 GB to draw)."""
+    n = 200
+    counts = np.diag(np.full(n, 30)) + np.roll(np.eye(n, dtype=int), 1, axis=1)
+    names = [f"k{i:03d}" for i in range(n)]
+    fig = plot.confusion_matrix(counts, names)
+    width, height = fig.get_size_inches()
+    assert width <= 15 and height <= 14
+    ax = fig.axes[0]
+    shown = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(shown) <= 40 and shown[:2] == ["k000", "k005"]  # every 5th class named
+    few = plot.confusion_matrix(np.eye(3, dtype=int), ["a", "b", "c"])
+    assert [t.get_text() for t in few.axes[0].get_yticklabels()] == ["a", "b", "c"]
+    assert few.get_size_inches()[1] == pytest.approx(3.8)

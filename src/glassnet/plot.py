@@ -694,7 +694,8 @@ def confusion_matrix(
         )
     totals = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
-    size = max(3.5, 0.6 * max(counts.shape) + 2.0)
+    # 0.6 inch a class, up to 14 inches: 200 classes would ask for a 14,000-pixel image
+    size = min(max(3.5, 0.6 * max(counts.shape) + 2.0), 14.0)
     fig = Figure(figsize=(size + 1.0, size), layout="constrained")
     ax = fig.add_subplot()
     mesh = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -710,8 +711,17 @@ def confusion_matrix(
                     fontsize=8,
                     color="white" if share[i, j] > 0.6 else "black",
                 )
-    ax.set_xticks(range(len(predicted)), [str(p) for p in predicted], rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), [str(label) for label in labels])
+    # at most 40 names on an axis: past that, every k-th class is named
+    step = -(-max(counts.shape) // 40)
+    font = 10 if step == 1 else 6
+    ax.set_xticks(
+        range(0, len(predicted), step),
+        [str(p) for p in predicted[::step]],
+        rotation=45,
+        ha="right",
+        fontsize=font,
+    )
+    ax.set_yticks(range(0, len(labels), step), [str(x) for x in labels[::step]], fontsize=font)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title or "confusion matrix")
