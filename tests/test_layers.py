@@ -213,3 +213,24 @@ def test_dropout_trains_again_after_a_pass_without_training():
     assert net.layers[1].mask is None
     again = net.forward(X, training=True)
     assert net.layers[1].mask is not None and not np.array_equal(again, first)  # a new mask
+
+
+def test_dense_descriptions_name_the_learned_activation_and_the_ensemble_s_blocks():
+    from glassnet.ensembles import average
+    from glassnet.layers import Dropout, Embedding, Parametric, dense_descriptions
+
+    def member(seed):
+        layers = [Embedding(numeric=[0, 1], categorical=[], size=2), gn.Dense(4),
+                  Parametric("selu"), Dropout(0.1), gn.Dense(4), Parametric("mish"),
+                  gn.Dense(2, "softmax")]  # fmt: skip
+        return gn.Network(layers, seed=seed).build(2)
+
+    one = member(0)
+    assert dense_descriptions(one.layers) == [
+        ("4", "selu, learned"), ("4", "mish, learned"), ("2", "softmax")
+    ]  # fmt: skip
+    both = average([one, member(1)])
+    described = dense_descriptions(both.layers)
+    assert described[1] == ("8 = 2 x 4", "mish, learned") and described[-1][1] == "softmax"
+    plain = gn.Network([gn.Dense(3, "tanh"), gn.Dense(1)], seed=0).build(2)
+    assert dense_descriptions(plain.layers) == [("3", "tanh"), ("1", "identity")]

@@ -160,6 +160,9 @@ def test_a_tabular_report_as_the_command_line_writes_it(browser, tabular):
     assert model.info["ensemble"] == 3
     assert f"held-out rows, out of fold ({model.info['validation_out_of_fold']} rows)" in text
     assert "<td>F</td>" in text and "<td>M</td>" in text
+    # the hidden layers' activation is the learned blend after them, not their identity
+    width = 3 * model.info["hidden"][0]
+    assert f"<td>2 -&gt; {width} selu, learned -&gt; 2 softmax</td>" in text
 
 
 def test_a_report_without_two_features_has_no_boundary(tmp_path):

@@ -19,7 +19,7 @@ arrays are only valid until the next step. ``predict`` allocates fresh arrays.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -40,6 +40,7 @@ __all__ = [
     "layer_types",
     "buffers_for",
     "checked_values",
+    "dense_descriptions",
 ]
 
 
@@ -1282,3 +1283,24 @@ def from_config(config: dict) -> Layer:
 
 for _cls in (GroupedDense, Scale, Parametric, Embedding):
     register(_cls)
+
+
+def dense_descriptions(layers: Sequence[Layer]) -> list[tuple[str, str]]:
+    """What each Dense layer of ``layers`` computes, in order, as a reader should see it:
+    (its units, its activation). The units of a GroupedDense, the networks of an
+    ensemble side by side, are ``768 = 3 x 256``; the activation of an identity Dense
+    that a Parametric layer follows is that layer's learned blend (``selu, learned``),
+    not the identity."""
+    described = []
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Dense):
+            continue
+        units = str(layer.units)
+        if isinstance(layer, GroupedDense) and layer.groups > 1:
+            units += f" = {layer.groups} x {layer.units // layer.groups}"
+        activation = layer.activation
+        after = layers[i + 1] if i + 1 < len(layers) else None
+        if activation == "identity" and isinstance(after, Parametric):
+            activation = f"{after.activation}, learned"
+        described.append((units, activation))
+    return described

@@ -28,7 +28,7 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError("glassnet.plot needs matplotlib: pip install 'glassnet[plot]'") from None
 
-from .layers import Dense
+from .layers import Dense, dense_descriptions
 from .network import Network
 
 __all__ = [
@@ -504,6 +504,7 @@ def network(
     """
     net, input_names, output_names = _named(model, input_names, output_names, "network")
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+    described = dense_descriptions(net.layers)
     sizes = [net.input_size] + [layer.units for layer in dense]
     shown = [_shown_units(n, max_units) for n in sizes]
     height = max(len(s) for s in shown)
@@ -568,7 +569,7 @@ def network(
             elif col == len(sizes) - 1 and output_names is not None:
                 ax.text(x + 0.16, yv, output_names[u], ha="left", va="center", fontsize=9)
     for col in range(len(sizes)):
-        label = "input" if col == 0 else f"{dense[col - 1].activation}\n({sizes[col]})"
+        label = "input" if col == 0 else "{1}\n({0})".format(*described[col - 1])
         ax.text(col, height - 0.5, label, ha="center", va="bottom", fontsize=9)
     fig.colorbar(
         ScalarMappable(norm, cmap), ax=ax, label="weight (edges) / bias (nodes)", shrink=0.7
@@ -598,6 +599,7 @@ def weights(
     """
     net, input_names, output_names = _named(model, input_names, output_names, "weights")
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+    activations = [act for _, act in dense_descriptions(net.layers)]
     n_hidden = len(dense) - 1
     first_in = dense[0].weights.shape[0]
     row_names: list[Sequence[str]]  # each Dense layer's rows, then the last one's units
@@ -654,7 +656,7 @@ def weights(
         ax.set_title(
             f"W{number}"
             + (f", b{number}" if layer.bias is not None else "")
-            + f" ({layer.activation})",
+            + f" ({activations[number - 1]})",
             fontsize=10,
         )
     fig.colorbar(image, ax=list(axes), label="weight", shrink=0.8)

@@ -35,7 +35,7 @@ import numpy as np
 from . import __version__
 from .atomic import write_atomically
 from .data import Trainable
-from .layers import Dense
+from .layers import Dense, dense_descriptions
 from .network import Network
 from .training import Callback, History
 
@@ -523,11 +523,7 @@ def _training_rows(net: Network, history: History | None, model) -> list[list[An
             "architecture",
             " -> ".join(
                 [str(net.input_size)]
-                + [
-                    f"{layer.units} {layer.activation}"
-                    for layer in net.layers
-                    if isinstance(layer, Dense)
-                ]
+                + [f"{units} {act}" for units, act in dense_descriptions(net.layers)]
             ),
         ],
         ["parameters", f"{net.count_params():,}"],
