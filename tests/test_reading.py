@@ -286,3 +286,16 @@ def test_a_row_longer_than_the_header_is_refused_by_line(tmp_path, text, line):
     assert "fields" in str(refused.value)
     with pytest.raises(DataFileError, match=rf"\bline {line}\b"):
         list(iter_chunks(str(path), chunk_rows=1))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("book.xlsx", "an Excel workbook"), ("old.XLS", "an Excel workbook"),
+     ("sheet.ods", "an OpenDocument spreadsheet"), ("survey.sav", "an SPSS file")],
+)  # fmt: skip
+def test_a_spreadsheet_or_another_program_s_file_is_named_not_read_as_csv(tmp_path, name, kind):
+    path = tmp_path / name
+    path.write_bytes(b"PK\x03\x04\x00\x00binary")
+    with pytest.raises(DataFileError, match=f"is {kind}, which glassnet does not read; save it "
+                       "as CSV or Parquet"):  # fmt: skip
+        read_table(str(path))

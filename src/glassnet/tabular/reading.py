@@ -72,6 +72,22 @@ FORMATS = {
     ".ndjson": "jsonl",
 }
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
+#: Tables in formats of their own, named when given (else read as CSV, and refused as
+#: binary): what to save them as instead is the same for all.
+_UNREAD = {
+    ".xlsx": "an Excel workbook",
+    ".xlsm": "an Excel workbook",
+    ".xls": "an Excel workbook",
+    ".ods": "an OpenDocument spreadsheet",
+    ".sav": "an SPSS file",
+    ".dta": "a Stata file",
+    ".sas7bdat": "a SAS file",
+    ".rds": "an R data file",
+    ".pkl": "a Python pickle",
+    ".pickle": "a Python pickle",
+    ".h5": "an HDF5 file",
+    ".hdf5": "an HDF5 file",
+}
 _SNIFFED = (",", ";", "\t", "|")
 #: Rows per chunk that :func:`iter_chunks` yields unless told.
 DEFAULT_CHUNK_ROWS = 65_536
@@ -122,6 +138,11 @@ def data_format(path: str) -> tuple[str, str | None]:
     compression = _COMPRESSION.get(ext)
     if compression:
         root, ext = os.path.splitext(root)
+    if ext in _UNREAD:
+        raise DataFileError(
+            f"{path} is {_UNREAD[ext]}, which glassnet does not read; save it as CSV or "
+            "Parquet (from Python: pandas reads it, and TabularModel.fit takes the frame)"
+        )
     fmt = FORMATS.get(ext, "csv")
     if compression and fmt not in ("csv", "tsv", "jsonl"):
         raise DataFileError(f"{path}: a compressed {fmt} file is not supported; decompress it")
