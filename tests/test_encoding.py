@@ -536,3 +536,15 @@ def test_the_description_says_what_a_missing_date_or_boolean_becomes():
     assert lines[0].endswith("each standardised, missing -> each part's training mean")
     assert lines[1].endswith("missing -> 0.5 (the training mean)")
     assert "missing" not in " ".join(FeatureEncoder().fit({"d": text("2001-12-01")}).describe())
+
+
+def test_a_long_level_is_shown_by_its_start_and_length():
+    from glassnet.tabular.encoding import shown_level
+
+    long = "L" * 2_000_000
+    enc = FeatureEncoder().fit({"t": np.array(["short", long] * 5, dtype=object)})
+    (line,) = enc.describe()
+    assert len(line) < 200 and "LLLL... (2,000,000 characters), short" in line
+    target = TargetEncoder.fit("y", np.array(["a", long] * 5, dtype=object))
+    assert len(target.describe()) < 200
+    assert shown_level("x" * 40) == "x" * 40 and shown_level("x" * 41).endswith("(41 characters)")

@@ -98,7 +98,7 @@ def _tabular(model, row, args):
     """Inputs, target, loss and names for a TabularModel: the features after its own
     preprocessing, the row's target (or --target-value) encoded as training encoded it."""
     from ..tabular import PreprocessingError
-    from ..tabular.encoding import is_missing
+    from ..tabular.encoding import is_missing, shown_level
 
     if args.target:
         raise UserError("--target is for a bare network; this model knows its target column")
@@ -138,7 +138,7 @@ def _tabular(model, row, args):
         except PreprocessingError as exc:
             raise UserError(said(exc)) from None
     loss = "cross_entropy" if target.task == "classification" else model.info.get("loss", "mse")
-    outputs = [str(c) for c in target.classes] if target.classes else None
+    outputs = [shown_level(str(c)) for c in target.classes] if target.classes else None
     return model.network, X, y, loss, _input_names(model.features, X[0]), outputs, value
 
 
@@ -146,13 +146,15 @@ def _input_names(features, x) -> list[str]:
     """The encoded inputs' names for one row ``x``; an embedded category's index input
     also names the level it holds (``team.level (Dortmund)``), which its number alone
     does not say."""
-    names = list(features.output_names)
+    from ..tabular.encoding import shown_level
+
+    names = [shown_level(name, 60) for name in features.output_names]
     _, embedded = features.embedding_inputs()  # (position, levels), in column order
     columns = [column for column in features.columns if column.get("embed")]
     for (at, _), column in zip(embedded, columns):
         level, categories = int(x[at]), column["categories"]
         label = categories[level] if 0 <= level < len(categories) else "(other)"
-        names[at] += f" ({printable(label) if label else '(missing)'})"
+        names[at] += f" ({printable(shown_level(label)) if label else '(missing)'})"
     return names
 
 

@@ -111,6 +111,7 @@ __all__ = [
     "human_bytes",
     "class_identity",
     "MAX_ONE_HOT_BYTES",
+    "shown_level",
     "smooth_clip",
     "FAR",
 ]
@@ -1225,7 +1226,7 @@ class FeatureEncoder:
                     f"each standardised{clip}{fill}"
                 )
             else:
-                cats = [cat or _MISSING for cat in c["categories"]]
+                cats = [shown_level(cat) if cat else _MISSING for cat in c["categories"]]
                 shown = ", ".join(cats[:8]) + (", ..." if len(cats) > 8 else "")
                 other = " + other" if c.get("other") else ""
                 if self.impute:
@@ -1406,6 +1407,14 @@ def _thousands_commas(examples: Sequence[str]) -> bool:
     after it (a decimal comma with three decimals everywhere is the rarer reading)."""
     commas = [e for e in examples if "," in e]
     return bool(commas) and all(_GROUPED_COMMAS.fullmatch(e) for e in commas)
+
+
+def shown_level(text: str, width: int = 40) -> str:
+    """A level or class as a summary shows it: as it is, or, past ``width`` characters,
+    its start and its length (a 2 MB cell would otherwise be a 2 MB line)."""
+    if len(text) <= width:
+        return text
+    return f"{text[: width - 12]}... ({len(text):,} characters)"
 
 
 def available_memory() -> int | None:
@@ -1812,7 +1821,7 @@ class TargetEncoder:
     def describe(self) -> str:
         if self.task == "classification":
             assert self.classes is not None  # a classification target has its classes
-            shown = ", ".join(map(str, self.classes[:10])) + (
+            shown = ", ".join(shown_level(str(c)) for c in self.classes[:10]) + (
                 ", ..." if len(self.classes) > 10 else ""
             )
             return f"{self.name}: classification over {len(self.classes)} classes ({shown})"
