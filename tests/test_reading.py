@@ -299,3 +299,16 @@ def test_a_spreadsheet_or_another_program_s_file_is_named_not_read_as_csv(tmp_pa
     with pytest.raises(DataFileError, match=f"is {kind}, which glassnet does not read; save it "
                        "as CSV or Parquet"):  # fmt: skip
         read_table(str(path))
+
+
+def test_a_file_cut_short_is_named_not_read_with_empty_cells(tmp_path):
+    whole = "a,b,c\n1,2,3\n4,5,6\n"
+    cut = tmp_path / "cut.csv"
+    cut.write_text(whole + "7,8")  # a copy that stopped in its last row
+    said = r"cut.csv ends in a line with 2 fields, no line break after it, and the header has 3"
+    with pytest.raises(DataFileError, match=said + ": the file looks cut short"):
+        read_table(str(cut))
+    for fine in (whole, whole + "7,8,9", whole + '7,8,"a\nb"', "a,b,c\n1,,"):
+        path = tmp_path / "fine.csv"
+        path.write_text(fine)  # complete without a final line break, or a quoted break
+        assert len(read_table(str(path))) >= 1

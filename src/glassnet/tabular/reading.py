@@ -362,6 +362,29 @@ def sniff_csv(path: str, head: bytes, fmt: str, options: ReadOptions) -> tuple[s
     return sep, header
 
 
+def _check_last_line(path: str, sep: str, width: int, options: ReadOptions) -> None:
+    """A file cut short (a copy or a download that stopped) ends in a line with fewer
+    fields than the header and no line break: DataFileError, rather than the fields it
+    lacks read as empty cells."""
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 65536))
+        tail = f.read()
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return
+    last = re.split(rb"\r\n|\n|\r", tail)[-1]
+    text = last.decode(options.encoding or "utf-8", errors="replace")
+    if text.count('"') % 2 or len(re.split(rb"\r\n|\n|\r", tail)) < 2:
+        return  # inside a quoted cell, or a line longer than the tail: not judged here
+    fields = next(csv.reader([text], delimiter=sep), [])
+    if 0 < len(fields) < width:
+        raise DataFileError(
+            f"{path} ends in a line with {len(fields)} field{'s' * (len(fields) != 1)}, "
+            f"no line break after it, and the header has {width}: the file looks cut short "
+            f"(it ends with {text[-40:]!r}); complete or remove that line"
+        )
+
+
 def _best_separator(lines: list[str], decimal: str) -> str:
     """The candidate that splits every sampled line into the same number (> 1) of fields;
     of those, the one giving the most fields. A comma is the fallback."""
@@ -395,6 +418,8 @@ def _csv_chunks(path, fmt, compression, options: ReadOptions, chunk_rows: int) -
             raise DataFileError(f"{path} is empty")
         sep, header = sniff_csv(path, head, fmt, options)
         check_header(path, header)
+        if path != "-" and compression is None:
+            _check_last_line(path, sep, len(header), options)
         if options.decimal == sep:  # (a mark may be the separator in quoted cells alone)
             raise DataFileError(
                 f"the separator {sep!r} is also the decimal mark; give the separator with "
