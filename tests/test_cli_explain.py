@@ -68,6 +68,13 @@ def test_the_prediction_explained_is_the_one_predict_gives(capsys, tmp_path):
         shown = re.search(r"^prediction: (\S+)", out, flags=re.M)
         assert shown is not None, out
         assert float(shown.group(1)) == float(f"{model.predict(frame.iloc[[row]])[0]:.6g}")
+        # the pass is in standardised units, and says how they map to the target's
+        said = r"^the network works in standardised units of y: \(value - (\S+)\) / (\S+); its "
+        units = re.search(said + r"output (\S+) is the prediction", out, flags=re.M)
+        assert units is not None, out
+        mean, std, output = map(float, units.groups())
+        assert (mean, std) == (float(f"{model.target.mean:.6g}"), float(f"{model.target.std:.6g}"))
+        assert output * std + mean == pytest.approx(float(shown.group(1)), rel=1e-4)
 
 
 def test_a_target_value_and_another_weight_and_an_update(capsys, shop, tmp_path):

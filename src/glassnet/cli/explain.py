@@ -244,6 +244,15 @@ def run(args: argparse.Namespace) -> int:
         shown = f"{predicted:.6g}" if isinstance(predicted, float) else printable(predicted)
         truth = "" if label is None else f" (target: {printable(label)})"
         print(f"prediction: {shown}{truth}")
+        target = model.target
+        if target.task == "regression":  # the pass below is in the network's units
+            mean, std = float(target.mean), float(target.std)
+            print(
+                f"the network works in standardised units of {printable(target.name)}: "
+                f"(value - {mean:.6g}) / {std:.6g}; its output {float(ex.y_pred[0, 0]):.6g} "
+                f"is the prediction {shown}"
+                + ("" if label is None else ", and y_true below is the target's")
+            )
     print()
     print(text)
     return 0
