@@ -317,3 +317,36 @@ def test_dates_of_any_year_predict_as_the_onnx_graph_computes_them():
     np.testing.assert_array_equal(out["label"], model.predict(frame))
     tolerance = 1e-6 if model.network.dtype == np.float32 else 1e-12
     np.testing.assert_allclose(out["probabilities"], model.predict_proba(frame), atol=tolerance)
+
+
+def test_a_constant_column_and_a_model_worse_than_the_mean_are_noted(tmp_path, capsys):
+    from glassnet import cli
+    from glassnet.tabular import TrainingWarning
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    frame = pd.DataFrame({"x": x, "const": 7.0, "same": "s", "y": rng.normal(size=300)})
+    with pytest.warns(TrainingWarning) as caught:
+        model = gn.TabularModel.fit(frame, "y", recipe="small", epochs=1, seed=0)
+    said = [str(w.message) for w in caught if issubclass(w.category, TrainingWarning)]
+    assert said[0] == (
+        "columns 'const', 'same' held one value in every training row: they carry nothing to "
+        "learn from; leave them out with ignore=['const', 'same']"
+    )
+    r2 = model.info["validation_metrics"]["r2"]
+    assert r2 < 0 and said[1].startswith(f"the validation R² is {r2:.4g}, below 0: the model")
+    assert "train it longer (epochs=2)" in said[1] and len(model.info["warnings"]) == 2
+    # a column with a missing cell, or with two values, is not constant; a good fit, no note
+    frame = frame.assign(const=[7.0] * 299 + [8.0], y=3 * x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingWarning)
+        model = gn.TabularModel.fit(frame.drop(columns="same"), "y", seed=0)
+    assert model.info["warnings"] == []
+    # the command line spells the fix its way
+    frame = frame.drop(columns="same").assign(const=7.0, y=rng.normal(size=300))
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    assert cli.main(["train", str(tmp_path / "d.csv"), "--target", "y", "--recipe", "small",
+                     "--epochs", "1", "--quiet", "--out", str(tmp_path / "m")]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "glassnet: warning: column 'const' held one value in every training row: it " \
+        "carries nothing to learn from; leave it out with --ignore const\n" in err  # fmt: skip

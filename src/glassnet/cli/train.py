@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
 
     import warnings
 
-    from ..tabular import DataFileError, OverfittingWarning, PreprocessingError, TabularModel
+    from ..tabular import DataFileError, PreprocessingError, TabularModel, TrainingWarning
     from ..tabular.reading import read_table
 
     streamed = streaming.choose(args, data, options)
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
             progress_bar(args.epochs, args.interrupts, hidden=args.quiet) as bar,
             warnings.catch_warnings(),
         ):
-            warnings.simplefilter("ignore", OverfittingWarning)  # printed below, our way
+            warnings.simplefilter("ignore", TrainingWarning)  # printed below, our way
             callbacks = [bar] if snapshots is None else [bar, snapshots]
             if streamed:
                 model = streaming.fit(args, data, options, **given, callbacks=callbacks)
@@ -181,8 +181,10 @@ def _finish(args, model, history, report=None) -> int:
     if reading := reading_of(args):  # predict, evaluate and explain read the same way
         model.info["read"] = reading
     say(*_summary(model))
+    from ..tabular.fixes import spell
+
     for note in model.info["warnings"]:
-        warn(note + " (the default; drop --no-early-stopping)")
+        warn(spell(note, "command line"))
     page = None
     if args.report:  # built before anything is written: if it cannot be, nothing is
         from ..reporting import ReportError, build_report

@@ -25,7 +25,7 @@ from .fixes import FixableError
 from .metrics import ClassificationMetrics, RegressionMetrics, format_metrics, metrics
 from .model import TabularModel
 from .reading import DataFileError, ReadOptions, iter_chunks, read_table
-from .recipe import OverfittingWarning, Recipe
+from .recipe import OverfittingWarning, Recipe, TrainingWarning
 
 __all__ = [
     "TabularModel",
@@ -35,6 +35,7 @@ __all__ = [
     "PreprocessingError",
     "FixableError",
     "OverfittingWarning",
+    "TrainingWarning",
     "DataFileError",
     "ReadOptions",
     "read_table",

@@ -317,6 +317,17 @@ class _Column:
     text: bool = True  # every value so far given as text
 
 
+def _constant(c: _Column) -> bool:
+    """Whether a fitted column held one value in every row (none missing)."""
+    if c.missing or c.n < 2:
+        return False
+    if c.kind in ("numeric", "boolean"):
+        return c.stats.std == 0
+    if c.kind == "categorical":
+        return len(c.counts) == 1
+    return False
+
+
 def _lines(positions: np.ndarray, where: tuple[str, int | np.ndarray]) -> str:
     return rows_text(positions, where)
 
@@ -435,6 +446,9 @@ class FeatureEncoder:
             except ValueError as exc:
                 raise PreprocessingError(f"{option('date_format', fmt)}: {exc}") from None
         self.impute = bool(impute)
+        #: The feature columns that held one value in every training row, no cell
+        #: missing, as the last fit found them (known while training, not kept in a file).
+        self.constant: list[str] = []
         self.max_categories = None if max_categories is None else int(max_categories)
         self.categorical = list(categorical)
         self.numeric = list(numeric)
@@ -653,6 +667,7 @@ class FeatureEncoder:
         if self._fitting is None:
             raise PreprocessingError("nothing to finish: call partial_fit first")
         fitting, self._fitting = self._fitting, None
+        self.constant = [c.name for c in fitting if _constant(c)]
         empty = [c.name for c in fitting if c.n == 0]
         if empty:
             raise PreprocessingError(

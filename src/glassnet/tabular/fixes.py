@@ -40,7 +40,7 @@ _JOINERS = {"python": ", ", "command line": " ", "service": "; "}
 #: The options a fix may name, and how their value is given: a flag ("impute"), a list
 #: of names ("ignore"), or a number or a text (``None`` for a placeholder: N for a
 #: number, the option's name in capitals for a text).
-_FLAGS = {"impute", "drop_missing_target"}
+_FLAGS = {"impute", "drop_missing_target", "early_stopping"}
 _LISTS = {"ignore", "categorical", "numeric", "na_values"}
 _VALUES = {
     "max_categories",

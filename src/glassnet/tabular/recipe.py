@@ -27,7 +27,7 @@ from ..validation import did_you_mean, is_integer
 from .columns import Columns, mark_missing, missing_mask
 from .dates import check_format
 from .encoding import FeatureEncoder, PreprocessingError, TargetEncoder, refuse_missing
-from .fixes import option
+from .fixes import option, spell
 from .metrics import SummaryMetrics
 from .survey import Survey, SurveyResult
 
@@ -40,10 +40,12 @@ __all__ = [
     "Prepared",
     "Training",
     "OverfittingWarning",
+    "TrainingWarning",
     "split_rows",
     "check_target",
     "check_rows",
     "overfitting",
+    "weak_spots",
     "history_summary",
     "describe_recipe",
     "smoothing_of",
@@ -136,7 +138,13 @@ class ValidationError(Callback):
         return None
 
 
-class OverfittingWarning(UserWarning):
+class TrainingWarning(UserWarning):
+    """What a training summary notes of the model it trained (``model.info["warnings"]``,
+    each also warned when the model is trained): the model overfits, a column carries
+    nothing, the model predicts worse than the mean would."""
+
+
+class OverfittingWarning(TrainingWarning):
     """The validation loss rose while the training loss fell, and nothing stopped it."""
 
 
@@ -705,13 +713,17 @@ class Recipe:
         ``rows`` kept and ``dropped`` without a target), the training and validation rows
         and their metrics, :meth:`description`, :func:`history_summary` and the date.
 
-        A note of overfitting is kept in ``"warnings"`` and, with ``warn``, also warned
-        as an :class:`OverfittingWarning` at the caller's caller.
+        Its notes (:func:`overfitting`, :func:`weak_spots`) are kept in ``"warnings"``,
+        their fixes marked (:mod:`.fixes`), and, with ``warn``, also warned in Python's
+        words at the caller's caller: an :class:`OverfittingWarning`, or another
+        :class:`TrainingWarning`.
         """
-        notes = overfitting(history, self.early_stopping)
+        overfits = overfitting(history, self.early_stopping)
+        notes = overfits + weak_spots(features, train.result(), validation.result(), training)
         if warn:
             for note in notes:
-                warnings.warn(note, OverfittingWarning, stacklevel=3)
+                category = OverfittingWarning if note in overfits else TrainingWarning
+                warnings.warn(spell(note), category, stacklevel=3)
         return {
             "data": source,
             "rows": int(rows),
@@ -877,9 +889,40 @@ def overfitting(history: History, early_stopping: bool) -> list[str]:
             f"the validation loss rose from {val[best]:.4g} (epoch {best + 1}) to "
             f"{val[last]:.4g} (epoch {last + 1}) while the training loss fell from "
             f"{history.loss[best]:.4g} to {history.loss[last]:.4g}: the model overfits. "
-            f"Early stopping would keep epoch {best + 1}'s weights"
+            f"Early stopping, the default ({option('early_stopping')}), would keep epoch "
+            f"{best + 1}'s weights"
         ]
     return []
+
+
+def weak_spots(
+    features: FeatureEncoder,
+    train: Mapping[str, float],
+    validation: Mapping[str, float],
+    training: Training,
+) -> list[str]:
+    """Notes on what a trained model cannot be trusted with: feature columns that held
+    one value in every training row (nothing to learn from), and a regression that
+    predicts its validation rows (or, without them, its training rows) worse than their
+    mean would (R² below 0)."""
+    notes = []
+    if constant := features.constant:
+        one = len(constant) == 1
+        named = ", ".join(map(repr, constant))
+        notes.append(
+            f"{'column' if one else 'columns'} {named} held one value in every training row: "
+            f"{'it carries' if one else 'they carry'} nothing to learn from; leave "
+            f"{'it' if one else 'them'} out with {option('ignore', constant)}"
+        )
+    which, measured = ("validation", validation) if validation else ("training", train)
+    r2 = measured.get("r2")
+    if r2 is not None and math.isfinite(r2) and r2 < 0:
+        notes.append(
+            f"the {which} R² is {r2:.4g}, below 0: the model predicts those rows worse "
+            f"than their mean would; train it longer ({option('epochs', 2 * training.epochs)}"
+            "), or check that the features can tell the target"
+        )
+    return notes
 
 
 def describe_recipe(info: Mapping[str, Any]) -> str:
