@@ -429,20 +429,22 @@ def test_the_summary_says_when_the_last_epoch_was_the_best_and_what_the_losses_m
     frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
     frame["y"] = 2 * frame["a"] - frame["b"]
     frame["label"] = np.where(frame["y"] > 0, "up", "down")
+    frame["noise"] = rng.normal(size=300)  # nothing to learn: an early epoch is the best
     frame.to_csv(tmp_path / "d.csv", index=False)
     # the small recipe (Adam at a constant 1e-3) is still learning after 3 epochs
-    common = ("--ignore", "label", "--recipe", "small", "--out", tmp_path / "m.glassnet")
+    common = ("--ignore", "label,noise", "--recipe", "small", "--out", tmp_path / "m.glassnet")
     code, out, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--epochs", "3", *common)
     assert code == 0, err
     assert gn.load(tmp_path / "m.glassnet").info["restored_epoch"] == 3
     assert "the last epoch was the best one: more epochs may help (--epochs 6" in out
     assert "smoothed" not in out  # a regression's loss is the mean squared error
-    common = ("--ignore", "label", "--ensemble", "1", "--out", tmp_path / "d.glassnet")
-    code, out, err = train(capsys, tmp_path / "d.csv", "--target", "y", "--epochs", "8", *common)
+    common = ("--ignore", "label,y", "--ensemble", "1", "--out", tmp_path / "d.glassnet")
+    code, out, err = train(capsys, tmp_path / "d.csv", "--target", "noise", "--epochs", "8",
+                           *common)  # fmt: skip
     assert code == 0, err
     assert gn.load(tmp_path / "d.glassnet").info["restored_epoch"] < 8
     assert "the last epoch was the best" not in out
-    common = ("--ignore", "y", "--epochs", "3", "--out", tmp_path / "c.glassnet")
+    common = ("--ignore", "y,noise", "--epochs", "3", "--out", tmp_path / "c.glassnet")
     code, out, err = train(capsys, tmp_path / "d.csv", "--target", "label", *common)
     assert code == 0, err
     assert "(against labels smoothed by 0.1)" in out and "3 epochs of batches" in out

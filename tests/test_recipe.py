@@ -22,6 +22,7 @@ from glassnet.tabular.recipe import (  # noqa: E402
     ENSEMBLE_ROWS,
     MAX_EPOCHS,
     MIN_EPOCHS,
+    MIN_STEPS,
     Recipe,
     describe_recipe,
 )
@@ -316,3 +317,19 @@ def test_the_figures_draw_a_recipe_model(fitted):
     images = [ax.get_images()[0].get_array() for ax in figure.axes if ax.get_images()]
     assert [image.shape[0] for image in images] == [d.weights.shape[0] + 1 for d in dense]
     plot.network(fitted)  # the drawing of the network, from its Dense layers
+
+
+def test_few_epochs_on_few_rows_take_smaller_batches_to_warm_up():
+    """Two epochs of one batch each gave the learning rate's rise from 0 no step: the
+    first one, at half the peak rate, sent the loss from 5 to 200 (validation R² -200)."""
+    resolved = Recipe(epochs=2).resolved("regression", 240)
+    assert resolved.batch_size == 7 and 2 * -(-240 // 7) >= MIN_STEPS
+    assert Recipe().resolved("regression", 240).batch_size == 256  # 64 epochs: 64 steps
+    assert Recipe(epochs=2).resolved("regression", 100_000).batch_size == 256
+    assert Recipe(epochs=2, batch_size=64).resolved("regression", 240).batch_size == 64
+    assert Recipe(epochs=2, recipe="small").resolved("regression", 240).batch_size == 32
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "z": rng.normal(size=300)})
+    frame["y"] = 3 * frame["x"] + frame["z"] + 0.3 * rng.normal(size=300)
+    model = gn.TabularModel.fit(frame, "y", epochs=2, ensemble=1, seed=0)
+    assert model.info["batch_size"] < 8 and model.info["validation_metrics"]["r2"] > 0.5
