@@ -2,6 +2,7 @@
 the streamed epochs, the command line's --stream and --memory-budget, and partial_fit."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -310,6 +311,14 @@ def test_memory_budget_switches_to_streaming_and_says_so(capsys, files, tmp_path
     assert code == 0, err
     assert "more than --memory-budget 100.0 KiB: streaming in chunks of 65536 rows" in err
     assert "streamed" in gn.load(model).info
+    # each pass before training says what it did, so a large file is never silent
+    rows = gn.load(model).info["rows"]
+    passes = [line for line in err.splitlines() if "pass" in line and "--memory" not in line]
+    assert passes[0] == f"glassnet: reading {path}: its survey and statistics (two passes " \
+        "before training)"  # fmt: skip
+    assert re.fullmatch(rf"glassnet: {rows} rows surveyed and measured in [\d.]+ s; now the "
+                        r"validation rows \(a third pass\)", passes[1])  # fmt: skip
+    assert passes[2].startswith("glassnet: ") and "validation rows encoded in" in passes[2]
     code, out, err = call(capsys, *args, "--memory-budget", "2GiB")
     assert code == 0, err
     assert "streaming" not in err and "streamed" not in gn.load(model).info

@@ -32,8 +32,10 @@ It does not read several files, or train across processes (see :mod:`glassnet.da
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypedDict
@@ -62,6 +64,8 @@ __all__ = [
     "DEFAULT_BUFFER_ROWS",
     "DEFAULT_VALIDATION_ROWS",
 ]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_BUFFER_ROWS = 65_536
 DEFAULT_VALIDATION_ROWS = 100_000
@@ -505,13 +509,26 @@ def fit_file(
         raise PreprocessingError("an ensemble needs the data in memory; streamed, one network")
     recipe = replace(recipe, ensemble=1)
     reading = _Reading(chunk_rows=chunk_rows, options=_reading(recipe, read_options))
+    started = time.perf_counter()
+    _log.info("reading %s: its survey and statistics (two passes before training)", path)
     stats = gather_statistics(
         path, target, recipe, max_validation_rows=max_validation_rows, **reading
     )
     # a chunk and the buffer's pool are encoded at once: as many rows as in memory, or fewer
     stats.features.check_memory(min(stats.rows, chunk_rows + buffer_rows))
+    _log.info(
+        "%d rows surveyed and measured in %.1f s; now the validation rows (a third pass)",
+        stats.rows,
+        time.perf_counter() - started,
+    )
+    started = time.perf_counter()
     X_val, y_val = _validation_rows(path, stats, recipe, reading)
     n_val = len(X_val)
+    _log.info(
+        "%d validation rows encoded in %.1f s; training, a pass over the file an epoch",
+        n_val,
+        time.perf_counter() - started,
+    )
     training = recipe.training(
         stats.target,
         stats.features.n_outputs,
