@@ -163,6 +163,11 @@ def test_a_tabular_report_as_the_command_line_writes_it(browser, tabular):
     # the hidden layers' activation is the learned blend after them, not their identity
     width = 3 * model.info["hidden"][0]
     assert f"<td>2 -&gt; {width} selu, learned -&gt; 2 softmax</td>" in text
+    # what the losses are, and why the kept epoch may not have the lowest validation loss
+    assert "The loss training minimises, per epoch (against labels smoothed by 0.1); the " \
+        "dashed line marks the epoch whose weights were kept: the one with the fewest wrong " \
+        "validation rows, which need not be the lowest validation loss." in text  # fmt: skip
+    assert "<td>kept epoch (fewest wrong validation rows)</td>" in text
 
 
 def test_a_report_without_two_features_has_no_boundary(tmp_path):

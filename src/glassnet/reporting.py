@@ -516,6 +516,30 @@ def _metrics_section(model, data: _Data) -> str:
     return "".join(parts)
 
 
+def _kept_by(history: History) -> str:
+    """How early stopping chose the epoch whose weights were kept."""
+    if history.metrics.get("val_error"):
+        return "fewest wrong validation rows"
+    return "lowest validation loss" if history.val_loss else "lowest training loss"
+
+
+def _loss_caption(history: History, info: Any) -> str:
+    """The loss curve's caption: what the losses are, and how the kept epoch was chosen."""
+    from .tabular.recipe import smoothing_note
+
+    what = "The loss training minimises, per epoch"
+    if isinstance(info, Mapping):
+        what += smoothing_note(info)
+    if history.best_epoch is None:
+        return what + "."
+    kept = _kept_by(history)
+    also = ", which need not be the lowest validation loss" if kept.startswith("fewest") else ""
+    return (
+        f"{what}; the dashed line marks the epoch whose weights were kept: the one with the "
+        f"{kept}{also}."
+    )
+
+
 def _training_rows(net: Network, history: History | None, model) -> list[list[Any]]:
     assert net.dtype is not None  # built: the report measured it
     rows = [
@@ -541,7 +565,7 @@ def _training_rows(net: Network, history: History | None, model) -> list[list[An
         if history.val_loss:
             rows.append(["final validation loss", history.val_loss[-1]])
         if history.best_epoch is not None:
-            rows.append(["restored epoch (early stopping)", history.best_epoch + 1])
+            rows.append([f"kept epoch ({_kept_by(history)})", history.best_epoch + 1])
         rows.append(["stopped early", "yes" if history.stopped_early else "no"])
         rows.append(["training time", f"{history.seconds:.2f} s"])
     for key, value in (getattr(model, "info", None) or {}).items():
@@ -622,7 +646,9 @@ def _sections(model, history, data: _Data, snapshots, class_names) -> list[tuple
                     lambda: plot.loss_curve(curves),
                     "loss-curve",
                     "loss curves: training and validation loss per epoch",
-                    "The loss per epoch; the dashed line marks the epoch whose weights were kept.",
+                    _loss_caption(curves, getattr(model, "info", None))
+                    if isinstance(curves, History)
+                    else "The loss per epoch.",
                 ),
             )
         )
