@@ -455,3 +455,22 @@ def test_ctrl_c_while_training_on_a_cluster_is_one_line_and_keeps_the_model(tmp_
     assert "Traceback" not in text and "never retrieved" not in text, text
     assert text.replace("\r", "\n").rstrip("\n").split("\n")[-1] == "glassnet: interrupted"
     assert out.read_bytes() == b""
+
+
+def test_a_missing_dask_extra_is_one_line_and_another_import_error_is_glassnet_s(
+    capsys, monkeypatch, tmp_path
+):
+    pattern = write_parts(table(seed=4), tmp_path / "csv", "csv")
+    args = ("train", pattern, "--target", "label", "--dask", "local:1", "--out", tmp_path / "m")
+    for name in ("glassnet.dask", "glassnet.dask.tabular"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were absent
+    code, _, err = run(capsys, *args)
+    assert code == 2 and err == (
+        "glassnet: error: glassnet.dask needs Dask and dask.distributed: pip install "
+        "'glassnet[dask]'\n"
+    )
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "glassnet.dask.tabular", None)  # a module of its own
+    code, _, err = run(capsys, *args)
+    assert code == 70 and "internal error" in err and "pip install" not in err, err

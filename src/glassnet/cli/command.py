@@ -140,6 +140,10 @@ def _dispatch(argv: list[str] | None, interrupts) -> int:
                 "categories with --max-categories, or use fewer rows",
             )
         except ImportError as exc:
+            # a missing optional library is the user's to install; glassnet's own module
+            # failing to import is glassnet's fault, an internal error
+            if args.debug or (exc.name or "").partition(".")[0] == "glassnet":
+                raise
             return _fail(interrupts, 2, f"glassnet: error: {_one_line(exc)}")
         except BrokenPipeError:
             raise

@@ -94,6 +94,8 @@ def check(args: argparse.Namespace, batch_size: int | str | None):
     try:
         from ..dask.tabular import read_files
     except ImportError as exc:
+        if "glassnet[dask]" not in str(exc):
+            raise  # not the missing extra, which the user can install: glassnet's own fault
         raise UserError(said(exc)) from None
     from ..tabular import DataFileError
 
