@@ -194,3 +194,18 @@ def test_partial_fit_names_untrained_as_the_place_of_impute():
     model.partial_fit(full)
     model.partial_fit(holed)  # filled, as the model was made to
     assert model.info["rows"] == 8
+
+
+def test_a_duration_is_its_number_of_seconds():
+    rng = np.random.default_rng(0)
+    seconds = rng.integers(0, 3600, 200)
+    frame = pd.DataFrame({"dur": pd.to_timedelta(seconds, unit="s"),
+                          "y": np.where(seconds > 1800, "long", "short")})  # fmt: skip
+    cols = as_columns(frame)
+    np.testing.assert_array_equal(cols["dur"], seconds.astype(float))
+    with_nat = as_columns({"dur": pd.to_timedelta([1.5, None], unit="s")})["dur"]
+    assert with_nat[0] == 1.5 and np.isnan(with_nat[1])
+    model = gn.TabularModel.fit(frame, "y", epochs=5, seed=0)
+    assert model.features.kinds == {"dur": "numeric"}
+    as_numbers = model.predict_proba(frame.assign(dur=seconds.astype(float)))
+    np.testing.assert_array_equal(model.predict_proba(frame), as_numbers)

@@ -148,12 +148,15 @@ def _first_duplicate(names: Sequence[str]) -> str:
 
 
 def _plain_array(values: Any) -> np.ndarray:
-    """A 1-D NumPy array; pandas' nullable and string arrays become object arrays."""
+    """A 1-D NumPy array; pandas' nullable and string arrays become object arrays, and
+    durations (timedelta64) their number of seconds (NaN where missing)."""
     array = np.asarray(values)
     if array.ndim != 1:
         array = np.asarray(list(values), dtype=object)
         if array.ndim != 1:
             raise ValueError("every column must be one-dimensional")
+    if array.dtype.kind == "m":
+        return array / np.timedelta64(1, "s")
     if array.dtype.kind in "OSU" or array.dtype.kind not in "biufcMmO":
         array = array.astype(object)
     return array
