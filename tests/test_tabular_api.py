@@ -209,3 +209,15 @@ def test_a_duration_is_its_number_of_seconds():
     assert model.features.kinds == {"dur": "numeric"}
     as_numbers = model.predict_proba(frame.assign(dur=seconds.astype(float)))
     np.testing.assert_array_equal(model.predict_proba(frame), as_numbers)
+
+
+def test_probabilities_of_a_regression_are_refused_before_the_data_is_read():
+    frame = pd.DataFrame({"x": np.arange(20.0), "price": np.arange(20.0) * 2})
+    model = gn.TabularModel.fit(frame, "price", epochs=1, recipe="small", seed=0)
+    said = r"probabilities exist only for a classification model; this one is a regression " \
+        r"of 'price': predict gives its numbers"  # fmt: skip
+    with pytest.raises(PreprocessingError, match=said):
+        model.predict_proba({"x": [1.0]})
+    with pytest.raises(PreprocessingError, match=said):
+        model.prediction_table({"x": ["not even a number"]}, proba=True)  # before the data
+    assert model.prediction_table({"x": [1.0]})[0].columns.tolist() == ["price"]

@@ -448,6 +448,14 @@ class TabularModel:
         ``na_values`` are cell texts that mean missing, besides those training read so."""
         return self.target.decode(self._told(frame, where, impute, na_values))
 
+    def _check_proba(self) -> None:
+        """Refuse probabilities of a regression, before any work on the data."""
+        if self.target.task != "classification":
+            raise PreprocessingError(
+                f"probabilities exist only for a classification model; this one is a "
+                f"regression of {self.target.name!r}: predict gives its numbers"
+            )
+
     def _told(self, frame, where, impute: bool, na_values: Sequence[str]) -> np.ndarray:
         """:meth:`outputs`, with what the caller should know logged (values never seen
         in training, cells filled)."""
@@ -476,6 +484,8 @@ class TabularModel:
         class. ``impute`` fills missing cells, counted in ``filled`` when given;
         ``na_values`` as in :meth:`predict`."""
         pd = import_pandas()
+        if proba:
+            self._check_proba()
         cols = as_columns(frame)
         output, warnings = self.outputs(
             frame, where=where, impute=impute, filled=filled, na_values=na_values
@@ -486,9 +496,7 @@ class TabularModel:
             name = f"{name}_predicted"
         out[name] = self.target.decode(output)
         if proba:
-            if self.target.task != "classification":
-                raise PreprocessingError("probabilities exist only for a classification model")
-            assert self.target.classes is not None  # a classification target has its classes
+            assert self.target.classes is not None  # checked above: a classification
             for j, label in enumerate(self.target.classes):
                 out[f"proba_{label}"] = output[:, j]
         return out, warnings
@@ -503,8 +511,7 @@ class TabularModel:
     ) -> np.ndarray:
         """Class probabilities (n_rows, n_classes), columns in ``classes`` order;
         ``impute`` and ``na_values`` as in :meth:`predict`."""
-        if self.target.task != "classification":
-            raise PreprocessingError("probabilities exist only for a classification model")
+        self._check_proba()
         return self._told(frame, where, impute, na_values)
 
     def evaluate(
