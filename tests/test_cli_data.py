@@ -130,6 +130,10 @@ def test_a_column_name_with_a_comma_is_named_in_quotes_and_the_fix_runs_as_print
                          "--out", tmp_path / "m.glassnet")  # fmt: skip
     assert code == 0, err
     assert gn.load(tmp_path / "m.glassnet").features.names == ["x"]
+    # a list that is no line of CSV is one line of error, not an internal one
+    for bad in ('"order, id', "a\nb"):
+        code, _, err = train(capsys, tmp_path / "orders.csv", "--target", "y", "--ignore", bad)
+        assert code == 2 and "as a list of names" in err and "Traceback" not in err, err
     # quoted names and plain ones side by side, in one option or repeated
     for given in (['"order, id",x'], ['"order, id"', "--ignore", "x"]):
         code, _, err = train(capsys, tmp_path / "orders.csv", "--target", "y", "--ignore",

@@ -170,6 +170,13 @@ BAD_REQUESTS = [
         "the CSV is not shift_jis text, as its Content-Type says",
     ),
     (
+        "a codec that is no text encoding",
+        {"content-type": "text/csv; charset=hex"},
+        b"size,town,age\n1,a,3\n",
+        415,
+        "unknown charset 'hex'",
+    ),
+    (
         "an unknown charset",
         {"content-type": "text/csv; charset=klingon"},
         b"size,town,age\n1,a,3\n",

@@ -547,4 +547,15 @@ def test_a_long_level_is_shown_by_its_start_and_length():
     assert len(line) < 200 and "LLLL... (2,000,000 characters), short" in line
     target = TargetEncoder.fit("y", np.array(["a", long] * 5, dtype=object))
     assert len(target.describe()) < 200
-    assert shown_level("x" * 40) == "x" * 40 and shown_level("x" * 41).endswith("(41 characters)")
+    assert shown_level("x" * 55) == "x" * 55  # shortened, it would be no shorter
+    assert shown_level("x" * 56) == "x" * 28 + "... (56 characters)"
+
+
+def test_three_decimals_after_a_leading_zero_are_a_decimal_comma_not_thousands():
+    counts = {"0,125": 3, "0,250": 2, "1,5": 1}
+    enc = FeatureEncoder()
+    with pytest.raises(PreprocessingError, match="written with a decimal comma") as caught:
+        enc.fit({"share": np.array(list(counts) * 4, dtype=object)})
+    assert "thousands=','" not in str(caught.value)
+    with pytest.raises(PreprocessingError, match="written with commas between thousands"):
+        FeatureEncoder().fit({"price": np.array(["16,310", "1,234,567", "310"] * 4, dtype=object)})

@@ -312,3 +312,20 @@ def test_a_file_cut_short_is_named_not_read_with_empty_cells(tmp_path):
         path = tmp_path / "fine.csv"
         path.write_text(fine)  # complete without a final line break, or a quoted break
         assert len(read_table(str(path))) >= 1
+
+
+def test_the_cut_short_check_leaves_utf16_blank_tails_and_short_latin1_files_alone(tmp_path):
+    from glassnet.tabular.reading import plainly_utf8
+
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes("a,b\r\n1,2\r\n3,4\r\n".encode("utf-16"))
+    assert read_table(str(wide), ReadOptions(encoding="utf-16")).shape == (2, 2)
+    blank = tmp_path / "blank.csv"
+    blank.write_bytes(b"a,b,c\n1,2,3\n4,5,6\n ")
+    assert len(read_table(str(blank))) >= 2
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"a\n\xe9\n")  # short, and its one accent is Latin-1, not UTF-8
+    assert not plainly_utf8(str(latin))
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_bytes("a\né\n".encode())
+    assert plainly_utf8(str(utf8))

@@ -335,7 +335,8 @@ def test_a_constant_column_and_a_model_worse_than_the_mean_are_noted(tmp_path, c
     )
     r2 = model.info["validation_metrics"]["r2"]
     assert r2 < 0 and said[1].startswith(f"the validation R² is {r2:.4g}, below 0: the model")
-    assert "train it longer (epochs=2)" in said[1] and len(model.info["warnings"]) == 2
+    assert "train it longer (epochs=2)" in said[1] and model.info["warnings"] == said
+    assert "\ue000" in model.info["warnings_marked"][0]  # for the command line to spell
     # a column with a missing cell, or with two values, is not constant; a good fit, no note
     frame = frame.assign(const=[7.0] * 299 + [8.0], y=3 * x)
     with warnings.catch_warnings():

@@ -280,5 +280,13 @@ def columns(text: str | list[str] | None, keep_blank: bool = False) -> list[str]
     if not text:
         return []
     texts = [text] if isinstance(text, str) else text
-    parts = [c.strip() for t in texts for c in next(csv.reader([t], skipinitialspace=True), [])]
-    return [c for c in parts if c or keep_blank]
+    parts = []
+    for t in texts:
+        try:
+            parts += next(csv.reader([t], skipinitialspace=True, strict=True), [])
+        except csv.Error as exc:
+            raise UserError(
+                f"cannot read {printable(t)!r} as a list of names ({exc}); give them "
+                'separated by commas, a name that holds a comma in double quotes: "a, b",c'
+            ) from None
+    return [c.strip() for c in parts if c.strip() or keep_blank]

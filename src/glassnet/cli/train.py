@@ -183,7 +183,7 @@ def _finish(args, model, history, report=None) -> int:
     say(*_summary(model))
     from ..tabular.fixes import spell
 
-    for note in model.info["warnings"]:
+    for note in model.info.get("warnings_marked", model.info["warnings"]):
         warn(spell(note, "command line"))
     page = None
     if args.report:  # built before anything is written: if it cannot be, nothing is

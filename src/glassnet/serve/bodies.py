@@ -130,9 +130,9 @@ def _utf8(body: bytes, charset: str | None, what: str, hint: str = "") -> bytes:
         return body
     try:
         return body.decode(charset).encode("utf-8")
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
         raise BadRequest(
-            400, f"{what} is not {charset} text, as its Content-Type says ({exc.reason})"
+            400, f"{what} is not {charset} text, as its Content-Type says ({exc})"
         ) from None
 
 
@@ -283,8 +283,9 @@ def charset(request: Request) -> str | None:
         name, _, value = parameter.partition("=")
         if name.strip().lower() == "charset":
             value = value.strip().strip('"')
-            try:
-                codecs.lookup(value)
+            try:  # a text encoding: not hex, base64 or zlib, which codecs also knows
+                "".encode(value)
+                b"".decode(value)
             except LookupError:
                 raise BadRequest(
                     415, f"unknown charset {value!r} in the Content-Type; send UTF-8"

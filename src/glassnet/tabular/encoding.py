@@ -1034,7 +1034,7 @@ class FeatureEncoder:
                 f"; if {', '.join(map(repr, words))} marks missing values, give "
                 f"{option('na_values', words)} (and {option('impute')} to fill them)"
             )
-        elif what == "numeric" and _thousands_commas(texts) and "," not in texts:
+        elif what == "numeric" and all(_GROUPED_COMMAS.fullmatch(t) for t in texts):
             hint = f"; if ',' marks thousands, give {option('thousands', ',')}"
         elif what == "numeric" and all(_COMMA_DECIMAL.fullmatch(t) for t in texts):
             hint = f"; if ',' is the decimal mark, give {_comma_marks(texts)}"
@@ -1374,7 +1374,7 @@ _COMMA_DECIMAL = re.compile(r"\s*[+-]?\d{1,3}(?:\.\d{3})*,\d+\s*|\s*[+-]?\d+,\d+
 
 #: A number with commas between its thousands, and a point before its fraction if it
 #: has one: ``16,310``, ``1,234,567.5`` (a spreadsheet's export, the cells quoted).
-_GROUPED_COMMAS = re.compile(r"\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*")
+_GROUPED_COMMAS = re.compile(r"\s*[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?\s*")
 #: A number as text with a point for its fraction, if it has one.
 _PLAIN_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
 #: A number with points between its thousands and one before its fraction: what a
@@ -1427,7 +1427,7 @@ def _thousands_commas(examples: Sequence[str]) -> bool:
 def shown_level(text: str, width: int = 40) -> str:
     """A level or class as a summary shows it: as it is, or, past ``width`` characters,
     its start and its length (a 2 MB cell would otherwise be a 2 MB line)."""
-    if len(text) <= width:
+    if len(text) <= width + 15:  # shortened, it would be no shorter
         return text
     return f"{text[: width - 12]}... ({len(text):,} characters)"
 

@@ -667,6 +667,8 @@ class TabularModel:
             "train_metrics": {str: (float, None)},
             "validation_metrics": {str: (float, None)},
             "warnings": [str],
+            "warnings_marked": [str],
+            "read": {str: str},
             "trained_at": str,
             "saved_at": str,
             "glassnet_version": str,

@@ -25,6 +25,7 @@ truncated compressed file is a :class:`DataFileError` that names it and what is 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -318,10 +319,10 @@ def plainly_utf8(path: str) -> bool:
         return False  # the reading says why
     if head.isascii():
         return False
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start >= len(head) - 3  # a character cut at the end of the sample
+    try:  # a character cut at the end of a 64 KiB sample is no fault; at a file's end, is
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < 65536)
+    except UnicodeDecodeError:
+        return False
     return True
 
 
@@ -366,16 +367,17 @@ def _check_last_line(path: str, sep: str, width: int, options: ReadOptions) -> N
     """A file cut short (a copy or a download that stopped) ends in a line with fewer
     fields than the header and no line break: DataFileError, rather than the fields it
     lacks read as empty cells."""
+    encoding = (options.encoding or "utf-8").lower().replace("_", "-")
+    if encoding.startswith(("utf-16", "utf-32", "utf16", "utf32")):
+        return  # a tail cut at any byte cannot be decoded: not judged here
     with open(path, "rb") as f:
         size = f.seek(0, os.SEEK_END)
         f.seek(max(0, size - 65536))
-        tail = f.read()
-    if not tail or tail.endswith((b"\n", b"\r")):
-        return
-    last = re.split(rb"\r\n|\n|\r", tail)[-1]
-    text = last.decode(options.encoding or "utf-8", errors="replace")
-    if text.count('"') % 2 or len(re.split(rb"\r\n|\n|\r", tail)) < 2:
-        return  # inside a quoted cell, or a line longer than the tail: not judged here
+        tail = f.read().decode(encoding, errors="replace")
+    lines = re.split(r"\r\n|\n|\r", tail)
+    text = lines[-1]
+    if len(lines) < 2 or not text.strip() or text.count('"') % 2:
+        return  # ends with a line break or blanks, inside a quoted cell, or one long line
     fields = next(csv.reader([text], delimiter=sep), [])
     if 0 < len(fields) < width:
         raise DataFileError(
@@ -555,7 +557,8 @@ def _check_grouping(name, column, matches, thousands: str) -> None:
         raise DataFileError(
             f"column {name!r} holds {first!r}, read with {thousands!r} marking thousands, "
             f"and {other!r}, where {thousands!r} marks decimals; if it marks the decimals "
-            f"of this file's numbers, give {option('decimal', thousands)}"
+            f"of this file's numbers, give {option('decimal', thousands)} and no thousands "
+            "mark"
         )
 
 

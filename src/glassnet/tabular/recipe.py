@@ -725,9 +725,10 @@ class Recipe:
         ``rows`` kept and ``dropped`` without a target), the training and validation rows
         and their metrics, :meth:`description`, :func:`history_summary` and the date.
 
-        Its notes (:func:`overfitting`, :func:`weak_spots`) are kept in ``"warnings"``,
-        their fixes marked (:mod:`.fixes`), and, with ``warn``, also warned in Python's
-        words at the caller's caller: an :class:`OverfittingWarning`, or another
+        Its notes (:func:`overfitting`, :func:`weak_spots`) are kept in ``"warnings"``
+        in Python's words, and in ``"warnings_marked"`` with their fixes marked
+        (:mod:`.fixes`) for another face to spell; with ``warn``, they are also warned at
+        the caller's caller: an :class:`OverfittingWarning`, or another
         :class:`TrainingWarning`.
         """
         overfits = overfitting(history, self.early_stopping)
@@ -748,7 +749,8 @@ class Recipe:
             **history_summary(history),
             "train_metrics": train.result(),
             "validation_metrics": validation.result(),
-            "warnings": notes,
+            "warnings": [spell(note) for note in notes],  # in Python's words
+            "warnings_marked": notes,  # the same, for another face to spell (.fixes)
             "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
 
