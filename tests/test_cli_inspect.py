@@ -119,3 +119,9 @@ def test_the_html_repr_states_the_summary_metrics(trained):
     page = model._repr_html_()
     assert f"training rows: {html.escape(format_metrics(model.info['train_metrics']))}" in page
     assert "validation rows: accuracy " in page
+
+
+def test_the_reading_a_model_keeps_is_shown_as_predict_s_options_whatever_the_file_holds():
+    info = {"rows": 3, "read": {"decimal": ",", "encoding": "latin 1", "sep": ";"}}
+    (first, *_) = training_lines(info)
+    assert first.endswith("3 rows, read with --decimal , --encoding 'latin 1' sep: ;")

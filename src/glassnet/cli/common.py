@@ -17,7 +17,6 @@ import csv
 import logging
 import os
 import re
-import shlex
 import sys
 
 __all__ = [
@@ -34,6 +33,8 @@ __all__ = [
     "add_read_options",
     "add_impute_option",
     "read_options",
+    "reading_of",
+    "KEPT_READING",
     "read_table",
     "add_chunk_rows",
     "columns",
@@ -197,10 +198,11 @@ def read_options(args, model=None, path: str | None = None):
     ``model`` also reads as missing the cell texts its training did, and, where they are
     not given, reads numbers with the marks its training read them with, and the file
     in the encoding its training read (unless the file is plainly UTF-8); it says so."""
+    from ..tabular.fixes import option, spell, together
     from ..tabular.reading import DataFileError, ReadOptions, plainly_utf8
 
     na_values = tuple(columns(args.na_values, keep_blank=False))
-    given = {"encoding": args.encoding, "decimal": args.decimal, "thousands": args.thousands}
+    given = {name: getattr(args, name) for name in KEPT_READING}
     info = getattr(model, "info", None)
     if isinstance(info, dict):
         na_values += tuple(v for v in info.get("na_values") or () if v not in na_values)
@@ -218,7 +220,7 @@ def read_options(args, model=None, path: str | None = None):
                 del taken[name]
         if taken:
             given.update(taken)
-            flags = " ".join(f"--{name} {shlex.quote(value)}" for name, value in taken.items())
+            flags = spell(together([option(k, v) for k, v in taken.items()]), "command line")
             _log.info(
                 "reading %s as the model's training read its data: %s (give others to read "
                 "it otherwise)",
@@ -241,8 +243,13 @@ def reading_of(args) -> dict[str, str]:
     """The reading options given to train that its model keeps (``info["read"]``), for
     predict, evaluate and explain to read their files the same way: the encoding, the
     decimal and the thousands marks."""
-    given = {"encoding": args.encoding, "decimal": args.decimal, "thousands": args.thousands}
+    given = {name: getattr(args, name) for name in KEPT_READING}
     return {name: value for name, value in given.items() if value is not None}
+
+
+#: The reading options a command-line model keeps (:func:`reading_of`), in
+#: ``info["read"]``.
+KEPT_READING = ("encoding", "decimal", "thousands")
 
 
 def read_table(path: str, options=None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -136,7 +135,9 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
     states them). Whatever the summary holds, even edited by hand, is printed: a value
     that is missing as ``missing``, one of an unexpected type as it is; never an error."""
     from ..tabular import format_metrics
+    from ..tabular.fixes import option, spell, together
     from ..tabular.recipe import smoothing_note
+    from .common import KEPT_READING
 
     if not isinstance(info, Mapping):
         return [f"(the training summary is not a set of values: {_value(info)})"]
@@ -151,9 +152,10 @@ def training_lines(info: Any, version: Any = None) -> list[str]:
         rows += f", read as missing: {', '.join(repr(_value(v)) for v in na_values)}"
     read = get("read")
     if isinstance(read, Mapping) and read:
-        rows += ", read with " + " ".join(
-            f"--{k} {shlex.quote(_value(v))}" for k, v in read.items()
-        )
+        # as the options of predict (an unknown key, in a file edited by hand, as it is)
+        given = [option(k, _value(v)) if k in KEPT_READING else f"{k}: {_value(v)}"
+                 for k, v in read.items()]  # fmt: skip
+        rows += f", read with {spell(together(given), 'command line')}"
     hidden = get("hidden")
     if isinstance(hidden, list):
         layers = ", ".join(map(_value, hidden)) or "none"

@@ -90,6 +90,8 @@ _UNREAD = {
     ".hdf5": "an HDF5 file",
 }
 _SNIFFED = (",", ";", "\t", "|")
+#: What ends a line of a text file: CRLF, LF or a lone CR.
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
 #: Rows per chunk that :func:`iter_chunks` yields unless told.
 DEFAULT_CHUNK_ROWS = 65_536
 
@@ -347,7 +349,7 @@ def sniff_csv(path: str, head: bytes, fmt: str, options: ReadOptions) -> tuple[s
         if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
             raise _decode_error(path, options.encoding, exc) from None
         text = head[: exc.start].decode(encoding)
-    lines = [line for line in re.split(r"\r\n|\n|\r", text) if line.strip()]
+    lines = [line for line in _LINE_BREAK.split(text) if line.strip()]
     if not lines:
         raise DataFileError(f"{path} is empty")
     if options.sep is not None:
@@ -374,7 +376,7 @@ def _check_last_line(path: str, sep: str, width: int, options: ReadOptions) -> N
         size = f.seek(0, os.SEEK_END)
         f.seek(max(0, size - 65536))
         tail = f.read().decode(encoding, errors="replace")
-    lines = re.split(r"\r\n|\n|\r", tail)
+    lines = _LINE_BREAK.split(tail)
     text = lines[-1]
     if len(lines) < 2 or not text.strip() or text.count('"') % 2:
         return  # ends with a line break or blanks, inside a quoted cell, or one long line

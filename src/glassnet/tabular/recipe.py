@@ -731,12 +731,14 @@ class Recipe:
         the caller's caller: an :class:`OverfittingWarning`, or another
         :class:`TrainingWarning`.
         """
+        measured, held_out = train.result(), validation.result()
         overfits = overfitting(history, self.early_stopping)
-        notes = overfits + weak_spots(features, train.result(), validation.result(), training)
+        notes = overfits + weak_spots(features, measured, held_out, training)
+        said = [spell(note) for note in notes]  # in Python's words
         if warn:
-            for note in notes:
+            for note, text in zip(notes, said):
                 category = OverfittingWarning if note in overfits else TrainingWarning
-                warnings.warn(spell(note), category, stacklevel=3)
+                warnings.warn(text, category, stacklevel=3)
         return {
             "data": source,
             "rows": int(rows),
@@ -747,9 +749,9 @@ class Recipe:
             "stratified": bool(target.task == "classification" and validation.n),
             **self.description(training, features, target),
             **history_summary(history),
-            "train_metrics": train.result(),
-            "validation_metrics": validation.result(),
-            "warnings": [spell(note) for note in notes],  # in Python's words
+            "train_metrics": measured,
+            "validation_metrics": held_out,
+            "warnings": said,
             "warnings_marked": notes,  # the same, for another face to spell (.fixes)
             "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
